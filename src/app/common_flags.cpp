@@ -1,0 +1,69 @@
+#include "app/common_flags.h"
+
+#include "rpc/address.h"
+
+#include <iostream>
+
+namespace routing::app {
+
+void add_common_flags(CLI::App& app, CommonOptions& options) {
+  app.set_version_flag("--version", std::string(app.get_name()) + " " + ROUTING_VERSION);
+  app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+}
+
+CLI::Validator host_port_validator() {
+  return CLI::Validator(
+      [](const std::string& text) -> std::string {
+        return rpc::parse_host_port(text) ? "" : "expected HOST:PORT, got '" + text + "'";
+      },
+      "HOST:PORT");
+}
+
+void add_server_flags(CLI::App& app, rpc::ServerOptions& options, std::string default_listen) {
+  options.listen = std::move(default_listen);
+  app.add_option("--listen", options.listen, "address to listen on (port 0 picks a free one)")
+      ->check(host_port_validator())
+      ->capture_default_str();
+  app.add_option("--threads", options.threads, "worker event loops (0 = one per core)")
+      ->check(CLI::Range(0u, 256u))
+      ->capture_default_str();
+  app.add_option("--max-connections", options.max_connections,
+                 "client connections served at once; more are refused with status 8")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
+      ->capture_default_str();
+  app.add_option_function<long>(
+         "--idle-timeout-ms",
+         [&options](long ms) { options.idle_timeout = std::chrono::milliseconds(ms); },
+         "close connections idle this long (0 = never)")
+      ->check(CLI::Range(0L, 86'400'000L))
+      ->default_str(std::to_string(options.idle_timeout.count()));
+  app.add_option("--max-frame-bytes", options.max_frame_bytes,
+                 "longest frame line accepted; longer gets '3:frame too long' and a close")
+      ->check(CLI::Range(std::size_t{16}, std::size_t{1} << 30))
+      ->capture_default_str();
+  app.add_option_function<long>(
+         "--drain-timeout-ms",
+         [&options](long ms) { options.drain_timeout = std::chrono::milliseconds(ms); },
+         "on SIGTERM/SIGINT, how long calls in flight may take to finish")
+      ->check(CLI::Range(0L, 3'600'000L))
+      ->default_str(std::to_string(options.drain_timeout.count()));
+}
+
+int parse_flags(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+    return -1;
+  } catch (const CLI::CallForVersion& e) {
+    std::cout << e.what() << "\n";
+    return 0;
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << app.get_name() << ": " << e.what() << " (see --help)\n";
+    return 2;
+  }
+}
+
+}  // namespace routing::app

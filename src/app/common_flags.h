@@ -1,0 +1,29 @@
+#pragma once
+// Flags every program shares, and the one way they all report bad flags.
+#include "rpc/server.h"
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace routing::app {
+
+struct CommonOptions {
+  std::string log_level = "info";
+};
+
+// --version and --log-level.
+void add_common_flags(CLI::App& app, CommonOptions& options);
+
+// --threads, --max-connections, --idle-timeout-ms, --max-frame-bytes,
+// --drain-timeout-ms (and --listen, defaulting to `default_listen`).
+void add_server_flags(CLI::App& app, rpc::ServerOptions& options, std::string default_listen);
+
+// Parses argv. Returns -1 to go on, or the exit code to return now: 0 after
+// --help/--version, 2 after a bad flag (reported on one stderr line).
+int parse_flags(CLI::App& app, int argc, char** argv);
+
+// CLI11 validator for "host:port".
+CLI::Validator host_port_validator();
+
+}  // namespace routing::app

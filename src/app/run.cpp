@@ -1,0 +1,45 @@
+#include "app/run.h"
+
+#include "rpc/address.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <thread>
+
+namespace routing::app {
+namespace asio = boost::asio;
+
+int serve_until_signal(rpc::Server& server, const std::function<void()>& before_stop) {
+  std::signal(SIGPIPE, SIG_IGN);
+  asio::io_context signal_ctx;
+  asio::signal_set signals(signal_ctx, SIGINT, SIGTERM);
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot listen on {}: {}", server.options().listen, e.what());
+    return 1;
+  }
+  spdlog::info("listening on {}", rpc::format_host_port(server.local_endpoint()));
+
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {}: draining (up to {} ms); a second signal exits now", signal,
+                 server.options().drain_timeout.count());
+    if (before_stop) before_stop();
+    server.stop();
+    signals.async_wait([](const boost::system::error_code& again, int) {
+      if (!again) std::_Exit(130);
+    });
+  });
+  std::thread signal_thread([&] { signal_ctx.run(); });
+  server.wait();
+  signal_ctx.stop();
+  signal_thread.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace routing::app

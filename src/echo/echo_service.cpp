@@ -1,0 +1,53 @@
+#include "echo/echo_service.h"
+
+#include "rpc/address.h"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <charconv>
+
+namespace routing::echo {
+namespace asio = boost::asio;
+
+std::optional<SlowEcho> parse_slow_echo(std::string_view payload) {
+  std::size_t colon = payload.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon > 10) return std::nullopt;
+  long long ms = 0;
+  const char* first = payload.data();
+  auto [end, ec] = std::from_chars(first, first + colon, ms);
+  if (ec != std::errc{} || end != first + colon || ms < 0 || ms > max_slow_echo_delay.count()) {
+    return std::nullopt;
+  }
+  return SlowEcho{std::chrono::milliseconds(ms), payload.substr(colon + 1)};
+}
+
+void register_echo_service(rpc::Server& server, std::string advertised) {
+  server.handle(echo_procedure,
+                [](std::string payload, rpc::ConnectionContext&) -> asio::awaitable<Reply> {
+                  co_return Reply::success(std::move(payload));
+                });
+
+  server.handle(slow_echo_procedure,
+                [](std::string payload, rpc::ConnectionContext&) -> asio::awaitable<Reply> {
+                  auto request = parse_slow_echo(payload);
+                  if (!request) {
+                    co_return Reply::error(Status::invalid_argument,
+                                           "SLOW_ECHO expects '<milliseconds>:<text>' with "
+                                           "milliseconds in 0..3600000");
+                  }
+                  asio::steady_timer timer(co_await asio::this_coro::executor, request->delay);
+                  co_await timer.async_wait(rpc::use_nothrow);
+                  co_return Reply::success(std::string(request->text));
+                });
+
+  server.handle(whoami_procedure,
+                [&server, advertised = std::move(advertised)](
+                    std::string, rpc::ConnectionContext&) -> asio::awaitable<Reply> {
+                  co_return Reply::success(advertised.empty()
+                                               ? rpc::format_host_port(server.local_endpoint())
+                                               : advertised);
+                });
+}
+
+}  // namespace routing::echo

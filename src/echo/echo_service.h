@@ -1,0 +1,31 @@
+#pragma once
+// The example backend's procedures (CONTRACT §4): ECHO, SLOW_ECHO, WHOAMI.
+#include "rpc/server.h"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace routing::echo {
+
+inline constexpr std::uint32_t echo_procedure = 1;
+inline constexpr std::uint32_t slow_echo_procedure = 2;
+inline constexpr std::uint32_t whoami_procedure = 3;
+
+// SLOW_ECHO waits at most this long; a longer delay is invalid (status 3).
+inline constexpr std::chrono::milliseconds max_slow_echo_delay{3'600'000};
+
+struct SlowEcho {
+  std::chrono::milliseconds delay;
+  std::string_view text;
+};
+
+// "<ms>:<text>" with ms decimal digits in 0..max_slow_echo_delay.
+std::optional<SlowEcho> parse_slow_echo(std::string_view payload);
+
+// Registers the procedures. WHOAMI answers `advertised`, or the server's
+// listening address when it is empty.
+void register_echo_service(rpc::Server& server, std::string advertised = {});
+
+}  // namespace routing::echo

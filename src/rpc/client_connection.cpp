@@ -1,0 +1,112 @@
+#include "rpc/client_connection.h"
+
+#include <boost/asio/append.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+namespace routing::rpc {
+
+std::shared_ptr<ClientConnection> ClientConnection::create(asio::any_io_executor executor,
+                                                           std::size_t max_frame_bytes) {
+  return std::make_shared<ClientConnection>(std::move(executor), max_frame_bytes);
+}
+
+ClientConnection::ClientConnection(asio::any_io_executor executor, std::size_t max_frame_bytes)
+    : socket_(std::move(executor)), decoder_(max_frame_bytes) {}
+
+asio::awaitable<error_code> ClientConnection::connect(asio::ip::tcp::endpoint endpoint) {
+  auto [ec] = co_await socket_.async_connect(endpoint, use_nothrow);
+  if (ec) {
+    error_code ignored;
+    socket_.close(ignored);
+    co_return ec;
+  }
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  open_ = true;
+  asio::co_spawn(socket_.get_executor(), read_loop(shared_from_this()), asio::detached);
+  co_return error_code{};
+}
+
+void ClientConnection::start_call(std::uint32_t procedure, std::string_view payload,
+                                  CallHandler handler) {
+  if (!open_) {
+    complete(std::move(handler), Reply::error(Status::unavailable, "connection is not open"));
+    return;
+  }
+  append_frame(output_, procedure, payload);
+  waiting_.push_back(std::move(handler));
+  if (!writing_active_) flush();
+}
+
+// Writes everything queued so far in one go; calls made meanwhile are batched
+// into the next write.
+void ClientConnection::flush() {
+  writing_active_ = true;
+  std::swap(output_, writing_);
+  asio::async_write(socket_, asio::buffer(writing_),
+                    [self = shared_from_this()](error_code ec, std::size_t) {
+                      self->writing_.clear();
+                      self->writing_active_ = false;
+                      if (ec) {
+                        self->fail_all("send failed: " + ec.message());
+                      } else if (!self->output_.empty() && self->open_) {
+                        self->flush();
+                      }
+                    });
+}
+
+asio::awaitable<void> ClientConnection::read_loop(std::shared_ptr<ClientConnection> self) {
+  for (;;) {
+    auto space = decoder_.prepare(16 * 1024);
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(space.data(), space.size()),
+                                                    use_nothrow);
+    if (ec) {
+      fail_all(ec == asio::error::eof ? "connection closed by peer" : "receive failed: " + ec.message());
+      co_return;
+    }
+    decoder_.commit(n);
+    FrameError error = FrameError::none;
+    for (;;) {
+      auto result = decoder_.next(frame_, error);
+      if (result == FrameDecoder::Result::need_more) break;
+      if (result != FrameDecoder::Result::frame) {
+        fail_all(std::string("protocol error: ") + std::string(describe(error)));
+        co_return;
+      }
+      if (waiting_.empty()) {
+        fail_all("protocol error: answer without a request");
+        co_return;
+      }
+      CallHandler handler = std::move(waiting_.front());
+      waiting_.pop_front();
+      complete(std::move(handler),
+               Reply{static_cast<Status>(frame_.number), std::move(frame_.payload)});
+    }
+  }
+}
+
+void ClientConnection::close() { fail_all("connection closed"); }
+
+// Closes the socket and completes every outstanding call with `reason`.
+void ClientConnection::fail_all(std::string_view reason) {
+  open_ = false;
+  error_code ignored;
+  socket_.close(ignored);
+  output_.clear();
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto& handler : waiting) {
+    complete(std::move(handler), Reply::error(Status::unavailable, std::string(reason)));
+  }
+}
+
+// Completions are posted, never run inline, so a caller that starts its next
+// call from the completion cannot re-enter the read loop mid-parse.
+void ClientConnection::complete(CallHandler handler, Reply reply) {
+  // post() goes through the handler's own executor (e.g. its coroutine's).
+  asio::post(socket_.get_executor(), asio::append(std::move(handler), std::move(reply)));
+}
+
+}  // namespace routing::rpc

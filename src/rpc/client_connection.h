@@ -1,0 +1,65 @@
+#pragma once
+// A client connection that pipelines: any number of calls may be outstanding;
+// they are written in call order and matched with answers in that order.
+// Use it from its executor only (one event loop thread or a strand).
+#include <routing/reply.h>
+
+#include "rpc/asio_fwd.h"
+#include "rpc/codec.h"
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <deque>
+#include <memory>
+
+namespace routing::rpc {
+
+class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
+ public:
+  using CallHandler = asio::any_completion_handler<void(Reply)>;
+
+  static std::shared_ptr<ClientConnection> create(
+      asio::any_io_executor executor, std::size_t max_frame_bytes = default_max_frame_bytes);
+
+  // Connects; failures are returned, not thrown.
+  asio::awaitable<error_code> connect(asio::ip::tcp::endpoint endpoint);
+
+  // Sends one request and completes with its answer. The payload is copied
+  // (escaped) when the call starts. A transport failure completes every
+  // outstanding call with status 14 (unavailable) and closes the connection.
+  template <asio::completion_token_for<void(Reply)> Token>
+  auto async_call(std::uint32_t procedure, std::string_view payload, Token&& token) {
+    return asio::async_initiate<Token, void(Reply)>(
+        [self = shared_from_this()](auto handler, std::uint32_t proc, std::string_view data) {
+          self->start_call(proc, data, CallHandler(std::move(handler)));
+        },
+        token, procedure, payload);
+  }
+
+  void close();
+  bool is_open() const noexcept { return open_; }
+  std::size_t in_flight() const noexcept { return waiting_.size(); }
+  asio::ip::tcp::socket& socket() noexcept { return socket_; }
+
+  explicit ClientConnection(asio::any_io_executor executor, std::size_t max_frame_bytes);
+
+ private:
+  void start_call(std::uint32_t procedure, std::string_view payload, CallHandler handler);
+  void flush();
+  asio::awaitable<void> read_loop(std::shared_ptr<ClientConnection> self);
+  void fail_all(std::string_view reason);
+  void complete(CallHandler handler, Reply reply);
+
+  asio::ip::tcp::socket socket_;
+  FrameDecoder decoder_;
+  Frame frame_;
+  std::string output_;   // requests not yet handed to the socket
+  std::string writing_;  // requests being written
+  std::deque<CallHandler> waiting_;  // calls awaiting answers, oldest first
+  bool writing_active_ = false;
+  bool open_ = false;
+};
+
+}  // namespace routing::rpc

@@ -1,0 +1,179 @@
+#include "rpc/codec.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+namespace routing::rpc {
+namespace {
+
+// Maps a byte to the letter of its escape, or 0 when it needs none.
+constexpr char escape_letter(unsigned char c) noexcept {
+  switch (c) {
+    case '\\': return '\\';
+    case '\n': return 'n';
+    case '\r': return 'r';
+    default: return 0;
+  }
+}
+
+// Digits of a frame number: 1 to 10, value at most max_frame_number.
+FrameError parse_number(std::string_view digits, std::uint32_t& number) {
+  if (digits.empty()) return FrameError::empty_number;
+  if (digits.size() > 10) {
+    bool all_digits = std::all_of(digits.begin(), digits.end(),
+                                  [](char c) { return c >= '0' && c <= '9'; });
+    return all_digits ? FrameError::number_too_large : FrameError::bad_digit;
+  }
+  std::uint64_t value = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return FrameError::bad_digit;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value > max_frame_number) return FrameError::number_too_large;
+  number = static_cast<std::uint32_t>(value);
+  return FrameError::none;
+}
+
+}  // namespace
+
+void append_escaped(std::string& out, std::string_view payload) {
+  const char* data = payload.data();
+  const std::size_t size = payload.size();
+  out.reserve(out.size() + size + 2);
+  std::size_t run = 0;  // start of the current run of bytes copied verbatim
+  for (std::size_t i = 0; i < size; ++i) {
+    char letter = escape_letter(static_cast<unsigned char>(data[i]));
+    if (letter == 0) continue;
+    out.append(data + run, i - run);
+    out.push_back('\\');
+    out.push_back(letter);
+    run = i + 1;
+  }
+  out.append(data + run, size - run);
+}
+
+void append_unescaped(std::string& out, std::string_view escaped) {
+  const char* data = escaped.data();
+  const std::size_t size = escaped.size();
+  out.reserve(out.size() + size);
+  std::size_t pos = 0;
+  while (pos < size) {
+    const void* hit = std::memchr(data + pos, '\\', size - pos);
+    if (hit == nullptr) break;
+    std::size_t slash = static_cast<const char*>(hit) - data;
+    out.append(data + pos, slash - pos);
+    char next = slash + 1 < size ? data[slash + 1] : 0;
+    if (next == '\\') {
+      out.push_back('\\');
+    } else if (next == 'n') {
+      out.push_back('\n');
+    } else if (next == 'r') {
+      out.push_back('\r');
+    } else {
+      out.push_back('\\');  // a lone backslash is kept literally
+      pos = slash + 1;
+      continue;
+    }
+    pos = slash + 2;
+  }
+  out.append(data + pos, size - pos);
+}
+
+void append_frame(std::string& out, std::uint32_t number, std::string_view payload) {
+  char digits[16];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, number);
+  out.reserve(out.size() + (end - digits) + payload.size() + 2);
+  out.append(digits, end);
+  out.push_back(':');
+  append_escaped(out, payload);
+  out.push_back('\n');
+}
+
+std::string escape(std::string_view payload) {
+  std::string out;
+  append_escaped(out, payload);
+  return out;
+}
+
+std::string unescape(std::string_view escaped) {
+  std::string out;
+  append_unescaped(out, escaped);
+  return out;
+}
+
+std::string encode_frame(std::uint32_t number, std::string_view payload) {
+  std::string out;
+  append_frame(out, number, payload);
+  return out;
+}
+
+std::string_view describe(FrameError error) noexcept {
+  switch (error) {
+    case FrameError::none: return "ok";
+    case FrameError::missing_colon: return "malformed frame: missing ':'";
+    case FrameError::empty_number: return "malformed frame: empty number";
+    case FrameError::bad_digit: return "malformed frame: number is not decimal digits";
+    case FrameError::number_too_large: return "malformed frame: number out of range 0..2147483647";
+    case FrameError::too_long: return "frame too long";
+  }
+  return "malformed frame";
+}
+
+FrameError parse_line(std::string_view line, Frame& frame) {
+  std::size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return FrameError::missing_colon;
+  if (auto error = parse_number(line.substr(0, colon), frame.number); error != FrameError::none) {
+    return error;
+  }
+  frame.payload.clear();
+  append_unescaped(frame.payload, line.substr(colon + 1));
+  return FrameError::none;
+}
+
+FrameDecoder::FrameDecoder(std::size_t max_frame_bytes) : max_frame_bytes_(max_frame_bytes) {}
+
+std::span<char> FrameDecoder::prepare(std::size_t min_bytes) {
+  if (buffer_.size() - end_ < min_bytes) {
+    compact();
+    if (buffer_.size() - end_ < min_bytes) buffer_.resize(end_ + min_bytes);
+  }
+  return {buffer_.data() + end_, buffer_.size() - end_};
+}
+
+void FrameDecoder::commit(std::size_t n) { end_ = std::min(end_ + n, buffer_.size()); }
+
+void FrameDecoder::compact() {
+  if (begin_ == 0) return;
+  std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+  end_ -= begin_;
+  scanned_ -= begin_;
+  begin_ = 0;
+}
+
+FrameDecoder::Result FrameDecoder::next(Frame& frame, FrameError& error) {
+  const char* base = buffer_.data();
+  const void* hit = std::memchr(base + scanned_, '\n', end_ - scanned_);
+  if (hit == nullptr) {
+    scanned_ = end_;
+    // The line may still end in "\r\n": one byte of grace for the '\r'.
+    if (end_ - begin_ > max_frame_bytes_ + 1) {
+      error = FrameError::too_long;
+      return Result::too_long;
+    }
+    if (begin_ == end_) begin_ = end_ = scanned_ = 0;  // cheap reset when drained
+    return Result::need_more;
+  }
+  std::size_t newline = static_cast<const char*>(hit) - base;
+  std::string_view line(base + begin_, newline - begin_);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  begin_ = scanned_ = newline + 1;
+  if (line.size() > max_frame_bytes_) {
+    error = FrameError::too_long;
+    return Result::too_long;
+  }
+  error = parse_line(line, frame);
+  return error == FrameError::none ? Result::frame : Result::malformed;
+}
+
+}  // namespace routing::rpc

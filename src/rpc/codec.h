@@ -1,0 +1,89 @@
+#pragma once
+// The line protocol codec (CONTRACT §1): "<number>:<escaped payload>\n".
+// Pure byte handling, no I/O, so it can be unit-tested, benchmarked and fuzzed.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace routing::rpc {
+
+inline constexpr std::size_t default_max_frame_bytes = 1024 * 1024;
+inline constexpr std::uint32_t max_frame_number = 2147483647;
+
+// Appends `payload` escaped (\\, \n, \r) to `out`: the one copy on the way out.
+void append_escaped(std::string& out, std::string_view payload);
+
+// Appends `escaped` with the three escapes mapped back; any other backslash is
+// kept literally. The one copy on the way in.
+void append_unescaped(std::string& out, std::string_view escaped);
+
+// Appends a whole frame "<number>:<escaped payload>\n" to `out`.
+void append_frame(std::string& out, std::uint32_t number, std::string_view payload);
+
+// Convenience forms for tests and tools.
+std::string escape(std::string_view payload);
+std::string unescape(std::string_view escaped);
+std::string encode_frame(std::uint32_t number, std::string_view payload);
+
+// Why a line is not a valid frame.
+enum class FrameError : std::uint8_t {
+  none,
+  missing_colon,     // no ':' in the line
+  empty_number,      // nothing before ':'
+  bad_digit,         // a non-digit before ':'
+  number_too_large,  // more than 10 digits or above 2147483647
+  too_long,          // the line exceeds the maximum frame size
+};
+
+// The message sent back with status 3, e.g. "frame too long".
+std::string_view describe(FrameError error) noexcept;
+
+struct Frame {
+  std::uint32_t number = 0;
+  std::string payload;  // decoded
+};
+
+// Parses one line (without its "\n" or "\r\n") into `frame`. On error `frame`
+// is left in an unspecified state.
+FrameError parse_line(std::string_view line, Frame& frame);
+
+// Splits a byte stream into frames. Bytes are read straight into its buffer
+// (prepare/commit), lines are found without rescanning bytes already seen, and
+// an over-long line is reported as soon as it passes the limit, before its end
+// has arrived, so memory stays bounded by the limit.
+class FrameDecoder {
+ public:
+  enum class Result : std::uint8_t {
+    frame,       // `frame` holds the next frame
+    malformed,   // a bad line was consumed; `error` says why; keep going
+    too_long,    // fatal: the stream cannot be resynchronised
+    need_more,   // no complete line buffered
+  };
+
+  explicit FrameDecoder(std::size_t max_frame_bytes = default_max_frame_bytes);
+
+  // Writable space of at least `min_bytes` for the next read.
+  std::span<char> prepare(std::size_t min_bytes = 4096);
+  // Marks `n` bytes of the prepared space as received.
+  void commit(std::size_t n);
+
+  // Takes the next line out of the buffer.
+  Result next(Frame& frame, FrameError& error);
+
+  std::size_t buffered() const noexcept { return end_ - begin_; }
+  std::size_t max_frame_bytes() const noexcept { return max_frame_bytes_; }
+
+ private:
+  void compact();
+
+  std::size_t max_frame_bytes_;
+  std::vector<char> buffer_;
+  std::size_t begin_ = 0;    // first unconsumed byte
+  std::size_t end_ = 0;      // one past the last received byte
+  std::size_t scanned_ = 0;  // bytes in [begin_, scanned_) hold no '\n'
+};
+
+}  // namespace routing::rpc

@@ -1,0 +1,163 @@
+#include "rpc/server.h"
+
+#include "rpc/address.h"
+#include "rpc/server_connection.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+namespace routing::rpc {
+
+struct Server::Shared : ServerShared {};
+
+// One event loop and its connections. `connections` is declared before `ctx`
+// so it outlives the coroutine frames that the loop destroys on shutdown.
+struct Server::Worker {
+  ConnectionSet connections;
+  asio::io_context ctx{1};
+  asio::steady_timer drain_timer{ctx};
+  // Keeps an idle loop running until the server stops.
+  asio::executor_work_guard<asio::io_context::executor_type> keep_running{ctx.get_executor()};
+  std::thread thread;
+
+  void begin_drain(std::chrono::milliseconds timeout) {
+    connections.draining = true;
+    connections.drain_timer = &drain_timer;
+    keep_running.reset();
+    if (connections.live.empty()) return;
+    // Copy: shutting a connection down may remove it from the set.
+    std::vector<ServerConnection*> live(connections.live.begin(), connections.live.end());
+    for (auto* connection : live) connection->begin_shutdown();
+    drain_timer.expires_after(timeout);
+    drain_timer.async_wait([this](error_code ec) {
+      if (ec) return;  // every connection finished in time
+      spdlog::warn("drain timeout: cutting {} connection(s)", connections.live.size());
+      std::vector<ServerConnection*> left(connections.live.begin(), connections.live.end());
+      for (auto* connection : left) connection->close();
+      ctx.stop();  // calls still running (e.g. sleeping handlers) are abandoned
+    });
+  }
+};
+
+namespace {
+
+// Tells a client over the connection limit why it is turned away, then closes.
+asio::awaitable<void> reject_connection(asio::ip::tcp::socket socket) {
+  static const std::string answer = encode_frame(
+      static_cast<std::uint32_t>(Status::resource_exhausted), "too many connections");
+  co_await asio::async_write(socket, asio::buffer(answer), use_nothrow);
+  error_code ec;
+  socket.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  socket.close(ec);
+}
+
+}  // namespace
+
+Server::Server(ServerOptions options)
+    : options_(std::move(options)), shared_(std::make_shared<Shared>()) {
+  if (options_.threads == 0) options_.threads = std::max(1u, std::thread::hardware_concurrency());
+  if (options_.max_frame_bytes == 0) throw std::invalid_argument("max frame bytes must be positive");
+  shared_->options = options_;
+}
+
+Server::~Server() {
+  stop();
+  wait();
+}
+
+void Server::handle(std::uint32_t procedure, Handler handler) {
+  if (procedure == 0) throw std::invalid_argument("procedure 0 is the built-in ping");
+  shared_->handlers[procedure] = std::move(handler);
+}
+
+void Server::start() {
+  auto endpoint = resolve_endpoint(options_.listen);
+  for (unsigned i = 0; i < options_.threads; ++i) workers_.push_back(std::make_unique<Worker>());
+
+  // One listener, on the first worker; accepted sockets are dealt round-robin
+  // to the workers' loops. Unlike SO_REUSEPORT listeners, a second instance
+  // started on the same port fails loudly instead of silently sharing it.
+  auto acceptor = std::make_shared<asio::ip::tcp::acceptor>(workers_[0]->ctx);
+  acceptor->open(endpoint.protocol());
+  acceptor->set_option(asio::socket_base::reuse_address(true));
+  acceptor->bind(endpoint);
+  acceptor->listen(asio::socket_base::max_listen_connections);
+  endpoint_ = acceptor->local_endpoint();
+
+  asio::co_spawn(workers_[0]->ctx, [this, acceptor]() { return accept_loop(*acceptor); }(),
+                 asio::detached);
+  acceptor_ = acceptor;
+  for (auto& worker : workers_) {
+    worker->thread = std::thread([w = worker.get()] {
+      try {
+        w->ctx.run();
+      } catch (const std::exception& e) {
+        spdlog::critical("worker loop failed: {}", e.what());
+      }
+    });
+  }
+}
+
+asio::awaitable<void> Server::accept_loop(asio::ip::tcp::acceptor& acceptor) {
+  std::size_t next = 0;
+  for (;;) {
+    Worker& worker = *workers_[next];
+    next = (next + 1) % workers_.size();
+    auto [ec, socket] = co_await acceptor.async_accept(worker.ctx, use_nothrow);
+    if (ec == asio::error::operation_aborted || stopping_) co_return;
+    if (ec) {
+      // Typically out of file descriptors: back off instead of spinning.
+      spdlog::warn("accept failed: {}", ec.message());
+      asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(100));
+      co_await pause.async_wait(use_nothrow);
+      continue;
+    }
+    shared_->accepted.fetch_add(1, std::memory_order_relaxed);
+    if (shared_->open.fetch_add(1, std::memory_order_relaxed) >= options_.max_connections) {
+      shared_->open.fetch_sub(1, std::memory_order_relaxed);
+      shared_->rejected.fetch_add(1, std::memory_order_relaxed);
+      asio::co_spawn(worker.ctx, reject_connection(std::move(socket)), asio::detached);
+      continue;
+    }
+    asio::post(worker.ctx, [this, &worker, socket = std::move(socket)]() mutable {
+      auto connection = std::make_shared<ServerConnection>(std::move(socket), *shared_,
+                                                           worker.connections);
+      connection->start();
+      if (worker.connections.draining) connection->begin_shutdown();
+    });
+  }
+}
+
+asio::ip::tcp::endpoint Server::local_endpoint() const { return endpoint_; }
+
+void Server::stop() {
+  if (workers_.empty() || stopping_.exchange(true)) return;
+  asio::post(workers_[0]->ctx, [acceptor = acceptor_] {
+    error_code ec;
+    acceptor->close(ec);
+  });
+  for (auto& worker : workers_) {
+    asio::post(worker->ctx, [w = worker.get(), timeout = options_.drain_timeout] {
+      w->begin_drain(timeout);
+    });
+  }
+}
+
+void Server::wait() {
+  for (auto& worker : workers_) {
+    if (worker->thread.joinable()) worker->thread.join();
+  }
+}
+
+ServerStats Server::stats() const {
+  return {shared_->open.load(), shared_->accepted.load(), shared_->rejected.load()};
+}
+
+}  // namespace routing::rpc

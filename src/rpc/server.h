@@ -1,0 +1,86 @@
+#pragma once
+// The line-protocol server: one event loop per worker thread, each with its own
+// SO_REUSEPORT listener, so connections are spread by the kernel and a
+// connection never changes thread. Handlers are coroutines keyed by procedure.
+#include <routing/reply.h>
+
+#include "rpc/asio_fwd.h"
+#include "rpc/codec.h"
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <any>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace routing::rpc {
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:0";
+  unsigned threads = 1;                     // worker event loops
+  std::size_t max_connections = 10000;      // past it: "8:too many connections", close
+  std::chrono::milliseconds idle_timeout{60000};   // 0 disables
+  std::size_t max_frame_bytes = default_max_frame_bytes;
+  std::chrono::milliseconds drain_timeout{10000};  // graceful stop bound
+  // Responses waiting to be written past which the connection stops reading:
+  // a client that pipelines without reading cannot grow memory without limit.
+  std::size_t max_pending_output_bytes = 4 * 1024 * 1024;
+};
+
+// What a handler knows of the connection its call came on.
+struct ConnectionContext {
+  asio::ip::tcp::endpoint peer;
+  std::any state;  // per-connection state a service may keep (e.g. auth)
+};
+
+using Handler = std::function<asio::awaitable<Reply>(std::string payload, ConnectionContext&)>;
+
+struct ServerStats {
+  std::size_t open_connections = 0;
+  std::uint64_t accepted_total = 0;
+  std::uint64_t rejected_total = 0;   // over max_connections
+};
+
+class Server {
+ public:
+  explicit Server(ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Registers a procedure; call before start(). Procedure 0 is ping, built in.
+  void handle(std::uint32_t procedure, Handler handler);
+
+  // Binds the listeners and starts the workers. Throws on bind failure.
+  void start();
+  asio::ip::tcp::endpoint local_endpoint() const;
+
+  // Graceful stop, from any thread, idempotent: stop accepting, let the calls
+  // in flight finish and their answers be written, then close. Connections
+  // still busy after drain_timeout are cut.
+  void stop();
+  // Blocks until every worker has finished.
+  void wait();
+
+  ServerStats stats() const;
+  const ServerOptions& options() const { return options_; }
+
+ private:
+  struct Worker;
+  struct Shared;
+  asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor);
+
+  ServerOptions options_;
+  std::shared_ptr<Shared> shared_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::shared_ptr<asio::ip::tcp::acceptor> acceptor_;
+  asio::ip::tcp::endpoint endpoint_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace routing::rpc

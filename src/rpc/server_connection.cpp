@@ -1,0 +1,208 @@
+#include "rpc/server_connection.h"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+namespace routing::rpc {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How long a closing connection keeps reading (and discarding) what the client
+// still sends after our last answer: closing with unread input makes the kernel
+// send a reset, which can destroy that answer before the client reads it.
+constexpr auto linger_time = std::chrono::seconds(1);
+
+void log_escaped_exception(std::exception_ptr error) {
+  if (!error) return;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    spdlog::error("connection coroutine failed: {}", e.what());
+  }
+}
+
+}  // namespace
+
+ServerConnection::ServerConnection(asio::ip::tcp::socket socket, ServerShared& shared,
+                                   ConnectionSet& set)
+    : socket_(std::move(socket)),
+      shared_(shared),
+      set_(set),
+      decoder_(shared.options.max_frame_bytes),
+      writer_wake_(socket_.get_executor()),
+      reader_wake_(socket_.get_executor()),
+      idle_timer_(socket_.get_executor()),
+      last_activity_(Clock::now()) {
+  error_code ec;
+  context_.peer = socket_.remote_endpoint(ec);
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  set_.live.insert(this);
+}
+
+ServerConnection::~ServerConnection() {
+  set_.live.erase(this);
+  shared_.open.fetch_sub(1, std::memory_order_relaxed);
+  if (set_.draining && set_.live.empty() && set_.drain_timer) set_.drain_timer->cancel();
+}
+
+void ServerConnection::start() {
+  auto ex = socket_.get_executor();
+  asio::co_spawn(ex, read_loop(shared_from_this()), log_escaped_exception);
+  asio::co_spawn(ex, write_loop(shared_from_this()), log_escaped_exception);
+  if (shared_.options.idle_timeout.count() > 0) {
+    asio::co_spawn(ex, idle_watchdog(shared_from_this()), log_escaped_exception);
+  }
+}
+
+void ServerConnection::begin_shutdown() {
+  if (stopping_ || closed_) return;
+  stopping_ = true;
+  // A reader parked in a read stops now; one inside a call stops after it.
+  if (!in_call_) read_cancel_.emit(asio::cancellation_type::terminal);
+  reader_wake_.cancel();
+}
+
+void ServerConnection::close() {
+  if (closed_) return;
+  closed_ = true;
+  error_code ec;
+  socket_.close(ec);
+  writer_wake_.cancel();
+  reader_wake_.cancel();
+  idle_timer_.cancel();
+}
+
+void ServerConnection::queue_answer(Status status, std::string_view payload) {
+  auto number = static_cast<std::int32_t>(status);
+  if (number < 0) number = static_cast<std::int32_t>(Status::internal);
+  append_frame(output_, static_cast<std::uint32_t>(number), payload);
+  writer_wake_.cancel();
+}
+
+asio::awaitable<void> ServerConnection::read_loop(std::shared_ptr<ServerConnection> self) {
+  while (!co_await answer_buffered_frames()) {
+    auto space = decoder_.prepare(16 * 1024);
+    auto [ec, n] = co_await socket_.async_read_some(
+        asio::buffer(space.data(), space.size()),
+        asio::bind_cancellation_slot(read_cancel_.slot(), use_nothrow));
+    if (ec) {
+      peer_closed_ = ec != asio::error::operation_aborted;
+      break;
+    }
+    decoder_.commit(n);
+    last_activity_ = Clock::now();
+  }
+  reading_done_ = true;
+  writer_wake_.cancel();
+  idle_timer_.cancel();
+}
+
+// Answers every complete frame already buffered, in order. Returns true when
+// the connection must stop reading.
+asio::awaitable<bool> ServerConnection::answer_buffered_frames() {
+  for (;;) {
+    if (stopping_ || closed_) co_return true;
+    FrameError error = FrameError::none;
+    switch (decoder_.next(frame_, error)) {
+      case FrameDecoder::Result::need_more:
+        co_return false;
+      case FrameDecoder::Result::malformed:
+        queue_answer(Status::invalid_argument, describe(error));
+        break;
+      case FrameDecoder::Result::too_long:
+        queue_answer(Status::invalid_argument, describe(error));
+        co_return true;
+      case FrameDecoder::Result::frame: {
+        in_call_ = true;
+        Reply reply = co_await dispatch();
+        in_call_ = false;
+        last_activity_ = Clock::now();
+        if (!closed_) queue_answer(reply.status, reply.payload);
+        break;
+      }
+    }
+    while (output_.size() >= shared_.options.max_pending_output_bytes && !stopping_ && !closed_) {
+      reader_wake_.expires_at(Clock::time_point::max());
+      co_await reader_wake_.async_wait(use_nothrow);
+    }
+  }
+}
+
+asio::awaitable<Reply> ServerConnection::dispatch() {
+  const std::uint32_t procedure = frame_.number;
+  if (procedure == 0) co_return Reply::success("pong");
+  auto it = shared_.handlers.find(procedure);
+  if (it == shared_.handlers.end()) {
+    co_return Reply::error(Status::unimplemented, "unknown procedure " + std::to_string(procedure));
+  }
+  std::string error;
+  try {
+    co_return co_await it->second(std::move(frame_.payload), context_);
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  spdlog::error("procedure {} threw: {}", procedure, error);
+  co_return Reply::error(Status::internal, "internal error");
+}
+
+asio::awaitable<void> ServerConnection::write_loop(std::shared_ptr<ServerConnection> self) {
+  while (!closed_) {
+    if (output_.empty()) {
+      if (reading_done_) break;
+      writer_wake_.expires_at(Clock::time_point::max());
+      co_await writer_wake_.async_wait(use_nothrow);
+      continue;
+    }
+    std::swap(output_, writing_);
+    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(writing_), use_nothrow);
+    writing_.clear();
+    reader_wake_.cancel();
+    if (ec) close();
+  }
+  co_await linger_then_close();
+}
+
+asio::awaitable<void> ServerConnection::linger_then_close() {
+  if (closed_) co_return;
+  error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  if (!peer_closed_ && !ec) {
+    using namespace asio::experimental::awaitable_operators;
+    auto discard = [this]() -> asio::awaitable<void> {
+      char sink[4096];
+      for (;;) {
+        auto [read_ec, n] = co_await socket_.async_read_some(asio::buffer(sink), use_nothrow);
+        if (read_ec) co_return;
+      }
+    };
+    asio::steady_timer timer(socket_.get_executor(), linger_time);
+    co_await (discard() || timer.async_wait(use_nothrow));
+  }
+  close();
+}
+
+asio::awaitable<void> ServerConnection::idle_watchdog(std::shared_ptr<ServerConnection> self) {
+  const auto idle = shared_.options.idle_timeout;
+  while (!closed_ && !reading_done_) {
+    idle_timer_.expires_at(last_activity_ + idle);
+    co_await idle_timer_.async_wait(use_nothrow);
+    if (closed_ || reading_done_) break;
+    if (busy()) {
+      last_activity_ = Clock::now();  // a long call or a slow reader is not idleness
+      continue;
+    }
+    if (Clock::now() >= last_activity_ + idle) {
+      spdlog::debug("closing idle connection");
+      begin_shutdown();
+      break;
+    }
+  }
+}
+
+}  // namespace routing::rpc

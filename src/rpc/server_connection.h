@@ -1,0 +1,75 @@
+#pragma once
+// One accepted connection: a reader coroutine that decodes frames and awaits
+// their handlers in order, a writer coroutine that flushes the answers (so a
+// slow call never delays the answers before it), and an idle watchdog.
+// Everything runs on the owning worker's single-threaded event loop.
+#include "rpc/server.h"
+
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <unordered_set>
+
+namespace routing::rpc {
+
+class ServerConnection;
+
+// What every connection of a server shares; read-only once the server runs,
+// apart from the counters.
+struct ServerShared {
+  ServerOptions options;
+  std::unordered_map<std::uint32_t, Handler> handlers;
+  std::atomic<std::size_t> open{0};
+  std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> rejected{0};
+};
+
+// The live connections of one worker, touched only on that worker's thread.
+struct ConnectionSet {
+  std::unordered_set<ServerConnection*> live;
+  bool draining = false;
+  asio::steady_timer* drain_timer = nullptr;  // cancelled when `live` empties
+};
+
+class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
+ public:
+  ServerConnection(asio::ip::tcp::socket socket, ServerShared& shared, ConnectionSet& set);
+  ~ServerConnection();
+
+  void start();
+  // Finish the call in flight, write its answer, then close.
+  void begin_shutdown();
+  // Close now, dropping whatever is unanswered.
+  void close();
+
+ private:
+  asio::awaitable<void> read_loop(std::shared_ptr<ServerConnection> self);
+  asio::awaitable<void> write_loop(std::shared_ptr<ServerConnection> self);
+  asio::awaitable<void> idle_watchdog(std::shared_ptr<ServerConnection> self);
+  asio::awaitable<bool> answer_buffered_frames();
+  asio::awaitable<Reply> dispatch();
+  asio::awaitable<void> linger_then_close();
+  void queue_answer(Status status, std::string_view payload);
+  bool busy() const { return in_call_ || !output_.empty() || !writing_.empty(); }
+
+  asio::ip::tcp::socket socket_;
+  ServerShared& shared_;
+  ConnectionSet& set_;
+  FrameDecoder decoder_;
+  Frame frame_;
+  ConnectionContext context_;
+  std::string output_;   // answers queued for the writer
+  std::string writing_;  // answers being written now
+  asio::steady_timer writer_wake_;
+  asio::steady_timer reader_wake_;  // output drained below the limit
+  asio::steady_timer idle_timer_;
+  asio::cancellation_signal read_cancel_;
+  std::chrono::steady_clock::time_point last_activity_;
+  bool in_call_ = false;
+  bool reading_done_ = false;
+  bool peer_closed_ = false;  // the client half-closed or reset
+  bool stopping_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace routing::rpc
