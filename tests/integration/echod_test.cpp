@@ -1,0 +1,84 @@
+// echod as a real process: flags, procedures, signals.
+#include "support/process.h"
+#include "support/raw_socket.h"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <thread>
+
+namespace routing::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Echod, ServesTheContractProcedures) {
+  Process echod(ECHOD_PATH, {"--listen", "127.0.0.1:0", "--name", "echo"});
+  auto port = echod.wait_listening();
+  ASSERT_TRUE(port) << echod.log();
+  RawSocket s(*port);
+  s.send("1:hello\n2:10:later\n3:\n0:\n2:bad\n");
+  EXPECT_EQ(s.read_line(), "0:hello");
+  EXPECT_EQ(s.read_line(), "0:later");
+  EXPECT_EQ(s.read_line(), "0:127.0.0.1:" + std::to_string(*port));
+  EXPECT_EQ(s.read_line(), "0:pong");
+  auto bad = s.read_line();
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->substr(0, 2), "3:");
+}
+
+TEST(Echod, SigtermLetsCallsInFlightFinish) {
+  Process echod(ECHOD_PATH, {"--listen", "127.0.0.1:0", "--threads", "2"});
+  auto port = echod.wait_listening();
+  ASSERT_TRUE(port) << echod.log();
+  std::vector<RawSocket> callers;
+  for (int i = 0; i < 8; ++i) {
+    callers.emplace_back(*port);
+    callers.back().send("2:500:finished " + std::to_string(i) + "\n");
+  }
+  std::this_thread::sleep_for(100ms);
+  echod.signal(SIGTERM);
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(callers[i].read_line(), "0:finished " + std::to_string(i));
+  }
+  EXPECT_EQ(echod.wait_exit(5s), 0) << echod.log();
+  EXPECT_NE(echod.log().find("draining"), std::string::npos);
+}
+
+TEST(Echod, SigintStopsAnIdleServerCleanly) {
+  Process echod(ECHOD_PATH, {"--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(echod.wait_listening());
+  echod.signal(SIGINT);
+  EXPECT_EQ(echod.wait_exit(5s), 0);
+}
+
+TEST(Echod, RejectsBadFlagsWithOneLine) {
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+           {"--listen", "nowhere"}, {"--threads", "-1"}, {"--bogus"},
+           {"--max-frame-bytes", "abc"}, {"--idle-timeout-ms", "-5"}}) {
+    auto result = run_program(ECHOD_PATH, args);
+    EXPECT_EQ(result.exit_code, 2) << args[0];
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  }
+}
+
+TEST(Echod, ExitsNonZeroWhenThePortIsTaken) {
+  Process first(ECHOD_PATH, {"--listen", "127.0.0.1:0"});
+  auto port = first.wait_listening();
+  ASSERT_TRUE(port);
+  auto second = run_program(ECHOD_PATH, {"--listen", "127.0.0.1:" + std::to_string(*port)});
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.err.find("cannot listen"), std::string::npos) << second.err;
+}
+
+TEST(Echod, AnswersHelpAndVersion) {
+  auto help = run_program(ECHOD_PATH, {"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("--max-frame-bytes"), std::string::npos);
+  auto version = run_program(ECHOD_PATH, {"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.out.rfind("echod ", 0), 0u) << version.out;
+}
+
+}  // namespace
+}  // namespace routing::test

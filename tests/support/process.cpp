@@ -1,0 +1,121 @@
+#include "support/process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace routing::test {
+namespace {
+
+// A fresh temporary file named /tmp/routing-test-XXXXXX<suffix>.
+std::string temp_path(const std::string& suffix) {
+  std::string path = "/tmp/routing-test-XXXXXX" + suffix;
+  int fd = ::mkstemps(path.data(), static_cast<int>(suffix.size()));
+  if (fd < 0) throw std::runtime_error("mkstemps failed");
+  ::close(fd);
+  return path;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+pid_t spawn(const std::string& program, const std::vector<std::string>& args,
+            const std::string& out_path, const std::string& err_path) {
+  pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  int null_in = ::open("/dev/null", O_RDONLY);
+  ::dup2(null_in, 0);
+  ::dup2(out, 1);
+  ::dup2(err, 2);
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(program.c_str()));
+  for (auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  ::execv(program.c_str(), argv.data());
+  ::_exit(127);
+}
+
+int decode_status(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+}  // namespace
+
+Process::Process(std::string program, std::vector<std::string> args) {
+  log_path_ = temp_path(".log");
+  pid_ = spawn(program, args, "/dev/null", log_path_);
+}
+
+Process::~Process() {
+  if (!exit_code_ && pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+  }
+  ::unlink(log_path_.c_str());
+}
+
+std::optional<std::uint16_t> Process::wait_listening(std::chrono::milliseconds timeout) {
+  static const std::regex listening(R"(listening on [^ ]*:(\d+))");
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::smatch match;
+    std::string text = log();
+    if (std::regex_search(text, match, listening)) {
+      return static_cast<std::uint16_t>(std::stoi(match[1]));
+    }
+    if (wait_exit(std::chrono::milliseconds(0))) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return std::nullopt;
+}
+
+void Process::signal(int signo) {
+  if (!exit_code_) ::kill(pid_, signo);
+}
+
+std::optional<int> Process::wait_exit(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!exit_code_) {
+    int status = 0;
+    pid_t done = ::waitpid(pid_, &status, WNOHANG);
+    if (done == pid_) {
+      exit_code_ = decode_status(status);
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return exit_code_;
+}
+
+std::string Process::log() const { return read_file(log_path_); }
+
+RunResult run_program(const std::string& program, const std::vector<std::string>& args) {
+  std::string out_path = temp_path(".out");
+  std::string err_path = temp_path(".err");
+  pid_t pid = spawn(program, args, out_path, err_path);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  RunResult result{decode_status(status), read_file(out_path), read_file(err_path)};
+  ::unlink(out_path.c_str());
+  ::unlink(err_path.c_str());
+  return result;
+}
+
+}  // namespace routing::test

@@ -1,0 +1,42 @@
+#pragma once
+// Starts one of the project's programs as a child process for integration
+// tests, waits for its "listening on HOST:PORT" log line, and stops it by pid.
+// Its stderr goes to a temporary file (never a pipe that could fill and block).
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace routing::test {
+
+class Process {
+ public:
+  Process(std::string program, std::vector<std::string> args);
+  ~Process();  // SIGKILLs and reaps the child if it still runs
+  Process(const Process&) = delete;
+
+  // Port from the "listening on" line, waiting up to `timeout`.
+  std::optional<std::uint16_t> wait_listening(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  void signal(int signo);
+  // Waits for exit; the exit status (or 128+signal), nullopt on timeout.
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  std::string log() const;
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_path_;
+  std::optional<int> exit_code_;
+};
+
+// Runs a program to completion and returns {exit code, stdout, stderr}.
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+RunResult run_program(const std::string& program, const std::vector<std::string>& args);
+
+}  // namespace routing::test

@@ -1,0 +1,34 @@
+#pragma once
+// A plain blocking TCP client for protocol tests: sends raw bytes, reads lines,
+// and never interprets the protocol, so it tests the server independently of
+// the project's own client code. Every read is bounded by a timeout.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace routing::test {
+
+class RawSocket {
+ public:
+  explicit RawSocket(std::uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  ~RawSocket();
+  RawSocket(RawSocket&& other) noexcept;
+  RawSocket(const RawSocket&) = delete;
+
+  bool connected() const { return fd_ >= 0; }
+  void send(std::string_view bytes);
+  // The next line without its "\n"; nullopt on EOF, error or timeout.
+  std::optional<std::string> read_line();
+  // True when the peer closes within the timeout (reads and drops data first).
+  bool wait_closed();
+  void shutdown_write();
+
+ private:
+  int fd_ = -1;
+  std::chrono::milliseconds timeout_;
+  std::string buffer_;
+};
+
+}  // namespace routing::test
