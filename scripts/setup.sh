@@ -10,6 +10,7 @@ PACKAGES=(
   libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   netcat-openbsd procps
+  etcd-server etcd-client             # the etcd discovery backend and its tests
 )
 
 missing=()

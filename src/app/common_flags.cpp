@@ -67,3 +67,22 @@ int parse_flags(CLI::App& app, int argc, char** argv) {
 }
 
 }  // namespace routing::app
+
+#include "discovery/discovery_url.h"
+
+namespace routing::app {
+
+CLI::Validator discovery_url_validator() {
+  return CLI::Validator(
+      [](const std::string& text) -> std::string {
+        try {
+          discovery::parse_discovery_url(text);
+          return "";
+        } catch (const std::invalid_argument& e) {
+          return e.what();
+        }
+      },
+      "URL");
+}
+
+}  // namespace routing::app

@@ -27,3 +27,10 @@ int parse_flags(CLI::App& app, int argc, char** argv);
 CLI::Validator host_port_validator();
 
 }  // namespace routing::app
+
+namespace routing::app {
+
+// CLI11 validator for discovery URLs (rpc://, etcd://, static://).
+CLI::Validator discovery_url_validator();
+
+}  // namespace routing::app

@@ -12,7 +12,7 @@
 namespace routing::app {
 namespace asio = boost::asio;
 
-int serve_until_signal(rpc::Server& server, const std::function<void()>& before_stop) {
+int serve_until_signal(rpc::Server& server, const ServeHooks& hooks) {
   std::signal(SIGPIPE, SIG_IGN);
   asio::io_context signal_ctx;
   asio::signal_set signals(signal_ctx, SIGINT, SIGTERM);
@@ -23,12 +23,13 @@ int serve_until_signal(rpc::Server& server, const std::function<void()>& before_
     return 1;
   }
   spdlog::info("listening on {}", rpc::format_host_port(server.local_endpoint()));
+  if (hooks.after_start) hooks.after_start();
 
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: draining (up to {} ms); a second signal exits now", signal,
                  server.options().drain_timeout.count());
-    if (before_stop) before_stop();
+    if (hooks.before_stop) hooks.before_stop();
     server.stop();
     signals.async_wait([](const boost::system::error_code& again, int) {
       if (!again) std::_Exit(130);

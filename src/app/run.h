@@ -5,10 +5,15 @@
 
 namespace routing::app {
 
-// Starts `server`, logs "listening on HOST:PORT", and serves until SIGINT or
-// SIGTERM; then `before_stop` runs (e.g. deregistration) and the server
+struct ServeHooks {
+  std::function<void()> after_start;  // e.g. register with discovery
+  std::function<void()> before_stop;  // e.g. deregister, wake long polls
+};
+
+// Starts `server`, logs "listening on HOST:PORT", runs `after_start`, and
+// serves until SIGINT or SIGTERM; then `before_stop` runs and the server
 // drains gracefully. A second signal exits at once with status 130.
 // Returns the process exit code.
-int serve_until_signal(rpc::Server& server, const std::function<void()>& before_stop = {});
+int serve_until_signal(rpc::Server& server, const ServeHooks& hooks = {});
 
 }  // namespace routing::app

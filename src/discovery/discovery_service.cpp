@@ -1,0 +1,188 @@
+#include "discovery/discovery_service.h"
+
+#include "common/json_args.h"
+#include "discovery/protocol.h"
+#include "rpc/address.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <random>
+
+namespace routing::discovery {
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+Reply invalid(std::string message) { return Reply::error(Status::invalid_argument, std::move(message)); }
+
+// The "name" field: a non-empty string of bounded size.
+std::string read_name(common::JsonArgs& args) {
+  std::string name = args.required_string("name");
+  if (args.ok() && name.empty()) args.fail("field \"name\" must not be empty");
+  if (args.ok() && name.size() > max_name_bytes) args.fail("field \"name\" is too long");
+  return name;
+}
+
+// The "address" field: "host:port" with a port a client can connect to.
+std::string read_address(common::JsonArgs& args) {
+  std::string address = args.required_string("address");
+  if (!args.ok()) return address;
+  auto parsed = rpc::parse_host_port(address);
+  if (!parsed) {
+    args.fail("field \"address\" must be host:port");
+  } else if (parsed->port == 0) {
+    args.fail("field \"address\" needs a port in 1..65535");
+  }
+  return address;
+}
+
+std::string to_json(const AddressSet& set) {
+  json::array addresses;
+  for (const auto& address : set.addresses) addresses.emplace_back(address);
+  return json::serialize(json::object{{"addresses", std::move(addresses)}, {"index", set.index}});
+}
+
+std::uint64_t random_number() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return rng();
+}
+
+}  // namespace
+
+void DiscoveryService::register_procedures(rpc::Server& server) {
+  auto bind = [this](auto member) {
+    return [this, member](std::string payload, rpc::ConnectionContext&) {
+      return (this->*member)(std::move(payload));
+    };
+  };
+  server.handle(register_procedure, bind(&DiscoveryService::do_register));
+  server.handle(query_procedure, bind(&DiscoveryService::do_query));
+  server.handle(list_procedure, bind(&DiscoveryService::do_list));
+  server.handle(deregister_procedure, bind(&DiscoveryService::do_deregister));
+}
+
+asio::awaitable<Reply> DiscoveryService::do_register(std::string payload) {
+  common::JsonArgs args(payload);
+  std::string name = read_name(args);
+  std::string address = read_address(args);
+  auto ttl_ms = args.optional_integer("ttl_ms", 1, max_ttl_ms).value_or(default_ttl_ms);
+  if (!args.ok()) co_return invalid(args.error());
+
+  std::lock_guard lock(mutex_);
+  auto now = Clock::now();
+  for (const auto& changed : registry_.expire(now)) wake(changed);
+  if (registry_.register_instance(name, address, std::chrono::milliseconds(ttl_ms), now)) wake(name);
+  // A lease shorter than the expiry loop's current sleep: wake it to re-plan.
+  if (expiry_timer_ && registry_.next_expiry() < expiry_timer_->expiry()) {
+    asio::post(expiry_timer_->get_executor(), [timer = expiry_timer_] { timer->cancel(); });
+  }
+  co_return Reply::success(json::serialize(json::object{{"ttl_ms", ttl_ms}}));
+}
+
+asio::awaitable<Reply> DiscoveryService::do_query(std::string payload) {
+  common::JsonArgs args(payload);
+  std::string name = read_name(args);
+  if (!args.ok()) co_return invalid(args.error());
+
+  std::lock_guard lock(mutex_);
+  for (const auto& changed : registry_.expire(Clock::now())) wake(changed);
+  auto address = registry_.pick(name, random_number());
+  if (!address) co_return Reply::error(Status::not_found, "no live instance of '" + name + "'");
+  co_return Reply::success(json::serialize(json::object{{"address", *address}}));
+}
+
+asio::awaitable<Reply> DiscoveryService::do_list(std::string payload) {
+  common::JsonArgs args(payload);
+  std::string name = read_name(args);
+  auto index = args.optional_integer("index", 0, INT64_MAX);
+  auto wait_ms = args.optional_integer("wait_ms", 0, INT64_MAX).value_or(0);
+  if (!args.ok()) co_return invalid(args.error());
+
+  auto deadline = Clock::now() + std::chrono::milliseconds(std::min(wait_ms, max_wait_ms));
+  Waiter waiter{co_await asio::this_coro::executor, nullptr};
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    for (const auto& changed : registry_.expire(Clock::now())) wake(changed);
+    AddressSet set = registry_.list(name);
+    bool changed = !index || set.index > static_cast<std::uint64_t>(*index);
+    if (changed || stopping_ || Clock::now() >= deadline) {
+      if (waiter.timer) waiters_[name].erase(&waiter);
+      if (waiters_.contains(name) && waiters_[name].empty()) waiters_.erase(name);
+      co_return Reply::success(to_json(set));
+    }
+    if (!waiter.timer) {
+      waiter.timer = std::make_shared<asio::steady_timer>(waiter.executor, deadline);
+      waiters_[name].insert(&waiter);
+    }
+    lock.unlock();
+    // Woken by wake() (a cancel posted to this executor) or by the deadline.
+    co_await waiter.timer->async_wait(rpc::use_nothrow);
+    lock.lock();
+  }
+}
+
+asio::awaitable<Reply> DiscoveryService::do_deregister(std::string payload) {
+  common::JsonArgs args(payload);
+  std::string name = read_name(args);
+  std::string address = read_address(args);
+  if (!args.ok()) co_return invalid(args.error());
+
+  std::lock_guard lock(mutex_);
+  if (registry_.deregister(name, address)) wake(name);
+  co_return Reply::success("{}");
+}
+
+void DiscoveryService::wake(const std::string& name) {
+  auto it = waiters_.find(name);
+  if (it == waiters_.end()) return;
+  for (Waiter* waiter : it->second) {
+    asio::post(waiter->executor, [timer = waiter->timer] { timer->cancel(); });
+  }
+}
+
+void DiscoveryService::wake_all() {
+  for (const auto& [name, set] : waiters_) wake(name);
+}
+
+asio::awaitable<void> DiscoveryService::run_expiry() {
+  {
+    std::lock_guard lock(mutex_);
+    expiry_timer_ = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
+  }
+  // Bounded sleep: even without a known expiry, re-check now and then.
+  constexpr auto max_sleep = std::chrono::milliseconds(250);
+  for (;;) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) break;
+      auto now = Clock::now();
+      for (const auto& changed : registry_.expire(now)) wake(changed);
+      auto wake_at = std::min(registry_.next_expiry().value_or(now + max_sleep), now + max_sleep);
+      expiry_timer_->expires_at(wake_at);
+    }
+    co_await expiry_timer_->async_wait(rpc::use_nothrow);
+  }
+}
+
+void DiscoveryService::stop() {
+  std::lock_guard lock(mutex_);
+  stopping_ = true;
+  wake_all();
+  if (expiry_timer_) {
+    asio::post(expiry_timer_->get_executor(), [timer = expiry_timer_] { timer->cancel(); });
+  }
+}
+
+std::size_t DiscoveryService::waiting_long_polls() const {
+  std::lock_guard lock(mutex_);
+  std::size_t count = 0;
+  for (const auto& [name, set] : waiters_) count += set.size();
+  return count;
+}
+
+}  // namespace routing::discovery

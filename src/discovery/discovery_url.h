@@ -1,0 +1,19 @@
+#pragma once
+// Parses discovery URLs (CONTRACT §5) without connecting to anything.
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace routing::discovery {
+
+struct DiscoveryUrl {
+  std::string scheme;                  // "rpc", "etcd" or "static"
+  std::vector<std::string> endpoints;  // rpc/etcd: host:port, in order
+  std::map<std::string, std::vector<std::string>> fixed;  // static: name -> addresses
+};
+
+// Throws std::invalid_argument saying what is wrong.
+DiscoveryUrl parse_discovery_url(std::string_view url);
+
+}  // namespace routing::discovery

@@ -1,0 +1,21 @@
+#include "discovery/discovery.h"
+#include "discovery/discovery_url.h"
+#include "discovery/etcd_discovery.h"
+#include "discovery/rpc_discovery.h"
+#include "discovery/static_discovery.h"
+
+namespace routing::discovery {
+
+std::unique_ptr<Discovery> make_discovery(std::string_view url, boost::asio::any_io_executor executor,
+                                          DiscoveryOptions options) {
+  DiscoveryUrl parsed = parse_discovery_url(url);
+  if (parsed.scheme == "static") {
+    return std::make_unique<StaticDiscovery>(std::move(executor), std::move(parsed.fixed), std::string(url));
+  }
+  if (parsed.scheme == "etcd") {
+    return std::make_unique<EtcdDiscovery>(std::move(executor), std::move(parsed.endpoints), options);
+  }
+  return std::make_unique<RpcDiscovery>(std::move(executor), parsed.endpoints.front(), options);
+}
+
+}  // namespace routing::discovery

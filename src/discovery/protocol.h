@@ -1,0 +1,18 @@
+#pragma once
+// discoveryd's procedures and limits (CONTRACT §2).
+#include <chrono>
+#include <cstdint>
+
+namespace routing::discovery {
+
+inline constexpr std::uint32_t register_procedure = 1;
+inline constexpr std::uint32_t query_procedure = 2;
+inline constexpr std::uint32_t list_procedure = 3;
+inline constexpr std::uint32_t deregister_procedure = 4;
+
+inline constexpr std::int64_t default_ttl_ms = 10'000;
+inline constexpr std::int64_t max_ttl_ms = 604'800'000;  // one week
+inline constexpr std::int64_t max_wait_ms = 300'000;     // longer long polls are capped
+inline constexpr std::size_t max_name_bytes = 1024;
+
+}  // namespace routing::discovery

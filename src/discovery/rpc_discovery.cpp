@@ -1,0 +1,246 @@
+#include "discovery/rpc_discovery.h"
+
+#include "common/backoff.h"
+#include "discovery/protocol.h"
+#include "rpc/address.h"
+#include "rpc/timed_call.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace routing::discovery {
+namespace asio = boost::asio;
+namespace json = boost::json;
+using rpc::use_nothrow;
+
+namespace {
+
+std::string name_args(const std::string& name) {
+  return json::serialize(json::object{{"name", name}});
+}
+
+// The string field `key` of a JSON object answer, if there is one.
+std::optional<std::string> string_field(std::string_view json_text, std::string_view key) {
+  boost::system::error_code ec;
+  auto value = json::parse(json_text, ec);
+  if (ec || !value.is_object()) return std::nullopt;
+  auto* field = value.as_object().if_contains(key);
+  if (!field || !field->is_string()) return std::nullopt;
+  return std::string(field->get_string());
+}
+
+template <typename T>
+Result<T> failure_of(const Reply& reply) {
+  return Result<T>::failure(reply.status, reply.payload);
+}
+
+template <typename T>
+Result<T> malformed_answer(const Reply& reply) {
+  return Result<T>::failure(Status::internal, "discoveryd sent a malformed answer: " + reply.payload);
+}
+
+}  // namespace
+
+std::optional<AddressSet> parse_address_set(std::string_view json_text) {
+  boost::system::error_code ec;
+  auto value = json::parse(json_text, ec);
+  if (ec || !value.is_object()) return std::nullopt;
+  auto& object = value.as_object();
+  auto* addresses = object.if_contains("addresses");
+  auto* index = object.if_contains("index");
+  if (!addresses || !addresses->is_array() || !index) return std::nullopt;
+  AddressSet set;
+  if (index->is_uint64()) {
+    set.index = index->get_uint64();
+  } else if (index->is_int64() && index->get_int64() >= 0) {
+    set.index = static_cast<std::uint64_t>(index->get_int64());
+  } else {
+    return std::nullopt;
+  }
+  for (const auto& address : addresses->as_array()) {
+    if (!address.is_string()) return std::nullopt;
+    set.addresses.emplace_back(address.get_string());
+  }
+  std::sort(set.addresses.begin(), set.addresses.end());
+  return set;
+}
+
+RpcDiscovery::RpcDiscovery(asio::any_io_executor executor, std::string address, DiscoveryOptions options)
+    : executor_(std::move(executor)),
+      address_(std::move(address)),
+      options_(options),
+      connect_done_(executor_) {}
+
+asio::awaitable<std::shared_ptr<rpc::ClientConnection>> RpcDiscovery::connected(std::string& error) {
+  while (connecting_) {  // someone else is connecting: wait for that outcome
+    co_await connect_done_.async_wait(use_nothrow);
+  }
+  if (connection_ && connection_->is_open()) co_return connection_;
+  connecting_ = true;
+  connect_done_.expires_at(asio::steady_timer::time_point::max());
+  auto fresh = rpc::ClientConnection::create(executor_);
+  rpc::error_code ec;
+  try {
+    ec = co_await rpc::connect_within(fresh, rpc::resolve_endpoint(address_), options_.call_timeout);
+  } catch (const std::exception& e) {
+    error = e.what();
+    ec = asio::error::host_not_found;
+  }
+  connecting_ = false;
+  connect_done_.cancel();
+  if (ec) {
+    if (error.empty()) error = "discoveryd at " + address_ + " unreachable: " + ec.message();
+    co_return nullptr;
+  }
+  connection_ = fresh;
+  co_return fresh;
+}
+
+asio::awaitable<Reply> RpcDiscovery::unary(std::uint32_t procedure, std::string payload) {
+  // Hop onto our executor: the connection lives there. (A member coroutine,
+  // not a capturing lambda: GCC 12 destroys coroutine lambda captures twice.)
+  co_return co_await asio::co_spawn(executor_, unary_here(procedure, std::move(payload)),
+                                    asio::use_awaitable);
+}
+
+asio::awaitable<Reply> RpcDiscovery::unary_here(std::uint32_t procedure, std::string payload) {
+  std::string error;
+  auto connection = co_await connected(error);
+  if (!connection) co_return Reply::error(Status::unavailable, error);
+  co_return co_await rpc::call_within(connection, procedure, payload, options_.call_timeout);
+}
+
+asio::awaitable<Result<std::string>> RpcDiscovery::query(std::string name) {
+  Reply reply = co_await unary(query_procedure, name_args(name));
+  if (!reply.ok()) co_return failure_of<std::string>(reply);
+  auto address = string_field(reply.payload, "address");
+  if (!address) co_return malformed_answer<std::string>(reply);
+  co_return Result<std::string>{Status::ok, {}, *address};
+}
+
+asio::awaitable<Result<AddressSet>> RpcDiscovery::list(std::string name) {
+  Reply reply = co_await unary(list_procedure, name_args(name));
+  if (!reply.ok()) co_return failure_of<AddressSet>(reply);
+  auto set = parse_address_set(reply.payload);
+  if (!set) co_return malformed_answer<AddressSet>(reply);
+  co_return Result<AddressSet>{Status::ok, {}, *set};
+}
+
+asio::awaitable<Result<std::chrono::milliseconds>> RpcDiscovery::announce(
+    std::string name, std::string address, std::chrono::milliseconds ttl) {
+  auto args = json::object{{"name", name}, {"address", address}, {"ttl_ms", ttl.count()}};
+  Reply reply = co_await unary(register_procedure, json::serialize(args));
+  if (!reply.ok()) co_return failure_of<std::chrono::milliseconds>(reply);
+  co_return Result<std::chrono::milliseconds>{Status::ok, {}, ttl};
+}
+
+asio::awaitable<Result<bool>> RpcDiscovery::withdraw(std::string name, std::string address) {
+  auto args = json::object{{"name", name}, {"address", address}};
+  Reply reply = co_await unary(deregister_procedure, json::serialize(args));
+  if (!reply.ok()) co_return failure_of<bool>(reply);
+  co_return Result<bool>{Status::ok, {}, true};
+}
+
+namespace {
+
+// A watch: LIST long polls on a connection of its own, delivering the full
+// set whenever it differs from the last one delivered.
+struct RpcWatch : WatchHandle, std::enable_shared_from_this<RpcWatch> {
+  asio::any_io_executor executor;
+  std::string address;
+  std::string name;
+  DiscoveryOptions options;
+  WatchCallback on_change;
+  std::atomic<bool> stopped{false};
+  std::shared_ptr<rpc::ClientConnection> connection;
+  asio::steady_timer pause;
+
+  RpcWatch(asio::any_io_executor ex, std::string addr, std::string n, DiscoveryOptions opts,
+           WatchCallback cb)
+      : executor(std::move(ex)), address(std::move(addr)), name(std::move(n)), options(opts),
+        on_change(std::move(cb)), pause(executor) {}
+
+  void stop() override {
+    if (stopped.exchange(true)) return;
+    asio::post(executor, [self = shared_from_this()] {
+      if (self->connection) self->connection->close();
+      self->pause.cancel();
+    });
+  }
+
+  asio::awaitable<void> sleep(std::chrono::milliseconds time) {
+    pause.expires_after(time);
+    co_await pause.async_wait(use_nothrow);
+  }
+
+  asio::awaitable<void> run() {
+    auto self = shared_from_this();
+    common::Backoff backoff(options.retry_initial, options.retry_max);
+    std::optional<AddressSet> last;
+    std::optional<std::uint64_t> index;  // unknown after a reconnect: ask without waiting
+    while (!stopped) {
+      if (!connection || !connection->is_open()) {
+        index.reset();
+        connection = rpc::ClientConnection::create(executor);
+        rpc::error_code ec;
+        try {
+          ec = co_await rpc::connect_within(connection, rpc::resolve_endpoint(address), options.call_timeout);
+        } catch (const std::exception&) {
+          ec = asio::error::host_not_found;
+        }
+        if (ec) {
+          spdlog::debug("watch '{}': discoveryd at {} unreachable: {}", name, address, ec.message());
+          co_await sleep(backoff.next());
+          continue;
+        }
+      }
+      json::object args{{"name", name}};
+      if (index) {
+        args["index"] = *index;
+        args["wait_ms"] = options.long_poll.count();
+      }
+      Reply reply = co_await rpc::call_within(connection, list_procedure, json::serialize(args),
+                                              options.long_poll + options.call_timeout);
+      if (stopped) break;
+      auto set = reply.ok() ? parse_address_set(reply.payload) : std::nullopt;
+      if (!set) {
+        spdlog::debug("watch '{}': LIST failed: {}", name, reply.payload);
+        connection->close();
+        co_await sleep(backoff.next());
+        continue;
+      }
+      backoff.reset();
+      index = set->index;
+      if (!last || last->addresses != set->addresses) {
+        last = *set;
+        on_change(*set);
+      }
+    }
+    if (connection) connection->close();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<WatchHandle> RpcDiscovery::watch(std::string name, WatchCallback on_change) {
+  auto state = std::make_shared<RpcWatch>(executor_, address_, std::move(name), options_,
+                                          std::move(on_change));
+  asio::co_spawn(executor_, state->run(), asio::detached);
+
+  // The handle owns nothing but the right to stop: the loop keeps itself alive.
+  struct Handle : WatchHandle {
+    std::shared_ptr<RpcWatch> state;
+    explicit Handle(std::shared_ptr<RpcWatch> s) : state(std::move(s)) {}
+    ~Handle() override { state->stop(); }
+    void stop() override { state->stop(); }
+  };
+  return std::make_unique<Handle>(std::move(state));
+}
+
+}  // namespace routing::discovery

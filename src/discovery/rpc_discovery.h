@@ -1,0 +1,44 @@
+#pragma once
+// rpc://host:port — discovery through discoveryd. Unary calls share one
+// pipelined connection (reconnected on demand); each watch long-polls LIST on
+// a connection of its own, as the contract requires.
+#include "discovery/discovery.h"
+#include "rpc/client_connection.h"
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <optional>
+
+namespace routing::discovery {
+
+class RpcDiscovery : public Discovery {
+ public:
+  RpcDiscovery(boost::asio::any_io_executor executor, std::string address, DiscoveryOptions options);
+
+  boost::asio::awaitable<Result<std::string>> query(std::string name) override;
+  boost::asio::awaitable<Result<AddressSet>> list(std::string name) override;
+  boost::asio::awaitable<Result<std::chrono::milliseconds>> announce(
+      std::string name, std::string address, std::chrono::milliseconds ttl) override;
+  boost::asio::awaitable<Result<bool>> withdraw(std::string name, std::string address) override;
+  std::unique_ptr<WatchHandle> watch(std::string name, WatchCallback on_change) override;
+  boost::asio::any_io_executor executor() const override { return executor_; }
+  std::string describe() const override { return "rpc://" + address_; }
+
+ private:
+  // One call on the shared connection, on executor_.
+  boost::asio::awaitable<Reply> unary(std::uint32_t procedure, std::string payload);
+  boost::asio::awaitable<Reply> unary_here(std::uint32_t procedure, std::string payload);
+  boost::asio::awaitable<std::shared_ptr<rpc::ClientConnection>> connected(std::string& error);
+
+  boost::asio::any_io_executor executor_;
+  std::string address_;
+  DiscoveryOptions options_;
+  std::shared_ptr<rpc::ClientConnection> connection_;
+  bool connecting_ = false;
+  boost::asio::steady_timer connect_done_;  // wakes calls waiting for a connect
+};
+
+// Parses a LIST answer ({"addresses":[...],"index":N}); nullopt if malformed.
+std::optional<AddressSet> parse_address_set(std::string_view json_text);
+
+}  // namespace routing::discovery
