@@ -71,7 +71,7 @@ Process::~Process() {
 }
 
 std::optional<std::uint16_t> Process::wait_listening(std::chrono::milliseconds timeout) {
-  static const std::regex listening(R"(listening on [^ ]*:(\d+))");
+  static const std::regex listening(R"(listening on [^ \n]*:(\d+))");
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     std::smatch match;
@@ -83,6 +83,18 @@ std::optional<std::uint16_t> Process::wait_listening(std::chrono::milliseconds t
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return std::nullopt;
+}
+
+bool Process::wait_for_log(const std::string& pattern, std::chrono::milliseconds timeout) {
+  const std::regex wanted(pattern);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string text = log();
+    if (std::regex_search(text, wanted)) return true;
+    if (wait_exit(std::chrono::milliseconds(0))) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
 }
 
 void Process::signal(int signo) {

@@ -19,6 +19,8 @@ class Process {
 
   // Port from the "listening on" line, waiting up to `timeout`.
   std::optional<std::uint16_t> wait_listening(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Waits until the log matches `pattern` (ECMAScript regex).
+  bool wait_for_log(const std::string& pattern, std::chrono::milliseconds timeout = std::chrono::seconds(10));
   void signal(int signo);
   // Waits for exit; the exit status (or 128+signal), nullopt on timeout.
   std::optional<int> wait_exit(std::chrono::milliseconds timeout = std::chrono::seconds(10));

@@ -1,0 +1,161 @@
+// discoveryd and echod as real processes: leases of killed instances end,
+// registrations survive a discoveryd restart, long polls cost no busy work.
+#include "discovery/rpc_discovery.h"
+#include "rpc/blocking_client.h"
+#include "support/ports.h"
+#include "support/process.h"
+#include "support/raw_socket.h"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <fstream>
+#include <sys/resource.h>
+#include <thread>
+
+namespace routing::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+std::vector<std::string> listed(const std::string& address, const std::string& name = "echo") {
+  rpc::BlockingClient client(address, 2s);
+  Reply reply = client.call(3, R"({"name":")" + name + R"("})");
+  auto set = discovery::parse_address_set(reply.payload);
+  return set ? set->addresses : std::vector<std::string>{"<discoveryd unreachable>"};
+}
+
+template <typename Condition>
+bool eventually(Condition condition, std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return condition();
+}
+
+// CPU time (user + system) a process has used, from /proc.
+std::chrono::milliseconds cpu_time(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string content((std::istreambuf_iterator<char>(stat)), {});
+  std::istringstream fields(content.substr(content.rfind(')') + 2));
+  std::string field;
+  long ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::stol(field);  // utime, stime
+  }
+  return std::chrono::milliseconds(ticks * 1000 / sysconf(_SC_CLK_TCK));
+}
+
+struct Cluster {
+  std::uint16_t port = free_port();
+  std::string address = "127.0.0.1:" + std::to_string(port);
+  std::unique_ptr<Process> discoveryd = start_discoveryd();
+
+  std::unique_ptr<Process> start_discoveryd() {
+    auto process = std::make_unique<Process>(DISCOVERYD_PATH, std::vector<std::string>{"--listen", address});
+    EXPECT_TRUE(process->wait_listening()) << process->log();
+    return process;
+  }
+  std::unique_ptr<Process> start_echod(const std::string& ttl_ms) {
+    auto process = std::make_unique<Process>(
+        ECHOD_PATH, std::vector<std::string>{"--listen", "127.0.0.1:0", "--discovery", "rpc://" + address, "--ttl-ms", ttl_ms});
+    EXPECT_TRUE(process->wait_for_log("registered")) << process->log();
+    return process;
+  }
+};
+
+TEST(DiscoveryProcesses, AKilledInstanceDisappearsAfterItsTtl) {
+  Cluster cluster;
+  auto echod = cluster.start_echod("500");
+  auto port = echod->wait_listening();
+  ASSERT_EQ(listed(cluster.address), std::vector<std::string>{"127.0.0.1:" + std::to_string(*port)});
+  std::this_thread::sleep_for(1s);  // two lease lengths: refreshes keep it
+  ASSERT_EQ(listed(cluster.address).size(), 1u);
+
+  echod->signal(SIGKILL);
+  auto killed_at = Clock::now();
+  ASSERT_TRUE(eventually([&] { return listed(cluster.address).empty(); }, 3s));
+  EXPECT_LT(Clock::now() - killed_at, 1500ms);  // ttl (500 ms) plus one second
+}
+
+TEST(DiscoveryProcesses, ACleanStopDeregistersAtOnce) {
+  Cluster cluster;
+  auto echod = cluster.start_echod("60000");
+  ASSERT_EQ(listed(cluster.address).size(), 1u);
+  echod->signal(SIGTERM);
+  EXPECT_EQ(echod->wait_exit(5s), 0);
+  EXPECT_TRUE(listed(cluster.address).empty());
+  EXPECT_NE(echod->log().find("deregistered"), std::string::npos);
+}
+
+TEST(DiscoveryProcesses, RegistrationsComeBackAfterDiscoverydRestarts) {
+  Cluster cluster;
+  auto first = cluster.start_echod("600");
+  auto second = cluster.start_echod("600");
+  ASSERT_EQ(listed(cluster.address).size(), 2u);
+  cluster.discoveryd->signal(SIGKILL);
+  cluster.discoveryd->wait_exit();
+  std::this_thread::sleep_for(500ms);  // refreshes fail meanwhile
+  cluster.discoveryd = cluster.start_discoveryd();
+  EXPECT_TRUE(eventually([&] { return listed(cluster.address).size() == 2; }, 3s));
+  EXPECT_FALSE(first->wait_exit(0ms));  // nobody crashed
+  EXPECT_FALSE(second->wait_exit(0ms));
+}
+
+TEST(DiscoveryProcesses, ThousandsOfWaitingLongPollsCostNoBusyWork) {
+  Cluster cluster;
+  constexpr int polls = 2000;
+  std::vector<RawSocket> watchers;
+  watchers.reserve(polls);
+  for (int i = 0; i < polls; ++i) {
+    watchers.emplace_back(cluster.port);
+    ASSERT_TRUE(watchers.back().connected());
+    watchers.back().send(R"(3:{"name":"echo","index":0,"wait_ms":30000})" "\n");
+  }
+  std::this_thread::sleep_for(500ms);  // all parked
+  auto before = cpu_time(cluster.discoveryd->pid());
+  std::this_thread::sleep_for(1s);
+  auto used = cpu_time(cluster.discoveryd->pid()) - before;
+  // Polling would burn most of a core; parked coroutines use next to nothing.
+  EXPECT_LT(used, 100ms) << "discoveryd used " << used.count() << " ms of CPU in 1 s";
+
+  rpc::BlockingClient client(cluster.address);
+  client.call(1, R"({"name":"echo","address":"127.0.0.1:7001"})");
+  auto changed_at = Clock::now();
+  for (auto& watcher : watchers) {
+    auto answer = watcher.read_line();
+    ASSERT_TRUE(answer);
+    ASSERT_NE(answer->find("127.0.0.1:7001"), std::string::npos);
+  }
+  EXPECT_LT(Clock::now() - changed_at, 5s);
+}
+
+TEST(DiscoveryProcesses, SigtermAnswersWaitingLongPollsAndExits) {
+  Cluster cluster;
+  RawSocket watcher(cluster.port);
+  watcher.send(R"(3:{"name":"echo","index":0,"wait_ms":300000})" "\n");
+  std::this_thread::sleep_for(200ms);
+  cluster.discoveryd->signal(SIGTERM);
+  auto answer = watcher.read_line();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->substr(0, 2), "0:");
+  EXPECT_EQ(cluster.discoveryd->wait_exit(3s), 0);
+}
+
+TEST(DiscoveryProcesses, BadDiscoveryFlagsFailWithOneLine) {
+  for (auto args : std::vector<std::vector<std::string>>{
+           {"--discovery", "zk://x:1"}, {"--discovery", "rpc://nohost"}, {"--ttl-ms", "0"},
+           {"--advertise", "nowhere"}}) {
+    auto result = run_program(ECHOD_PATH, args);
+    EXPECT_EQ(result.exit_code, 2) << args[1];
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  }
+  auto result = run_program(DISCOVERYD_PATH, {"--listen", "x"});
+  EXPECT_EQ(result.exit_code, 2);
+}
+
+}  // namespace
+}  // namespace routing::test

@@ -1,0 +1,161 @@
+// discoveryd's procedures over the wire (CONTRACT §2).
+#include "discovery/rpc_discovery.h"
+#include "rpc/blocking_client.h"
+#include "support/test_discoveryd.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+namespace routing::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+class DiscoverydTest : public ::testing::Test {
+ protected:
+  Reply call(std::uint32_t procedure, std::string payload) { return client_.call(procedure, payload); }
+  discovery::AddressSet list(const std::string& name) {
+    Reply reply = call(3, R"({"name":")" + name + R"("})");
+    EXPECT_TRUE(reply.ok()) << reply.payload;
+    return discovery::parse_address_set(reply.payload).value_or(discovery::AddressSet{});
+  }
+  TestDiscoveryd discoveryd_;
+  rpc::BlockingClient client_{discoveryd_.address(), 15s};
+};
+
+TEST_F(DiscoverydTest, RegistersQueriesListsAndDeregisters) {
+  EXPECT_EQ(call(1, R"({"name":"echo","address":"127.0.0.1:7001","ttl_ms":10000})").payload, R"({"ttl_ms":10000})");
+  EXPECT_EQ(call(1, R"({"name":"echo","address":"127.0.0.1:7002"})").payload, R"({"ttl_ms":10000})");
+  Reply query = call(2, R"({"name":"echo"})");
+  ASSERT_TRUE(query.ok());
+  EXPECT_TRUE(query.payload == R"({"address":"127.0.0.1:7001"})" || query.payload == R"({"address":"127.0.0.1:7002"})");
+  EXPECT_EQ(list("echo").addresses, (std::vector<std::string>{"127.0.0.1:7001", "127.0.0.1:7002"}));
+
+  Reply removed = call(4, R"({"name":"echo","address":"127.0.0.1:7001"})");
+  EXPECT_EQ(removed.payload, "{}");
+  EXPECT_EQ(list("echo").addresses, std::vector<std::string>{"127.0.0.1:7002"});
+}
+
+TEST_F(DiscoverydTest, QueryPicksEveryInstanceAtRandom) {
+  call(1, R"({"name":"echo","address":"127.0.0.1:7001"})");
+  call(1, R"({"name":"echo","address":"127.0.0.1:7002"})");
+  std::set<std::string> seen;
+  for (int i = 0; i < 100; ++i) seen.insert(call(2, R"({"name":"echo"})").payload);
+  EXPECT_EQ(seen.size(), 2u);
+}
+
+TEST_F(DiscoverydTest, AnswersNotFoundAndEmptyLists) {
+  Reply query = call(2, R"({"name":"ghost"})");
+  EXPECT_EQ(query.status, Status::not_found);
+  auto set = list("ghost");
+  EXPECT_TRUE(set.addresses.empty());
+}
+
+TEST_F(DiscoverydTest, ReRegisteringNeverDuplicates) {
+  for (int i = 0; i < 5; ++i) call(1, R"({"name":"echo","address":"127.0.0.1:7001"})");
+  auto set = list("echo");
+  EXPECT_EQ(set.addresses.size(), 1u);
+  EXPECT_EQ(set.index, 1u);
+}
+
+TEST_F(DiscoverydTest, RejectsBadArgumentsWithStatus3AndChangesNothing) {
+  for (auto [procedure, payload] : std::vector<std::pair<int, std::string>>{
+           {1, "not json"}, {1, "[]"}, {1, R"({"address":"a:1"})"}, {1, R"({"name":"","address":"a:1"})"},
+           {1, R"({"name":"e"})"}, {1, R"({"name":"e","address":"nohost"})"},
+           {1, R"({"name":"e","address":"a:0"})"}, {1, R"({"name":"e","address":"a:99999"})"},
+           {1, R"({"name":"e","address":7})"}, {1, R"({"name":"e","address":"a:1","ttl_ms":0})"},
+           {1, R"({"name":"e","address":"a:1","ttl_ms":604800001})"},
+           {1, R"({"name":"e","address":"a:1","ttl_ms":"5"})"}, {2, "{}"}, {2, R"({"name":""})"},
+           {3, R"({"name":1})"}, {3, R"({"name":"e","index":-1})"},
+           {3, R"({"name":"e","index":1,"wait_ms":"x"})"}, {4, R"({"name":"e"})"},
+           {1, R"({"name":")" + std::string(2000, 'n') + R"(","address":"a:1"})"}}) {
+    Reply reply = call(procedure, payload);
+    EXPECT_EQ(reply.status, Status::invalid_argument) << procedure << " " << payload;
+    EXPECT_FALSE(reply.payload.empty());
+  }
+  EXPECT_TRUE(list("e").addresses.empty());
+}
+
+TEST_F(DiscoverydTest, IgnoresUnknownFields) {
+  Reply reply = call(1, R"({"name":"echo","address":"a:1","color":"blue","ttl_ms":5000})");
+  EXPECT_EQ(reply.payload, R"({"ttl_ms":5000})");
+}
+
+TEST_F(DiscoverydTest, ExpiredInstancesDisappear) {
+  call(1, R"({"name":"echo","address":"a:1","ttl_ms":200})");
+  call(1, R"({"name":"echo","address":"b:1","ttl_ms":60000})");
+  std::this_thread::sleep_for(400ms);
+  EXPECT_EQ(list("echo").addresses, std::vector<std::string>{"b:1"});
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(call(2, R"({"name":"echo"})").payload, R"({"address":"b:1"})");
+}
+
+TEST_F(DiscoverydTest, LongPollWakesWithinMillisecondsOfAChange) {
+  call(1, R"({"name":"echo","address":"a:1"})");
+  auto index = list("echo").index;
+  auto waiting = std::async(std::launch::async, [&] {
+    rpc::BlockingClient watcher(discoveryd_.address(), 15s);
+    return watcher.call(3, R"({"name":"echo","index":)" + std::to_string(index) + R"(,"wait_ms":10000})");
+  });
+  std::this_thread::sleep_for(200ms);
+  ASSERT_EQ(waiting.wait_for(0ms), std::future_status::timeout);  // still waiting
+  auto changed_at = Clock::now();
+  call(1, R"({"name":"echo","address":"b:1"})");
+  Reply reply = waiting.get();
+  EXPECT_LT(Clock::now() - changed_at, 1s);
+  auto set = discovery::parse_address_set(reply.payload);
+  ASSERT_TRUE(set);
+  EXPECT_GT(set->index, index);
+  EXPECT_EQ(set->addresses.size(), 2u);
+}
+
+TEST_F(DiscoverydTest, LongPollIgnoresOtherNames) {
+  call(1, R"({"name":"echo","address":"a:1"})");
+  auto index = list("echo").index;
+  auto waiting = std::async(std::launch::async, [&] {
+    rpc::BlockingClient watcher(discoveryd_.address(), 15s);
+    return watcher.call(3, R"({"name":"echo","index":)" + std::to_string(index) + R"(,"wait_ms":600})");
+  });
+  std::this_thread::sleep_for(100ms);
+  call(1, R"({"name":"kv","address":"k:1"})");
+  EXPECT_EQ(waiting.wait_for(300ms), std::future_status::timeout);
+  Reply reply = waiting.get();  // after wait_ms, unchanged
+  EXPECT_EQ(discovery::parse_address_set(reply.payload)->index, index);
+}
+
+TEST_F(DiscoverydTest, LongPollWakesOnLeaseExpiry) {
+  call(1, R"({"name":"echo","address":"a:1","ttl_ms":300})");
+  auto index = list("echo").index;
+  auto start = Clock::now();
+  Reply reply = call(3, R"({"name":"echo","index":)" + std::to_string(index) + R"(,"wait_ms":5000})");
+  auto waited = Clock::now() - start;
+  EXPECT_GE(waited, 200ms);
+  EXPECT_LT(waited, 1300ms);  // within ttl plus one second
+  EXPECT_TRUE(discovery::parse_address_set(reply.payload)->addresses.empty());
+}
+
+TEST_F(DiscoverydTest, LongPollWithAnOldIndexAnswersAtOnce) {
+  call(1, R"({"name":"echo","address":"a:1"})");
+  auto start = Clock::now();
+  Reply reply = call(3, R"({"name":"echo","index":0,"wait_ms":5000})");
+  EXPECT_LT(Clock::now() - start, 1s);
+  EXPECT_EQ(discovery::parse_address_set(reply.payload)->addresses.size(), 1u);
+}
+
+TEST_F(DiscoverydTest, StoppingAnswersWaitingLongPolls) {
+  auto index = list("echo").index;
+  auto waiting = std::async(std::launch::async, [&] {
+    rpc::BlockingClient watcher(discoveryd_.address(), 15s);
+    return watcher.call(3, R"({"name":"echo","index":)" + std::to_string(index) + R"(,"wait_ms":60000})");
+  });
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(discoveryd_.service().waiting_long_polls(), 1u);
+  discoveryd_.service().stop();
+  ASSERT_EQ(waiting.wait_for(2s), std::future_status::ready);
+  EXPECT_TRUE(waiting.get().ok());
+}
+
+}  // namespace
+}  // namespace routing::test

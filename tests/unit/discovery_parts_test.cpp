@@ -1,0 +1,114 @@
+// Small discovery pieces: URLs, base64, JSON arguments, backoff.
+#include "common/backoff.h"
+#include "common/base64.h"
+#include "common/json_args.h"
+#include "discovery/discovery_url.h"
+#include "discovery/rpc_discovery.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace routing {
+namespace {
+
+using namespace std::chrono_literals;
+using discovery::parse_discovery_url;
+
+TEST(DiscoveryUrl, ParsesTheThreeSchemes) {
+  auto rpc = parse_discovery_url("rpc://127.0.0.1:10200");
+  EXPECT_EQ(rpc.scheme, "rpc");
+  EXPECT_EQ(rpc.endpoints, std::vector<std::string>{"127.0.0.1:10200"});
+
+  auto etcd = parse_discovery_url("etcd://127.0.0.1:2379,127.0.0.2:2379/");
+  EXPECT_EQ(etcd.scheme, "etcd");
+  EXPECT_EQ(etcd.endpoints, (std::vector<std::string>{"127.0.0.1:2379", "127.0.0.2:2379"}));
+
+  auto fixed = parse_discovery_url("static://echo=127.0.0.1:7002,127.0.0.1:7001;kv=127.0.0.1:7101");
+  EXPECT_EQ(fixed.scheme, "static");
+  EXPECT_EQ(fixed.fixed["echo"], (std::vector<std::string>{"127.0.0.1:7001", "127.0.0.1:7002"}));
+  EXPECT_EQ(fixed.fixed["kv"], std::vector<std::string>{"127.0.0.1:7101"});
+  EXPECT_TRUE(parse_discovery_url("static://").fixed.empty());
+}
+
+TEST(DiscoveryUrl, RejectsMalformedUrlsWithAReason) {
+  for (const char* bad : {"", "127.0.0.1:10200", "http://x:1", "rpc://", "rpc://host",
+                          "rpc://a:1,b:2", "etcd://a:1,,b:2", "etcd://a:0", "static://echo",
+                          "static://=a:1", "static://echo=nope", "static://echo=a:1,"}) {
+    EXPECT_THROW(parse_discovery_url(bad), std::invalid_argument) << bad;
+  }
+  try {
+    parse_discovery_url("ftp://x:1");
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown scheme 'ftp'"), std::string::npos);
+  }
+}
+
+TEST(Base64, MatchesRfc4648Vectors) {
+  const std::pair<const char*, const char*> vectors[] = {
+      {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  for (auto [plain, encoded] : vectors) {
+    EXPECT_EQ(common::base64_encode(plain), encoded);
+    EXPECT_EQ(common::base64_decode(encoded), plain);
+  }
+}
+
+TEST(Base64, RoundTripsBytesAndRejectsGarbage) {
+  std::mt19937 rng(3);
+  for (int i = 0; i < 1000; ++i) {
+    std::string bytes(rng() % 40, '\0');
+    for (auto& c : bytes) c = static_cast<char>(rng());
+    ASSERT_EQ(common::base64_decode(common::base64_encode(bytes)), bytes);
+  }
+  for (const char* bad : {"Zg=", "Z===", "Zg==Zg==", "Zm9v!A==", "=Zg=", "Zm=v"}) {
+    EXPECT_FALSE(common::base64_decode(bad)) << bad;
+  }
+}
+
+TEST(JsonArgs, ReadsTypedFields) {
+  common::JsonArgs args(R"({"name":"echo","ttl_ms":500,"idempotent":true,"extra":[1]})");
+  EXPECT_EQ(args.required_string("name"), "echo");
+  EXPECT_EQ(args.optional_integer("ttl_ms", 1, 1000), 500);
+  EXPECT_EQ(args.optional_bool("idempotent"), true);
+  EXPECT_FALSE(args.optional_string("absent"));
+  EXPECT_TRUE(args.ok());
+}
+
+TEST(JsonArgs, KeepsTheFirstError) {
+  for (const char* payload : {"not json", "[1,2]", "\"text\"", "{\"name\":5}", "{}",
+                              "{\"name\":\"x\",\"ttl_ms\":\"5\"}", "{\"name\":\"x\",\"ttl_ms\":1.5}",
+                              "{\"name\":\"x\",\"ttl_ms\":0}", "{\"name\":\"x\",\"ttl_ms\":18446744073709551615}"}) {
+    common::JsonArgs args(payload);
+    args.required_string("name");
+    args.optional_integer("ttl_ms", 1, 1000);
+    EXPECT_FALSE(args.ok()) << payload;
+    EXPECT_FALSE(args.error().empty());
+  }
+}
+
+TEST(Backoff, DoublesWithJitterUpToTheCap) {
+  common::Backoff backoff(100ms, 1000ms);
+  std::chrono::milliseconds ceiling = 100ms;
+  for (int i = 0; i < 10; ++i) {
+    auto pause = backoff.next();
+    EXPECT_GE(pause, ceiling / 2);
+    EXPECT_LE(pause, ceiling);
+    ceiling = std::min(ceiling * 2, std::chrono::milliseconds(1000));
+  }
+  backoff.reset();
+  EXPECT_LE(backoff.next(), 100ms);
+}
+
+TEST(AddressSetJson, ParsesListAnswers) {
+  auto set = discovery::parse_address_set(R"({"addresses":["b:1","a:1"],"index":7})");
+  ASSERT_TRUE(set);
+  EXPECT_EQ(set->addresses, (std::vector<std::string>{"a:1", "b:1"}));
+  EXPECT_EQ(set->index, 7u);
+  EXPECT_FALSE(discovery::parse_address_set(R"({"addresses":[1],"index":7})"));
+  EXPECT_FALSE(discovery::parse_address_set(R"({"addresses":[],"index":-1})"));
+  EXPECT_FALSE(discovery::parse_address_set("nope"));
+}
+
+}  // namespace
+}  // namespace routing

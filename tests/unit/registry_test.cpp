@@ -1,0 +1,79 @@
+#include "discovery/registry.h"
+
+#include <gtest/gtest.h>
+
+namespace routing::discovery {
+namespace {
+
+using namespace std::chrono_literals;
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  Clock::time_point now = Clock::time_point() + 1000h;  // a fake clock
+  Registry registry;
+};
+
+TEST_F(RegistryTest, RegistersAndLists) {
+  EXPECT_TRUE(registry.register_instance("echo", "127.0.0.1:7002", 10s, now));
+  EXPECT_TRUE(registry.register_instance("echo", "127.0.0.1:7001", 10s, now));
+  auto set = registry.list("echo");
+  EXPECT_EQ(set.addresses, (std::vector<std::string>{"127.0.0.1:7001", "127.0.0.1:7002"}));
+  EXPECT_EQ(set.index, 2u);
+}
+
+TEST_F(RegistryTest, ReRegisteringOnlyRefreshesTheLease) {
+  registry.register_instance("echo", "a:1", 1s, now);
+  auto before = registry.list("echo");
+  EXPECT_FALSE(registry.register_instance("echo", "a:1", 1s, now + 900ms));
+  EXPECT_EQ(registry.list("echo"), before);  // no duplicate, same index
+  EXPECT_TRUE(registry.expire(now + 1500ms).empty());  // the refresh moved the end
+  EXPECT_EQ(registry.expire(now + 1900ms), std::vector<std::string>{"echo"});
+  EXPECT_TRUE(registry.list("echo").addresses.empty());
+}
+
+TEST_F(RegistryTest, ExpiresExactlyAtTheEndOfTheLease) {
+  registry.register_instance("echo", "a:1", 100ms, now);
+  registry.register_instance("echo", "b:1", 200ms, now);
+  EXPECT_TRUE(registry.expire(now + 99ms).empty());
+  EXPECT_EQ(registry.expire(now + 100ms), std::vector<std::string>{"echo"});
+  EXPECT_EQ(registry.list("echo").addresses, std::vector<std::string>{"b:1"});
+  EXPECT_EQ(registry.next_expiry(), now + 200ms);
+  registry.expire(now + 200ms);
+  EXPECT_EQ(registry.size(), 0u);
+  EXPECT_FALSE(registry.next_expiry());
+}
+
+TEST_F(RegistryTest, IndexGrowsOnEveryChangeOfTheNameOnly) {
+  registry.register_instance("echo", "a:1", 1s, now);
+  auto first = registry.list("echo").index;
+  registry.register_instance("kv", "k:1", 1s, now);
+  EXPECT_EQ(registry.list("echo").index, first);  // another name changed
+  registry.register_instance("echo", "b:1", 1s, now);
+  auto second = registry.list("echo").index;
+  EXPECT_GT(second, first);
+  EXPECT_TRUE(registry.deregister("echo", "b:1"));
+  EXPECT_GT(registry.list("echo").index, second);
+  EXPECT_FALSE(registry.deregister("echo", "b:1"));
+  EXPECT_FALSE(registry.deregister("nope", "b:1"));
+}
+
+TEST_F(RegistryTest, IndexNeverGoesBackWhenANameEmpties) {
+  registry.register_instance("echo", "a:1", 1s, now);
+  registry.deregister("echo", "a:1");
+  auto emptied = registry.list("echo").index;
+  registry.register_instance("kv", "k:1", 1s, now);
+  EXPECT_GE(registry.list("echo").index, emptied);
+  EXPECT_EQ(registry.list("never-seen").index, registry.index());
+}
+
+TEST_F(RegistryTest, PicksOnlyLiveInstances) {
+  EXPECT_FALSE(registry.pick("echo", 0));
+  registry.register_instance("echo", "a:1", 1s, now);
+  registry.register_instance("echo", "b:1", 1s, now);
+  std::set<std::string> seen;
+  for (std::uint64_t r = 0; r < 10; ++r) seen.insert(*registry.pick("echo", r));
+  EXPECT_EQ(seen, (std::set<std::string>{"a:1", "b:1"}));
+}
+
+}  // namespace
+}  // namespace routing::discovery
