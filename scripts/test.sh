@@ -9,7 +9,19 @@ bash scripts/setup.sh
 bash scripts/build.sh
 
 echo "== unit and integration tests"
-(cd build && ctest --output-on-failure -j 2 --timeout 300)
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+status=0
+(cd build && ctest --output-on-failure -j 2 --timeout 300) 2>&1 | tee "$log" || status=$?
 
 echo "== fuzzing (${ROUTING_FUZZ_SECONDS:-20} s per target)"
-bash scripts/fuzz.sh "${ROUTING_FUZZ_SECONDS:-20}"
+fuzz_status=0
+bash scripts/fuzz.sh "${ROUTING_FUZZ_SECONDS:-20}" || fuzz_status=$?
+
+# One closing line for CI: "<passed> passed, <failed> failed".
+summary="$(grep -E '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -n 1)"
+failed="$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/' <<<"$summary")"
+total="$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/' <<<"$summary")"
+[ "$fuzz_status" -ne 0 ] && failed=$((${failed:-0} + 1)) && total=$((${total:-0} + 1))
+echo "tests: $(( ${total:-0} - ${failed:-0} )) passed, ${failed:-0} failed"
+[ "$status" -eq 0 ] && [ "$fuzz_status" -eq 0 ]
