@@ -6,6 +6,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+#include <cerrno>
+#include <sys/socket.h>
+
 namespace routing::rpc {
 
 std::shared_ptr<ClientConnection> ClientConnection::create(asio::any_io_executor executor,
@@ -79,6 +82,7 @@ asio::awaitable<void> ClientConnection::read_loop(std::shared_ptr<ClientConnecti
         fail_all("protocol error: answer without a request");
         co_return;
       }
+      ++answers_received_;
       CallHandler handler = std::move(waiting_.front());
       waiting_.pop_front();
       complete(std::move(handler),
@@ -88,6 +92,14 @@ asio::awaitable<void> ClientConnection::read_loop(std::shared_ptr<ClientConnecti
 }
 
 void ClientConnection::close() { fail_all("connection closed"); }
+
+bool ClientConnection::peer_looks_open() {
+  if (!open_) return false;
+  char byte;
+  ssize_t n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return true;
+  return false;  // 0: the peer closed; > 0: stray bytes; < 0: an error
+}
 
 // Closes the socket and completes every outstanding call with `reason`.
 void ClientConnection::fail_all(std::string_view reason) {

@@ -41,6 +41,13 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void close();
   bool is_open() const noexcept { return open_; }
   std::size_t in_flight() const noexcept { return waiting_.size(); }
+  // Answers read so far: tells an answer from a transport failure when both
+  // carry a status (the router keeps one call at a time per connection).
+  std::uint64_t answers_received() const noexcept { return answers_received_; }
+  // True when nothing shows the peer closed the connection or sent data no
+  // call asked for: checked (without reading) before a pooled connection is
+  // reused, so a restarted backend never costs a failed call.
+  bool peer_looks_open();
   asio::ip::tcp::socket& socket() noexcept { return socket_; }
 
   explicit ClientConnection(asio::any_io_executor executor, std::size_t max_frame_bytes);
@@ -58,6 +65,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   std::string output_;   // requests not yet handed to the socket
   std::string writing_;  // requests being written
   std::deque<CallHandler> waiting_;  // calls awaiting answers, oldest first
+  std::uint64_t answers_received_ = 0;
   bool writing_active_ = false;
   bool open_ = false;
 };

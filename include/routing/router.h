@@ -1,0 +1,109 @@
+#pragma once
+// routing::Router — library mode: route calls to a system's backends from
+// inside your process, with the router's own connection pools (no proxy hop).
+// See docs/library.md.
+//
+//   routing::Router router(routing::RouterOptions{.discovery = "rpc://127.0.0.1:10200"});
+//   routing::Reply r = router.call("echo", 1, "hello");          // blocking
+//   routing::Reply r = co_await router.async_call("echo", 1, "hello");
+//
+// Thread-safe: any number of threads may call one Router at once, and any
+// number of coroutines may await it at once.
+#include <routing/reply.h>
+#include <routing/stats.h>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace routing {
+
+struct RouterOptions {
+  // Where systems are found: rpc://host:port, etcd://host:port[,...] or
+  // static://name=host:port[,...][;name=...]
+  std::string discovery = "rpc://127.0.0.1:10200";
+  // round-robin, random, least-connections or pick-2
+  std::string strategy = "round-robin";
+  // Per system: at most this many calls in flight, and at most this many
+  // connections open (in use and idle together).
+  std::size_t pool_size = 10;
+  // Per system: calls that may wait for a slot; past it calls get status 8.
+  std::size_t max_pending = 1000;
+  // Default deadline of a call: waiting for a slot, connecting and the exchange.
+  std::chrono::milliseconds request_timeout{5000};
+  // Connecting to a backend gives up after this (within the call's deadline).
+  std::chrono::milliseconds connect_timeout{1000};
+  // Idle pooled connections are closed after this.
+  std::chrono::milliseconds idle_timeout{60000};
+
+  // Active health checks: ping (procedure 0) each backend at this interval
+  // (0 disables); `unhealthy_after` failures in a row take it out, one
+  // success brings it back.
+  std::chrono::milliseconds health_check_interval{1000};
+  std::chrono::milliseconds health_check_timeout{500};
+  unsigned unhealthy_after = 2;
+
+  // Passive ejection: a backend whose calls fail (connection refused or
+  // broken) `eject_after` times in a row is ejected for base × the number of
+  // times it was ejected (at most max), but never more than
+  // max_ejected_percent of a system's backends at once.
+  unsigned eject_after = 5;
+  std::chrono::milliseconds base_ejection_time{1000};
+  std::chrono::milliseconds max_ejection_time{30000};
+  unsigned max_ejected_percent = 50;
+
+  // Retry budget (as Finagle): retries may add at most this share of recent
+  // calls, plus a floor per second, over a 10 s window.
+  double retry_ratio = 0.2;
+  unsigned min_retries_per_second = 10;
+
+  // Event loops the router runs its calls on (library mode).
+  unsigned threads = 1;
+  std::size_t max_frame_bytes = 1024 * 1024;
+};
+
+struct CallOptions {
+  std::optional<std::chrono::milliseconds> timeout;  // default: request_timeout
+  // The call may be resent once to another backend if its backend fails
+  // while it is in flight (only safe when processing it twice is harmless).
+  bool idempotent = false;
+};
+
+namespace core {
+class RouterCore;
+}
+
+class Router {
+ public:
+  // Throws std::invalid_argument for a bad discovery URL, strategy or limit.
+  explicit Router(RouterOptions options = {});
+  ~Router();
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  // Blocking call. Must not be made from inside the router's own callbacks.
+  Reply call(std::string_view system, std::uint32_t procedure, std::string_view payload,
+             const CallOptions& options = {});
+
+  // The same as a coroutine; resumes on the awaiting coroutine's executor.
+  boost::asio::awaitable<Reply> async_call(std::string system, std::uint32_t procedure,
+                                           std::string payload, CallOptions options = {});
+
+  // Switches the strategy of one system, or (without `system`) of every
+  // system, clearing per-system choices. False for an unknown strategy.
+  bool set_strategy(std::string_view strategy, std::optional<std::string> system = std::nullopt);
+
+  RouterStats stats() const;
+
+ private:
+  struct Threads;
+  std::unique_ptr<Threads> threads_;
+  std::unique_ptr<core::RouterCore> core_;
+};
+
+}  // namespace routing

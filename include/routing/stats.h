@@ -1,0 +1,50 @@
+#pragma once
+// A snapshot of the router's figures, per system and per backend: what
+// routerd exports as Prometheus metrics and library users read directly.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace routing {
+
+struct LatencyHistogram {
+  std::vector<double> bounds_seconds;  // upper bounds of the finite buckets
+  std::vector<std::uint64_t> counts;   // per bucket (not cumulative); one more for +Inf
+  double sum_seconds = 0;
+  std::uint64_t count = 0;
+};
+
+struct BackendStats {
+  std::string address;
+  bool healthy = true;   // active health checks pass (or none ran yet)
+  bool ejected = false;  // passively ejected after consecutive failures
+  std::uint64_t ejections = 0;
+  std::uint64_t consecutive_failures = 0;
+  std::size_t in_flight = 0;
+  std::size_t idle_connections = 0;
+  std::size_t active_connections = 0;
+  std::map<int, std::uint64_t> calls_by_status;  // status code -> calls
+  LatencyHistogram latency;
+};
+
+struct SystemStats {
+  std::string name;
+  std::string strategy;
+  std::size_t pool_size = 0;
+  std::size_t max_pending = 0;
+  std::size_t in_flight = 0;  // holding a permit
+  std::size_t waiting = 0;    // queued for a permit
+  std::size_t open_connections = 0;
+  std::uint64_t retries = 0;
+  std::uint64_t retries_denied = 0;  // refused by the retry budget
+  std::map<int, std::uint64_t> calls_by_status;
+  LatencyHistogram latency;
+  std::vector<BackendStats> backends;
+};
+
+struct RouterStats {
+  std::vector<SystemStats> systems;  // sorted by name
+};
+
+}  // namespace routing

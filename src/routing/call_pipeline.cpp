@@ -1,0 +1,184 @@
+// The call pipeline, stage by stage:
+//   system lookup → first backend set (discovery) → permit (the seed's
+//   semaphore: bounded queue, deadline) → pick a backend → idle connection
+//   (checked) or connect → exchange → give the connection back → release.
+// Each stage says why it sits where it does.
+#include "routing/router_core.h"
+#include "rpc/timed_call.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace routing::core {
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+std::string millis(Clock::duration d) {
+  return std::to_string(std::chrono::duration_cast<milliseconds>(d).count()) + " ms";
+}
+
+}  // namespace
+
+asio::awaitable<Reply> RouterCore::call(std::string system, std::uint32_t procedure, std::string payload,
+                                        CallOptions options) {
+  Shard* shard = current_shard();
+  if (shard != nullptr && (co_await asio::this_coro::executor) == shard->executor) {
+    co_return co_await run_call(*shard, std::move(system), procedure, std::move(payload), options);
+  }
+  // Not on one of our loops: hop to one (round-robin) and back.
+  Shard& target = *shards_[next_shard_.fetch_add(1, std::memory_order_relaxed) % shards_.size()];
+  co_return co_await asio::co_spawn(target.executor,
+                                    run_call(target, std::move(system), procedure, std::move(payload), options),
+                                    asio::use_awaitable);
+}
+
+asio::awaitable<Reply> RouterCore::run_call(Shard& shard, std::string system_name, std::uint32_t procedure,
+                                            std::string payload, CallOptions options) {
+  const auto start = Clock::now();
+  const auto deadline = start + options.timeout.value_or(options_.request_timeout);
+  if (stopping_) co_return Reply::error(Status::unavailable, "the router is stopping");
+  if (system_name.empty()) co_return Reply::error(Status::invalid_argument, "empty system name");
+  auto system = find_or_create(system_name);
+  Reply reply = co_await route(shard, *system, procedure, payload, options, deadline);
+  system->calls.add(static_cast<int>(reply.status));
+  system->latency.record(Clock::now() - start);
+  co_return reply;
+}
+
+asio::awaitable<Reply> RouterCore::route(Shard& shard, System& system, std::uint32_t procedure,
+                                         std::string_view payload, const CallOptions& options,
+                                         Clock::time_point deadline) {
+  // Discovery first: without a backend set there is nothing to wait for.
+  if (auto failure = co_await system.ensure_ready(*discovery_, deadline)) co_return std::move(*failure);
+  if (system.backends()->backends.empty()) {
+    co_return Reply::error(Status::not_found, "no instances of '" + system.name() + "'");
+  }
+
+  // The permit bounds calls in flight per system; it is held across retries
+  // so a retry never needs a second slot.
+  Permit permit;
+  switch (co_await system.limiter.acquire(deadline, permit)) {
+    case ConcurrencyLimiter::Outcome::acquired: break;
+    case ConcurrencyLimiter::Outcome::queue_full:
+      co_return Reply::error(Status::resource_exhausted,
+                             "too many calls waiting for '" + system.name() + "' (max pending " +
+                                 std::to_string(system.limiter.max_pending()) + ")");
+    case ConcurrencyLimiter::Outcome::timed_out:
+      co_return Reply::error(Status::deadline_exceeded, "deadline exceeded waiting for a free slot of '" +
+                                                           system.name() + "'");
+  }
+  system.budget.deposit(Clock::now());
+
+  std::array<Backend*, 8> tried{};
+  std::size_t tried_count = 0;
+  bool resent = false;
+  std::optional<Reply> last_failure;
+  for (;;) {
+    auto list = system.backends();
+    auto backend = system.pick(*list, std::span<Backend* const>(tried.data(), tried_count));
+    if (!backend) {
+      if (last_failure) co_return std::move(*last_failure);
+      co_return Reply::error(Status::unavailable, list->backends.empty()
+                                                      ? "no instances of '" + system.name() + "'"
+                                                      : "no healthy backend for '" + system.name() + "'");
+    }
+    Attempt result = co_await attempt(shard, system, backend, procedure, payload, deadline);
+    if (result.kind == AttemptKind::answered || result.kind == AttemptKind::deadline) {
+      co_return std::move(result.reply);
+    }
+    system.record_failure(*backend);
+    // Resend only what was certainly not processed, or what the caller
+    // declared idempotent (once), within the deadline and the budget.
+    bool may_resend = result.kind == AttemptKind::not_sent || (options.idempotent && !resent);
+    if (!may_resend || Clock::now() >= deadline || tried_count == tried.size()) co_return std::move(result.reply);
+    if (!system.budget.try_withdraw(Clock::now())) {
+      system.retries_denied.fetch_add(1, std::memory_order_relaxed);
+      co_return std::move(result.reply);
+    }
+    system.retries.fetch_add(1, std::memory_order_relaxed);
+    resent = resent || result.kind == AttemptKind::failed_after_send;
+    tried[tried_count++] = backend.get();
+    last_failure = std::move(result.reply);
+  }
+}
+
+asio::awaitable<RouterCore::Attempt> RouterCore::attempt(Shard& shard, System& system,
+                                                         std::shared_ptr<Backend> backend, std::uint32_t procedure,
+                                                         std::string_view payload, Clock::time_point deadline) {
+  const auto start = Clock::now();
+  // An idle connection skips the handshake; take() checks it is still open.
+  PooledConnection connection = shard.pool.take(*backend);
+  if (!connection) {
+    Attempt failure{AttemptKind::not_sent, {}};
+    auto fresh = co_await connect(shard, system, backend, deadline, failure);
+    if (!fresh) co_return failure;
+    connection = std::move(*fresh);
+  }
+
+  backend->in_flight.fetch_add(1, std::memory_order_relaxed);
+  auto answers_before = connection.connection().answers_received();
+  Reply reply = co_await rpc::call_within(connection.shared(), procedure, payload, deadline - Clock::now());
+  backend->in_flight.fetch_sub(1, std::memory_order_relaxed);
+  bool answered = connection.connection().answers_received() > answers_before;
+
+  backend->calls.add(static_cast<int>(reply.status));
+  backend->latency.record(Clock::now() - start);
+  if (answered) {
+    system.record_success(*backend);
+    shard.pool.give_back(std::move(connection));
+    co_return Attempt{AttemptKind::answered, std::move(reply)};
+  }
+  connection.close();  // a connection that saw any error is never reused
+  if (reply.status == Status::deadline_exceeded) {
+    co_return Attempt{AttemptKind::deadline,
+                      Reply::error(Status::deadline_exceeded, "deadline exceeded calling " + backend->address)};
+  }
+  co_return Attempt{AttemptKind::failed_after_send,
+                    Reply::error(Status::unavailable, "connection to " + backend->address + " failed: " + reply.payload)};
+}
+
+asio::awaitable<std::optional<PooledConnection>> RouterCore::connect(Shard& shard, System& system,
+                                                                     std::shared_ptr<Backend> backend,
+                                                                     Clock::time_point deadline, Attempt& failure) {
+  reserve_connection_slot(shard, system);
+  auto fresh = rpc::ClientConnection::create(shard.executor, options_.max_frame_bytes);
+  auto limit = std::min<Clock::duration>(options_.connect_timeout, deadline - Clock::now());
+  auto ec = backend->endpoint ? co_await rpc::connect_within(fresh, *backend->endpoint, limit)
+                              : rpc::error_code(asio::error::host_not_found);
+  if (!ec) co_return PooledConnection(std::move(fresh), std::move(backend));
+
+  system.open_connections.fetch_sub(1, std::memory_order_relaxed);
+  if (Clock::now() >= deadline) {
+    failure = {AttemptKind::deadline, Reply::error(Status::deadline_exceeded,
+                                                   "deadline exceeded connecting to " + backend->address)};
+  } else {
+    failure = {AttemptKind::not_sent, Reply::error(Status::unavailable, "connect to " + backend->address +
+                                                                            " failed: " + ec.message() + " after " +
+                                                                            millis(limit))};
+  }
+  co_return std::nullopt;
+}
+
+// Keeps the system's open connections within pool_size: a new connection
+// takes a slot, closing an idle one (the oldest, of any backend) to make room.
+// A call holding a permit always finds room: in-use connections never exceed
+// permits, so when every slot is taken one is idle somewhere. If it idles on
+// another worker, that worker is asked to close it, and for that moment the
+// system has one connection more than its bound (the documented slack).
+void RouterCore::reserve_connection_slot(Shard& shard, System& system) {
+  auto open = system.open_connections.fetch_add(1, std::memory_order_relaxed);
+  if (open < options_.pool_size) return;
+  if (shard.pool.evict_one(system)) return;
+  for (auto& other : shards_) {
+    if (other.get() == &shard) continue;
+    asio::post(other->executor, [other = other.get(), &system] { other->pool.evict_one(system); });
+    return;
+  }
+}
+
+}  // namespace routing::core

@@ -1,0 +1,89 @@
+#include "routing/connection_pool.h"
+
+namespace routing::core {
+
+PooledConnection::PooledConnection(std::shared_ptr<rpc::ClientConnection> connection,
+                                   std::shared_ptr<Backend> backend)
+    : connection_(std::move(connection)), backend_(std::move(backend)) {
+  backend_->open_connections.fetch_add(1, std::memory_order_relaxed);
+}
+
+PooledConnection& PooledConnection::operator=(PooledConnection&& other) noexcept {
+  if (this != &other) {
+    close();
+    connection_ = std::move(other.connection_);
+    backend_ = std::move(other.backend_);
+  }
+  return *this;
+}
+
+void PooledConnection::close() {
+  if (!connection_) return;
+  connection_->close();
+  connection_.reset();
+  backend_->open_connections.fetch_sub(1, std::memory_order_relaxed);
+  backend_->system.open_connections.fetch_sub(1, std::memory_order_relaxed);
+  backend_.reset();
+}
+
+void ConnectionPool::pop_front(BackendIdle& list) {
+  list.idle.pop_front();
+  list.backend->idle_connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+PooledConnection ConnectionPool::take(Backend& backend) {
+  auto it = idle_.find(&backend);
+  if (it == idle_.end()) return {};
+  auto& list = it->second;
+  while (!list.idle.empty()) {
+    PooledConnection connection = std::move(list.idle.front().connection);
+    pop_front(list);
+    if (connection.connection().peer_looks_open()) return connection;
+    // Closed by the peer while idle (e.g. the backend restarted): drop it.
+  }
+  return {};
+}
+
+void ConnectionPool::give_back(PooledConnection connection) {
+  Backend& backend = connection.backend();
+  if (!connection.connection().is_open() || backend.removed.load(std::memory_order_relaxed)) return;
+  auto& list = idle_[&backend];
+  if (!list.backend) list.backend = connection.backend_shared();
+  list.idle.push_back({std::move(connection), Clock::now()});
+  backend.idle_connections.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool ConnectionPool::evict_one(const System& system) {
+  BackendIdle* oldest = nullptr;
+  for (auto& [backend, list] : idle_) {
+    if (&backend->system != &system || list.idle.empty()) continue;
+    if (!oldest || list.idle.front().since < oldest->idle.front().since) oldest = &list;
+  }
+  if (!oldest) return false;
+  pop_front(*oldest);
+  return true;
+}
+
+void ConnectionPool::sweep(std::chrono::milliseconds idle_timeout) {
+  auto now = Clock::now();
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    auto& list = it->second;
+    bool removed = it->first->removed.load(std::memory_order_relaxed);
+    while (!list.idle.empty() &&
+           (removed || now - list.idle.front().since >= idle_timeout ||
+            !list.idle.front().connection.connection().is_open())) {
+      pop_front(list);
+    }
+    // Dead connections further back are found when they are taken.
+    it = list.idle.empty() ? idle_.erase(it) : std::next(it);
+  }
+}
+
+void ConnectionPool::close_all() {
+  for (auto& [backend, list] : idle_) {
+    while (!list.idle.empty()) pop_front(list);
+  }
+  idle_.clear();
+}
+
+}  // namespace routing::core

@@ -1,0 +1,71 @@
+#pragma once
+// One worker's pooled connections. Connections belong to the worker's event
+// loop, so each worker keeps its own idle lists (no locks); the per-system
+// bound on open connections is kept with the system's atomic counter.
+//
+// A connection is in one of two states: in use by a call (held in a
+// PooledConnection), or idle in its backend's FIFO here. Idle ones are reused
+// oldest first, checked before reuse, and closed after the idle timeout, when
+// their backend leaves discovery, or to make room for another backend's.
+#include "routing/backend.h"
+#include "routing/system.h"
+#include "rpc/client_connection.h"
+
+#include <deque>
+#include <unordered_map>
+
+namespace routing::core {
+
+// An open connection to a backend, counted while it exists; closing it (or
+// destroying this) uncounts it.
+class PooledConnection {
+ public:
+  PooledConnection() = default;
+  PooledConnection(std::shared_ptr<rpc::ClientConnection> connection, std::shared_ptr<Backend> backend);
+  PooledConnection(PooledConnection&&) noexcept = default;
+  PooledConnection& operator=(PooledConnection&& other) noexcept;
+  ~PooledConnection() { close(); }
+
+  explicit operator bool() const { return connection_ != nullptr; }
+  rpc::ClientConnection& connection() { return *connection_; }
+  const std::shared_ptr<rpc::ClientConnection>& shared() const { return connection_; }
+  Backend& backend() { return *backend_; }
+  const std::shared_ptr<Backend>& backend_shared() const { return backend_; }
+  void close();
+
+ private:
+  std::shared_ptr<rpc::ClientConnection> connection_;
+  std::shared_ptr<Backend> backend_;
+};
+
+class ConnectionPool {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // The oldest idle connection to `backend` that still looks usable; dead
+  // ones met on the way are closed. Empty if none.
+  PooledConnection take(Backend& backend);
+  // Back to the idle list, unless it is broken or its backend is gone.
+  void give_back(PooledConnection connection);
+  // Closes the oldest idle connection of `system` (any backend); false if
+  // this worker has none.
+  bool evict_one(const System& system);
+  // Closes what idled past `idle_timeout`, died, or lost its backend.
+  void sweep(std::chrono::milliseconds idle_timeout);
+  void close_all();
+
+ private:
+  struct Idle {
+    PooledConnection connection;
+    Clock::time_point since;
+  };
+  struct BackendIdle {
+    std::shared_ptr<Backend> backend;  // kept alive while connections idle
+    std::deque<Idle> idle;             // oldest first
+  };
+  void pop_front(BackendIdle& list);
+
+  std::unordered_map<Backend*, BackendIdle> idle_;
+};
+
+}  // namespace routing::core

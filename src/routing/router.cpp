@@ -1,0 +1,78 @@
+// routing::Router: the router core on event loops of its own.
+#include <routing/router.h>
+
+#include "routing/router_core.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <thread>
+
+namespace routing {
+namespace asio = boost::asio;
+
+struct Router::Threads {
+  struct Loop {
+    asio::io_context ctx{1};
+    asio::executor_work_guard<asio::io_context::executor_type> guard{ctx.get_executor()};
+    std::thread thread;
+  };
+  std::vector<std::unique_ptr<Loop>> loops;
+
+  explicit Threads(unsigned count) {
+    for (unsigned i = 0; i < std::max(1u, count); ++i) {
+      auto loop = std::make_unique<Loop>();
+      loop->thread = std::thread([ctx = &loop->ctx] { ctx->run(); });
+      loops.push_back(std::move(loop));
+    }
+  }
+  ~Threads() {
+    for (auto& loop : loops) {
+      loop->guard.reset();
+      loop->ctx.stop();
+    }
+    for (auto& loop : loops) loop->thread.join();
+  }
+  std::vector<asio::any_io_executor> executors() const {
+    std::vector<asio::any_io_executor> out;
+    for (const auto& loop : loops) out.push_back(loop->ctx.get_executor());
+    return out;
+  }
+};
+
+Router::Router(RouterOptions options) : threads_(std::make_unique<Threads>(options.threads)) {
+  core_ = std::make_unique<core::RouterCore>(std::move(options), threads_->executors());
+  core_->start();
+}
+
+Router::~Router() {
+  core_->stop();
+  threads_.reset();  // stops the loops; then the core can go
+  core_.reset();
+}
+
+Reply Router::call(std::string_view system, std::uint32_t procedure, std::string_view payload,
+                   const CallOptions& options) {
+  if (core_->on_shard_thread()) {
+    return Reply::error(Status::internal, "blocking Router::call from a router thread would deadlock; use async_call");
+  }
+  auto future = asio::co_spawn(threads_->loops[0]->ctx,
+                               core_->call(std::string(system), procedure, std::string(payload), options),
+                               asio::use_future);
+  return future.get();
+}
+
+asio::awaitable<Reply> Router::async_call(std::string system, std::uint32_t procedure, std::string payload,
+                                          CallOptions options) {
+  co_return co_await core_->call(std::move(system), procedure, std::move(payload), options);
+}
+
+bool Router::set_strategy(std::string_view strategy, std::optional<std::string> system) {
+  return core_->set_strategy(strategy, std::move(system));
+}
+
+RouterStats Router::stats() const { return core_->stats(); }
+
+}  // namespace routing

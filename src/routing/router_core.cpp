@@ -1,0 +1,144 @@
+#include "routing/router_core.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_future.hpp>
+#include <spdlog/spdlog.h>
+
+#include <future>
+
+namespace routing::core {
+namespace asio = boost::asio;
+
+namespace {
+
+void validate(const RouterOptions& options) {
+  auto fail = [](const std::string& why) { throw std::invalid_argument(why); };
+  if (options.pool_size == 0) fail("pool size must be at least 1");
+  if (options.request_timeout.count() <= 0) fail("request timeout must be positive");
+  if (options.connect_timeout.count() <= 0) fail("connect timeout must be positive");
+  if (options.idle_timeout.count() <= 0) fail("idle timeout must be positive");
+  if (options.health_check_interval.count() < 0) fail("health check interval must not be negative");
+  if (options.health_check_timeout.count() <= 0) fail("health check timeout must be positive");
+  if (options.unhealthy_after == 0) fail("unhealthy_after must be at least 1");
+  if (options.eject_after == 0) fail("eject_after must be at least 1");
+  if (options.max_ejected_percent > 100) fail("max ejected percent must be 0..100");
+  if (options.retry_ratio < 0) fail("retry ratio must not be negative");
+  if (options.max_frame_bytes < 16) fail("max frame bytes must be at least 16");
+}
+
+}  // namespace
+
+RouterCore::RouterCore(RouterOptions options, std::vector<asio::any_io_executor> shards)
+    : options_(std::move(options)) {
+  validate(options_);
+  auto strategy = parse_strategy(options_.strategy);
+  if (!strategy) throw std::invalid_argument("unknown strategy '" + options_.strategy + "'");
+  default_strategy_ = *strategy;
+  if (shards.empty()) throw std::invalid_argument("the router needs at least one event loop");
+  for (auto& executor : shards) {
+    auto shard = std::make_unique<Shard>();
+    shard->executor = executor;
+    shard->sweeper = std::make_unique<asio::steady_timer>(executor);
+    shards_.push_back(std::move(shard));
+  }
+  discovery_ = discovery::make_discovery(options_.discovery, shards_[0]->executor);
+}
+
+RouterCore::~RouterCore() { stop(); }
+
+void RouterCore::start() {
+  for (auto& shard : shards_) {
+    std::promise<std::thread::id> id;
+    asio::post(shard->executor, [&id] { id.set_value(std::this_thread::get_id()); });
+    shard->thread = id.get_future().get();
+    asio::co_spawn(shard->executor, sweep_loop(*shard), asio::detached);
+  }
+}
+
+void RouterCore::stop() {
+  if (stopping_.exchange(true)) return;
+  {
+    std::lock_guard lock(systems_mutex_);
+    for (auto& [name, system] : systems_) system->stop_watch();
+    for (auto& timer : health_timers_) asio::post(timer->get_executor(), [timer] { timer->cancel(); });
+  }
+  for (auto& shard : shards_) {
+    std::promise<void> done;
+    asio::post(shard->executor, [&shard, &done] {
+      shard->sweeper->cancel();
+      shard->pool.close_all();
+      done.set_value();
+    });
+    // A loop that no longer runs has nothing left to close.
+    done.get_future().wait_for(std::chrono::seconds(5));
+  }
+}
+
+RouterCore::Shard* RouterCore::current_shard() const {
+  auto id = std::this_thread::get_id();
+  for (const auto& shard : shards_) {
+    if (shard->thread == id) return shard.get();
+  }
+  return nullptr;
+}
+
+bool RouterCore::on_shard_thread() const { return current_shard() != nullptr; }
+
+std::shared_ptr<System> RouterCore::find_or_create(const std::string& name) {
+  std::lock_guard lock(systems_mutex_);
+  auto& slot = systems_[name];
+  if (slot) return slot;
+  slot = std::make_shared<System>(name, options_, default_strategy_);
+  // Follow discovery for this system from now on; the first call fetches the
+  // set itself (ensure_ready) so it need not wait for the watch.
+  slot->keep_watch(discovery_->watch(name, [system = slot.get()](const discovery::AddressSet& set) {
+    system->set_backends(set.addresses);
+  }));
+  if (options_.health_check_interval.count() > 0) {
+    auto timer = std::make_shared<asio::steady_timer>(shards_[0]->executor);
+    health_timers_.push_back(timer);
+    // (co_spawn may start it inline: it must not take systems_mutex_.)
+    asio::co_spawn(shards_[0]->executor, health_loop(slot, timer), asio::detached);
+  }
+  return slot;
+}
+
+bool RouterCore::set_strategy(std::string_view name, std::optional<std::string> system) {
+  auto strategy = parse_strategy(name);
+  if (!strategy) return false;
+  if (system) {
+    find_or_create(*system)->set_strategy(*strategy, true);
+    return true;
+  }
+  std::lock_guard lock(systems_mutex_);
+  default_strategy_ = *strategy;
+  for (auto& [name, each] : systems_) each->set_strategy(*strategy, false);
+  return true;
+}
+
+RouterStats RouterCore::stats() const {
+  std::vector<std::shared_ptr<System>> systems;
+  {
+    std::lock_guard lock(systems_mutex_);
+    for (const auto& [name, system] : systems_) systems.push_back(system);
+  }
+  RouterStats out;
+  for (const auto& system : systems) out.systems.push_back(system->stats());
+  std::sort(out.systems.begin(), out.systems.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return out;
+}
+
+asio::awaitable<void> RouterCore::sweep_loop(Shard& shard) {
+  auto period = std::clamp<std::chrono::milliseconds>(options_.idle_timeout / 2, std::chrono::milliseconds(50),
+                                                      std::chrono::milliseconds(1000));
+  while (!stopping_) {
+    shard.sweeper->expires_after(period);
+    co_await shard.sweeper->async_wait(asio::as_tuple(asio::use_awaitable));
+    if (stopping_) break;
+    shard.pool.sweep(options_.idle_timeout);
+  }
+}
+
+}  // namespace routing::core

@@ -1,0 +1,91 @@
+#pragma once
+// The engine behind routing::Router (library mode) and routerd (proxy mode):
+// systems, discovery, health checks and the call pipeline, running on a set
+// of worker event loops it is given ("shards"). Each shard keeps its own
+// idle connections, so a call never leaves the loop it runs on; limits are
+// per system, shared by all shards.
+#include "discovery/discovery.h"
+#include "routing/connection_pool.h"
+#include "routing/system.h"
+
+#include <routing/router.h>
+#include <routing/stats.h>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <thread>
+#include <unordered_map>
+
+namespace routing::core {
+
+class RouterCore {
+ public:
+  // Throws std::invalid_argument for bad options. Shard 0 also runs
+  // discovery and the health checks.
+  RouterCore(RouterOptions options, std::vector<boost::asio::any_io_executor> shards);
+  ~RouterCore();
+
+  // Learns which thread runs each shard (they must be running) and starts
+  // the sweepers. Call once before the first call.
+  void start();
+  // Stops watches, health checks and sweepers and closes idle connections.
+  // Blocks until every shard has done so; calls must have finished.
+  void stop();
+
+  // Routes one call; awaitable from any executor. Runs inline when awaited on
+  // a shard's own loop, else hops to a shard and back.
+  boost::asio::awaitable<Reply> call(std::string system, std::uint32_t procedure, std::string payload,
+                                     CallOptions options);
+
+  bool set_strategy(std::string_view strategy, std::optional<std::string> system);
+  RouterStats stats() const;
+  const RouterOptions& options() const { return options_; }
+  // The shard run by the calling thread, or nullptr.
+  std::size_t shard_count() const { return shards_.size(); }
+  bool on_shard_thread() const;
+
+ private:
+  struct Shard {
+    boost::asio::any_io_executor executor;
+    std::thread::id thread;
+    ConnectionPool pool;
+    std::unique_ptr<boost::asio::steady_timer> sweeper;
+  };
+  enum class AttemptKind { answered, not_sent, failed_after_send, deadline };
+  struct Attempt {
+    AttemptKind kind;
+    Reply reply;
+  };
+
+  Shard* current_shard() const;
+  std::shared_ptr<System> find_or_create(const std::string& name);
+  boost::asio::awaitable<Reply> run_call(Shard& shard, std::string system, std::uint32_t procedure,
+                                         std::string payload, CallOptions options);
+  boost::asio::awaitable<Reply> route(Shard& shard, System& system, std::uint32_t procedure,
+                                      std::string_view payload, const CallOptions& options,
+                                      std::chrono::steady_clock::time_point deadline);
+  boost::asio::awaitable<Attempt> attempt(Shard& shard, System& system, std::shared_ptr<Backend> backend,
+                                          std::uint32_t procedure, std::string_view payload,
+                                          std::chrono::steady_clock::time_point deadline);
+  boost::asio::awaitable<std::optional<PooledConnection>> connect(Shard& shard, System& system,
+                                                                  std::shared_ptr<Backend> backend,
+                                                                  std::chrono::steady_clock::time_point deadline,
+                                                                  Attempt& failure);
+  void reserve_connection_slot(Shard& shard, System& system);
+  boost::asio::awaitable<void> sweep_loop(Shard& shard);
+  boost::asio::awaitable<void> health_loop(std::shared_ptr<System> system,
+                                          std::shared_ptr<boost::asio::steady_timer> timer);
+  boost::asio::awaitable<void> check_backend(System& system, std::shared_ptr<Backend> backend);
+
+  RouterOptions options_;
+  Strategy default_strategy_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::unique_ptr<discovery::Discovery> discovery_;
+  mutable std::mutex systems_mutex_;
+  std::unordered_map<std::string, std::shared_ptr<System>> systems_;
+  std::atomic<std::size_t> next_shard_{0};
+  std::atomic<bool> stopping_{false};
+  std::vector<std::shared_ptr<boost::asio::steady_timer>> health_timers_;  // under systems_mutex_
+};
+
+}  // namespace routing::core

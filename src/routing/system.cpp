@@ -1,0 +1,212 @@
+#include "routing/system.h"
+
+#include "rpc/address.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace routing::core {
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+Backend::Backend(System& owner, std::string addr) : system(owner), address(std::move(addr)) {
+  try {
+    endpoint = rpc::resolve_endpoint(address);
+  } catch (const std::exception& e) {
+    spdlog::warn("system '{}': backend {} cannot be used: {}", owner.name(), address, e.what());
+  }
+}
+
+System::System(std::string name, const RouterOptions& opts, Strategy strategy)
+    : limiter(opts.pool_size, opts.max_pending),
+      budget(opts.retry_ratio, opts.min_retries_per_second),
+      options(opts),
+      name_(std::move(name)),
+      backends_(std::make_shared<const BackendList>()),
+      strategy_(strategy) {}
+
+void System::set_backends(const std::vector<std::string>& addresses) {
+  auto old = backends_.load();
+  auto fresh = std::make_shared<BackendList>();
+  for (const auto& address : addresses) {
+    auto same = std::find_if(old->backends.begin(), old->backends.end(),
+                             [&](const auto& b) { return b->address == address; });
+    fresh->backends.push_back(same != old->backends.end() ? *same : std::make_shared<Backend>(*this, address));
+  }
+  std::sort(fresh->backends.begin(), fresh->backends.end(),
+            [](const auto& a, const auto& b) { return a->address < b->address; });
+  for (const auto& backend : old->backends) {
+    if (std::none_of(fresh->backends.begin(), fresh->backends.end(),
+                     [&](const auto& b) { return b == backend; })) {
+      backend->removed = true;  // workers close its idle connections
+    }
+  }
+  backends_.store(std::move(fresh));
+  spdlog::info("system '{}': {} backend(s)", name_, addresses.size());
+  mark_ready();
+}
+
+void System::mark_ready() {
+  std::lock_guard lock(ready_mutex_);
+  ready_ = true;
+  for (auto& waiter : ready_waiters_) {
+    asio::post(waiter->get_executor(), [waiter] { waiter->cancel(); });
+  }
+  ready_waiters_.clear();
+}
+
+asio::awaitable<std::optional<Reply>> System::ensure_ready(discovery::Discovery& discovery,
+                                                           Clock::time_point deadline) {
+  for (;;) {
+    std::shared_ptr<asio::steady_timer> waiter;
+    {
+      std::lock_guard lock(ready_mutex_);
+      if (ready_) co_return std::nullopt;
+      if (!fetching_) {
+        fetching_ = true;
+      } else {
+        waiter = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor, deadline);
+        ready_waiters_.push_back(waiter);
+      }
+    }
+    if (waiter) {  // someone else is fetching: wait for them or the deadline
+      co_await waiter->async_wait(asio::as_tuple(asio::use_awaitable));
+      if (Clock::now() >= deadline) {
+        co_return Reply::error(Status::deadline_exceeded, "deadline exceeded waiting for discovery of '" + name_ + "'");
+      }
+      continue;
+    }
+    auto listed = co_await discovery.list(name_);
+    {
+      std::lock_guard lock(ready_mutex_);
+      fetching_ = false;
+    }
+    if (listed.ok()) {
+      set_backends(listed.value.addresses);
+      co_return std::nullopt;
+    }
+    {
+      // Wake the others so one of them can try again.
+      std::lock_guard lock(ready_mutex_);
+      for (auto& w : ready_waiters_) asio::post(w->get_executor(), [w] { w->cancel(); });
+      ready_waiters_.clear();
+    }
+    co_return Reply::error(Status::unavailable, "discovery of '" + name_ + "' failed: " + listed.error);
+  }
+}
+
+void System::keep_watch(std::unique_ptr<discovery::WatchHandle> watch) { watch_ = std::move(watch); }
+
+void System::stop_watch() {
+  if (watch_) watch_->stop();
+}
+
+std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend* const> excluded) {
+  // Candidates on the stack: no allocation per call for up to 64 backends.
+  constexpr std::size_t inline_capacity = 64;
+  std::array<Backend*, inline_capacity> inline_candidates;
+  std::array<std::size_t, inline_capacity> inline_load;
+  std::vector<Backend*> many_candidates;
+  std::vector<std::size_t> many_load;
+  const bool many = list.backends.size() > inline_capacity;
+  if (many) {
+    many_candidates.reserve(list.backends.size());
+    many_load.reserve(list.backends.size());
+  }
+  std::size_t count = 0;
+  auto now = Clock::now();
+  for (const auto& backend : list.backends) {
+    if (!backend->available(now)) continue;
+    if (std::find(excluded.begin(), excluded.end(), backend.get()) != excluded.end()) continue;
+    std::size_t load = backend->in_flight.load(std::memory_order_relaxed);
+    if (many) {
+      many_candidates.push_back(backend.get());
+      many_load.push_back(load);
+    } else {
+      inline_candidates[count] = backend.get();
+      inline_load[count] = load;
+    }
+    ++count;
+  }
+  if (count == 0) return nullptr;
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  auto ticket = ticket_.fetch_add(1, std::memory_order_relaxed);
+  std::span<const std::size_t> load = many ? std::span<const std::size_t>(many_load)
+                                           : std::span<const std::size_t>(inline_load.data(), count);
+  Backend* chosen = (many ? many_candidates.data() : inline_candidates.data())[pick_backend(strategy(), load, ticket, rng)];
+  for (const auto& backend : list.backends) {
+    if (backend.get() == chosen) return backend;
+  }
+  return nullptr;
+}
+
+void System::record_success(Backend& backend) {
+  if (!backend.failing.load(std::memory_order_relaxed)) return;  // the common case: no lock
+  std::lock_guard lock(backend.outlier_mutex);
+  backend.outlier.on_success();
+  backend.failing = false;
+}
+
+void System::record_failure(Backend& backend) {
+  auto now = Clock::now();
+  std::lock_guard lock(backend.outlier_mutex);
+  backend.failing = true;
+  if (!backend.outlier.on_failure(options.eject_after, now)) return;
+  auto list = backends();
+  std::size_t ejected = std::count_if(list->backends.begin(), list->backends.end(),
+                                      [&](const auto& b) { return b->ejected(now); });
+  // Never eject past the share: a partial outage must not become a total one.
+  if ((ejected + 1) * 100 > list->backends.size() * options.max_ejected_percent) return;
+  backend.outlier.eject(now, options.base_ejection_time, options.max_ejection_time);
+  backend.ejected_until_ns = backend.outlier.ejected_until().time_since_epoch().count();
+  spdlog::warn("system '{}': ejected backend {} (ejection #{})", name_, backend.address,
+               backend.outlier.ejections());
+}
+
+void System::set_strategy(Strategy strategy, bool pinned) {
+  strategy_ = strategy;
+  strategy_pinned_ = pinned;
+}
+
+SystemStats System::stats() const {
+  SystemStats out;
+  out.name = name_;
+  out.strategy = std::string(strategy_name(strategy()));
+  out.pool_size = limiter.limit();
+  out.max_pending = limiter.max_pending();
+  out.in_flight = limiter.in_use();
+  out.waiting = limiter.waiting();
+  out.open_connections = open_connections.load();
+  out.retries = retries.load();
+  out.retries_denied = retries_denied.load();
+  out.calls_by_status = calls.snapshot();
+  out.latency = latency.snapshot();
+  auto now = Clock::now();
+  for (const auto& backend : backends()->backends) {
+    BackendStats b;
+    b.address = backend->address;
+    b.healthy = backend->healthy.load();
+    b.ejected = backend->ejected(now);
+    {
+      std::lock_guard lock(backend->outlier_mutex);
+      b.ejections = backend->outlier.ejections();
+      b.consecutive_failures = backend->outlier.consecutive_failures();
+    }
+    b.in_flight = backend->in_flight.load();
+    b.idle_connections = backend->idle_connections.load();
+    auto open = backend->open_connections.load();
+    b.active_connections = open > b.idle_connections ? open - b.idle_connections : 0;
+    b.calls_by_status = backend->calls.snapshot();
+    b.latency = backend->latency.snapshot();
+    out.backends.push_back(std::move(b));
+  }
+  return out;
+}
+
+}  // namespace routing::core

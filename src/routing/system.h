@@ -1,0 +1,76 @@
+#pragma once
+// Everything the router knows of one system: its backends (from discovery),
+// strategy, concurrency limiter (the seed's semaphore), retry budget and
+// figures. Shared by all workers; the backend list is an immutable snapshot
+// swapped atomically when discovery reports a change.
+#include "discovery/discovery.h"
+#include "routing/backend.h"
+#include "routing/limiter.h"
+#include "routing/retry_budget.h"
+#include "routing/strategy.h"
+
+#include <routing/router.h>
+#include <routing/stats.h>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <random>
+
+namespace routing::core {
+
+class System {
+ public:
+  System(std::string name, const RouterOptions& options, Strategy strategy);
+
+  const std::string& name() const { return name_; }
+  std::shared_ptr<const BackendList> backends() const { return backends_.load(); }
+  // Publishes a new set: backends still present keep their state.
+  void set_backends(const std::vector<std::string>& addresses);
+
+  // Waits until a first backend set is known, fetching it if no one else
+  // is. nullopt when ready, else the failure (status 14 or 4).
+  boost::asio::awaitable<std::optional<Reply>> ensure_ready(discovery::Discovery& discovery,
+                                                            std::chrono::steady_clock::time_point deadline);
+  void keep_watch(std::unique_ptr<discovery::WatchHandle> watch);
+  void stop_watch();
+
+  // The backend for the next attempt among the available ones not in
+  // `excluded`; nullptr if none.
+  std::shared_ptr<Backend> pick(const BackendList& list, std::span<Backend* const> excluded);
+
+  // Passive health: success resets, failures may eject (within the share).
+  void record_success(Backend& backend);
+  void record_failure(Backend& backend);
+
+  void set_strategy(Strategy strategy, bool pinned);
+  Strategy strategy() const { return strategy_.load(); }
+  bool strategy_pinned() const { return strategy_pinned_.load(); }
+
+  SystemStats stats() const;
+
+  ConcurrencyLimiter limiter;
+  RetryBudget budget;
+  std::atomic<std::size_t> open_connections{0};
+  std::atomic<std::uint64_t> retries{0};
+  std::atomic<std::uint64_t> retries_denied{0};
+  StatusCounters calls;
+  Histogram latency;
+  const RouterOptions& options;
+
+ private:
+  void mark_ready();
+
+  std::string name_;
+  std::atomic<std::shared_ptr<const BackendList>> backends_;
+  std::atomic<Strategy> strategy_;
+  std::atomic<bool> strategy_pinned_{false};  // set for this system alone
+  std::atomic<std::uint64_t> ticket_{0};
+
+  std::mutex ready_mutex_;
+  bool ready_ = false;
+  bool fetching_ = false;
+  std::vector<std::shared_ptr<boost::asio::steady_timer>> ready_waiters_;
+  std::unique_ptr<discovery::WatchHandle> watch_;
+};
+
+}  // namespace routing::core

@@ -1,0 +1,422 @@
+// routing::Router (library mode) against in-process backends.
+#include <routing/router.h>
+
+#include "support/ports.h"
+#include "support/test_backend.h"
+#include "support/test_discoveryd.h"
+#include "rpc/blocking_client.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <thread>
+
+namespace routing::test {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+std::string static_url(const std::vector<TestBackend*>& backends, const std::string& name = "echo") {
+  std::string url = "static://" + name + "=";
+  for (std::size_t i = 0; i < backends.size(); ++i) url += (i ? "," : "") + backends[i]->address();
+  return url;
+}
+
+RouterOptions quiet_options(std::string discovery) {
+  RouterOptions options;
+  options.discovery = std::move(discovery);
+  options.health_check_interval = 0ms;  // tests that want checks turn them on
+  return options;
+}
+
+struct Request {
+  std::string system = "echo";
+  std::uint32_t procedure = 1;
+  std::string payload;
+  CallOptions options;
+};
+
+// Runs every request at once (one coroutine each) and returns the replies.
+std::vector<Reply> run_concurrently(Router& router, const std::vector<Request>& requests) {
+  asio::io_context ctx;
+  std::vector<Reply> replies(requests.size());
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    asio::co_spawn(ctx, [&, i]() -> asio::awaitable<void> {
+      const auto& r = requests[i];
+      replies[i] = co_await router.async_call(r.system, r.procedure, r.payload, r.options);
+    }, asio::detached);
+  }
+  ctx.run();
+  return replies;
+}
+
+std::map<std::string, int> spread(Router& router, int calls) {
+  std::map<std::string, int> seen;
+  for (int i = 0; i < calls; ++i) {
+    Reply reply = router.call("echo", 3, "");
+    EXPECT_TRUE(reply.ok()) << reply.payload;
+    ++seen[reply.payload];
+  }
+  return seen;
+}
+
+TEST(Router, RoutesACall) {
+  TestBackend backend;
+  Router router(quiet_options(static_url({&backend})));
+  Reply reply = router.call("echo", 1, "hello\nworld");
+  EXPECT_TRUE(reply.ok()) << reply.payload;
+  EXPECT_EQ(reply.payload, "hello\nworld");
+  EXPECT_EQ(router.call("echo", 99, "").status, Status::unimplemented);  // the backend's own status
+}
+
+TEST(Router, AnswersNotFoundForASystemWithoutInstances) {
+  TestBackend backend;
+  Router router(quiet_options(static_url({&backend})));
+  Reply reply = router.call("ghost", 1, "x");
+  EXPECT_EQ(reply.status, Status::not_found);
+  EXPECT_NE(reply.payload.find("ghost"), std::string::npos);
+}
+
+TEST(Router, AnswersUnavailableWhenDiscoveryIsUnreachable) {
+  Router router(quiet_options("rpc://127.0.0.1:" + std::to_string(free_port())));
+  EXPECT_EQ(router.call("echo", 1, "x").status, Status::unavailable);
+}
+
+TEST(Router, RoundRobinSpreadsEvenly) {
+  TestBackend a, b, c;
+  Router router(quiet_options(static_url({&a, &b, &c})));
+  for (auto [address, count] : spread(router, 300)) EXPECT_EQ(count, 100) << address;
+}
+
+TEST(Router, EveryStrategyReachesEveryBackend) {
+  TestBackend a, b, c;
+  Router router(quiet_options(static_url({&a, &b, &c})));
+  for (const char* strategy : {"random", "least-connections", "pick-2", "round-robin"}) {
+    ASSERT_TRUE(router.set_strategy(strategy));
+    auto seen = spread(router, 300);
+    EXPECT_EQ(seen.size(), 3u) << strategy;
+    for (auto [address, count] : seen) EXPECT_GT(count, 40) << strategy << " " << address;
+  }
+  EXPECT_FALSE(router.set_strategy("fastest"));
+}
+
+TEST(Router, LeastConnectionsAvoidsTheBusyBackend) {
+  TestBackend a, b;
+  auto options = quiet_options(static_url({&a, &b}));
+  options.strategy = "least-connections";
+  Router router(options);
+  // Park one long call on one backend, then the quick calls go to the other.
+  asio::io_context ctx;
+  Reply slow;
+  asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
+    slow = co_await router.async_call("echo", tracked_procedure, "800:slow");
+  }, asio::detached);
+  std::thread runner([&] { ctx.run(); });
+  std::this_thread::sleep_for(200ms);
+  auto busy = a.max_in_flight() == 1 ? a.address() : b.address();
+  auto seen = spread(router, 20);
+  EXPECT_EQ(seen.count(busy), 0u);
+  runner.join();
+  EXPECT_TRUE(slow.ok());
+}
+
+TEST(Router, StrategyCanBeSetForOneSystem) {
+  TestBackend a, b;
+  Router router(quiet_options(static_url({&a, &b}) + ";kv=" + a.address()));
+  ASSERT_TRUE(router.set_strategy("pick-2", "echo"));
+  router.call("kv", 1, "");
+  auto stats = router.stats();
+  ASSERT_EQ(stats.systems.size(), 2u);
+  EXPECT_EQ(stats.systems[0].name, "echo");
+  EXPECT_EQ(stats.systems[0].strategy, "pick-2");
+  EXPECT_EQ(stats.systems[1].strategy, "round-robin");
+  ASSERT_TRUE(router.set_strategy("random"));  // every system, clearing the choice
+  stats = router.stats();
+  EXPECT_EQ(stats.systems[0].strategy, "random");
+  EXPECT_EQ(stats.systems[1].strategy, "random");
+}
+
+TEST(Router, BackPressureBoundsCallsInFlightAndRefusesPastMaxPending) {
+  TestBackend a, b;
+  TestBackend::reset_anywhere();
+  auto options = quiet_options(static_url({&a, &b}));
+  options.pool_size = 3;
+  options.max_pending = 5;
+  Router router(options);
+  std::vector<Request> requests(20, Request{"echo", tracked_procedure, "300:ok", {}});
+  auto replies = run_concurrently(router, requests);
+  int ok = 0, refused = 0;
+  for (const auto& reply : replies) {
+    ok += reply.ok();
+    refused += reply.status == Status::resource_exhausted;
+  }
+  EXPECT_EQ(ok, 8);        // 3 in flight + 5 waiting
+  EXPECT_EQ(refused, 12);  // answered 8 at once
+  EXPECT_LE(TestBackend::max_in_flight_anywhere(), 3u);
+  auto stats = router.stats().systems.at(0);
+  EXPECT_LE(stats.open_connections, 3u);
+  EXPECT_EQ(stats.in_flight, 0u);
+  EXPECT_EQ(stats.waiting, 0u);
+}
+
+TEST(Router, QueuedCallsAreServedInOrderOfArrival) {
+  TestBackend backend;
+  auto options = quiet_options(static_url({&backend}));
+  options.pool_size = 1;
+  Router router(options);
+  std::vector<Request> requests;
+  for (int i = 0; i < 10; ++i) requests.push_back({"echo", tracked_procedure, "20:" + std::to_string(i), {}});
+  auto replies = run_concurrently(router, requests);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(replies[i].payload, std::to_string(i));
+  EXPECT_EQ(backend.max_in_flight(), 1u);
+}
+
+TEST(Router, DeadlineEndsTheCallWithStatus4AndClosesItsConnection) {
+  TestBackend backend;
+  Router router(quiet_options(static_url({&backend})));
+  auto start = Clock::now();
+  Reply reply = router.call("echo", 2, "3000:late", CallOptions{.timeout = 200ms});
+  auto took = Clock::now() - start;
+  EXPECT_EQ(reply.status, Status::deadline_exceeded) << reply.payload;
+  EXPECT_GE(took, 190ms);
+  EXPECT_LT(took, 1000ms);
+  EXPECT_EQ(router.stats().systems.at(0).open_connections, 0u);
+  EXPECT_TRUE(router.call("echo", 1, "next").ok());
+}
+
+TEST(Router, DeadlineCoversWaitingForASlot) {
+  TestBackend backend;
+  auto options = quiet_options(static_url({&backend}));
+  options.pool_size = 1;
+  Router router(options);
+  std::vector<Request> requests{{"echo", 2, "600:first", {}}, {"echo", 1, "second", CallOptions{.timeout = 150ms}}};
+  auto replies = run_concurrently(router, requests);
+  EXPECT_TRUE(replies[0].ok());
+  EXPECT_EQ(replies[1].status, Status::deadline_exceeded);
+}
+
+TEST(Router, ReusesPooledConnections) {
+  TestBackend backend;
+  Router router(quiet_options(static_url({&backend})));
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(router.call("echo", 1, "x").ok());
+  EXPECT_EQ(router.stats().systems.at(0).open_connections, 1u);
+  EXPECT_EQ(backend.open_connections(), 1u);
+}
+
+TEST(Router, ARestartedBackendCostsNoFailedCall) {
+  TestBackend backend;
+  Router router(quiet_options(static_url({&backend})));
+  auto warm = run_concurrently(router, std::vector<Request>(8, Request{"echo", tracked_procedure, "50:x", {}}));
+  for (const auto& reply : warm) ASSERT_TRUE(reply.ok());
+  ASSERT_GT(router.stats().systems.at(0).open_connections, 1u);  // several pooled connections
+  auto port = backend.port();
+  backend.kill();
+  backend.start(port);
+  std::this_thread::sleep_for(50ms);
+  for (int i = 0; i < 20; ++i) {
+    Reply reply = router.call("echo", 1, "after restart");
+    EXPECT_TRUE(reply.ok()) << i << ": " << reply.payload;
+  }
+}
+
+TEST(Router, RetriesARefusedConnectionOnAnotherBackend) {
+  TestBackend live;
+  TestBackend dead;
+  dead.kill();
+  Router router(quiet_options(static_url({&live, &dead})));
+  for (int i = 0; i < 20; ++i) {
+    Reply reply = router.call("echo", 1, "x");
+    EXPECT_TRUE(reply.ok()) << reply.payload;
+  }
+  auto stats = router.stats().systems.at(0);
+  EXPECT_GT(stats.retries, 0u);
+}
+
+TEST(Router, EjectsAFailingBackendButNeverTooMany) {
+  TestBackend live;
+  TestBackend dead1, dead2;
+  dead1.kill();
+  dead2.kill();
+  auto options = quiet_options(static_url({&live, &dead1, &dead2}));
+  options.eject_after = 2;
+  options.max_ejected_percent = 50;  // at most one of three
+  options.min_retries_per_second = 1000;
+  Router router(options);
+  for (int i = 0; i < 30; ++i) EXPECT_TRUE(router.call("echo", 1, "x").ok());
+  auto stats = router.stats().systems.at(0);
+  int ejected = 0;
+  std::uint64_t ejections = 0;
+  for (const auto& backend : stats.backends) {
+    ejected += backend.ejected;
+    ejections += backend.ejections;
+  }
+  EXPECT_EQ(ejected, 1);
+  EXPECT_GE(ejections, 1u);
+}
+
+// Starts four slow calls (two land on each backend), kills `victim` while
+// they are in flight, and returns their replies.
+std::vector<Reply> calls_across_a_backend_death(Router& router, TestBackend& victim, bool idempotent) {
+  asio::io_context ctx;
+  std::vector<Reply> replies(4);
+  for (int i = 0; i < 4; ++i) {
+    asio::co_spawn(ctx, [&, i]() -> asio::awaitable<void> {
+      replies[i] = co_await router.async_call("echo", tracked_procedure, "500:x", CallOptions{.idempotent = idempotent});
+    }, asio::detached);
+  }
+  std::thread runner([&] { ctx.run(); });
+  std::this_thread::sleep_for(150ms);
+  auto port = victim.port();
+  victim.kill();
+  runner.join();
+  victim.start(port);
+  return replies;
+}
+
+TEST(Router, ACallInFlightWhenItsBackendDiesGets14UnlessIdempotent) {
+  TestBackend a, b;
+  Router router(quiet_options(static_url({&a, &b})));
+  int failed = 0;
+  for (const auto& reply : calls_across_a_backend_death(router, a, false)) {
+    if (reply.ok()) continue;
+    EXPECT_EQ(reply.status, Status::unavailable) << reply.payload;
+    ++failed;
+  }
+  EXPECT_EQ(failed, 2);  // the two on the dead backend; never resent
+  for (const auto& reply : calls_across_a_backend_death(router, a, true)) {
+    EXPECT_TRUE(reply.ok()) << reply.payload;  // resent once to b
+  }
+  EXPECT_GE(router.stats().systems.at(0).retries, 2u);
+}
+
+TEST(Router, ABackendKilledUnderLoadDoesNotStopTheService) {
+  TestBackend a, b, c;
+  auto options = quiet_options(static_url({&a, &b, &c}));
+  options.pool_size = 16;
+  Router router(options);
+  std::atomic<bool> done{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 8; ++t) {
+    callers.emplace_back([&] {
+      while (!done) {
+        Reply reply = router.call("echo", tracked_procedure, "5:x", CallOptions{.timeout = 2s});
+        (reply.ok() ? ok : failed)++;
+        if (!reply.ok()) EXPECT_EQ(reply.status, Status::unavailable) << reply.payload;
+      }
+    });
+  }
+  std::this_thread::sleep_for(300ms);
+  b.kill();
+  std::this_thread::sleep_for(300ms);
+  int failed_at_kill = failed;
+  std::this_thread::sleep_for(500ms);
+  done = true;
+  for (auto& caller : callers) caller.join();
+  EXPECT_LE(failed_at_kill, 8);        // at most the calls in flight on b
+  EXPECT_EQ(failed.load(), failed_at_kill);  // none after that
+  EXPECT_GT(ok.load(), 100);
+}
+
+TEST(Router, FollowsDiscoveryChangesDuringLoad) {
+  TestDiscoveryd discoveryd;
+  TestBackend a, b;
+  rpc::BlockingClient registry(discoveryd.address());
+  registry.call(1, R"({"name":"echo","address":")" + a.address() + R"("})");
+  Router router(quiet_options(discoveryd.url()));
+  EXPECT_EQ(spread(router, 10).count(a.address()), 1u);
+
+  registry.call(1, R"({"name":"echo","address":")" + b.address() + R"("})");
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(spread(router, 10).size(), 2u);
+
+  registry.call(4, R"({"name":"echo","address":")" + a.address() + R"("})");
+  std::this_thread::sleep_for(300ms);
+  auto seen = spread(router, 10);
+  EXPECT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen.count(b.address()), 1u);
+}
+
+TEST(Router, KeepsServingTheLastSetWhileDiscoveryIsDown) {
+  auto discoveryd = std::make_unique<TestDiscoveryd>();
+  TestBackend a;
+  rpc::BlockingClient(discoveryd->address()).call(1, R"({"name":"echo","address":")" + a.address() + R"("})");
+  Router router(quiet_options(discoveryd->url()));
+  ASSERT_TRUE(router.call("echo", 1, "x").ok());
+  discoveryd.reset();
+  std::this_thread::sleep_for(300ms);
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(router.call("echo", 1, "x").ok());
+}
+
+TEST(Router, ActiveHealthChecksTakeBackendsOutAndBackIn) {
+  TestBackend a, b;
+  auto options = quiet_options(static_url({&a, &b}));
+  options.health_check_interval = 50ms;
+  options.unhealthy_after = 2;
+  Router router(options);
+  router.call("echo", 1, "x");
+  auto port = a.port();
+  a.kill();
+  auto healthy_of = [&](const std::string& address) {
+    for (const auto& backend : router.stats().systems.at(0).backends) {
+      if (backend.address == address) return backend.healthy;
+    }
+    return true;
+  };
+  auto deadline = Clock::now() + 3s;
+  while (healthy_of(a.address()) && Clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  EXPECT_FALSE(healthy_of(a.address()));
+  auto seen = spread(router, 10);  // all to b, no failures
+  EXPECT_EQ(seen.size(), 1u);
+  a.start(port);
+  deadline = Clock::now() + 3s;
+  while (!healthy_of(a.address()) && Clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  EXPECT_TRUE(healthy_of(a.address()));
+}
+
+TEST(Router, ClosesIdleConnectionsAfterTheIdleTimeout) {
+  TestBackend backend;
+  auto options = quiet_options(static_url({&backend}));
+  options.idle_timeout = 200ms;
+  Router router(options);
+  ASSERT_TRUE(router.call("echo", 1, "x").ok());
+  EXPECT_EQ(router.stats().systems.at(0).open_connections, 1u);
+  std::this_thread::sleep_for(600ms);
+  EXPECT_EQ(router.stats().systems.at(0).open_connections, 0u);
+  EXPECT_TRUE(router.call("echo", 1, "x").ok());
+}
+
+TEST(Router, ManyThreadsCallAtOnce) {
+  TestBackend a, b;
+  auto options = quiet_options(static_url({&a, &b}));
+  options.threads = 2;
+  Router router(options);
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 100; ++i) {
+        std::string payload = std::to_string(t) + "/" + std::to_string(i);
+        Reply reply = router.call("echo", 1, payload);
+        if (reply.ok() && reply.payload == payload) ++ok;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(ok.load(), 1600);
+  EXPECT_LE(router.stats().systems.at(0).open_connections, options.pool_size);
+}
+
+TEST(Router, RejectsBadOptions) {
+  EXPECT_THROW(Router(RouterOptions{.discovery = "nope"}), std::invalid_argument);
+  EXPECT_THROW(Router(RouterOptions{.discovery = "static://", .strategy = "best"}), std::invalid_argument);
+  EXPECT_THROW(Router(RouterOptions{.discovery = "static://", .pool_size = 0}), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace routing::test

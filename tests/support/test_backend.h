@@ -1,0 +1,84 @@
+#pragma once
+// An in-process echo backend that can be stopped abruptly and restarted on
+// the same port, and that counts the calls it is serving at once
+// (procedure 42: like SLOW_ECHO, "<ms>:<text>", tracked).
+#include "echo/echo_service.h"
+#include "rpc/server.h"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <atomic>
+#include <memory>
+
+namespace routing::test {
+
+inline constexpr std::uint32_t tracked_procedure = 42;
+
+class TestBackend {
+ public:
+  explicit TestBackend(std::uint16_t port = 0) { start(port); }
+  ~TestBackend() { kill(); }
+
+  void start(std::uint16_t port = 0) {
+    rpc::ServerOptions options;
+    options.listen = "127.0.0.1:" + std::to_string(port ? port : port_);
+    options.drain_timeout = std::chrono::milliseconds(0);  // stop() cuts calls in flight
+    server_ = std::make_unique<rpc::Server>(options);
+    echo::register_echo_service(*server_);
+    server_->handle(tracked_procedure, [this](std::string payload, rpc::ConnectionContext&)
+                                           -> boost::asio::awaitable<Reply> {
+      auto request = echo::parse_slow_echo(payload);
+      if (!request) co_return Reply::error(Status::invalid_argument, "bad");
+      raise_max(max_in_flight_, ++in_flight_);
+      raise_max(anywhere().max, ++anywhere().in_flight);
+      ++served_;
+      boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, request->delay);
+      co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+      --in_flight_;
+      --anywhere().in_flight;
+      co_return Reply::success(std::string(request->text));
+    });
+    server_->start();
+    port_ = server_->local_endpoint().port();
+  }
+  // Stops at once: connections are cut, calls in flight get no answer.
+  void kill() {
+    if (!server_) return;
+    server_->stop();
+    server_->wait();
+    server_.reset();
+  }
+
+  // Calls in flight across every TestBackend of the process at once.
+  static std::size_t max_in_flight_anywhere() { return anywhere().max; }
+  static void reset_anywhere() { anywhere().max = anywhere().in_flight.load(); }
+
+  std::uint16_t port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::size_t max_in_flight() const { return max_in_flight_; }
+  std::size_t served() const { return served_; }
+  std::size_t open_connections() const { return server_ ? server_->stats().open_connections : 0; }
+
+ private:
+  struct Tracker {
+    std::atomic<std::size_t> in_flight{0};
+    std::atomic<std::size_t> max{0};
+  };
+  static Tracker& anywhere() {
+    static Tracker tracker;
+    return tracker;
+  }
+  static void raise_max(std::atomic<std::size_t>& max, std::size_t now) {
+    for (auto seen = max.load(); now > seen && !max.compare_exchange_weak(seen, now);) {
+    }
+  }
+
+  std::unique_ptr<rpc::Server> server_;
+  std::uint16_t port_ = 0;
+  std::atomic<std::size_t> in_flight_{0};
+  std::atomic<std::size_t> max_in_flight_{0};
+  std::atomic<std::size_t> served_{0};
+};
+
+}  // namespace routing::test
