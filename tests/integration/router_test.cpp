@@ -363,7 +363,8 @@ TEST(Router, ActiveHealthChecksTakeBackendsOutAndBackIn) {
   auto port = a.port();
   a.kill();
   auto healthy_of = [&](const std::string& address) {
-    for (const auto& backend : router.stats().systems.at(0).backends) {
+    auto stats = router.stats();  // (a temporary's members would dangle in the loop)
+    for (const auto& backend : stats.systems.at(0).backends) {
       if (backend.address == address) return backend.healthy;
     }
     return true;
