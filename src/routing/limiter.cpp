@@ -37,7 +37,7 @@ asio::awaitable<ConcurrencyLimiter::Outcome> ConcurrencyLimiter::acquire(
     }
     if (queue_.size() >= max_pending_) co_return Outcome::queue_full;
     auto executor = co_await asio::this_coro::executor;
-    waiter = std::make_shared<Waiter>(Waiter{executor, asio::steady_timer(executor, deadline)});
+    waiter = std::make_shared<Waiter>(executor, deadline);
     queue_.push_back(waiter);
   }
   // Woken by release_one() (a cancel posted to our executor) or the deadline.

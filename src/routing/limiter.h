@@ -49,6 +49,8 @@ class ConcurrencyLimiter {
  private:
   friend class Permit;
   struct Waiter {
+    Waiter(boost::asio::any_io_executor ex, std::chrono::steady_clock::time_point deadline)
+        : executor(ex), timer(ex, deadline) {}
     boost::asio::any_io_executor executor;
     boost::asio::steady_timer timer;
     bool granted = false;

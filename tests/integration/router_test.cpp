@@ -413,6 +413,57 @@ TEST(Router, ManyThreadsCallAtOnce) {
   EXPECT_LE(router.stats().systems.at(0).open_connections, options.pool_size);
 }
 
+TEST(Router, ThousandsOfFailingCallsLeakNoPermitOrConnection) {
+  TestBackend live, doomed;
+  TestBackend dead;
+  dead.kill();
+  auto options = quiet_options(static_url({&live}) + ";dead=" + dead.address() + ";doomed=" + doomed.address());
+  options.pool_size = 4;
+  options.max_pending = 5000;
+  options.eject_after = 1000000;  // keep calling the dead backend
+  Router router(options);
+
+  // Refused connections.
+  auto refused = run_concurrently(router, std::vector<Request>(2000, Request{"dead", 1, "x", {}}));
+  for (const auto& reply : refused) ASSERT_EQ(reply.status, Status::unavailable) << reply.payload;
+  // Deadlines passing, while connecting, waiting for a slot and in the exchange.
+  auto late = run_concurrently(router, std::vector<Request>(1000, Request{"echo", 2, "50:x", CallOptions{.timeout = 5ms}}));
+  for (const auto& reply : late) ASSERT_EQ(reply.status, Status::deadline_exceeded) << reply.payload;
+  // Backends killed mid-call.
+  for (int round = 0; round < 5; ++round) {
+    asio::io_context ctx;
+    std::vector<Reply> replies(8);
+    for (int i = 0; i < 8; ++i) {
+      asio::co_spawn(ctx, [&, i]() -> asio::awaitable<void> {
+        replies[i] = co_await router.async_call("doomed", tracked_procedure, "300:x");
+      }, asio::detached);
+    }
+    std::thread runner([&] { ctx.run(); });
+    std::this_thread::sleep_for(50ms);
+    auto port = doomed.port();
+    doomed.kill();
+    runner.join();
+    for (const auto& reply : replies) EXPECT_FALSE(reply.ok());
+    doomed.start(port);
+  }
+
+  // Every permit and connection came back: pool_size calls at once all work.
+  for (const auto& system : {"echo", "dead", "doomed"}) {
+    auto stats = router.stats();
+    for (const auto& each : stats.systems) {
+      if (each.name != system) continue;
+      EXPECT_EQ(each.in_flight, 0u) << system;
+      EXPECT_EQ(each.waiting, 0u) << system;
+      EXPECT_LE(each.open_connections, options.pool_size) << system;
+    }
+  }
+  auto replies = run_concurrently(router, std::vector<Request>(4, Request{"echo", tracked_procedure, "100:ok", {}}));
+  for (const auto& reply : replies) EXPECT_TRUE(reply.ok()) << reply.payload;
+  auto doomed_replies = run_concurrently(router, std::vector<Request>(4, Request{"doomed", tracked_procedure, "100:ok", {}}));
+  for (const auto& reply : doomed_replies) EXPECT_TRUE(reply.ok()) << reply.payload;
+  EXPECT_LE(live.open_connections(), options.pool_size);
+}
+
 TEST(Router, RejectsBadOptions) {
   EXPECT_THROW(Router(RouterOptions{.discovery = "nope"}), std::invalid_argument);
   EXPECT_THROW(Router(RouterOptions{.discovery = "static://", .strategy = "best"}), std::invalid_argument);
