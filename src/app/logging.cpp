@@ -1,5 +1,7 @@
 #include "app/logging.h"
 
+#include "common/log.h"
+
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -17,6 +19,12 @@ void init_logging(const std::string& program, const std::string& level) {
   logger->set_level(parsed);
   logger->flush_on(spdlog::level::info);  // tests and operators read the lines as they come
   spdlog::set_default_logger(logger);
+  // The libraries' logger speaks as the program too.
+  auto& library = common::log();
+  library.sinks() = logger->sinks();
+  library.set_pattern("%Y-%m-%dT%H:%M:%S.%e %l " + program + ": %v");
+  library.set_level(parsed);
+  library.flush_on(spdlog::level::info);
 }
 
 }  // namespace routing::app

@@ -9,7 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/array.hpp>
-#include <spdlog/spdlog.h>
+#include "common/log.h"
 
 #include <random>
 
@@ -225,7 +225,7 @@ struct EtcdWatch : WatchHandle, std::enable_shared_from_this<EtcdWatch> {
       auto listed = co_await http->post("/v3/kv/range", range_of(prefix));
       if (stopped) break;
       if (!listed.ok()) {
-        spdlog::debug("etcd watch of {}: {}", prefix, listed.error);
+        common::log().debug("etcd watch of {}: {}", prefix, listed.error);
         pause.expires_after(backoff.next());
         co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
         continue;
@@ -240,7 +240,7 @@ struct EtcdWatch : WatchHandle, std::enable_shared_from_this<EtcdWatch> {
                                          [this](const json::object& m) { return apply(m); }, cancel);
       if (stopped) break;
       if (!ended.ok()) {
-        spdlog::debug("etcd watch of {} broke: {}", prefix, ended.error);
+        common::log().debug("etcd watch of {} broke: {}", prefix, ended.error);
         pause.expires_after(backoff.next());
         co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
       } else {

@@ -8,7 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_future.hpp>
-#include <spdlog/spdlog.h>
+#include "common/log.h"
 
 namespace routing::discovery {
 namespace asio = boost::asio;
@@ -46,7 +46,7 @@ struct Registration::State : std::enable_shared_from_this<State> {
       if (stopped) break;
       if (result.ok()) {
         if (!registered.exchange(true)) {
-          spdlog::info("registered {} as '{}' with {} (lease {} ms)", address, name,
+          common::log().info("registered {} as '{}' with {} (lease {} ms)", address, name,
                        discovery.describe(), result.value.count());
         }
         failures = 0;
@@ -56,11 +56,11 @@ struct Registration::State : std::enable_shared_from_this<State> {
       }
       registered = false;
       if (result.status == Status::invalid_argument || result.status == Status::unimplemented) {
-        spdlog::error("cannot register {} as '{}': {}", address, name, result.error);
+        common::log().error("cannot register {} as '{}': {}", address, name, result.error);
         break;  // retrying cannot help
       }
       if (failures++ == 0) {
-        spdlog::warn("registration of {} as '{}' failed: {}; retrying until it works", address,
+        common::log().warn("registration of {} as '{}' failed: {}; retrying until it works", address,
                      name, result.error);
       }
       co_await sleep(backoff.next());
@@ -76,9 +76,9 @@ struct Registration::State : std::enable_shared_from_this<State> {
     if (state->running) co_await state->loop_ended.async_wait(asio::as_tuple(asio::use_awaitable));
     auto result = co_await state->discovery.withdraw(state->name, state->address);
     if (result.ok()) {
-      spdlog::info("deregistered {} from '{}'", state->address, state->name);
+      common::log().info("deregistered {} from '{}'", state->address, state->name);
     } else {
-      spdlog::warn("deregistering {} from '{}' failed: {} (its lease will end on its own)",
+      common::log().warn("deregistering {} from '{}' failed: {} (its lease will end on its own)",
                    state->address, state->name, result.error);
     }
     state->registered = false;
@@ -109,7 +109,7 @@ asio::awaitable<void> Registration::stop() {
 void Registration::stop_blocking(milliseconds timeout) {
   auto done = asio::co_spawn(state_->discovery.executor(), stop(), asio::use_future);
   if (done.wait_for(timeout) != std::future_status::ready) {
-    spdlog::warn("deregistration did not finish within {} ms", timeout.count());
+    common::log().warn("deregistration did not finish within {} ms", timeout.count());
   }
 }
 

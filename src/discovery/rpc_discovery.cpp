@@ -10,7 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <spdlog/spdlog.h>
+#include "common/log.h"
 
 #include <algorithm>
 
@@ -195,7 +195,7 @@ struct RpcWatch : WatchHandle, std::enable_shared_from_this<RpcWatch> {
           ec = asio::error::host_not_found;
         }
         if (ec) {
-          spdlog::debug("watch '{}': discoveryd at {} unreachable: {}", name, address, ec.message());
+          common::log().debug("watch '{}': discoveryd at {} unreachable: {}", name, address, ec.message());
           co_await sleep(backoff.next());
           continue;
         }
@@ -210,7 +210,7 @@ struct RpcWatch : WatchHandle, std::enable_shared_from_this<RpcWatch> {
       if (stopped) break;
       auto set = reply.ok() ? parse_address_set(reply.payload) : std::nullopt;
       if (!set) {
-        spdlog::debug("watch '{}': LIST failed: {}", name, reply.payload);
+        common::log().debug("watch '{}': LIST failed: {}", name, reply.payload);
         connection->close();
         co_await sleep(backoff.next());
         continue;

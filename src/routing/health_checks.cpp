@@ -8,7 +8,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
+#include "common/log.h"
 
 namespace routing::core {
 namespace asio = boost::asio;
@@ -53,10 +53,10 @@ asio::awaitable<void> RouterCore::check_backend(System& system, std::shared_ptr<
   if (passed) {
     backend->health_failures = 0;
     if (!backend->healthy.exchange(true)) {
-      spdlog::info("system '{}': backend {} is healthy again", system.name(), backend->address);
+      common::log().info("system '{}': backend {} is healthy again", system.name(), backend->address);
     }
   } else if (++backend->health_failures >= options_.unhealthy_after && backend->healthy.exchange(false)) {
-    spdlog::warn("system '{}': backend {} failed {} health checks: taken out", system.name(),
+    common::log().warn("system '{}': backend {} failed {} health checks: taken out", system.name(),
                  backend->address, backend->health_failures);
   }
 }

@@ -7,7 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
+#include "common/log.h"
 
 #include <algorithm>
 
@@ -19,7 +19,7 @@ Backend::Backend(System& owner, std::string addr) : system(owner), address(std::
   try {
     endpoint = rpc::resolve_endpoint(address);
   } catch (const std::exception& e) {
-    spdlog::warn("system '{}': backend {} cannot be used: {}", owner.name(), address, e.what());
+    common::log().warn("system '{}': backend {} cannot be used: {}", owner.name(), address, e.what());
   }
 }
 
@@ -48,7 +48,7 @@ void System::set_backends(const std::vector<std::string>& addresses) {
     }
   }
   backends_.store(std::move(fresh));
-  spdlog::info("system '{}': {} backend(s)", name_, addresses.size());
+  common::log().info("system '{}': {} backend(s)", name_, addresses.size());
   mark_ready();
 }
 
@@ -165,7 +165,7 @@ void System::record_failure(Backend& backend) {
   if ((ejected + 1) * 100 > list->backends.size() * options.max_ejected_percent) return;
   backend.outlier.eject(now, options.base_ejection_time, options.max_ejection_time);
   backend.ejected_until_ns = backend.outlier.ejected_until().time_since_epoch().count();
-  spdlog::warn("system '{}': ejected backend {} (ejection #{})", name_, backend.address,
+  common::log().warn("system '{}': ejected backend {} (ejection #{})", name_, backend.address,
                backend.outlier.ejections());
 }
 

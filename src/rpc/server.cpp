@@ -9,7 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
+#include "common/log.h"
 
 #include <thread>
 
@@ -38,7 +38,7 @@ struct Server::Worker {
     drain_timer.expires_after(timeout);
     drain_timer.async_wait([this](error_code ec) {
       if (ec) return;  // every connection finished in time
-      spdlog::warn("drain timeout: cutting {} connection(s)", connections.live.size());
+      common::log().warn("drain timeout: cutting {} connection(s)", connections.live.size());
       std::vector<ServerConnection*> left(connections.live.begin(), connections.live.end());
       for (auto* connection : left) connection->close();
       ctx.stop();  // calls still running (e.g. sleeping handlers) are abandoned
@@ -99,7 +99,7 @@ void Server::start() {
       try {
         w->ctx.run();
       } catch (const std::exception& e) {
-        spdlog::critical("worker loop failed: {}", e.what());
+        common::log().critical("worker loop failed: {}", e.what());
       }
     });
   }
@@ -114,7 +114,7 @@ asio::awaitable<void> Server::accept_loop(asio::ip::tcp::acceptor& acceptor) {
     if (ec == asio::error::operation_aborted || stopping_) co_return;
     if (ec) {
       // Typically out of file descriptors: back off instead of spinning.
-      spdlog::warn("accept failed: {}", ec.message());
+      common::log().warn("accept failed: {}", ec.message());
       asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(100));
       co_await pause.async_wait(use_nothrow);
       continue;

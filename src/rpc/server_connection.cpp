@@ -6,7 +6,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
+#include "common/log.h"
 
 namespace routing::rpc {
 namespace {
@@ -23,7 +23,7 @@ void log_escaped_exception(std::exception_ptr error) {
   try {
     std::rethrow_exception(error);
   } catch (const std::exception& e) {
-    spdlog::error("connection coroutine failed: {}", e.what());
+    common::log().error("connection coroutine failed: {}", e.what());
   }
 }
 
@@ -147,7 +147,7 @@ asio::awaitable<Reply> ServerConnection::dispatch() {
   } catch (const std::exception& e) {
     error = e.what();
   }
-  spdlog::error("procedure {} threw: {}", procedure, error);
+  common::log().error("procedure {} threw: {}", procedure, error);
   co_return Reply::error(Status::internal, "internal error");
 }
 
@@ -198,7 +198,7 @@ asio::awaitable<void> ServerConnection::idle_watchdog(std::shared_ptr<ServerConn
       continue;
     }
     if (Clock::now() >= last_activity_ + idle) {
-      spdlog::debug("closing idle connection");
+      common::log().debug("closing idle connection");
       begin_shutdown();
       break;
     }
