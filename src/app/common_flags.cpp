@@ -49,6 +49,12 @@ void add_server_flags(CLI::App& app, rpc::ServerOptions& options, std::string de
          "on SIGTERM/SIGINT, how long calls in flight may take to finish")
       ->check(CLI::Range(0L, 3'600'000L))
       ->default_str(std::to_string(options.drain_timeout.count()));
+  app.add_option_function<long>(
+         "--drain-quiet-ms",
+         [&options](long ms) { options.drain_quiet = std::chrono::milliseconds(ms); },
+         "while draining, close a connection once it has been quiet this long (lame duck)")
+      ->check(CLI::Range(0L, 3'600'000L))
+      ->default_str(std::to_string(options.drain_quiet.count()));
 }
 
 int parse_flags(CLI::App& app, int argc, char** argv) {

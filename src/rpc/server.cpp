@@ -34,7 +34,7 @@ struct Server::Worker {
     if (connections.live.empty()) return;
     // Copy: shutting a connection down may remove it from the set.
     std::vector<ServerConnection*> live(connections.live.begin(), connections.live.end());
-    for (auto* connection : live) connection->begin_shutdown();
+    for (auto* connection : live) connection->begin_drain();
     drain_timer.expires_after(timeout);
     drain_timer.async_wait([this](error_code ec) {
       if (ec) return;  // every connection finished in time
@@ -130,7 +130,7 @@ asio::awaitable<void> Server::accept_loop(asio::ip::tcp::acceptor& acceptor) {
       auto connection = std::make_shared<ServerConnection>(std::move(socket), *shared_,
                                                            worker.connections);
       connection->start();
-      if (worker.connections.draining) connection->begin_shutdown();
+      if (worker.connections.draining) connection->begin_drain();
     });
   }
 }

@@ -55,8 +55,16 @@ void ServerConnection::start() {
   auto ex = socket_.get_executor();
   asio::co_spawn(ex, read_loop(shared_from_this()), log_escaped_exception);
   asio::co_spawn(ex, write_loop(shared_from_this()), log_escaped_exception);
-  if (shared_.options.idle_timeout.count() > 0) {
-    asio::co_spawn(ex, idle_watchdog(shared_from_this()), log_escaped_exception);
+  asio::co_spawn(ex, idle_watchdog(shared_from_this()), log_escaped_exception);
+}
+
+void ServerConnection::begin_drain() {
+  if (draining_ || stopping_ || closed_) return;
+  draining_ = true;
+  if (shared_.options.drain_quiet.count() == 0) {
+    begin_shutdown();
+  } else {
+    idle_timer_.cancel();  // the watchdog re-plans with the quiet time
   }
 }
 
@@ -187,18 +195,26 @@ asio::awaitable<void> ServerConnection::linger_then_close() {
   close();
 }
 
+// Closes the connection once it has been quiet for the idle timeout, or, once
+// the server drains, for the (shorter) quiet time of a lame duck.
 asio::awaitable<void> ServerConnection::idle_watchdog(std::shared_ptr<ServerConnection> self) {
-  const auto idle = shared_.options.idle_timeout;
   while (!closed_ && !reading_done_) {
-    idle_timer_.expires_at(last_activity_ + idle);
+    auto limit = draining_ ? shared_.options.drain_quiet : shared_.options.idle_timeout;
+    if (limit.count() > 0) {
+      idle_timer_.expires_at(last_activity_ + limit);
+    } else {
+      idle_timer_.expires_at(Clock::time_point::max());
+    }
     co_await idle_timer_.async_wait(use_nothrow);
     if (closed_ || reading_done_) break;
+    limit = draining_ ? shared_.options.drain_quiet : shared_.options.idle_timeout;
+    if (limit.count() == 0) continue;  // woken to re-plan
     if (busy()) {
       last_activity_ = Clock::now();  // a long call or a slow reader is not idleness
       continue;
     }
-    if (Clock::now() >= last_activity_ + idle) {
-      common::log().debug("closing idle connection");
+    if (Clock::now() >= last_activity_ + limit) {
+      common::log().debug(draining_ ? "closing a quiet connection of a draining server" : "closing idle connection");
       begin_shutdown();
       break;
     }

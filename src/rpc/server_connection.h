@@ -37,6 +37,10 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   ~ServerConnection();
 
   void start();
+  // The server is stopping: keep serving (a lame duck) until the connection
+  // has been quiet for drain_quiet, so clients that have not yet heard that
+  // this server is leaving do not lose a request sent as it closes.
+  void begin_drain();
   // Finish the call in flight, write its answer, then close.
   void begin_shutdown();
   // Close now, dropping whatever is unanswered.
@@ -68,6 +72,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   bool in_call_ = false;
   bool reading_done_ = false;
   bool peer_closed_ = false;  // the client half-closed or reset
+  bool draining_ = false;
   bool stopping_ = false;
   bool closed_ = false;
 };

@@ -110,6 +110,28 @@ TEST(ServerLimits, GracefulStopFinishesCallsInFlight) {
   EXPECT_FALSE(late.connected());
 }
 
+TEST(ServerLimits, ADrainingServerStillAnswersAsALameDuckThenClosesQuietConnections) {
+  rpc::ServerOptions options;
+  options.drain_quiet = 300ms;
+  auto server = start_test_server(options);
+  RawSocket client(server->local_endpoint().port());
+  client.send("0:\n");
+  ASSERT_EQ(client.read_line(), "0:pong");
+  auto stopped = std::async(std::launch::async, [&] {
+    server->stop();
+    server->wait();
+  });
+  std::this_thread::sleep_for(100ms);
+  // A client that has not heard the server is leaving is still served...
+  client.send("1:just in time\n");
+  EXPECT_EQ(client.read_line(), "0:just in time");
+  // ...and once it is quiet, the connection closes and the server stops.
+  auto quiet_since = Clock::now();
+  EXPECT_TRUE(client.wait_closed());
+  EXPECT_GE(Clock::now() - quiet_since, 250ms);
+  EXPECT_EQ(stopped.wait_for(5s), std::future_status::ready);
+}
+
 TEST(ServerLimits, DrainTimeoutCutsCallsThatTakeTooLong) {
   rpc::ServerOptions options;
   options.drain_timeout = 200ms;
