@@ -5,6 +5,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${ROUTING_BUILD_DIR:-$root/build}"
 jobs="${ROUTING_JOBS:-2}"
+# Relative paths in ccache keys: a fresh clone elsewhere (as CI makes) still hits.
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=true
 
 if [ ! -f "$build/build.ninja" ]; then
   cmake -S "$root" -B "$build" -G Ninja \

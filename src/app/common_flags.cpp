@@ -92,3 +92,17 @@ CLI::Validator discovery_url_validator() {
 }
 
 }  // namespace routing::app
+
+namespace routing::app {
+
+void add_env_names(CLI::App& app, const std::string& prefix) {
+  for (CLI::Option* option : app.get_options()) {
+    std::string name = option->get_single_name();
+    if (name == "help" || name == "version" || name == "config" || name.empty()) continue;
+    std::string variable = prefix;
+    for (char c : name) variable += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    option->envname(variable);
+  }
+}
+
+}  // namespace routing::app

@@ -30,7 +30,7 @@ int serve_until_signal(rpc::Server& server, const ServeHooks& hooks) {
     spdlog::info("signal {}: draining (up to {} ms); a second signal exits now", signal,
                  server.options().drain_timeout.count());
     if (hooks.before_stop) hooks.before_stop();
-    server.stop();
+    server.stop(hooks.when_drained);
     signals.async_wait([](const boost::system::error_code& again, int) {
       if (!again) std::_Exit(130);
     });

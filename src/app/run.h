@@ -8,6 +8,7 @@ namespace routing::app {
 struct ServeHooks {
   std::function<void()> after_start;  // e.g. register with discovery
   std::function<void()> before_stop;  // e.g. deregister, wake long polls
+  std::function<void()> when_drained; // e.g. stop a router on the server's loops
 };
 
 // Starts `server`, logs "listening on HOST:PORT", runs `after_start`, and

@@ -59,6 +59,10 @@ class Discovery {
 
   virtual std::unique_ptr<WatchHandle> watch(std::string name, WatchCallback on_change) = 0;
 
+  // Closes what the backend keeps open between calls, so that its event loop
+  // can finish. Calls after it still work (they reconnect).
+  virtual void shutdown() {}
+
   virtual boost::asio::any_io_executor executor() const = 0;
   // The URL this was made from, for logs.
   virtual std::string describe() const = 0;

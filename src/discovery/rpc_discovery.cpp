@@ -102,6 +102,12 @@ asio::awaitable<std::shared_ptr<rpc::ClientConnection>> RpcDiscovery::connected(
   co_return fresh;
 }
 
+void RpcDiscovery::shutdown() {
+  asio::post(executor_, [this] {
+    if (connection_) connection_->close();
+  });
+}
+
 asio::awaitable<Reply> RpcDiscovery::unary(std::uint32_t procedure, std::string payload) {
   // Hop onto our executor: the connection lives there. (A member coroutine,
   // not a capturing lambda: GCC 12 destroys coroutine lambda captures twice.)

@@ -21,6 +21,7 @@ class RpcDiscovery : public Discovery {
       std::string name, std::string address, std::chrono::milliseconds ttl) override;
   boost::asio::awaitable<Result<bool>> withdraw(std::string name, std::string address) override;
   std::unique_ptr<WatchHandle> watch(std::string name, WatchCallback on_change) override;
+  void shutdown() override;
   boost::asio::any_io_executor executor() const override { return executor_; }
   std::string describe() const override { return "rpc://" + address_; }
 

@@ -24,7 +24,7 @@ std::string millis(Clock::duration d) {
 
 }  // namespace
 
-asio::awaitable<Reply> RouterCore::call(std::string system, std::uint32_t procedure, std::string payload,
+asio::awaitable<CallOutcome> RouterCore::call(std::string system, std::uint32_t procedure, std::string payload,
                                         CallOptions options) {
   Shard* shard = current_shard();
   if (shard != nullptr && (co_await asio::this_coro::executor) == shard->executor) {
@@ -37,26 +37,26 @@ asio::awaitable<Reply> RouterCore::call(std::string system, std::uint32_t proced
                                     asio::use_awaitable);
 }
 
-asio::awaitable<Reply> RouterCore::run_call(Shard& shard, std::string system_name, std::uint32_t procedure,
+asio::awaitable<CallOutcome> RouterCore::run_call(Shard& shard, std::string system_name, std::uint32_t procedure,
                                             std::string payload, CallOptions options) {
   const auto start = Clock::now();
   const auto deadline = start + options.timeout.value_or(options_.request_timeout);
-  if (stopping_) co_return Reply::error(Status::unavailable, "the router is stopping");
-  if (system_name.empty()) co_return Reply::error(Status::invalid_argument, "empty system name");
+  if (stopping_) co_return CallOutcome{Reply::error(Status::unavailable, "the router is stopping")};
+  if (system_name.empty()) co_return CallOutcome{Reply::error(Status::invalid_argument, "empty system name")};
   auto system = find_or_create(system_name);
-  Reply reply = co_await route(shard, *system, procedure, payload, options, deadline);
-  system->calls.add(static_cast<int>(reply.status));
+  CallOutcome outcome = co_await route(shard, *system, procedure, payload, options, deadline);
+  system->calls.add(static_cast<int>(outcome.reply.status));
   system->latency.record(Clock::now() - start);
-  co_return reply;
+  co_return outcome;
 }
 
-asio::awaitable<Reply> RouterCore::route(Shard& shard, System& system, std::uint32_t procedure,
+asio::awaitable<CallOutcome> RouterCore::route(Shard& shard, System& system, std::uint32_t procedure,
                                          std::string_view payload, const CallOptions& options,
                                          Clock::time_point deadline) {
   // Discovery first: without a backend set there is nothing to wait for.
-  if (auto failure = co_await system.ensure_ready(*discovery_, deadline)) co_return std::move(*failure);
+  if (auto failure = co_await system.ensure_ready(*discovery_, deadline)) co_return CallOutcome{std::move(*failure)};
   if (system.backends()->backends.empty()) {
-    co_return Reply::error(Status::not_found, "no instances of '" + system.name() + "'");
+    co_return CallOutcome{Reply::error(Status::not_found, "no instances of '" + system.name() + "'")};
   }
 
   // The permit bounds calls in flight per system; it is held across retries
@@ -65,12 +65,12 @@ asio::awaitable<Reply> RouterCore::route(Shard& shard, System& system, std::uint
   switch (co_await system.limiter.acquire(deadline, permit)) {
     case ConcurrencyLimiter::Outcome::acquired: break;
     case ConcurrencyLimiter::Outcome::queue_full:
-      co_return Reply::error(Status::resource_exhausted,
-                             "too many calls waiting for '" + system.name() + "' (max pending " +
-                                 std::to_string(system.limiter.max_pending()) + ")");
+      co_return CallOutcome{Reply::error(Status::resource_exhausted,
+                                         "too many calls waiting for '" + system.name() + "' (max pending " +
+                                             std::to_string(system.limiter.max_pending()) + ")")};
     case ConcurrencyLimiter::Outcome::timed_out:
-      co_return Reply::error(Status::deadline_exceeded, "deadline exceeded waiting for a free slot of '" +
-                                                           system.name() + "'");
+      co_return CallOutcome{Reply::error(Status::deadline_exceeded,
+                                         "deadline exceeded waiting for a free slot of '" + system.name() + "'")};
   }
   system.budget.deposit(Clock::now());
 
@@ -82,23 +82,25 @@ asio::awaitable<Reply> RouterCore::route(Shard& shard, System& system, std::uint
     auto list = system.backends();
     auto backend = system.pick(*list, std::span<Backend* const>(tried.data(), tried_count));
     if (!backend) {
-      if (last_failure) co_return std::move(*last_failure);
-      co_return Reply::error(Status::unavailable, list->backends.empty()
-                                                      ? "no instances of '" + system.name() + "'"
-                                                      : "no healthy backend for '" + system.name() + "'");
+      if (last_failure) co_return CallOutcome{std::move(*last_failure)};
+      co_return CallOutcome{Reply::error(Status::unavailable, list->backends.empty()
+                                                                  ? "no instances of '" + system.name() + "'"
+                                                                  : "no healthy backend for '" + system.name() + "'")};
     }
     Attempt result = co_await attempt(shard, system, backend, procedure, payload, deadline);
     if (result.kind == AttemptKind::answered || result.kind == AttemptKind::deadline) {
-      co_return std::move(result.reply);
+      co_return CallOutcome{std::move(result.reply), result.kind == AttemptKind::answered};
     }
     system.record_failure(*backend);
     // Resend only what was certainly not processed, or what the caller
     // declared idempotent (once), within the deadline and the budget.
     bool may_resend = result.kind == AttemptKind::not_sent || (options.idempotent && !resent);
-    if (!may_resend || Clock::now() >= deadline || tried_count == tried.size()) co_return std::move(result.reply);
+    if (!may_resend || Clock::now() >= deadline || tried_count == tried.size()) {
+      co_return CallOutcome{std::move(result.reply)};
+    }
     if (!system.budget.try_withdraw(Clock::now())) {
       system.retries_denied.fetch_add(1, std::memory_order_relaxed);
-      co_return std::move(result.reply);
+      co_return CallOutcome{std::move(result.reply)};
     }
     system.retries.fetch_add(1, std::memory_order_relaxed);
     resent = resent || result.kind == AttemptKind::failed_after_send;

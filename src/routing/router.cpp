@@ -61,12 +61,13 @@ Reply Router::call(std::string_view system, std::uint32_t procedure, std::string
   auto future = asio::co_spawn(threads_->loops[0]->ctx,
                                core_->call(std::string(system), procedure, std::string(payload), options),
                                asio::use_future);
-  return future.get();
+  return future.get().reply;
 }
 
 asio::awaitable<Reply> Router::async_call(std::string system, std::uint32_t procedure, std::string payload,
                                           CallOptions options) {
-  co_return co_await core_->call(std::move(system), procedure, std::move(payload), options);
+  auto outcome = co_await core_->call(std::move(system), procedure, std::move(payload), options);
+  co_return std::move(outcome.reply);
 }
 
 bool Router::set_strategy(std::string_view strategy, std::optional<std::string> system) {

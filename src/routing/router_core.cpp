@@ -1,5 +1,7 @@
 #include "routing/router_core.h"
 
+#include "discovery/discovery_url.h"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -10,9 +12,7 @@
 namespace routing::core {
 namespace asio = boost::asio;
 
-namespace {
-
-void validate(const RouterOptions& options) {
+void RouterCore::validate(const RouterOptions& options) {
   auto fail = [](const std::string& why) { throw std::invalid_argument(why); };
   if (options.pool_size == 0) fail("pool size must be at least 1");
   if (options.request_timeout.count() <= 0) fail("request timeout must be positive");
@@ -25,9 +25,9 @@ void validate(const RouterOptions& options) {
   if (options.max_ejected_percent > 100) fail("max ejected percent must be 0..100");
   if (options.retry_ratio < 0) fail("retry ratio must not be negative");
   if (options.max_frame_bytes < 16) fail("max frame bytes must be at least 16");
+  if (!parse_strategy(options.strategy)) fail("unknown strategy '" + options.strategy + "'");
+  discovery::parse_discovery_url(options.discovery);
 }
-
-}  // namespace
 
 RouterCore::RouterCore(RouterOptions options, std::vector<asio::any_io_executor> shards)
     : options_(std::move(options)) {
@@ -45,7 +45,9 @@ RouterCore::RouterCore(RouterOptions options, std::vector<asio::any_io_executor>
   discovery_ = discovery::make_discovery(options_.discovery, shards_[0]->executor);
 }
 
-RouterCore::~RouterCore() { stop(); }
+RouterCore::~RouterCore() {
+  if (!stopping_) stop();
+}
 
 void RouterCore::start() {
   for (auto& shard : shards_) {
@@ -56,21 +58,29 @@ void RouterCore::start() {
   }
 }
 
-void RouterCore::stop() {
+void RouterCore::request_stop() {
   if (stopping_.exchange(true)) return;
   {
     std::lock_guard lock(systems_mutex_);
     for (auto& [name, system] : systems_) system->stop_watch();
     for (auto& timer : health_timers_) asio::post(timer->get_executor(), [timer] { timer->cancel(); });
   }
+  discovery_->shutdown();
   for (auto& shard : shards_) {
-    std::promise<void> done;
-    asio::post(shard->executor, [&shard, &done] {
+    asio::post(shard->executor, [shard = shard.get()] {
       shard->sweeper->cancel();
       shard->pool.close_all();
-      done.set_value();
     });
-    // A loop that no longer runs has nothing left to close.
+  }
+}
+
+void RouterCore::stop() {
+  request_stop();
+  // Wait until every shard has run what request_stop() posted (a loop that no
+  // longer runs has nothing left to close).
+  for (auto& shard : shards_) {
+    std::promise<void> done;
+    asio::post(shard->executor, [&done] { done.set_value(); });
     done.get_future().wait_for(std::chrono::seconds(5));
   }
 }

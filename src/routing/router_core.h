@@ -18,24 +18,37 @@
 
 namespace routing::core {
 
+// A call's reply, and whether the backend gave it (else the router did,
+// with a message: proxies wrap the two differently).
+struct CallOutcome {
+  Reply reply;
+  bool from_backend = false;
+};
+
 class RouterCore {
  public:
   // Throws std::invalid_argument for bad options. Shard 0 also runs
   // discovery and the health checks.
   RouterCore(RouterOptions options, std::vector<boost::asio::any_io_executor> shards);
+  // Throws std::invalid_argument saying what is wrong with `options`.
+  static void validate(const RouterOptions& options);
   ~RouterCore();
 
   // Learns which thread runs each shard (they must be running) and starts
   // the sweepers. Call once before the first call.
   void start();
-  // Stops watches, health checks and sweepers and closes idle connections.
-  // Blocks until every shard has done so; calls must have finished.
+  // Stops watches, health checks and sweepers and closes idle connections,
+  // without waiting: callable from a shard's own thread. Afterwards the
+  // shards' loops hold no work of the router.
+  void request_stop();
+  // request_stop(), then waits until every shard has done it. Calls must have
+  // finished; not from a shard thread.
   void stop();
 
   // Routes one call; awaitable from any executor. Runs inline when awaited on
   // a shard's own loop, else hops to a shard and back.
-  boost::asio::awaitable<Reply> call(std::string system, std::uint32_t procedure, std::string payload,
-                                     CallOptions options);
+  boost::asio::awaitable<CallOutcome> call(std::string system, std::uint32_t procedure, std::string payload,
+                                           CallOptions options);
 
   bool set_strategy(std::string_view strategy, std::optional<std::string> system);
   RouterStats stats() const;
@@ -59,9 +72,9 @@ class RouterCore {
 
   Shard* current_shard() const;
   std::shared_ptr<System> find_or_create(const std::string& name);
-  boost::asio::awaitable<Reply> run_call(Shard& shard, std::string system, std::uint32_t procedure,
-                                         std::string payload, CallOptions options);
-  boost::asio::awaitable<Reply> route(Shard& shard, System& system, std::uint32_t procedure,
+  boost::asio::awaitable<CallOutcome> run_call(Shard& shard, std::string system, std::uint32_t procedure,
+                                               std::string payload, CallOptions options);
+  boost::asio::awaitable<CallOutcome> route(Shard& shard, System& system, std::uint32_t procedure,
                                       std::string_view payload, const CallOptions& options,
                                       std::chrono::steady_clock::time_point deadline);
   boost::asio::awaitable<Attempt> attempt(Shard& shard, System& system, std::shared_ptr<Backend> backend,

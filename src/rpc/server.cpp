@@ -27,20 +27,29 @@ struct Server::Worker {
   asio::executor_work_guard<asio::io_context::executor_type> keep_running{ctx.get_executor()};
   std::thread thread;
 
-  void begin_drain(std::chrono::milliseconds timeout) {
+  // Drains this worker; `done` runs once, when its last connection closed or
+  // the drain timeout cut the rest.
+  void begin_drain(std::chrono::milliseconds timeout, std::function<void()> done) {
+    auto finished = std::make_shared<bool>(false);
+    auto finish = [this, finished, done = std::move(done)] {
+      if (std::exchange(*finished, true)) return;
+      drain_timer.cancel();
+      if (done) done();
+    };
     connections.draining = true;
-    connections.drain_timer = &drain_timer;
+    connections.drained = finish;
     keep_running.reset();
-    if (connections.live.empty()) return;
+    if (connections.live.empty()) return finish();
     // Copy: shutting a connection down may remove it from the set.
     std::vector<ServerConnection*> live(connections.live.begin(), connections.live.end());
     for (auto* connection : live) connection->begin_drain();
     drain_timer.expires_after(timeout);
-    drain_timer.async_wait([this](error_code ec) {
+    drain_timer.async_wait([this, finish](error_code ec) {
       if (ec) return;  // every connection finished in time
       common::log().warn("drain timeout: cutting {} connection(s)", connections.live.size());
       std::vector<ServerConnection*> left(connections.live.begin(), connections.live.end());
       for (auto* connection : left) connection->close();
+      finish();
       ctx.stop();  // calls still running (e.g. sleeping handlers) are abandoned
     });
   }
@@ -137,15 +146,26 @@ asio::awaitable<void> Server::accept_loop(asio::ip::tcp::acceptor& acceptor) {
 
 asio::ip::tcp::endpoint Server::local_endpoint() const { return endpoint_; }
 
-void Server::stop() {
+std::vector<asio::any_io_executor> Server::executors() const {
+  std::vector<asio::any_io_executor> out;
+  for (const auto& worker : workers_) out.push_back(worker->ctx.get_executor());
+  return out;
+}
+
+void Server::stop(std::function<void()> when_drained) {
   if (workers_.empty() || stopping_.exchange(true)) return;
+  // The last worker to finish draining runs `when_drained`.
+  auto remaining = std::make_shared<std::atomic<std::size_t>>(workers_.size());
+  auto done = [remaining, when_drained = std::move(when_drained)] {
+    if (remaining->fetch_sub(1) == 1 && when_drained) when_drained();
+  };
   asio::post(workers_[0]->ctx, [acceptor = acceptor_] {
     error_code ec;
     acceptor->close(ec);
   });
   for (auto& worker : workers_) {
-    asio::post(worker->ctx, [w = worker.get(), timeout = options_.drain_timeout] {
-      w->begin_drain(timeout);
+    asio::post(worker->ctx, [w = worker.get(), timeout = options_.drain_timeout, done] {
+      w->begin_drain(timeout, done);
     });
   }
 }

@@ -62,11 +62,15 @@ class Server {
   // Binds the listeners and starts the workers. Throws on bind failure.
   void start();
   asio::ip::tcp::endpoint local_endpoint() const;
+  // The workers' event loops (after start()), e.g. to run a router on them.
+  std::vector<asio::any_io_executor> executors() const;
 
   // Graceful stop, from any thread, idempotent: stop accepting, let the calls
   // in flight finish and their answers be written, then close. Connections
-  // still busy after drain_timeout are cut.
-  void stop();
+  // still busy after drain_timeout are cut. `when_drained` runs (on a worker
+  // thread) once every connection is gone: the moment to stop other work on
+  // the workers' loops (e.g. a router), so that they can finish.
+  void stop(std::function<void()> when_drained = {});
   // Blocks until every worker has finished.
   void wait();
 

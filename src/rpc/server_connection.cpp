@@ -48,7 +48,7 @@ ServerConnection::ServerConnection(asio::ip::tcp::socket socket, ServerShared& s
 ServerConnection::~ServerConnection() {
   set_.live.erase(this);
   shared_.open.fetch_sub(1, std::memory_order_relaxed);
-  if (set_.draining && set_.live.empty() && set_.drain_timer) set_.drain_timer->cancel();
+  if (set_.draining && set_.live.empty() && set_.drained) set_.drained();
 }
 
 void ServerConnection::start() {

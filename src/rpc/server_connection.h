@@ -28,7 +28,7 @@ struct ServerShared {
 struct ConnectionSet {
   std::unordered_set<ServerConnection*> live;
   bool draining = false;
-  asio::steady_timer* drain_timer = nullptr;  // cancelled when `live` empties
+  std::function<void()> drained;  // called when `live` empties while draining
 };
 
 class ServerConnection : public std::enable_shared_from_this<ServerConnection> {

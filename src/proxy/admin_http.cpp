@@ -1,0 +1,115 @@
+#include "proxy/admin_http.h"
+
+#include "common/log.h"
+#include "rpc/address.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+
+namespace routing::proxy {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+http::response<http::string_body> answer(const http::request<http::string_body>& request, const AdminPages& pages) {
+  http::response<http::string_body> response{http::status::ok, request.version()};
+  response.set(http::field::server, "routerd");
+  std::string_view target = request.target();
+  if (auto query = target.find('?'); query != std::string_view::npos) target = target.substr(0, query);
+  auto set = [&](http::status status, std::string_view type, std::string body) {
+    response.result(status);
+    response.set(http::field::content_type, type);
+    response.body() = std::move(body);
+  };
+  if (request.method() != http::verb::get && request.method() != http::verb::head) {
+    set(http::status::method_not_allowed, "text/plain", "only GET\n");
+    response.set(http::field::allow, "GET, HEAD");
+  } else if (target == "/metrics") {
+    set(http::status::ok, "text/plain; version=0.0.4; charset=utf-8", pages.metrics());
+  } else if (target == "/status") {
+    set(http::status::ok, "application/json", pages.status() + "\n");
+  } else if (target == "/healthz") {
+    bool healthy = pages.healthy();
+    set(healthy ? http::status::ok : http::status::service_unavailable, "text/plain", healthy ? "ok\n" : "draining\n");
+  } else {
+    set(http::status::not_found, "text/plain", "not found: try /metrics, /status or /healthz\n");
+  }
+  response.keep_alive(request.keep_alive());
+  response.prepare_payload();
+  return response;
+}
+
+}  // namespace
+
+struct AdminServer::State : std::enable_shared_from_this<State> {
+  tcp::acceptor acceptor;
+  AdminPages pages;
+
+  State(asio::any_io_executor executor, AdminPages p) : acceptor(executor), pages(std::move(p)) {}
+
+  asio::awaitable<void> serve(tcp::socket socket) {
+    auto self = shared_from_this();
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    for (;;) {
+      stream.expires_after(std::chrono::seconds(30));  // a stalled client cannot hold it
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(64 * 1024);
+      parser.header_limit(16 * 1024);
+      auto [read_ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
+      if (read_ec) break;
+      auto response = answer(parser.get(), pages);
+      auto [write_ec, written] = co_await http::async_write(stream, response, use_nothrow);
+      if (write_ec || !response.keep_alive()) break;
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  asio::awaitable<void> accept_loop() {
+    auto self = shared_from_this();
+    for (;;) {
+      auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+      if (ec) continue;
+      asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)), asio::detached);
+    }
+  }
+};
+
+AdminServer::AdminServer(asio::any_io_executor executor, const std::string& address, AdminPages pages)
+    : state_(std::make_shared<State>(executor, std::move(pages))) {
+  auto endpoint = rpc::resolve_endpoint(address);
+  state_->acceptor.open(endpoint.protocol());
+  state_->acceptor.set_option(asio::socket_base::reuse_address(true));
+  state_->acceptor.bind(endpoint);
+  state_->acceptor.listen();
+  asio::co_spawn(executor, state_->accept_loop(), asio::detached);
+}
+
+AdminServer::~AdminServer() { stop(); }
+
+tcp::endpoint AdminServer::local_endpoint() const {
+  boost::system::error_code ec;
+  return state_->acceptor.local_endpoint(ec);
+}
+
+void AdminServer::stop() {
+  asio::post(state_->acceptor.get_executor(), [state = state_] {
+    boost::system::error_code ignored;
+    state->acceptor.close(ignored);
+  });
+}
+
+}  // namespace routing::proxy

@@ -1,0 +1,134 @@
+#include "proxy/routerd_service.h"
+
+#include "common/json_args.h"
+#include "proxy/route_args.h"
+#include "rpc/address.h"
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace routing::proxy {
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// Compares without leaking, through timing, how much of a guess was right.
+bool same_secret(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i % (b.empty() ? 1 : b.size())]);
+  return diff == 0;
+}
+
+}  // namespace
+
+RouterdService::RouterdService(ProxyOptions options)
+    : options_(std::move(options)),
+      rate_limiter_(options_.rate_limit, options_.rate_burst),
+      access_log_(options_.access_log) {}
+
+void RouterdService::register_procedures(rpc::Server& server) {
+  server_ = &server;
+  using Member = asio::awaitable<Reply> (RouterdService::*)(std::string, rpc::ConnectionContext&);
+  auto bind = [this](Member member) {
+    return [this, member](std::string payload, rpc::ConnectionContext& connection) {
+      return (this->*member)(std::move(payload), connection);
+    };
+  };
+  server.handle(route_procedure, bind(&RouterdService::route));
+  server.handle(set_strategy_procedure, bind(&RouterdService::set_strategy));
+  server.handle(status_procedure, bind(&RouterdService::status));
+  server.handle(authenticate_procedure, bind(&RouterdService::authenticate));
+}
+
+std::optional<Reply> RouterdService::refuse_before_start() const {
+  if (core_.load() != nullptr) return std::nullopt;
+  return router_error(Status::unavailable, "routerd is starting");
+}
+
+std::optional<Reply> RouterdService::refuse_unauthenticated(rpc::ConnectionContext& connection) {
+  if (options_.auth_token.empty()) return std::nullopt;
+  if (auto* ok = std::any_cast<bool>(&connection.state); ok && *ok) return std::nullopt;
+  auth_failures_.fetch_add(1, std::memory_order_relaxed);
+  return router_error(Status::unauthenticated,
+                      "authenticate first: procedure 4 with {\"token\":\"...\"}");
+}
+
+asio::awaitable<Reply> RouterdService::authenticate(std::string payload, rpc::ConnectionContext& connection) {
+  common::JsonArgs args(payload);
+  std::string token = args.required_string("token");
+  if (!args.ok()) co_return router_error(Status::invalid_argument, args.error());
+  if (!options_.auth_token.empty() && !same_secret(token, options_.auth_token)) {
+    auth_failures_.fetch_add(1, std::memory_order_relaxed);
+    connection.state = false;
+    co_return router_error(Status::unauthenticated, "invalid token");
+  }
+  connection.state = true;
+  co_return Reply::success("{}");
+}
+
+asio::awaitable<Reply> RouterdService::route(std::string payload, rpc::ConnectionContext& connection) {
+  const auto start = Clock::now();
+  if (auto refusal = refuse_unauthenticated(connection)) co_return std::move(*refusal);
+  if (auto refusal = refuse_before_start()) co_return std::move(*refusal);
+  auto parsed = parse_route_args(payload);
+  if (auto* error = std::get_if<std::string>(&parsed)) co_return router_error(Status::invalid_argument, *error);
+  auto& args = std::get<RouteArgs>(parsed);
+  const std::size_t request_bytes = args.payload.size();
+
+  // The rate limit sits before the router: a refused call takes no slot.
+  core::CallOutcome outcome;
+  if (rate_limiter_.allow(args.name, start)) {
+    outcome = co_await core_.load()->call(args.name, args.procedure_id, std::move(args.payload), args.options);
+  } else {
+    std::lock_guard lock(rate_limited_mutex_);
+    ++rate_limited_[args.name];
+    outcome.reply = Reply::error(Status::resource_exhausted, "rate limit exceeded for '" + args.name + "'");
+  }
+  if (access_log_.enabled()) {
+    access_log_.record({rpc::format_host_port(connection.peer), args.name, args.procedure_id,
+                        static_cast<int>(outcome.reply.status), outcome.from_backend,
+                        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start), request_bytes,
+                        outcome.reply.payload.size()});
+  }
+  co_return outcome.from_backend ? backend_answer(outcome.reply)
+                                 : router_error(outcome.reply.status, outcome.reply.payload);
+}
+
+asio::awaitable<Reply> RouterdService::set_strategy(std::string payload, rpc::ConnectionContext& connection) {
+  if (auto refusal = refuse_unauthenticated(connection)) co_return std::move(*refusal);
+  if (auto refusal = refuse_before_start()) co_return std::move(*refusal);
+  common::JsonArgs args(payload);
+  std::string strategy = args.required_string("strategy");
+  auto name = args.optional_string("name");
+  if (args.ok() && name && name->empty()) args.fail("field \"name\" must not be empty");
+  if (!args.ok()) co_return router_error(Status::invalid_argument, args.error());
+  if (!core_.load()->set_strategy(strategy, name)) {
+    co_return router_error(Status::invalid_argument, "unknown strategy '" + strategy +
+                                                         "' (round-robin, random, least-connections, pick-2)");
+  }
+  co_return Reply::success(boost::json::serialize(boost::json::object{{"strategy", strategy}}));
+}
+
+asio::awaitable<Reply> RouterdService::status(std::string payload, rpc::ConnectionContext& connection) {
+  if (auto refusal = refuse_unauthenticated(connection)) co_return std::move(*refusal);
+  if (auto refusal = refuse_before_start()) co_return std::move(*refusal);
+  common::JsonArgs args(payload);
+  if (!args.ok()) co_return router_error(Status::invalid_argument, args.error());
+  co_return Reply::success(status_json(core_.load()->stats(), proxy_stats(*server_)));
+}
+
+ProxyStats RouterdService::proxy_stats(const rpc::Server& server) const {
+  auto stats = server.stats();
+  ProxyStats out;
+  out.open_connections = stats.open_connections;
+  out.accepted_connections = stats.accepted_total;
+  out.rejected_connections = stats.rejected_total;
+  out.auth_failures = auth_failures_.load();
+  out.draining = draining_;
+  std::lock_guard lock(rate_limited_mutex_);
+  out.rate_limited = rate_limited_;
+  return out;
+}
+
+}  // namespace routing::proxy

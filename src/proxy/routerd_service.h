@@ -1,0 +1,56 @@
+#pragma once
+// routerd's procedures (CONTRACT §3) on top of the router core: ROUTE,
+// SET_STRATEGY, STATUS, and AUTHENTICATE (4) when a token is configured,
+// with the proxy's cross-cutting duties: authentication, rate limiting and
+// the access log. Calls run on the server worker that received them, which
+// is also a router shard: no thread hop.
+#include "proxy/access_log.h"
+#include "proxy/rate_limiter.h"
+#include "proxy/stats_output.h"
+#include "routing/router_core.h"
+#include "rpc/server.h"
+
+namespace routing::proxy {
+
+struct ProxyOptions {
+  std::string auth_token;   // empty: no authentication
+  double rate_limit = 0;    // calls per second per system; 0: unlimited
+  double rate_burst = 0;    // bucket size; 0: the rate
+  std::string access_log;   // path, "-" (stderr) or empty (off)
+};
+
+class RouterdService {
+ public:
+  explicit RouterdService(ProxyOptions options);
+
+  void register_procedures(rpc::Server& server);
+  // The router runs on the server's loops, so it exists only once the server
+  // started; until then calls answer 14.
+  void attach(core::RouterCore& core) { core_ = &core; }
+  ProxyStats proxy_stats(const rpc::Server& server) const;
+  void set_draining() { draining_ = true; }
+  bool draining() const { return draining_; }
+
+ private:
+  boost::asio::awaitable<Reply> route(std::string payload, rpc::ConnectionContext& connection);
+  boost::asio::awaitable<Reply> set_strategy(std::string payload, rpc::ConnectionContext& connection);
+  boost::asio::awaitable<Reply> status(std::string payload, rpc::ConnectionContext& connection);
+  boost::asio::awaitable<Reply> authenticate(std::string payload, rpc::ConnectionContext& connection);
+  // nullopt when the connection may call; else the 16 answer.
+  std::optional<Reply> refuse_unauthenticated(rpc::ConnectionContext& connection);
+
+  // nullopt when the router is attached, else the 14 answer.
+  std::optional<Reply> refuse_before_start() const;
+
+  std::atomic<core::RouterCore*> core_{nullptr};
+  ProxyOptions options_;
+  RateLimiter rate_limiter_;
+  AccessLog access_log_;
+  const rpc::Server* server_ = nullptr;
+  std::atomic<bool> draining_{false};
+  std::atomic<std::uint64_t> auth_failures_{0};
+  mutable std::mutex rate_limited_mutex_;
+  std::map<std::string, std::uint64_t> rate_limited_;
+};
+
+}  // namespace routing::proxy

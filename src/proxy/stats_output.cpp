@@ -1,0 +1,198 @@
+#include "proxy/stats_output.h"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <cstdio>
+#include <sstream>
+
+namespace routing::proxy {
+namespace json = boost::json;
+
+namespace {
+
+json::object calls_json(const std::map<int, std::uint64_t>& calls) {
+  json::object out;
+  for (auto [status, count] : calls) out[status < 0 ? "other" : std::to_string(status)] = count;
+  return out;
+}
+
+// The latency below which `quantile` of the calls fell (bucket upper bound).
+double quantile(const LatencyHistogram& histogram, double q) {
+  if (histogram.count == 0) return 0;
+  auto wanted = static_cast<std::uint64_t>(q * static_cast<double>(histogram.count) + 0.5);
+  std::uint64_t seen = 0;
+  for (std::size_t i = 0; i < histogram.counts.size(); ++i) {
+    seen += histogram.counts[i];
+    if (seen >= wanted && seen > 0) return i < histogram.bounds_seconds.size() ? histogram.bounds_seconds[i] : -1;
+  }
+  return -1;
+}
+
+json::object latency_json(const LatencyHistogram& histogram) {
+  return {{"count", histogram.count},
+          {"mean_ms", histogram.count ? histogram.sum_seconds * 1000 / static_cast<double>(histogram.count) : 0.0},
+          {"p50_le_ms", quantile(histogram, 0.5) * 1000},
+          {"p99_le_ms", quantile(histogram, 0.99) * 1000}};
+}
+
+// Prometheus label values escape backslash, double quote and line feed.
+std::string label(std::string_view value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+std::string number(double value) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.9g", value);
+  return buffer;
+}
+
+class Writer {
+ public:
+  void family(std::string_view name, std::string_view type, std::string_view help) {
+    out_ << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+  }
+  void sample(std::string_view name, std::string_view labels, double value) {
+    out_ << name;
+    if (!labels.empty()) out_ << '{' << labels << '}';
+    out_ << ' ' << number(value) << '\n';
+  }
+  void histogram(std::string_view name, const std::string& labels, const LatencyHistogram& h) {
+    std::uint64_t cumulative = 0;
+    std::string prefix = labels.empty() ? "" : labels + ",";
+    for (std::size_t i = 0; i < h.counts.size(); ++i) {
+      cumulative += h.counts[i];
+      std::string le = i < h.bounds_seconds.size() ? number(h.bounds_seconds[i]) : "+Inf";
+      sample(std::string(name) + "_bucket", prefix + "le=\"" + le + "\"", static_cast<double>(cumulative));
+    }
+    sample(std::string(name) + "_sum", labels, h.sum_seconds);
+    sample(std::string(name) + "_count", labels, static_cast<double>(h.count));
+  }
+  std::string str() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+};
+
+std::string system_label(const SystemStats& s) { return "system=\"" + label(s.name) + "\""; }
+std::string backend_label(const SystemStats& s, const BackendStats& b) {
+  return system_label(s) + ",backend=\"" + label(b.address) + "\"";
+}
+std::string code_label(int status) { return "code=\"" + (status < 0 ? std::string("other") : std::to_string(status)) + "\""; }
+
+}  // namespace
+
+std::string status_json(const RouterStats& router, const ProxyStats& proxy) {
+  json::array systems;
+  for (const auto& s : router.systems) {
+    json::array backends;
+    for (const auto& b : s.backends) {
+      backends.push_back(json::object{{"address", b.address},
+                                      {"healthy", b.healthy},
+                                      {"ejected", b.ejected},
+                                      {"ejections", b.ejections},
+                                      {"consecutive_failures", b.consecutive_failures},
+                                      {"in_flight", b.in_flight},
+                                      {"idle_connections", b.idle_connections},
+                                      {"active_connections", b.active_connections},
+                                      {"calls", calls_json(b.calls_by_status)},
+                                      {"latency", latency_json(b.latency)}});
+    }
+    auto limited = proxy.rate_limited.find(s.name);
+    systems.push_back(json::object{{"name", s.name},
+                                   {"strategy", s.strategy},
+                                   {"pool_size", s.pool_size},
+                                   {"max_pending", s.max_pending},
+                                   {"in_flight", s.in_flight},
+                                   {"waiting", s.waiting},
+                                   {"open_connections", s.open_connections},
+                                   {"retries", s.retries},
+                                   {"retries_denied", s.retries_denied},
+                                   {"rate_limited", limited == proxy.rate_limited.end() ? 0 : limited->second},
+                                   {"calls", calls_json(s.calls_by_status)},
+                                   {"latency", latency_json(s.latency)},
+                                   {"backends", std::move(backends)}});
+  }
+  json::object out{{"draining", proxy.draining},
+                   {"client_connections", proxy.open_connections},
+                   {"systems", std::move(systems)}};
+  return json::serialize(out);
+}
+
+std::string prometheus_text(const RouterStats& router, const ProxyStats& proxy) {
+  Writer w;
+  w.family("routerd_client_connections", "gauge", "Client connections open now.");
+  w.sample("routerd_client_connections", "", static_cast<double>(proxy.open_connections));
+  w.family("routerd_client_connections_accepted_total", "counter", "Client connections accepted.");
+  w.sample("routerd_client_connections_accepted_total", "", static_cast<double>(proxy.accepted_connections));
+  w.family("routerd_client_connections_rejected_total", "counter", "Client connections refused over the limit.");
+  w.sample("routerd_client_connections_rejected_total", "", static_cast<double>(proxy.rejected_connections));
+  w.family("routerd_auth_failures_total", "counter", "Calls refused for want of authentication.");
+  w.sample("routerd_auth_failures_total", "", static_cast<double>(proxy.auth_failures));
+
+  w.family("routing_calls_total", "counter", "Calls routed, by system and status code.");
+  for (const auto& s : router.systems)
+    for (auto [status, count] : s.calls_by_status) w.sample("routing_calls_total", system_label(s) + "," + code_label(status), double(count));
+  w.family("routing_call_duration_seconds", "histogram", "Time from a call's arrival to its answer.");
+  for (const auto& s : router.systems) w.histogram("routing_call_duration_seconds", system_label(s), s.latency);
+
+  struct Gauge {
+    const char* name;
+    const char* help;
+    double (*value)(const SystemStats&);
+  };
+  const Gauge system_gauges[] = {
+      {"routing_in_flight", "Calls holding a slot of the system.", [](const SystemStats& s) { return double(s.in_flight); }},
+      {"routing_waiting", "Calls queued for a slot.", [](const SystemStats& s) { return double(s.waiting); }},
+      {"routing_pool_size", "Slots (calls in flight and connections) of the system.", [](const SystemStats& s) { return double(s.pool_size); }},
+      {"routing_open_connections", "Connections open to the system's backends.", [](const SystemStats& s) { return double(s.open_connections); }},
+  };
+  for (const auto& gauge : system_gauges) {
+    w.family(gauge.name, "gauge", gauge.help);
+    for (const auto& s : router.systems) w.sample(gauge.name, system_label(s), gauge.value(s));
+  }
+  w.family("routing_retries_total", "counter", "Calls resent to another backend.");
+  for (const auto& s : router.systems) w.sample("routing_retries_total", system_label(s), double(s.retries));
+  w.family("routing_retries_denied_total", "counter", "Resends refused by the retry budget.");
+  for (const auto& s : router.systems) w.sample("routing_retries_denied_total", system_label(s), double(s.retries_denied));
+  w.family("routing_rate_limited_total", "counter", "Calls refused by the rate limit.");
+  for (const auto& [system, count] : proxy.rate_limited) w.sample("routing_rate_limited_total", "system=\"" + label(system) + "\"", double(count));
+
+  w.family("routing_backend_calls_total", "counter", "Attempts sent to a backend, by status code.");
+  for (const auto& s : router.systems)
+    for (const auto& b : s.backends)
+      for (auto [status, count] : b.calls_by_status) w.sample("routing_backend_calls_total", backend_label(s, b) + "," + code_label(status), double(count));
+  w.family("routing_backend_call_duration_seconds", "histogram", "Time of one attempt at a backend.");
+  for (const auto& s : router.systems)
+    for (const auto& b : s.backends) w.histogram("routing_backend_call_duration_seconds", backend_label(s, b), b.latency);
+  struct BackendGauge {
+    const char* name;
+    const char* type;
+    const char* help;
+    double (*value)(const BackendStats&);
+  };
+  const BackendGauge backend_gauges[] = {
+      {"routing_backend_in_flight", "gauge", "Calls in flight at the backend.", [](const BackendStats& b) { return double(b.in_flight); }},
+      {"routing_backend_idle_connections", "gauge", "Idle pooled connections.", [](const BackendStats& b) { return double(b.idle_connections); }},
+      {"routing_backend_active_connections", "gauge", "Connections in use by a call.", [](const BackendStats& b) { return double(b.active_connections); }},
+      {"routing_backend_healthy", "gauge", "1 while active health checks pass.", [](const BackendStats& b) { return b.healthy ? 1.0 : 0.0; }},
+      {"routing_backend_ejected", "gauge", "1 while passively ejected.", [](const BackendStats& b) { return b.ejected ? 1.0 : 0.0; }},
+      {"routing_backend_ejections_total", "counter", "Times the backend was ejected.", [](const BackendStats& b) { return double(b.ejections); }},
+  };
+  for (const auto& gauge : backend_gauges) {
+    w.family(gauge.name, gauge.type, gauge.help);
+    for (const auto& s : router.systems)
+      for (const auto& b : s.backends) w.sample(gauge.name, backend_label(s, b), gauge.value(b));
+  }
+  return w.str();
+}
+
+}  // namespace routing::proxy
