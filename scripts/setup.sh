@@ -11,6 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   netcat-openbsd procps
   etcd-server etcd-client             # the etcd discovery backend and its tests
+  prometheus                          # promtool, to check /metrics
 )
 
 missing=()

@@ -75,36 +75,11 @@ RpcDiscovery::RpcDiscovery(asio::any_io_executor executor, std::string address, 
     : executor_(std::move(executor)),
       address_(std::move(address)),
       options_(options),
-      connect_done_(executor_) {}
-
-asio::awaitable<std::shared_ptr<rpc::ClientConnection>> RpcDiscovery::connected(std::string& error) {
-  while (connecting_) {  // someone else is connecting: wait for that outcome
-    co_await connect_done_.async_wait(use_nothrow);
-  }
-  if (connection_ && connection_->is_open()) co_return connection_;
-  connecting_ = true;
-  connect_done_.expires_at(asio::steady_timer::time_point::max());
-  auto fresh = rpc::ClientConnection::create(executor_);
-  rpc::error_code ec;
-  try {
-    ec = co_await rpc::connect_within(fresh, rpc::resolve_endpoint(address_), options_.call_timeout);
-  } catch (const std::exception& e) {
-    error = e.what();
-    ec = asio::error::host_not_found;
-  }
-  connecting_ = false;
-  connect_done_.cancel();
-  if (ec) {
-    if (error.empty()) error = "discoveryd at " + address_ + " unreachable: " + ec.message();
-    co_return nullptr;
-  }
-  connection_ = fresh;
-  co_return fresh;
-}
+      connection_(executor_, address_, options.call_timeout) {}
 
 void RpcDiscovery::shutdown() {
   asio::post(executor_, [this] {
-    if (connection_) connection_->close();
+    connection_.close();
   });
 }
 
@@ -117,8 +92,8 @@ asio::awaitable<Reply> RpcDiscovery::unary(std::uint32_t procedure, std::string 
 
 asio::awaitable<Reply> RpcDiscovery::unary_here(std::uint32_t procedure, std::string payload) {
   std::string error;
-  auto connection = co_await connected(error);
-  if (!connection) co_return Reply::error(Status::unavailable, error);
+  auto connection = co_await connection_.get(error);
+  if (!connection) co_return Reply::error(Status::unavailable, "discoveryd at " + error);
   co_return co_await rpc::call_within(connection, procedure, payload, options_.call_timeout);
 }
 

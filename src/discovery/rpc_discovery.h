@@ -3,7 +3,7 @@
 // pipelined connection (reconnected on demand); each watch long-polls LIST on
 // a connection of its own, as the contract requires.
 #include "discovery/discovery.h"
-#include "rpc/client_connection.h"
+#include "rpc/reconnecting_connection.h"
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -29,14 +29,11 @@ class RpcDiscovery : public Discovery {
   // One call on the shared connection, on executor_.
   boost::asio::awaitable<Reply> unary(std::uint32_t procedure, std::string payload);
   boost::asio::awaitable<Reply> unary_here(std::uint32_t procedure, std::string payload);
-  boost::asio::awaitable<std::shared_ptr<rpc::ClientConnection>> connected(std::string& error);
 
   boost::asio::any_io_executor executor_;
   std::string address_;
   DiscoveryOptions options_;
-  std::shared_ptr<rpc::ClientConnection> connection_;
-  bool connecting_ = false;
-  boost::asio::steady_timer connect_done_;  // wakes calls waiting for a connect
+  rpc::ReconnectingConnection connection_;
 };
 
 // Parses a LIST answer ({"addresses":[...],"index":N}); nullopt if malformed.

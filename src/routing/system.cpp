@@ -33,6 +33,12 @@ System::System(std::string name, const RouterOptions& opts, Strategy strategy)
 
 void System::set_backends(const std::vector<std::string>& addresses) {
   auto old = backends_.load();
+  if (old->backends.size() == addresses.size() &&
+      std::equal(addresses.begin(), addresses.end(), old->backends.begin(),
+                 [](const std::string& address, const auto& backend) { return backend->address == address; })) {
+    mark_ready();  // the same set (e.g. the watch's first delivery): nothing to swap
+    return;
+  }
   auto fresh = std::make_shared<BackendList>();
   for (const auto& address : addresses) {
     auto same = std::find_if(old->backends.begin(), old->backends.end(),

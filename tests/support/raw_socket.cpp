@@ -85,3 +85,12 @@ bool RawSocket::wait_closed() {
 }
 
 }  // namespace routing::test
+
+namespace routing::test {
+
+std::string RawSocket::read_all() {
+  wait_closed();
+  return std::exchange(buffer_, {});
+}
+
+}  // namespace routing::test

@@ -24,6 +24,8 @@ class RawSocket {
   // True when the peer closes within the timeout (reads and drops data first).
   bool wait_closed();
   void shutdown_write();
+  // Everything until the peer closes (or the timeout), after what read_line kept.
+  std::string read_all();
 
  private:
   int fd_ = -1;

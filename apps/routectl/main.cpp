@@ -1,0 +1,139 @@
+// routectl: calls and administration from the shell.
+#include <routing/proxy_client.h>
+#include <routing/router.h>
+
+#include "app/common_flags.h"
+#include "app/control_loop.h"
+#include "common/log.h"
+#include "discovery/discovery.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <iostream>
+
+namespace {
+
+using namespace routing;
+using std::chrono::milliseconds;
+
+// Prints a reply the way every subcommand does: payload on stdout and exit 0,
+// or "STATUS: message" on stderr and exit 1.
+int report(const Reply& reply) {
+  if (!reply.ok()) {
+    std::cerr << status_name(reply.status) << " (" << static_cast<int>(reply.status) << "): " << reply.payload << "\n";
+    return 1;
+  }
+  std::cout << reply.payload << "\n";
+  return 0;
+}
+
+template <typename T>
+T run_sync(app::ControlLoop& loop, boost::asio::awaitable<T> work) {
+  return boost::asio::co_spawn(loop.executor(), std::move(work), boost::asio::use_future).get();
+}
+
+struct Common {
+  std::string proxy = "127.0.0.1:10300";
+  std::string discovery;
+  std::string token;
+  long timeout_ms = 5000;
+};
+
+ProxyClient make_proxy(const Common& c) {
+  return ProxyClient(ProxyClientOptions{.address = c.proxy, .auth_token = c.token,
+                                        .request_timeout = milliseconds(c.timeout_ms), .connections = 1});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"routectl: call systems through routerd or the embedded router, and administer them", "routectl"};
+  cli.set_version_flag("--version", std::string("routectl ") + ROUTING_VERSION);
+  cli.require_subcommand(1);
+  Common c;
+  auto add_proxy = [&](CLI::App* sub) {
+    sub->add_option("--proxy", c.proxy, "routerd address")->check(app::host_port_validator())->capture_default_str();
+    sub->add_option("--token", c.token, "authenticate with this token (routerd --auth-token)")->envname("ROUTECTL_TOKEN");
+    sub->add_option("--timeout-ms", c.timeout_ms, "deadline of the call")->check(CLI::Range(1L, 3'600'000L))->capture_default_str();
+  };
+  auto add_discovery = [&](CLI::App* sub, const char* help) {
+    return sub->add_option("--discovery", c.discovery, help)->check(app::discovery_url_validator());
+  };
+
+  auto* call = cli.add_subcommand("call", "call SYSTEM PROCEDURE PAYLOAD; prints the backend's payload");
+  std::string system, payload;
+  long procedure = 0;
+  bool idempotent = false;
+  call->add_option("system", system, "system name")->required();
+  call->add_option("procedure", procedure, "procedure id")->required()->check(CLI::Range(0L, 2147483647L));
+  call->add_option("payload", payload, "payload")->required();
+  add_proxy(call);
+  auto* via_discovery = add_discovery(call, "route in-process (library mode) with this discovery instead of --proxy");
+  call->add_flag("--idempotent", idempotent, "the call may be resent once if its backend fails mid-call");
+  call->get_option("--proxy")->excludes(via_discovery);
+
+  auto* reg = cli.add_subcommand("register", "register NAME ADDRESS once, with a lease");
+  auto* dereg = cli.add_subcommand("deregister", "deregister NAME ADDRESS");
+  auto* list = cli.add_subcommand("list", "list NAME: its live addresses");
+  std::string name, address;
+  long ttl_ms = 10000;
+  for (auto* sub : {reg, dereg, list}) {
+    sub->add_option("name", name, "system name")->required();
+    add_discovery(sub, "discovery URL")->default_str("rpc://127.0.0.1:10200");
+  }
+  for (auto* sub : {reg, dereg}) sub->add_option("address", address, "host:port")->required()->check(app::host_port_validator());
+  reg->add_option("--ttl-ms", ttl_ms, "lease time")->check(CLI::Range(1L, 604'800'000L))->capture_default_str();
+
+  auto* status = cli.add_subcommand("status", "routerd's STATUS JSON");
+  add_proxy(status);
+  auto* strategy = cli.add_subcommand("set-strategy", "set-strategy STRATEGY [--system NAME]");
+  std::string strategy_name, strategy_system;
+  strategy->add_option("strategy", strategy_name, "round-robin, random, least-connections or pick-2")->required();
+  strategy->add_option("--system", strategy_system, "only this system");
+  add_proxy(strategy);
+
+  if (int code = app::parse_flags(cli, argc, argv); code >= 0) return code;
+  common::log().set_level(spdlog::level::warn);  // stdout and stderr are the answer here
+  if (c.discovery.empty()) c.discovery = "rpc://127.0.0.1:10200";
+
+  try {
+    CallOptions options{.timeout = milliseconds(c.timeout_ms), .idempotent = idempotent};
+    if (call->parsed()) {
+      if (via_discovery->count() > 0) {
+        Router router(RouterOptions{.discovery = c.discovery, .health_check_interval = milliseconds(0)});
+        return report(router.call(system, static_cast<std::uint32_t>(procedure), payload, options));
+      }
+      return report(make_proxy(c).call(system, static_cast<std::uint32_t>(procedure), payload, options));
+    }
+    if (status->parsed()) return report(make_proxy(c).status());
+    if (strategy->parsed()) {
+      return report(make_proxy(c).set_strategy(strategy_name, strategy_system.empty() ? std::nullopt
+                                                                                      : std::optional(strategy_system)));
+    }
+    app::ControlLoop loop;
+    auto discovery = discovery::make_discovery(c.discovery, loop.executor());
+    auto as_reply = [](const auto& result, std::string ok_text) {
+      return result.ok() ? Reply::success(std::move(ok_text)) : Reply::error(result.status, result.error);
+    };
+    if (reg->parsed()) {
+      auto result = run_sync(loop, discovery->announce(name, address, milliseconds(ttl_ms)));
+      return report(as_reply(result, "registered " + address + " as '" + name + "' for " +
+                                          std::to_string(result.value.count()) + " ms"));
+    }
+    if (dereg->parsed()) {
+      return report(as_reply(run_sync(loop, discovery->withdraw(name, address)), "deregistered " + address));
+    }
+    auto result = run_sync(loop, discovery->list(name));
+    std::string lines;
+    for (const auto& each : result.value.addresses) lines += (lines.empty() ? "" : "\n") + each;
+    if (result.ok() && lines.empty()) {
+      std::cerr << "no live instance of '" << name << "'\n";
+      return 0;
+    }
+    return report(as_reply(result, lines));
+  } catch (const std::exception& e) {
+    std::cerr << "routectl: " << e.what() << "\n";
+    return 2;
+  }
+}

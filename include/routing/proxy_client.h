@@ -1,0 +1,59 @@
+#pragma once
+// routing::ProxyClient — the same calls as routing::Router, sent through a
+// routerd (proxy mode). Switching modes is a one-line change:
+//
+//   routing::ProxyClient proxy("127.0.0.1:10300");
+//   routing::Reply r = proxy.call("echo", 1, "hello");
+//
+// Replies are unwrapped: r.payload is the backend's payload (or the router's
+// error message), r.status the backend's or the router's status.
+// Thread-safe, like Router.
+#include <routing/reply.h>
+#include <routing/router.h>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace routing {
+
+struct ProxyClientOptions {
+  std::string address = "127.0.0.1:10300";
+  // Sent with AUTHENTICATE (procedure 4) on every new connection when set.
+  std::string auth_token;
+  // Default deadline of a call, passed to routerd as timeout_ms.
+  std::chrono::milliseconds request_timeout{5000};
+  std::chrono::milliseconds connect_timeout{1000};
+  // Connections to routerd; calls are spread over them and pipelined.
+  std::size_t connections = 4;
+  std::size_t max_frame_bytes = 1024 * 1024;
+};
+
+class ProxyClient {
+ public:
+  explicit ProxyClient(std::string address);
+  explicit ProxyClient(ProxyClientOptions options);
+  ~ProxyClient();
+  ProxyClient(const ProxyClient&) = delete;
+  ProxyClient& operator=(const ProxyClient&) = delete;
+
+  Reply call(std::string_view system, std::uint32_t procedure, std::string_view payload,
+             const CallOptions& options = {});
+  boost::asio::awaitable<Reply> async_call(std::string system, std::uint32_t procedure, std::string payload,
+                                           CallOptions options = {});
+
+  // SET_STRATEGY; the reply's payload is routerd's JSON answer.
+  Reply set_strategy(std::string_view strategy, std::optional<std::string> system = std::nullopt);
+  // STATUS; the reply's payload is routerd's status JSON.
+  Reply status();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace routing

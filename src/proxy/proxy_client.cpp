@@ -1,0 +1,108 @@
+// routing::ProxyClient: ROUTE calls to a routerd over a few pipelined
+// connections, on an event loop of its own.
+#include <routing/proxy_client.h>
+
+#include "proxy/route_args.h"
+#include "rpc/reconnecting_connection.h"
+#include "rpc/timed_call.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <thread>
+
+namespace routing {
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+struct ProxyClient::Impl {
+  ProxyClientOptions options;
+  asio::io_context ctx{1};
+  asio::executor_work_guard<asio::io_context::executor_type> guard{ctx.get_executor()};
+  std::vector<std::unique_ptr<rpc::ReconnectingConnection>> connections;
+  std::size_t next = 0;  // on ctx only
+  std::thread thread;
+
+  explicit Impl(ProxyClientOptions opts) : options(std::move(opts)) {
+    if (options.connections == 0) options.connections = 1;
+    for (std::size_t i = 0; i < options.connections; ++i) {
+      connections.push_back(std::make_unique<rpc::ReconnectingConnection>(
+          ctx.get_executor(), options.address, options.connect_timeout, options.max_frame_bytes,
+          options.auth_token.empty() ? rpc::ReconnectingConnection::Setup{}
+                                     : rpc::ReconnectingConnection::Setup{[this](auto c) { return authenticate(c); }}));
+    }
+    thread = std::thread([this] { ctx.run(); });
+  }
+  ~Impl() {
+    guard.reset();
+    asio::post(ctx, [this] {
+      for (auto& c : connections) c->close();
+    });
+    ctx.stop();
+    thread.join();
+  }
+
+  asio::awaitable<std::optional<std::string>> authenticate(std::shared_ptr<rpc::ClientConnection> connection) {
+    std::string args = json::serialize(json::object{{"token", options.auth_token}});
+    Reply answer = co_await rpc::call_within(connection, proxy::authenticate_procedure, args, options.connect_timeout);
+    if (answer.ok()) co_return std::nullopt;
+    co_return "authentication failed: " + proxy::unwrap_answer(answer).payload;
+  }
+
+  // One request to routerd, on ctx.
+  asio::awaitable<Reply> send(std::uint32_t procedure, std::string payload, std::chrono::milliseconds timeout) {
+    auto& slot = *connections[next++ % connections.size()];
+    std::string error;
+    auto connection = co_await slot.get(error);
+    if (!connection) co_return Reply::error(Status::unavailable, "routerd at " + error);
+    // routerd answers 4 itself at the deadline; the margin lets that answer arrive.
+    co_return co_await rpc::call_within(connection, procedure, payload, timeout + std::chrono::seconds(1));
+  }
+
+  asio::awaitable<Reply> route(std::string system, std::uint32_t procedure, std::string payload, CallOptions call) {
+    if (!call.timeout) call.timeout = options.request_timeout;
+    std::string args = proxy::route_args_json(system, procedure, payload, call);
+    Reply answer = co_await send(proxy::route_procedure, std::move(args), *call.timeout);
+    co_return proxy::unwrap_answer(answer);
+  }
+
+  template <typename T>
+  T run(asio::awaitable<T> work) {
+    return asio::co_spawn(ctx, std::move(work), asio::use_future).get();
+  }
+};
+
+ProxyClient::ProxyClient(std::string address) : ProxyClient(ProxyClientOptions{.address = std::move(address)}) {}
+
+ProxyClient::ProxyClient(ProxyClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+ProxyClient::~ProxyClient() = default;
+
+Reply ProxyClient::call(std::string_view system, std::uint32_t procedure, std::string_view payload,
+                        const CallOptions& options) {
+  return impl_->run(impl_->route(std::string(system), procedure, std::string(payload), options));
+}
+
+asio::awaitable<Reply> ProxyClient::async_call(std::string system, std::uint32_t procedure, std::string payload,
+                                               CallOptions options) {
+  co_return co_await asio::co_spawn(impl_->ctx, impl_->route(std::move(system), procedure, std::move(payload), options),
+                                    asio::use_awaitable);
+}
+
+Reply ProxyClient::set_strategy(std::string_view strategy, std::optional<std::string> system) {
+  json::object args{{"strategy", strategy}};
+  if (system) args["name"] = *system;
+  Reply answer = impl_->run(impl_->send(proxy::set_strategy_procedure, json::serialize(args), impl_->options.request_timeout));
+  return answer.ok() ? answer : proxy::unwrap_answer(answer);
+}
+
+Reply ProxyClient::status() {
+  Reply answer = impl_->run(impl_->send(proxy::status_procedure, "{}", impl_->options.request_timeout));
+  return answer.ok() ? answer : proxy::unwrap_answer(answer);
+}
+
+}  // namespace routing
