@@ -46,7 +46,7 @@ PooledConnection ConnectionPool::take(Backend& backend) {
 
 void ConnectionPool::give_back(PooledConnection connection) {
   Backend& backend = connection.backend();
-  if (!connection.connection().is_open() || backend.removed.load(std::memory_order_relaxed)) return;
+  if (closed_ || !connection.connection().is_open() || backend.removed.load(std::memory_order_relaxed)) return;
   auto& list = idle_[&backend];
   if (!list.backend) list.backend = connection.backend_shared();
   list.idle.push_back({std::move(connection), Clock::now()});
@@ -80,6 +80,7 @@ void ConnectionPool::sweep(std::chrono::milliseconds idle_timeout) {
 }
 
 void ConnectionPool::close_all() {
+  closed_ = true;  // connections given back later are closed too
   for (auto& [backend, list] : idle_) {
     while (!list.idle.empty()) pop_front(list);
   }

@@ -52,6 +52,7 @@ class ConnectionPool {
   bool evict_one(const System& system);
   // Closes what idled past `idle_timeout`, died, or lost its backend.
   void sweep(std::chrono::milliseconds idle_timeout);
+  // Closes every idle connection, and from now on every one given back.
   void close_all();
 
  private:
@@ -66,6 +67,7 @@ class ConnectionPool {
   void pop_front(BackendIdle& list);
 
   std::unordered_map<Backend*, BackendIdle> idle_;
+  bool closed_ = false;
 };
 
 }  // namespace routing::core

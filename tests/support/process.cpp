@@ -31,7 +31,7 @@ std::string read_file(const std::string& path) {
 }
 
 pid_t spawn(const std::string& program, const std::vector<std::string>& args,
-            const std::string& out_path, const std::string& err_path) {
+            const std::string& out_path, const std::string& err_path, const std::vector<std::string>& env = {}) {
   pid_t pid = ::fork();
   if (pid != 0) return pid;
   int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -40,6 +40,7 @@ pid_t spawn(const std::string& program, const std::vector<std::string>& args,
   ::dup2(null_in, 0);
   ::dup2(out, 1);
   ::dup2(err, 2);
+  for (const auto& variable : env) ::putenv(const_cast<char*>(variable.c_str()));
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(program.c_str()));
   for (auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
@@ -56,9 +57,9 @@ int decode_status(int status) {
 
 }  // namespace
 
-Process::Process(std::string program, std::vector<std::string> args) {
+Process::Process(std::string program, std::vector<std::string> args, std::vector<std::string> env) {
   log_path_ = temp_path(".log");
-  pid_ = spawn(program, args, "/dev/null", log_path_);
+  pid_ = spawn(program, args, "/dev/null", log_path_, env);
 }
 
 Process::~Process() {

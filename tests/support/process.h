@@ -13,7 +13,8 @@ namespace routing::test {
 
 class Process {
  public:
-  Process(std::string program, std::vector<std::string> args);
+  // `env`: extra NAME=value variables for the child.
+  Process(std::string program, std::vector<std::string> args, std::vector<std::string> env = {});
   ~Process();  // SIGKILLs and reaps the child if it still runs
   Process(const Process&) = delete;
 

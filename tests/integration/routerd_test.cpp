@@ -1,0 +1,349 @@
+// routerd end to end: real discoveryd, echod and routerd processes.
+#include <routing/proxy_client.h>
+
+#include "rpc/blocking_client.h"
+#include "support/ports.h"
+#include "support/process.h"
+#include "support/raw_socket.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <future>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <thread>
+
+namespace routing::test {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+std::string temp_file(const std::string& content) {
+  std::string path = "/tmp/routing-routerd-XXXXXX";
+  int fd = ::mkstemp(path.data());
+  ::close(fd);
+  std::ofstream(path) << content;
+  return path;
+}
+
+// discoveryd, `echods` echod registered as "echo", and routerd with `flags`.
+class Cluster {
+ public:
+  explicit Cluster(int echods, std::vector<std::string> flags = {}) {
+    discoveryd_ = std::make_unique<Process>(DISCOVERYD_PATH, std::vector<std::string>{"--listen", "127.0.0.1:0"});
+    discovery_ = "rpc://127.0.0.1:" + std::to_string(discoveryd_->wait_listening().value_or(0));
+    for (int i = 0; i < echods; ++i) add_echod();
+    start_routerd(std::move(flags));
+  }
+  void start_routerd(std::vector<std::string> flags, std::vector<std::string> env = {}) {
+    std::vector<std::string> args{"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--discovery", discovery_,
+                                  "--health-check-interval-ms", "100"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    routerd_ = std::make_unique<Process>(ROUTERD_PATH, args, env);
+    port_ = routerd_->wait_listening().value_or(0);
+    std::smatch match;
+    std::string log = routerd_->log();
+    if (std::regex_search(log, match, std::regex(R"(admin endpoint on http://[^ \n]*:(\d+))"))) {
+      admin_port_ = static_cast<std::uint16_t>(std::stoi(match[1]));
+    }
+    EXPECT_TRUE(port_ && admin_port_) << log;
+  }
+  std::size_t add_echod(std::uint16_t port = 0) {
+    echods_.push_back(std::make_unique<Process>(
+        ECHOD_PATH, std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(port), "--discovery", discovery_,
+                                             "--ttl-ms", "1000"}));
+    EXPECT_TRUE(echods_.back()->wait_for_log("registered")) << echods_.back()->log();
+    ports_.push_back(echods_.back()->wait_listening().value_or(0));
+    return echods_.size() - 1;
+  }
+  Process& echod(std::size_t i) { return *echods_[i]; }
+  std::uint16_t echod_port(std::size_t i) const { return ports_[i]; }
+  Process& routerd() { return *routerd_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::uint16_t port() const { return port_; }
+  std::string http_get(const std::string& path) {
+    RawSocket http(admin_port_);
+    http.send("GET " + path + " HTTP/1.0\r\n\r\n");
+    return http.read_all();
+  }
+
+ private:
+  std::unique_ptr<Process> discoveryd_;
+  std::vector<std::unique_ptr<Process>> echods_;
+  std::vector<std::uint16_t> ports_;
+  std::unique_ptr<Process> routerd_;
+  std::string discovery_;
+  std::uint16_t port_ = 0, admin_port_ = 0;
+};
+
+// Sends raw ROUTE arguments and returns the raw answer.
+Reply route_raw(const std::string& address, const std::string& args, std::uint32_t procedure = 1) {
+  rpc::BlockingClient client(address, 10s);
+  return client.call(procedure, args);
+}
+
+TEST(Routerd, RoutesAndWrapsTheBackendsAnswer) {
+  Cluster cluster(1);
+  Reply reply = route_raw(cluster.address(), R"({"name":"echo","procedure_id":1,"payload":"héllo\nworld"})");
+  EXPECT_EQ(reply.status, Status::ok);
+  EXPECT_EQ(json::parse(reply.payload).at("payload").as_string(), "héllo\nworld");
+  Reply backend_error = route_raw(cluster.address(), R"({"name":"echo","procedure_id":2,"payload":"nonsense"})");
+  EXPECT_EQ(backend_error.status, Status::invalid_argument);  // the backend's own status...
+  EXPECT_TRUE(json::parse(backend_error.payload).as_object().contains("payload"));  // ...and payload
+}
+
+TEST(Routerd, CarriesArbitraryBytesAsBase64) {
+  Cluster cluster(1);
+  std::string bytes("\xff\x00\xfe raw \x80", 9);
+  ProxyClient proxy(cluster.address());
+  Reply reply = proxy.call("echo", 1, bytes);
+  EXPECT_TRUE(reply.ok()) << reply.payload;
+  EXPECT_EQ(reply.payload, bytes);
+  Reply raw = route_raw(cluster.address(), R"({"name":"echo","procedure_id":1,"payload_base64":"/wA="})");
+  EXPECT_EQ(raw.payload, R"({"payload_base64":"/wA="})");
+}
+
+TEST(Routerd, AnswersEveryErrorOfTheContract) {
+  Cluster cluster(1, {"--pool-size", "1", "--max-pending", "0"});
+  for (const char* bad : {"not json", "[]", R"({"procedure_id":1,"payload":"x"})", R"({"name":"","procedure_id":1,"payload":"x"})",
+                          R"({"name":"echo","payload":"x"})", R"({"name":"echo","procedure_id":-1,"payload":"x"})",
+                          R"({"name":"echo","procedure_id":2147483648,"payload":"x"})", R"({"name":"echo","procedure_id":"1","payload":"x"})",
+                          R"({"name":"echo","procedure_id":1})", R"({"name":"echo","procedure_id":1,"payload":"x","payload_base64":"eA=="})",
+                          R"({"name":"echo","procedure_id":1,"payload_base64":"!!"})", R"({"name":"echo","procedure_id":1,"payload":7})",
+                          R"({"name":"echo","procedure_id":1,"payload":"x","timeout_ms":0})",
+                          R"({"name":"echo","procedure_id":1,"payload":"x","idempotent":"yes"})"}) {
+    Reply reply = route_raw(cluster.address(), bad);
+    EXPECT_EQ(reply.status, Status::invalid_argument) << bad;
+    EXPECT_TRUE(json::parse(reply.payload).as_object().contains("error")) << reply.payload;
+  }
+  Reply missing = route_raw(cluster.address(), R"({"name":"ghost","procedure_id":1,"payload":"x"})");
+  EXPECT_EQ(missing.status, Status::not_found);
+  EXPECT_EQ(missing.payload, R"({"error":"no instances of 'ghost'"})");
+
+  Reply late = route_raw(cluster.address(), R"({"name":"echo","procedure_id":2,"payload":"2000:x","timeout_ms":100})");
+  EXPECT_EQ(late.status, Status::deadline_exceeded);
+  EXPECT_TRUE(json::parse(late.payload).as_object().contains("error"));
+
+  // Pool of one, no queue: a second call while one is in flight gets 8.
+  auto slow = std::async(std::launch::async, [&] {
+    return route_raw(cluster.address(), R"({"name":"echo","procedure_id":2,"payload":"500:x"})");
+  });
+  std::this_thread::sleep_for(150ms);
+  Reply refused = route_raw(cluster.address(), R"({"name":"echo","procedure_id":1,"payload":"x"})");
+  EXPECT_EQ(refused.status, Status::resource_exhausted) << refused.payload;
+  EXPECT_TRUE(slow.get().ok());
+}
+
+TEST(Routerd, AnswersUnavailableWithoutAHealthyBackend) {
+  Cluster cluster(1);
+  ASSERT_TRUE(route_raw(cluster.address(), R"({"name":"echo","procedure_id":1,"payload":"x"})").ok());
+  cluster.echod(0).signal(SIGKILL);  // still registered until its lease ends
+  Reply reply = route_raw(cluster.address(), R"({"name":"echo","procedure_id":1,"payload":"x"})");
+  EXPECT_EQ(reply.status, Status::unavailable) << reply.payload;
+  EXPECT_TRUE(json::parse(reply.payload).as_object().contains("error"));
+}
+
+TEST(Routerd, SpreadsByEveryStrategyAndSwitchesPerSystem) {
+  Cluster cluster(3);
+  ProxyClient proxy(cluster.address());
+  for (const char* strategy : {"round-robin", "random", "least-connections", "pick-2"}) {
+    Reply set = proxy.set_strategy(strategy);
+    ASSERT_TRUE(set.ok()) << set.payload;
+    EXPECT_EQ(set.payload, std::string(R"({"strategy":")") + strategy + R"("})");
+    std::map<std::string, int> seen;
+    for (int i = 0; i < 150; ++i) ++seen[proxy.call("echo", 3, "").payload];
+    EXPECT_EQ(seen.size(), 3u) << strategy;
+    for (auto [address, count] : seen) EXPECT_GT(count, 20) << strategy << " " << address;
+  }
+  EXPECT_EQ(proxy.set_strategy("fastest").status, Status::invalid_argument);
+  ASSERT_TRUE(proxy.set_strategy("pick-2", "echo").ok());
+  auto status = json::parse(proxy.status().payload);
+  auto& system = status.at("systems").as_array().at(0).as_object();
+  EXPECT_EQ(system.at("name").as_string(), "echo");
+  EXPECT_EQ(system.at("strategy").as_string(), "pick-2");
+  EXPECT_EQ(system.at("backends").as_array().size(), 3u);
+  EXPECT_TRUE(system.at("backends").as_array().at(0).as_object().contains("healthy"));
+}
+
+TEST(Routerd, AdminEndpointServesMetricsThatPromtoolAccepts) {
+  Cluster cluster(2);
+  ProxyClient proxy(cluster.address());
+  for (int i = 0; i < 20; ++i) proxy.call("echo", 1, "x");
+  proxy.call("ghost", 1, "x");
+  std::string metrics = cluster.http_get("/metrics");
+  ASSERT_NE(metrics.find("200 OK"), std::string::npos) << metrics;
+  auto body = metrics.substr(metrics.find("\r\n\r\n") + 4);
+  EXPECT_NE(body.find(R"(routing_calls_total{system="echo",code="0"} 20)"), std::string::npos) << body;
+  EXPECT_NE(body.find("routing_call_duration_seconds_bucket"), std::string::npos);
+  auto path = temp_file(body);
+  auto check = run_program("/bin/bash", {"-c", "/usr/bin/promtool check metrics < " + path});
+  std::filesystem::remove(path);
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+
+  EXPECT_NE(cluster.http_get("/healthz").find("200 OK"), std::string::npos);
+  std::string status = cluster.http_get("/status");
+  EXPECT_NE(status.find("\"systems\""), std::string::npos);
+  EXPECT_NE(cluster.http_get("/nothing").find("404"), std::string::npos);
+}
+
+TEST(Routerd, AuthenticationIsRequiredWhenATokenIsSet) {
+  auto token = temp_file("s3cret\n");
+  Cluster cluster(1, {"--auth-token-file", token});
+  std::filesystem::remove(token);
+  RawSocket raw(cluster.port());
+  raw.send(R"(1:{"name":"echo","procedure_id":1,"payload":"x"})" "\n");
+  auto refused = raw.read_line();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->substr(0, 3), "16:");
+  raw.send("0:\n");  // ping needs no token
+  EXPECT_EQ(raw.read_line(), "0:pong");
+  raw.send(R"(4:{"token":"wrong"})" "\n");
+  EXPECT_EQ(raw.read_line(), R"(16:{"error":"invalid token"})");
+  raw.send(R"(4:{"token":"s3cret"})" "\n");
+  EXPECT_EQ(raw.read_line(), "0:{}");
+  raw.send(R"(1:{"name":"echo","procedure_id":1,"payload":"x"})" "\n");
+  EXPECT_EQ(raw.read_line(), R"(0:{"payload":"x"})");
+
+  ProxyClient with_token(ProxyClientOptions{.address = cluster.address(), .auth_token = "s3cret"});
+  EXPECT_TRUE(with_token.call("echo", 1, "x").ok());
+  ProxyClient without(cluster.address());
+  EXPECT_EQ(without.call("echo", 1, "x").status, Status::unauthenticated);
+  EXPECT_NE(cluster.http_get("/metrics").find("routerd_auth_failures_total 3"), std::string::npos);
+}
+
+TEST(Routerd, WithoutATokenNoAuthenticationIsNeeded) {
+  Cluster cluster(1);
+  EXPECT_TRUE(ProxyClient(cluster.address()).call("echo", 1, "x").ok());
+}
+
+TEST(Routerd, RateLimitsEachSystem) {
+  Cluster cluster(1, {"--rate-limit", "5", "--rate-burst", "5"});
+  ProxyClient proxy(cluster.address());
+  int ok = 0, limited = 0;
+  for (int i = 0; i < 20; ++i) {
+    Reply reply = proxy.call("echo", 1, "x");
+    ok += reply.ok();
+    limited += reply.status == Status::resource_exhausted;
+  }
+  EXPECT_GE(ok, 5);
+  EXPECT_LE(ok, 7);  // the burst, plus what refilled meanwhile
+  EXPECT_EQ(ok + limited, 20);
+  std::this_thread::sleep_for(1s);
+  EXPECT_TRUE(proxy.call("echo", 1, "x").ok());  // refilled
+  EXPECT_NE(cluster.http_get("/metrics").find(R"(routing_rate_limited_total{system="echo"})"), std::string::npos);
+}
+
+TEST(Routerd, SurvivesABackendKilledAndRestartedUnderLoad) {
+  Cluster cluster(3);
+  std::atomic<bool> done{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 4; ++t) {
+    callers.emplace_back([&] {
+      ProxyClient proxy(cluster.address());
+      while (!done) (proxy.call("echo", 2, "2:x").ok() ? ok : failed)++;
+    });
+  }
+  std::this_thread::sleep_for(300ms);
+  auto port = cluster.echod_port(1);
+  cluster.echod(1).signal(SIGKILL);
+  std::this_thread::sleep_for(500ms);
+  int failed_at_kill = failed;
+  cluster.add_echod(port);  // back on the same port
+  std::this_thread::sleep_for(700ms);
+  done = true;
+  for (auto& caller : callers) caller.join();
+  EXPECT_LE(failed_at_kill, 4);  // at most the calls in flight on it
+  EXPECT_EQ(failed.load(), failed_at_kill);
+  EXPECT_GT(ok.load(), 100);
+}
+
+TEST(Routerd, SigtermFinishesCallsInFlightThenExits) {
+  Cluster cluster(2);
+  std::vector<std::future<Reply>> calls;
+  for (int i = 0; i < 6; ++i) {
+    calls.push_back(std::async(std::launch::async, [&] {
+      return route_raw(cluster.address(), R"({"name":"echo","procedure_id":2,"payload":"600:done"})");
+    }));
+  }
+  std::this_thread::sleep_for(200ms);
+  cluster.routerd().signal(SIGTERM);
+  for (auto& call : calls) {
+    Reply reply = call.get();
+    EXPECT_EQ(reply.payload, R"({"payload":"done"})");
+  }
+  EXPECT_EQ(cluster.routerd().wait_exit(10s), 0) << cluster.routerd().log();
+  EXPECT_FALSE(RawSocket(cluster.port()).connected());
+}
+
+TEST(Routerd, RawSessionsWithMalformedInputGetStatusesAndStayUsable) {
+  Cluster cluster(1, {"--max-frame-bytes", "4096"});
+  RawSocket raw(cluster.port());
+  raw.send("garbage\n:1\n99:{}\n1:{oops\n");
+  EXPECT_EQ(raw.read_line()->substr(0, 2), "3:");
+  EXPECT_EQ(raw.read_line()->substr(0, 2), "3:");
+  EXPECT_EQ(raw.read_line(), "12:unknown procedure 99");
+  EXPECT_EQ(raw.read_line()->substr(0, 2), "3:");
+  raw.send(R"(1:{"name":"echo","procedure_id":1,"payload":"still fine"})" "\r\n");
+  EXPECT_EQ(raw.read_line(), R"(0:{"payload":"still fine"})");
+  raw.send("1:" + std::string(5000, 'x') + "\n");
+  EXPECT_EQ(raw.read_line(), "3:frame too long");
+  EXPECT_TRUE(raw.wait_closed());
+}
+
+TEST(Routerd, ReadsAConfigFileAndTheEnvironment) {
+  auto config = temp_file("pool-size = 3\nmax-pending = 7\n");
+  Cluster cluster(1);
+  cluster.routerd().signal(SIGKILL);
+  cluster.start_routerd({"--config", config}, {"ROUTERD_STRATEGY=pick-2"});
+  std::filesystem::remove(config);
+  ProxyClient proxy(cluster.address());
+  ASSERT_TRUE(proxy.call("echo", 1, "x").ok());
+  auto status = json::parse(proxy.status().payload);
+  auto& system = status.at("systems").as_array().at(0).as_object();
+  EXPECT_EQ(system.at("pool_size").as_int64(), 3);
+  EXPECT_EQ(system.at("max_pending").as_int64(), 7);
+  EXPECT_EQ(system.at("strategy").as_string(), "pick-2");
+}
+
+TEST(Routerd, WritesAnAccessLogLinePerCall) {
+  auto log = temp_file("");
+  Cluster cluster(1, {"--access-log", log});
+  ProxyClient proxy(cluster.address());
+  proxy.call("echo", 1, "x");
+  proxy.call("ghost", 1, "x");
+  cluster.routerd().signal(SIGTERM);
+  cluster.routerd().wait_exit(10s);
+  std::ifstream in(log);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  std::filesystem::remove(log);
+  ASSERT_EQ(lines.size(), 2u);
+  auto first = json::parse(lines[0]).as_object();
+  EXPECT_EQ(first.at("system").as_string(), "echo");
+  EXPECT_EQ(first.at("status").as_int64(), 0);
+  EXPECT_EQ(first.at("by").as_string(), "backend");
+  EXPECT_EQ(json::parse(lines[1]).at("status").as_int64(), 5);
+}
+
+TEST(Routerd, RejectsBadFlagsWithOneLine) {
+  for (auto args : std::vector<std::vector<std::string>>{
+           {"--pool-size", "0"}, {"--strategy", "best"}, {"--discovery", "zk://x:1"}, {"--admin", "nowhere"},
+           {"--rate-limit", "-1"}, {"--auth-token-file", "/nonexistent"}, {"--config", "/nonexistent"}}) {
+    auto result = run_program(ROUTERD_PATH, args);
+    EXPECT_EQ(result.exit_code, 2) << args[0] << " " << result.err;
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  }
+}
+
+}  // namespace
+}  // namespace routing::test
