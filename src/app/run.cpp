@@ -17,13 +17,15 @@ int serve_until_signal(rpc::Server& server, const ServeHooks& hooks) {
   asio::io_context signal_ctx;
   asio::signal_set signals(signal_ctx, SIGINT, SIGTERM);
   try {
-    server.start();
+    server.prepare();
   } catch (const std::exception& e) {
     spdlog::critical("cannot listen on {}: {}", server.options().listen, e.what());
     return 1;
   }
-  spdlog::info("listening on {}", rpc::format_host_port(server.local_endpoint()));
+  // Connections wait in the backlog until the program is ready for them.
   if (hooks.after_start) hooks.after_start();
+  server.start_accepting();
+  spdlog::info("listening on {}", rpc::format_host_port(server.local_endpoint()));
 
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;

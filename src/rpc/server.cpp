@@ -87,6 +87,16 @@ void Server::handle(std::uint32_t procedure, Handler handler) {
 }
 
 void Server::start() {
+  prepare();
+  start_accepting();
+}
+
+void Server::start_accepting() {
+  asio::co_spawn(workers_[0]->ctx, [this, acceptor = acceptor_]() { return accept_loop(*acceptor); }(),
+                 asio::detached);
+}
+
+void Server::prepare() {
   auto endpoint = resolve_endpoint(options_.listen);
   for (unsigned i = 0; i < options_.threads; ++i) workers_.push_back(std::make_unique<Worker>());
 
@@ -100,8 +110,6 @@ void Server::start() {
   acceptor->listen(asio::socket_base::max_listen_connections);
   endpoint_ = acceptor->local_endpoint();
 
-  asio::co_spawn(workers_[0]->ctx, [this, acceptor]() { return accept_loop(*acceptor); }(),
-                 asio::detached);
   acceptor_ = acceptor;
   for (auto& worker : workers_) {
     worker->thread = std::thread([w = worker.get()] {

@@ -59,8 +59,13 @@ class Server {
   // Registers a procedure; call before start(). Procedure 0 is ping, built in.
   void handle(std::uint32_t procedure, Handler handler);
 
-  // Binds the listeners and starts the workers. Throws on bind failure.
+  // Binds the listener and starts the workers, then accepts. Throws on bind
+  // failure. start() = prepare() + start_accepting(); in between, the
+  // workers' loops run (e.g. to set up a router on them) while connections
+  // wait in the listen backlog.
   void start();
+  void prepare();
+  void start_accepting();
   asio::ip::tcp::endpoint local_endpoint() const;
   // The workers' event loops (after start()), e.g. to run a router on them.
   std::vector<asio::any_io_executor> executors() const;
