@@ -1,24 +1,36 @@
 #!/usr/bin/env bash
-# The main job: builds what is needed, starts echod on a free loopback port,
-# talks to it in the line protocol, then stops it with SIGTERM while a call is
-# in flight and shows that the call still gets its answer.
-# (Later issues grow this into the full cluster demo: discoveryd, routerd.)
+# The main job: builds what is needed, starts a live cluster on loopback
+# (discoveryd, three echod, routerd) and shows it working: calls through the
+# proxy and the library, the spread per strategy, a backend killed under load
+# with no failed call, its restart, and some metrics. Then it stops
+# everything and exits 0.
+#   scripts/demo.sh           # the tour
+#   scripts/demo.sh --keep    # the tour, then leave the cluster running
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+keep=0
+[ "${1:-}" = "--keep" ] && keep=1
 
 bash scripts/setup.sh
+echo "building (first time: a few minutes)..."
 bash scripts/build.sh >/dev/null
 bin="$root/build/apps"
 work="$(mktemp -d)"
 pids=()
 cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  sleep 0.5
   for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-# Starts a program whose log goes to $work/<name>.log and waits for its port.
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+# start NAME CMD...: runs CMD with its log in $work/NAME.log and sets $port to
+# the port it listens on.
 start() {
   local name="$1"; shift
   "$@" 2>"$work/$name.log" &
@@ -31,43 +43,78 @@ start() {
   echo "demo: $name did not start:"; cat "$work/$name.log"; exit 1
 }
 
-# Sends raw frames and prints each answer beside its request.
-call() {
-  local request="$1"
-  local answer
-  answer="$(printf '%s\n' "$request" | nc -N -w 3 127.0.0.1 "$port" | head -n 1)"
-  printf '  %-28s -> %s\n' "$request" "$answer"
+http_get() {  # http_get PORT PATH (bash only: no curl needed)
+  exec 3<>"/dev/tcp/127.0.0.1/$1"
+  printf 'GET %s HTTP/1.0\r\n\r\n' "$2" >&3
+  sed '1,/^\r$/d' <&3
+  exec 3<&-
 }
 
-echo "== starting echod"
-start echod "$bin/echod" --listen 127.0.0.1:0 --name echo
-echod_pid="${pids[-1]}"
-echo "  echod (pid $echod_pid) listens on 127.0.0.1:$port"
+say "starting a cluster on loopback"
+start discoveryd "$bin/discoveryd" --listen 127.0.0.1:0
+discovery="rpc://127.0.0.1:$port"
+echo "  discoveryd   $discovery"
+echod_ports=()
+declare -a echod_pids
+for i in 1 2 3; do
+  start "echod$i" "$bin/echod" --listen 127.0.0.1:0 --name echo --discovery "$discovery" --ttl-ms 2000
+  echod_ports+=("$port")
+  echod_pids[$i]="${pids[-1]}"
+  echo "  echod #$i     127.0.0.1:$port (registered as 'echo')"
+done
+start routerd "$bin/routerd" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --discovery "$discovery" \
+  --health-check-interval-ms 200
+proxy="127.0.0.1:$port"
+admin="$(grep -o 'admin endpoint on http://[^ ]*' "$work/routerd.log" | grep -o '[0-9]*$')"
+echo "  routerd      $proxy (admin http://127.0.0.1:$admin)"
 
-echo
-echo "== the line protocol: <procedure>:<payload>  ->  <status>:<payload>"
-call '0:'
-call '1:hello, world'
-call '1:two\nlines'
-call '3:'
-call '2:250:slow hello'
-call '2:not-a-number'
-call '42:x'
-call 'garbage'
+say "one call through routerd (proxy mode)"
+echo "  \$ routectl call echo 1 'hello, world' --proxy $proxy"
+printf '  %s\n' "$("$bin/routectl" call echo 1 'hello, world' --proxy "$proxy")"
+say "the same call in-process (library mode: routing::Router, no proxy hop)"
+echo "  \$ routectl call echo 1 'hello, world' --discovery $discovery"
+printf '  %s\n' "$("$bin/routectl" call echo 1 'hello, world' --discovery "$discovery")"
+echo "  errors come back as a status and a reason:"
+"$bin/routectl" call nowhere 1 x --proxy "$proxy" 2>&1 | sed 's/^/  /' || true
 
-echo
-echo "== pipelining: three requests in one write, answers in order"
-printf '1:first\n2:100:second (slow)\n1:third\n' | nc -N -w 3 127.0.0.1 "$port" | sed 's/^/  /'
+say "how each strategy spreads WHOAMI calls over the three backends (1 s, 4 callers)"
+for strategy in round-robin random least-connections pick-2; do
+  "$bin/routectl" set-strategy "$strategy" --proxy "$proxy" >/dev/null
+  echo "  $strategy:"
+  "$bin/routebench" --proxy "$proxy" --procedure 3 --connections 4 --duration-s 1 --warmup-s 0 | sed 's/^/    /'
+done
+"$bin/routectl" set-strategy round-robin --proxy "$proxy" >/dev/null
 
-echo
-echo "== graceful stop: SIGTERM while a 500 ms call is in flight"
-( printf '2:500:answered during the drain\n' | nc -N -w 3 127.0.0.1 "$port" | sed 's/^/  call in flight got: /' ) &
-caller=$!
-sleep 0.1
-kill -TERM "$echod_pid"
-wait "$caller"
-wait "$echod_pid" && echo "  echod exited with status 0"
-pids=()
-echo
-echo "echod's log:"
-sed 's/^/  /' "$work/echod.log"
+say "SIGKILL backend #2 under load (8 callers, 3 s, calls marked idempotent)"
+"$bin/routebench" --proxy "$proxy" --procedure 3 --connections 8 --duration-s 3 --warmup-s 0 --idempotent \
+  >"$work/kill.txt" &
+bench=$!
+sleep 1
+kill -KILL "${echod_pids[2]}"
+wait "${echod_pids[2]}" 2>/dev/null || true
+echo "  killed echod #2 (127.0.0.1:${echod_ports[1]}) after 1 s"
+wait "$bench" || true
+sed 's/^/  /' "$work/kill.txt"
+echo "  (calls in flight on #2 were resent to the others; new calls skip it: refused connects are"
+echo "   retried elsewhere, it is ejected, health checks take it out, and its lease ends in 2 s)"
+
+say "restart backend #2 on the same port; it rejoins"
+start echod2b "$bin/echod" --listen "127.0.0.1:${echod_ports[1]}" --name echo --discovery "$discovery" --ttl-ms 2000
+sleep 1
+"$bin/routebench" --proxy "$proxy" --procedure 3 --connections 4 --duration-s 1 --warmup-s 0 | sed 's/^/  /'
+
+say "a few metrics (GET http://127.0.0.1:$admin/metrics)"
+http_get "$admin" /metrics | grep -E '^routing_(calls_total|backend_healthy|backend_ejections_total|retries_total|open_connections)' | sed 's/^/  /'
+
+if [ "$keep" = 1 ]; then
+  say "the cluster keeps running; try:"
+  echo "  $bin/routectl call echo 1 hi --proxy $proxy"
+  echo "  $bin/routectl status --proxy $proxy"
+  echo "  $bin/routebench --proxy $proxy --connections 16 --duration-s 5"
+  echo "  curl http://127.0.0.1:$admin/metrics"
+  echo "Press Ctrl-C to stop it."
+  trap 'echo; echo stopping; exit 0' INT TERM
+  while true; do sleep 1; done
+fi
+
+say "stopping everything (SIGTERM: each drains its calls)"

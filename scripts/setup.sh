@@ -12,6 +12,7 @@ PACKAGES=(
   netcat-openbsd procps
   etcd-server etcd-client             # the etcd discovery backend and its tests
   prometheus                          # promtool, to check /metrics
+  haproxy gnuplot-nox                 # the benchmark peer, and its charts
 )
 
 missing=()

@@ -1,0 +1,228 @@
+// routebench: a load generator for the line protocol, closed or open loop,
+// against an address directly (echod, or HAProxy in front of it), through
+// routerd (ROUTE frames), or through the embedded library (routing::Router).
+#include <routing/router.h>
+
+#include "app/common_flags.h"
+#include "common/log.h"
+#include "proxy/route_args.h"
+#include "rpc/address.h"
+#include "rpc/codec.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace {
+
+using namespace routing;
+using Clock = std::chrono::steady_clock;
+
+struct Settings {
+  std::string direct, proxy, discovery;
+  std::string system = "echo";
+  std::uint32_t procedure = 1;
+  std::size_t payload_bytes = 16;
+  int connections = 16;
+  double duration_s = 5, warmup_s = 1;
+  double rate = 0;  // calls/s in total; 0: closed loop
+  bool idempotent = false;
+  bool json = false;
+  long timeout_ms = 5000;
+};
+
+// One caller's way of making a call: true if it got status 0.
+using Caller = std::function<bool(std::string* who)>;
+
+// A blocking line-protocol connection: the cheapest client there is.
+class LineSocket {
+ public:
+  explicit LineSocket(const std::string& address) {
+    auto endpoint = rpc::resolve_endpoint(address);
+    fd_ = ::socket(endpoint.protocol().family(), SOCK_STREAM, 0);
+    if (::connect(fd_, endpoint.data(), endpoint.size()) != 0) throw std::runtime_error("cannot connect to " + address);
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  ~LineSocket() { ::close(fd_); }
+  // Sends one frame and reads one answer line; false on a transport error.
+  bool exchange(const std::string& frame, std::string& line) {
+    if (::send(fd_, frame.data(), frame.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(frame.size())) return false;
+    for (;;) {
+      if (auto newline = buffer_.find('\n'); newline != std::string::npos) {
+        line.assign(buffer_, 0, newline);
+        buffer_.erase(0, newline + 1);
+        return true;
+      }
+      char chunk[65536];
+      ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+      if (n <= 0) return false;
+      buffer_.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+
+ private:
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+std::function<Caller()> caller_factory(const Settings& s, Router* router) {
+  std::string payload(s.payload_bytes, 'x');
+  if (!s.direct.empty()) {
+    std::string frame = rpc::encode_frame(s.procedure, payload);
+    return [frame, address = s.direct] {
+      auto socket = std::make_shared<LineSocket>(address);
+      return [socket, frame, line = std::string()](std::string* who) mutable {
+        if (!socket->exchange(frame, line)) return false;
+        if (who) *who = line.substr(line.find(':') + 1);
+        return line.rfind("0:", 0) == 0;
+      };
+    };
+  }
+  CallOptions options{.timeout = std::chrono::milliseconds(s.timeout_ms), .idempotent = s.idempotent};
+  if (!s.proxy.empty()) {
+    std::string frame = rpc::encode_frame(proxy::route_procedure, proxy::route_args_json(s.system, s.procedure, payload, options));
+    return [frame, address = s.proxy] {
+      auto socket = std::make_shared<LineSocket>(address);
+      return [socket, frame, line = std::string()](std::string* who) mutable {
+        if (!socket->exchange(frame, line)) return false;
+        bool ok = line.rfind("0:", 0) == 0;
+        if (who) *who = ok ? proxy::unwrap_answer(Reply{Status::ok, rpc::unescape(line.substr(2))}).payload : "";
+        return ok;
+      };
+    };
+  }
+  return [router, payload, options, system = s.system, procedure = s.procedure] {
+    return [=](std::string* who) {
+      Reply reply = router->call(system, procedure, payload, options);
+      if (who) *who = reply.payload;
+      return reply.ok();
+    };
+  };
+}
+
+struct Totals {
+  std::mutex mutex;
+  std::vector<double> latencies_us;
+  std::uint64_t ok = 0, failed = 0;
+  std::map<std::string, std::uint64_t> by_backend;
+};
+
+// Runs one caller until `end`; counts only what starts after `measure_from`.
+void run_caller(Caller call, const Settings& s, Clock::time_point measure_from, Clock::time_point end,
+                bool whoami, Totals& totals) {
+  std::vector<double> latencies;
+  std::uint64_t ok = 0, failed = 0;
+  std::map<std::string, std::uint64_t> seen;
+  std::string who;
+  // Open loop: this caller's share of the rate, on a fixed schedule; a late
+  // call still counts from when it should have been sent (no hidden stalls).
+  const auto interval = s.rate > 0 ? std::chrono::duration_cast<Clock::duration>(
+                                         std::chrono::duration<double>(s.connections / s.rate))
+                                   : Clock::duration::zero();
+  auto intended = Clock::now();
+  while (true) {
+    if (s.rate > 0) {
+      std::this_thread::sleep_until(intended);
+    } else {
+      intended = Clock::now();
+    }
+    if (intended >= end) break;
+    bool success = call(whoami ? &who : nullptr);
+    auto done = Clock::now();
+    if (intended >= measure_from) {
+      latencies.push_back(std::chrono::duration<double, std::micro>(done - intended).count());
+      (success ? ok : failed)++;
+      if (whoami && success) ++seen[who];
+    }
+    intended += interval;
+  }
+  std::lock_guard lock(totals.mutex);
+  totals.latencies_us.insert(totals.latencies_us.end(), latencies.begin(), latencies.end());
+  totals.ok += ok;
+  totals.failed += failed;
+  for (auto& [backend, count] : seen) totals.by_backend[backend] += count;
+}
+
+double percentile(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  return sorted[std::min(sorted.size() - 1, static_cast<std::size_t>(q * static_cast<double>(sorted.size())))];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"routebench: closed- or open-loop load over the line protocol", "routebench"};
+  cli.set_version_flag("--version", std::string("routebench ") + ROUTING_VERSION);
+  Settings s;
+  auto* direct = cli.add_option("--direct", s.direct, "call this address directly (echod, or a TCP proxy in front of it)")
+                     ->check(app::host_port_validator());
+  auto* proxy = cli.add_option("--proxy", s.proxy, "call through this routerd")->check(app::host_port_validator());
+  auto* discovery = cli.add_option("--discovery", s.discovery, "call through the embedded router with this discovery")
+                        ->check(app::discovery_url_validator());
+  direct->excludes(proxy)->excludes(discovery);
+  proxy->excludes(discovery);
+  cli.add_option("--system", s.system, "system name (proxy and library modes)")->capture_default_str();
+  cli.add_option("--procedure", s.procedure, "procedure id (3 = WHOAMI also reports the spread)")->capture_default_str();
+  cli.add_option("--payload-bytes", s.payload_bytes, "payload size")->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20))->capture_default_str();
+  cli.add_option("--connections", s.connections, "concurrent callers, one connection each")->check(CLI::Range(1, 10000))->capture_default_str();
+  cli.add_option("--duration-s", s.duration_s, "measured time")->check(CLI::Range(0.1, 3600.0))->capture_default_str();
+  cli.add_option("--warmup-s", s.warmup_s, "unmeasured time first")->check(CLI::Range(0.0, 600.0))->capture_default_str();
+  cli.add_option("--rate", s.rate, "open loop: calls per second in total (0: closed loop)")->check(CLI::Range(0.0, 1e7))->capture_default_str();
+  cli.add_option("--timeout-ms", s.timeout_ms, "deadline per call (proxy and library)")->check(CLI::Range(1L, 3'600'000L))->capture_default_str();
+  cli.add_flag("--idempotent", s.idempotent, "mark calls idempotent (resent once if a backend dies mid-call)");
+  cli.add_flag("--json", s.json, "print one JSON line instead of text");
+  if (int code = app::parse_flags(cli, argc, argv); code >= 0) return code;
+  if (s.direct.empty() && s.proxy.empty() && s.discovery.empty()) {
+    std::fprintf(stderr, "routebench: give --direct, --proxy or --discovery\n");
+    return 2;
+  }
+  common::log().set_level(spdlog::level::warn);
+
+  std::unique_ptr<Router> router;
+  if (!s.discovery.empty()) {
+    router = std::make_unique<Router>(RouterOptions{.discovery = s.discovery,
+                                                    .pool_size = static_cast<std::size_t>(s.connections),
+                                                    .max_pending = 100000});
+  }
+  Totals totals;
+  try {
+    auto factory = caller_factory(s, router.get());
+    std::vector<Caller> callers;
+    for (int i = 0; i < s.connections; ++i) callers.push_back(factory());
+    auto start = Clock::now();
+    auto measure_from = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s.warmup_s));
+    auto end = measure_from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s.duration_s));
+    std::vector<std::thread> threads;
+    for (auto& call : callers) {
+      threads.emplace_back([&, call] { run_caller(call, s, measure_from, end, s.procedure == 3, totals); });
+    }
+    for (auto& thread : threads) thread.join();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "routebench: %s\n", e.what());
+    return 1;
+  }
+
+  std::sort(totals.latencies_us.begin(), totals.latencies_us.end());
+  double rate = static_cast<double>(totals.ok + totals.failed) / s.duration_s;
+  double p50 = percentile(totals.latencies_us, 0.5), p99 = percentile(totals.latencies_us, 0.99),
+         p999 = percentile(totals.latencies_us, 0.999);
+  if (s.json) {
+    std::printf("{\"calls_per_s\":%.1f,\"ok\":%llu,\"failed\":%llu,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f}\n",
+                rate, static_cast<unsigned long long>(totals.ok), static_cast<unsigned long long>(totals.failed), p50, p99, p999);
+  } else {
+    std::printf("%d connections, %.1f s%s: %.0f calls/s, %llu ok, %llu failed; latency p50 %.0f us, p99 %.0f us, p99.9 %.0f us\n",
+                s.connections, s.duration_s, s.rate > 0 ? " (open loop)" : "", rate,
+                static_cast<unsigned long long>(totals.ok), static_cast<unsigned long long>(totals.failed), p50, p99, p999);
+    for (auto& [backend, count] : totals.by_backend) std::printf("  %-24s %llu\n", backend.c_str(), static_cast<unsigned long long>(count));
+  }
+  return totals.failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Side by side, in ONE run on the same echod backend: direct calls, library
+# mode, routerd (1 and 2 workers) and HAProxy in TCP mode (1 thread), at 1, 16
+# and 64 connections (closed loop). Reports calls/s, latency p50/p99/p99.9 and
+# the CPU time each proxy (and echod) spends per call, from /proc. Writes
+# bench/results/bench-<time>.md and .png.
+#   scripts/bench.sh [seconds per run, default 5] [connection counts, default "1 16 64"]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+seconds="${1:-5}"
+counts="${2:-1 16 64}"
+
+bash scripts/setup.sh
+bash scripts/build.sh >/dev/null
+bin="$root/build/apps"
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+start() {  # start NAME CMD...: sets $port from its "listening on" line
+  local name="$1"; shift
+  "$@" 2>"$work/$name.log" &
+  pids+=("$!")
+  for _ in $(seq 200); do
+    port="$(grep -o 'listening on [^ ]*' "$work/$name.log" | grep -o '[0-9]*$' || true)"
+    [ -n "$port" ] && return 0
+    sleep 0.05
+  done
+  echo "bench: $name did not start"; cat "$work/$name.log"; exit 1
+}
+free_port() {
+  local p
+  for _ in $(seq 100); do
+    p=$((20000 + RANDOM % 20000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+  return 1
+}
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, in clock ticks
+hz="$(getconf CLK_TCK)"
+
+start echod "$bin/echod" --listen 127.0.0.1:0 --threads 1
+echod_port="$port"; echod_pid="${pids[-1]}"
+start routerd1 "$bin/routerd" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --threads 1 \
+  --discovery "static://echo=127.0.0.1:$echod_port" --pool-size 128 --health-check-interval-ms 0
+routerd1_port="$port"; routerd1_pid="${pids[-1]}"
+start routerd2 "$bin/routerd" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --threads 2 \
+  --discovery "static://echo=127.0.0.1:$echod_port" --pool-size 128 --health-check-interval-ms 0
+routerd2_port="$port"; routerd2_pid="${pids[-1]}"
+haproxy_port="$(free_port)"
+cat >"$work/haproxy.cfg" <<CFG
+global
+  nbthread 1
+  maxconn 5000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+listen echo
+  bind 127.0.0.1:$haproxy_port
+  server echod 127.0.0.1:$echod_port
+CFG
+haproxy -f "$work/haproxy.cfg" -db 2>"$work/haproxy.log" &
+pids+=("$!"); haproxy_pid="${pids[-1]}"
+sleep 0.5
+kill -0 "$haproxy_pid" 2>/dev/null || { echo "bench: haproxy did not start:"; cat "$work/haproxy.log"; exit 1; }
+
+results="$work/results.tsv"
+printf 'mode\tconnections\tcalls_per_s\tp50_us\tp99_us\tp999_us\tproxy_cpu_us\techod_cpu_us\n' >"$results"
+run() {  # run MODE PROXY_PID ROUTEBENCH-ARGS...
+  local mode="$1" proxy_pid="$2"; shift 2
+  local c
+  for c in $counts; do
+    local p0=0 e0 p1=0 e1 json calls
+    [ "$proxy_pid" != - ] && p0="$(cpu_ticks "$proxy_pid")"
+    e0="$(cpu_ticks "$echod_pid")"
+    json="$("$bin/routebench" "$@" --connections "$c" --duration-s "$seconds" --warmup-s 0 --json || true)"
+    [ "$proxy_pid" != - ] && p1="$(cpu_ticks "$proxy_pid")"
+    e1="$(cpu_ticks "$echod_pid")"
+    calls="$(sed -E 's/.*"ok":([0-9]+),"failed":([0-9]+).*/\1 \2/' <<<"$json" | awk '{print $1 + $2}')"
+    awk -v mode="$mode" -v c="$c" -v json="$json" -v pd="$((p1 - p0))" -v ed="$((e1 - e0))" -v hz="$hz" \
+        -v calls="$calls" -v proxy="$proxy_pid" 'BEGIN {
+      n = split(json, parts, /[,:{}]/)
+      for (i = 1; i < n; i++) { gsub(/"/, "", parts[i]); value[parts[i]] = parts[i + 1] }
+      per = calls > 0 ? 1e6 / hz / calls : 0
+      printf "%s\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%.1f\n", mode, c, value["calls_per_s"], value["p50_us"],
+             value["p99_us"], value["p999_us"], proxy == "-" ? "n/a" : sprintf("%.1f", pd * per), ed * per
+    }' >>"$results"
+    tail -n 1 "$results"
+  done
+}
+# Warm every path once, then measure.
+"$bin/routebench" --direct "127.0.0.1:$echod_port" --connections 4 --duration-s 0.5 --warmup-s 0 >/dev/null
+run direct - --direct "127.0.0.1:$echod_port"
+run library - --discovery "static://echo=127.0.0.1:$echod_port"
+run "routerd-1-worker" "$routerd1_pid" --proxy "127.0.0.1:$routerd1_port"
+run "routerd-2-workers" "$routerd2_pid" --proxy "127.0.0.1:$routerd2_port"
+run "haproxy-tcp" "$haproxy_pid" --direct "127.0.0.1:$haproxy_port"
+
+stamp="$(date -u +%Y%m%d-%H%M%S)"
+out="bench/results/bench-$stamp"
+{
+  echo "# Side-by-side benchmark, $stamp"
+  echo
+  echo "One echod (1 thread) behind every path; closed loop, 16-byte ECHO payloads, ${seconds} s per row,"
+  echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)). CPU per call is the process's"
+  echo "user+system time over the run divided by the calls (clock ticks of $((1000 / hz)) ms)."
+  echo "Rerun: \`bash scripts/bench.sh $seconds \"$counts\"\`."
+  echo
+  echo "| mode | connections | calls/s | p50 µs | p99 µs | p99.9 µs | proxy CPU µs/call | echod CPU µs/call |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  tail -n +2 "$results" | awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8}'
+} >"$out.md"
+cp "$results" "$out.tsv"
+if command -v gnuplot >/dev/null; then
+  modes="direct library routerd-1-worker routerd-2-workers haproxy-tcp"
+  for c in $counts; do
+    printf '%s' "$c"
+    for m in $modes; do printf '\t%s' "$(awk -F'\t' -v m="$m" -v c="$c" '$1 == m && $2 == c {print $3}' "$results")"; done
+    echo
+  done >"$work/chart.dat"
+  gnuplot <<PLOT
+set terminal png size 900,500
+set output "$out.png"
+set title "calls/s by path and connections (higher is better)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid border -1
+set ylabel "calls/s"
+set xlabel "connections"
+set key top left
+plot "$work/chart.dat" using 2:xtic(1) title "direct", '' using 3 title "library", '' using 4 title "routerd 1 worker", \
+     '' using 5 title "routerd 2 workers", '' using 6 title "HAProxy TCP"
+PLOT
+fi
+echo
+cat "$out.md"
+echo
+echo "wrote $out.md $out.tsv $( [ -f "$out.png" ] && echo "$out.png")"
