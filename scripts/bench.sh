@@ -134,6 +134,7 @@ set style data histograms
 set style histogram clustered gap 1
 set style fill solid border -1
 set ylabel "calls/s"
+set yrange [0:*]
 set xlabel "connections"
 set key top left
 plot "$work/chart.dat" using 2:xtic(1) title "direct", '' using 3 title "library", '' using 4 title "routerd 1 worker", \
