@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The README's first command, end to end: the demo must exit 0, route through
+# both modes, and lose no call while a backend is killed.
+set -euo pipefail
+out="$(bash "$1/scripts/demo.sh" 2>&1)" || { echo "$out"; echo "demo exited non-zero"; exit 1; }
+echo "$out"
+[ "$(grep -c '^  hello, world$' <<<"$out")" -eq 2 ] || { echo "missing the proxy and library calls"; exit 1; }
+grep -A1 'SIGKILL backend #2 under load' <<<"$out" >/dev/null
+kill_line="$(sed -n '/SIGKILL backend #2/,/restart backend/p' <<<"$out" | grep 'calls/s')"
+grep -q ' 0 failed' <<<"$kill_line" || { echo "calls failed while a backend was killed: $kill_line"; exit 1; }
+grep -q 'routing_calls_total{system="echo",code="0"}' <<<"$out" || { echo "no metrics shown"; exit 1; }
+echo "demo test: ok"
