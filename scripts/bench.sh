@@ -16,24 +16,9 @@ bash scripts/build.sh >/dev/null
 bin="$root/build/apps"
 work="$(mktemp -d)"
 pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$root/scripts/lib.sh"
+trap stop_all EXIT
 
-start() {  # start NAME CMD...: sets $port from its "listening on" line
-  local name="$1"; shift
-  "$@" 2>"$work/$name.log" &
-  pids+=("$!")
-  for _ in $(seq 200); do
-    port="$(grep -o 'listening on [^ ]*' "$work/$name.log" | grep -o '[0-9]*$' || true)"
-    [ -n "$port" ] && return 0
-    sleep 0.05
-  done
-  echo "bench: $name did not start"; cat "$work/$name.log"; exit 1
-}
 free_port() {
   local p
   for _ in $(seq 100); do

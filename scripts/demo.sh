@@ -18,30 +18,11 @@ bash scripts/build.sh >/dev/null
 bin="$root/build/apps"
 work="$(mktemp -d)"
 pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  sleep 0.5
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$root/scripts/lib.sh"
+trap stop_all EXIT
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-# start NAME CMD...: runs CMD with its log in $work/NAME.log and sets $port to
-# the port it listens on.
-start() {
-  local name="$1"; shift
-  "$@" 2>"$work/$name.log" &
-  pids+=("$!")
-  for _ in $(seq 200); do
-    port="$(grep -o 'listening on [^ ]*' "$work/$name.log" | grep -o '[0-9]*$' || true)"
-    [ -n "$port" ] && return 0
-    sleep 0.05
-  done
-  echo "demo: $name did not start:"; cat "$work/$name.log"; exit 1
-}
 
 http_get() {  # http_get PORT PATH (bash only: no curl needed)
   exec 3<>"/dev/tcp/127.0.0.1/$1"

@@ -1,6 +1,7 @@
 #include "discovery/etcd_discovery.h"
 
 #include "common/backoff.h"
+#include "discovery/watch_handle.h"
 #include "common/base64.h"
 
 #include <boost/asio/as_tuple.hpp>
@@ -255,13 +256,7 @@ struct EtcdWatch : WatchHandle, std::enable_shared_from_this<EtcdWatch> {
 std::unique_ptr<WatchHandle> EtcdDiscovery::watch(std::string name, WatchCallback on_change) {
   auto state = std::make_shared<EtcdWatch>(executor_, http_, name_prefix(name), options_, std::move(on_change));
   asio::co_spawn(executor_, state->run(), asio::detached);
-  struct Handle : WatchHandle {
-    std::shared_ptr<EtcdWatch> state;
-    explicit Handle(std::shared_ptr<EtcdWatch> s) : state(std::move(s)) {}
-    ~Handle() override { state->stop(); }
-    void stop() override { state->stop(); }
-  };
-  return std::make_unique<Handle>(std::move(state));
+  return handle_for(std::move(state));
 }
 
 }  // namespace routing::discovery

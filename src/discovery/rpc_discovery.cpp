@@ -1,6 +1,7 @@
 #include "discovery/rpc_discovery.h"
 
 #include "common/backoff.h"
+#include "discovery/watch_handle.h"
 #include "discovery/protocol.h"
 #include "rpc/address.h"
 #include "rpc/timed_call.h"
@@ -214,14 +215,7 @@ std::unique_ptr<WatchHandle> RpcDiscovery::watch(std::string name, WatchCallback
                                           std::move(on_change));
   asio::co_spawn(executor_, state->run(), asio::detached);
 
-  // The handle owns nothing but the right to stop: the loop keeps itself alive.
-  struct Handle : WatchHandle {
-    std::shared_ptr<RpcWatch> state;
-    explicit Handle(std::shared_ptr<RpcWatch> s) : state(std::move(s)) {}
-    ~Handle() override { state->stop(); }
-    void stop() override { state->stop(); }
-  };
-  return std::make_unique<Handle>(std::move(state));
+  return handle_for(std::move(state));
 }
 
 }  // namespace routing::discovery

@@ -1,6 +1,7 @@
 // The async pipelining client connection and the blocking client.
 #include "rpc/blocking_client.h"
 #include "rpc/client_connection.h"
+#include "support/ports.h"
 #include "support/test_server.h"
 
 #include <boost/asio/co_spawn.hpp>
@@ -107,17 +108,7 @@ TEST(BlockingClient, TimesOutWithStatus4AndRecovers) {
 }
 
 TEST(BlockingClient, AnswersUnavailableWhenNothingListens) {
-  // Find a port with no listener: bind, read the port, close.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-
-  rpc::BlockingClient client("127.0.0.1:" + std::to_string(ntohs(addr.sin_port)), 1s);
+  rpc::BlockingClient client("127.0.0.1:" + std::to_string(free_port()), 1s);
   EXPECT_EQ(client.call(1, "x").status, Status::unavailable);
   rpc::BlockingClient bad_address("not-an-address", 1s);
   EXPECT_EQ(bad_address.call(1, "x").status, Status::invalid_argument);

@@ -6,6 +6,9 @@
 #include "support/ports.h"
 #include "support/test_discoveryd.h"
 
+#include "support/eventually.h"
+#include "support/watch_recorder.h"
+
 #include <gtest/gtest.h>
 
 #include <mutex>
@@ -17,15 +20,6 @@ namespace {
 using namespace std::chrono_literals;
 using discovery::AddressSet;
 
-template <typename Condition>
-bool eventually(Condition condition, std::chrono::milliseconds timeout = 5s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return condition();
-}
 
 discovery::DiscoveryOptions fast_options() {
   discovery::DiscoveryOptions options;
@@ -36,26 +30,6 @@ discovery::DiscoveryOptions fast_options() {
   return options;
 }
 
-// Collects what a watch delivers, safely across threads.
-struct Recorder {
-  std::mutex mutex;
-  std::vector<std::vector<std::string>> sets;
-  discovery::WatchCallback callback() {
-    return [this](const AddressSet& set) {
-      std::lock_guard lock(mutex);
-      sets.push_back(set.addresses);
-    };
-  }
-  std::optional<std::vector<std::string>> last() {
-    std::lock_guard lock(mutex);
-    if (sets.empty()) return std::nullopt;
-    return sets.back();
-  }
-  std::size_t count() {
-    std::lock_guard lock(mutex);
-    return sets.size();
-  }
-};
 
 class RpcDiscoveryTest : public ::testing::Test {
  protected:
@@ -91,7 +65,7 @@ TEST_F(RpcDiscoveryTest, AnswersUnavailableWhileDiscoverydIsDownAndRecovers) {
 }
 
 TEST_F(RpcDiscoveryTest, WatchDeliversTheFullSetOnEveryChange) {
-  Recorder recorder;
+  WatchRecorder recorder;
   auto watch = discovery_->watch("echo", recorder.callback());
   ASSERT_TRUE(eventually([&] { return recorder.count() == 1; }));
   EXPECT_TRUE(recorder.last()->empty());
@@ -109,7 +83,7 @@ TEST_F(RpcDiscoveryTest, WatchDeliversTheFullSetOnEveryChange) {
 
 TEST_F(RpcDiscoveryTest, WatchKeepsTheLastSetWhileDownAndResyncsAfterARestart) {
   sync(discovery_->announce("echo", "a:1", 60s));
-  Recorder recorder;
+  WatchRecorder recorder;
   auto watch = discovery_->watch("echo", recorder.callback());
   ASSERT_TRUE(eventually([&] { return recorder.last() == std::vector<std::string>{"a:1"}; }));
 
@@ -127,7 +101,7 @@ TEST_F(RpcDiscoveryTest, WatchKeepsTheLastSetWhileDownAndResyncsAfterARestart) {
 }
 
 TEST_F(RpcDiscoveryTest, StoppedWatchDeliversNothingMore) {
-  Recorder recorder;
+  WatchRecorder recorder;
   auto watch = discovery_->watch("echo", recorder.callback());
   ASSERT_TRUE(eventually([&] { return recorder.count() == 1; }));
   watch.reset();
@@ -172,7 +146,7 @@ TEST(StaticDiscovery, ServesTheFixedMap) {
   EXPECT_TRUE(run_sync(loop.executor(), fixed->announce("echo", "127.0.0.1:7001", 1s)).ok());
   EXPECT_EQ(run_sync(loop.executor(), fixed->announce("echo", "127.0.0.1:9", 1s)).status,
             Status::invalid_argument);
-  Recorder recorder;
+  WatchRecorder recorder;
   auto watch = fixed->watch("echo", recorder.callback());
   ASSERT_TRUE(eventually([&] { return recorder.count() == 1; }));
   EXPECT_EQ(recorder.last()->size(), 2u);

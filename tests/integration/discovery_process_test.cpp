@@ -6,6 +6,8 @@
 #include "support/process.h"
 #include "support/raw_socket.h"
 
+#include "support/eventually.h"
+
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -26,15 +28,6 @@ std::vector<std::string> listed(const std::string& address, const std::string& n
   return set ? set->addresses : std::vector<std::string>{"<discoveryd unreachable>"};
 }
 
-template <typename Condition>
-bool eventually(Condition condition, std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return condition();
-}
 
 // CPU time (user + system) a process has used, from /proc.
 std::chrono::milliseconds cpu_time(pid_t pid) {

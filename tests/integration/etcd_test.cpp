@@ -6,6 +6,9 @@
 #include "support/process.h"
 #include "support/test_discoveryd.h"
 
+#include "support/eventually.h"
+#include "support/watch_recorder.h"
+
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -50,30 +53,7 @@ class Etcd {
   bool ready_ = false;
 };
 
-template <typename Condition>
-bool eventually(Condition condition, std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return condition();
-}
 
-struct Recorder {
-  std::mutex mutex;
-  std::vector<std::vector<std::string>> sets;
-  discovery::WatchCallback callback() {
-    return [this](const discovery::AddressSet& set) {
-      std::lock_guard lock(mutex);
-      sets.push_back(set.addresses);
-    };
-  }
-  std::optional<std::vector<std::string>> last() {
-    std::lock_guard lock(mutex);
-    return sets.empty() ? std::nullopt : std::optional(sets.back());
-  }
-};
 
 class EtcdTest : public ::testing::Test {
  protected:
@@ -112,7 +92,7 @@ TEST_F(EtcdTest, KeysLiveUnderTheDocumentedPrefix) {
 }
 
 TEST_F(EtcdTest, WatchWakesOnEveryChange) {
-  Recorder recorder;
+  WatchRecorder recorder;
   auto watch = discovery_->watch("echo", recorder.callback());
   ASSERT_TRUE(eventually([&] { return recorder.last().has_value(); }, 5s));
   EXPECT_TRUE(recorder.last()->empty());
@@ -126,7 +106,7 @@ TEST_F(EtcdTest, WatchWakesOnEveryChange) {
 }
 
 TEST_F(EtcdTest, LeaseEndsAfterTheRegisteringProcessIsKilled) {
-  Recorder recorder;
+  WatchRecorder recorder;
   auto watch = discovery_->watch("echo", recorder.callback());
   Process echod(ECHOD_PATH, {"--listen", "127.0.0.1:0", "--discovery", etcd_.url(), "--ttl-ms", "1000"});
   auto port = echod.wait_listening();

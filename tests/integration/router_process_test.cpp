@@ -4,6 +4,8 @@
 #include "support/ports.h"
 #include "support/process.h"
 
+#include "support/spread.h"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -55,15 +57,6 @@ RouterOptions options_for(const std::string& discovery) {
   return options;
 }
 
-std::map<std::string, int> spread(Router& router, int calls) {
-  std::map<std::string, int> seen;
-  for (int i = 0; i < calls; ++i) {
-    Reply reply = router.call("echo", 3, "");
-    EXPECT_TRUE(reply.ok()) << reply.payload;
-    ++seen[reply.payload];
-  }
-  return seen;
-}
 
 std::vector<Reply> at_once(Router& router, int count, std::uint32_t procedure, const std::string& payload,
                            CallOptions options = {}) {

@@ -6,6 +6,8 @@
 #include "support/test_discoveryd.h"
 #include "rpc/blocking_client.h"
 
+#include "support/spread.h"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -55,15 +57,6 @@ std::vector<Reply> run_concurrently(Router& router, const std::vector<Request>& 
   return replies;
 }
 
-std::map<std::string, int> spread(Router& router, int calls) {
-  std::map<std::string, int> seen;
-  for (int i = 0; i < calls; ++i) {
-    Reply reply = router.call("echo", 3, "");
-    EXPECT_TRUE(reply.ok()) << reply.payload;
-    ++seen[reply.payload];
-  }
-  return seen;
-}
 
 TEST(Router, RoutesACall) {
   TestBackend backend;

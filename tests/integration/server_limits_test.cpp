@@ -2,6 +2,8 @@
 #include "support/raw_socket.h"
 #include "support/test_server.h"
 
+#include "support/eventually.h"
+
 #include <gtest/gtest.h>
 
 #include <future>
@@ -13,16 +15,6 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-// Polls `condition` for up to `timeout`.
-template <typename Condition>
-bool eventually(Condition condition, std::chrono::milliseconds timeout = 5s) {
-  auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return condition();
-}
 
 TEST(ServerLimits, ClosesIdleConnections) {
   rpc::ServerOptions options;

@@ -1,0 +1,33 @@
+#pragma once
+// Collects what a discovery watch delivers, safely across threads.
+#include "discovery/discovery.h"
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace routing::test {
+
+struct WatchRecorder {
+  std::mutex mutex;
+  std::vector<std::vector<std::string>> sets;
+
+  discovery::WatchCallback callback() {
+    return [this](const discovery::AddressSet& set) {
+      std::lock_guard lock(mutex);
+      sets.push_back(set.addresses);
+    };
+  }
+  std::optional<std::vector<std::string>> last() {
+    std::lock_guard lock(mutex);
+    if (sets.empty()) return std::nullopt;
+    return sets.back();
+  }
+  std::size_t count() {
+    std::lock_guard lock(mutex);
+    return sets.size();
+  }
+};
+
+}  // namespace routing::test
