@@ -62,6 +62,11 @@ struct RouterOptions {
   double retry_ratio = 0.2;
   unsigned min_retries_per_second = 10;
 
+  // A system with no instances and no call for this long is forgotten (its
+  // discovery watch and health checks stop), so that calls naming systems
+  // that do not exist cannot pile up state.
+  std::chrono::milliseconds unused_system_retention{60000};
+
   // Event loops the router runs its calls on (library mode).
   unsigned threads = 1;
   std::size_t max_frame_bytes = 1024 * 1024;

@@ -16,10 +16,10 @@ using Clock = std::chrono::steady_clock;
 
 asio::awaitable<void> RouterCore::health_loop(std::shared_ptr<System> system,
                                               std::shared_ptr<asio::steady_timer> timer) {
-  while (!stopping_) {
+  while (!stopping_ && !system->retired()) {
     timer->expires_after(options_.health_check_interval);
     co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
-    if (stopping_) break;
+    if (stopping_ || system->retired()) break;
     auto list = system->backends();
     for (const auto& backend : list->backends) {
       if (stopping_) break;

@@ -1,5 +1,6 @@
 #include "routing/router_core.h"
 
+#include "common/log.h"
 #include "discovery/discovery_url.h"
 
 #include <boost/asio/co_spawn.hpp>
@@ -25,6 +26,7 @@ void RouterCore::validate(const RouterOptions& options) {
   if (options.max_ejected_percent > 100) fail("max ejected percent must be 0..100");
   if (options.retry_ratio < 0) fail("retry ratio must not be negative");
   if (options.max_frame_bytes < 16) fail("max frame bytes must be at least 16");
+  if (options.unused_system_retention.count() <= 0) fail("unused system retention must be positive");
   if (!parse_strategy(options.strategy)) fail("unknown strategy '" + options.strategy + "'");
   discovery::parse_discovery_url(options.discovery);
 }
@@ -108,6 +110,7 @@ std::shared_ptr<System> RouterCore::find_or_create(const std::string& name) {
   if (options_.health_check_interval.count() > 0) {
     auto timer = std::make_shared<asio::steady_timer>(shards_[0]->executor);
     health_timers_.push_back(timer);
+    slot->set_health_timer(timer);
     // (co_spawn may start it inline: it must not take systems_mutex_.)
     asio::co_spawn(shards_[0]->executor, health_loop(slot, timer), asio::detached);
   }
@@ -139,6 +142,23 @@ RouterStats RouterCore::stats() const {
   return out;
 }
 
+void RouterCore::forget_unused_systems() {
+  auto cutoff = std::chrono::steady_clock::now() - options_.unused_system_retention;
+  std::lock_guard lock(systems_mutex_);
+  for (auto it = systems_.begin(); it != systems_.end();) {
+    if (!it->second->unused_since(cutoff)) {
+      ++it;
+      continue;
+    }
+    common::log().debug("forgetting system '{}': no instances, no calls", it->first);
+    it->second->retire();
+    health_timers_.erase(std::remove_if(health_timers_.begin(), health_timers_.end(),
+                                        [](const auto& timer) { return timer.use_count() == 1; }),
+                         health_timers_.end());
+    it = systems_.erase(it);
+  }
+}
+
 asio::awaitable<void> RouterCore::sweep_loop(Shard& shard) {
   auto period = std::clamp<std::chrono::milliseconds>(options_.idle_timeout / 2, std::chrono::milliseconds(50),
                                                       std::chrono::milliseconds(1000));
@@ -147,6 +167,7 @@ asio::awaitable<void> RouterCore::sweep_loop(Shard& shard) {
     co_await shard.sweeper->async_wait(asio::as_tuple(asio::use_awaitable));
     if (stopping_) break;
     shard.pool.sweep(options_.idle_timeout);
+    if (&shard == shards_[0].get()) forget_unused_systems();
   }
 }
 

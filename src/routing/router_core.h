@@ -86,6 +86,7 @@ class RouterCore {
                                                                   Attempt& failure);
   void reserve_connection_slot(Shard& shard, System& system);
   boost::asio::awaitable<void> sweep_loop(Shard& shard);
+  void forget_unused_systems();
   boost::asio::awaitable<void> health_loop(std::shared_ptr<System> system,
                                           std::shared_ptr<boost::asio::steady_timer> timer);
   boost::asio::awaitable<void> check_backend(System& system, std::shared_ptr<Backend> backend);

@@ -107,6 +107,17 @@ asio::awaitable<std::optional<Reply>> System::ensure_ready(discovery::Discovery&
   }
 }
 
+bool System::unused_since(Clock::time_point cutoff) const {
+  return backends()->backends.empty() && limiter.in_use() == 0 && limiter.waiting() == 0 &&
+         last_used_ns_.load(std::memory_order_relaxed) < cutoff.time_since_epoch().count();
+}
+
+void System::retire() {
+  retired_ = true;
+  stop_watch();
+  if (auto timer = health_timer_) asio::post(timer->get_executor(), [timer] { timer->cancel(); });
+}
+
 void System::keep_watch(std::unique_ptr<discovery::WatchHandle> watch) { watch_ = std::move(watch); }
 
 void System::stop_watch() {

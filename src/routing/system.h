@@ -48,6 +48,13 @@ class System {
 
   SystemStats stats() const;
 
+  // Marks a call; a system without instances that nobody calls is retired.
+  void touch() { last_used_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed); }
+  bool unused_since(std::chrono::steady_clock::time_point cutoff) const;
+  void retire();
+  bool retired() const { return retired_.load(); }
+  void set_health_timer(std::shared_ptr<boost::asio::steady_timer> timer) { health_timer_ = std::move(timer); }
+
   ConcurrencyLimiter limiter;
   RetryBudget budget;
   std::atomic<std::size_t> open_connections{0};
@@ -71,6 +78,9 @@ class System {
   bool fetching_ = false;
   std::vector<std::shared_ptr<boost::asio::steady_timer>> ready_waiters_;
   std::unique_ptr<discovery::WatchHandle> watch_;
+  std::shared_ptr<boost::asio::steady_timer> health_timer_;
+  std::atomic<std::int64_t> last_used_ns_{0};
+  std::atomic<bool> retired_{false};
 };
 
 }  // namespace routing::core

@@ -1,6 +1,7 @@
 // routing::Router (library mode) against in-process backends.
 #include <routing/router.h>
 
+#include "support/eventually.h"
 #include "support/ports.h"
 #include "support/test_backend.h"
 #include "support/test_discoveryd.h"
@@ -455,6 +456,20 @@ TEST(Router, ThousandsOfFailingCallsLeakNoPermitOrConnection) {
   auto doomed_replies = run_concurrently(router, std::vector<Request>(4, Request{"doomed", tracked_procedure, "100:ok", {}}));
   for (const auto& reply : doomed_replies) EXPECT_TRUE(reply.ok()) << reply.payload;
   EXPECT_LE(live.open_connections(), options.pool_size);
+}
+
+TEST(Router, ForgetsSystemsWithoutInstancesThatNobodyCalls) {
+  TestBackend backend;
+  auto options = quiet_options(static_url({&backend}));
+  options.unused_system_retention = 100ms;
+  options.idle_timeout = 200ms;  // the sweep that forgets runs every idle_timeout / 2
+  Router router(options);
+  ASSERT_TRUE(router.call("echo", 1, "x").ok());
+  for (int i = 0; i < 50; ++i) router.call("ghost-" + std::to_string(i), 1, "x");
+  EXPECT_EQ(router.stats().systems.size(), 51u);
+  EXPECT_TRUE(eventually([&] { return router.stats().systems.size() == 1; }, 3s));
+  EXPECT_EQ(router.stats().systems.at(0).name, "echo");  // it has instances: kept
+  EXPECT_EQ(router.call("ghost-1", 1, "x").status, Status::not_found);  // still answers the same
 }
 
 TEST(Router, RejectsBadOptions) {
