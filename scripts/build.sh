@@ -7,6 +7,7 @@ build="${ROUTING_BUILD_DIR:-$root/build}"
 jobs="${ROUTING_JOBS:-2}"
 # Relative paths in ccache keys: a fresh clone elsewhere (as CI makes) still hits.
 export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=true
+export CCACHE_SLOPPINESS="pch_defines,time_macros,include_file_mtime,include_file_ctime"
 
 if [ ! -f "$build/build.ninja" ]; then
   cmake -S "$root" -B "$build" -G Ninja \
