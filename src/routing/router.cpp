@@ -20,6 +20,9 @@ struct Router::Threads {
     std::thread thread;
   };
   std::vector<std::unique_ptr<Loop>> loops;
+  std::atomic<std::size_t> next{0};  // blocking calls are dealt round-robin
+
+  asio::io_context& pick() { return loops[next.fetch_add(1, std::memory_order_relaxed) % loops.size()]->ctx; }
 
   explicit Threads(unsigned count) {
     for (unsigned i = 0; i < std::max(1u, count); ++i) {
@@ -58,7 +61,7 @@ Reply Router::call(std::string_view system, std::uint32_t procedure, std::string
   if (core_->on_shard_thread()) {
     return Reply::error(Status::internal, "blocking Router::call from a router thread would deadlock; use async_call");
   }
-  auto future = asio::co_spawn(threads_->loops[0]->ctx,
+  auto future = asio::co_spawn(threads_->pick(),
                                core_->call(std::string(system), procedure, std::string(payload), options),
                                asio::use_future);
   return future.get().reply;
