@@ -171,8 +171,10 @@ asio::awaitable<std::optional<PooledConnection>> RouterCore::connect(Shard& shar
 // takes a slot, closing an idle one (the oldest, of any backend) to make room.
 // A call holding a permit always finds room: in-use connections never exceed
 // permits, so when every slot is taken one is idle somewhere. If it idles on
-// another worker, that worker is asked to close it, and for that moment the
-// system has one connection more than its bound (the documented slack).
+// another worker, that worker is asked to close it; until it does (or, if it
+// had none left, until the next connection given back there is closed instead
+// of pooled) the system has more connections than its bound: the documented
+// slack of running on several loops.
 void RouterCore::reserve_connection_slot(Shard& shard, System& system) {
   auto open = system.open_connections.fetch_add(1, std::memory_order_relaxed);
   if (open < options_.pool_size) return;

@@ -71,8 +71,11 @@ TEST(ServerLimits, ReleasesEveryConnectionItClosed) {
     if (i % 3 == 0) s.send("1:x\n");        // answered, then reset by our close
     if (i % 3 == 1) s.send("1:x\ngarbage");  // closed mid-frame
   }
-  EXPECT_TRUE(eventually([&] { return server->stats().open_connections == 0; }));
-  EXPECT_EQ(server->stats().accepted_total, 300u);
+  // Connections the clients already closed may still wait to be accepted.
+  EXPECT_TRUE(eventually([&] {
+    auto stats = server->stats();
+    return stats.accepted_total == 300 && stats.open_connections == 0;
+  })) << server->stats().accepted_total << " accepted, " << server->stats().open_connections << " open";
 }
 
 TEST(ServerLimits, GracefulStopFinishesCallsInFlight) {
