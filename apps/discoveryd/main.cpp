@@ -22,10 +22,11 @@ int main(int argc, char** argv) {
   if (int code = app::parse_flags(app, argc, argv); code >= 0) return code;
 
   app::init_logging("discoveryd", common.log_level);
+  // Declared first, destroyed last: the service's timer lives on this loop.
+  app::ControlLoop control;
   discovery::DiscoveryService service;
   rpc::Server server(server_options);
   service.register_procedures(server);
-  app::ControlLoop control;
   boost::asio::co_spawn(control.executor(), service.run_expiry(), boost::asio::detached);
   int code = app::serve_until_signal(server, {.after_start = {}, .before_stop = [&] { service.stop(); }});
   control.stop();

@@ -31,13 +31,20 @@ struct Router::Threads {
       loops.push_back(std::move(loop));
     }
   }
-  ~Threads() {
+  // Lets every loop run out of work (the router stopped its own), forcing
+  // loops that are still busy after `grace`. The contexts stay alive.
+  void finish(std::chrono::milliseconds grace) {
+    for (auto& loop : loops) loop->guard.reset();
+    auto deadline = std::chrono::steady_clock::now() + grace;
     for (auto& loop : loops) {
-      loop->guard.reset();
+      while (!loop->ctx.stopped() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
       loop->ctx.stop();
+      if (loop->thread.joinable()) loop->thread.join();
     }
-    for (auto& loop : loops) loop->thread.join();
   }
+  ~Threads() { finish(std::chrono::milliseconds(0)); }
   std::vector<asio::any_io_executor> executors() const {
     std::vector<asio::any_io_executor> out;
     for (const auto& loop : loops) out.push_back(loop->ctx.get_executor());
@@ -51,9 +58,12 @@ Router::Router(RouterOptions options) : threads_(std::make_unique<Threads>(optio
 }
 
 Router::~Router() {
-  core_->stop();
-  threads_.reset();  // stops the loops; then the core can go
+  core_->stop();  // cancels the router's own work on its loops
+  threads_->finish(std::chrono::seconds(2));
+  // The core's timers and sockets belong to the loops' contexts: they go
+  // first, while those contexts still exist.
   core_.reset();
+  threads_.reset();
 }
 
 Reply Router::call(std::string_view system, std::uint32_t procedure, std::string_view payload,

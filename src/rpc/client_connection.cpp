@@ -61,6 +61,13 @@ void ClientConnection::flush() {
 }
 
 asio::awaitable<void> ClientConnection::read_loop(std::shared_ptr<ClientConnection> self) {
+  // If the event loop is destroyed while this waits, its frame is destroyed
+  // without resuming: drop the callers' handlers then too, since they may own
+  // the very objects that own this connection (a cycle that would leak).
+  struct DropWaiters {
+    ClientConnection& connection;
+    ~DropWaiters() { auto dropped = std::move(connection.waiting_); }
+  } drop_waiters{*this};
   for (;;) {
     auto space = decoder_.prepare(16 * 1024);
     auto [ec, n] = co_await socket_.async_read_some(asio::buffer(space.data(), space.size()),

@@ -153,7 +153,7 @@ void FrameDecoder::compact() {
 
 FrameDecoder::Result FrameDecoder::next(Frame& frame, FrameError& error) {
   const char* base = buffer_.data();
-  const void* hit = std::memchr(base + scanned_, '\n', end_ - scanned_);
+  const void* hit = end_ > scanned_ ? std::memchr(base + scanned_, '\n', end_ - scanned_) : nullptr;
   if (hit == nullptr) {
     scanned_ = end_;
     // The line may still end in "\r\n": one byte of grace for the '\r'.
