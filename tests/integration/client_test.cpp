@@ -53,11 +53,12 @@ TEST(ClientConnection, FailsOutstandingCallsWhenTheServerGoesAway) {
   rpc::ServerOptions options;
   options.drain_timeout = 200ms;
   auto server = start_test_server(options);
+  auto endpoint = server->local_endpoint();  // read here: another thread resets `server`
   asio::io_context ctx;
   auto connection = rpc::ClientConnection::create(ctx.get_executor());
   std::vector<Reply> replies;
   asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
-    co_await connection->connect(server->local_endpoint());
+    co_await connection->connect(endpoint);
     for (int i = 0; i < 3; ++i) {
       asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
         replies.push_back(co_await connection->async_call(2, "5000:x", asio::use_awaitable));
