@@ -53,8 +53,8 @@ class RouterCore {
   bool set_strategy(std::string_view strategy, std::optional<std::string> system);
   RouterStats stats() const;
   const RouterOptions& options() const { return options_; }
-  // The shard run by the calling thread, or nullptr.
   std::size_t shard_count() const { return shards_.size(); }
+  // True on a thread that runs one of the shards.
   bool on_shard_thread() const;
 
  private:

@@ -125,42 +125,33 @@ void System::stop_watch() {
 }
 
 std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend* const> excluded) {
-  // Candidates on the stack: no allocation per call for up to 64 backends.
+  // Candidates (their index in `list`, and their load) on the stack: no
+  // allocation per call for up to 64 backends.
   constexpr std::size_t inline_capacity = 64;
-  std::array<Backend*, inline_capacity> inline_candidates;
-  std::array<std::size_t, inline_capacity> inline_load;
-  std::vector<Backend*> many_candidates;
-  std::vector<std::size_t> many_load;
+  std::array<std::size_t, inline_capacity> inline_index, inline_load;
+  std::vector<std::size_t> many_index, many_load;
   const bool many = list.backends.size() > inline_capacity;
   if (many) {
-    many_candidates.reserve(list.backends.size());
-    many_load.reserve(list.backends.size());
+    many_index.resize(list.backends.size());
+    many_load.resize(list.backends.size());
   }
+  std::size_t* index = many ? many_index.data() : inline_index.data();
+  std::size_t* load = many ? many_load.data() : inline_load.data();
   std::size_t count = 0;
   auto now = Clock::now();
-  for (const auto& backend : list.backends) {
-    if (!backend->available(now)) continue;
-    if (std::find(excluded.begin(), excluded.end(), backend.get()) != excluded.end()) continue;
-    std::size_t load = backend->in_flight.load(std::memory_order_relaxed);
-    if (many) {
-      many_candidates.push_back(backend.get());
-      many_load.push_back(load);
-    } else {
-      inline_candidates[count] = backend.get();
-      inline_load[count] = load;
-    }
+  for (std::size_t i = 0; i < list.backends.size(); ++i) {
+    const Backend& backend = *list.backends[i];
+    if (!backend.available(now)) continue;
+    if (std::find(excluded.begin(), excluded.end(), &backend) != excluded.end()) continue;
+    index[count] = i;
+    load[count] = backend.in_flight.load(std::memory_order_relaxed);
     ++count;
   }
   if (count == 0) return nullptr;
   thread_local std::mt19937_64 rng{std::random_device{}()};
   auto ticket = ticket_.fetch_add(1, std::memory_order_relaxed);
-  std::span<const std::size_t> load = many ? std::span<const std::size_t>(many_load)
-                                           : std::span<const std::size_t>(inline_load.data(), count);
-  Backend* chosen = (many ? many_candidates.data() : inline_candidates.data())[pick_backend(strategy(), load, ticket, rng)];
-  for (const auto& backend : list.backends) {
-    if (backend.get() == chosen) return backend;
-  }
-  return nullptr;
+  auto chosen = pick_backend(strategy(), std::span<const std::size_t>(load, count), ticket, rng);
+  return list.backends[index[chosen]];
 }
 
 void System::record_success(Backend& backend) {
