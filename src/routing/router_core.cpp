@@ -98,23 +98,28 @@ RouterCore::Shard* RouterCore::current_shard() const {
 bool RouterCore::on_shard_thread() const { return current_shard() != nullptr; }
 
 std::shared_ptr<System> RouterCore::find_or_create(const std::string& name) {
-  std::lock_guard lock(systems_mutex_);
-  auto& slot = systems_[name];
-  if (slot) return slot;
-  slot = std::make_shared<System>(name, options_, default_strategy_);
+  std::shared_ptr<System> system;
+  {
+    std::lock_guard lock(systems_mutex_);
+    auto& slot = systems_[name];
+    if (slot) return slot;
+    slot = system = std::make_shared<System>(name, options_, default_strategy_);
+    if (options_.health_check_interval.count() > 0) {
+      auto timer = std::make_shared<asio::steady_timer>(shards_[0]->executor);
+      health_timers_.push_back(timer);
+      system->set_health_timer(timer);
+    }
+  }
+  // Outside the lock: starting a watch or a loop may run code inline.
   // Follow discovery for this system from now on; the first call fetches the
   // set itself (ensure_ready) so it need not wait for the watch.
-  slot->keep_watch(discovery_->watch(name, [system = slot.get()](const discovery::AddressSet& set) {
-    system->set_backends(set.addresses);
+  system->keep_watch(discovery_->watch(name, [raw = system.get()](const discovery::AddressSet& set) {
+    raw->set_backends(set.addresses);
   }));
-  if (options_.health_check_interval.count() > 0) {
-    auto timer = std::make_shared<asio::steady_timer>(shards_[0]->executor);
-    health_timers_.push_back(timer);
-    slot->set_health_timer(timer);
-    // (co_spawn may start it inline: it must not take systems_mutex_.)
-    asio::co_spawn(shards_[0]->executor, health_loop(slot, timer), asio::detached);
+  if (auto timer = system->health_timer()) {
+    asio::co_spawn(shards_[0]->executor, health_loop(system, timer), asio::detached);
   }
-  return slot;
+  return system;
 }
 
 bool RouterCore::set_strategy(std::string_view name, std::optional<std::string> system) {

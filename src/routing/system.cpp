@@ -29,7 +29,9 @@ System::System(std::string name, const RouterOptions& opts, Strategy strategy)
       options(opts),
       name_(std::move(name)),
       backends_(std::make_shared<const BackendList>()),
-      strategy_(strategy) {}
+      strategy_(strategy) {
+  touch();  // a new system counts as used: it is not forgotten before its first call
+}
 
 void System::set_backends(const std::vector<std::string>& addresses) {
   auto old = backends_.load();
@@ -118,9 +120,14 @@ void System::retire() {
   if (auto timer = health_timer_) asio::post(timer->get_executor(), [timer] { timer->cancel(); });
 }
 
-void System::keep_watch(std::unique_ptr<discovery::WatchHandle> watch) { watch_ = std::move(watch); }
+void System::keep_watch(std::unique_ptr<discovery::WatchHandle> watch) {
+  std::lock_guard lock(watch_mutex_);
+  if (retired_) watch->stop();
+  watch_ = std::move(watch);
+}
 
 void System::stop_watch() {
+  std::lock_guard lock(watch_mutex_);
   if (watch_) watch_->stop();
 }
 

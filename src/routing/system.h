@@ -54,6 +54,7 @@ class System {
   void retire();
   bool retired() const { return retired_.load(); }
   void set_health_timer(std::shared_ptr<boost::asio::steady_timer> timer) { health_timer_ = std::move(timer); }
+  const std::shared_ptr<boost::asio::steady_timer>& health_timer() const { return health_timer_; }
 
   ConcurrencyLimiter limiter;
   RetryBudget budget;
@@ -77,6 +78,7 @@ class System {
   bool ready_ = false;
   bool fetching_ = false;
   std::vector<std::shared_ptr<boost::asio::steady_timer>> ready_waiters_;
+  std::mutex watch_mutex_;  // keep_watch and retire may race
   std::unique_ptr<discovery::WatchHandle> watch_;
   std::shared_ptr<boost::asio::steady_timer> health_timer_;
   std::atomic<std::int64_t> last_used_ns_{0};
