@@ -2,6 +2,7 @@
 
 #include "common/base64.h"
 #include "common/json_args.h"
+#include "proxy/route_json.h"
 
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
@@ -43,6 +44,11 @@ bool is_valid_utf8(std::string_view text) {
 }
 
 std::variant<RouteArgs, std::string> parse_route_args(std::string_view text) {
+  if (auto common_shape = scan_route_args(text)) return std::move(*common_shape);
+  return parse_route_args_with_tree(text);
+}
+
+std::variant<RouteArgs, std::string> parse_route_args_with_tree(std::string_view text) {
   common::JsonArgs args(text);
   RouteArgs out;
   out.name = args.required_string("name");
@@ -81,18 +87,27 @@ std::string route_args_json(std::string_view system, std::uint32_t procedure, st
   return json::serialize(args);
 }
 
+// Written directly (no JSON tree): this runs once per routed call.
 Reply backend_answer(const Reply& reply) {
-  json::object wrapped;
+  std::string out;
   if (is_valid_utf8(reply.payload)) {
-    wrapped["payload"] = reply.payload;
+    out.reserve(reply.payload.size() + 16);
+    out = "{\"payload\":";
+    append_json_string(out, reply.payload);
   } else {
-    wrapped["payload_base64"] = common::base64_encode(reply.payload);
+    out = "{\"payload_base64\":";
+    append_json_string(out, common::base64_encode(reply.payload));
   }
-  return {reply.status, json::serialize(wrapped)};
+  out += '}';
+  return {reply.status, std::move(out)};
 }
 
 Reply router_error(Status status, std::string_view message) {
-  return {status, json::serialize(json::object{{"error", message}})};
+  // Messages may quote what a client sent: keep the answer valid UTF-8.
+  std::string out = "{\"error\":";
+  append_json_string(out, is_valid_utf8(message) ? message : std::string_view("(message not valid UTF-8)"));
+  out += '}';
+  return {status, std::move(out)};
 }
 
 Reply unwrap_answer(const Reply& answer) {
