@@ -24,17 +24,17 @@ std::string millis(Clock::duration d) {
 
 }  // namespace
 
+// Not a coroutine itself: on a shard's thread the call is that shard's
+// coroutine directly (one frame less per call).
 asio::awaitable<CallOutcome> RouterCore::call(std::string system, std::uint32_t procedure, std::string payload,
                                         CallOptions options) {
-  Shard* shard = current_shard();
-  if (shard != nullptr && (co_await asio::this_coro::executor) == shard->executor) {
-    co_return co_await run_call(*shard, std::move(system), procedure, std::move(payload), options);
+  if (Shard* shard = current_shard()) {
+    return run_call(*shard, std::move(system), procedure, std::move(payload), options);
   }
   // Not on one of our loops: hop to one (round-robin) and back.
   Shard& target = *shards_[next_shard_.fetch_add(1, std::memory_order_relaxed) % shards_.size()];
-  co_return co_await asio::co_spawn(target.executor,
-                                    run_call(target, std::move(system), procedure, std::move(payload), options),
-                                    asio::use_awaitable);
+  return asio::co_spawn(target.executor, run_call(target, std::move(system), procedure, std::move(payload), options),
+                        asio::use_awaitable);
 }
 
 asio::awaitable<CallOutcome> RouterCore::run_call(Shard& shard, std::string system_name, std::uint32_t procedure,
@@ -55,7 +55,9 @@ asio::awaitable<CallOutcome> RouterCore::route(Shard& shard, System& system, std
                                          std::string_view payload, const CallOptions& options,
                                          Clock::time_point deadline) {
   // Discovery first: without a backend set there is nothing to wait for.
-  if (auto failure = co_await system.ensure_ready(*discovery_, deadline)) co_return CallOutcome{std::move(*failure)};
+  if (!system.ready()) {
+    if (auto failure = co_await system.ensure_ready(*discovery_, deadline)) co_return CallOutcome{std::move(*failure)};
+  }
   if (system.backends()->backends.empty()) {
     co_return CallOutcome{Reply::error(Status::not_found, "no instances of '" + system.name() + "'")};
   }
@@ -63,7 +65,9 @@ asio::awaitable<CallOutcome> RouterCore::route(Shard& shard, System& system, std
   // The permit bounds calls in flight per system; it is held across retries
   // so a retry never needs a second slot.
   Permit permit;
-  switch (co_await system.limiter.acquire(deadline, permit)) {
+  auto waited = system.limiter.try_acquire(permit) ? ConcurrencyLimiter::Outcome::acquired
+                                                   : co_await system.limiter.acquire(deadline, permit);
+  switch (waited) {
     case ConcurrencyLimiter::Outcome::acquired: break;
     case ConcurrencyLimiter::Outcome::queue_full:
       co_return CallOutcome{Reply::error(Status::resource_exhausted,
@@ -125,7 +129,7 @@ asio::awaitable<RouterCore::Attempt> RouterCore::attempt(Shard& shard, System& s
 
   backend->in_flight.fetch_add(1, std::memory_order_relaxed);
   auto answers_before = connection.connection().answers_received();
-  Reply reply = co_await rpc::call_within(connection.shared(), procedure, payload, deadline - Clock::now());
+  Reply reply = co_await connection.connection().async_call(procedure, payload, deadline, asio::use_awaitable);
   backend->in_flight.fetch_sub(1, std::memory_order_relaxed);
   bool answered = connection.connection().answers_received() > answers_before;
 

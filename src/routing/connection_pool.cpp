@@ -35,10 +35,14 @@ PooledConnection ConnectionPool::take(Backend& backend) {
   auto it = idle_.find(&backend);
   if (it == idle_.end()) return {};
   auto& list = it->second;
+  const auto now = Clock::now();
   while (!list.idle.empty()) {
+    bool recently_used = now - list.idle.front().since < recheck_after_idle;
     PooledConnection connection = std::move(list.idle.front().connection);
     pop_front(list);
-    if (connection.connection().peer_looks_open()) return connection;
+    if (recently_used ? connection.connection().is_open() : connection.connection().peer_looks_open()) {
+      return connection;
+    }
     // Closed by the peer while idle (e.g. the backend restarted): drop it.
   }
   return {};

@@ -25,6 +25,14 @@ void Permit::release() {
 ConcurrencyLimiter::ConcurrencyLimiter(std::size_t limit, std::size_t max_pending)
     : limit_(limit), max_pending_(max_pending) {}
 
+bool ConcurrencyLimiter::try_acquire(Permit& permit) {
+  std::lock_guard lock(mutex_);
+  if (in_use_ >= limit_ || !queue_.empty()) return false;
+  ++in_use_;
+  permit = Permit(this);
+  return true;
+}
+
 asio::awaitable<ConcurrencyLimiter::Outcome> ConcurrencyLimiter::acquire(
     std::chrono::steady_clock::time_point deadline, Permit& permit) {
   std::shared_ptr<Waiter> waiter;

@@ -37,6 +37,8 @@ class ConcurrencyLimiter {
 
   ConcurrencyLimiter(std::size_t limit, std::size_t max_pending);
 
+  // Takes a permit if one is free and nobody waits for one; else false.
+  bool try_acquire(Permit& permit);
   // Takes a permit, waiting (on the caller's executor) until one is free or
   // `deadline` passes. Does not allocate unless it has to wait.
   boost::asio::awaitable<Outcome> acquire(std::chrono::steady_clock::time_point deadline, Permit& permit);

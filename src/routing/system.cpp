@@ -63,6 +63,7 @@ void System::set_backends(const std::vector<std::string>& addresses) {
 void System::mark_ready() {
   std::lock_guard lock(ready_mutex_);
   ready_ = true;
+  ready_flag_.store(true, std::memory_order_release);
   for (auto& waiter : ready_waiters_) {
     asio::post(waiter->get_executor(), [waiter] { waiter->cancel(); });
   }

@@ -27,6 +27,8 @@ class System {
   // Publishes a new set: backends still present keep their state.
   void set_backends(const std::vector<std::string>& addresses);
 
+  // True once a first backend set is known (then ensure_ready returns at once).
+  bool ready() const { return ready_flag_.load(std::memory_order_acquire); }
   // Waits until a first backend set is known, fetching it if no one else
   // is. nullopt when ready, else the failure (status 14 or 4).
   boost::asio::awaitable<std::optional<Reply>> ensure_ready(discovery::Discovery& discovery,
@@ -76,6 +78,7 @@ class System {
 
   std::mutex ready_mutex_;
   bool ready_ = false;
+  std::atomic<bool> ready_flag_{false};  // ready_, readable without the lock
   bool fetching_ = false;
   std::vector<std::shared_ptr<boost::asio::steady_timer>> ready_waiters_;
   std::mutex watch_mutex_;  // keep_watch and retire may race

@@ -3,6 +3,7 @@
 #include <boost/asio/append.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
@@ -17,7 +18,7 @@ std::shared_ptr<ClientConnection> ClientConnection::create(asio::any_io_executor
 }
 
 ClientConnection::ClientConnection(asio::any_io_executor executor, std::size_t max_frame_bytes)
-    : socket_(std::move(executor)), decoder_(max_frame_bytes) {}
+    : socket_(executor), decoder_(max_frame_bytes), deadline_timer_(executor) {}
 
 asio::awaitable<error_code> ClientConnection::connect(asio::ip::tcp::endpoint endpoint) {
   auto [ec] = co_await socket_.async_connect(endpoint, use_nothrow);
@@ -32,15 +33,56 @@ asio::awaitable<error_code> ClientConnection::connect(asio::ip::tcp::endpoint en
   co_return error_code{};
 }
 
-void ClientConnection::start_call(std::uint32_t procedure, std::string_view payload,
+void ClientConnection::start_call(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline,
                                   CallHandler handler) {
   if (!open_) {
     complete(std::move(handler), Reply::error(Status::unavailable, "connection is not open"));
     return;
   }
   append_frame(output_, procedure, payload);
-  waiting_.push_back(std::move(handler));
+  waiting_.push_back({std::move(handler), deadline, deadline == Clock::time_point::max() ? deadline : Clock::now()});
+  if (deadline < armed_for_) arm_deadline(deadline);
   if (!writing_active_) flush();
+}
+
+void ClientConnection::arm_deadline(Clock::time_point deadline) {
+  armed_for_ = deadline;
+  deadline_timer_.expires_at(deadline);  // cancels an earlier wait
+  deadline_timer_.async_wait([weak = weak_from_this()](error_code ec) {
+    if (auto self = weak.lock(); self && !ec) self->on_deadline_timer();
+  });
+}
+
+// The earliest deadline it waited for has passed: if that call (or another)
+// is still unanswered, it has missed its deadline; else wait for the next.
+void ClientConnection::on_deadline_timer() {
+  armed_for_ = Clock::time_point::max();
+  const auto now = Clock::now();
+  Clock::time_point next = Clock::time_point::max();
+  bool missed = false;
+  for (const auto& call : waiting_) {
+    missed = missed || call.deadline <= now;
+    next = std::min(next, call.deadline);
+  }
+  if (!missed) {
+    if (next != Clock::time_point::max()) arm_deadline(next);
+    return;
+  }
+  open_ = false;
+  error_code ignored;
+  socket_.close(ignored);
+  output_.clear();
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto& call : waiting) {
+    if (call.deadline <= now) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(call.deadline - call.started).count();
+      complete(std::move(call.handler),
+               Reply::error(Status::deadline_exceeded, "no answer within " + std::to_string(ms) + " ms"));
+    } else {
+      complete(std::move(call.handler), Reply::error(Status::unavailable, "connection closed: an earlier call timed out"));
+    }
+  }
 }
 
 // Writes everything queued so far in one go; calls made meanwhile are batched
@@ -90,10 +132,14 @@ asio::awaitable<void> ClientConnection::read_loop(std::shared_ptr<ClientConnecti
         co_return;
       }
       ++answers_received_;
-      CallHandler handler = std::move(waiting_.front());
+      CallHandler handler = std::move(waiting_.front().handler);
       waiting_.pop_front();
-      complete(std::move(handler),
-               Reply{static_cast<Status>(frame_.number), std::move(frame_.payload)});
+      // The answer goes to its caller inline (no trip through the queue):
+      // this is the last use of this frame's state, and the caller may
+      // start its next call on this connection or close it, so check again.
+      asio::dispatch(asio::append(std::move(handler),
+                                  Reply{static_cast<Status>(frame_.number), std::move(frame_.payload)}));
+      if (!open_) co_return;
     }
   }
 }
@@ -114,15 +160,17 @@ void ClientConnection::fail_all(std::string_view reason) {
   error_code ignored;
   socket_.close(ignored);
   output_.clear();
+  armed_for_ = Clock::time_point::max();
+  deadline_timer_.cancel();
   auto waiting = std::move(waiting_);
   waiting_.clear();
-  for (auto& handler : waiting) {
-    complete(std::move(handler), Reply::error(Status::unavailable, std::string(reason)));
+  for (auto& call : waiting) {
+    complete(std::move(call.handler), Reply::error(Status::unavailable, std::string(reason)));
   }
 }
 
-// Completions are posted, never run inline, so a caller that starts its next
-// call from the completion cannot re-enter the read loop mid-parse.
+// Failures are posted, never run inline: a caller that retries at once on a
+// closed connection would otherwise recurse without bound.
 void ClientConnection::complete(CallHandler handler, Reply reply) {
   // post() goes through the handler's own executor (e.g. its coroutine's).
   asio::post(socket_.get_executor(), asio::append(std::move(handler), std::move(reply)));

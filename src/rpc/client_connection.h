@@ -10,7 +10,9 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
 #include <deque>
 #include <memory>
 
@@ -19,6 +21,7 @@ namespace routing::rpc {
 class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
  public:
   using CallHandler = asio::any_completion_handler<void(Reply)>;
+  using Clock = std::chrono::steady_clock;
 
   static std::shared_ptr<ClientConnection> create(
       asio::any_io_executor executor, std::size_t max_frame_bytes = default_max_frame_bytes);
@@ -31,11 +34,21 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // outstanding call with status 14 (unavailable) and closes the connection.
   template <asio::completion_token_for<void(Reply)> Token>
   auto async_call(std::uint32_t procedure, std::string_view payload, Token&& token) {
+    return async_call(procedure, payload, Clock::time_point::max(), std::forward<Token>(token));
+  }
+  // The same with a deadline: a call still unanswered at `deadline`
+  // completes with status 4 and closes the connection (a late answer could
+  // not be told apart on a pipelined connection), failing the calls after it
+  // with 14. One timer per connection serves every call: it is re-armed only
+  // when a call's deadline is earlier than the one it waits for, so a call
+  // costs no timer operation in the usual case.
+  template <asio::completion_token_for<void(Reply)> Token>
+  auto async_call(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline, Token&& token) {
     return asio::async_initiate<Token, void(Reply)>(
-        [self = shared_from_this()](auto handler, std::uint32_t proc, std::string_view data) {
-          self->start_call(proc, data, CallHandler(std::move(handler)));
+        [self = shared_from_this()](auto handler, std::uint32_t proc, std::string_view data, Clock::time_point at) {
+          self->start_call(proc, data, at, CallHandler(std::move(handler)));
         },
-        token, procedure, payload);
+        token, procedure, payload, deadline);
   }
 
   void close();
@@ -53,7 +66,15 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   explicit ClientConnection(asio::any_io_executor executor, std::size_t max_frame_bytes);
 
  private:
-  void start_call(std::uint32_t procedure, std::string_view payload, CallHandler handler);
+  struct Waiting {
+    CallHandler handler;
+    Clock::time_point deadline;
+    Clock::time_point started;
+  };
+  void start_call(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline,
+                  CallHandler handler);
+  void arm_deadline(Clock::time_point deadline);
+  void on_deadline_timer();
   void flush();
   asio::awaitable<void> read_loop(std::shared_ptr<ClientConnection> self);
   void fail_all(std::string_view reason);
@@ -64,7 +85,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   Frame frame_;
   std::string output_;   // requests not yet handed to the socket
   std::string writing_;  // requests being written
-  std::deque<CallHandler> waiting_;  // calls awaiting answers, oldest first
+  std::deque<Waiting> waiting_;  // calls awaiting answers, oldest first
+  asio::steady_timer deadline_timer_;
+  Clock::time_point armed_for_ = Clock::time_point::max();  // what the timer waits for
   std::uint64_t answers_received_ = 0;
   bool writing_active_ = false;
   bool open_ = false;

@@ -35,7 +35,6 @@ ServerConnection::ServerConnection(asio::ip::tcp::socket socket, ServerShared& s
       shared_(shared),
       set_(set),
       decoder_(shared.options.max_frame_bytes),
-      writer_wake_(socket_.get_executor()),
       reader_wake_(socket_.get_executor()),
       idle_timer_(socket_.get_executor()),
       last_activity_(Clock::now()) {
@@ -54,7 +53,6 @@ ServerConnection::~ServerConnection() {
 void ServerConnection::start() {
   auto ex = socket_.get_executor();
   asio::co_spawn(ex, read_loop(shared_from_this()), log_escaped_exception);
-  asio::co_spawn(ex, write_loop(shared_from_this()), log_escaped_exception);
   asio::co_spawn(ex, idle_watchdog(shared_from_this()), log_escaped_exception);
 }
 
@@ -81,7 +79,6 @@ void ServerConnection::close() {
   closed_ = true;
   error_code ec;
   socket_.close(ec);
-  writer_wake_.cancel();
   reader_wake_.cancel();
   idle_timer_.cancel();
 }
@@ -90,7 +87,39 @@ void ServerConnection::queue_answer(Status status, std::string_view payload) {
   auto number = static_cast<std::int32_t>(status);
   if (number < 0) number = static_cast<std::int32_t>(Status::internal);
   append_frame(output_, static_cast<std::uint32_t>(number), payload);
-  writer_wake_.cancel();
+  if (!write_active_) start_write();
+}
+
+// Hands everything queued to the socket in one write; answers queued while
+// it is in flight go in the next one.
+void ServerConnection::start_write() {
+  if (closed_) return;
+  write_active_ = true;
+  std::swap(output_, writing_);
+  asio::async_write(socket_, asio::buffer(writing_),
+                    [self = shared_from_this()](error_code ec, std::size_t) { self->on_written(ec); });
+}
+
+void ServerConnection::on_written(error_code ec) {
+  write_active_ = false;
+  writing_.clear();
+  if (reader_blocked_) reader_wake_.cancel();
+  if (ec) {
+    close();
+    return;
+  }
+  if (!output_.empty()) {
+    start_write();
+    return;
+  }
+  finish_if_done();
+}
+
+// After the reader stopped and every answer is written: close gently.
+void ServerConnection::finish_if_done() {
+  if (!reading_done_ || write_active_ || !output_.empty() || finishing_ || closed_) return;
+  finishing_ = true;
+  asio::co_spawn(socket_.get_executor(), linger_then_close(shared_from_this()), log_escaped_exception);
 }
 
 asio::awaitable<void> ServerConnection::read_loop(std::shared_ptr<ServerConnection> self) {
@@ -107,8 +136,8 @@ asio::awaitable<void> ServerConnection::read_loop(std::shared_ptr<ServerConnecti
     last_activity_ = Clock::now();
   }
   reading_done_ = true;
-  writer_wake_.cancel();
   idle_timer_.cancel();
+  finish_if_done();
 }
 
 // Answers every complete frame already buffered, in order. Returns true when
@@ -136,8 +165,10 @@ asio::awaitable<bool> ServerConnection::answer_buffered_frames() {
       }
     }
     while (output_.size() >= shared_.options.max_pending_output_bytes && !stopping_ && !closed_) {
+      reader_blocked_ = true;
       reader_wake_.expires_at(Clock::time_point::max());
       co_await reader_wake_.async_wait(use_nothrow);
+      reader_blocked_ = false;
     }
   }
 }
@@ -159,24 +190,7 @@ asio::awaitable<Reply> ServerConnection::dispatch() {
   co_return Reply::error(Status::internal, "internal error");
 }
 
-asio::awaitable<void> ServerConnection::write_loop(std::shared_ptr<ServerConnection> self) {
-  while (!closed_) {
-    if (output_.empty()) {
-      if (reading_done_) break;
-      writer_wake_.expires_at(Clock::time_point::max());
-      co_await writer_wake_.async_wait(use_nothrow);
-      continue;
-    }
-    std::swap(output_, writing_);
-    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(writing_), use_nothrow);
-    writing_.clear();
-    reader_wake_.cancel();
-    if (ec) close();
-  }
-  co_await linger_then_close();
-}
-
-asio::awaitable<void> ServerConnection::linger_then_close() {
+asio::awaitable<void> ServerConnection::linger_then_close(std::shared_ptr<ServerConnection> self) {
   if (closed_) co_return;
   error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);

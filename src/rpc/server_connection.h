@@ -1,7 +1,8 @@
 #pragma once
 // One accepted connection: a reader coroutine that decodes frames and awaits
-// their handlers in order, a writer coroutine that flushes the answers (so a
-// slow call never delays the answers before it), and an idle watchdog.
+// their handlers in order, answers written as they are ready (batched while a
+// write is in flight, so a slow client never stalls the reader and a slow
+// call never delays the answers before it), and an idle watchdog.
 // Everything runs on the owning worker's single-threaded event loop.
 #include "rpc/server.h"
 
@@ -48,11 +49,13 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
 
  private:
   asio::awaitable<void> read_loop(std::shared_ptr<ServerConnection> self);
-  asio::awaitable<void> write_loop(std::shared_ptr<ServerConnection> self);
+  void start_write();
+  void on_written(error_code ec);
+  void finish_if_done();
   asio::awaitable<void> idle_watchdog(std::shared_ptr<ServerConnection> self);
   asio::awaitable<bool> answer_buffered_frames();
   asio::awaitable<Reply> dispatch();
-  asio::awaitable<void> linger_then_close();
+  asio::awaitable<void> linger_then_close(std::shared_ptr<ServerConnection> self);
   void queue_answer(Status status, std::string_view payload);
   bool busy() const { return in_call_ || !output_.empty() || !writing_.empty(); }
 
@@ -64,12 +67,14 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   ConnectionContext context_;
   std::string output_;   // answers queued for the writer
   std::string writing_;  // answers being written now
-  asio::steady_timer writer_wake_;
   asio::steady_timer reader_wake_;  // output drained below the limit
   asio::steady_timer idle_timer_;
   asio::cancellation_signal read_cancel_;
   std::chrono::steady_clock::time_point last_activity_;
   bool in_call_ = false;
+  bool write_active_ = false;      // an async_write of writing_ is in flight
+  bool reader_blocked_ = false;    // the reader waits for output to drain
+  bool finishing_ = false;         // linger_then_close has started
   bool reading_done_ = false;
   bool peer_closed_ = false;  // the client half-closed or reset
   bool draining_ = false;
