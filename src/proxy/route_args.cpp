@@ -1,6 +1,7 @@
 #include "proxy/route_args.h"
 
 #include "common/base64.h"
+#include "common/byte_scan.h"
 #include "common/json_args.h"
 #include "proxy/route_json.h"
 
@@ -15,6 +16,10 @@ bool is_valid_utf8(std::string_view text) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const auto* end = p + text.size();
   while (p < end) {
+    if (end - p >= 8 && !common::has_high_byte(common::load8(reinterpret_cast<const char*>(p)))) {
+      p += 8;  // eight ASCII bytes
+      continue;
+    }
     unsigned char c = *p;
     std::size_t extra;
     std::uint32_t code;

@@ -79,39 +79,45 @@ asio::awaitable<CallOutcome> RouterCore::route(Shard& shard, System& system, std
   }
   system.budget.deposit(Clock::now());
 
-  std::array<Backend*, 8> tried{};
-  std::size_t tried_count = 0;
-  bool resent = false;
-  std::optional<Reply> last_failure;
+  Tries tries;
   for (;;) {
     auto list = system.backends();
-    auto backend = system.pick(*list, std::span<Backend* const>(tried.data(), tried_count));
-    if (!backend) {
-      if (last_failure) co_return CallOutcome{std::move(*last_failure)};
-      co_return CallOutcome{Reply::error(Status::unavailable, list->backends.empty()
-                                                                  ? "no instances of '" + system.name() + "'"
-                                                                  : "no healthy backend for '" + system.name() + "'")};
-    }
+    auto backend = system.pick(*list, tries.excluded());
+    if (!backend) co_return CallOutcome{tries.no_backend_left(system, *list)};
     Attempt result = co_await attempt(shard, system, backend, procedure, payload, deadline);
     if (result.kind == AttemptKind::answered || result.kind == AttemptKind::deadline) {
       co_return CallOutcome{std::move(result.reply), result.kind == AttemptKind::answered};
     }
-    system.record_failure(*backend);
-    // Resend only what was certainly not processed, or what the caller
-    // declared idempotent (once), within the deadline and the budget.
-    bool may_resend = result.kind == AttemptKind::not_sent || (options.idempotent && !resent);
-    if (!may_resend || Clock::now() >= deadline || tried_count == tried.size()) {
-      co_return CallOutcome{std::move(result.reply)};
-    }
-    if (!system.budget.try_withdraw(Clock::now())) {
-      system.retries_denied.fetch_add(1, std::memory_order_relaxed);
-      co_return CallOutcome{std::move(result.reply)};
-    }
-    system.retries.fetch_add(1, std::memory_order_relaxed);
-    resent = resent || result.kind == AttemptKind::failed_after_send;
-    tried[tried_count++] = backend.get();
-    last_failure = std::move(result.reply);
+    if (!tries.try_another(system, *backend, result, options, deadline)) co_return CallOutcome{std::move(result.reply)};
   }
+}
+
+std::span<Backend* const> RouterCore::Tries::excluded() const {
+  return std::span<Backend* const>(tried.data(), count);
+}
+
+Reply RouterCore::Tries::no_backend_left(const System& system, const BackendList& list) {
+  if (last_failure) return std::move(*last_failure);
+  return Reply::error(Status::unavailable, list.backends.empty() ? "no instances of '" + system.name() + "'"
+                                                                 : "no healthy backend for '" + system.name() + "'");
+}
+
+// Resend only what was certainly not processed, or what the caller declared
+// idempotent (once), within the deadline and the retry budget.
+bool RouterCore::Tries::try_another(System& system, Backend& backend, Attempt& failed, const CallOptions& options,
+                                    Clock::time_point deadline) {
+  system.record_failure(backend);
+  bool may_resend = failed.kind == AttemptKind::not_sent || (options.idempotent && !resent);
+  if (!may_resend || Clock::now() >= deadline || count == tried.size()) return false;
+  if (!system.budget.try_withdraw(Clock::now())) {
+    system.retries_denied.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  system.retries.fetch_add(1, std::memory_order_relaxed);
+  resent = resent || failed.kind == AttemptKind::failed_after_send;
+  tried[count++] = &backend;
+  last_failure = std::move(failed.reply);
+  return true;
 }
 
 asio::awaitable<RouterCore::Attempt> RouterCore::attempt(Shard& shard, System& system,
@@ -182,7 +188,7 @@ asio::awaitable<std::optional<PooledConnection>> RouterCore::connect(Shard& shar
 void RouterCore::reserve_connection_slot(Shard& shard, System& system) {
   auto open = system.open_connections.fetch_add(1, std::memory_order_relaxed);
   if (open < options_.pool_size) return;
-  if (shard.pool.evict_one(system)) return;
+  if (shard.pool.evict_one(system) || evict_idle_blocking(system)) return;
   for (auto& other : shards_) {
     if (other.get() == &shard) continue;
     asio::post(other->executor, [other = other.get(), &system] { other->pool.evict_one(system); });

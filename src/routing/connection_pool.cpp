@@ -2,13 +2,16 @@
 
 namespace routing::core {
 
-PooledConnection::PooledConnection(std::shared_ptr<rpc::ClientConnection> connection,
-                                   std::shared_ptr<Backend> backend)
+template <class Connection>
+BasicPooledConnection<Connection>::BasicPooledConnection(std::shared_ptr<Connection> connection,
+                                                         std::shared_ptr<Backend> backend)
     : connection_(std::move(connection)), backend_(std::move(backend)) {
   backend_->open_connections.fetch_add(1, std::memory_order_relaxed);
 }
 
-PooledConnection& PooledConnection::operator=(PooledConnection&& other) noexcept {
+template <class Connection>
+BasicPooledConnection<Connection>& BasicPooledConnection<Connection>::operator=(
+    BasicPooledConnection&& other) noexcept {
   if (this != &other) {
     close();
     connection_ = std::move(other.connection_);
@@ -17,7 +20,8 @@ PooledConnection& PooledConnection::operator=(PooledConnection&& other) noexcept
   return *this;
 }
 
-void PooledConnection::close() {
+template <class Connection>
+void BasicPooledConnection<Connection>::close() {
   if (!connection_) return;
   connection_->close();
   connection_.reset();
@@ -26,12 +30,14 @@ void PooledConnection::close() {
   backend_.reset();
 }
 
-void ConnectionPool::pop_front(BackendIdle& list) {
+template <class Connection>
+void BasicConnectionPool<Connection>::pop_front(BackendIdle& list) {
   list.idle.pop_front();
   list.backend->idle_connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
-PooledConnection ConnectionPool::take(Backend& backend) {
+template <class Connection>
+BasicPooledConnection<Connection> BasicConnectionPool<Connection>::take(Backend& backend) {
   auto it = idle_.find(&backend);
   if (it == idle_.end()) return {};
   auto& list = it->second;
@@ -48,7 +54,8 @@ PooledConnection ConnectionPool::take(Backend& backend) {
   return {};
 }
 
-void ConnectionPool::give_back(PooledConnection connection) {
+template <class Connection>
+void BasicConnectionPool<Connection>::give_back(PooledConnection connection) {
   Backend& backend = connection.backend();
   if (closed_ || !connection.connection().is_open() || backend.removed.load(std::memory_order_relaxed)) return;
   // Over the system's bound (another worker made room by asking us to close an
@@ -60,7 +67,8 @@ void ConnectionPool::give_back(PooledConnection connection) {
   backend.idle_connections.fetch_add(1, std::memory_order_relaxed);
 }
 
-bool ConnectionPool::evict_one(const System& system) {
+template <class Connection>
+bool BasicConnectionPool<Connection>::evict_one(const System& system) {
   BackendIdle* oldest = nullptr;
   for (auto& [backend, list] : idle_) {
     if (&backend->system != &system || list.idle.empty()) continue;
@@ -71,7 +79,8 @@ bool ConnectionPool::evict_one(const System& system) {
   return true;
 }
 
-void ConnectionPool::sweep(std::chrono::milliseconds idle_timeout) {
+template <class Connection>
+void BasicConnectionPool<Connection>::sweep(std::chrono::milliseconds idle_timeout) {
   auto now = Clock::now();
   for (auto it = idle_.begin(); it != idle_.end();) {
     auto& list = it->second;
@@ -86,12 +95,18 @@ void ConnectionPool::sweep(std::chrono::milliseconds idle_timeout) {
   }
 }
 
-void ConnectionPool::close_all() {
+template <class Connection>
+void BasicConnectionPool<Connection>::close_all() {
   closed_ = true;  // connections given back later are closed too
   for (auto& [backend, list] : idle_) {
     while (!list.idle.empty()) pop_front(list);
   }
   idle_.clear();
 }
+
+template class BasicPooledConnection<rpc::ClientConnection>;
+template class BasicPooledConnection<rpc::BlockingConnection>;
+template class BasicConnectionPool<rpc::ClientConnection>;
+template class BasicConnectionPool<rpc::BlockingConnection>;
 
 }  // namespace routing::core

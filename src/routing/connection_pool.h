@@ -9,6 +9,7 @@
 // their backend leaves discovery, or to make room for another backend's.
 #include "routing/backend.h"
 #include "routing/system.h"
+#include "rpc/blocking_connection.h"
 #include "rpc/client_connection.h"
 
 #include <deque>
@@ -17,29 +18,35 @@
 namespace routing::core {
 
 // An open connection to a backend, counted while it exists; closing it (or
-// destroying this) uncounts it.
-class PooledConnection {
+// destroying this) uncounts it. `Connection` is rpc::ClientConnection (event
+// loops) or rpc::BlockingConnection (blocking calls on the caller's thread).
+template <class Connection>
+class BasicPooledConnection {
  public:
-  PooledConnection() = default;
-  PooledConnection(std::shared_ptr<rpc::ClientConnection> connection, std::shared_ptr<Backend> backend);
-  PooledConnection(PooledConnection&&) noexcept = default;
-  PooledConnection& operator=(PooledConnection&& other) noexcept;
-  ~PooledConnection() { close(); }
+  BasicPooledConnection() = default;
+  BasicPooledConnection(std::shared_ptr<Connection> connection, std::shared_ptr<Backend> backend);
+  BasicPooledConnection(BasicPooledConnection&&) noexcept = default;
+  BasicPooledConnection& operator=(BasicPooledConnection&& other) noexcept;
+  ~BasicPooledConnection() { close(); }
 
   explicit operator bool() const { return connection_ != nullptr; }
-  rpc::ClientConnection& connection() { return *connection_; }
-  const std::shared_ptr<rpc::ClientConnection>& shared() const { return connection_; }
+  Connection& connection() { return *connection_; }
+  const std::shared_ptr<Connection>& shared() const { return connection_; }
   Backend& backend() { return *backend_; }
   const std::shared_ptr<Backend>& backend_shared() const { return backend_; }
   void close();
 
  private:
-  std::shared_ptr<rpc::ClientConnection> connection_;
+  std::shared_ptr<Connection> connection_;
   std::shared_ptr<Backend> backend_;
 };
 
-class ConnectionPool {
+// Idle connections, per backend, oldest first. Not thread-safe: each event
+// loop has its own; the pool of blocking connections is guarded by a mutex.
+template <class Connection>
+class BasicConnectionPool {
  public:
+  using PooledConnection = BasicPooledConnection<Connection>;
   using Clock = std::chrono::steady_clock;
 
   // A connection idle at least this long is checked with a non-blocking
@@ -78,5 +85,15 @@ class ConnectionPool {
   std::unordered_map<Backend*, BackendIdle> idle_;
   bool closed_ = false;
 };
+
+using PooledConnection = BasicPooledConnection<rpc::ClientConnection>;
+using ConnectionPool = BasicConnectionPool<rpc::ClientConnection>;
+using PooledBlockingConnection = BasicPooledConnection<rpc::BlockingConnection>;
+using BlockingConnectionPool = BasicConnectionPool<rpc::BlockingConnection>;
+
+extern template class BasicPooledConnection<rpc::ClientConnection>;
+extern template class BasicPooledConnection<rpc::BlockingConnection>;
+extern template class BasicConnectionPool<rpc::ClientConnection>;
+extern template class BasicConnectionPool<rpc::BlockingConnection>;
 
 }  // namespace routing::core

@@ -71,6 +71,8 @@ Reply Router::call(std::string_view system, std::uint32_t procedure, std::string
   if (core_->on_shard_thread()) {
     return Reply::error(Status::internal, "blocking Router::call from a router thread would deadlock; use async_call");
   }
+  // Usually the whole call runs on this thread; what must wait runs on the loops.
+  if (auto outcome = core_->try_call_blocking(system, procedure, payload, options)) return std::move(outcome->reply);
   auto future = asio::co_spawn(threads_->pick(),
                                core_->call(std::string(system), procedure, std::string(payload), options),
                                asio::use_future);

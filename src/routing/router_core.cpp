@@ -68,6 +68,10 @@ void RouterCore::request_stop() {
     for (auto& timer : health_timers_) asio::post(timer->get_executor(), [timer] { timer->cancel(); });
   }
   discovery_->shutdown();
+  {
+    std::lock_guard lock(blocking_mutex_);
+    blocking_pool_.close_all();
+  }
   for (auto& shard : shards_) {
     asio::post(shard->executor, [shard = shard.get()] {
       shard->sweeper->cancel();
@@ -172,7 +176,13 @@ asio::awaitable<void> RouterCore::sweep_loop(Shard& shard) {
     co_await shard.sweeper->async_wait(asio::as_tuple(asio::use_awaitable));
     if (stopping_) break;
     shard.pool.sweep(options_.idle_timeout);
-    if (&shard == shards_[0].get()) forget_unused_systems();
+    if (&shard == shards_[0].get()) {
+      {
+        std::lock_guard lock(blocking_mutex_);
+        blocking_pool_.sweep(options_.idle_timeout);
+      }
+      forget_unused_systems();
+    }
   }
 }
 

@@ -50,6 +50,14 @@ class RouterCore {
   boost::asio::awaitable<CallOutcome> call(std::string system, std::uint32_t procedure, std::string payload,
                                            CallOptions options);
 
+  // Library mode's blocking call, made on the caller's own thread with
+  // blocking sockets from a pool of their own (no hop to an event loop and
+  // back). nullopt when it cannot go that way without waiting: a system's
+  // first call (discovery runs on the loops) or no free slot (waiting calls
+  // queue, in order, on the loops); then use call().
+  std::optional<CallOutcome> try_call_blocking(std::string_view system, std::uint32_t procedure,
+                                               std::string_view payload, const CallOptions& options);
+
   bool set_strategy(std::string_view strategy, std::optional<std::string> system);
   RouterStats stats() const;
   const RouterOptions& options() const { return options_; }
@@ -69,6 +77,20 @@ class RouterCore {
     AttemptKind kind;
     Reply reply;
   };
+  // The backends one call has tried, and whether it may try another.
+  struct Tries {
+    std::array<Backend*, 8> tried{};
+    std::size_t count = 0;
+    bool resent = false;
+    std::optional<Reply> last_failure;
+
+    std::span<Backend* const> excluded() const;
+    // The answer when no backend is left to try.
+    Reply no_backend_left(const System& system, const BackendList& list);
+    // Records the failure; true when another backend may be tried.
+    bool try_another(System& system, Backend& backend, Attempt& failed, const CallOptions& options,
+                     std::chrono::steady_clock::time_point deadline);
+  };
 
   Shard* current_shard() const;
   std::shared_ptr<System> find_or_create(const std::string& name);
@@ -85,6 +107,14 @@ class RouterCore {
                                                                   std::chrono::steady_clock::time_point deadline,
                                                                   Attempt& failure);
   void reserve_connection_slot(Shard& shard, System& system);
+  bool evict_idle_blocking(const System& system);
+  CallOutcome route_blocking(System& system, std::uint32_t procedure, std::string_view payload,
+                             const CallOptions& options, std::chrono::steady_clock::time_point deadline);
+  Attempt attempt_blocking(System& system, std::shared_ptr<Backend> backend, std::uint32_t procedure,
+                           std::string_view payload, std::chrono::steady_clock::time_point deadline);
+  std::optional<PooledBlockingConnection> connect_blocking(System& system, std::shared_ptr<Backend> backend,
+                                                           std::chrono::steady_clock::time_point deadline,
+                                                           Attempt& failure);
   boost::asio::awaitable<void> sweep_loop(Shard& shard);
   void forget_unused_systems();
   boost::asio::awaitable<void> health_loop(std::shared_ptr<System> system,
@@ -100,6 +130,8 @@ class RouterCore {
   std::atomic<std::size_t> next_shard_{0};
   std::atomic<bool> stopping_{false};
   std::vector<std::shared_ptr<boost::asio::steady_timer>> health_timers_;  // under systems_mutex_
+  std::mutex blocking_mutex_;
+  BlockingConnectionPool blocking_pool_;  // under blocking_mutex_
 };
 
 }  // namespace routing::core

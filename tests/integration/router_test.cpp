@@ -6,12 +6,15 @@
 #include "support/test_backend.h"
 #include "support/test_discoveryd.h"
 #include "rpc/blocking_client.h"
+#include "routing/router_core.h"
 
 #include "support/spread.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -405,6 +408,52 @@ TEST(Router, ManyThreadsCallAtOnce) {
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(ok.load(), 1600);
   EXPECT_LE(router.stats().systems.at(0).open_connections, options.pool_size);
+}
+
+TEST(Router, BlockingCallsRunOnTheCallersThreadWithoutAHop) {
+  TestBackend backend;
+  asio::io_context loop;
+  auto guard = asio::make_work_guard(loop);
+  std::thread runner([&] { loop.run(); });
+  core::RouterCore core(quiet_options(static_url({&backend})), {loop.get_executor()});
+  core.start();
+  // A system's first call learns its backends on the loop...
+  EXPECT_FALSE(core.try_call_blocking("echo", 1, "too early", {}).has_value());
+  auto first = asio::co_spawn(loop, core.call("echo", 1, "first", {}), asio::use_future).get();
+  ASSERT_TRUE(first.reply.ok()) << first.reply.payload;
+  // ...then blocking calls need no loop at all: stop it and call.
+  loop.stop();
+  runner.join();
+  for (int i = 0; i < 20; ++i) {
+    auto outcome = core.try_call_blocking("echo", 1, "call " + std::to_string(i), {});
+    ASSERT_TRUE(outcome.has_value());
+    EXPECT_EQ(outcome->reply.payload, "call " + std::to_string(i));
+  }
+  auto stats = core.stats().systems.at(0);
+  EXPECT_EQ(stats.open_connections, 2u);  // one of the loop's, one blocking (reused 20 times)
+  EXPECT_EQ(stats.in_flight, 0u);
+  loop.restart();
+  std::thread again([&] { loop.run(); });
+  core.stop();
+  guard.reset();
+  loop.stop();
+  again.join();
+}
+
+TEST(Router, BlockingCallsWaitInLineWhenEverySlotIsTaken) {
+  TestBackend backend;
+  auto options = quiet_options(static_url({&backend}));
+  options.pool_size = 2;
+  Router router(options);
+  ASSERT_TRUE(router.call("echo", 1, "warm").ok());
+  std::vector<std::thread> callers;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 6; ++t) {
+    callers.emplace_back([&] { ok += router.call("echo", tracked_procedure, "100:x").ok(); });
+  }
+  for (auto& caller : callers) caller.join();
+  EXPECT_EQ(ok.load(), 6);                 // the four without a slot queued on the loop
+  EXPECT_LE(backend.max_in_flight(), 2u);  // never more than pool_size at once
 }
 
 TEST(Router, ThousandsOfFailingCallsLeakNoPermitOrConnection) {

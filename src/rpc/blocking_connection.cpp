@@ -1,0 +1,169 @@
+#include "rpc/blocking_connection.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace routing::rpc {
+namespace {
+
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+// How far past its deadline a send or receive may block before we re-arm
+// the socket's timeouts: re-arming costs syscalls, and most calls share one
+// timeout.
+constexpr auto io_timeout_slack = milliseconds(5);
+
+std::string last_error() { return std::strerror(errno); }
+
+bool wait_writable(int fd, BlockingConnection::Clock::duration timeout) {
+  pollfd entry{fd, POLLOUT, 0};
+  auto ms = std::max<long long>(1, duration_cast<milliseconds>(timeout).count());
+  for (;;) {
+    int n = ::poll(&entry, 1, static_cast<int>(std::min<long long>(ms, 1 << 30)));
+    if (n >= 0) return n == 1;
+    if (errno != EINTR) return false;
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<BlockingConnection> BlockingConnection::connect(const boost::asio::ip::tcp::endpoint& endpoint,
+                                                                Clock::duration timeout,
+                                                                std::size_t max_frame_bytes, std::string& error) {
+  int fd = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) {
+    error = "socket: " + last_error();
+    return nullptr;
+  }
+  auto connection = std::make_shared<BlockingConnection>(fd, max_frame_bytes);
+  if (::connect(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0) {
+    if (errno != EINPROGRESS) {
+      error = last_error();
+      return nullptr;
+    }
+    if (!wait_writable(fd, timeout)) {
+      error = "timed out";
+      return nullptr;
+    }
+    int so_error = 0;
+    socklen_t length = sizeof so_error;
+    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &length);
+    if (so_error != 0) {
+      error = std::strerror(so_error);
+      return nullptr;
+    }
+  }
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);  // blocking from now on
+  return connection;
+}
+
+BlockingConnection::BlockingConnection(int fd, std::size_t max_frame_bytes) : fd_(fd), decoder_(max_frame_bytes) {}
+
+BlockingConnection::~BlockingConnection() { close(); }
+
+void BlockingConnection::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+bool BlockingConnection::peer_looks_open() {
+  if (fd_ < 0) return false;
+  char byte;
+  ssize_t n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+}
+
+BlockingConnection::Outcome BlockingConnection::fail(Outcome outcome, Reply& reply, Status status,
+                                                     std::string message) {
+  close();
+  reply = Reply::error(status, std::move(message));
+  return outcome;
+}
+
+// Makes sure a blocked send or receive returns by the deadline (plus the
+// slack), changing the socket's timeouts only when the ones set would
+// overshoot: calls that share a timeout set them once per connection, not
+// once per call.
+bool BlockingConnection::timeouts_cover(Clock::duration remaining) {
+  if (io_timeout_.count() != 0 && io_timeout_ <= remaining + io_timeout_slack) return true;
+  auto us = std::max<long long>(1000, std::chrono::duration_cast<std::chrono::microseconds>(remaining).count());
+  timeval tv{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
+  if (::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
+      ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0) {
+    return false;
+  }
+  io_timeout_ = std::chrono::microseconds(us);
+  return true;
+}
+
+BlockingConnection::Outcome BlockingConnection::exchange(std::uint32_t procedure, std::string_view payload,
+                                                         Clock::time_point deadline, Reply& reply) {
+  if (fd_ < 0) return fail(Outcome::not_sent, reply, Status::unavailable, "connection is not open");
+  request_.clear();
+  append_frame(request_, procedure, payload);
+  std::size_t sent = 0;
+  while (sent < request_.size()) {
+    auto remaining = deadline - Clock::now();
+    if (remaining <= Clock::duration::zero()) {
+      // A partial frame is never acted on (its newline comes last).
+      return sent == 0 ? fail(Outcome::deadline, reply, Status::deadline_exceeded, "deadline passed before sending")
+                       : fail(Outcome::deadline, reply, Status::deadline_exceeded, "deadline exceeded sending");
+    }
+    if (!timeouts_cover(remaining)) {
+      return fail(Outcome::not_sent, reply, Status::unavailable, "setsockopt: " + last_error());
+    }
+    ssize_t n = ::send(fd_, request_.data() + sent, request_.size() - sent, MSG_NOSIGNAL);
+    if (n >= 0) {
+      sent += static_cast<std::size_t>(n);
+    } else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+      // Nothing of a frame the server could act on arrived unless all of it did.
+      return fail(Outcome::not_sent, reply, Status::unavailable, "send failed: " + last_error());
+    }
+  }
+  for (;;) {
+    FrameError error = FrameError::none;
+    switch (decoder_.next(frame_, error)) {
+      case FrameDecoder::Result::frame:
+        if (decoder_.buffered() != 0) {
+          // More than one answer to one request: not a peer we can trust.
+          return fail(Outcome::failed_after_send, reply, Status::unavailable, "protocol error: answer without a request");
+        }
+        reply = Reply{static_cast<Status>(frame_.number), std::move(frame_.payload)};
+        return Outcome::answered;
+      case FrameDecoder::Result::malformed:
+      case FrameDecoder::Result::too_long:
+        return fail(Outcome::failed_after_send, reply, Status::unavailable,
+                    std::string("protocol error: ") + std::string(describe(error)));
+      case FrameDecoder::Result::need_more:
+        break;
+    }
+    auto remaining = deadline - Clock::now();
+    if (remaining <= Clock::duration::zero()) {
+      return fail(Outcome::deadline, reply, Status::deadline_exceeded, "no answer by the deadline");
+    }
+    if (!timeouts_cover(remaining)) {
+      return fail(Outcome::failed_after_send, reply, Status::unavailable, "setsockopt: " + last_error());
+    }
+    auto space = decoder_.prepare(16 * 1024);
+    ssize_t n = ::recv(fd_, space.data(), space.size(), 0);
+    if (n > 0) {
+      decoder_.commit(static_cast<std::size_t>(n));
+    } else if (n == 0) {
+      return fail(Outcome::failed_after_send, reply, Status::unavailable, "connection closed by peer");
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      return fail(Outcome::failed_after_send, reply, Status::unavailable, "receive failed: " + last_error());
+    }
+    // EAGAIN: the socket's timeout passed; the deadline check above decides.
+  }
+}
+
+}  // namespace routing::rpc

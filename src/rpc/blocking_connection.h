@@ -1,0 +1,60 @@
+#pragma once
+// A line-protocol connection used with plain blocking sockets on the caller's
+// own thread: what lets routing::Router::call skip the hop to an event loop
+// (library mode costs about what a direct call costs). One call at a time;
+// not thread-safe (the pool hands it to one thread at a time).
+// Unlike BlockingClient (an event loop per call, for tools), nothing here
+// runs an event loop.
+#include <routing/reply.h>
+
+#include "rpc/codec.h"
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace routing::rpc {
+
+class BlockingConnection {
+ public:
+  using Clock = std::chrono::steady_clock;
+  enum class Outcome {
+    answered,           // `reply` is the backend's answer
+    not_sent,           // failed before the request left: certainly not processed
+    failed_after_send,  // the request may have been processed
+    deadline,           // no answer by the deadline
+  };
+
+  // Connects within `timeout`; nullptr and `error` set on failure.
+  static std::shared_ptr<BlockingConnection> connect(const boost::asio::ip::tcp::endpoint& endpoint,
+                                                     Clock::duration timeout, std::size_t max_frame_bytes,
+                                                     std::string& error);
+  BlockingConnection(int fd, std::size_t max_frame_bytes);
+  ~BlockingConnection();
+  BlockingConnection(const BlockingConnection&) = delete;
+  BlockingConnection& operator=(const BlockingConnection&) = delete;
+
+  // Sends one request and waits for its answer until `deadline` (overshooting
+  // it by at most a few milliseconds). Anything but `answered` closes the
+  // connection; `reply` then says what went wrong (status 14 or 4).
+  Outcome exchange(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline, Reply& reply);
+
+  void close();
+  bool is_open() const noexcept { return fd_ >= 0; }
+  // As ClientConnection::peer_looks_open: a non-blocking MSG_PEEK.
+  bool peer_looks_open();
+
+ private:
+  Outcome fail(Outcome outcome, Reply& reply, Status status, std::string message);
+  bool timeouts_cover(Clock::duration remaining);
+
+  int fd_;
+  FrameDecoder decoder_;
+  Frame frame_;
+  std::string request_;
+  Clock::duration io_timeout_{0};  // SO_RCVTIMEO and SO_SNDTIMEO now set; 0 = none
+};
+
+}  // namespace routing::rpc
