@@ -30,6 +30,17 @@ std::optional<CallOutcome> RouterCore::try_call_blocking(std::string_view system
   return outcome;
 }
 
+asio::awaitable<std::optional<Reply>> RouterCore::learn_backends(std::string system_name,
+                                                                 Clock::time_point deadline) {
+  auto system = find_or_create(system_name);
+  if (system->ready()) co_return std::nullopt;
+  co_return co_await system->ensure_ready(*discovery_, deadline);
+}
+
+bool RouterCore::knows_backends_of(std::string_view system_name) {
+  return !system_name.empty() && find_or_create(std::string(system_name))->ready();
+}
+
 CallOutcome RouterCore::route_blocking(System& system, std::uint32_t procedure, std::string_view payload,
                                        const CallOptions& options, Clock::time_point deadline) {
   if (system.backends()->backends.empty()) {

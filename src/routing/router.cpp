@@ -71,10 +71,23 @@ Reply Router::call(std::string_view system, std::uint32_t procedure, std::string
   if (core_->on_shard_thread()) {
     return Reply::error(Status::internal, "blocking Router::call from a router thread would deadlock; use async_call");
   }
-  // Usually the whole call runs on this thread; what must wait runs on the loops.
-  if (auto outcome = core_->try_call_blocking(system, procedure, payload, options)) return std::move(outcome->reply);
+  // Usually the whole call runs on this thread. A system's first call learns
+  // its backends on a loop first (so sequential callers use one connection);
+  // a call that finds every slot taken waits in line on a loop.
+  CallOptions rest = options;
+  if (!core_->knows_backends_of(system) && !system.empty()) {
+    using namespace std::chrono;
+    auto start = steady_clock::now();
+    auto deadline = start + options.timeout.value_or(core_->options().request_timeout);
+    auto failure = asio::co_spawn(threads_->pick(), core_->learn_backends(std::string(system), deadline),
+                                  asio::use_future).get();
+    if (failure) return std::move(*failure);
+    // The rest of the call gets what is left of its time.
+    rest.timeout = std::max(milliseconds(1), duration_cast<milliseconds>(deadline - steady_clock::now()));
+  }
+  if (auto outcome = core_->try_call_blocking(system, procedure, payload, rest)) return std::move(outcome->reply);
   auto future = asio::co_spawn(threads_->pick(),
-                               core_->call(std::string(system), procedure, std::string(payload), options),
+                               core_->call(std::string(system), procedure, std::string(payload), rest),
                                asio::use_future);
   return future.get().reply;
 }

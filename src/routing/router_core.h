@@ -57,6 +57,11 @@ class RouterCore {
   // queue, in order, on the loops); then use call().
   std::optional<CallOutcome> try_call_blocking(std::string_view system, std::uint32_t procedure,
                                                std::string_view payload, const CallOptions& options);
+  // Learns a system's first backend set (on a loop); its failure, if any.
+  // Blocking callers wait for this, then call on their own thread.
+  boost::asio::awaitable<std::optional<Reply>> learn_backends(std::string system,
+                                                              std::chrono::steady_clock::time_point deadline);
+  bool knows_backends_of(std::string_view system);
 
   bool set_strategy(std::string_view strategy, std::optional<std::string> system);
   RouterStats stats() const;
