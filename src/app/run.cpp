@@ -7,13 +7,36 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <sys/resource.h>
 #include <thread>
 
 namespace routing::app {
 namespace asio = boost::asio;
 
+namespace {
+
+// Each client connection is a file descriptor, and so is each backend
+// connection: ask for as many as the hard limit allows (as HAProxy does),
+// and say so when even that is short of what --max-connections promises.
+void raise_open_file_limit(std::size_t max_connections) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t wanted = static_cast<rlim_t>(max_connections) + 1024;  // room for backends, logs, admin
+  if (limit.rlim_cur < wanted && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = std::min(wanted, limit.rlim_max);
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (limit.rlim_cur < wanted) {
+    spdlog::warn("open files limit is {}: fewer than --max-connections {} clients can connect (raise ulimit -n)",
+                 limit.rlim_cur, max_connections);
+  }
+}
+
+}  // namespace
+
 int serve_until_signal(rpc::Server& server, const ServeHooks& hooks) {
   std::signal(SIGPIPE, SIG_IGN);
+  raise_open_file_limit(server.options().max_connections);
   asio::io_context signal_ctx;
   asio::signal_set signals(signal_ctx, SIGINT, SIGTERM);
   try {

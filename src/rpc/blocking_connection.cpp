@@ -153,7 +153,7 @@ BlockingConnection::Outcome BlockingConnection::exchange(std::uint32_t procedure
     if (!timeouts_cover(remaining)) {
       return fail(Outcome::failed_after_send, reply, Status::unavailable, "setsockopt: " + last_error());
     }
-    auto space = decoder_.prepare(16 * 1024);
+    auto space = decoder_.prepare_read();
     ssize_t n = ::recv(fd_, space.data(), space.size(), 0);
     if (n > 0) {
       decoder_.commit(static_cast<std::size_t>(n));

@@ -111,7 +111,7 @@ asio::awaitable<void> ClientConnection::read_loop(std::shared_ptr<ClientConnecti
     ~DropWaiters() { auto dropped = std::move(connection.waiting_); }
   } drop_waiters{*this};
   for (;;) {
-    auto space = decoder_.prepare(16 * 1024);
+    auto space = decoder_.prepare_read();
     auto [ec, n] = co_await socket_.async_read_some(asio::buffer(space.data(), space.size()),
                                                     use_nothrow);
     if (ec) {

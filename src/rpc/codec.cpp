@@ -152,7 +152,17 @@ std::span<char> FrameDecoder::prepare(std::size_t min_bytes) {
   return {buffer_.data() + end_, buffer_.size() - end_};
 }
 
-void FrameDecoder::commit(std::size_t n) { end_ = std::min(end_ + n, buffer_.size()); }
+std::span<char> FrameDecoder::prepare_read() {
+  auto space = prepare(read_size_);
+  offered_ = space.size();
+  return space;
+}
+
+void FrameDecoder::commit(std::size_t n) {
+  if (n != 0 && n == offered_) read_size_ = std::min(read_size_ * 2, largest_read_size);
+  offered_ = 0;
+  end_ = std::min(end_ + n, buffer_.size());
+}
 
 void FrameDecoder::compact() {
   if (begin_ == 0) return;

@@ -67,6 +67,10 @@ class FrameDecoder {
 
   // Writable space of at least `min_bytes` for the next read.
   std::span<char> prepare(std::size_t min_bytes = 4096);
+  // Space for the next read from a socket: small at first, so an idle
+  // connection costs little memory, doubling each time a read fills it (up
+  // to 64 KiB), so large frames still arrive in few reads.
+  std::span<char> prepare_read();
   // Marks `n` bytes of the prepared space as received.
   void commit(std::size_t n);
 
@@ -79,7 +83,12 @@ class FrameDecoder {
  private:
   void compact();
 
+  static constexpr std::size_t first_read_size = 1024;
+  static constexpr std::size_t largest_read_size = 64 * 1024;
+
   std::size_t max_frame_bytes_;
+  std::size_t read_size_ = first_read_size;
+  std::size_t offered_ = 0;  // space prepare_read() last offered
   std::vector<char> buffer_;
   std::size_t begin_ = 0;    // first unconsumed byte
   std::size_t end_ = 0;      // one past the last received byte

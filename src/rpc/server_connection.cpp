@@ -124,7 +124,7 @@ void ServerConnection::finish_if_done() {
 
 asio::awaitable<void> ServerConnection::read_loop(std::shared_ptr<ServerConnection> self) {
   while (!co_await answer_buffered_frames()) {
-    auto space = decoder_.prepare(16 * 1024);
+    auto space = decoder_.prepare_read();
     auto [ec, n] = co_await socket_.async_read_some(
         asio::buffer(space.data(), space.size()),
         asio::bind_cancellation_slot(read_cancel_.slot(), use_nothrow));
