@@ -2,12 +2,20 @@
 # Side by side, in ONE run on the same echod backend: direct calls, library
 # mode, routerd (1 and 2 workers) and HAProxy in TCP mode (1 thread), at 1, 16
 # and 64 connections (closed loop). Reports calls/s, latency p50/p99/p99.9 and
-# the CPU time each proxy (and echod) spends per call, from /proc. Writes
-# bench/results/bench-<time>.md and .png.
+# the CPU time each proxy (and echod) spends per call, from /proc; then the
+# time from starting routerd to its first routed call, and the Google
+# Benchmarks of the router's building blocks. Writes
+# bench/results/bench-<time>.md, .tsv and .png.
 #   scripts/bench.sh [seconds per run, default 5] [connection counts, default "1 16 64"]
+#   scripts/bench.sh --smoke   (CI: every part runs briefly; checks that it runs, not how fast)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+smoke=0
+if [ "${1:-}" = "--smoke" ]; then
+  smoke=1
+  set -- 0.3 "4"
+fi
 seconds="${1:-5}"
 counts="${2:-1 16 64}"
 
@@ -89,6 +97,30 @@ run "routerd-1-worker" "$routerd1_pid" --proxy "127.0.0.1:$routerd1_port"
 run "routerd-2-workers" "$routerd2_pid" --proxy "127.0.0.1:$routerd2_port"
 run "haproxy-tcp" "$haproxy_pid" --direct "127.0.0.1:$haproxy_port"
 
+startup_runs=$([ "$smoke" = 1 ] && echo 2 || echo 20)
+startup="$("$root/build/bench/startup_time" "$bin/routerd" "127.0.0.1:$echod_port" "$startup_runs")"
+min_time=$([ "$smoke" = 1 ] && echo 0.01 || echo 0.5)
+blocks="$("$root/build/bench/routing_bench" --benchmark_min_time="$min_time" 2>&1)"
+codec="$("$root/build/bench/codec_bench" --benchmark_min_time="$min_time" 2>&1)"
+
+if [ "$smoke" = 1 ]; then
+  # Every path must have carried calls, with none failed.
+  bad="$(tail -n +2 "$results" | awk -F'\t' '$3 <= 0 {print $1}')"
+  for mode in direct library routerd-1-worker routerd-2-workers haproxy-tcp; do
+    grep -q "^$mode"$'\t' "$results" || bad="$bad $mode(missing)"
+  done
+  grep -q '"median_ms"' <<<"$startup" || bad="$bad startup_time"
+  grep -q 'BM_Pick' <<<"$blocks" || bad="$bad routing_bench"
+  grep -q 'BM_Encode' <<<"$codec" || bad="$bad codec_bench"
+  if [ -n "$bad" ]; then
+    echo "bench smoke: FAILED: $bad"
+    cat "$results"
+    exit 1
+  fi
+  echo "bench smoke: every part ran (start to first routed call: $startup)"
+  exit 0
+fi
+
 stamp="$(date -u +%Y%m%d-%H%M%S)"
 out="bench/results/bench-$stamp"
 {
@@ -102,6 +134,14 @@ out="bench/results/bench-$stamp"
   echo "| mode | connections | calls/s | p50 µs | p99 µs | p99.9 µs | proxy CPU µs/call | echod CPU µs/call |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   tail -n +2 "$results" | awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8}'
+  echo
+  echo "Start of routerd to its first routed call answered (build/bench/startup_time, $startup_runs runs): \`$startup\`"
+  echo
+  echo "Building blocks (build/bench/routing_bench):"
+  echo
+  echo '```'
+  grep -E '^(BM_|Benchmark)' <<<"$blocks"
+  echo '```'
 } >"$out.md"
 cp "$results" "$out.tsv"
 if command -v gnuplot >/dev/null; then

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh Debian 12 machine: installs packages,
-# builds, runs every CTest test, then a short libFuzzer run of each fuzz target.
+# builds, runs every CTest test, then a short libFuzzer run of each fuzz
+# target and a smoke run of the benchmarks.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -18,10 +19,15 @@ echo "== fuzzing (${ROUTING_FUZZ_SECONDS:-20} s per target)"
 fuzz_status=0
 bash scripts/fuzz.sh "${ROUTING_FUZZ_SECONDS:-20}" || fuzz_status=$?
 
+echo "== bench smoke (checks that every benchmark runs, not how fast)"
+bench_status=0
+bash scripts/bench.sh --smoke || bench_status=$?
+
 # One closing line for CI: "<passed> passed, <failed> failed".
 summary="$(grep -E '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -n 1)"
 failed="$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/' <<<"$summary")"
 total="$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/' <<<"$summary")"
 [ "$fuzz_status" -ne 0 ] && failed=$((${failed:-0} + 1)) && total=$((${total:-0} + 1))
+[ "$bench_status" -ne 0 ] && failed=$((${failed:-0} + 1)) && total=$((${total:-0} + 1))
 echo "tests: $(( ${total:-0} - ${failed:-0} )) passed, ${failed:-0} failed"
-[ "$status" -eq 0 ] && [ "$fuzz_status" -eq 0 ]
+[ "$status" -eq 0 ] && [ "$fuzz_status" -eq 0 ] && [ "$bench_status" -eq 0 ]
