@@ -79,12 +79,26 @@ asio::awaitable<CallOutcome> RouterCore::route(Shard& shard, System& system, std
   }
   system.budget.deposit(Clock::now());
 
+  // Each attempt: an idle connection (take() checks it is still open, and
+  // skips the handshake) or a new one, then the exchange. Written inline
+  // rather than as a coroutine of its own: one frame less per call.
   Tries tries;
   for (;;) {
     auto list = system.backends();
     auto backend = system.pick(*list, tries.excluded());
     if (!backend) co_return CallOutcome{tries.no_backend_left(system, *list)};
-    Attempt result = co_await attempt(shard, system, backend, procedure, payload, deadline);
+    const auto attempt_start = Clock::now();
+    PooledConnection connection = shard.pool.take(*backend);
+    Attempt result{AttemptKind::not_sent, {}};
+    if (!connection) {
+      if (auto fresh = co_await connect(shard, system, backend, deadline, result)) connection = std::move(*fresh);
+    }
+    if (connection) {
+      backend->in_flight.fetch_add(1, std::memory_order_relaxed);
+      auto answers_before = connection.connection().answers_received();
+      Reply reply = co_await connection.connection().async_call(procedure, payload, deadline, asio::use_awaitable);
+      result = finish_attempt(shard, system, *backend, connection, answers_before, std::move(reply), attempt_start);
+    }
     if (result.kind == AttemptKind::answered || result.kind == AttemptKind::deadline) {
       co_return CallOutcome{std::move(result.reply), result.kind == AttemptKind::answered};
     }
@@ -120,39 +134,27 @@ bool RouterCore::Tries::try_another(System& system, Backend& backend, Attempt& f
   return true;
 }
 
-asio::awaitable<RouterCore::Attempt> RouterCore::attempt(Shard& shard, System& system,
-                                                         std::shared_ptr<Backend> backend, std::uint32_t procedure,
-                                                         std::string_view payload, Clock::time_point deadline) {
-  const auto start = Clock::now();
-  // An idle connection skips the handshake; take() checks it is still open.
-  PooledConnection connection = shard.pool.take(*backend);
-  if (!connection) {
-    Attempt failure{AttemptKind::not_sent, {}};
-    auto fresh = co_await connect(shard, system, backend, deadline, failure);
-    if (!fresh) co_return failure;
-    connection = std::move(*fresh);
-  }
-
-  backend->in_flight.fetch_add(1, std::memory_order_relaxed);
-  auto answers_before = connection.connection().answers_received();
-  Reply reply = co_await connection.connection().async_call(procedure, payload, deadline, asio::use_awaitable);
-  backend->in_flight.fetch_sub(1, std::memory_order_relaxed);
+// After the exchange: the figures, and the connection back to the pool if it
+// answered (one that saw any error is never reused).
+RouterCore::Attempt RouterCore::finish_attempt(Shard& shard, System& system, Backend& backend,
+                                               PooledConnection& connection, std::uint64_t answers_before,
+                                               Reply reply, Clock::time_point start) {
+  backend.in_flight.fetch_sub(1, std::memory_order_relaxed);
   bool answered = connection.connection().answers_received() > answers_before;
-
-  backend->calls.add(static_cast<int>(reply.status));
-  backend->latency.record(Clock::now() - start);
+  backend.calls.add(static_cast<int>(reply.status));
+  backend.latency.record(Clock::now() - start);
   if (answered) {
-    system.record_success(*backend);
+    system.record_success(backend);
     shard.pool.give_back(std::move(connection));
-    co_return Attempt{AttemptKind::answered, std::move(reply)};
+    return Attempt{AttemptKind::answered, std::move(reply)};
   }
-  connection.close();  // a connection that saw any error is never reused
+  connection.close();
   if (reply.status == Status::deadline_exceeded) {
-    co_return Attempt{AttemptKind::deadline,
-                      Reply::error(Status::deadline_exceeded, "deadline exceeded calling " + backend->address)};
+    return Attempt{AttemptKind::deadline,
+                   Reply::error(Status::deadline_exceeded, "deadline exceeded calling " + backend.address)};
   }
-  co_return Attempt{AttemptKind::failed_after_send,
-                    Reply::error(Status::unavailable, "connection to " + backend->address + " failed: " + reply.payload)};
+  return Attempt{AttemptKind::failed_after_send,
+                 Reply::error(Status::unavailable, "connection to " + backend.address + " failed: " + reply.payload)};
 }
 
 asio::awaitable<std::optional<PooledConnection>> RouterCore::connect(Shard& shard, System& system,

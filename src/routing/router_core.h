@@ -104,9 +104,8 @@ class RouterCore {
   boost::asio::awaitable<CallOutcome> route(Shard& shard, System& system, std::uint32_t procedure,
                                       std::string_view payload, const CallOptions& options,
                                       std::chrono::steady_clock::time_point deadline);
-  boost::asio::awaitable<Attempt> attempt(Shard& shard, System& system, std::shared_ptr<Backend> backend,
-                                          std::uint32_t procedure, std::string_view payload,
-                                          std::chrono::steady_clock::time_point deadline);
+  Attempt finish_attempt(Shard& shard, System& system, Backend& backend, PooledConnection& connection,
+                         std::uint64_t answers_before, Reply reply, std::chrono::steady_clock::time_point start);
   boost::asio::awaitable<std::optional<PooledConnection>> connect(Shard& shard, System& system,
                                                                   std::shared_ptr<Backend> backend,
                                                                   std::chrono::steady_clock::time_point deadline,

@@ -157,7 +157,16 @@ asio::awaitable<bool> ServerConnection::answer_buffered_frames() {
         co_return true;
       case FrameDecoder::Result::frame: {
         in_call_ = true;
-        Reply reply = co_await dispatch();
+        Reply reply;
+        if (const Handler* handler = find_handler(reply)) {
+          // Awaited here, not in a coroutine of its own: one frame less per call.
+          try {
+            reply = co_await (*handler)(std::move(frame_.payload), context_);
+          } catch (const std::exception& e) {
+            common::log().error("procedure {} threw: {}", frame_.number, e.what());
+            reply = Reply::error(Status::internal, "internal error");
+          }
+        }
         in_call_ = false;
         last_activity_ = Clock::now();
         if (!closed_) queue_answer(reply.status, reply.payload);
@@ -173,21 +182,20 @@ asio::awaitable<bool> ServerConnection::answer_buffered_frames() {
   }
 }
 
-asio::awaitable<Reply> ServerConnection::dispatch() {
+// The handler of the frame's procedure; nullptr when the answer is already
+// known (ping, or an unknown procedure), which is then put in `reply`.
+const Handler* ServerConnection::find_handler(Reply& reply) const {
   const std::uint32_t procedure = frame_.number;
-  if (procedure == 0) co_return Reply::success("pong");
+  if (procedure == 0) {
+    reply = Reply::success("pong");
+    return nullptr;
+  }
   auto it = shared_.handlers.find(procedure);
   if (it == shared_.handlers.end()) {
-    co_return Reply::error(Status::unimplemented, "unknown procedure " + std::to_string(procedure));
+    reply = Reply::error(Status::unimplemented, "unknown procedure " + std::to_string(procedure));
+    return nullptr;
   }
-  std::string error;
-  try {
-    co_return co_await it->second(std::move(frame_.payload), context_);
-  } catch (const std::exception& e) {
-    error = e.what();
-  }
-  common::log().error("procedure {} threw: {}", procedure, error);
-  co_return Reply::error(Status::internal, "internal error");
+  return &it->second;
 }
 
 asio::awaitable<void> ServerConnection::linger_then_close(std::shared_ptr<ServerConnection> self) {

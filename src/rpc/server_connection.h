@@ -54,7 +54,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void finish_if_done();
   asio::awaitable<void> idle_watchdog(std::shared_ptr<ServerConnection> self);
   asio::awaitable<bool> answer_buffered_frames();
-  asio::awaitable<Reply> dispatch();
+  const Handler* find_handler(Reply& reply) const;
   asio::awaitable<void> linger_then_close(std::shared_ptr<ServerConnection> self);
   void queue_answer(Status status, std::string_view payload);
   bool busy() const { return in_call_ || !output_.empty() || !writing_.empty(); }
