@@ -1,5 +1,7 @@
 #include "rpc/client_connection.h"
 
+#include "rpc/send_now.h"
+
 #include <boost/asio/append.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -28,6 +30,7 @@ asio::awaitable<error_code> ClientConnection::connect(asio::ip::tcp::endpoint en
     co_return ec;
   }
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  socket_.non_blocking(true, ec);  // for try_send_now
   open_ = true;
   asio::co_spawn(socket_.get_executor(), read_loop(shared_from_this()), asio::detached);
   co_return error_code{};
@@ -88,6 +91,16 @@ void ClientConnection::on_deadline_timer() {
 // Writes everything queued so far in one go; calls made meanwhile are batched
 // into the next write.
 void ClientConnection::flush() {
+  // Usually the socket has room: hand the requests over at once, without an
+  // asynchronous operation (and its trip through the event loop).
+  error_code ec;
+  std::size_t sent = try_send_now(socket_, output_, ec);
+  if (ec) {
+    fail_all("send failed: " + ec.message());
+    return;
+  }
+  output_.erase(0, sent);
+  if (output_.empty()) return;
   writing_active_ = true;
   std::swap(output_, writing_);
   asio::async_write(socket_, asio::buffer(writing_),

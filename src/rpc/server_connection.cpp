@@ -1,5 +1,7 @@
 #include "rpc/server_connection.h"
 
+#include "rpc/send_now.h"
+
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -41,6 +43,7 @@ ServerConnection::ServerConnection(asio::ip::tcp::socket socket, ServerShared& s
   error_code ec;
   context_.peer = socket_.remote_endpoint(ec);
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  socket_.non_blocking(true, ec);  // for try_send_now
   set_.live.insert(this);
 }
 
@@ -94,6 +97,20 @@ void ServerConnection::queue_answer(Status status, std::string_view payload) {
 // it is in flight go in the next one.
 void ServerConnection::start_write() {
   if (closed_) return;
+  // Usually the socket has room: hand the answers over at once, without an
+  // asynchronous operation (and its trip through the event loop).
+  error_code ec;
+  std::size_t sent = try_send_now(socket_, output_, ec);
+  if (ec) {
+    close();
+    return;
+  }
+  output_.erase(0, sent);
+  if (output_.empty()) {
+    if (reader_blocked_) reader_wake_.cancel();
+    finish_if_done();
+    return;
+  }
   write_active_ = true;
   std::swap(output_, writing_);
   asio::async_write(socket_, asio::buffer(writing_),
