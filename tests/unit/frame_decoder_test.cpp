@@ -118,5 +118,39 @@ TEST(FrameDecoder, BufferStaysBoundedAcrossManyFrames) {
   EXPECT_EQ(decoder.buffered(), 0u);
 }
 
+// Reads sized like a socket's: small while frames are small, growing only
+// while reads fill what is offered.
+TEST(FrameDecoder, ReadSpaceStartsSmallAndGrowsOnlyWhenFilled) {
+  FrameDecoder decoder(1 << 20);
+  auto first = decoder.prepare_read();
+  EXPECT_GE(first.size(), 1024u);
+  EXPECT_LT(first.size(), 4096u);  // an idle connection holds little
+  // Small frames never fill it: the offer stays small.
+  for (int i = 0; i < 100; ++i) {
+    auto space = decoder.prepare_read();
+    std::memcpy(space.data(), "1:hello\n", 8);
+    decoder.commit(8);
+    ASSERT_EQ(drain(decoder).size(), 1u);
+  }
+  EXPECT_LT(decoder.prepare_read().size(), 4096u);
+  // A 200 KiB frame arriving in full reads: the offer doubles, up to 64 KiB.
+  std::string big = "1:" + std::string(200 * 1024, 'x') + "\n";
+  std::size_t offset = 0, reads = 0, largest = 0;
+  while (offset < big.size()) {
+    auto space = decoder.prepare_read();
+    std::size_t n = std::min(space.size(), big.size() - offset);
+    std::memcpy(space.data(), big.data() + offset, n);
+    decoder.commit(n);
+    offset += n;
+    largest = std::max(largest, n);
+    ++reads;
+  }
+  auto frames = drain(decoder);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].second.size(), 2 + 200u * 1024);  // "1|" + payload
+  EXPECT_EQ(largest, 64u * 1024);
+  EXPECT_LT(reads, 12u);
+}
+
 }  // namespace
 }  // namespace routing::rpc
