@@ -34,7 +34,7 @@ System::System(std::string name, const RouterOptions& opts, Strategy strategy)
 }
 
 void System::set_backends(const std::vector<std::string>& addresses) {
-  auto old = backends_.load();
+  auto old = backends();
   if (old->backends.size() == addresses.size() &&
       std::equal(addresses.begin(), addresses.end(), old->backends.begin(),
                  [](const std::string& address, const auto& backend) { return backend->address == address; })) {
@@ -55,7 +55,10 @@ void System::set_backends(const std::vector<std::string>& addresses) {
       backend->removed = true;  // workers close its idle connections
     }
   }
-  backends_.store(std::move(fresh));
+  {
+    std::lock_guard lock(backends_mutex_);
+    backends_ = std::move(fresh);
+  }
   common::log().info("system '{}': {} backend(s)", name_, addresses.size());
   mark_ready();
 }

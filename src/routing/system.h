@@ -23,7 +23,10 @@ class System {
   System(std::string name, const RouterOptions& options, Strategy strategy);
 
   const std::string& name() const { return name_; }
-  std::shared_ptr<const BackendList> backends() const { return backends_.load(); }
+  std::shared_ptr<const BackendList> backends() const {
+    std::lock_guard lock(backends_mutex_);
+    return backends_;
+  }
   // Publishes a new set: backends still present keep their state.
   void set_backends(const std::vector<std::string>& addresses);
 
@@ -71,7 +74,11 @@ class System {
   void mark_ready();
 
   std::string name_;
-  std::atomic<std::shared_ptr<const BackendList>> backends_;
+  // Swapped under a mutex, not std::atomic<std::shared_ptr>: libstdc++ 12's
+  // load() unlocks with a relaxed store, a race ThreadSanitizer reports (and
+  // the costs are the same: one locked instruction each way).
+  mutable std::mutex backends_mutex_;
+  std::shared_ptr<const BackendList> backends_;
   std::atomic<Strategy> strategy_;
   std::atomic<bool> strategy_pinned_{false};  // set for this system alone
   std::atomic<std::uint64_t> ticket_{0};
