@@ -18,7 +18,7 @@ std::optional<CallOutcome> RouterCore::try_call_blocking(std::string_view system
   const auto deadline = start + options.timeout.value_or(options_.request_timeout);
   if (stopping_) return CallOutcome{Reply::error(Status::unavailable, "the router is stopping")};
   if (system_name.empty()) return CallOutcome{Reply::error(Status::invalid_argument, "empty system name")};
-  auto system = find_or_create(std::string(system_name));
+  auto system = find_or_create_cached(system_name);
   if (!system->ready()) return std::nullopt;
   Permit permit;
   if (!system->limiter.try_acquire(permit)) return std::nullopt;
@@ -38,18 +38,18 @@ asio::awaitable<std::optional<Reply>> RouterCore::learn_backends(std::string sys
 }
 
 bool RouterCore::knows_backends_of(std::string_view system_name) {
-  return !system_name.empty() && find_or_create(std::string(system_name))->ready();
+  return !system_name.empty() && find_or_create_cached(system_name)->ready();
 }
 
 CallOutcome RouterCore::route_blocking(System& system, std::uint32_t procedure, std::string_view payload,
                                        const CallOptions& options, Clock::time_point deadline) {
-  if (system.backends()->backends.empty()) {
+  auto list = system.backends();
+  if (list->backends.empty()) {
     return CallOutcome{Reply::error(Status::not_found, "no instances of '" + system.name() + "'")};
   }
   system.budget.deposit(Clock::now());
   Tries tries;
-  for (;;) {
-    auto list = system.backends();
+  for (;; list = system.backends()) {
     auto backend = system.pick(*list, tries.excluded());
     if (!backend) return CallOutcome{tries.no_backend_left(system, *list)};
     Attempt result = attempt_blocking(system, backend, procedure, payload, deadline);

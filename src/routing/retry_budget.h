@@ -4,6 +4,7 @@
 // during an outage retries cannot multiply the load on the backends.
 // Thread-safe. Time is passed in, so tests use a fake clock.
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -23,12 +24,15 @@ class RetryBudget {
   bool try_withdraw(Clock::time_point now);
 
  private:
+  // Deposits of the current second only add to `calls` (no lock: every
+  // call deposits, from every thread); a bucket is reset, and retries are
+  // counted, under the mutex.
   struct Bucket {
-    std::int64_t second = -1;
-    std::uint64_t calls = 0;
-    std::uint64_t retries = 0;
+    std::atomic<std::int64_t> second{-1};
+    std::atomic<std::uint64_t> calls{0};
+    std::atomic<std::uint64_t> retries{0};
   };
-  Bucket& bucket(Clock::time_point now);
+  Bucket& bucket(std::int64_t second);  // under mutex_
 
   std::mutex mutex_;
   double ratio_;

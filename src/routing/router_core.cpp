@@ -31,8 +31,12 @@ void RouterCore::validate(const RouterOptions& options) {
   discovery::parse_discovery_url(options.discovery);
 }
 
+namespace {
+std::atomic<std::uint64_t> next_core_id{1};
+}  // namespace
+
 RouterCore::RouterCore(RouterOptions options, std::vector<asio::any_io_executor> shards)
-    : options_(std::move(options)) {
+    : id_(next_core_id.fetch_add(1)), options_(std::move(options)) {
   validate(options_);
   auto strategy = parse_strategy(options_.strategy);
   if (!strategy) throw std::invalid_argument("unknown strategy '" + options_.strategy + "'");
@@ -123,6 +127,23 @@ std::shared_ptr<System> RouterCore::find_or_create(const std::string& name) {
   if (auto timer = system->health_timer()) {
     asio::co_spawn(shards_[0]->executor, health_loop(system, timer), asio::detached);
   }
+  return system;
+}
+
+std::shared_ptr<System> RouterCore::find_or_create_cached(std::string_view name) {
+  struct Entry {
+    std::uint64_t core = 0;
+    std::string name;
+    std::weak_ptr<System> system;  // weak: a forgotten system (or router) is not kept alive
+  };
+  thread_local std::array<Entry, 4> cache;
+  thread_local std::size_t next_slot = 0;
+  for (auto& entry : cache) {
+    if (entry.core != id_ || entry.name != name) continue;
+    if (auto system = entry.system.lock(); system && !system->retired()) return system;
+  }
+  auto system = find_or_create(std::string(name));
+  cache[next_slot++ % cache.size()] = Entry{id_, std::string(name), system};
   return system;
 }
 

@@ -99,6 +99,9 @@ class RouterCore {
 
   Shard* current_shard() const;
   std::shared_ptr<System> find_or_create(const std::string& name);
+  // find_or_create through a small per-thread cache (blocking callers: no
+  // lock and no hash per call).
+  std::shared_ptr<System> find_or_create_cached(std::string_view name);
   boost::asio::awaitable<CallOutcome> run_call(Shard& shard, std::string system, std::uint32_t procedure,
                                                std::string payload, CallOptions options);
   boost::asio::awaitable<CallOutcome> route(Shard& shard, System& system, std::uint32_t procedure,
@@ -125,6 +128,7 @@ class RouterCore {
                                           std::shared_ptr<boost::asio::steady_timer> timer);
   boost::asio::awaitable<void> check_backend(System& system, std::shared_ptr<Backend> backend);
 
+  const std::uint64_t id_;  // tells this core's entries in per-thread caches from another's
   RouterOptions options_;
   Strategy default_strategy_;
   std::vector<std::unique_ptr<Shard>> shards_;

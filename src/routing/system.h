@@ -54,7 +54,13 @@ class System {
   SystemStats stats() const;
 
   // Marks a call; a system without instances that nobody calls is retired.
-  void touch() { last_used_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed); }
+  // Stored at most every 100 ms: every call touches, from every thread.
+  void touch() {
+    auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    if (now - last_used_ns_.load(std::memory_order_relaxed) > 100'000'000) {
+      last_used_ns_.store(now, std::memory_order_relaxed);
+    }
+  }
   bool unused_since(std::chrono::steady_clock::time_point cutoff) const;
   void retire();
   bool retired() const { return retired_.load(); }
