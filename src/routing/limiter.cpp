@@ -25,30 +25,36 @@ void Permit::release() {
 ConcurrencyLimiter::ConcurrencyLimiter(std::size_t limit, std::size_t max_pending)
     : limit_(limit), max_pending_(max_pending) {}
 
+bool ConcurrencyLimiter::take_slot() {
+  auto n = in_use_.load();
+  while (n < limit_) {
+    if (in_use_.compare_exchange_weak(n, n + 1)) return true;
+  }
+  return false;
+}
+
 bool ConcurrencyLimiter::try_acquire(Permit& permit) {
-  std::lock_guard lock(mutex_);
-  if (in_use_ >= limit_ || !queue_.empty()) return false;
-  ++in_use_;
+  if (waiting_.load() != 0) return false;  // first come, first served: nobody jumps the queue
+  if (!take_slot()) return false;
   permit = Permit(this);
   return true;
 }
 
 asio::awaitable<ConcurrencyLimiter::Outcome> ConcurrencyLimiter::acquire(
     std::chrono::steady_clock::time_point deadline, Permit& permit) {
+  if (try_acquire(permit)) co_return Outcome::acquired;
   std::shared_ptr<Waiter> waiter;
   {
     std::lock_guard lock(mutex_);
-    if (in_use_ < limit_ && queue_.empty()) {
-      ++in_use_;
-      permit = Permit(this);
-      co_return Outcome::acquired;
-    }
     if (queue_.size() >= max_pending_) co_return Outcome::queue_full;
     auto executor = co_await asio::this_coro::executor;
     waiter = std::make_shared<Waiter>(executor, deadline);
     queue_.push_back(waiter);
+    waiting_.store(queue_.size());
+    // A permit given back since try_acquire did not see this waiter: look again.
+    grant_waiters_locked();
   }
-  // Woken by release_one() (a cancel posted to our executor) or the deadline.
+  // Woken by a grant (a cancel posted to our executor) or the deadline.
   co_await waiter->timer.async_wait(asio::as_tuple(asio::use_awaitable));
   std::lock_guard lock(mutex_);
   if (waiter->granted) {
@@ -56,31 +62,30 @@ asio::awaitable<ConcurrencyLimiter::Outcome> ConcurrencyLimiter::acquire(
     co_return Outcome::acquired;
   }
   queue_.erase(std::find(queue_.begin(), queue_.end(), waiter));
+  waiting_.store(queue_.size());
   co_return Outcome::timed_out;
 }
 
-void ConcurrencyLimiter::release_one() {
-  std::lock_guard lock(mutex_);
-  if (queue_.empty()) {
-    --in_use_;
-    return;
+void ConcurrencyLimiter::grant_waiters_locked() {
+  while (!queue_.empty() && take_slot()) {
+    auto waiter = std::move(queue_.front());
+    queue_.pop_front();
+    waiting_.store(queue_.size());
+    waiter->granted = true;
+    asio::post(waiter->executor, [waiter] { waiter->timer.cancel(); });
   }
-  // Hand the permit over: in_use_ stays, the oldest waiter owns it now.
-  auto waiter = std::move(queue_.front());
-  queue_.pop_front();
-  waiter->granted = true;
-  asio::post(waiter->executor, [waiter] { waiter->timer.cancel(); });
 }
 
-std::size_t ConcurrencyLimiter::in_use() const {
+void ConcurrencyLimiter::release_one() {
+  in_use_.fetch_sub(1);
+  if (waiting_.load() == 0) return;
   std::lock_guard lock(mutex_);
-  return in_use_;
+  grant_waiters_locked();
 }
 
-std::size_t ConcurrencyLimiter::waiting() const {
-  std::lock_guard lock(mutex_);
-  return queue_.size();
-}
+std::size_t ConcurrencyLimiter::in_use() const { return in_use_.load(); }
+
+std::size_t ConcurrencyLimiter::waiting() const { return waiting_.load(); }
 
 std::size_t ConcurrencyLimiter::limit() const { return limit_; }
 std::size_t ConcurrencyLimiter::max_pending() const { return max_pending_; }

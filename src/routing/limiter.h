@@ -2,12 +2,19 @@
 // The seed's semaphore, done properly: at most `limit` permits out at once,
 // a bounded FIFO queue of waiters behind them (full: refused at once), and a
 // deadline on every wait. Waiters may sit on any executor; a released permit
-// goes straight to the oldest waiter. Permits are RAII: every path gives
-// them back.
+// goes to the oldest waiter. Permits are RAII: every path gives them back.
+//
+// Taking and giving back a permit while nobody waits is lock-free (an atomic
+// count): every call does both, from every thread. The mutex guards only the
+// queue. No wake-up is lost: a waiter publishes itself (`waiting_`) before
+// looking for a free slot once more, and a releaser frees its slot before
+// looking for waiters, both sequentially consistent, so at least one of the
+// two sees the other.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -58,12 +65,15 @@ class ConcurrencyLimiter {
     bool granted = false;
   };
   void release_one();
+  bool take_slot();             // one more in use, if below the limit
+  void grant_waiters_locked();  // free slots to queued waiters, oldest first
 
   mutable std::mutex mutex_;
   std::size_t limit_;
   std::size_t max_pending_;
-  std::size_t in_use_ = 0;
-  std::deque<std::shared_ptr<Waiter>> queue_;
+  std::atomic<std::size_t> in_use_{0};
+  std::atomic<std::size_t> waiting_{0};  // queue_.size(), published for the lock-free paths
+  std::deque<std::shared_ptr<Waiter>> queue_;  // under mutex_
 };
 
 }  // namespace routing::core

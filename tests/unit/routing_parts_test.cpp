@@ -9,7 +9,13 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
 
 namespace routing::core {
 namespace {
@@ -141,6 +147,48 @@ TEST(Limiter, GrantsUpToTheLimitQueuesFifoAndRefusesPastMaxPending) {
   held[2].release();
   held[3].release();
   EXPECT_EQ(limiter.in_use(), 0u);
+}
+
+// Threads racing to take and give back permits (each on its own loop, so
+// some wait and are woken from other threads): never more than the limit at
+// once, and no waiter is forgotten (a lost wake-up would sit until the 10 s
+// deadline and count as timed out).
+TEST(Limiter, ManyThreadsNeverExceedTheLimitAndNoWaiterIsForgotten) {
+  ConcurrencyLimiter limiter(3, 100000);
+  std::atomic<int> inside{0}, most{0}, acquired{0}, refused{0}, saw_waiters{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      asio::io_context ctx;
+      for (int c = 0; c < 4; ++c) {  // four callers per loop: some always wait
+        asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
+          for (int i = 0; i < 500; ++i) {
+            Permit permit;
+            bool quick = limiter.try_acquire(permit);
+            if (!quick && co_await limiter.acquire(Clock::now() + 10s, permit) != ConcurrencyLimiter::Outcome::acquired) {
+              ++refused;
+              continue;
+            }
+            int now = ++inside;
+            for (int seen = most.load(); now > seen && !most.compare_exchange_weak(seen, now);) {
+            }
+            if (limiter.waiting() > 0) ++saw_waiters;
+            co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);  // hold it a moment
+            --inside;
+            ++acquired;
+          }
+        }, asio::detached);
+      }
+      ctx.run();
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(refused.load(), 0);
+  EXPECT_EQ(acquired.load(), 16000);
+  EXPECT_LE(most.load(), 3);
+  EXPECT_EQ(limiter.in_use(), 0u);
+  EXPECT_EQ(limiter.waiting(), 0u);
+  EXPECT_GT(saw_waiters.load(), 0);  // the queue was used, not only the lock-free path
 }
 
 TEST(Limiter, AWaitEndsAtTheDeadline) {
