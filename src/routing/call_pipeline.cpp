@@ -43,7 +43,7 @@ asio::awaitable<CallOutcome> RouterCore::run_call(Shard& shard, std::string syst
   const auto deadline = start + options.timeout.value_or(options_.request_timeout);
   if (stopping_) co_return CallOutcome{Reply::error(Status::unavailable, "the router is stopping")};
   if (system_name.empty()) co_return CallOutcome{Reply::error(Status::invalid_argument, "empty system name")};
-  auto system = find_or_create(system_name);
+  auto system = find_or_create_cached(system_name);
   system->touch();
   CallOutcome outcome = co_await route(shard, *system, procedure, payload, options, deadline);
   system->calls.add(static_cast<int>(outcome.reply.status));
