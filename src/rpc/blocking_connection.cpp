@@ -94,7 +94,11 @@ BlockingConnection::Outcome BlockingConnection::fail(Outcome outcome, Reply& rep
 // overshoot: calls that share a timeout set them once per connection, not
 // once per call.
 bool BlockingConnection::timeouts_cover(Clock::duration remaining) {
-  if (io_timeout_.count() != 0 && io_timeout_ <= remaining + io_timeout_slack) return true;
+  // Kept while it neither overshoots the deadline nor wakes us long before it
+  // (after a short call, a long one would otherwise wake up many times).
+  if (io_timeout_.count() != 0 && io_timeout_ <= remaining + io_timeout_slack && io_timeout_ * 2 >= remaining) {
+    return true;
+  }
   auto us = std::max<long long>(1000, std::chrono::duration_cast<std::chrono::microseconds>(remaining).count());
   timeval tv{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
   if (::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
