@@ -3,6 +3,8 @@
 // soon as the port accepts, sends one ROUTE and waits for "0:". Repeats and
 // prints the median and the worst run, in milliseconds.
 //   startup_time ROUTERD_PATH ECHOD_ADDRESS [runs]
+#include "support/ports.h"
+
 #include <algorithm>
 #include <arpa/inet.h>
 #include <chrono>
@@ -20,18 +22,6 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 // One ROUTE call on a fresh connection; true when answered with status 0.
 bool routed_call(int port) {
@@ -56,7 +46,7 @@ bool routed_call(int port) {
 }
 
 double one_run(const char* routerd, const std::string& echod) {
-  int port = free_port();
+  int port = routing::test::free_port();
   std::string listen = "127.0.0.1:" + std::to_string(port);
   std::string discovery = "static://echo=" + echod;
   auto start = Clock::now();

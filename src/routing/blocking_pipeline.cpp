@@ -38,7 +38,7 @@ asio::awaitable<std::optional<Reply>> RouterCore::learn_backends(std::string sys
 }
 
 bool RouterCore::knows_backends_of(std::string_view system_name) {
-  return !system_name.empty() && find_or_create_cached(system_name)->ready();
+  return find_or_create_cached(system_name)->ready();
 }
 
 CallOutcome RouterCore::route_blocking(System& system, std::uint32_t procedure, std::string_view payload,

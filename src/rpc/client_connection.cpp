@@ -43,7 +43,7 @@ void ClientConnection::start_call(std::uint32_t procedure, std::string_view payl
     return;
   }
   append_frame(output_, procedure, payload);
-  waiting_.push_back({std::move(handler), deadline, deadline == Clock::time_point::max() ? deadline : Clock::now()});
+  waiting_.push_back({std::move(handler), deadline});
   if (deadline < armed_for_) arm_deadline(deadline);
   if (!writing_active_) flush();
 }
@@ -71,21 +71,7 @@ void ClientConnection::on_deadline_timer() {
     if (next != Clock::time_point::max()) arm_deadline(next);
     return;
   }
-  open_ = false;
-  error_code ignored;
-  socket_.close(ignored);
-  output_.clear();
-  auto waiting = std::move(waiting_);
-  waiting_.clear();
-  for (auto& call : waiting) {
-    if (call.deadline <= now) {
-      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(call.deadline - call.started).count();
-      complete(std::move(call.handler),
-               Reply::error(Status::deadline_exceeded, "no answer within " + std::to_string(ms) + " ms"));
-    } else {
-      complete(std::move(call.handler), Reply::error(Status::unavailable, "connection closed: an earlier call timed out"));
-    }
-  }
+  fail_all("connection closed: an earlier call timed out", now);
 }
 
 // Writes everything queued so far in one go; calls made meanwhile are batched
@@ -167,8 +153,9 @@ bool ClientConnection::peer_looks_open() {
   return false;  // 0: the peer closed; > 0: stray bytes; < 0: an error
 }
 
-// Closes the socket and completes every outstanding call with `reason`.
-void ClientConnection::fail_all(std::string_view reason) {
+// Closes the socket and completes every outstanding call with `reason`, or
+// with status 4 those whose deadline is at or before `timed_out_by`.
+void ClientConnection::fail_all(std::string_view reason, Clock::time_point timed_out_by) {
   open_ = false;
   error_code ignored;
   socket_.close(ignored);
@@ -178,7 +165,9 @@ void ClientConnection::fail_all(std::string_view reason) {
   auto waiting = std::move(waiting_);
   waiting_.clear();
   for (auto& call : waiting) {
-    complete(std::move(call.handler), Reply::error(Status::unavailable, std::string(reason)));
+    complete(std::move(call.handler), call.deadline <= timed_out_by
+                                          ? Reply::error(Status::deadline_exceeded, "no answer by the deadline")
+                                          : Reply::error(Status::unavailable, std::string(reason)));
   }
 }
 

@@ -69,7 +69,6 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   struct Waiting {
     CallHandler handler;
     Clock::time_point deadline;
-    Clock::time_point started;
   };
   void start_call(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline,
                   CallHandler handler);
@@ -77,7 +76,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void on_deadline_timer();
   void flush();
   asio::awaitable<void> read_loop(std::shared_ptr<ClientConnection> self);
-  void fail_all(std::string_view reason);
+  void fail_all(std::string_view reason, Clock::time_point timed_out_by = Clock::time_point::min());
   void complete(CallHandler handler, Reply reply);
 
   asio::ip::tcp::socket socket_;
