@@ -1,6 +1,6 @@
 #include "app/common_flags.h"
 
-#include "rpc/address.h"
+#include "rpc/host_port.h"
 
 #include <iostream>
 

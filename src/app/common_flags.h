@@ -1,6 +1,6 @@
 #pragma once
 // Flags every program shares, and the one way they all report bad flags.
-#include "rpc/server.h"
+#include "rpc/server_options.h"
 
 #include <CLI/CLI.hpp>
 

@@ -1,6 +1,7 @@
 #pragma once
 // A background event loop for a program's own chores (lease expiry,
 // registration, discovery watches), apart from the server's worker loops.
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 

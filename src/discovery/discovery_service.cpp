@@ -1,12 +1,9 @@
 #include "discovery/discovery_service.h"
 
-#include "common/json_args.h"
-#include "discovery/protocol.h"
-#include "rpc/address.h"
+#include "discovery/protocol_json.h"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -19,33 +16,6 @@ namespace json = boost::json;
 namespace {
 
 Reply invalid(std::string message) { return Reply::error(Status::invalid_argument, std::move(message)); }
-
-// The "name" field: a non-empty string of bounded size.
-std::string read_name(common::JsonArgs& args) {
-  std::string name = args.required_string("name");
-  if (args.ok() && name.empty()) args.fail("field \"name\" must not be empty");
-  if (args.ok() && name.size() > max_name_bytes) args.fail("field \"name\" is too long");
-  return name;
-}
-
-// The "address" field: "host:port" with a port a client can connect to.
-std::string read_address(common::JsonArgs& args) {
-  std::string address = args.required_string("address");
-  if (!args.ok()) return address;
-  auto parsed = rpc::parse_host_port(address);
-  if (!parsed) {
-    args.fail("field \"address\" must be host:port");
-  } else if (parsed->port == 0) {
-    args.fail("field \"address\" needs a port in 1..65535");
-  }
-  return address;
-}
-
-std::string to_json(const AddressSet& set) {
-  json::array addresses;
-  for (const auto& address : set.addresses) addresses.emplace_back(address);
-  return json::serialize(json::object{{"addresses", std::move(addresses)}, {"index", set.index}});
-}
 
 std::uint64_t random_number() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -67,11 +37,10 @@ void DiscoveryService::register_procedures(rpc::Server& server) {
 }
 
 asio::awaitable<Reply> DiscoveryService::do_register(std::string payload) {
-  common::JsonArgs args(payload);
-  std::string name = read_name(args);
-  std::string address = read_address(args);
-  auto ttl_ms = args.optional_integer("ttl_ms", 1, max_ttl_ms).value_or(default_ttl_ms);
-  if (!args.ok()) co_return invalid(args.error());
+  std::string error;
+  auto args = parse_register_args(payload, error);
+  if (!args) co_return invalid(std::move(error));
+  const auto& [name, address, ttl_ms] = *args;
 
   std::lock_guard lock(mutex_);
   auto now = Clock::now();
@@ -85,9 +54,10 @@ asio::awaitable<Reply> DiscoveryService::do_register(std::string payload) {
 }
 
 asio::awaitable<Reply> DiscoveryService::do_query(std::string payload) {
-  common::JsonArgs args(payload);
-  std::string name = read_name(args);
-  if (!args.ok()) co_return invalid(args.error());
+  std::string error;
+  auto args = parse_query_args(payload, error);
+  if (!args) co_return invalid(std::move(error));
+  const std::string& name = args->name;
 
   std::lock_guard lock(mutex_);
   for (const auto& changed : registry_.expire(Clock::now())) wake(changed);
@@ -97,13 +67,12 @@ asio::awaitable<Reply> DiscoveryService::do_query(std::string payload) {
 }
 
 asio::awaitable<Reply> DiscoveryService::do_list(std::string payload) {
-  common::JsonArgs args(payload);
-  std::string name = read_name(args);
-  auto index = args.optional_integer("index", 0, INT64_MAX);
-  auto wait_ms = args.optional_integer("wait_ms", 0, INT64_MAX).value_or(0);
-  if (!args.ok()) co_return invalid(args.error());
+  std::string error;
+  auto args = parse_list_args(payload, error);
+  if (!args) co_return invalid(std::move(error));
+  const auto& [name, index, wait_ms] = *args;
 
-  auto deadline = Clock::now() + std::chrono::milliseconds(std::min(wait_ms, max_wait_ms));
+  auto deadline = Clock::now() + std::chrono::milliseconds(wait_ms);
   Waiter waiter{co_await asio::this_coro::executor, nullptr};
   std::unique_lock lock(mutex_);
   for (;;) {
@@ -113,7 +82,7 @@ asio::awaitable<Reply> DiscoveryService::do_list(std::string payload) {
     if (changed || stopping_ || Clock::now() >= deadline) {
       if (waiter.timer) waiters_[name].erase(&waiter);
       if (waiters_.contains(name) && waiters_[name].empty()) waiters_.erase(name);
-      co_return Reply::success(to_json(set));
+      co_return Reply::success(address_set_json(set));
     }
     if (!waiter.timer) {
       waiter.timer = std::make_shared<asio::steady_timer>(waiter.executor, deadline);
@@ -127,10 +96,10 @@ asio::awaitable<Reply> DiscoveryService::do_list(std::string payload) {
 }
 
 asio::awaitable<Reply> DiscoveryService::do_deregister(std::string payload) {
-  common::JsonArgs args(payload);
-  std::string name = read_name(args);
-  std::string address = read_address(args);
-  if (!args.ok()) co_return invalid(args.error());
+  std::string error;
+  auto args = parse_deregister_args(payload, error);
+  if (!args) co_return invalid(std::move(error));
+  const auto& [name, address] = *args;
 
   std::lock_guard lock(mutex_);
   if (registry_.deregister(name, address)) wake(name);

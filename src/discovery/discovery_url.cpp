@@ -1,6 +1,6 @@
 #include "discovery/discovery_url.h"
 
-#include "rpc/address.h"
+#include "rpc/host_port.h"
 
 #include <algorithm>
 #include <stdexcept>

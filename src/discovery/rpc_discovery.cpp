@@ -2,18 +2,16 @@
 
 #include "common/backoff.h"
 #include "discovery/watch_handle.h"
-#include "discovery/protocol.h"
+#include "discovery/protocol_json.h"
 #include "rpc/address.h"
 #include "rpc/timed_call.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/json/parse.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include "common/log.h"
-
-#include <algorithm>
 
 namespace routing::discovery {
 namespace asio = boost::asio;
@@ -24,16 +22,6 @@ namespace {
 
 std::string name_args(const std::string& name) {
   return json::serialize(json::object{{"name", name}});
-}
-
-// The string field `key` of a JSON object answer, if there is one.
-std::optional<std::string> string_field(std::string_view json_text, std::string_view key) {
-  boost::system::error_code ec;
-  auto value = json::parse(json_text, ec);
-  if (ec || !value.is_object()) return std::nullopt;
-  auto* field = value.as_object().if_contains(key);
-  if (!field || !field->is_string()) return std::nullopt;
-  return std::string(field->get_string());
 }
 
 template <typename T>
@@ -47,30 +35,6 @@ Result<T> malformed_answer(const Reply& reply) {
 }
 
 }  // namespace
-
-std::optional<AddressSet> parse_address_set(std::string_view json_text) {
-  boost::system::error_code ec;
-  auto value = json::parse(json_text, ec);
-  if (ec || !value.is_object()) return std::nullopt;
-  auto& object = value.as_object();
-  auto* addresses = object.if_contains("addresses");
-  auto* index = object.if_contains("index");
-  if (!addresses || !addresses->is_array() || !index) return std::nullopt;
-  AddressSet set;
-  if (index->is_uint64()) {
-    set.index = index->get_uint64();
-  } else if (index->is_int64() && index->get_int64() >= 0) {
-    set.index = static_cast<std::uint64_t>(index->get_int64());
-  } else {
-    return std::nullopt;
-  }
-  for (const auto& address : addresses->as_array()) {
-    if (!address.is_string()) return std::nullopt;
-    set.addresses.emplace_back(address.get_string());
-  }
-  std::sort(set.addresses.begin(), set.addresses.end());
-  return set;
-}
 
 RpcDiscovery::RpcDiscovery(asio::any_io_executor executor, std::string address, DiscoveryOptions options)
     : executor_(std::move(executor)),

@@ -36,7 +36,4 @@ class RpcDiscovery : public Discovery {
   rpc::ReconnectingConnection connection_;
 };
 
-// Parses a LIST answer ({"addresses":[...],"index":N}); nullopt if malformed.
-std::optional<AddressSet> parse_address_set(std::string_view json_text);
-
 }  // namespace routing::discovery

@@ -5,19 +5,13 @@
 // the access log. Calls run on the server worker that received them, which
 // is also a router shard: no thread hop.
 #include "proxy/access_log.h"
+#include "proxy/proxy_options.h"
 #include "proxy/rate_limiter.h"
 #include "proxy/stats_output.h"
 #include "routing/router_core.h"
 #include "rpc/server.h"
 
 namespace routing::proxy {
-
-struct ProxyOptions {
-  std::string auth_token;   // empty: no authentication
-  double rate_limit = 0;    // calls per second per system; 0: unlimited
-  double rate_burst = 0;    // bucket size; 0: the rate
-  std::string access_log;   // path, "-" (stderr) or empty (off)
-};
 
 class RouterdService {
  public:

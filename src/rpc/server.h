@@ -6,6 +6,7 @@
 
 #include "rpc/asio_fwd.h"
 #include "rpc/codec.h"
+#include "rpc/server_options.h"
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -19,21 +20,6 @@
 #include <vector>
 
 namespace routing::rpc {
-
-struct ServerOptions {
-  std::string listen = "127.0.0.1:0";
-  unsigned threads = 1;                     // worker event loops
-  std::size_t max_connections = 10000;      // past it: "8:too many connections", close
-  std::chrono::milliseconds idle_timeout{60000};   // 0 disables
-  std::size_t max_frame_bytes = default_max_frame_bytes;
-  std::chrono::milliseconds drain_timeout{10000};  // graceful stop bound
-  // On stop, each connection keeps serving until it has been quiet this long
-  // (then it closes); 0 closes idle connections at once. See docs/protocol.md.
-  std::chrono::milliseconds drain_quiet{200};
-  // Responses waiting to be written past which the connection stops reading:
-  // a client that pipelines without reading cannot grow memory without limit.
-  std::size_t max_pending_output_bytes = 4 * 1024 * 1024;
-};
 
 // What a handler knows of the connection its call came on.
 struct ConnectionContext {

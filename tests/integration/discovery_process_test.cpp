@@ -1,5 +1,6 @@
 // discoveryd and echod as real processes: leases of killed instances end,
 // registrations survive a discoveryd restart, long polls cost no busy work.
+#include "discovery/protocol_json.h"
 #include "discovery/rpc_discovery.h"
 #include "rpc/blocking_client.h"
 #include "support/ports.h"

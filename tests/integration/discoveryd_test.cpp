@@ -1,4 +1,5 @@
 // discoveryd's procedures over the wire (CONTRACT §2).
+#include "discovery/protocol_json.h"
 #include "discovery/rpc_discovery.h"
 #include "rpc/blocking_client.h"
 #include "support/test_discoveryd.h"

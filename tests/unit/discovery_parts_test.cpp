@@ -3,6 +3,7 @@
 #include "common/base64.h"
 #include "common/json_args.h"
 #include "discovery/discovery_url.h"
+#include "discovery/protocol_json.h"
 #include "discovery/rpc_discovery.h"
 
 #include <gtest/gtest.h>
@@ -108,6 +109,54 @@ TEST(AddressSetJson, ParsesListAnswers) {
   EXPECT_FALSE(discovery::parse_address_set(R"({"addresses":[1],"index":7})"));
   EXPECT_FALSE(discovery::parse_address_set(R"({"addresses":[],"index":-1})"));
   EXPECT_FALSE(discovery::parse_address_set("nope"));
+}
+
+TEST(DiscoveryArgs, ReadsRegisterWithItsDefaultLease) {
+  std::string error;
+  auto args = discovery::parse_register_args(R"({"name":"echo","address":"127.0.0.1:7001","x":[1]})", error);
+  ASSERT_TRUE(args) << error;
+  EXPECT_EQ(args->name, "echo");
+  EXPECT_EQ(args->address, "127.0.0.1:7001");
+  EXPECT_EQ(args->ttl_ms, discovery::default_ttl_ms);
+}
+
+TEST(DiscoveryArgs, RejectsEachBadFieldWithItsReason) {
+  struct Case {
+    const char* payload;
+    const char* reason;
+  };
+  for (auto [payload, reason] : std::initializer_list<Case>{
+           {R"({"name":"","address":"h:1"})", "must not be empty"},
+           {R"({"name":"e","address":"h:0"})", "port in 1..65535"},
+           {R"({"name":"e","address":"nope"})", "host:port"},
+           {R"({"name":"e","address":"h:1","ttl_ms":0})", "ttl_ms"},
+           {R"({"name":"e","address":"h:1","ttl_ms":604800001})", "ttl_ms"},
+           {R"({"name":7,"address":"h:1"})", "name"},
+           {R"([1,2])", "object"},
+           {R"({"name":"e")", "invalid JSON"}}) {
+    std::string error;
+    EXPECT_FALSE(discovery::parse_register_args(payload, error)) << payload;
+    EXPECT_NE(error.find(reason), std::string::npos) << payload << " -> " << error;
+  }
+  std::string error;
+  EXPECT_FALSE(discovery::parse_query_args(R"({"name":")" + std::string(2000, 'n') + R"("})", error));
+  EXPECT_NE(error.find("too long"), std::string::npos);
+  EXPECT_FALSE(discovery::parse_deregister_args(R"({"name":"e"})", error));
+}
+
+TEST(DiscoveryArgs, CapsLongPollsAndRejectsNegativeIndexes) {
+  std::string error;
+  auto list = discovery::parse_list_args(R"({"name":"e","index":3,"wait_ms":99999999999})", error);
+  ASSERT_TRUE(list) << error;
+  EXPECT_EQ(list->index, 3);
+  EXPECT_EQ(list->wait_ms, discovery::max_wait_ms);
+  EXPECT_FALSE(discovery::parse_list_args(R"({"name":"e","index":-1})", error));
+  EXPECT_FALSE(discovery::parse_list_args(R"({"name":"e","wait_ms":1.5})", error));
+}
+
+TEST(AddressSetJson, RoundTripsListAnswers) {
+  discovery::AddressSet set{{"127.0.0.1:1", "[::1]:2", "a\"b:3"}, 18446744073709551615ull};
+  EXPECT_EQ(discovery::parse_address_set(discovery::address_set_json(set)), set);
 }
 
 }  // namespace

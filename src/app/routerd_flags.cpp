@@ -1,0 +1,51 @@
+#include "app/routerd_flags.h"
+
+namespace routing::app {
+namespace {
+
+using std::chrono::milliseconds;
+
+// A flag in milliseconds stored as a std::chrono::milliseconds field.
+void add_millis(CLI::App& app, const std::string& name, milliseconds& field, const std::string& help, long min) {
+  app.add_option_function<long>(name, [&field](long ms) { field = milliseconds(ms); }, help)
+      ->check(CLI::Range(min, 86'400'000L))
+      ->default_str(std::to_string(field.count()));
+}
+
+}  // namespace
+
+void add_routerd_flags(CLI::App& app, RouterdFlags& f) {
+  add_common_flags(app, f.common);
+  add_server_flags(app, f.server, "127.0.0.1:10300");
+  app.set_config("--config", "", "TOML file with any of these settings (name = value)");
+  app.add_option("--admin", f.admin, "admin HTTP address: /metrics, /healthz, /status")
+      ->check(host_port_validator())->capture_default_str();
+  app.add_option("--discovery", f.router.discovery, "rpc://HOST:PORT, etcd://HOST:PORT[,...] or static://...")
+      ->check(discovery_url_validator())->capture_default_str();
+  app.add_option("--strategy", f.router.strategy, "round-robin, random, least-connections or pick-2")
+      ->check(CLI::IsMember({"round-robin", "random", "least-connections", "pick-2"}))->capture_default_str();
+  app.add_option("--pool-size", f.router.pool_size,
+                 "per system: calls in flight at once, and connections open (in use + idle)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}))->capture_default_str();
+  app.add_option("--max-pending", f.router.max_pending, "per system: calls that may wait for a slot; more get 8")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{10'000'000}))->capture_default_str();
+  add_millis(app, "--request-timeout-ms", f.router.request_timeout, "default deadline of a call", 1);
+  add_millis(app, "--connect-timeout-ms", f.router.connect_timeout, "one connection attempt to a backend", 1);
+  add_millis(app, "--backend-idle-timeout-ms", f.router.idle_timeout, "close pooled backend connections idle this long", 1);
+  add_millis(app, "--health-check-interval-ms", f.router.health_check_interval, "ping each backend this often (0: never)", 0);
+  app.add_option("--eject-after", f.router.eject_after, "failed calls in a row that eject a backend")
+      ->check(CLI::Range(1u, 1'000'000u))->capture_default_str();
+  app.add_option("--max-ejected-percent", f.router.max_ejected_percent, "share of a system's backends that may be ejected")
+      ->check(CLI::Range(0u, 100u))->capture_default_str();
+  app.add_option("--rate-limit", f.proxy.rate_limit, "calls per second per system (0: unlimited); over it, status 8")
+      ->check(CLI::Range(0.0, 1e9))->capture_default_str();
+  app.add_option("--rate-burst", f.proxy.rate_burst, "calls a system may burst above the rate (0: the rate)")
+      ->check(CLI::Range(0.0, 1e9))->capture_default_str();
+  app.add_option("--auth-token", f.proxy.auth_token,
+                 "require clients to authenticate (procedure 4) with this token; prefer --auth-token-file");
+  app.add_option("--auth-token-file", f.auth_token_file, "read the token from this file")->check(CLI::ExistingFile);
+  app.add_option("--access-log", f.proxy.access_log, "one JSON line per call to this file ('-': stderr)");
+  add_env_names(app, "ROUTERD_");
+}
+
+}  // namespace routing::app

@@ -1,0 +1,26 @@
+#pragma once
+// routerd's flags (docs/operations.md), apart from main() so that the config
+// file parser can be fuzzed with exactly the options routerd has.
+#include <routing/router.h>
+
+#include "app/common_flags.h"
+#include "proxy/proxy_options.h"
+#include "rpc/server_options.h"
+
+#include <string>
+
+namespace routing::app {
+
+struct RouterdFlags {
+  CommonOptions common;
+  rpc::ServerOptions server;
+  RouterOptions router;
+  proxy::ProxyOptions proxy;
+  std::string admin = "127.0.0.1:10301";
+  std::string auth_token_file;
+};
+
+// Every flag, the environment variables ROUTERD_* and --config FILE (TOML).
+void add_routerd_flags(CLI::App& app, RouterdFlags& flags);
+
+}  // namespace routing::app

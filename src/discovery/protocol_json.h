@@ -1,0 +1,48 @@
+#pragma once
+// The JSON of discoveryd's procedures (CONTRACT §2), kept apart from the
+// service and the client so that it can be unit-tested and fuzzed without a
+// network: arguments as discoveryd reads them, answers as clients read them.
+#include "discovery/address_set.h"
+#include "discovery/protocol.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace routing::discovery {
+
+struct RegisterArgs {
+  std::string name;
+  std::string address;
+  std::int64_t ttl_ms = default_ttl_ms;
+};
+struct QueryArgs {
+  std::string name;
+};
+struct ListArgs {
+  std::string name;
+  std::optional<std::int64_t> index;  // absent: answer at once
+  std::int64_t wait_ms = 0;           // already capped at max_wait_ms
+};
+struct DeregisterArgs {
+  std::string name;
+  std::string address;
+};
+
+// Each reads one procedure's arguments. On bad input it returns nullopt and
+// sets `error` to the message of the status 3 answer; it never throws.
+std::optional<RegisterArgs> parse_register_args(std::string_view payload, std::string& error);
+std::optional<QueryArgs> parse_query_args(std::string_view payload, std::string& error);
+std::optional<ListArgs> parse_list_args(std::string_view payload, std::string& error);
+std::optional<DeregisterArgs> parse_deregister_args(std::string_view payload, std::string& error);
+
+// LIST's answer: {"addresses":[...],"index":N}.
+std::string address_set_json(const AddressSet& set);
+// Reads a LIST answer (addresses sorted); nullopt if malformed.
+std::optional<AddressSet> parse_address_set(std::string_view json_text);
+
+// The string field `key` of a JSON object answer (QUERY's "address"), if any.
+std::optional<std::string> string_field(std::string_view json_text, std::string_view key);
+
+}  // namespace routing::discovery
