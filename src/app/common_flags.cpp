@@ -39,6 +39,12 @@ void add_server_flags(CLI::App& app, rpc::ServerOptions& options, std::string de
          "close connections idle this long (0 = never)")
       ->check(CLI::Range(0L, 86'400'000L))
       ->default_str(std::to_string(options.idle_timeout.count()));
+  app.add_option_function<long>(
+         "--frame-timeout-ms",
+         [&options](long ms) { options.frame_timeout = std::chrono::milliseconds(ms); },
+         "a frame begun must end within this, else '4:frame not completed...' and a close (0 = never)")
+      ->check(CLI::Range(0L, 86'400'000L))
+      ->default_str(std::to_string(options.frame_timeout.count()));
   app.add_option("--max-frame-bytes", options.max_frame_bytes,
                  "longest frame line accepted; longer gets '3:frame too long' and a close")
       ->check(CLI::Range(std::size_t{16}, std::size_t{1} << 30))

@@ -15,7 +15,7 @@ struct CommonOptions {
 // --version and --log-level.
 void add_common_flags(CLI::App& app, CommonOptions& options);
 
-// --threads, --max-connections, --idle-timeout-ms, --max-frame-bytes,
+// --threads, --max-connections, --idle-timeout-ms, --frame-timeout-ms, --max-frame-bytes,
 // --drain-timeout-ms (and --listen, defaulting to `default_listen`).
 void add_server_flags(CLI::App& app, rpc::ServerOptions& options, std::string default_listen);
 

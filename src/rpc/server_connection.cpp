@@ -165,14 +165,17 @@ asio::awaitable<bool> ServerConnection::answer_buffered_frames() {
     FrameError error = FrameError::none;
     switch (decoder_.next(frame_, error)) {
       case FrameDecoder::Result::need_more:
+        note_partial_frame();
         co_return false;
       case FrameDecoder::Result::malformed:
+        partial_since_ = Clock::time_point::max();
         queue_answer(Status::invalid_argument, describe(error));
         break;
       case FrameDecoder::Result::too_long:
         queue_answer(Status::invalid_argument, describe(error));
         co_return true;
       case FrameDecoder::Result::frame: {
+        partial_since_ = Clock::time_point::max();
         in_call_ = true;
         Reply reply;
         if (const Handler* handler = find_handler(reply)) {
@@ -234,29 +237,61 @@ asio::awaitable<void> ServerConnection::linger_then_close(std::shared_ptr<Server
   close();
 }
 
-// Closes the connection once it has been quiet for the idle timeout, or, once
-// the server drains, for the (shorter) quiet time of a lame duck.
+// Starts the frame clock when a read ended inside a frame; the watchdog is
+// woken only if that moves its deadline earlier (rare: a read ending mid-frame).
+void ServerConnection::note_partial_frame() {
+  if (decoder_.buffered() == 0) {
+    partial_since_ = Clock::time_point::max();
+    return;
+  }
+  if (partial_since_ != Clock::time_point::max() || shared_.options.frame_timeout.count() == 0) return;
+  partial_since_ = Clock::now();
+  if (partial_since_ + shared_.options.frame_timeout < idle_timer_.expiry()) idle_timer_.cancel();
+}
+
+bool ServerConnection::frame_overdue(Clock::time_point now) const {
+  auto limit = shared_.options.frame_timeout;
+  return limit.count() > 0 && partial_since_ != Clock::time_point::max() && !in_call_ &&
+         now >= partial_since_ + limit;
+}
+
+// The earlier of: quiet for the idle timeout (or, once the server drains, for
+// the shorter quiet time of a lame duck), and the partial frame's time limit.
+ServerConnection::Clock::time_point ServerConnection::watchdog_deadline() const {
+  auto deadline = Clock::time_point::max();
+  auto quiet = draining_ ? shared_.options.drain_quiet : shared_.options.idle_timeout;
+  if (quiet.count() > 0) deadline = last_activity_ + quiet;
+  auto frame_limit = shared_.options.frame_timeout;
+  if (frame_limit.count() > 0 && partial_since_ != Clock::time_point::max()) {
+    deadline = std::min(deadline, partial_since_ + frame_limit);
+  }
+  return deadline;
+}
+
+// Closes the connection once it has been quiet long enough, or when a frame
+// takes too long to arrive.
 asio::awaitable<void> ServerConnection::idle_watchdog(std::shared_ptr<ServerConnection> self) {
   while (!closed_ && !reading_done_) {
-    auto limit = draining_ ? shared_.options.drain_quiet : shared_.options.idle_timeout;
-    if (limit.count() > 0) {
-      idle_timer_.expires_at(last_activity_ + limit);
-    } else {
-      idle_timer_.expires_at(Clock::time_point::max());
-    }
+    idle_timer_.expires_at(watchdog_deadline());
     co_await idle_timer_.async_wait(use_nothrow);
     if (closed_ || reading_done_) break;
-    limit = draining_ ? shared_.options.drain_quiet : shared_.options.idle_timeout;
-    if (limit.count() == 0) continue;  // woken to re-plan
-    if (busy()) {
-      last_activity_ = Clock::now();  // a long call or a slow reader is not idleness
-      continue;
-    }
-    if (Clock::now() >= last_activity_ + limit) {
-      common::log().debug(draining_ ? "closing a quiet connection of a draining server" : "closing idle connection");
+    auto now = Clock::now();
+    if (frame_overdue(now)) {
+      common::log().debug("closing a connection whose frame did not complete in time");
+      queue_answer(Status::deadline_exceeded, "frame not completed within " +
+                                                  std::to_string(shared_.options.frame_timeout.count()) + " ms");
       begin_shutdown();
       break;
     }
+    auto quiet = draining_ ? shared_.options.drain_quiet : shared_.options.idle_timeout;
+    if (quiet.count() == 0 || now < last_activity_ + quiet) continue;  // woken to re-plan
+    if (busy()) {
+      last_activity_ = now;  // a long call or a slow reader is not idleness
+      continue;
+    }
+    common::log().debug(draining_ ? "closing a quiet connection of a draining server" : "closing idle connection");
+    begin_shutdown();
+    break;
   }
 }
 

@@ -34,6 +34,8 @@ struct ConnectionSet {
 
 class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
  public:
+  using Clock = std::chrono::steady_clock;
+
   ServerConnection(asio::ip::tcp::socket socket, ServerShared& shared, ConnectionSet& set);
   ~ServerConnection();
 
@@ -57,6 +59,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   const Handler* find_handler(Reply& reply) const;
   asio::awaitable<void> linger_then_close(std::shared_ptr<ServerConnection> self);
   void queue_answer(Status status, std::string_view payload);
+  void note_partial_frame();
+  Clock::time_point watchdog_deadline() const;
+  bool frame_overdue(Clock::time_point now) const;
   bool busy() const { return in_call_ || !output_.empty() || !writing_.empty(); }
 
   asio::ip::tcp::socket socket_;
@@ -70,7 +75,10 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   asio::steady_timer reader_wake_;  // output drained below the limit
   asio::steady_timer idle_timer_;
   asio::cancellation_signal read_cancel_;
-  std::chrono::steady_clock::time_point last_activity_;
+  Clock::time_point last_activity_;
+  // When the first bytes of the incomplete frame now buffered were seen;
+  // max() while no frame is partly received (or a call is being served).
+  Clock::time_point partial_since_ = Clock::time_point::max();
   bool in_call_ = false;
   bool write_active_ = false;      // an async_write of writing_ is in flight
   bool reader_blocked_ = false;    // the reader waits for output to drain

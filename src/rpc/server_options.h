@@ -13,6 +13,11 @@ struct ServerOptions {
   unsigned threads = 1;                     // worker event loops
   std::size_t max_connections = 10000;      // past it: "8:too many connections", close
   std::chrono::milliseconds idle_timeout{60000};   // 0 disables
+  // A frame whose first bytes arrived must be complete within this, or the
+  // connection gets "4:frame not completed within N ms" and is closed: a
+  // client trickling bytes (slowloris) cannot hold a connection forever.
+  // 0 disables.
+  std::chrono::milliseconds frame_timeout{10000};
   std::size_t max_frame_bytes = default_max_frame_bytes;
   std::chrono::milliseconds drain_timeout{10000};  // graceful stop bound
   // On stop, each connection keeps serving until it has been quiet this long

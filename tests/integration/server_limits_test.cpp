@@ -39,6 +39,47 @@ TEST(ServerLimits, DoesNotCountALongCallAsIdleness) {
   EXPECT_EQ(busy.read_line(), "0:still open");
 }
 
+TEST(ServerLimits, ClosesAConnectionWhoseFrameTricklesIn) {
+  rpc::ServerOptions options;
+  options.frame_timeout = 300ms;
+  auto server = start_test_server(options);
+  RawSocket slow(server->local_endpoint().port());
+  slow.send("1:first\n1:sec");  // one whole frame, then one begun
+  EXPECT_EQ(slow.read_line(), "0:first");
+  auto start = Clock::now();
+  // One byte every 50 ms keeps the connection busy, never idle: only the
+  // frame's own time limit can end it.
+  auto trickle = std::async(std::launch::async, [&] {
+    for (int i = 0; i < 40 && slow.connected(); ++i) {
+      std::this_thread::sleep_for(50ms);
+      try {
+        slow.send("o");
+      } catch (...) {
+        return;
+      }
+    }
+  });
+  EXPECT_EQ(slow.read_line(), "4:frame not completed within 300 ms");
+  EXPECT_TRUE(slow.wait_closed());
+  EXPECT_GE(Clock::now() - start, 250ms);
+  EXPECT_LT(Clock::now() - start, 1500ms);
+  trickle.wait();
+}
+
+TEST(ServerLimits, FrameTimeLimitIgnoresQuietConnectionsAndSlowCalls) {
+  rpc::ServerOptions options;
+  options.frame_timeout = 100ms;
+  auto server = start_test_server(options);
+  RawSocket client(server->local_endpoint().port());
+  std::this_thread::sleep_for(300ms);  // quiet between frames: not a partial frame
+  client.send("2:300:slow\n");        // a call longer than the limit
+  EXPECT_EQ(client.read_line(), "0:slow");
+  client.send("1:");
+  std::this_thread::sleep_for(50ms);
+  client.send("in two parts\n");      // completes within the limit
+  EXPECT_EQ(client.read_line(), "0:in two parts");
+}
+
 TEST(ServerLimits, RefusesConnectionsOverTheLimitWithStatus8) {
   rpc::ServerOptions options;
   options.max_connections = 2;
