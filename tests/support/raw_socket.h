@@ -19,6 +19,9 @@ class RawSocket {
 
   bool connected() const { return fd_ >= 0; }
   void send(std::string_view bytes);
+  // Sends as much of `bytes` as the peer takes within `limit` (it may stop
+  // reading); returns how many bytes went out. Never blocks longer.
+  std::size_t send_within(std::string_view bytes, std::chrono::milliseconds limit);
   // The next line without its "\n"; nullopt on EOF, error or timeout.
   std::optional<std::string> read_line();
   // True when the peer closes within the timeout (reads and drops data first).
