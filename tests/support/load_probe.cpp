@@ -5,8 +5,8 @@
 
 namespace routing::test {
 
-LoadProbe::LoadProbe(Call call, int threads, std::chrono::milliseconds deadline)
-    : call_(std::move(call)), deadline_(deadline) {
+LoadProbe::LoadProbe(Call call, int threads, std::chrono::milliseconds deadline, std::chrono::microseconds pause)
+    : call_(std::move(call)), deadline_(deadline), pause_(pause) {
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this, i] { run(i); });
 }
 
@@ -25,8 +25,11 @@ void LoadProbe::run(int thread) {
     auto start = Clock::now();
     Reply reply = call_(payload, deadline_);
     Outcome outcome{start, Clock::now() - start, reply.status, reply.ok() && reply.payload == payload};
-    std::lock_guard lock(mutex_);
-    outcomes_.push_back(outcome);
+    {
+      std::lock_guard lock(mutex_);
+      outcomes_.push_back(outcome);
+    }
+    if (pause_.count() > 0) std::this_thread::sleep_for(pause_);
   }
 }
 

@@ -41,8 +41,11 @@ class LoadProbe {
     std::string describe() const;
   };
 
-  // Starts `threads` threads calling until stop() (or destruction).
-  LoadProbe(Call call, int threads, std::chrono::milliseconds deadline);
+  // Starts `threads` threads calling until stop() (or destruction), each
+  // resting `pause` between calls (a steady rate rather than the most calls
+  // possible keeps the record, and this process's memory, small).
+  LoadProbe(Call call, int threads, std::chrono::milliseconds deadline,
+            std::chrono::microseconds pause = std::chrono::microseconds(0));
   ~LoadProbe();
   LoadProbe(const LoadProbe&) = delete;
 
@@ -56,6 +59,7 @@ class LoadProbe {
 
   Call call_;
   std::chrono::milliseconds deadline_;
+  std::chrono::microseconds pause_;
   std::atomic<bool> stopping_{false};
   mutable std::mutex mutex_;
   std::vector<Outcome> outcomes_;

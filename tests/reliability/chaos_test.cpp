@@ -1,0 +1,218 @@
+// Chaos: steady load through routerd and through the library (routing::Router)
+// while echod instances and discoveryd are killed with SIGKILL and restarted,
+// and an echod is paused with SIGSTOP for longer than the call deadline.
+// Checked (docs/reliability.md): no call outlives its deadline by more than
+// 100 ms; every failed call carries a status that says why, and no call gets a
+// wrong answer; within 2 s after the faults stop every call succeeds again;
+// descriptors and memory return to their baseline; nothing crashes.
+#include <routing/proxy_client.h>
+#include <routing/router.h>
+
+#include "support/eventually.h"
+#include "support/load_probe.h"
+#include "support/ports.h"
+#include "support/proc_stats.h"
+#include "support/process.h"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <random>
+#include <set>
+#include <thread>
+
+namespace routing::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+constexpr auto deadline = 500ms;
+constexpr int echod_count = 3;
+
+// discoveryd and echods on fixed ports, so that a restarted process comes
+// back at the same address (as under a supervisor), and routerd.
+class ChaosCluster {
+ public:
+  ChaosCluster() : discoveryd_port_(free_port()) {
+    start_discoveryd();
+    for (int i = 0; i < echod_count; ++i) {
+      echod_ports_.push_back(free_port());
+      echods_.emplace_back();
+      start_echod(i);
+    }
+    routerd_ = std::make_unique<Process>(
+        ROUTERD_PATH, std::vector<std::string>{"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--discovery",
+                                               url(), "--health-check-interval-ms", "100",
+                                               "--backend-idle-timeout-ms", "1000"});
+    routerd_port_ = routerd_->wait_listening().value_or(0);
+    EXPECT_NE(routerd_port_, 0) << routerd_->log();
+  }
+
+  std::string url() const { return "rpc://127.0.0.1:" + std::to_string(discoveryd_port_); }
+  std::string routerd_address() const { return "127.0.0.1:" + std::to_string(routerd_port_); }
+  Process& routerd() { return *routerd_; }
+
+  void kill_and_restart_echod(int i, std::chrono::milliseconds down) {
+    echods_[i]->signal(SIGKILL);
+    echods_[i]->wait_exit();
+    std::this_thread::sleep_for(down);
+    start_echod(i);
+  }
+  void kill_and_restart_discoveryd(std::chrono::milliseconds down) {
+    discoveryd_->signal(SIGKILL);
+    discoveryd_->wait_exit();
+    std::this_thread::sleep_for(down);
+    start_discoveryd();
+  }
+  void pause_echod(int i, std::chrono::milliseconds paused) {
+    echods_[i]->signal(SIGSTOP);
+    std::this_thread::sleep_for(paused);
+    echods_[i]->signal(SIGCONT);
+  }
+  // Every process still runs (none crashed).
+  void expect_all_running() {
+    EXPECT_FALSE(discoveryd_->wait_exit(0ms)) << discoveryd_->log();
+    for (auto& echod : echods_) EXPECT_FALSE(echod->wait_exit(0ms)) << echod->log();
+    EXPECT_FALSE(routerd_->wait_exit(0ms)) << routerd_->log();
+  }
+
+ private:
+  void start_discoveryd() {
+    discoveryd_ = std::make_unique<Process>(
+        DISCOVERYD_PATH, std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(discoveryd_port_)});
+    EXPECT_TRUE(discoveryd_->wait_listening()) << discoveryd_->log();
+  }
+  void start_echod(int i) {
+    echods_[i] = std::make_unique<Process>(
+        ECHOD_PATH, std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(echod_ports_[i]),
+                                             "--discovery", url(), "--ttl-ms", "1000"});
+    EXPECT_TRUE(echods_[i]->wait_listening()) << echods_[i]->log();
+  }
+
+  std::uint16_t discoveryd_port_;
+  std::unique_ptr<Process> discoveryd_;
+  std::vector<std::uint16_t> echod_ports_;
+  std::vector<std::unique_ptr<Process>> echods_;
+  std::unique_ptr<Process> routerd_;
+  std::uint16_t routerd_port_ = 0;
+};
+
+// SIGKILL + restart of an echod, of discoveryd, and a SIGSTOP longer than the
+// deadline, each at least once, then more of them at random, for `length`.
+void inflict_faults(ChaosCluster& cluster, std::mt19937& rng, Clock::duration length) {
+  enum Fault { kill_echod, kill_discoveryd, pause_echod };
+  std::vector<Fault> plan{kill_echod, kill_discoveryd, pause_echod};
+  std::shuffle(plan.begin(), plan.end(), rng);
+  auto end = Clock::now() + length;
+  for (std::size_t n = 0; n < plan.size() || Clock::now() < end; ++n) {
+    Fault fault = n < plan.size() ? plan[n] : static_cast<Fault>(rng() % 3);
+    int echod = static_cast<int>(rng() % echod_count);
+    auto pick = [&](int lo, int hi) { return std::chrono::milliseconds(lo + rng() % (hi - lo)); };
+    switch (fault) {
+      case kill_echod:
+        cluster.kill_and_restart_echod(echod, pick(100, 800));
+        break;
+      case kill_discoveryd:
+        cluster.kill_and_restart_discoveryd(pick(100, 800));
+        break;
+      case pause_echod:
+        cluster.pause_echod(echod, 2 * deadline + pick(0, 500));
+        break;
+    }
+    std::this_thread::sleep_for(pick(100, 500));
+  }
+}
+
+struct Resources {
+  std::size_t fds;
+  std::size_t kib;
+};
+Resources resources_of(pid_t pid) { return {open_fds(pid), resident_kib(pid)}; }
+
+// Checks one probe's record and prints it; `faults_end` is when the last
+// fault was undone.
+void check_probe(const char* mode, const LoadProbe& probe, Clock::time_point start, Clock::time_point faults_end) {
+  auto during = probe.summary(start, faults_end);
+  auto after = probe.summary(faults_end);
+  std::printf("%s, during faults: %s\n%s, after faults:  %s\n", mode, during.describe().c_str(), mode,
+              after.describe().c_str());
+  EXPECT_LT(during.worst_overshoot, 100ms) << mode;
+  EXPECT_LT(after.worst_overshoot, 100ms) << mode;
+  EXPECT_EQ(during.wrong_answers + after.wrong_answers, 0u) << mode;
+  // Each failure says why: deadline (4), backend unavailable (14), or no
+  // instance known while discoveryd had just restarted empty (5).
+  for (auto& [status, count] : during.failures) {
+    EXPECT_TRUE(status == 4 || status == 14 || status == 5) << mode << ": " << count << " calls failed with " << status;
+  }
+  EXPECT_GT(during.failures.size(), 0u) << mode << ": the faults should have been felt";
+  // Back to 100%: the last failure started within 2 s of the faults' end.
+  auto recovered = probe.summary(faults_end + 2s);
+  EXPECT_GT(recovered.calls, 100u) << mode;
+  EXPECT_EQ(recovered.correct, recovered.calls) << mode << ": " << recovered.describe();
+  std::printf("%s, from 2 s after the faults: %s\n", mode, recovered.describe().c_str());
+}
+
+TEST(Chaos, KillsAndPausesUnderLoadLoseNothingAndRecover) {
+  ChaosCluster cluster;
+  RouterOptions options;
+  options.discovery = cluster.url();
+  options.health_check_interval = 100ms;
+  options.idle_timeout = 1000ms;
+  Router router(options);
+  ProxyClient proxy(ProxyClientOptions{.address = cluster.routerd_address(), .connections = 2});
+
+  auto through_proxy = [&](const std::string& payload, std::chrono::milliseconds timeout) {
+    return proxy.call("echo", 1, payload, {.timeout = timeout});
+  };
+  auto through_library = [&](const std::string& payload, std::chrono::milliseconds timeout) {
+    return router.call("echo", 1, payload, {.timeout = timeout});
+  };
+  LoadProbe proxy_load(through_proxy, 2, deadline, 500us);
+  LoadProbe library_load(through_library, 2, deadline, 500us);
+  std::this_thread::sleep_for(1500ms);  // pools warm, every backend known
+  auto routerd_before = resources_of(cluster.routerd().pid());
+  auto self_before = resources_of(::getpid());
+
+  auto seed = static_cast<unsigned>(std::random_device{}());
+  std::printf("chaos seed %u\n", seed);
+  std::mt19937 rng(seed);
+  auto start = Clock::now();
+  inflict_faults(cluster, rng, 8s);
+  auto faults_end = Clock::now();
+  std::this_thread::sleep_for(4s);
+  proxy_load.stop();
+  library_load.stop();
+
+  SCOPED_TRACE("chaos seed " + std::to_string(seed));
+  check_probe("proxy mode", proxy_load, start, faults_end);
+  check_probe("library mode", library_load, start, faults_end);
+  cluster.expect_all_running();
+
+  // Idle pooled connections close after 1 s; whatever the faults left open
+  // must go, in routerd and in this process (the library's pools).
+  auto back = [](pid_t pid, Resources before) { return open_fds(pid) <= before.fds + 2; };
+  EXPECT_TRUE(eventually([&] { return back(cluster.routerd().pid(), routerd_before); }, 5s))
+      << "routerd: " << open_fds(cluster.routerd().pid()) << " descriptors, " << routerd_before.fds << " before";
+  EXPECT_TRUE(eventually([&] { return back(::getpid(), self_before); }, 5s))
+      << "library: " << open_fds(::getpid()) << " descriptors, " << self_before.fds << " before";
+  auto routerd_after = resources_of(cluster.routerd().pid());
+  auto self_after = resources_of(::getpid());
+  std::printf("routerd: %zu fds / %zu KiB before, %zu fds / %zu KiB after\n", routerd_before.fds,
+              routerd_before.kib, routerd_after.fds, routerd_after.kib);
+  std::printf("library (this process): %zu fds / %zu KiB before, %zu fds / %zu KiB after\n", self_before.fds,
+              self_before.kib, self_after.fds, self_after.kib);
+  if (!under_sanitizer) {
+    EXPECT_LT(routerd_after.kib, routerd_before.kib + 8 * 1024);
+    EXPECT_LT(self_after.kib, self_before.kib + 16 * 1024);
+  }
+  // And routerd still stops cleanly.
+  cluster.routerd().signal(SIGTERM);
+  EXPECT_EQ(cluster.routerd().wait_exit(15s), 0) << cluster.routerd().log();
+}
+
+}  // namespace
+}  // namespace routing::test
