@@ -28,7 +28,10 @@ struct ProxyClientOptions {
   // Default deadline of a call, passed to routerd as timeout_ms.
   std::chrono::milliseconds request_timeout{5000};
   std::chrono::milliseconds connect_timeout{1000};
-  // Connections to routerd; calls are spread over them and pipelined.
+  // Connections to routerd. A call takes a free one if there is one, else it
+  // is pipelined on the least busy. routerd serves one connection's calls one
+  // after another and starts each call's deadline when it reads it, so for
+  // strict deadlines keep this at least the number of concurrent callers.
   std::size_t connections = 4;
   std::size_t max_frame_bytes = 1024 * 1024;
 };

@@ -62,6 +62,14 @@ struct RouterOptions {
   double retry_ratio = 0.2;
   unsigned min_retries_per_second = 10;
 
+  // When discovery suddenly lists no instance of a system that had some, keep
+  // routing to the last known ones for this long (health checks still police
+  // them) before believing it: a discovery server that restarted has an empty
+  // registry until instances re-register, and an empty answer would otherwise
+  // fail every call with status 5. Any non-empty answer is applied at once.
+  // 0: believe empty answers at once.
+  std::chrono::milliseconds empty_discovery_grace{5000};
+
   // A system with no instances and no call for this long is forgotten (its
   // discovery watch and health checks stop), so that calls naming systems
   // that do not exist cannot pile up state.

@@ -33,6 +33,8 @@ void add_routerd_flags(CLI::App& app, RouterdFlags& f) {
   add_millis(app, "--connect-timeout-ms", f.router.connect_timeout, "one connection attempt to a backend", 1);
   add_millis(app, "--backend-idle-timeout-ms", f.router.idle_timeout, "close pooled backend connections idle this long", 1);
   add_millis(app, "--health-check-interval-ms", f.router.health_check_interval, "ping each backend this often (0: never)", 0);
+  add_millis(app, "--empty-discovery-grace-ms", f.router.empty_discovery_grace,
+             "keep a system's last backends this long when discovery suddenly lists none (0: believe it at once)", 0);
   app.add_option("--eject-after", f.router.eject_after, "failed calls in a row that eject a backend")
       ->check(CLI::Range(1u, 1'000'000u))->capture_default_str();
   app.add_option("--max-ejected-percent", f.router.max_ejected_percent, "share of a system's backends that may be ejected")

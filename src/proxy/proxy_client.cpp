@@ -53,9 +53,24 @@ struct ProxyClient::Impl {
     co_return "authentication failed: " + proxy::unwrap_answer(answer).payload;
   }
 
+  // The connection for the next call: a free one if there is one, else the
+  // least busy. routerd serves the calls of one connection one after another
+  // and starts a call's deadline when it reads it, so a call queued behind
+  // another on a busy connection would wait past its deadline.
+  rpc::ReconnectingConnection& pick_connection() {
+    std::size_t start = next++;
+    std::size_t best = start % connections.size();
+    for (std::size_t i = 0; i < connections.size(); ++i) {
+      std::size_t candidate = (start + i) % connections.size();
+      if (connections[candidate]->in_flight() == 0) return *connections[candidate];
+      if (connections[candidate]->in_flight() < connections[best]->in_flight()) best = candidate;
+    }
+    return *connections[best];
+  }
+
   // One request to routerd, on ctx.
   asio::awaitable<Reply> send(std::uint32_t procedure, std::string payload, std::chrono::milliseconds timeout) {
-    auto& slot = *connections[next++ % connections.size()];
+    auto& slot = pick_connection();
     std::string error;
     auto connection = co_await slot.get(error);
     if (!connection) co_return Reply::error(Status::unavailable, "routerd at " + error);

@@ -27,6 +27,7 @@ void RouterCore::validate(const RouterOptions& options) {
   if (options.retry_ratio < 0) fail("retry ratio must not be negative");
   if (options.max_frame_bytes < 16) fail("max frame bytes must be at least 16");
   if (options.unused_system_retention.count() <= 0) fail("unused system retention must be positive");
+  if (options.empty_discovery_grace.count() < 0) fail("empty discovery grace must not be negative");
   if (!parse_strategy(options.strategy)) fail("unknown strategy '" + options.strategy + "'");
   discovery::parse_discovery_url(options.discovery);
 }
@@ -172,10 +173,12 @@ RouterStats RouterCore::stats() const {
   return out;
 }
 
-void RouterCore::forget_unused_systems() {
-  auto cutoff = std::chrono::steady_clock::now() - options_.unused_system_retention;
+void RouterCore::sweep_systems() {
+  auto now = std::chrono::steady_clock::now();
+  auto cutoff = now - options_.unused_system_retention;
   std::lock_guard lock(systems_mutex_);
   for (auto it = systems_.begin(); it != systems_.end();) {
+    it->second->apply_overdue_empty_set(now);
     if (!it->second->unused_since(cutoff)) {
       ++it;
       continue;
@@ -202,7 +205,7 @@ asio::awaitable<void> RouterCore::sweep_loop(Shard& shard) {
         std::lock_guard lock(blocking_mutex_);
         blocking_pool_.sweep(options_.idle_timeout);
       }
-      forget_unused_systems();
+      sweep_systems();
     }
   }
 }

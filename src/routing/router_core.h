@@ -123,7 +123,9 @@ class RouterCore {
                                                            std::chrono::steady_clock::time_point deadline,
                                                            Attempt& failure);
   boost::asio::awaitable<void> sweep_loop(Shard& shard);
-  void forget_unused_systems();
+  // Applies empty sets whose grace has passed; forgets systems with no
+  // instances and no calls (RouterOptions::unused_system_retention).
+  void sweep_systems();
   boost::asio::awaitable<void> health_loop(std::shared_ptr<System> system,
                                           std::shared_ptr<boost::asio::steady_timer> timer);
   boost::asio::awaitable<void> check_backend(System& system, std::shared_ptr<Backend> backend);

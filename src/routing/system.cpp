@@ -35,6 +35,31 @@ System::System(std::string name, const RouterOptions& opts, Strategy strategy)
 
 void System::set_backends(const std::vector<std::string>& addresses) {
   auto old = backends();
+  if (addresses.empty() && !old->backends.empty() && options.empty_discovery_grace.count() > 0) {
+    std::int64_t unset = 0;
+    if (emptied_at_ns_.compare_exchange_strong(unset, Clock::now().time_since_epoch().count())) {
+      common::log().warn("system '{}': discovery lists no instance; keeping the last {} for {} ms in case it lost "
+                         "its registrations (a restart)",
+                         name_, old->backends.size(), options.empty_discovery_grace.count());
+    }
+    mark_ready();
+    return;
+  }
+  emptied_at_ns_ = 0;
+  publish(addresses);
+}
+
+void System::apply_overdue_empty_set(Clock::time_point now) {
+  auto since = emptied_at_ns_.load();
+  if (since == 0 || now.time_since_epoch().count() - since < options.empty_discovery_grace.count() * 1'000'000) return;
+  if (!emptied_at_ns_.compare_exchange_strong(since, 0)) return;  // a fresh set arrived meanwhile
+  common::log().warn("system '{}': discovery still lists no instance after {} ms", name_,
+                     options.empty_discovery_grace.count());
+  publish({});
+}
+
+void System::publish(const std::vector<std::string>& addresses) {
+  auto old = backends();
   if (old->backends.size() == addresses.size() &&
       std::equal(addresses.begin(), addresses.end(), old->backends.begin(),
                  [](const std::string& address, const auto& backend) { return backend->address == address; })) {

@@ -27,8 +27,11 @@ class System {
     std::lock_guard lock(backends_mutex_);
     return backends_;
   }
-  // Publishes a new set: backends still present keep their state.
+  // Publishes a new set: backends still present keep their state. An empty
+  // set replacing a non-empty one is held back (RouterOptions::empty_discovery_grace).
   void set_backends(const std::vector<std::string>& addresses);
+  // Publishes a held-back empty set once its grace has passed (the sweep calls it).
+  void apply_overdue_empty_set(std::chrono::steady_clock::time_point now);
 
   // True once a first backend set is known (then ensure_ready returns at once).
   bool ready() const { return ready_flag_.load(std::memory_order_acquire); }
@@ -78,6 +81,7 @@ class System {
 
  private:
   void mark_ready();
+  void publish(const std::vector<std::string>& addresses);
 
   std::string name_;
   // Swapped under a mutex, not std::atomic<std::shared_ptr>: libstdc++ 12's
@@ -98,6 +102,8 @@ class System {
   std::unique_ptr<discovery::WatchHandle> watch_;
   std::shared_ptr<boost::asio::steady_timer> health_timer_;
   std::atomic<std::int64_t> last_used_ns_{0};
+  // When discovery first listed no instance while backends were known (0: not held).
+  std::atomic<std::int64_t> emptied_at_ns_{0};
   std::atomic<bool> retired_{false};
 };
 

@@ -19,8 +19,28 @@ using std::chrono::milliseconds;
 // the socket's timeouts: re-arming costs syscalls, and most calls share one
 // timeout.
 constexpr auto io_timeout_slack = milliseconds(5);
+// Socket timeouts run on the kernel's timer wheel, which rounds a timeout up
+// to a granularity that grows with its length (about 1/8 of it past ~250 ms):
+// a 500 ms timeout may fire 30 ms late. So they are aimed early by that much
+// (at least 10 ms), and the last stretch is waited with ppoll, whose timers
+// are precise to microseconds.
+constexpr auto tick_margin = milliseconds(10);
+constexpr auto precise_wait_below = 2 * tick_margin;
+
+BlockingConnection::Clock::duration early_aim(BlockingConnection::Clock::duration remaining) {
+  return remaining - std::max<BlockingConnection::Clock::duration>(tick_margin, remaining / 8);
+}
 
 std::string last_error() { return std::strerror(errno); }
+
+// Waits until `fd` is ready for `events` or `timeout` passes, precisely.
+void wait_precisely(int fd, short events, BlockingConnection::Clock::duration timeout) {
+  pollfd entry{fd, events, 0};
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
+  timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+  while (::ppoll(&entry, 1, &ts, nullptr) < 0 && errno == EINTR) {
+  }
+}
 
 bool wait_writable(int fd, BlockingConnection::Clock::duration timeout) {
   pollfd entry{fd, POLLOUT, 0};
@@ -89,11 +109,12 @@ BlockingConnection::Outcome BlockingConnection::fail(Outcome outcome, Reply& rep
   return outcome;
 }
 
-// Makes sure a blocked send or receive returns by the deadline (plus the
-// slack), changing the socket's timeouts only when the ones set would
+// Makes sure a blocked send or receive returns a little before the deadline
+// (the rest is waited precisely), changing the socket's timeouts only when the ones set would
 // overshoot: calls that share a timeout set them once per connection, not
 // once per call.
 bool BlockingConnection::timeouts_cover(Clock::duration remaining) {
+  remaining = early_aim(remaining);
   // Kept while it neither overshoots the deadline nor wakes us long before it
   // (after a short call, a long one would otherwise wake up many times).
   if (io_timeout_.count() != 0 && io_timeout_ <= remaining + io_timeout_slack && io_timeout_ * 2 >= remaining) {
@@ -122,10 +143,14 @@ BlockingConnection::Outcome BlockingConnection::exchange(std::uint32_t procedure
       return sent == 0 ? fail(Outcome::deadline, reply, Status::deadline_exceeded, "deadline passed before sending")
                        : fail(Outcome::deadline, reply, Status::deadline_exceeded, "deadline exceeded sending");
     }
-    if (!timeouts_cover(remaining)) {
+    int flags = MSG_NOSIGNAL;
+    if (remaining < precise_wait_below) {
+      wait_precisely(fd_, POLLOUT, remaining);
+      flags |= MSG_DONTWAIT;
+    } else if (!timeouts_cover(remaining)) {
       return fail(Outcome::not_sent, reply, Status::unavailable, "setsockopt: " + last_error());
     }
-    ssize_t n = ::send(fd_, request_.data() + sent, request_.size() - sent, MSG_NOSIGNAL);
+    ssize_t n = ::send(fd_, request_.data() + sent, request_.size() - sent, flags);
     if (n >= 0) {
       sent += static_cast<std::size_t>(n);
     } else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -154,11 +179,15 @@ BlockingConnection::Outcome BlockingConnection::exchange(std::uint32_t procedure
     if (remaining <= Clock::duration::zero()) {
       return fail(Outcome::deadline, reply, Status::deadline_exceeded, "no answer by the deadline");
     }
-    if (!timeouts_cover(remaining)) {
+    int flags = 0;
+    if (remaining < precise_wait_below) {
+      wait_precisely(fd_, POLLIN, remaining);
+      flags = MSG_DONTWAIT;
+    } else if (!timeouts_cover(remaining)) {
       return fail(Outcome::failed_after_send, reply, Status::unavailable, "setsockopt: " + last_error());
     }
     auto space = decoder_.prepare_read();
-    ssize_t n = ::recv(fd_, space.data(), space.size(), 0);
+    ssize_t n = ::recv(fd_, space.data(), space.size(), flags);
     if (n > 0) {
       decoder_.commit(static_cast<std::size_t>(n));
     } else if (n == 0) {
@@ -166,7 +195,8 @@ BlockingConnection::Outcome BlockingConnection::exchange(std::uint32_t procedure
     } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
       return fail(Outcome::failed_after_send, reply, Status::unavailable, "receive failed: " + last_error());
     }
-    // EAGAIN: the socket's timeout passed; the deadline check above decides.
+    // EAGAIN: the socket's timeout (or the precise wait) passed; the deadline
+    // check above decides.
   }
 }
 

@@ -27,6 +27,8 @@ class ReconnectingConnection {
   asio::awaitable<std::shared_ptr<ClientConnection>> get(std::string& error);
   void close();
   const std::string& address() const { return address_; }
+  // Calls awaiting their answers on the open connection (0 when closed).
+  std::size_t in_flight() const { return connection_ && connection_->is_open() ? connection_->in_flight() : 0; }
 
  private:
   asio::any_io_executor executor_;

@@ -186,6 +186,23 @@ TEST(Router, DeadlineEndsTheCallWithStatus4AndClosesItsConnection) {
   EXPECT_TRUE(router.call("echo", 1, "next").ok());
 }
 
+TEST(Router, CallsEndCloseToTheirDeadline) {
+  TestBackend backend;
+  Router router(quiet_options(static_url({&backend})));
+  ASSERT_TRUE(router.call("echo", 1, "warm").ok());  // the blocking path knows the backend
+  // Long deadlines too: the kernel's socket timeouts get coarser with length.
+  for (auto timeout : {30ms, 120ms, 500ms, 2000ms}) {
+    auto start = Clock::now();
+    Reply reply = router.call("echo", 2, "3000:late", CallOptions{.timeout = timeout});
+    auto over = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start - timeout);
+    std::printf("deadline %lld ms: ended %.1f ms after it\n", static_cast<long long>(timeout.count()),
+                over.count() / 1000.0);
+    EXPECT_EQ(reply.status, Status::deadline_exceeded) << reply.payload;
+    EXPECT_GE(over.count(), 0);
+    EXPECT_LT(over, 100ms);  // the reliability bound (docs/reliability.md)
+  }
+}
+
 TEST(Router, DeadlineCoversWaitingForASlot) {
   TestBackend backend;
   auto options = quiet_options(static_url({&backend}));
@@ -348,6 +365,58 @@ TEST(Router, KeepsServingTheLastSetWhileDiscoveryIsDown) {
   discoveryd.reset();
   std::this_thread::sleep_for(300ms);
   for (int i = 0; i < 5; ++i) EXPECT_TRUE(router.call("echo", 1, "x").ok());
+}
+
+// A restarted discoveryd answers "no instances" until they re-register: the
+// router keeps the last backends for a grace instead of failing every call.
+struct EmptySetFixture {
+  explicit EmptySetFixture(std::chrono::milliseconds grace) : registry(discoveryd.address()) {
+    enroll(a);
+    auto options = quiet_options(discoveryd.url());
+    options.empty_discovery_grace = grace;
+    options.idle_timeout = 100ms;  // the sweep that ends a grace runs every 50 ms
+    router = std::make_unique<Router>(options);
+  }
+  void enroll(TestBackend& backend) {
+    registry.call(1, R"({"name":"echo","address":")" + backend.address() + R"("})");
+  }
+  void withdraw(TestBackend& backend) {
+    registry.call(4, R"({"name":"echo","address":")" + backend.address() + R"("})");
+  }
+  TestDiscoveryd discoveryd;
+  TestBackend a, b;
+  rpc::BlockingClient registry;
+  std::unique_ptr<Router> router;
+};
+
+TEST(Router, KeepsTheLastBackendsForAGraceWhenDiscoverySuddenlyListsNone) {
+  EmptySetFixture f(700ms);
+  ASSERT_TRUE(f.router->call("echo", 1, "x").ok());
+  f.withdraw(f.a);
+  auto emptied = Clock::now();
+  std::this_thread::sleep_for(200ms);  // the watch has delivered the empty set
+  EXPECT_TRUE(f.router->call("echo", 1, "x").ok()) << "routed to the last known backend during the grace";
+  EXPECT_TRUE(eventually([&] { return f.router->call("echo", 1, "x").status == Status::not_found; }, 3s));
+  EXPECT_GE(Clock::now() - emptied, 600ms);
+}
+
+TEST(Router, ANonEmptySetDuringTheGraceReplacesTheHeldOne) {
+  EmptySetFixture f(300ms);
+  ASSERT_TRUE(f.router->call("echo", 1, "x").ok());
+  f.withdraw(f.a);
+  std::this_thread::sleep_for(100ms);
+  f.enroll(f.b);
+  std::this_thread::sleep_for(600ms);  // past the grace: nothing empty is applied
+  auto seen = spread(*f.router, 10);
+  EXPECT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen.count(f.b.address()), 1u);
+}
+
+TEST(Router, BelievesEmptySetsAtOnceWithoutAGrace) {
+  EmptySetFixture f(0ms);
+  ASSERT_TRUE(f.router->call("echo", 1, "x").ok());
+  f.withdraw(f.a);
+  EXPECT_TRUE(eventually([&] { return f.router->call("echo", 1, "x").status == Status::not_found; }, 1s));
 }
 
 TEST(Router, ActiveHealthChecksTakeBackendsOutAndBackIn) {

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <csignal>
 #include <random>
 #include <set>
@@ -104,6 +105,8 @@ class ChaosCluster {
 // SIGKILL + restart of an echod, of discoveryd, and a SIGSTOP longer than the
 // deadline, each at least once, then more of them at random, for `length`.
 void inflict_faults(ChaosCluster& cluster, std::mt19937& rng, Clock::duration length) {
+  auto start = Clock::now();
+  auto at = [&] { return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count(); };
   enum Fault { kill_echod, kill_discoveryd, pause_echod };
   std::vector<Fault> plan{kill_echod, kill_discoveryd, pause_echod};
   std::shuffle(plan.begin(), plan.end(), rng);
@@ -114,13 +117,19 @@ void inflict_faults(ChaosCluster& cluster, std::mt19937& rng, Clock::duration le
     auto pick = [&](int lo, int hi) { return std::chrono::milliseconds(lo + rng() % (hi - lo)); };
     switch (fault) {
       case kill_echod:
+        std::printf("%5lld ms: SIGKILL echod %d\n", static_cast<long long>(at()), echod);
         cluster.kill_and_restart_echod(echod, pick(100, 800));
+        std::printf("%5lld ms: echod %d restarted\n", static_cast<long long>(at()), echod);
         break;
       case kill_discoveryd:
+        std::printf("%5lld ms: SIGKILL discoveryd\n", static_cast<long long>(at()));
         cluster.kill_and_restart_discoveryd(pick(100, 800));
+        std::printf("%5lld ms: discoveryd restarted\n", static_cast<long long>(at()));
         break;
       case pause_echod:
+        std::printf("%5lld ms: SIGSTOP echod %d\n", static_cast<long long>(at()), echod);
         cluster.pause_echod(echod, 2 * deadline + pick(0, 500));
+        std::printf("%5lld ms: SIGCONT echod %d\n", static_cast<long long>(at()), echod);
         break;
     }
     std::this_thread::sleep_for(pick(100, 500));
@@ -140,6 +149,10 @@ void check_probe(const char* mode, const LoadProbe& probe, Clock::time_point sta
   auto after = probe.summary(faults_end);
   std::printf("%s, during faults: %s\n%s, after faults:  %s\n", mode, during.describe().c_str(), mode,
               after.describe().c_str());
+  auto ms = [](Clock::duration d) { return static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); };
+  std::printf("%s, slowest call: started at %lld ms, took %lld ms, status %d %s\n", mode,
+              ms(during.slowest.start - start), ms(during.slowest.took), static_cast<int>(during.slowest.status),
+              during.slowest.error.c_str());
   EXPECT_LT(during.worst_overshoot, 100ms) << mode;
   EXPECT_LT(after.worst_overshoot, 100ms) << mode;
   EXPECT_EQ(during.wrong_answers + after.wrong_answers, 0u) << mode;
@@ -177,7 +190,9 @@ TEST(Chaos, KillsAndPausesUnderLoadLoseNothingAndRecover) {
   auto routerd_before = resources_of(cluster.routerd().pid());
   auto self_before = resources_of(::getpid());
 
-  auto seed = static_cast<unsigned>(std::random_device{}());
+  // ROUTING_CHAOS_SEED=N replays a schedule of faults (timings still vary).
+  const char* forced = std::getenv("ROUTING_CHAOS_SEED");
+  auto seed = forced ? static_cast<unsigned>(std::stoul(forced)) : static_cast<unsigned>(std::random_device{}());
   std::printf("chaos seed %u\n", seed);
   std::mt19937 rng(seed);
   auto start = Clock::now();

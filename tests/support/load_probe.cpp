@@ -24,10 +24,11 @@ void LoadProbe::run(int thread) {
     std::string payload = "probe " + std::to_string(thread) + "/" + std::to_string(n);
     auto start = Clock::now();
     Reply reply = call_(payload, deadline_);
-    Outcome outcome{start, Clock::now() - start, reply.status, reply.ok() && reply.payload == payload};
+    Outcome outcome{start, Clock::now() - start, reply.status, reply.ok() && reply.payload == payload,
+                    reply.ok() ? std::string() : std::move(reply.payload)};
     {
       std::lock_guard lock(mutex_);
-      outcomes_.push_back(outcome);
+      outcomes_.push_back(std::move(outcome));
     }
     if (pause_.count() > 0) std::this_thread::sleep_for(pause_);
   }
@@ -42,6 +43,7 @@ LoadProbe::Summary LoadProbe::summary(Clock::time_point from, Clock::time_point 
     ++s.calls;
     took.push_back(o.took);
     s.worst_overshoot = std::max(s.worst_overshoot, o.took - deadline_);
+    if (o.took > s.slowest.took) s.slowest = o;
     if (o.correct) {
       ++s.correct;
     } else if (o.status == Status::ok) {

@@ -28,6 +28,7 @@ class LoadProbe {
     Clock::duration took;
     Status status;
     bool correct;  // status 0 and the payload echoed back unchanged
+    std::string error;  // a failure's message (kept only for failures: they are rare)
   };
 
   struct Summary {
@@ -36,6 +37,7 @@ class LoadProbe {
     std::size_t wrong_answers = 0;  // status 0 with a payload that is not the echo
     std::map<int, std::size_t> failures;  // by status
     Clock::duration worst_overshoot{};    // longest time past the deadline
+    Outcome slowest{};                    // the call that took longest
     Clock::duration p99{};
     double success_rate() const { return calls ? double(correct) / double(calls) : 0.0; }
     std::string describe() const;
