@@ -176,7 +176,10 @@ TEST(Chaos, KillsAndPausesUnderLoadLoseNothingAndRecover) {
   options.health_check_interval = 100ms;
   options.idle_timeout = 1000ms;
   Router router(options);
-  ProxyClient proxy(ProxyClientOptions{.address = cluster.routerd_address(), .connections = 2});
+  ProxyClientOptions proxy_options;
+  proxy_options.address = cluster.routerd_address();
+  proxy_options.connections = 2;
+  ProxyClient proxy(proxy_options);
 
   auto through_proxy = [&](const std::string& payload, std::chrono::milliseconds timeout) {
     return proxy.call("echo", 1, payload, {.timeout = timeout});

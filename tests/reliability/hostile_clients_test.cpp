@@ -26,12 +26,19 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto polite_deadline = 1000ms;
 
+ProxyClientOptions options_for(const StaticProxy& proxy) {
+  ProxyClientOptions options;
+  options.address = proxy.address();
+  options.connections = 2;  // one per polite thread
+  return options;
+}
+
 // Polite calls through routerd from two threads, and what routerd held before.
 class PoliteLoad {
  public:
   explicit PoliteLoad(StaticProxy& proxy)
       : proxy_(proxy),
-        client_(ProxyClientOptions{.address = proxy.address(), .connections = 2}),
+        client_(options_for(proxy)),
         started_(Clock::now()),
         probe_([this](const std::string& payload,
                       std::chrono::milliseconds deadline) { return client_.call("echo", 1, payload, {.timeout = deadline}); },

@@ -1,5 +1,7 @@
 #include "support/process.h"
 
+#include <gtest/gtest.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -67,6 +69,16 @@ Process::~Process() {
     ::kill(pid_, SIGKILL);
     int status = 0;
     ::waitpid(pid_, &status, 0);
+  }
+  // Under sanitizers the child is instrumented too: its reports fail the test
+  // that ran it, even when the test itself did not notice anything wrong.
+  std::string text = log();
+  for (const char* report : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer",
+                             "runtime error:"}) {
+    if (auto at = text.find(report); at != std::string::npos) {
+      ADD_FAILURE() << "sanitizer report in a child process:\n" << text.substr(at > 200 ? at - 200 : 0, 6000);
+      break;
+    }
   }
   ::unlink(log_path_.c_str());
 }
