@@ -11,14 +11,14 @@ namespace routing::proxy {
 
 AccessLog::AccessLog(const std::string& path) {
   if (path.empty()) return;
-  spdlog::init_thread_pool(65536, 1);
+  writer_ = std::make_shared<spdlog::details::thread_pool>(65536, 1);
   std::shared_ptr<spdlog::sinks::sink> sink;
   if (path == "-") {
     sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   } else {
     sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path);  // throws if it cannot open
   }
-  logger_ = std::make_shared<spdlog::async_logger>("access", sink, spdlog::thread_pool(),
+  logger_ = std::make_shared<spdlog::async_logger>("access", sink, writer_,
                                                    spdlog::async_overflow_policy::overrun_oldest);
   logger_->set_pattern("%v");
   logger_->set_level(spdlog::level::info);
@@ -26,7 +26,10 @@ AccessLog::AccessLog(const std::string& path) {
 }
 
 AccessLog::~AccessLog() {
-  if (logger_) logger_->flush();
+  if (!logger_) return;
+  logger_->flush();
+  writer_.reset();  // the thread writes what is queued, then is joined
+  logger_.reset();
 }
 
 void AccessLog::record(const AccessEntry& entry) {

@@ -9,7 +9,10 @@
 
 namespace spdlog {
 class logger;
+namespace details {
+class thread_pool;
 }
+}  // namespace spdlog
 
 namespace routing::proxy {
 
@@ -33,6 +36,10 @@ class AccessLog {
   void record(const AccessEntry& entry);
 
  private:
+  // A writer thread of our own (not spdlog's global pool): stopping it on
+  // destruction writes every queued line and joins the thread before the
+  // logger and its file go away.
+  std::shared_ptr<spdlog::details::thread_pool> writer_;
   std::shared_ptr<spdlog::logger> logger_;
 };
 
