@@ -28,7 +28,9 @@ int main(int argc, char** argv) {
   rpc::Server server(server_options);
   service.register_procedures(server);
   boost::asio::co_spawn(control.executor(), service.run_expiry(), boost::asio::detached);
-  int code = app::serve_until_signal(server, {.after_start = {}, .before_stop = [&] { service.stop(); }});
+  app::ServeHooks hooks;
+  hooks.before_stop = [&] { service.stop(); };
+  int code = app::serve_until_signal(server, hooks);
   control.stop();
   return code;
 }

@@ -91,7 +91,15 @@ struct ProxyClient::Impl {
   }
 };
 
-ProxyClient::ProxyClient(std::string address) : ProxyClient(ProxyClientOptions{.address = std::move(address)}) {}
+namespace {
+ProxyClientOptions options_for(std::string address) {
+  ProxyClientOptions options;
+  options.address = std::move(address);
+  return options;
+}
+}  // namespace
+
+ProxyClient::ProxyClient(std::string address) : ProxyClient(options_for(std::move(address))) {}
 
 ProxyClient::ProxyClient(ProxyClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 

@@ -280,7 +280,7 @@ std::vector<Reply> calls_across_a_backend_death(Router& router, TestBackend& vic
   std::vector<Reply> replies(4);
   for (int i = 0; i < 4; ++i) {
     asio::co_spawn(ctx, [&, i]() -> asio::awaitable<void> {
-      replies[i] = co_await router.async_call("echo", tracked_procedure, "500:x", CallOptions{.idempotent = idempotent});
+      replies[i] = co_await router.async_call("echo", tracked_procedure, "500:x", CallOptions{.timeout = {}, .idempotent = idempotent});
     }, asio::detached);
   }
   std::thread runner([&] { ctx.run(); });
@@ -321,7 +321,9 @@ TEST(Router, ABackendKilledUnderLoadDoesNotStopTheService) {
       while (!done) {
         Reply reply = router.call("echo", tracked_procedure, "5:x", CallOptions{.timeout = 2s});
         (reply.ok() ? ok : failed)++;
-        if (!reply.ok()) EXPECT_EQ(reply.status, Status::unavailable) << reply.payload;
+        if (!reply.ok()) {
+          EXPECT_EQ(reply.status, Status::unavailable) << reply.payload;
+        }
       }
     });
   }
