@@ -2,6 +2,7 @@
 // free loopback ports with a temporary data dir.
 #include "discovery/discovery.h"
 #include "discovery/etcd_discovery.h"
+#include "support/etcd.h"
 #include "support/ports.h"
 #include "support/process.h"
 #include "support/test_discoveryd.h"
@@ -21,39 +22,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-class Etcd {
- public:
-  Etcd() {
-    char pattern[] = "/tmp/routing-etcd-XXXXXX";
-    dir_ = ::mkdtemp(pattern);
-    std::string client = "http://127.0.0.1:" + std::to_string(client_port_);
-    std::string peer = "http://127.0.0.1:" + std::to_string(free_port());
-    process_ = std::make_unique<Process>(
-        "/usr/bin/etcd",
-        std::vector<std::string>{"--name", "test", "--data-dir", dir_ + "/data",
-                                 "--listen-client-urls", client, "--advertise-client-urls", client,
-                                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                                 "--initial-cluster", "test=" + peer});
-    ready_ = process_->wait_for_log("ready to serve client requests", 20s);
-  }
-  ~Etcd() {
-    process_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  bool ready() const { return ready_; }
-  std::string endpoint() const { return "127.0.0.1:" + std::to_string(client_port_); }
-  std::string url() const { return "etcd://" + endpoint(); }
-  std::string log() const { return process_->log(); }
-
- private:
-  std::string dir_;
-  std::uint16_t client_port_ = free_port();
-  std::unique_ptr<Process> process_;
-  bool ready_ = false;
-};
-
-
 
 class EtcdTest : public ::testing::Test {
  protected:

@@ -8,6 +8,7 @@
 #include <routing/proxy_client.h>
 #include <routing/router.h>
 
+#include "support/etcd.h"
 #include "support/eventually.h"
 #include "support/load_probe.h"
 #include "support/ports.h"
@@ -230,6 +231,70 @@ TEST(Chaos, KillsAndPausesUnderLoadLoseNothingAndRecover) {
   // And routerd still stops cleanly.
   cluster.routerd().signal(SIGTERM);
   EXPECT_EQ(cluster.routerd().wait_exit(15s), 0) << cluster.routerd().log();
+}
+
+// Discovery through etcd: etcd killed with SIGKILL under load and started
+// again on the same data two seconds later. Routers keep routing to the set
+// they had, instances keep their leases (etcd renews them when it comes back),
+// and watches resume: an outage of discovery costs no call.
+TEST(Chaos, AnEtcdOutageCostsNoCall) {
+  Etcd etcd;
+  ASSERT_TRUE(etcd.ready()) << etcd.log();
+  std::vector<std::unique_ptr<Process>> echods;
+  for (int i = 0; i < echod_count; ++i) {
+    echods.push_back(std::make_unique<Process>(
+        ECHOD_PATH, std::vector<std::string>{"--listen", "127.0.0.1:0", "--discovery", etcd.url(), "--ttl-ms", "5000"}));
+    ASSERT_TRUE(echods.back()->wait_for_log("registered")) << echods.back()->log();
+  }
+  Process routerd(ROUTERD_PATH, {"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--discovery", etcd.url(),
+                                 "--health-check-interval-ms", "100"});
+  auto routerd_port = routerd.wait_listening();
+  ASSERT_TRUE(routerd_port) << routerd.log();
+
+  RouterOptions options;
+  options.discovery = etcd.url();
+  options.health_check_interval = 100ms;
+  Router router(options);
+  ProxyClientOptions proxy_options;
+  proxy_options.address = "127.0.0.1:" + std::to_string(*routerd_port);
+  proxy_options.connections = 2;
+  ProxyClient proxy(proxy_options);
+  LoadProbe proxy_load([&](const std::string& payload,
+                           std::chrono::milliseconds timeout) { return proxy.call("echo", 1, payload, {.timeout = timeout}); },
+                       2, deadline, 500us);
+  LoadProbe library_load([&](const std::string& payload,
+                             std::chrono::milliseconds timeout) { return router.call("echo", 1, payload, {.timeout = timeout}); },
+                         2, deadline, 500us);
+  std::this_thread::sleep_for(1500ms);
+
+  auto start = Clock::now();
+  etcd.kill();
+  std::this_thread::sleep_for(2s);
+  ASSERT_TRUE(etcd.start()) << etcd.log();
+  std::printf("etcd down for %lld ms\n", static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                     Clock::now() - start).count()));
+  std::this_thread::sleep_for(4s);  // leases renewed, watches resumed
+  proxy_load.stop();
+  library_load.stop();
+
+  for (auto [mode, probe] : {std::pair{"proxy mode", &proxy_load}, std::pair{"library mode", &library_load}}) {
+    auto s = probe->summary(start);
+    std::printf("%s, etcd killed and restarted: %s\n", mode, s.describe().c_str());
+    EXPECT_GT(s.calls, 1000u) << mode;
+    EXPECT_EQ(s.correct, s.calls) << mode << ": " << s.describe();
+    EXPECT_LT(s.worst_overshoot, 100ms) << mode;
+  }
+  for (auto& echod : echods) EXPECT_FALSE(echod->wait_exit(0ms)) << echod->log();
+  EXPECT_FALSE(routerd.wait_exit(0ms)) << routerd.log();
+  // The instances are still registered once etcd is back.
+  auto listed = run_program("/usr/bin/etcdctl", {"--endpoints", etcd.endpoint(), "get", "--prefix", "--keys-only",
+                                                 "/routing/services/echo/"});
+  std::size_t keys = 0;
+  for (std::size_t at = listed.out.find("/routing/services/echo/"); at != std::string::npos;
+       at = listed.out.find("/routing/services/echo/", at + 1)) {
+    ++keys;
+  }
+  EXPECT_EQ(keys, static_cast<std::size_t>(echod_count)) << listed.out << listed.err;
 }
 
 }  // namespace

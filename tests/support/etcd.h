@@ -1,0 +1,56 @@
+#pragma once
+// A real etcd (Debian's etcd-server) on free loopback ports with a temporary
+// data dir, for tests of the etcd:// backend. It can be killed and started
+// again on the same ports and data (as a supervisor would restart it).
+#include "support/ports.h"
+#include "support/process.h"
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace routing::test {
+
+class Etcd {
+ public:
+  Etcd() : peer_port_(free_port()) {
+    char pattern[] = "/tmp/routing-etcd-XXXXXX";
+    dir_ = ::mkdtemp(pattern);
+    start();
+  }
+  ~Etcd() {
+    process_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  // Starts (again); true once it serves clients.
+  bool start() {
+    std::string client = "http://127.0.0.1:" + std::to_string(client_port_);
+    std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
+    process_ = std::make_unique<Process>(
+        "/usr/bin/etcd",
+        std::vector<std::string>{"--name", "test", "--data-dir", dir_ + "/data", "--listen-client-urls", client,
+                                 "--advertise-client-urls", client, "--listen-peer-urls", peer,
+                                 "--initial-advertise-peer-urls", peer, "--initial-cluster", "test=" + peer});
+    ready_ = process_->wait_for_log("ready to serve client requests", std::chrono::seconds(20));
+    return ready_;
+  }
+  void kill() {
+    process_->signal(SIGKILL);
+    process_->wait_exit();
+  }
+  bool ready() const { return ready_; }
+  std::string endpoint() const { return "127.0.0.1:" + std::to_string(client_port_); }
+  std::string url() const { return "etcd://" + endpoint(); }
+  std::string log() const { return process_->log(); }
+
+ private:
+  std::string dir_;
+  std::uint16_t client_port_ = free_port();
+  std::uint16_t peer_port_;
+  std::unique_ptr<Process> process_;
+  bool ready_ = false;
+};
+
+}  // namespace routing::test
