@@ -124,6 +124,7 @@ ProxyStats RouterdService::proxy_stats(const rpc::Server& server) const {
   out.open_connections = stats.open_connections;
   out.accepted_connections = stats.accepted_total;
   out.rejected_connections = stats.rejected_total;
+  out.evicted_connections = stats.evicted_total;
   out.auth_failures = auth_failures_.load();
   out.draining = draining_;
   std::lock_guard lock(rate_limited_mutex_);

@@ -135,6 +135,9 @@ std::string prometheus_text(const RouterStats& router, const ProxyStats& proxy) 
   w.sample("routerd_client_connections_accepted_total", "", static_cast<double>(proxy.accepted_connections));
   w.family("routerd_client_connections_rejected_total", "counter", "Client connections refused over the limit.");
   w.sample("routerd_client_connections_rejected_total", "", static_cast<double>(proxy.rejected_connections));
+  w.family("routerd_client_connections_evicted_total", "counter",
+           "Quiet client connections closed to admit new ones at the connection limit.");
+  w.sample("routerd_client_connections_evicted_total", "", static_cast<double>(proxy.evicted_connections));
   w.family("routerd_auth_failures_total", "counter", "Calls refused for want of authentication.");
   w.sample("routerd_auth_failures_total", "", static_cast<double>(proxy.auth_failures));
 

@@ -14,6 +14,7 @@ struct ProxyStats {
   std::size_t open_connections = 0;
   std::uint64_t accepted_connections = 0;
   std::uint64_t rejected_connections = 0;
+  std::uint64_t evicted_connections = 0;  // quiet ones closed to admit new ones at the limit
   std::uint64_t auth_failures = 0;
   std::map<std::string, std::uint64_t> rate_limited;  // system -> calls refused
   bool draining = false;

@@ -67,6 +67,27 @@ asio::awaitable<void> reject_connection(asio::ip::tcp::socket socket) {
   socket.close(ec);
 }
 
+// At the connection limit, a newcomer is admitted in place of a connection
+// that has been quiet at least this long (the quietest of its worker), so
+// connections that never send cannot lock everyone else out until the idle
+// timeout; Envoy's overload manager shrinks idle timeouts under the same
+// pressure. Busy connections, and ones quiet for less, are never closed.
+constexpr auto evict_quiet_after = std::chrono::seconds(1);
+
+ServerConnection* quietest_connection(const ConnectionSet& set) {
+  auto now = std::chrono::steady_clock::now();
+  ServerConnection* quietest = nullptr;
+  auto longest = std::chrono::steady_clock::duration::zero();
+  for (auto* connection : set.live) {
+    auto quiet = connection->quiet_for(now);
+    if (quiet >= evict_quiet_after && quiet > longest) {
+      quietest = connection;
+      longest = quiet;
+    }
+  }
+  return quietest;
+}
+
 }  // namespace
 
 Server::Server(ServerOptions options)
@@ -137,19 +158,36 @@ asio::awaitable<void> Server::accept_loop(asio::ip::tcp::acceptor& acceptor) {
       continue;
     }
     shared_->accepted.fetch_add(1, std::memory_order_relaxed);
-    if (shared_->open.fetch_add(1, std::memory_order_relaxed) >= options_.max_connections) {
-      shared_->open.fetch_sub(1, std::memory_order_relaxed);
-      shared_->rejected.fetch_add(1, std::memory_order_relaxed);
-      asio::co_spawn(worker.ctx, reject_connection(std::move(socket)), asio::detached);
-      continue;
-    }
-    asio::post(worker.ctx, [this, &worker, socket = std::move(socket)]() mutable {
-      auto connection = std::make_shared<ServerConnection>(std::move(socket), *shared_,
-                                                           worker.connections);
-      connection->start();
-      if (worker.connections.draining) connection->begin_drain();
+    bool over_limit = shared_->open.fetch_add(1, std::memory_order_relaxed) >= options_.max_connections;
+    asio::post(worker.ctx, [this, &worker, over_limit, socket = std::move(socket)]() mutable {
+      if (over_limit) {
+        admit_or_reject(worker, std::move(socket));
+      } else {
+        admit(worker, std::move(socket));
+      }
     });
   }
+}
+
+void Server::admit(Worker& worker, asio::ip::tcp::socket socket) {
+  auto connection = std::make_shared<ServerConnection>(std::move(socket), *shared_, worker.connections);
+  connection->start();
+  if (worker.connections.draining) connection->begin_drain();
+}
+
+void Server::admit_or_reject(Worker& worker, asio::ip::tcp::socket socket) {
+  if (ServerConnection* quietest = quietest_connection(worker.connections)) {
+    // Nothing is pending on it (quiet_for is zero otherwise), so closing it
+    // loses nothing; its count drops as soon as its coroutines see the close.
+    common::log().debug("connection limit reached: closing the quietest connection to admit a new one");
+    quietest->close();
+    shared_->evicted.fetch_add(1, std::memory_order_relaxed);
+    admit(worker, std::move(socket));
+    return;
+  }
+  shared_->open.fetch_sub(1, std::memory_order_relaxed);
+  shared_->rejected.fetch_add(1, std::memory_order_relaxed);
+  asio::co_spawn(worker.ctx, reject_connection(std::move(socket)), asio::detached);
 }
 
 asio::ip::tcp::endpoint Server::local_endpoint() const { return endpoint_; }
@@ -185,7 +223,7 @@ void Server::wait() {
 }
 
 ServerStats Server::stats() const {
-  return {shared_->open.load(), shared_->accepted.load(), shared_->rejected.load()};
+  return {shared_->open.load(), shared_->accepted.load(), shared_->rejected.load(), shared_->evicted.load()};
 }
 
 }  // namespace routing::rpc

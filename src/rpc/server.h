@@ -33,6 +33,7 @@ struct ServerStats {
   std::size_t open_connections = 0;
   std::uint64_t accepted_total = 0;
   std::uint64_t rejected_total = 0;   // over max_connections
+  std::uint64_t evicted_total = 0;    // quiet connections closed to admit new ones at the limit
 };
 
 class Server {
@@ -72,6 +73,11 @@ class Server {
   struct Worker;
   struct Shared;
   asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor);
+  // On `worker`'s thread: serve `socket` (already counted as open).
+  void admit(Worker& worker, asio::ip::tcp::socket socket);
+  // On `worker`'s thread, at the connection limit: admit `socket` in place of
+  // the worker's quietest connection, or turn it away with status 8.
+  void admit_or_reject(Worker& worker, asio::ip::tcp::socket socket);
 
   ServerOptions options_;
   std::shared_ptr<Shared> shared_;

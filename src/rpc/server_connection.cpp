@@ -86,6 +86,11 @@ void ServerConnection::close() {
   idle_timer_.cancel();
 }
 
+ServerConnection::Clock::duration ServerConnection::quiet_for(Clock::time_point now) const {
+  if (busy() || stopping_ || closed_ || finishing_ || decoder_.buffered() != 0) return Clock::duration::zero();
+  return now - last_activity_;
+}
+
 void ServerConnection::queue_answer(Status status, std::string_view payload) {
   auto number = static_cast<std::int32_t>(status);
   if (number < 0) number = static_cast<std::int32_t>(Status::internal);

@@ -23,6 +23,7 @@ struct ServerShared {
   std::atomic<std::size_t> open{0};
   std::atomic<std::uint64_t> accepted{0};
   std::atomic<std::uint64_t> rejected{0};
+  std::atomic<std::uint64_t> evicted{0};
 };
 
 // The live connections of one worker, touched only on that worker's thread.
@@ -48,6 +49,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void begin_shutdown();
   // Close now, dropping whatever is unanswered.
   void close();
+  // How long nothing has happened on it; zero while a call or an answer is
+  // pending, or once it is closing (such a connection is never evicted).
+  std::chrono::steady_clock::duration quiet_for(std::chrono::steady_clock::time_point now) const;
 
  private:
   asio::awaitable<void> read_loop(std::shared_ptr<ServerConnection> self);

@@ -104,6 +104,35 @@ TEST(ServerLimits, RefusesConnectionsOverTheLimitWithStatus8) {
   EXPECT_EQ(d.read_line(), "0:pong");
 }
 
+TEST(ServerLimits, AtTheLimitANewcomerReplacesTheQuietestConnection) {
+  rpc::ServerOptions options;
+  options.max_connections = 3;
+  auto server = start_test_server(options);
+  auto port = server->local_endpoint().port();
+  RawSocket silent(port), early(port), busy(port);
+  early.send("0:\n");
+  ASSERT_EQ(early.read_line(), "0:pong");
+  std::this_thread::sleep_for(300ms);
+  ASSERT_EQ(busy.send_within("2:3000:busy\n", 1s), 12u);  // a call in progress is never evicted
+  std::this_thread::sleep_for(1200ms);  // all three quiet > 1 s; `silent` never sent a byte, the longest
+
+  RawSocket newcomer(port);
+  newcomer.send("0:\n");
+  EXPECT_EQ(newcomer.read_line(), "0:pong");
+  EXPECT_TRUE(silent.wait_closed());
+  EXPECT_EQ(server->stats().evicted_total, 1u);
+  EXPECT_EQ(busy.read_line(), "0:busy");  // the others stay
+
+  // Nobody quiet long enough: the next newcomer is refused as before.
+  for (RawSocket* active : {&early, &newcomer}) {
+    active->send("0:\n");
+    ASSERT_EQ(active->read_line(), "0:pong");
+  }
+  RawSocket late(port);
+  EXPECT_EQ(late.read_line(), "8:too many connections");
+  EXPECT_EQ(server->stats().rejected_total, 1u);
+}
+
 TEST(ServerLimits, ReleasesEveryConnectionItClosed) {
   auto server = start_test_server();
   auto port = server->local_endpoint().port();
