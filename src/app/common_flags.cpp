@@ -30,7 +30,8 @@ void add_server_flags(CLI::App& app, rpc::ServerOptions& options, std::string de
       ->check(CLI::Range(0u, 256u))
       ->capture_default_str();
   app.add_option("--max-connections", options.max_connections,
-                 "client connections served at once; more are refused with status 8")
+                 "client connections at once; at the limit a newcomer replaces the one quiet longest (>= 1 s), "
+                 "else gets status 8")
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
       ->capture_default_str();
   app.add_option_function<long>(
