@@ -37,29 +37,45 @@ asio::awaitable<CallOutcome> RouterCore::call(std::string system, std::uint32_t 
                         asio::use_awaitable);
 }
 
+namespace {
+
+asio::awaitable<CallOutcome> ready_outcome(CallOutcome outcome) { co_return outcome; }
+
+// Every outcome of a routed call passes here: the system's figures.
+CallOutcome recorded(System& system, Clock::time_point start, CallOutcome outcome) {
+  system.calls.add(static_cast<int>(outcome.reply.status));
+  system.latency.record(Clock::now() - start);
+  return outcome;
+}
+
+}  // namespace
+
+// Not a coroutine: the checks and the system lookup run at once, and the
+// call is one coroutine frame (route) rather than two.
 asio::awaitable<CallOutcome> RouterCore::run_call(Shard& shard, std::string system_name, std::uint32_t procedure,
                                             std::string payload, CallOptions options) {
   const auto start = Clock::now();
   const auto deadline = start + options.timeout.value_or(options_.request_timeout);
-  if (stopping_) co_return CallOutcome{Reply::error(Status::unavailable, "the router is stopping")};
-  if (system_name.empty()) co_return CallOutcome{Reply::error(Status::invalid_argument, "empty system name")};
+  if (stopping_) return ready_outcome(CallOutcome{Reply::error(Status::unavailable, "the router is stopping")});
+  if (system_name.empty()) return ready_outcome(CallOutcome{Reply::error(Status::invalid_argument, "empty system name")});
   auto system = find_or_create_cached(system_name);
   system->touch();
-  CallOutcome outcome = co_await route(shard, *system, procedure, payload, options, deadline);
-  system->calls.add(static_cast<int>(outcome.reply.status));
-  system->latency.record(Clock::now() - start);
-  co_return outcome;
+  return route(shard, std::move(system), procedure, std::move(payload), options, start, deadline);
 }
 
-asio::awaitable<CallOutcome> RouterCore::route(Shard& shard, System& system, std::uint32_t procedure,
-                                         std::string_view payload, const CallOptions& options,
+asio::awaitable<CallOutcome> RouterCore::route(Shard& shard, std::shared_ptr<System> system_ref, std::uint32_t procedure,
+                                         std::string payload, CallOptions options, Clock::time_point start,
                                          Clock::time_point deadline) {
+  System& system = *system_ref;
   // Discovery first: without a backend set there is nothing to wait for.
   if (!system.ready()) {
-    if (auto failure = co_await system.ensure_ready(*discovery_, deadline)) co_return CallOutcome{std::move(*failure)};
+    if (auto failure = co_await system.ensure_ready(*discovery_, deadline)) {
+      co_return recorded(system, start, CallOutcome{std::move(*failure)});
+    }
   }
   if (system.backends()->backends.empty()) {
-    co_return CallOutcome{Reply::error(Status::not_found, "no instances of '" + system.name() + "'")};
+    co_return recorded(system, start,
+                       CallOutcome{Reply::error(Status::not_found, "no instances of '" + system.name() + "'")});
   }
 
   // The permit bounds calls in flight per system; it is held across retries
@@ -70,12 +86,14 @@ asio::awaitable<CallOutcome> RouterCore::route(Shard& shard, System& system, std
   switch (waited) {
     case ConcurrencyLimiter::Outcome::acquired: break;
     case ConcurrencyLimiter::Outcome::queue_full:
-      co_return CallOutcome{Reply::error(Status::resource_exhausted,
-                                         "too many calls waiting for '" + system.name() + "' (max pending " +
-                                             std::to_string(system.limiter.max_pending()) + ")")};
+      co_return recorded(system, start,
+                         CallOutcome{Reply::error(Status::resource_exhausted,
+                                                  "too many calls waiting for '" + system.name() + "' (max pending " +
+                                                      std::to_string(system.limiter.max_pending()) + ")")});
     case ConcurrencyLimiter::Outcome::timed_out:
-      co_return CallOutcome{Reply::error(Status::deadline_exceeded,
-                                         "deadline exceeded waiting for a free slot of '" + system.name() + "'")};
+      co_return recorded(system, start,
+                         CallOutcome{Reply::error(Status::deadline_exceeded, "deadline exceeded waiting for a free "
+                                                                             "slot of '" + system.name() + "'")});
   }
   system.budget.deposit(Clock::now());
 
@@ -86,7 +104,7 @@ asio::awaitable<CallOutcome> RouterCore::route(Shard& shard, System& system, std
   for (;;) {
     auto list = system.backends();
     auto backend = system.pick(*list, tries.excluded());
-    if (!backend) co_return CallOutcome{tries.no_backend_left(system, *list)};
+    if (!backend) co_return recorded(system, start, CallOutcome{tries.no_backend_left(system, *list)});
     const auto attempt_start = Clock::now();
     PooledConnection connection = shard.pool.take(*backend);
     Attempt result{AttemptKind::not_sent, {}};
@@ -100,9 +118,11 @@ asio::awaitable<CallOutcome> RouterCore::route(Shard& shard, System& system, std
       result = finish_attempt(shard, system, *backend, connection, answers_before, std::move(reply), attempt_start);
     }
     if (result.kind == AttemptKind::answered || result.kind == AttemptKind::deadline) {
-      co_return CallOutcome{std::move(result.reply), result.kind == AttemptKind::answered};
+      co_return recorded(system, start, CallOutcome{std::move(result.reply), result.kind == AttemptKind::answered});
     }
-    if (!tries.try_another(system, *backend, result, options, deadline)) co_return CallOutcome{std::move(result.reply)};
+    if (!tries.try_another(system, *backend, result, options, deadline)) {
+      co_return recorded(system, start, CallOutcome{std::move(result.reply)});
+    }
   }
 }
 

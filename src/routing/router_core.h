@@ -104,8 +104,10 @@ class RouterCore {
   std::shared_ptr<System> find_or_create_cached(std::string_view name);
   boost::asio::awaitable<CallOutcome> run_call(Shard& shard, std::string system, std::uint32_t procedure,
                                                std::string payload, CallOptions options);
-  boost::asio::awaitable<CallOutcome> route(Shard& shard, System& system, std::uint32_t procedure,
-                                      std::string_view payload, const CallOptions& options,
+  // The call's one coroutine: owns what it needs (the system, the payload).
+  boost::asio::awaitable<CallOutcome> route(Shard& shard, std::shared_ptr<System> system, std::uint32_t procedure,
+                                      std::string payload, CallOptions options,
+                                      std::chrono::steady_clock::time_point start,
                                       std::chrono::steady_clock::time_point deadline);
   Attempt finish_attempt(Shard& shard, System& system, Backend& backend, PooledConnection& connection,
                          std::uint64_t answers_before, Reply reply, std::chrono::steady_clock::time_point start);
