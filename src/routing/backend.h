@@ -32,6 +32,10 @@ struct Backend {
   std::atomic<bool> removed{false};  // gone from discovery
   std::atomic<std::int64_t> ejected_until_ns{0};
   std::atomic<bool> failing{false};  // the outlier record has failures to clear
+  // Attempts that failed (refused, broken, closed): when it moves, idle
+  // connections to this backend are checked before reuse, however recently
+  // they were used (the backend may have just died).
+  std::atomic<std::uint64_t> failed_attempts{0};
 
   std::mutex outlier_mutex;
   OutlierState outlier;

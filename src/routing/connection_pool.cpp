@@ -43,10 +43,11 @@ BasicPooledConnection<Connection> BasicConnectionPool<Connection>::take(Backend&
   auto& list = it->second;
   const auto now = Clock::now();
   while (!list.idle.empty()) {
-    bool recently_used = now - list.idle.front().since < recheck_after_idle;
+    bool trusted = now - list.idle.front().since < recheck_after_idle &&
+                   list.idle.front().failed_attempts == backend.failed_attempts.load(std::memory_order_relaxed);
     PooledConnection connection = std::move(list.idle.front().connection);
     pop_front(list);
-    if (recently_used ? connection.connection().is_open() : connection.connection().peer_looks_open()) {
+    if (trusted ? connection.connection().is_open() : connection.connection().peer_looks_open()) {
       return connection;
     }
     // Closed by the peer while idle (e.g. the backend restarted): drop it.
@@ -63,7 +64,7 @@ void BasicConnectionPool<Connection>::give_back(PooledConnection connection) {
   if (backend.system.open_connections.load(std::memory_order_relaxed) > backend.system.options.pool_size) return;
   auto& list = idle_[&backend];
   if (!list.backend) list.backend = connection.backend_shared();
-  list.idle.push_back({std::move(connection), Clock::now()});
+  list.idle.push_back({std::move(connection), Clock::now(), backend.failed_attempts.load(std::memory_order_relaxed)});
   backend.idle_connections.fetch_add(1, std::memory_order_relaxed);
 }
 

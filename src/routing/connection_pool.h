@@ -50,12 +50,14 @@ class BasicConnectionPool {
   using Clock = std::chrono::steady_clock;
 
   // A connection idle at least this long is checked with a non-blocking
-  // MSG_PEEK before reuse (one syscall). One used more recently is not: its
-  // read is armed in the event loop, so a close seen by the kernel more than
-  // a loop turn ago has already marked it closed, and a draining server of
-  // ours keeps a connection open until it has been quiet for its
-  // drain_quiet time (200 ms by default). Measured: the peek was one of
-  // routerd's seven syscalls per call at full load.
+  // MSG_PEEK before reuse (one syscall). One used more recently is not,
+  // unless a call to its backend has failed since it was pooled (a backend
+  // that just died: its other connections are then suspect too). Otherwise
+  // a recent connection is trusted: an event-loop connection's read is armed,
+  // so a close seen by the kernel a loop turn ago has already marked it
+  // closed, and a draining server of ours keeps a connection open until it
+  // has been quiet for its drain_quiet time (200 ms by default). Measured:
+  // the peek was one of routerd's seven syscalls per call at full load.
   static constexpr auto recheck_after_idle = std::chrono::milliseconds(50);
 
   // The oldest idle connection to `backend` that still looks usable; dead
@@ -75,6 +77,7 @@ class BasicConnectionPool {
   struct Idle {
     PooledConnection connection;
     Clock::time_point since;
+    std::uint64_t failed_attempts;  // the backend's count when it was pooled
   };
   struct BackendIdle {
     std::shared_ptr<Backend> backend;  // kept alive while connections idle

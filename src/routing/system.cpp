@@ -198,6 +198,7 @@ void System::record_success(Backend& backend) {
 }
 
 void System::record_failure(Backend& backend) {
+  backend.failed_attempts.fetch_add(1, std::memory_order_relaxed);
   auto now = Clock::now();
   std::lock_guard lock(backend.outlier_mutex);
   backend.failing = true;

@@ -238,6 +238,26 @@ TEST(Router, ARestartedBackendCostsNoFailedCall) {
   }
 }
 
+TEST(Router, ABackendDyingRightAfterUseCostsAtMostOneBlockingCall) {
+  // Blocking connections have no read armed, so one used moments ago is not
+  // known to be dead; the first call on one fails, and that failure makes the
+  // router check the backend's other pooled connections before reuse.
+  TestBackend backend;
+  Router router(quiet_options(static_url({&backend})));
+  std::vector<std::thread> warmers;
+  for (int i = 0; i < 4; ++i) {
+    warmers.emplace_back([&] { EXPECT_TRUE(router.call("echo", 2, "30:warm").ok()); });
+  }
+  for (auto& warmer : warmers) warmer.join();
+  ASSERT_GE(router.stats().systems.at(0).open_connections, 2u);
+  auto port = backend.port();
+  backend.kill();
+  backend.start(port);
+  int failed = 0;
+  for (int i = 0; i < 10; ++i) failed += !router.call("echo", 1, "after restart").ok();
+  EXPECT_LE(failed, 1);
+}
+
 TEST(Router, RetriesARefusedConnectionOnAnotherBackend) {
   TestBackend live;
   TestBackend dead;
