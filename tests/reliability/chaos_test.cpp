@@ -170,26 +170,43 @@ void check_probe(const char* mode, const LoadProbe& probe, Clock::time_point sta
   std::printf("%s, from 2 s after the faults: %s\n", mode, recovered.describe().c_str());
 }
 
+// The same steady load in both modes: two threads through routerd (a
+// ProxyClient), two through the library (a Router of this process).
+struct LoadInBothModes {
+  LoadInBothModes(const std::string& discovery, const std::string& routerd_address) {
+    RouterOptions options;
+    options.discovery = discovery;
+    options.health_check_interval = 100ms;
+    options.idle_timeout = 1000ms;  // what the faults leave idle goes soon
+    router = std::make_unique<Router>(options);
+    ProxyClientOptions proxy_options;
+    proxy_options.address = routerd_address;
+    proxy_options.connections = 2;  // one per thread
+    proxy = std::make_unique<ProxyClient>(proxy_options);
+    proxy_load = std::make_unique<LoadProbe>(
+        [this](const std::string& payload, std::chrono::milliseconds timeout) {
+          return proxy->call("echo", 1, payload, {.timeout = timeout});
+        },
+        2, deadline, 500us);
+    library_load = std::make_unique<LoadProbe>(
+        [this](const std::string& payload, std::chrono::milliseconds timeout) {
+          return router->call("echo", 1, payload, {.timeout = timeout});
+        },
+        2, deadline, 500us);
+  }
+  void stop() {
+    proxy_load->stop();
+    library_load->stop();
+  }
+
+  std::unique_ptr<Router> router;
+  std::unique_ptr<ProxyClient> proxy;
+  std::unique_ptr<LoadProbe> proxy_load, library_load;  // declared last: stopped first
+};
+
 TEST(Chaos, KillsAndPausesUnderLoadLoseNothingAndRecover) {
   ChaosCluster cluster;
-  RouterOptions options;
-  options.discovery = cluster.url();
-  options.health_check_interval = 100ms;
-  options.idle_timeout = 1000ms;
-  Router router(options);
-  ProxyClientOptions proxy_options;
-  proxy_options.address = cluster.routerd_address();
-  proxy_options.connections = 2;
-  ProxyClient proxy(proxy_options);
-
-  auto through_proxy = [&](const std::string& payload, std::chrono::milliseconds timeout) {
-    return proxy.call("echo", 1, payload, {.timeout = timeout});
-  };
-  auto through_library = [&](const std::string& payload, std::chrono::milliseconds timeout) {
-    return router.call("echo", 1, payload, {.timeout = timeout});
-  };
-  LoadProbe proxy_load(through_proxy, 2, deadline, 500us);
-  LoadProbe library_load(through_library, 2, deadline, 500us);
+  LoadInBothModes load(cluster.url(), cluster.routerd_address());
   std::this_thread::sleep_for(1500ms);  // pools warm, every backend known
   auto routerd_before = resources_of(cluster.routerd().pid());
   auto self_before = resources_of(::getpid());
@@ -203,12 +220,11 @@ TEST(Chaos, KillsAndPausesUnderLoadLoseNothingAndRecover) {
   inflict_faults(cluster, rng, 8s);
   auto faults_end = Clock::now();
   std::this_thread::sleep_for(4s);
-  proxy_load.stop();
-  library_load.stop();
+  load.stop();
 
   SCOPED_TRACE("chaos seed " + std::to_string(seed));
-  check_probe("proxy mode", proxy_load, start, faults_end);
-  check_probe("library mode", library_load, start, faults_end);
+  check_probe("proxy mode", *load.proxy_load, start, faults_end);
+  check_probe("library mode", *load.library_load, start, faults_end);
   cluster.expect_all_running();
 
   // Idle pooled connections close after 1 s; whatever the faults left open
@@ -251,20 +267,7 @@ TEST(Chaos, AnEtcdOutageCostsNoCall) {
   auto routerd_port = routerd.wait_listening();
   ASSERT_TRUE(routerd_port) << routerd.log();
 
-  RouterOptions options;
-  options.discovery = etcd.url();
-  options.health_check_interval = 100ms;
-  Router router(options);
-  ProxyClientOptions proxy_options;
-  proxy_options.address = "127.0.0.1:" + std::to_string(*routerd_port);
-  proxy_options.connections = 2;
-  ProxyClient proxy(proxy_options);
-  LoadProbe proxy_load([&](const std::string& payload,
-                           std::chrono::milliseconds timeout) { return proxy.call("echo", 1, payload, {.timeout = timeout}); },
-                       2, deadline, 500us);
-  LoadProbe library_load([&](const std::string& payload,
-                             std::chrono::milliseconds timeout) { return router.call("echo", 1, payload, {.timeout = timeout}); },
-                         2, deadline, 500us);
+  LoadInBothModes load(etcd.url(), "127.0.0.1:" + std::to_string(*routerd_port));
   std::this_thread::sleep_for(1500ms);
 
   auto start = Clock::now();
@@ -274,10 +277,9 @@ TEST(Chaos, AnEtcdOutageCostsNoCall) {
   std::printf("etcd down for %lld ms\n", static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                                      Clock::now() - start).count()));
   std::this_thread::sleep_for(4s);  // leases renewed, watches resumed
-  proxy_load.stop();
-  library_load.stop();
+  load.stop();
 
-  for (auto [mode, probe] : {std::pair{"proxy mode", &proxy_load}, std::pair{"library mode", &library_load}}) {
+  for (auto [mode, probe] : {std::pair{"proxy mode", load.proxy_load.get()}, std::pair{"library mode", load.library_load.get()}}) {
     auto s = probe->summary(start);
     std::printf("%s, etcd killed and restarted: %s\n", mode, s.describe().c_str());
     EXPECT_GT(s.calls, 1000u) << mode;
