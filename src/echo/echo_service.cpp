@@ -23,10 +23,10 @@ std::optional<SlowEcho> parse_slow_echo(std::string_view payload) {
 }
 
 void register_echo_service(rpc::Server& server, std::string advertised) {
-  server.handle(echo_procedure,
-                [](std::string payload, rpc::ConnectionContext&) -> asio::awaitable<Reply> {
-                  co_return Reply::success(std::move(payload));
-                });
+  // Answered at once: a callback handler costs no coroutine frame.
+  server.handle_callback(echo_procedure, [](std::string payload, rpc::ConnectionContext&, rpc::Responder responder) {
+    responder.answer(Status::ok, payload);
+  });
 
   server.handle(slow_echo_procedure,
                 [](std::string payload, rpc::ConnectionContext&) -> asio::awaitable<Reply> {
@@ -41,13 +41,10 @@ void register_echo_service(rpc::Server& server, std::string advertised) {
                   co_return Reply::success(std::string(request->text));
                 });
 
-  server.handle(whoami_procedure,
-                [&server, advertised = std::move(advertised)](
-                    std::string, rpc::ConnectionContext&) -> asio::awaitable<Reply> {
-                  co_return Reply::success(advertised.empty()
-                                               ? rpc::format_host_port(server.local_endpoint())
-                                               : advertised);
-                });
+  server.handle_callback(whoami_procedure, [&server, advertised = std::move(advertised)](
+                                              std::string, rpc::ConnectionContext&, rpc::Responder responder) {
+    responder.answer(Status::ok, advertised.empty() ? rpc::format_host_port(server.local_endpoint()) : advertised);
+  });
 }
 
 }  // namespace routing::echo

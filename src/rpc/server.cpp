@@ -104,7 +104,12 @@ Server::~Server() {
 
 void Server::handle(std::uint32_t procedure, Handler handler) {
   if (procedure == 0) throw std::invalid_argument("procedure 0 is the built-in ping");
-  shared_->handlers[procedure] = std::move(handler);
+  shared_->handlers[procedure] = RegisteredHandler{std::move(handler), {}};
+}
+
+void Server::handle_callback(std::uint32_t procedure, CallbackHandler handler) {
+  if (procedure == 0) throw std::invalid_argument("procedure 0 is the built-in ping");
+  shared_->handlers[procedure] = RegisteredHandler{{}, std::move(handler)};
 }
 
 void Server::start() {

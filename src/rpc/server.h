@@ -1,7 +1,9 @@
 #pragma once
 // The line-protocol server: one event loop per worker thread, each with its own
 // SO_REUSEPORT listener, so connections are spread by the kernel and a
-// connection never changes thread. Handlers are coroutines keyed by procedure.
+// connection never changes thread. Handlers are keyed by procedure: coroutines
+// (the general kind), or callbacks that answer through a Responder (no
+// coroutine frame: for the hot paths, e.g. routerd's ROUTE and echod's ECHO).
 #include <routing/reply.h>
 
 #include "rpc/asio_fwd.h"
@@ -29,6 +31,33 @@ struct ConnectionContext {
 
 using Handler = std::function<asio::awaitable<Reply>(std::string payload, ConnectionContext&)>;
 
+class ServerConnection;
+
+// Answers one call of a callback handler, at once or later, on the
+// connection's thread. Move-only. A Responder destroyed unanswered (the
+// handler threw, or dropped it) answers 13 "internal error", so a call is
+// never left without an answer. It keeps the connection object (and its
+// ConnectionContext) alive until it answers.
+class Responder {
+ public:
+  Responder() = default;
+  explicit Responder(std::shared_ptr<ServerConnection> connection);
+  Responder(Responder&&) noexcept = default;
+  Responder& operator=(Responder&& other) noexcept;
+  ~Responder();
+
+  void answer(Status status, std::string_view payload);
+  void answer(const Reply& reply) { answer(reply.status, reply.payload); }
+  explicit operator bool() const { return connection_ != nullptr; }
+
+ private:
+  std::shared_ptr<ServerConnection> connection_;
+};
+
+// The callback kind: must answer through `responder` exactly once. The
+// payload is the handler's to keep.
+using CallbackHandler = std::function<void(std::string payload, ConnectionContext&, Responder responder)>;
+
 struct ServerStats {
   std::size_t open_connections = 0;
   std::uint64_t accepted_total = 0;
@@ -45,6 +74,7 @@ class Server {
 
   // Registers a procedure; call before start(). Procedure 0 is ping, built in.
   void handle(std::uint32_t procedure, Handler handler);
+  void handle_callback(std::uint32_t procedure, CallbackHandler handler);
 
   // Binds the listener and starts the workers, then accepts. Throws on bind
   // failure. start() = prepare() + start_accepting(); in between, the

@@ -37,7 +37,6 @@ ServerConnection::ServerConnection(asio::ip::tcp::socket socket, ServerShared& s
       shared_(shared),
       set_(set),
       decoder_(shared.options.max_frame_bytes),
-      reader_wake_(socket_.get_executor()),
       idle_timer_(socket_.get_executor()),
       last_activity_(Clock::now()) {
   error_code ec;
@@ -54,9 +53,8 @@ ServerConnection::~ServerConnection() {
 }
 
 void ServerConnection::start() {
-  auto ex = socket_.get_executor();
-  asio::co_spawn(ex, read_loop(shared_from_this()), log_escaped_exception);
-  asio::co_spawn(ex, idle_watchdog(shared_from_this()), log_escaped_exception);
+  asio::co_spawn(socket_.get_executor(), idle_watchdog(shared_from_this()), log_escaped_exception);
+  serve_buffered();  // nothing buffered yet: starts the first read
 }
 
 void ServerConnection::begin_drain() {
@@ -72,18 +70,27 @@ void ServerConnection::begin_drain() {
 void ServerConnection::begin_shutdown() {
   if (stopping_ || closed_) return;
   stopping_ = true;
-  // A reader parked in a read stops now; one inside a call stops after it.
-  if (!in_call_) read_cancel_.emit(asio::cancellation_type::terminal);
-  reader_wake_.cancel();
+  // A read in progress stops now; a call in progress finishes first (its
+  // answer is written, then serve_buffered stops).
+  if (in_call_) return;
+  if (read_pending_) {
+    read_cancel_.emit(asio::cancellation_type::terminal);
+  } else if (reader_blocked_) {
+    reader_blocked_ = false;
+    stop_reading();
+  }
 }
 
 void ServerConnection::close() {
   if (closed_) return;
   closed_ = true;
   error_code ec;
-  socket_.close(ec);
-  reader_wake_.cancel();
+  socket_.close(ec);  // a pending read completes (aborted) and stops the reader
   idle_timer_.cancel();
+  if (reader_blocked_) {
+    reader_blocked_ = false;
+    stop_reading();
+  }
 }
 
 ServerConnection::Clock::duration ServerConnection::quiet_for(Clock::time_point now) const {
@@ -112,7 +119,7 @@ void ServerConnection::start_write() {
   }
   output_.erase(0, sent);
   if (output_.empty()) {
-    if (reader_blocked_) reader_wake_.cancel();
+    resume_reader();
     finish_if_done();
     return;
   }
@@ -125,7 +132,6 @@ void ServerConnection::start_write() {
 void ServerConnection::on_written(error_code ec) {
   write_active_ = false;
   writing_.clear();
-  if (reader_blocked_) reader_wake_.cancel();
   if (ec) {
     close();
     return;
@@ -134,7 +140,14 @@ void ServerConnection::on_written(error_code ec) {
     start_write();
     return;
   }
+  resume_reader();
   finish_if_done();
+}
+
+void ServerConnection::resume_reader() {
+  if (!reader_blocked_ || output_.size() >= shared_.options.max_pending_output_bytes) return;
+  reader_blocked_ = false;
+  serve_buffered();
 }
 
 // After the reader stopped and every answer is written: close gently.
@@ -144,83 +157,128 @@ void ServerConnection::finish_if_done() {
   asio::co_spawn(socket_.get_executor(), linger_then_close(shared_from_this()), log_escaped_exception);
 }
 
-asio::awaitable<void> ServerConnection::read_loop(std::shared_ptr<ServerConnection> self) {
-  while (!co_await answer_buffered_frames()) {
-    auto space = decoder_.prepare_read();
-    auto [ec, n] = co_await socket_.async_read_some(
-        asio::buffer(space.data(), space.size()),
-        asio::bind_cancellation_slot(read_cancel_.slot(), use_nothrow));
-    if (ec) {
-      peer_closed_ = ec != asio::error::operation_aborted;
-      break;
-    }
-    decoder_.commit(n);
-    last_activity_ = Clock::now();
+void ServerConnection::start_read() {
+  auto space = decoder_.prepare_read();
+  read_pending_ = true;
+  socket_.async_read_some(asio::buffer(space.data(), space.size()),
+                          asio::bind_cancellation_slot(read_cancel_.slot(),
+                                                       [self = shared_from_this()](error_code ec, std::size_t n) {
+                                                         self->on_read(ec, n);
+                                                       }));
+}
+
+void ServerConnection::on_read(error_code ec, std::size_t bytes) {
+  read_pending_ = false;
+  if (ec) {
+    peer_closed_ = ec != asio::error::operation_aborted;
+    stop_reading();
+    return;
   }
+  decoder_.commit(bytes);
+  last_activity_ = Clock::now();
+  serve_buffered();
+}
+
+void ServerConnection::stop_reading() {
+  if (reading_done_) return;
   reading_done_ = true;
   idle_timer_.cancel();
   finish_if_done();
 }
 
-// Answers every complete frame already buffered, in order. Returns true when
-// the connection must stop reading.
-asio::awaitable<bool> ServerConnection::answer_buffered_frames() {
-  for (;;) {
-    if (stopping_ || closed_) co_return true;
+void ServerConnection::serve_buffered() {
+  while (!in_call_) {
+    if (stopping_ || closed_) return stop_reading();
+    if (output_.size() >= shared_.options.max_pending_output_bytes) {
+      reader_blocked_ = true;  // resume_reader() serves on
+      return;
+    }
     FrameError error = FrameError::none;
     switch (decoder_.next(frame_, error)) {
       case FrameDecoder::Result::need_more:
         note_partial_frame();
-        co_return false;
+        return start_read();
       case FrameDecoder::Result::malformed:
         partial_since_ = Clock::time_point::max();
         queue_answer(Status::invalid_argument, describe(error));
         break;
       case FrameDecoder::Result::too_long:
         queue_answer(Status::invalid_argument, describe(error));
-        co_return true;
-      case FrameDecoder::Result::frame: {
+        return stop_reading();
+      case FrameDecoder::Result::frame:
         partial_since_ = Clock::time_point::max();
-        in_call_ = true;
-        Reply reply;
-        if (const Handler* handler = find_handler(reply)) {
-          // Awaited here, not in a coroutine of its own: one frame less per call.
-          try {
-            reply = co_await (*handler)(std::move(frame_.payload), context_);
-          } catch (const std::exception& e) {
-            common::log().error("procedure {} threw: {}", frame_.number, e.what());
-            reply = Reply::error(Status::internal, "internal error");
-          }
-        }
-        in_call_ = false;
-        last_activity_ = Clock::now();
-        if (!closed_) queue_answer(reply.status, reply.payload);
+        dispatch();
         break;
-      }
-    }
-    while (output_.size() >= shared_.options.max_pending_output_bytes && !stopping_ && !closed_) {
-      reader_blocked_ = true;
-      reader_wake_.expires_at(Clock::time_point::max());
-      co_await reader_wake_.async_wait(use_nothrow);
-      reader_blocked_ = false;
     }
   }
 }
 
-// The handler of the frame's procedure; nullptr when the answer is already
-// known (ping, or an unknown procedure), which is then put in `reply`.
-const Handler* ServerConnection::find_handler(Reply& reply) const {
+// Starts the frame's call. Ping and unknown procedures are answered here.
+void ServerConnection::dispatch() {
+  in_call_ = true;
   const std::uint32_t procedure = frame_.number;
-  if (procedure == 0) {
-    reply = Reply::success("pong");
-    return nullptr;
-  }
+  if (procedure == 0) return answer_call(Status::ok, "pong");
   auto it = shared_.handlers.find(procedure);
   if (it == shared_.handlers.end()) {
-    reply = Reply::error(Status::unimplemented, "unknown procedure " + std::to_string(procedure));
-    return nullptr;
+    return answer_call(Status::unimplemented, "unknown procedure " + std::to_string(procedure));
   }
-  return &it->second;
+  dispatching_ = true;
+  Responder responder(shared_from_this());
+  try {
+    if (it->second.callback) {
+      it->second.callback(std::move(frame_.payload), context_, std::move(responder));
+    } else {
+      run_coroutine_handler(it->second.coroutine, std::move(responder));
+    }
+  } catch (const std::exception& e) {
+    // The handler's Responder, destroyed unanswered, has answered 13.
+    common::log().error("procedure {} threw: {}", procedure, e.what());
+    responder.answer(Status::internal, "internal error");
+  }
+  dispatching_ = false;
+}
+
+void ServerConnection::run_coroutine_handler(const Handler& handler, Responder responder) {
+  const std::uint32_t procedure = frame_.number;
+  asio::co_spawn(socket_.get_executor(), handler(std::move(frame_.payload), context_),
+                 [responder = std::move(responder), procedure](std::exception_ptr error, Reply reply) mutable {
+                   if (!error) return responder.answer(reply);
+                   try {
+                     std::rethrow_exception(error);
+                   } catch (const std::exception& e) {
+                     common::log().error("procedure {} threw: {}", procedure, e.what());
+                   }
+                   responder.answer(Status::internal, "internal error");
+                 });
+}
+
+void ServerConnection::answer_call(Status status, std::string_view payload) {
+  in_call_ = false;
+  last_activity_ = Clock::now();
+  if (closed_) return;
+  queue_answer(status, payload);
+  // Answered later (not from inside dispatch): serve what is buffered next.
+  if (!dispatching_) serve_buffered();
+}
+
+Responder::Responder(std::shared_ptr<ServerConnection> connection) : connection_(std::move(connection)) {}
+
+Responder& Responder::operator=(Responder&& other) noexcept {
+  if (this != &other) {
+    if (connection_) answer(Status::internal, "internal error: the call was dropped without an answer");
+    connection_ = std::move(other.connection_);
+  }
+  return *this;
+}
+
+Responder::~Responder() {
+  if (connection_) answer(Status::internal, "internal error: the call was dropped without an answer");
+}
+
+void Responder::answer(Status status, std::string_view payload) {
+  if (!connection_) return;  // answered already
+  auto connection = std::move(connection_);
+  connection->answer_call(status, payload);
 }
 
 asio::awaitable<void> ServerConnection::linger_then_close(std::shared_ptr<ServerConnection> self) {

@@ -1,12 +1,15 @@
 #pragma once
-// One accepted connection: a reader coroutine that decodes frames and awaits
-// their handlers in order, answers written as they are ready (batched while a
-// write is in flight, so a slow client never stalls the reader and a slow
-// call never delays the answers before it), and an idle watchdog.
-// Everything runs on the owning worker's single-threaded event loop.
+// One accepted connection: a reader that decodes frames and serves their
+// calls in order, one at a time (it reads on only when the call's answer is
+// queued), answers written as they are ready (batched while a write is in
+// flight, so a slow client never stalls the reader and a slow call never
+// delays the answers before it), and an idle watchdog. The reader is plain
+// callbacks, not a coroutine: a routed call then costs no coroutine frame
+// here. Everything runs on the owning worker's single-threaded event loop.
 #include "rpc/server.h"
 
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <unordered_set>
@@ -15,11 +18,17 @@ namespace routing::rpc {
 
 class ServerConnection;
 
+// A procedure's handler: exactly one of the two kinds is set.
+struct RegisteredHandler {
+  Handler coroutine;
+  CallbackHandler callback;
+};
+
 // What every connection of a server shares; read-only once the server runs,
 // apart from the counters.
 struct ServerShared {
   ServerOptions options;
-  std::unordered_map<std::uint32_t, Handler> handlers;
+  std::unordered_map<std::uint32_t, RegisteredHandler> handlers;
   std::atomic<std::size_t> open{0};
   std::atomic<std::uint64_t> accepted{0};
   std::atomic<std::uint64_t> rejected{0};
@@ -54,13 +63,23 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   std::chrono::steady_clock::duration quiet_for(std::chrono::steady_clock::time_point now) const;
 
  private:
-  asio::awaitable<void> read_loop(std::shared_ptr<ServerConnection> self);
+  friend class Responder;
+  void start_read();
+  void on_read(error_code ec, std::size_t bytes);
+  // Serves the complete frames buffered, in order, until a call is pending,
+  // the output is full, or more bytes are needed (then reads).
+  void serve_buffered();
+  void dispatch();
+  void run_coroutine_handler(const Handler& handler, Responder responder);
+  // The pending call's answer (from its Responder).
+  void answer_call(Status status, std::string_view payload);
+  void stop_reading();
+  // Output drained below the limit: serve on if the reader waited for that.
+  void resume_reader();
   void start_write();
   void on_written(error_code ec);
   void finish_if_done();
   asio::awaitable<void> idle_watchdog(std::shared_ptr<ServerConnection> self);
-  asio::awaitable<bool> answer_buffered_frames();
-  const Handler* find_handler(Reply& reply) const;
   asio::awaitable<void> linger_then_close(std::shared_ptr<ServerConnection> self);
   void queue_answer(Status status, std::string_view payload);
   void note_partial_frame();
@@ -76,7 +95,6 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   ConnectionContext context_;
   std::string output_;   // answers queued for the writer
   std::string writing_;  // answers being written now
-  asio::steady_timer reader_wake_;  // output drained below the limit
   asio::steady_timer idle_timer_;
   asio::cancellation_signal read_cancel_;
   Clock::time_point last_activity_;
@@ -84,6 +102,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // max() while no frame is partly received (or a call is being served).
   Clock::time_point partial_since_ = Clock::time_point::max();
   bool in_call_ = false;
+  bool dispatching_ = false;       // inside dispatch(): an answer given now must not re-enter serve_buffered
+  bool read_pending_ = false;
   bool write_active_ = false;      // an async_write of writing_ is in flight
   bool reader_blocked_ = false;    // the reader waits for output to drain
   bool finishing_ = false;         // linger_then_close has started
