@@ -32,7 +32,7 @@ asio::awaitable<error_code> ClientConnection::connect(asio::ip::tcp::endpoint en
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   socket_.non_blocking(true, ec);  // for try_send_now
   open_ = true;
-  asio::co_spawn(socket_.get_executor(), read_loop(shared_from_this()), asio::detached);
+  start_read();
   co_return error_code{};
 }
 
@@ -101,46 +101,58 @@ void ClientConnection::flush() {
                     });
 }
 
-asio::awaitable<void> ClientConnection::read_loop(std::shared_ptr<ClientConnection> self) {
-  // If the event loop is destroyed while this waits, its frame is destroyed
-  // without resuming: drop the callers' handlers then too, since they may own
-  // the very objects that own this connection (a cycle that would leak).
-  struct DropWaiters {
-    ClientConnection& connection;
-    ~DropWaiters() { auto dropped = std::move(connection.waiting_); }
-  } drop_waiters{*this};
-  for (;;) {
-    auto space = decoder_.prepare_read();
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(space.data(), space.size()),
-                                                    use_nothrow);
-    if (ec) {
-      fail_all(ec == asio::error::eof ? "connection closed by peer" : "receive failed: " + ec.message());
-      co_return;
-    }
-    decoder_.commit(n);
-    FrameError error = FrameError::none;
-    for (;;) {
-      auto result = decoder_.next(frame_, error);
-      if (result == FrameDecoder::Result::need_more) break;
-      if (result != FrameDecoder::Result::frame) {
-        fail_all(std::string("protocol error: ") + std::string(describe(error)));
-        co_return;
-      }
-      if (waiting_.empty()) {
-        fail_all("protocol error: answer without a request");
-        co_return;
-      }
-      ++answers_received_;
-      CallHandler handler = std::move(waiting_.front().handler);
-      waiting_.pop_front();
-      // The answer goes to its caller inline (no trip through the queue):
-      // this is the last use of this frame's state, and the caller may
-      // start its next call on this connection or close it, so check again.
-      asio::dispatch(asio::append(std::move(handler),
-                                  Reply{static_cast<Status>(frame_.number), std::move(frame_.payload)}));
-      if (!open_) co_return;
-    }
+// The read's completion handler (a callback, not a coroutine: one answer
+// costs no coroutine resumption). If the event loop is destroyed while the
+// read waits, the handler is destroyed without running: drop the callers'
+// handlers then too, since they may own the very objects that own this
+// connection (a cycle that would leak).
+struct ClientConnection::OnRead {
+  std::shared_ptr<ClientConnection> self;
+
+  explicit OnRead(std::shared_ptr<ClientConnection> connection) : self(std::move(connection)) {}
+  OnRead(OnRead&&) noexcept = default;
+  ~OnRead() {
+    if (self) auto dropped = std::move(self->waiting_);
   }
+  void operator()(error_code ec, std::size_t bytes) {
+    auto connection = std::move(self);
+    connection->on_read(ec, bytes);
+  }
+};
+
+void ClientConnection::start_read() {
+  auto space = decoder_.prepare_read();
+  socket_.async_read_some(asio::buffer(space.data(), space.size()), OnRead{shared_from_this()});
+}
+
+void ClientConnection::on_read(error_code ec, std::size_t bytes) {
+  if (ec) {
+    fail_all(ec == asio::error::eof ? "connection closed by peer" : "receive failed: " + ec.message());
+    return;
+  }
+  decoder_.commit(bytes);
+  FrameError error = FrameError::none;
+  for (;;) {
+    auto result = decoder_.next(frame_, error);
+    if (result == FrameDecoder::Result::need_more) break;
+    if (result != FrameDecoder::Result::frame) {
+      fail_all(std::string("protocol error: ") + std::string(describe(error)));
+      return;
+    }
+    if (waiting_.empty()) {
+      fail_all("protocol error: answer without a request");
+      return;
+    }
+    ++answers_received_;
+    CallHandler handler = std::move(waiting_.front().handler);
+    waiting_.pop_front();
+    // The answer goes to its caller inline (no trip through the queue); the
+    // caller may start its next call on this connection or close it, so
+    // check again.
+    asio::dispatch(asio::append(std::move(handler), Reply{static_cast<Status>(frame_.number), std::move(frame_.payload)}));
+    if (!open_) return;
+  }
+  start_read();
 }
 
 void ClientConnection::close() { fail_all("connection closed"); }

@@ -75,7 +75,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void arm_deadline(Clock::time_point deadline);
   void on_deadline_timer();
   void flush();
-  asio::awaitable<void> read_loop(std::shared_ptr<ClientConnection> self);
+  struct OnRead;
+  void start_read();
+  void on_read(error_code ec, std::size_t bytes);
   void fail_all(std::string_view reason, Clock::time_point timed_out_by = Clock::time_point::min());
   void complete(CallHandler handler, Reply reply);
 
