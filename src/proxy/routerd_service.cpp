@@ -35,7 +35,10 @@ void RouterdService::register_procedures(rpc::Server& server) {
       return (this->*member)(std::move(payload), connection);
     };
   };
-  server.handle(route_procedure, bind(&RouterdService::route));
+  server.handle_callback(route_procedure,
+                         [this](std::string payload, rpc::ConnectionContext& connection, rpc::Responder responder) {
+                           route(std::move(payload), connection, std::move(responder));
+                         });
   server.handle(set_strategy_procedure, bind(&RouterdService::set_strategy));
   server.handle(status_procedure, bind(&RouterdService::status));
   server.handle(authenticate_procedure, bind(&RouterdService::authenticate));
@@ -67,32 +70,47 @@ asio::awaitable<Reply> RouterdService::authenticate(std::string payload, rpc::Co
   co_return Reply::success("{}");
 }
 
-asio::awaitable<Reply> RouterdService::route(std::string payload, rpc::ConnectionContext& connection) {
+void RouterdService::route(std::string payload, rpc::ConnectionContext& connection, rpc::Responder responder) {
   const auto start = Clock::now();
-  if (auto refusal = refuse_unauthenticated(connection)) co_return std::move(*refusal);
-  if (auto refusal = refuse_before_start()) co_return std::move(*refusal);
+  if (auto refusal = refuse_unauthenticated(connection)) return responder.answer(*refusal);
+  if (auto refusal = refuse_before_start()) return responder.answer(*refusal);
   auto parsed = parse_route_args(payload);
-  if (auto* error = std::get_if<std::string>(&parsed)) co_return router_error(Status::invalid_argument, *error);
+  if (auto* error = std::get_if<std::string>(&parsed)) {
+    return responder.answer(router_error(Status::invalid_argument, *error));
+  }
   auto& args = std::get<RouteArgs>(parsed);
   const std::size_t request_bytes = args.payload.size();
 
   // The rate limit sits before the router: a refused call takes no slot.
-  core::CallOutcome outcome;
-  if (rate_limiter_.allow(args.name, start)) {
-    outcome = co_await core_.load()->call(args.name, args.procedure_id, std::move(args.payload), args.options);
-  } else {
-    std::lock_guard lock(rate_limited_mutex_);
-    ++rate_limited_[args.name];
-    outcome.reply = Reply::error(Status::resource_exhausted, "rate limit exceeded for '" + args.name + "'");
+  if (!rate_limiter_.allow(args.name, start)) {
+    {
+      std::lock_guard lock(rate_limited_mutex_);
+      ++rate_limited_[args.name];
+    }
+    core::CallOutcome refused{Reply::error(Status::resource_exhausted, "rate limit exceeded for '" + args.name + "'")};
+    return finish_route(responder, refused, connection, args.name, args.procedure_id, start, request_bytes);
   }
+  // The responder keeps the connection, and so `connection`, alive. The
+  // system's name is kept only for the access log.
+  std::string logged_name = access_log_.enabled() ? args.name : std::string();
+  core::CallCompletion done = [this, responder = std::move(responder), &connection, name = std::move(logged_name),
+                               procedure = args.procedure_id, start, request_bytes](core::CallOutcome outcome) mutable {
+    finish_route(responder, outcome, connection, name, procedure, start, request_bytes);
+  };
+  core_.load()->call_then(args.name, args.procedure_id, std::move(args.payload), args.options, std::move(done));
+}
+
+void RouterdService::finish_route(rpc::Responder& responder, const core::CallOutcome& outcome,
+                                  const rpc::ConnectionContext& connection, std::string_view system,
+                                  std::uint32_t procedure, Clock::time_point start, std::size_t request_bytes) {
   if (access_log_.enabled()) {
-    access_log_.record({rpc::format_host_port(connection.peer), args.name, args.procedure_id,
+    access_log_.record({rpc::format_host_port(connection.peer), std::string(system), procedure,
                         static_cast<int>(outcome.reply.status), outcome.from_backend,
                         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start), request_bytes,
                         outcome.reply.payload.size()});
   }
-  co_return outcome.from_backend ? backend_answer(outcome.reply)
-                                 : router_error(outcome.reply.status, outcome.reply.payload);
+  responder.answer(outcome.from_backend ? backend_answer(outcome.reply)
+                                        : router_error(outcome.reply.status, outcome.reply.payload));
 }
 
 asio::awaitable<Reply> RouterdService::set_strategy(std::string payload, rpc::ConnectionContext& connection) {

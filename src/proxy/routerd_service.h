@@ -26,7 +26,12 @@ class RouterdService {
   bool draining() const { return draining_; }
 
  private:
-  boost::asio::awaitable<Reply> route(std::string payload, rpc::ConnectionContext& connection);
+  // A callback handler: the usual call never makes a coroutine frame.
+  void route(std::string payload, rpc::ConnectionContext& connection, rpc::Responder responder);
+  // The answer to the client, and the access log's line.
+  void finish_route(rpc::Responder& responder, const core::CallOutcome& outcome, const rpc::ConnectionContext& connection,
+                    std::string_view system, std::uint32_t procedure, std::chrono::steady_clock::time_point start,
+                    std::size_t request_bytes);
   boost::asio::awaitable<Reply> set_strategy(std::string payload, rpc::ConnectionContext& connection);
   boost::asio::awaitable<Reply> status(std::string payload, rpc::ConnectionContext& connection);
   boost::asio::awaitable<Reply> authenticate(std::string payload, rpc::ConnectionContext& connection);

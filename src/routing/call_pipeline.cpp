@@ -41,14 +41,14 @@ namespace {
 
 asio::awaitable<CallOutcome> ready_outcome(CallOutcome outcome) { co_return outcome; }
 
+}  // namespace
+
 // Every outcome of a routed call passes here: the system's figures.
-CallOutcome recorded(System& system, Clock::time_point start, CallOutcome outcome) {
+CallOutcome RouterCore::recorded(System& system, Clock::time_point start, CallOutcome outcome) {
   system.calls.add(static_cast<int>(outcome.reply.status));
   system.latency.record(Clock::now() - start);
   return outcome;
 }
-
-}  // namespace
 
 // Not a coroutine: the checks and the system lookup run at once, and the
 // call is one coroutine frame (route) rather than two.
@@ -60,50 +60,52 @@ asio::awaitable<CallOutcome> RouterCore::run_call(Shard& shard, std::string syst
   if (system_name.empty()) return ready_outcome(CallOutcome{Reply::error(Status::invalid_argument, "empty system name")});
   auto system = find_or_create_cached(system_name);
   system->touch();
-  return route(shard, std::move(system), procedure, std::move(payload), options, start, deadline);
+  return route(shard, std::move(system), procedure, std::move(payload), options, start, deadline, Permit{}, Tries{},
+               nullptr);
 }
 
 asio::awaitable<CallOutcome> RouterCore::route(Shard& shard, std::shared_ptr<System> system_ref, std::uint32_t procedure,
                                          std::string payload, CallOptions options, Clock::time_point start,
-                                         Clock::time_point deadline) {
+                                         Clock::time_point deadline, Permit permit, Tries tries,
+                                         std::shared_ptr<Backend> picked) {
   System& system = *system_ref;
-  // Discovery first: without a backend set there is nothing to wait for.
-  if (!system.ready()) {
-    if (auto failure = co_await system.ensure_ready(*discovery_, deadline)) {
-      co_return recorded(system, start, CallOutcome{std::move(*failure)});
+  if (!permit) {
+    // Discovery first: without a backend set there is nothing to wait for.
+    if (!system.ready()) {
+      if (auto failure = co_await system.ensure_ready(*discovery_, deadline)) {
+        co_return recorded(system, start, CallOutcome{std::move(*failure)});
+      }
     }
-  }
-  if (system.backends()->backends.empty()) {
-    co_return recorded(system, start,
-                       CallOutcome{Reply::error(Status::not_found, "no instances of '" + system.name() + "'")});
-  }
+    if (system.backends()->backends.empty()) {
+      co_return recorded(system, start,
+                         CallOutcome{Reply::error(Status::not_found, "no instances of '" + system.name() + "'")});
+    }
 
-  // The permit bounds calls in flight per system; it is held across retries
-  // so a retry never needs a second slot.
-  Permit permit;
-  auto waited = system.limiter.try_acquire(permit) ? ConcurrencyLimiter::Outcome::acquired
-                                                   : co_await system.limiter.acquire(deadline, permit);
-  switch (waited) {
-    case ConcurrencyLimiter::Outcome::acquired: break;
-    case ConcurrencyLimiter::Outcome::queue_full:
-      co_return recorded(system, start,
-                         CallOutcome{Reply::error(Status::resource_exhausted,
-                                                  "too many calls waiting for '" + system.name() + "' (max pending " +
-                                                      std::to_string(system.limiter.max_pending()) + ")")});
-    case ConcurrencyLimiter::Outcome::timed_out:
-      co_return recorded(system, start,
-                         CallOutcome{Reply::error(Status::deadline_exceeded, "deadline exceeded waiting for a free "
-                                                                             "slot of '" + system.name() + "'")});
+    // The permit bounds calls in flight per system; it is held across retries
+    // so a retry never needs a second slot.
+    auto waited = system.limiter.try_acquire(permit) ? ConcurrencyLimiter::Outcome::acquired
+                                                     : co_await system.limiter.acquire(deadline, permit);
+    switch (waited) {
+      case ConcurrencyLimiter::Outcome::acquired: break;
+      case ConcurrencyLimiter::Outcome::queue_full:
+        co_return recorded(system, start,
+                           CallOutcome{Reply::error(Status::resource_exhausted,
+                                                    "too many calls waiting for '" + system.name() + "' (max pending " +
+                                                        std::to_string(system.limiter.max_pending()) + ")")});
+      case ConcurrencyLimiter::Outcome::timed_out:
+        co_return recorded(system, start,
+                           CallOutcome{Reply::error(Status::deadline_exceeded, "deadline exceeded waiting for a free "
+                                                                               "slot of '" + system.name() + "'")});
+    }
+    system.budget.deposit(Clock::now());
   }
-  system.budget.deposit(Clock::now());
 
   // Each attempt: an idle connection (take() checks it is still open, and
   // skips the handshake) or a new one, then the exchange. Written inline
   // rather than as a coroutine of its own: one frame less per call.
-  Tries tries;
   for (;;) {
     auto list = system.backends();
-    auto backend = system.pick(*list, tries.excluded());
+    auto backend = picked ? std::move(picked) : system.pick(*list, tries.excluded());
     if (!backend) co_return recorded(system, start, CallOutcome{tries.no_backend_left(system, *list)});
     const auto attempt_start = Clock::now();
     PooledConnection connection = shard.pool.take(*backend);

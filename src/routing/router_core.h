@@ -4,6 +4,7 @@
 // of worker event loops it is given ("shards"). Each shard keeps its own
 // idle connections, so a call never leaves the loop it runs on; limits are
 // per system, shared by all shards.
+#include "common/inplace_function.h"
 #include "discovery/discovery.h"
 #include "routing/connection_pool.h"
 #include "routing/system.h"
@@ -24,6 +25,10 @@ struct CallOutcome {
   Reply reply;
   bool from_backend = false;
 };
+
+// Receives a call's outcome (call_then). Holds up to 96 bytes of captures
+// without allocating.
+using CallCompletion = common::InplaceFunction<void(CallOutcome), 96>;
 
 class RouterCore {
  public:
@@ -49,6 +54,15 @@ class RouterCore {
   // a shard's own loop, else hops to a shard and back.
   boost::asio::awaitable<CallOutcome> call(std::string system, std::uint32_t procedure, std::string payload,
                                            CallOptions options);
+
+  // Routes one call and hands its outcome to `done`, for proxies: on a
+  // shard's thread, `done` runs on that thread (possibly before call_then
+  // returns, for calls refused at once). The usual call (the system known, a
+  // free slot, an idle connection) runs as plain callbacks, without a
+  // coroutine; any other goes the way of call(). Off the shards, the call
+  // runs on one (and `done` there).
+  void call_then(std::string_view system, std::uint32_t procedure, std::string payload, CallOptions options,
+                 CallCompletion done);
 
   // Library mode's blocking call, made on the caller's own thread with
   // blocking sockets from a pool of their own (no hop to an event loop and
@@ -97,6 +111,9 @@ class RouterCore {
                      std::chrono::steady_clock::time_point deadline);
   };
 
+  struct FastCall;
+
+  static CallOutcome recorded(System& system, std::chrono::steady_clock::time_point start, CallOutcome outcome);
   Shard* current_shard() const;
   std::shared_ptr<System> find_or_create(const std::string& name);
   // find_or_create through a small per-thread cache (blocking callers: no
@@ -105,10 +122,22 @@ class RouterCore {
   boost::asio::awaitable<CallOutcome> run_call(Shard& shard, std::string system, std::uint32_t procedure,
                                                std::string payload, CallOptions options);
   // The call's one coroutine: owns what it needs (the system, the payload).
+  // A call the callback path began comes with its permit, the backends it
+  // tried, or the backend it picked but had no idle connection to.
   boost::asio::awaitable<CallOutcome> route(Shard& shard, std::shared_ptr<System> system, std::uint32_t procedure,
                                       std::string payload, CallOptions options,
                                       std::chrono::steady_clock::time_point start,
-                                      std::chrono::steady_clock::time_point deadline);
+                                      std::chrono::steady_clock::time_point deadline, Permit permit,
+                                      Tries tries, std::shared_ptr<Backend> picked);
+  // call_then's callback path; false (having changed nothing but `picked`
+  // and `permit`) when the call needs the coroutine.
+  bool start_fast_call(Shard& shard, std::shared_ptr<System>& system, std::uint32_t procedure, std::string& payload,
+                       const CallOptions& options, std::chrono::steady_clock::time_point start,
+                       std::chrono::steady_clock::time_point deadline, CallCompletion& done, Permit& permit,
+                       std::shared_ptr<Backend>& picked);
+  void finish_fast_call(std::unique_ptr<FastCall> call, Reply reply);
+  // Runs route() on `shard` and hands its outcome to `done`.
+  void spawn_route(Shard& shard, boost::asio::awaitable<CallOutcome> route, CallCompletion done);
   Attempt finish_attempt(Shard& shard, System& system, Backend& backend, PooledConnection& connection,
                          std::uint64_t answers_before, Reply reply, std::chrono::steady_clock::time_point start);
   boost::asio::awaitable<std::optional<PooledConnection>> connect(Shard& shard, System& system,

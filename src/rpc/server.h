@@ -26,6 +26,7 @@ namespace routing::rpc {
 // What a handler knows of the connection its call came on.
 struct ConnectionContext {
   asio::ip::tcp::endpoint peer;
+  asio::any_io_executor executor;  // the connection's loop: where a Responder must answer
   std::any state;  // per-connection state a service may keep (e.g. auth)
 };
 
@@ -34,7 +35,7 @@ using Handler = std::function<asio::awaitable<Reply>(std::string payload, Connec
 class ServerConnection;
 
 // Answers one call of a callback handler, at once or later, on the
-// connection's thread. Move-only. A Responder destroyed unanswered (the
+// connection's thread (ConnectionContext::executor). Move-only. A Responder destroyed unanswered (the
 // handler threw, or dropped it) answers 13 "internal error", so a call is
 // never left without an answer. It keeps the connection object (and its
 // ConnectionContext) alive until it answers.

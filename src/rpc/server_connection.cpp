@@ -10,6 +10,8 @@
 #include <boost/asio/write.hpp>
 #include "common/log.h"
 
+#include <cassert>
+
 namespace routing::rpc {
 namespace {
 
@@ -41,6 +43,7 @@ ServerConnection::ServerConnection(asio::ip::tcp::socket socket, ServerShared& s
       last_activity_(Clock::now()) {
   error_code ec;
   context_.peer = socket_.remote_endpoint(ec);
+  context_.executor = socket_.get_executor();
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   socket_.non_blocking(true, ec);  // for try_send_now
   set_.live.insert(this);
@@ -158,6 +161,7 @@ void ServerConnection::finish_if_done() {
 }
 
 void ServerConnection::start_read() {
+  assert(!read_pending_ && "one read at a time: a second would split frames");
   auto space = decoder_.prepare_read();
   read_pending_ = true;
   socket_.async_read_some(asio::buffer(space.data(), space.size()),
@@ -216,13 +220,18 @@ void ServerConnection::serve_buffered() {
 // Starts the frame's call. Ping and unknown procedures are answered here.
 void ServerConnection::dispatch() {
   in_call_ = true;
+  dispatching_ = true;  // answers given from here on leave the serving to serve_buffered's loop
+  start_call();
+  dispatching_ = false;
+}
+
+void ServerConnection::start_call() {
   const std::uint32_t procedure = frame_.number;
   if (procedure == 0) return answer_call(Status::ok, "pong");
   auto it = shared_.handlers.find(procedure);
   if (it == shared_.handlers.end()) {
     return answer_call(Status::unimplemented, "unknown procedure " + std::to_string(procedure));
   }
-  dispatching_ = true;
   Responder responder(shared_from_this());
   try {
     if (it->second.callback) {
@@ -235,7 +244,6 @@ void ServerConnection::dispatch() {
     common::log().error("procedure {} threw: {}", procedure, e.what());
     responder.answer(Status::internal, "internal error");
   }
-  dispatching_ = false;
 }
 
 void ServerConnection::run_coroutine_handler(const Handler& handler, Responder responder) {

@@ -70,6 +70,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // the output is full, or more bytes are needed (then reads).
   void serve_buffered();
   void dispatch();
+  void start_call();
   void run_coroutine_handler(const Handler& handler, Responder responder);
   // The pending call's answer (from its Responder).
   void answer_call(Status status, std::string_view payload);

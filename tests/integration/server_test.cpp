@@ -79,6 +79,37 @@ TEST_F(ServerTest, TurnsAThrowingHandlerIntoStatus13) {
   EXPECT_EQ(s.read_line(), "0:after");
 }
 
+TEST_F(ServerTest, CallbackHandlersAnswerLaterInOrder) {
+  auto s = connect();
+  s.send("42:a\n1:b\n42:c\n0:\n");
+  EXPECT_EQ(s.read_line(), "0:later a");
+  EXPECT_EQ(s.read_line(), "0:b");
+  EXPECT_EQ(s.read_line(), "0:later c");
+  EXPECT_EQ(s.read_line(), "0:pong");
+}
+
+TEST_F(ServerTest, ACallbackHandlerThatDropsOrThrowsStillGetsItsCallAnswered) {
+  auto s = connect();
+  s.send("43:x\n44:y\n1:after\n");
+  EXPECT_EQ(s.read_line(), "13:internal error: the call was dropped without an answer");
+  EXPECT_EQ(s.read_line()->substr(0, 3), "13:");
+  EXPECT_EQ(s.read_line(), "0:after");
+}
+
+// Calls answered at once (ping, unknown procedures, echo) and later ones
+// alternate, then a frame over the limit arrives in several reads: the reader
+// must have exactly one read going at a time (two would split the frame).
+TEST_F(ServerTest, ReadsOnCorrectlyAfterAnswersGivenAtOnceOrLater) {
+  for (const char* first : {"0:\n", "99:x\n", "1:x\n", "42:x\n", "43:x\n"}) {
+    auto s = connect();
+    s.send(first);
+    ASSERT_TRUE(s.read_line()) << first;
+    s.send("1:" + std::string(5000, 'x') + "\n");
+    EXPECT_EQ(s.read_line(), "3:frame too long") << first;
+    EXPECT_TRUE(s.wait_closed()) << first;
+  }
+}
+
 TEST_F(ServerTest, PassesHandlerStatusesThrough) {
   auto s = connect();
   s.send("41:no\\nway\n");

@@ -1,0 +1,120 @@
+// The callback path of a routed call (call_then), for proxies: when the
+// system is known, a slot is free and the picked backend has an idle
+// connection, the call is a request on that connection and a callback on its
+// answer; no coroutine frame, no trip through the event loop's queue. Every
+// other case, and a retry after a failed attempt, continues as the coroutine
+// of call_pipeline.cpp (route), handed what was done so far. Measured with
+// callgrind in docs/performance.md.
+#include "routing/router_core.h"
+
+#include <boost/asio/bind_allocator.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/recycling_allocator.hpp>
+
+namespace routing::core {
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+// What a call on the callback path holds while its request is out.
+struct RouterCore::FastCall {
+  Shard& shard;
+  std::shared_ptr<System> system;
+  std::shared_ptr<Backend> backend;
+  Permit permit;
+  PooledConnection connection;
+  std::uint64_t answers_before = 0;
+  std::uint32_t procedure = 0;
+  std::string payload;  // kept for a retry on another backend
+  CallOptions options;
+  Clock::time_point start;
+  Clock::time_point attempt_start;
+  Clock::time_point deadline;
+  CallCompletion done;
+};
+
+void RouterCore::call_then(std::string_view system_name, std::uint32_t procedure, std::string payload,
+                           CallOptions options, CallCompletion done) {
+  Shard* shard = current_shard();
+  if (shard == nullptr) {
+    Shard& target = *shards_[next_shard_.fetch_add(1, std::memory_order_relaxed) % shards_.size()];
+    return spawn_route(target, run_call(target, std::string(system_name), procedure, std::move(payload), options),
+                       std::move(done));
+  }
+  const auto start = Clock::now();
+  const auto deadline = start + options.timeout.value_or(options_.request_timeout);
+  if (stopping_) return done(CallOutcome{Reply::error(Status::unavailable, "the router is stopping")});
+  if (system_name.empty()) return done(CallOutcome{Reply::error(Status::invalid_argument, "empty system name")});
+  auto system = find_or_create_cached(system_name);
+  system->touch();
+  Permit permit;
+  std::shared_ptr<Backend> picked;
+  if (start_fast_call(*shard, system, procedure, payload, options, start, deadline, done, permit, picked)) return;
+  spawn_route(*shard,
+              route(*shard, std::move(system), procedure, std::move(payload), options, start, deadline,
+                    std::move(permit), Tries{}, std::move(picked)),
+              std::move(done));
+}
+
+bool RouterCore::start_fast_call(Shard& shard, std::shared_ptr<System>& system, std::uint32_t procedure,
+                                 std::string& payload, const CallOptions& options, Clock::time_point start,
+                                 Clock::time_point deadline, CallCompletion& done, Permit& permit,
+                                 std::shared_ptr<Backend>& picked) {
+  if (!system->ready()) return false;  // discovery first: the coroutine waits for it
+  auto list = system->backends();
+  if (list->backends.empty() || !system->limiter.try_acquire(permit)) return false;
+  system->budget.deposit(Clock::now());
+  picked = system->pick(*list, {});
+  if (!picked) return false;  // the coroutine tells why
+  const auto attempt_start = Clock::now();
+  PooledConnection connection = shard.pool.take(*picked);
+  if (!connection) return false;  // connecting is the coroutine's (with `picked` and the permit)
+
+  auto call = std::unique_ptr<FastCall>(new FastCall{shard, std::move(system), std::move(picked), std::move(permit),
+                                                     std::move(connection), 0, procedure, std::move(payload), options,
+                                                     start, attempt_start, deadline, std::move(done)});
+  call->backend->in_flight.fetch_add(1, std::memory_order_relaxed);
+  auto& wire = call->connection.connection();
+  call->answers_before = wire.answers_received();
+  std::string_view request = call->payload;
+  // The answer comes back on this shard's loop; the recycling allocator
+  // keeps the type-erased handler off malloc.
+  wire.async_call(procedure, request, deadline,
+                  asio::bind_executor(shard.executor,
+                                      asio::bind_allocator(asio::recycling_allocator<void>(),
+                                                           [this, call = std::move(call)](Reply reply) mutable {
+                                                             finish_fast_call(std::move(call), std::move(reply));
+                                                           })));
+  return true;
+}
+
+void RouterCore::finish_fast_call(std::unique_ptr<FastCall> call, Reply reply) {
+  System& system = *call->system;
+  Backend& backend = *call->backend;
+  Attempt result = finish_attempt(call->shard, system, backend, call->connection, call->answers_before,
+                                  std::move(reply), call->attempt_start);
+  if (result.kind == AttemptKind::answered || result.kind == AttemptKind::deadline) {
+    return call->done(
+        recorded(system, call->start, CallOutcome{std::move(result.reply), result.kind == AttemptKind::answered}));
+  }
+  Tries tries;
+  if (!tries.try_another(system, backend, result, call->options, call->deadline)) {
+    return call->done(recorded(system, call->start, CallOutcome{std::move(result.reply)}));
+  }
+  // Another backend may be tried: the coroutine goes on from here.
+  Shard& shard = call->shard;
+  spawn_route(shard,
+              route(shard, std::move(call->system), call->procedure, std::move(call->payload), call->options,
+                    call->start, call->deadline, std::move(call->permit), std::move(tries), nullptr),
+              std::move(call->done));
+}
+
+void RouterCore::spawn_route(Shard& shard, asio::awaitable<CallOutcome> route, CallCompletion done) {
+  asio::co_spawn(shard.executor, std::move(route),
+                 [done = std::move(done)](std::exception_ptr error, CallOutcome outcome) mutable {
+                   if (error) outcome = CallOutcome{Reply::error(Status::internal, "internal error routing the call")};
+                   done(std::move(outcome));
+                 });
+}
+
+}  // namespace routing::core
