@@ -24,7 +24,7 @@ std::optional<SlowEcho> parse_slow_echo(std::string_view payload) {
 
 void register_echo_service(rpc::Server& server, std::string advertised) {
   // Answered at once: a callback handler costs no coroutine frame.
-  server.handle_callback(echo_procedure, [](std::string payload, rpc::ConnectionContext&, rpc::Responder responder) {
+  server.handle_callback(echo_procedure, [](std::string& payload, rpc::ConnectionContext&, rpc::Responder responder) {
     responder.answer(Status::ok, payload);
   });
 
@@ -42,7 +42,7 @@ void register_echo_service(rpc::Server& server, std::string advertised) {
                 });
 
   server.handle_callback(whoami_procedure, [&server, advertised = std::move(advertised)](
-                                              std::string, rpc::ConnectionContext&, rpc::Responder responder) {
+                                              std::string&, rpc::ConnectionContext&, rpc::Responder responder) {
     responder.answer(Status::ok, advertised.empty() ? rpc::format_host_port(server.local_endpoint()) : advertised);
   });
 }

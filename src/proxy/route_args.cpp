@@ -95,16 +95,20 @@ std::string route_args_json(std::string_view system, std::uint32_t procedure, st
 // Written directly (no JSON tree): this runs once per routed call.
 Reply backend_answer(const Reply& reply) {
   std::string out;
-  if (is_valid_utf8(reply.payload)) {
-    out.reserve(reply.payload.size() + 16);
-    out = "{\"payload\":";
-    append_json_string(out, reply.payload);
+  append_backend_answer(out, reply.payload);
+  return {reply.status, std::move(out)};
+}
+
+void append_backend_answer(std::string& out, std::string_view payload) {
+  if (is_valid_utf8(payload)) {
+    out.reserve(out.size() + payload.size() + 16);
+    out += "{\"payload\":";
+    append_json_string(out, payload);
   } else {
-    out = "{\"payload_base64\":";
-    append_json_string(out, common::base64_encode(reply.payload));
+    out += "{\"payload_base64\":";
+    append_json_string(out, common::base64_encode(payload));
   }
   out += '}';
-  return {reply.status, std::move(out)};
 }
 
 Reply router_error(Status status, std::string_view message) {

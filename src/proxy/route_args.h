@@ -37,6 +37,8 @@ std::string route_args_json(std::string_view system, std::uint32_t procedure, st
 // ({"payload_base64":...} if it is not UTF-8), or the router's own error as
 // {"error":"..."}.
 Reply backend_answer(const Reply& reply);
+// backend_answer's payload, appended to `out`.
+void append_backend_answer(std::string& out, std::string_view payload);
 Reply router_error(Status status, std::string_view message);
 
 // Unwraps an answer of routerd (what ProxyClient returns to its caller).

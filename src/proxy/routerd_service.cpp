@@ -36,8 +36,8 @@ void RouterdService::register_procedures(rpc::Server& server) {
     };
   };
   server.handle_callback(route_procedure,
-                         [this](std::string payload, rpc::ConnectionContext& connection, rpc::Responder responder) {
-                           route(std::move(payload), connection, std::move(responder));
+                         [this](std::string& payload, rpc::ConnectionContext& connection, rpc::Responder responder) {
+                           route(payload, connection, std::move(responder));
                          });
   server.handle(set_strategy_procedure, bind(&RouterdService::set_strategy));
   server.handle(status_procedure, bind(&RouterdService::status));
@@ -70,7 +70,7 @@ asio::awaitable<Reply> RouterdService::authenticate(std::string payload, rpc::Co
   co_return Reply::success("{}");
 }
 
-void RouterdService::route(std::string payload, rpc::ConnectionContext& connection, rpc::Responder responder) {
+void RouterdService::route(std::string_view payload, rpc::ConnectionContext& connection, rpc::Responder responder) {
   const auto start = Clock::now();
   if (auto refusal = refuse_unauthenticated(connection)) return responder.answer(*refusal);
   if (auto refusal = refuse_before_start()) return responder.answer(*refusal);
@@ -109,8 +109,14 @@ void RouterdService::finish_route(rpc::Responder& responder, const core::CallOut
                         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start), request_bytes,
                         outcome.reply.payload.size()});
   }
-  responder.answer(outcome.from_backend ? backend_answer(outcome.reply)
-                                        : router_error(outcome.reply.status, outcome.reply.payload));
+  if (!outcome.from_backend) return responder.answer(router_error(outcome.reply.status, outcome.reply.payload));
+  // Built in a per-thread buffer that keeps its capacity: no allocation per
+  // answer. answer() copies it into the connection's output before it can
+  // start another call (which may come back here).
+  thread_local std::string wrapped;
+  wrapped.clear();
+  append_backend_answer(wrapped, outcome.reply.payload);
+  responder.answer(outcome.reply.status, wrapped);
 }
 
 asio::awaitable<Reply> RouterdService::set_strategy(std::string payload, rpc::ConnectionContext& connection) {

@@ -27,7 +27,7 @@ class RouterdService {
 
  private:
   // A callback handler: the usual call never makes a coroutine frame.
-  void route(std::string payload, rpc::ConnectionContext& connection, rpc::Responder responder);
+  void route(std::string_view payload, rpc::ConnectionContext& connection, rpc::Responder responder);
   // The answer to the client, and the access log's line.
   void finish_route(rpc::Responder& responder, const core::CallOutcome& outcome, const rpc::ConnectionContext& connection,
                     std::string_view system, std::uint32_t procedure, std::chrono::steady_clock::time_point start,

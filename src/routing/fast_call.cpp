@@ -7,10 +7,7 @@
 // callgrind in docs/performance.md.
 #include "routing/router_core.h"
 
-#include <boost/asio/bind_allocator.hpp>
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/recycling_allocator.hpp>
 
 namespace routing::core {
 namespace asio = boost::asio;
@@ -77,14 +74,9 @@ bool RouterCore::start_fast_call(Shard& shard, std::shared_ptr<System>& system, 
   auto& wire = call->connection.connection();
   call->answers_before = wire.answers_received();
   std::string_view request = call->payload;
-  // The answer comes back on this shard's loop; the recycling allocator
-  // keeps the type-erased handler off malloc.
-  wire.async_call(procedure, request, deadline,
-                  asio::bind_executor(shard.executor,
-                                      asio::bind_allocator(asio::recycling_allocator<void>(),
-                                                           [this, call = std::move(call)](Reply reply) mutable {
-                                                             finish_fast_call(std::move(call), std::move(reply));
-                                                           })));
+  wire.call_then(procedure, request, deadline, [this, call = std::move(call)](Reply& reply) mutable {
+    finish_fast_call(std::move(call), std::move(reply));
+  });
   return true;
 }
 

@@ -38,12 +38,22 @@ asio::awaitable<error_code> ClientConnection::connect(asio::ip::tcp::endpoint en
 
 void ClientConnection::start_call(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline,
                                   CallHandler handler) {
+  enqueue(procedure, payload, Waiting{std::move(handler), {}, deadline});
+}
+
+void ClientConnection::call_then(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline,
+                                 Callback done) {
+  enqueue(procedure, payload, Waiting{{}, std::move(done), deadline});
+}
+
+void ClientConnection::enqueue(std::uint32_t procedure, std::string_view payload, Waiting waiting) {
   if (!open_) {
-    complete(std::move(handler), Reply::error(Status::unavailable, "connection is not open"));
+    complete(std::move(waiting), Reply::error(Status::unavailable, "connection is not open"));
     return;
   }
   append_frame(output_, procedure, payload);
-  waiting_.push_back({std::move(handler), deadline});
+  const auto deadline = waiting.deadline;
+  waiting_.push_back(std::move(waiting));
   if (deadline < armed_for_) arm_deadline(deadline);
   if (!writing_active_) flush();
 }
@@ -144,12 +154,18 @@ void ClientConnection::on_read(error_code ec, std::size_t bytes) {
       return;
     }
     ++answers_received_;
-    CallHandler handler = std::move(waiting_.front().handler);
+    Waiting call = std::move(waiting_.front());
     waiting_.pop_front();
+    Reply reply{static_cast<Status>(frame_.number), std::move(frame_.payload)};
     // The answer goes to its caller inline (no trip through the queue); the
     // caller may start its next call on this connection or close it, so
     // check again.
-    asio::dispatch(asio::append(std::move(handler), Reply{static_cast<Status>(frame_.number), std::move(frame_.payload)}));
+    if (call.callback) {
+      call.callback(reply);
+      frame_.payload = std::move(reply.payload);  // the decoder reuses the buffer, unless taken
+    } else {
+      asio::dispatch(asio::append(std::move(call.handler), std::move(reply)));
+    }
     if (!open_) return;
   }
   start_read();
@@ -177,7 +193,8 @@ void ClientConnection::fail_all(std::string_view reason, Clock::time_point timed
   auto waiting = std::move(waiting_);
   waiting_.clear();
   for (auto& call : waiting) {
-    complete(std::move(call.handler), call.deadline <= timed_out_by
+    const bool timed_out = call.deadline <= timed_out_by;
+    complete(std::move(call), timed_out
                                           ? Reply::error(Status::deadline_exceeded, "no answer by the deadline")
                                           : Reply::error(Status::unavailable, std::string(reason)));
   }
@@ -185,9 +202,15 @@ void ClientConnection::fail_all(std::string_view reason, Clock::time_point timed
 
 // Failures are posted, never run inline: a caller that retries at once on a
 // closed connection would otherwise recurse without bound.
-void ClientConnection::complete(CallHandler handler, Reply reply) {
+void ClientConnection::complete(Waiting call, Reply reply) {
+  if (call.callback) {
+    asio::post(socket_.get_executor(), [done = std::move(call.callback), reply = std::move(reply)]() mutable {
+      done(reply);
+    });
+    return;
+  }
   // post() goes through the handler's own executor (e.g. its coroutine's).
-  asio::post(socket_.get_executor(), asio::append(std::move(handler), std::move(reply)));
+  asio::post(socket_.get_executor(), asio::append(std::move(call.handler), std::move(reply)));
 }
 
 }  // namespace routing::rpc

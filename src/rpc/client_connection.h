@@ -4,6 +4,7 @@
 // Use it from its executor only (one event loop thread or a strand).
 #include <routing/reply.h>
 
+#include "common/inplace_function.h"
 #include "rpc/asio_fwd.h"
 #include "rpc/codec.h"
 
@@ -51,6 +52,14 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
         token, procedure, payload, deadline);
   }
 
+  // The same as a plain callback, for hot paths: no type-erased completion
+  // handler, no executor hop. `done` runs on this connection's loop: inline
+  // when the answer is read, or, on a failure, from a later turn of the loop
+  // (never inside this call). The Reply is `done`'s (it may move the payload
+  // out). `done` may make the next call on this connection or close it.
+  using Callback = common::InplaceFunction<void(Reply&), 32>;
+  void call_then(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline, Callback done);
+
   void close();
   bool is_open() const noexcept { return open_; }
   std::size_t in_flight() const noexcept { return waiting_.size(); }
@@ -67,11 +76,14 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
 
  private:
   struct Waiting {
-    CallHandler handler;
+    CallHandler handler;  // one of the two is set
+    Callback callback;
     Clock::time_point deadline;
   };
   void start_call(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline,
                   CallHandler handler);
+  void enqueue(std::uint32_t procedure, std::string_view payload, Waiting waiting);
+  void complete(Waiting call, Reply reply);
   void arm_deadline(Clock::time_point deadline);
   void on_deadline_timer();
   void flush();
@@ -79,7 +91,6 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void start_read();
   void on_read(error_code ec, std::size_t bytes);
   void fail_all(std::string_view reason, Clock::time_point timed_out_by = Clock::time_point::min());
-  void complete(CallHandler handler, Reply reply);
 
   asio::ip::tcp::socket socket_;
   FrameDecoder decoder_;

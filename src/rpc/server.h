@@ -56,8 +56,10 @@ class Responder {
 };
 
 // The callback kind: must answer through `responder` exactly once. The
-// payload is the handler's to keep.
-using CallbackHandler = std::function<void(std::string payload, ConnectionContext&, Responder responder)>;
+// payload is the connection's read buffer: it stays valid until the call is
+// answered (the connection reads nothing else meanwhile); a handler that
+// needs it longer moves it out.
+using CallbackHandler = std::function<void(std::string& payload, ConnectionContext&, Responder responder)>;
 
 struct ServerStats {
   std::size_t open_connections = 0;

@@ -235,7 +235,7 @@ void ServerConnection::start_call() {
   Responder responder(shared_from_this());
   try {
     if (it->second.callback) {
-      it->second.callback(std::move(frame_.payload), context_, std::move(responder));
+      it->second.callback(frame_.payload, context_, std::move(responder));
     } else {
       run_coroutine_handler(it->second.coroutine, std::move(responder));
     }

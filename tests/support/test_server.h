@@ -30,14 +30,14 @@ inline std::unique_ptr<rpc::Server> start_test_server(rpc::ServerOptions options
                  [](std::string payload, rpc::ConnectionContext&) -> boost::asio::awaitable<Reply> {
                    co_return Reply::error(Status::permission_denied, std::move(payload));
                  });
-  server->handle_callback(later_procedure, [](std::string payload, rpc::ConnectionContext& connection,
+  server->handle_callback(later_procedure, [](std::string& payload, rpc::ConnectionContext& connection,
                                                rpc::Responder responder) {
     boost::asio::post(connection.executor, [payload = std::move(payload), responder = std::move(responder)]() mutable {
       responder.answer(Status::ok, "later " + payload);
     });
   });
-  server->handle_callback(dropping_procedure, [](std::string, rpc::ConnectionContext&, rpc::Responder) {});
-  server->handle_callback(throwing_callback_procedure, [](std::string, rpc::ConnectionContext&, rpc::Responder) {
+  server->handle_callback(dropping_procedure, [](std::string&, rpc::ConnectionContext&, rpc::Responder) {});
+  server->handle_callback(throwing_callback_procedure, [](std::string&, rpc::ConnectionContext&, rpc::Responder) {
     throw std::runtime_error("callback handler bug");
   });
   server->start();
