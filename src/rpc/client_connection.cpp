@@ -130,7 +130,15 @@ struct ClientConnection::OnRead {
   }
 };
 
+// From a later turn of the loop, as the server's reads (server_connection.cpp):
+// right after an answer the backend has nothing more to send, and Asio's
+// immediate read attempt would be a system call that finds nothing.
 void ClientConnection::start_read() {
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->begin_read(); });
+}
+
+void ClientConnection::begin_read() {
+  if (!open_) return;
   auto space = decoder_.prepare_read();
   socket_.async_read_some(asio::buffer(space.data(), space.size()), OnRead{shared_from_this()});
 }

@@ -89,6 +89,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void flush();
   struct OnRead;
   void start_read();
+  void begin_read();
   void on_read(error_code ec, std::size_t bytes);
   void fail_all(std::string_view reason, Clock::time_point timed_out_by = Clock::time_point::min());
 

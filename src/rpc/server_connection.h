@@ -65,6 +65,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
  private:
   friend class Responder;
   void start_read();
+  void begin_read();
   void on_read(error_code ec, std::size_t bytes);
   // Serves the complete frames buffered, in order, until a call is pending,
   // the output is full, or more bytes are needed (then reads).
