@@ -15,7 +15,7 @@ namespace asio = boost::asio;
 
 struct Router::Threads {
   struct Loop {
-    asio::io_context ctx{1};
+    asio::io_context ctx{rpc::single_thread_loop};
     asio::executor_work_guard<asio::io_context::executor_type> guard{ctx.get_executor()};
     std::thread thread;
   };

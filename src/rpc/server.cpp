@@ -21,7 +21,7 @@ struct Server::Shared : ServerShared {};
 // so it outlives the coroutine frames that the loop destroys on shutdown.
 struct Server::Worker {
   ConnectionSet connections;
-  asio::io_context ctx{1};
+  asio::io_context ctx{single_thread_loop};
   asio::steady_timer drain_timer{ctx};
   // Keeps an idle loop running until the server stops.
   asio::executor_work_guard<asio::io_context::executor_type> keep_running{ctx.get_executor()};
