@@ -134,7 +134,11 @@ struct ClientConnection::OnRead {
 // right after an answer the backend has nothing more to send, and Asio's
 // immediate read attempt would be a system call that finds nothing.
 void ClientConnection::start_read() {
-  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->begin_read(); });
+  // The guard drops the waiting calls if the loop is destroyed before this runs.
+  asio::post(socket_.get_executor(), [guard = OnRead(shared_from_this())]() mutable {
+    auto connection = std::move(guard.self);
+    connection->begin_read();
+  });
 }
 
 void ClientConnection::begin_read() {
