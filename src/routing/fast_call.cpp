@@ -80,18 +80,33 @@ bool RouterCore::start_fast_call(Shard& shard, std::shared_ptr<System>& system, 
   return true;
 }
 
+namespace {
+
+// The permit and the call's state go before the answer does: answering may
+// start the client's next call, which should find the slot free.
+template <class Call>
+void finish(std::unique_ptr<Call> call, CallOutcome outcome) {
+  CallCompletion done = std::move(call->done);
+  call.reset();
+  done(std::move(outcome));
+}
+
+}  // namespace
+
 void RouterCore::finish_fast_call(std::unique_ptr<FastCall> call, Reply reply) {
   System& system = *call->system;
   Backend& backend = *call->backend;
   Attempt result = finish_attempt(call->shard, system, backend, call->connection, call->answers_before,
                                   std::move(reply), call->attempt_start);
   if (result.kind == AttemptKind::answered || result.kind == AttemptKind::deadline) {
-    return call->done(
-        recorded(system, call->start, CallOutcome{std::move(result.reply), result.kind == AttemptKind::answered}));
+    auto outcome =
+        recorded(system, call->start, CallOutcome{std::move(result.reply), result.kind == AttemptKind::answered});
+    return finish(std::move(call), std::move(outcome));
   }
   Tries tries;
   if (!tries.try_another(system, backend, result, call->options, call->deadline)) {
-    return call->done(recorded(system, call->start, CallOutcome{std::move(result.reply)}));
+    auto outcome = recorded(system, call->start, CallOutcome{std::move(result.reply)});
+    return finish(std::move(call), std::move(outcome));
   }
   // Another backend may be tried: the coroutine goes on from here.
   Shard& shard = call->shard;

@@ -117,10 +117,15 @@ void ClientConnection::flush() {
 // handlers then too, since they may own the very objects that own this
 // connection (a cycle that would leak).
 struct ClientConnection::OnRead {
-  std::shared_ptr<ClientConnection> self;
+  using allocator_type = SlotAllocator<void>;  // the read's state lives in the connection
 
-  explicit OnRead(std::shared_ptr<ClientConnection> connection) : self(std::move(connection)) {}
+  std::shared_ptr<ClientConnection> self;
+  HandlerSlot* slot;
+
+  explicit OnRead(std::shared_ptr<ClientConnection> connection)
+      : self(std::move(connection)), slot(&self->read_slot_) {}
   OnRead(OnRead&&) noexcept = default;
+  allocator_type get_allocator() const noexcept { return allocator_type(*slot); }
   ~OnRead() {
     if (self) auto dropped = std::move(self->waiting_);
   }

@@ -7,6 +7,7 @@
 #include "common/inplace_function.h"
 #include "rpc/asio_fwd.h"
 #include "rpc/codec.h"
+#include "rpc/handler_slot.h"
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
@@ -100,6 +101,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   std::string writing_;  // requests being written
   std::deque<Waiting> waiting_;  // calls awaiting answers, oldest first
   asio::steady_timer deadline_timer_;
+  HandlerSlot read_slot_;  // the pending read's state
   Clock::time_point armed_for_ = Clock::time_point::max();  // what the timer waits for
   std::uint64_t answers_received_ = 0;
   bool writing_active_ = false;

@@ -2,6 +2,7 @@
 
 #include "rpc/send_now.h"
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -179,11 +180,11 @@ void ServerConnection::begin_read() {
     return stop_reading();
   }
   auto space = decoder_.prepare_read();
-  socket_.async_read_some(asio::buffer(space.data(), space.size()),
-                          asio::bind_cancellation_slot(read_cancel_.slot(),
-                                                       [self = shared_from_this()](error_code ec, std::size_t n) {
-                                                         self->on_read(ec, n);
-                                                       }));
+  auto on_read = [self = shared_from_this()](error_code ec, std::size_t n) { self->on_read(ec, n); };
+  socket_.async_read_some(
+      asio::buffer(space.data(), space.size()),
+      asio::bind_cancellation_slot(read_cancel_.slot(),
+                                   asio::bind_allocator(SlotAllocator<void>(read_slot_), std::move(on_read))));
 }
 
 void ServerConnection::on_read(error_code ec, std::size_t bytes) {

@@ -6,6 +6,7 @@
 // delays the answers before it), and an idle watchdog. The reader is plain
 // callbacks, not a coroutine: a routed call then costs no coroutine frame
 // here. Everything runs on the owning worker's single-threaded event loop.
+#include "rpc/handler_slot.h"
 #include "rpc/server.h"
 
 #include <boost/asio/cancellation_signal.hpp>
@@ -99,6 +100,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   std::string writing_;  // answers being written now
   asio::steady_timer idle_timer_;
   asio::cancellation_signal read_cancel_;
+  HandlerSlot read_slot_;  // the pending read's state
   Clock::time_point last_activity_;
   // When the first bytes of the incomplete frame now buffered were seen;
   // max() while no frame is partly received (or a call is being served).
