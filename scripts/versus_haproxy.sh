@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# routerd (1 worker) against HAProxy 2.6 in TCP mode (1 thread), in
+# alternating rounds on the same echod, so that both see the same machine
+# load; prints each round's calls/s, p50 and CPU per call (from /proc), and
+# the medians of the ratios. A steadier comparison than one bench.sh row on a
+# shared VM. Needs a build (scripts/build.sh) and haproxy (scripts/setup.sh).
+#   scripts/versus_haproxy.sh [seconds per run, default 3] [connections, default 16] [rounds, default 5]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+seconds="${1:-3}"
+connections="${2:-16}"
+rounds="${3:-5}"
+bin="$root/build/apps"
+work="$(mktemp -d)"
+pids=()
+source "$root/scripts/lib.sh"
+trap stop_all EXIT
+
+start echod "$bin/echod" --listen 127.0.0.1:0 --threads 1
+echod_port="$port"
+start routerd "$bin/routerd" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --threads 1 \
+  --discovery "static://echo=127.0.0.1:$echod_port" --pool-size 128 --health-check-interval-ms 0
+routerd_port="$port"; routerd_pid="${pids[-1]}"
+# HAProxy cannot bind port 0 and report it: take a free port, retry if taken.
+for attempt in 1 2 3 4 5; do
+  haproxy_port=$((20000 + RANDOM % 20000))
+  printf 'global\n  nbthread 1\n  maxconn 5000\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\nlisten echo\n  bind 127.0.0.1:%s\n  server echod 127.0.0.1:%s\n' \
+    "$haproxy_port" "$echod_port" >"$work/haproxy.cfg"
+  haproxy -f "$work/haproxy.cfg" -db 2>"$work/haproxy.log" &
+  haproxy_pid="$!"
+  sleep 0.5
+  if kill -0 "$haproxy_pid" 2>/dev/null; then pids+=("$haproxy_pid"); break; fi
+  [ "$attempt" = 5 ] && { echo "haproxy did not start:"; cat "$work/haproxy.log"; exit 1; }
+done
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz="$(getconf CLK_TCK)"
+# measure PID ROUTEBENCH-ARGS...: prints "calls/s p50 cpu-µs-per-call"
+measure() {
+  local pid="$1"; shift
+  local t0 t1 json
+  t0="$(cpu_ticks "$pid")"
+  json="$("$bin/routebench" "$@" --connections "$connections" --duration-s "$seconds" --warmup-s 0 --json)"
+  t1="$(cpu_ticks "$pid")"
+  awk -v json="$json" -v dt="$((t1 - t0))" -v hz="$hz" 'BEGIN {
+    n = split(json, parts, /[,:{}]/)
+    for (i = 1; i < n; i++) { gsub(/"/, "", parts[i]); v[parts[i]] = parts[i + 1] }
+    calls = v["ok"] + v["failed"]
+    per_call = calls > 0 ? dt * 1e6 / hz / calls : 0
+    printf "%.0f %.0f %.2f\n", v["calls_per_s"], v["p50_us"], per_call
+  }'
+}
+"$bin/routebench" --direct "127.0.0.1:$echod_port" --connections 4 --duration-s 0.5 --warmup-s 0 >/dev/null
+echo "routerd 1 worker vs HAProxy 1 thread, $connections connections, $rounds rounds of ${seconds} s each"
+for _ in $(seq "$rounds"); do
+  r="$(measure "$routerd_pid" --proxy "127.0.0.1:$routerd_port")"
+  h="$(measure "$haproxy_pid" --direct "127.0.0.1:$haproxy_port")"
+  echo "$r $h" | awk '{printf "routerd %6d calls/s p50 %4d µs cpu %5.1f µs | haproxy %6d calls/s p50 %4d µs cpu %5.1f µs | calls %.3f cpu %.3f\n",
+    $1, $2, $3, $4, $5, $6, $1 / $4, $3 / $6}'
+done | tee "$work/rounds.txt"
+median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+echo "median ratio routerd/HAProxy: calls/s $(awk '{print $(NF-2)}' "$work/rounds.txt" | median)," \
+     "CPU per call $(awk '{print $NF}' "$work/rounds.txt" | median)"
