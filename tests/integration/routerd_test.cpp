@@ -2,6 +2,7 @@
 #include <routing/proxy_client.h>
 
 #include "rpc/blocking_client.h"
+#include "rpc/codec.h"
 #include "support/ports.h"
 #include "support/process.h"
 #include "support/raw_socket.h"
@@ -141,6 +142,32 @@ TEST(Routerd, AnswersEveryErrorOfTheContract) {
   Reply refused = route_raw(cluster.address(), R"({"name":"echo","procedure_id":1,"payload":"x"})");
   EXPECT_EQ(refused.status, Status::resource_exhausted) << refused.payload;
   EXPECT_TRUE(slow.get().ok());
+}
+
+// After one call there is an idle connection, so the next goes the callback
+// path (RouterCore::call_then); its deadline must hold there too, and the
+// connection it closed must not be reused.
+TEST(Routerd, ACallOnAPooledConnectionEndsAtItsDeadline) {
+  Cluster cluster(1);
+  ASSERT_TRUE(route_raw(cluster.address(), R"({"name":"echo","procedure_id":1,"payload":"x"})").ok());
+  auto start = std::chrono::steady_clock::now();
+  Reply late = route_raw(cluster.address(), R"({"name":"echo","procedure_id":2,"payload":"2000:x","timeout_ms":100})");
+  EXPECT_EQ(late.status, Status::deadline_exceeded) << late.payload;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+  Reply after = route_raw(cluster.address(), R"({"name":"echo","procedure_id":1,"payload":"after"})");
+  EXPECT_EQ(after.payload, R"({"payload":"after"})");
+}
+
+// One slot, no queue: calls pipelined on one connection are served one after
+// the other, each finding the slot its predecessor gave back before
+// answering (else the next would be refused with 8).
+TEST(Routerd, APipelinedCallFindsTheSlotItsPredecessorFreed) {
+  Cluster cluster(1, {"--pool-size", "1", "--max-pending", "0"});
+  ASSERT_TRUE(route_raw(cluster.address(), R"({"name":"echo","procedure_id":1,"payload":"warm"})").ok());
+  RawSocket raw(cluster.port());
+  std::string frame = rpc::encode_frame(1, R"({"name":"echo","procedure_id":1,"payload":"a"})");
+  raw.send(frame + frame + frame + frame);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(raw.read_line(), R"(0:{"payload":"a"})") << i;
 }
 
 TEST(Routerd, AnswersUnavailableWithoutAHealthyBackend) {
