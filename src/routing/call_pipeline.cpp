@@ -43,6 +43,12 @@ asio::awaitable<CallOutcome> ready_outcome(CallOutcome outcome) { co_return outc
 
 }  // namespace
 
+std::optional<CallOutcome> RouterCore::refuse_call(std::string_view system_name) const {
+  if (stopping_) return CallOutcome{Reply::error(Status::unavailable, "the router is stopping")};
+  if (system_name.empty()) return CallOutcome{Reply::error(Status::invalid_argument, "empty system name")};
+  return std::nullopt;
+}
+
 // Every outcome of a routed call passes here: the system's figures.
 CallOutcome RouterCore::recorded(System& system, Clock::time_point start, CallOutcome outcome) {
   system.calls.add(static_cast<int>(outcome.reply.status));
@@ -56,8 +62,7 @@ asio::awaitable<CallOutcome> RouterCore::run_call(Shard& shard, std::string syst
                                             std::string payload, CallOptions options) {
   const auto start = Clock::now();
   const auto deadline = start + options.timeout.value_or(options_.request_timeout);
-  if (stopping_) return ready_outcome(CallOutcome{Reply::error(Status::unavailable, "the router is stopping")});
-  if (system_name.empty()) return ready_outcome(CallOutcome{Reply::error(Status::invalid_argument, "empty system name")});
+  if (auto refused = refuse_call(system_name)) return ready_outcome(std::move(*refused));
   auto system = find_or_create_cached(system_name);
   system->touch();
   return route(shard, std::move(system), procedure, std::move(payload), options, start, deadline, Permit{}, Tries{},

@@ -40,8 +40,7 @@ void RouterCore::call_then(std::string_view system_name, std::uint32_t procedure
   }
   const auto start = Clock::now();
   const auto deadline = start + options.timeout.value_or(options_.request_timeout);
-  if (stopping_) return done(CallOutcome{Reply::error(Status::unavailable, "the router is stopping")});
-  if (system_name.empty()) return done(CallOutcome{Reply::error(Status::invalid_argument, "empty system name")});
+  if (auto refused = refuse_call(system_name)) return done(std::move(*refused));
   auto system = find_or_create_cached(system_name);
   system->touch();
   Permit permit;

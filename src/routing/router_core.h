@@ -115,6 +115,9 @@ class RouterCore {
 
   static CallOutcome recorded(System& system, std::chrono::steady_clock::time_point start, CallOutcome outcome);
   Shard* current_shard() const;
+  // What every routed call is checked for first: the answer if it cannot be
+  // routed at all (the router stopping, no system name), else nothing.
+  std::optional<CallOutcome> refuse_call(std::string_view system) const;
   std::shared_ptr<System> find_or_create(const std::string& name);
   // find_or_create through a small per-thread cache (blocking callers: no
   // lock and no hash per call).
