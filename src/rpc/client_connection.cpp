@@ -210,10 +210,10 @@ void ClientConnection::fail_all(std::string_view reason, Clock::time_point timed
   auto waiting = std::move(waiting_);
   waiting_.clear();
   for (auto& call : waiting) {
-    const bool timed_out = call.deadline <= timed_out_by;
-    complete(std::move(call), timed_out
-                                          ? Reply::error(Status::deadline_exceeded, "no answer by the deadline")
-                                          : Reply::error(Status::unavailable, std::string(reason)));
+    // Read before `call` is moved from (argument order is unspecified).
+    Reply reply = call.deadline <= timed_out_by ? Reply::error(Status::deadline_exceeded, "no answer by the deadline")
+                                                : Reply::error(Status::unavailable, std::string(reason));
+    complete(std::move(call), std::move(reply));
   }
 }
 

@@ -92,7 +92,7 @@ TEST_F(ServerTest, ACallbackHandlerThatDropsOrThrowsStillGetsItsCallAnswered) {
   auto s = connect();
   s.send("43:x\n44:y\n1:after\n");
   EXPECT_EQ(s.read_line(), "13:internal error: the call was dropped without an answer");
-  EXPECT_EQ(s.read_line()->substr(0, 3), "13:");
+  EXPECT_EQ(s.read_line(), "13:internal error: the call was dropped without an answer");  // it threw
   EXPECT_EQ(s.read_line(), "0:after");
 }
 
