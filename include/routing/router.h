@@ -27,11 +27,29 @@ struct RouterOptions {
   // Where systems are found: rpc://host:port, etcd://host:port[,...] or
   // static://name=host:port[,...][;name=...]
   std::string discovery = "rpc://127.0.0.1:10200";
-  // round-robin, random, least-connections or pick-2
+  // round-robin, random, least-connections, pick-2 or peak-ewma
   std::string strategy = "round-robin";
   // Per system: at most this many calls in flight, and at most this many
   // connections open (in use and idle together).
   std::size_t pool_size = 10;
+  // Size the pools by themselves instead (routerd: --pool-size auto): each
+  // backend's limit follows Little's Law (its arrival rate × latency, plus
+  // headroom), cut while its latency climbs above its measured minimum (it
+  // is queueing); a system's limit is the sum over its available backends,
+  // and calls go to backends below their limit first. pool_size is then each
+  // backend's starting limit. See docs/adaptive.md.
+  bool adaptive_pool = false;
+  // With adaptive_pool: a system's limit stays within these bounds.
+  std::size_t adaptive_min_pool = 1;
+  std::size_t adaptive_max_pool = 1000;
+  // With adaptive_pool: how often the limits are recomputed (one window).
+  std::chrono::milliseconds adaptive_interval{100};
+  // peak-ewma: the time constant of the latency estimate's decay.
+  std::chrono::milliseconds peak_ewma_decay{10000};
+  // Slow start: a backend that joins a system (after its first backend
+  // set), or comes back from ejection or failed health checks, gets a share
+  // of calls ramping from 10% to its full share over this window. 0: off.
+  std::chrono::milliseconds slow_start{0};
   // Per system: calls that may wait for a slot; past it calls get status 8.
   std::size_t max_pending = 1000;
   // Default deadline of a call: waiting for a slot, connecting and the exchange.

@@ -26,12 +26,21 @@ struct BackendStats {
   std::size_t active_connections = 0;
   std::map<int, std::uint64_t> calls_by_status;  // status code -> calls
   LatencyHistogram latency;
+  // Adaptive pools only (else 0): this backend's limit on calls in flight,
+  // and what it was sized from (moving averages over the last windows).
+  std::size_t limit = 0;
+  double arrival_rate = 0;        // calls per second
+  double latency_seconds = 0;     // average
+  double min_latency_seconds = 0; // recent minimum (the latency guard's base)
+  bool queueing = false;          // latency above the guard: limit being cut
+  double slow_start_share = 1;    // slow start: share of its calls it gets now
 };
 
 struct SystemStats {
   std::string name;
   std::string strategy;
-  std::size_t pool_size = 0;
+  std::size_t pool_size = 0;  // the limit now (adaptive pools: it moves)
+  bool adaptive_pool = false;
   std::size_t max_pending = 0;
   std::size_t in_flight = 0;  // holding a permit
   std::size_t waiting = 0;    // queued for a permit

@@ -2,12 +2,16 @@
 // One backend of a system, shared by every worker: its address, health, load
 // and figures. Everything a call reads on its way is atomic; the passive
 // health record sits behind a small mutex touched only on failures.
+#include "routing/adaptive_limit.h"
 #include "routing/histogram.h"
+#include "routing/load_window.h"
 #include "routing/outlier.h"
+#include "routing/peak_ewma.h"
 
 #include <boost/asio/ip/tcp.hpp>
 
 #include <atomic>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -43,6 +47,27 @@ struct Backend {
 
   StatusCounters calls;
   Histogram latency;
+
+  // Adaptive limits (RouterOptions::adaptive_pool): this backend's limit on
+  // calls in flight (its share of the system's; unbounded with a fixed pool
+  // size), the window its calls fill and the limit's state (the limits loop's).
+  std::atomic<std::size_t> limit{std::numeric_limits<std::size_t>::max()};
+  LoadWindow window;
+  std::mutex adaptive_mutex;  // the limits loop updates, stats() reads
+  AdaptiveLimit adaptive;     // under adaptive_mutex
+  // peak-ewma's latency estimate.
+  PeakEwma peak_latency;
+  // Slow start: when this backend's ramp began (steady-clock ns; 0: none).
+  std::atomic<std::int64_t> ramp_from_ns{0};
+
+  // A call was sent to this backend / came back from it, after `latency`.
+  void begin_call() {
+    auto now_in_flight = in_flight.fetch_add(1, std::memory_order_relaxed) + 1;
+    window.arrived(now_in_flight, limit.load(std::memory_order_relaxed));
+  }
+  void end_call(std::chrono::steady_clock::duration latency, std::chrono::nanoseconds peak_ewma_decay);
+  // Slow start: the share of calls this backend gets at `now`, 0.1 .. 1.
+  double ramp_share(std::chrono::steady_clock::time_point now, std::chrono::nanoseconds window) const;
 
   bool ejected(std::chrono::steady_clock::time_point now) const {
     return now.time_since_epoch().count() < ejected_until_ns.load(std::memory_order_relaxed);

@@ -76,12 +76,11 @@ RouterCore::Attempt RouterCore::attempt_blocking(System& system, std::shared_ptr
     connection = std::move(*fresh);
   }
 
-  backend->in_flight.fetch_add(1, std::memory_order_relaxed);
+  backend->begin_call();
   Reply reply;
   auto outcome = connection.connection().exchange(procedure, payload, deadline, reply);
-  backend->in_flight.fetch_sub(1, std::memory_order_relaxed);
+  backend->end_call(Clock::now() - start, options_.peak_ewma_decay);
   backend->calls.add(static_cast<int>(reply.status));
-  backend->latency.record(Clock::now() - start);
 
   using Outcome = rpc::BlockingConnection::Outcome;
   switch (outcome) {
@@ -108,7 +107,7 @@ std::optional<PooledBlockingConnection> RouterCore::connect_blocking(System& sys
                                                                      Clock::time_point deadline, Attempt& failure) {
   // Within pool_size, as on the loops: make room by closing an idle one.
   auto open = system.open_connections.fetch_add(1, std::memory_order_relaxed);
-  if (open >= options_.pool_size && !evict_idle_blocking(system)) {
+  if (open >= system.connection_limit() && !evict_idle_blocking(system)) {
     asio::post(shards_[0]->executor, [shard = shards_[0].get(), &system] { shard->pool.evict_one(system); });
   }
   auto limit = std::min<Clock::duration>(options_.connect_timeout, deadline - Clock::now());

@@ -119,7 +119,7 @@ asio::awaitable<CallOutcome> RouterCore::route(Shard& shard, std::shared_ptr<Sys
       if (auto fresh = co_await connect(shard, system, backend, deadline, result)) connection = std::move(*fresh);
     }
     if (connection) {
-      backend->in_flight.fetch_add(1, std::memory_order_relaxed);
+      backend->begin_call();
       auto answers_before = connection.connection().answers_received();
       Reply reply = co_await connection.connection().async_call(procedure, payload, deadline, asio::use_awaitable);
       result = finish_attempt(shard, system, *backend, connection, answers_before, std::move(reply), attempt_start);
@@ -166,10 +166,9 @@ bool RouterCore::Tries::try_another(System& system, Backend& backend, Attempt& f
 RouterCore::Attempt RouterCore::finish_attempt(Shard& shard, System& system, Backend& backend,
                                                PooledConnection& connection, std::uint64_t answers_before,
                                                Reply reply, Clock::time_point start) {
-  backend.in_flight.fetch_sub(1, std::memory_order_relaxed);
+  backend.end_call(Clock::now() - start, options_.peak_ewma_decay);
   bool answered = connection.connection().answers_received() > answers_before;
   backend.calls.add(static_cast<int>(reply.status));
-  backend.latency.record(Clock::now() - start);
   if (answered) {
     system.record_success(backend);
     shard.pool.give_back(std::move(connection));
@@ -206,7 +205,7 @@ asio::awaitable<std::optional<PooledConnection>> RouterCore::connect(Shard& shar
   co_return std::nullopt;
 }
 
-// Keeps the system's open connections within pool_size: a new connection
+// Keeps the system's open connections within its limit (pool_size): a new connection
 // takes a slot, closing an idle one (the oldest, of any backend) to make room.
 // A call holding a permit always finds room: in-use connections never exceed
 // permits, so when every slot is taken one is idle somewhere. If it idles on
@@ -216,7 +215,7 @@ asio::awaitable<std::optional<PooledConnection>> RouterCore::connect(Shard& shar
 // slack of running on several loops.
 void RouterCore::reserve_connection_slot(Shard& shard, System& system) {
   auto open = system.open_connections.fetch_add(1, std::memory_order_relaxed);
-  if (open < options_.pool_size) return;
+  if (open < system.connection_limit()) return;
   if (shard.pool.evict_one(system) || evict_idle_blocking(system)) return;
   for (auto& other : shards_) {
     if (other.get() == &shard) continue;

@@ -61,7 +61,7 @@ void BasicConnectionPool<Connection>::give_back(PooledConnection connection) {
   if (closed_ || !connection.connection().is_open() || backend.removed.load(std::memory_order_relaxed)) return;
   // Over the system's bound (another worker made room by asking us to close an
   // idle connection we did not have): close this one instead of pooling it.
-  if (backend.system.open_connections.load(std::memory_order_relaxed) > backend.system.options.pool_size) return;
+  if (backend.system.open_connections.load(std::memory_order_relaxed) > backend.system.connection_limit()) return;
   auto& list = idle_[&backend];
   if (!list.backend) list.backend = connection.backend_shared();
   list.idle.push_back({std::move(connection), Clock::now(), backend.failed_attempts.load(std::memory_order_relaxed)});

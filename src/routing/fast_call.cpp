@@ -69,7 +69,7 @@ bool RouterCore::start_fast_call(Shard& shard, std::shared_ptr<System>& system, 
   auto call = std::unique_ptr<FastCall>(new FastCall{shard, std::move(system), std::move(picked), std::move(permit),
                                                      std::move(connection), 0, procedure, std::move(payload), options,
                                                      start, attempt_start, deadline, std::move(done)});
-  call->backend->in_flight.fetch_add(1, std::memory_order_relaxed);
+  call->backend->begin_call();
   auto& wire = call->connection.connection();
   call->answers_before = wire.answers_received();
   std::string_view request = call->payload;

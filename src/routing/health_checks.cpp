@@ -33,7 +33,7 @@ asio::awaitable<void> RouterCore::check_backend(System& system, std::shared_ptr<
   PooledConnection connection = shard.pool.take(*backend);
   bool passed = false;
   if (!connection) {
-    if (system.open_connections.load() >= options_.pool_size) co_return;  // busy serving: skip this round
+    if (system.open_connections.load() >= system.connection_limit()) co_return;  // busy serving: skip this round
     system.open_connections.fetch_add(1);
     auto fresh = rpc::ClientConnection::create(shard.executor, options_.max_frame_bytes);
     auto ec = backend->endpoint ? co_await rpc::connect_within(fresh, *backend->endpoint, options_.health_check_timeout)
@@ -53,6 +53,7 @@ asio::awaitable<void> RouterCore::check_backend(System& system, std::shared_ptr<
   if (passed) {
     backend->health_failures = 0;
     if (!backend->healthy.exchange(true)) {
+      system.begin_slow_start(*backend, Clock::now());
       common::log().info("system '{}': backend {} is healthy again", system.name(), backend->address);
     }
   } else if (++backend->health_failures >= options_.unhealthy_after && backend->healthy.exchange(false)) {

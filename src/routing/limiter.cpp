@@ -27,7 +27,7 @@ ConcurrencyLimiter::ConcurrencyLimiter(std::size_t limit, std::size_t max_pendin
 
 bool ConcurrencyLimiter::take_slot() {
   auto n = in_use_.load();
-  while (n < limit_) {
+  while (n < limit_.load(std::memory_order_relaxed)) {
     if (in_use_.compare_exchange_weak(n, n + 1)) return true;
   }
   return false;
@@ -87,7 +87,13 @@ std::size_t ConcurrencyLimiter::in_use() const { return in_use_.load(); }
 
 std::size_t ConcurrencyLimiter::waiting() const { return waiting_.load(); }
 
-std::size_t ConcurrencyLimiter::limit() const { return limit_; }
+void ConcurrencyLimiter::set_limit(std::size_t limit) {
+  if (limit_.exchange(limit) >= limit || waiting_.load() == 0) return;
+  std::lock_guard lock(mutex_);
+  grant_waiters_locked();
+}
+
+std::size_t ConcurrencyLimiter::limit() const { return limit_.load(std::memory_order_relaxed); }
 std::size_t ConcurrencyLimiter::max_pending() const { return max_pending_; }
 
 }  // namespace routing::core

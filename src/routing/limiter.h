@@ -50,6 +50,11 @@ class ConcurrencyLimiter {
   // `deadline` passes. Does not allocate unless it has to wait.
   boost::asio::awaitable<Outcome> acquire(std::chrono::steady_clock::time_point deadline, Permit& permit);
 
+  // Changes the limit (adaptive pools). Raising it grants queued waiters at
+  // once; lowering it below the permits out lets them finish, and new ones
+  // wait until the count is below the new limit.
+  void set_limit(std::size_t limit);
+
   std::size_t in_use() const;
   std::size_t waiting() const;
   std::size_t limit() const;
@@ -69,7 +74,7 @@ class ConcurrencyLimiter {
   void grant_waiters_locked();  // free slots to queued waiters, oldest first
 
   mutable std::mutex mutex_;
-  std::size_t limit_;
+  std::atomic<std::size_t> limit_;
   std::size_t max_pending_;
   std::atomic<std::size_t> in_use_{0};
   std::atomic<std::size_t> waiting_{0};  // queue_.size(), published for the lock-free paths

@@ -16,6 +16,13 @@ namespace asio = boost::asio;
 void RouterCore::validate(const RouterOptions& options) {
   auto fail = [](const std::string& why) { throw std::invalid_argument(why); };
   if (options.pool_size == 0) fail("pool size must be at least 1");
+  if (options.adaptive_pool) {
+    if (options.adaptive_min_pool == 0) fail("adaptive min pool must be at least 1");
+    if (options.adaptive_max_pool < options.adaptive_min_pool) fail("adaptive max pool must be at least its min");
+    if (options.adaptive_interval.count() <= 0) fail("adaptive interval must be positive");
+  }
+  if (options.peak_ewma_decay.count() <= 0) fail("peak-ewma decay must be positive");
+  if (options.slow_start.count() < 0) fail("slow start must not be negative");
   if (options.request_timeout.count() <= 0) fail("request timeout must be positive");
   if (options.connect_timeout.count() <= 0) fail("connect timeout must be positive");
   if (options.idle_timeout.count() <= 0) fail("idle timeout must be positive");
@@ -63,6 +70,10 @@ void RouterCore::start() {
     shard->thread = id.get_future().get();
     asio::co_spawn(shard->executor, sweep_loop(*shard), asio::detached);
   }
+  if (options_.adaptive_pool) {
+    limits_timer_ = std::make_unique<asio::steady_timer>(shards_[0]->executor);
+    asio::co_spawn(shards_[0]->executor, limits_loop(), asio::detached);
+  }
 }
 
 void RouterCore::request_stop() {
@@ -77,6 +88,7 @@ void RouterCore::request_stop() {
     std::lock_guard lock(blocking_mutex_);
     blocking_pool_.close_all();
   }
+  if (limits_timer_) asio::post(shards_[0]->executor, [timer = limits_timer_.get()] { timer->cancel(); });
   for (auto& shard : shards_) {
     asio::post(shard->executor, [shard = shard.get()] {
       shard->sweeper->cancel();

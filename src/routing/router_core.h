@@ -157,6 +157,9 @@ class RouterCore {
                                                            std::chrono::steady_clock::time_point deadline,
                                                            Attempt& failure);
   boost::asio::awaitable<void> sweep_loop(Shard& shard);
+  // Adaptive pools: every adaptive_interval, each system's limits follow
+  // the window just measured (on shard 0).
+  boost::asio::awaitable<void> limits_loop();
   // Applies empty sets whose grace has passed; forgets systems with no
   // instances and no calls (RouterOptions::unused_system_retention).
   void sweep_systems();
@@ -174,6 +177,7 @@ class RouterCore {
   std::atomic<std::size_t> next_shard_{0};
   std::atomic<bool> stopping_{false};
   std::vector<std::shared_ptr<boost::asio::steady_timer>> health_timers_;  // under systems_mutex_
+  std::unique_ptr<boost::asio::steady_timer> limits_timer_;  // adaptive pools only
   std::mutex blocking_mutex_;
   BlockingConnectionPool blocking_pool_;  // under blocking_mutex_
 };

@@ -7,6 +7,7 @@ std::optional<Strategy> parse_strategy(std::string_view name) {
   if (name == "random") return Strategy::random;
   if (name == "least-connections") return Strategy::least_connections;
   if (name == "pick-2") return Strategy::pick_two;
+  if (name == "peak-ewma") return Strategy::peak_ewma;
   return std::nullopt;
 }
 
@@ -16,13 +17,31 @@ std::string_view strategy_name(Strategy strategy) {
     case Strategy::random: return "random";
     case Strategy::least_connections: return "least-connections";
     case Strategy::pick_two: return "pick-2";
+    case Strategy::peak_ewma: return "peak-ewma";
   }
   return "round-robin";
 }
 
-std::size_t pick_backend(Strategy strategy, std::span<const std::size_t> in_flight,
-                         std::uint64_t ticket, std::mt19937_64& rng) {
-  const std::size_t n = in_flight.size();
+namespace {
+
+// Two distinct candidates drawn at random.
+std::pair<std::size_t, std::size_t> two_choices(std::size_t n, std::mt19937_64& rng) {
+  std::size_t a = rng() % n;
+  std::size_t b = rng() % (n - 1);
+  if (b >= a) ++b;
+  return {a, b};
+}
+
+bool cheaper_by_latency(const Candidate& x, const Candidate& y) {
+  if (x.latency <= 0 || y.latency <= 0) return x.in_flight < y.in_flight;  // no estimate to compare
+  return x.latency * static_cast<double>(x.in_flight + 1) < y.latency * static_cast<double>(y.in_flight + 1);
+}
+
+}  // namespace
+
+std::size_t pick_backend(Strategy strategy, std::span<const Candidate> candidates, std::uint64_t ticket,
+                         std::mt19937_64& rng) {
+  const std::size_t n = candidates.size();
   if (n == 1) return 0;
   switch (strategy) {
     case Strategy::round_robin:
@@ -33,15 +52,17 @@ std::size_t pick_backend(Strategy strategy, std::span<const std::size_t> in_flig
       std::size_t best = ticket % n;
       for (std::size_t step = 1; step < n; ++step) {
         std::size_t i = (ticket + step) % n;
-        if (in_flight[i] < in_flight[best]) best = i;
+        if (candidates[i].in_flight < candidates[best].in_flight) best = i;
       }
       return best;
     }
     case Strategy::pick_two: {
-      std::size_t a = rng() % n;
-      std::size_t b = rng() % (n - 1);
-      if (b >= a) ++b;  // two distinct candidates
-      return in_flight[b] < in_flight[a] ? b : a;
+      auto [a, b] = two_choices(n, rng);
+      return candidates[b].in_flight < candidates[a].in_flight ? b : a;
+    }
+    case Strategy::peak_ewma: {
+      auto [a, b] = two_choices(n, rng);
+      return cheaper_by_latency(candidates[b], candidates[a]) ? b : a;
     }
   }
   return 0;

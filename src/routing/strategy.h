@@ -1,7 +1,7 @@
 #pragma once
 // Load-balancing strategies: which of the eligible backends gets a call.
-// Pure functions over the backends' in-flight counts, so they are unit-tested
-// and benchmarked alone.
+// Pure functions over the backends' in-flight counts (and latency estimates,
+// for peak-ewma), so they are unit-tested and benchmarked alone.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -11,15 +11,25 @@
 
 namespace routing::core {
 
-enum class Strategy : std::uint8_t { round_robin, random, least_connections, pick_two };
+enum class Strategy : std::uint8_t { round_robin, random, least_connections, pick_two, peak_ewma };
+
+// What a strategy knows of one eligible backend.
+struct Candidate {
+  std::size_t in_flight = 0;
+  // peak-ewma only: the backend's latency estimate (PeakEwma), in
+  // nanoseconds; 0 when it has none yet.
+  double latency = 0;
+};
 
 std::optional<Strategy> parse_strategy(std::string_view name);
 std::string_view strategy_name(Strategy strategy);
 
-// Index of the chosen backend among `in_flight.size()` (> 0) candidates.
+// Index of the chosen backend among `candidates.size()` (> 0) candidates.
 // `ticket` is a per-system counter that grows by one per call (round-robin,
 // and where least-connections starts looking, so ties are spread).
-std::size_t pick_backend(Strategy strategy, std::span<const std::size_t> in_flight,
-                         std::uint64_t ticket, std::mt19937_64& rng);
+// peak-ewma is the power of two choices on latency × (in flight + 1); a
+// candidate without an estimate is compared with the other on calls in flight.
+std::size_t pick_backend(Strategy strategy, std::span<const Candidate> candidates, std::uint64_t ticket,
+                         std::mt19937_64& rng);
 
 }  // namespace routing::core

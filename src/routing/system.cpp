@@ -15,14 +15,6 @@ namespace routing::core {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
-Backend::Backend(System& owner, std::string addr) : system(owner), address(std::move(addr)) {
-  try {
-    endpoint = rpc::resolve_endpoint(address);
-  } catch (const std::exception& e) {
-    common::log().warn("system '{}': backend {} cannot be used: {}", owner.name(), address, e.what());
-  }
-}
-
 System::System(std::string name, const RouterOptions& opts, Strategy strategy)
     : limiter(opts.pool_size, opts.max_pending),
       budget(opts.retry_ratio, opts.min_retries_per_second),
@@ -70,7 +62,14 @@ void System::publish(const std::vector<std::string>& addresses) {
   for (const auto& address : addresses) {
     auto same = std::find_if(old->backends.begin(), old->backends.end(),
                              [&](const auto& b) { return b->address == address; });
-    fresh->backends.push_back(same != old->backends.end() ? *same : std::make_shared<Backend>(*this, address));
+    if (same != old->backends.end()) {
+      fresh->backends.push_back(*same);
+      continue;
+    }
+    auto joined = std::make_shared<Backend>(*this, address);
+    // A backend joining a serving system ramps up; the first set serves at once.
+    if (!old->backends.empty()) begin_slow_start(*joined, Clock::now());
+    fresh->backends.push_back(std::move(joined));
   }
   std::sort(fresh->backends.begin(), fresh->backends.end(),
             [](const auto& a, const auto& b) { return a->address < b->address; });
@@ -80,6 +79,7 @@ void System::publish(const std::vector<std::string>& addresses) {
       backend->removed = true;  // workers close its idle connections
     }
   }
+  if (options.adaptive_pool) apply_backend_limits(*fresh, Clock::now());
   {
     std::lock_guard lock(backends_mutex_);
     backends_ = std::move(fresh);
@@ -160,34 +160,109 @@ void System::stop_watch() {
   if (watch_) watch_->stop();
 }
 
-std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend* const> excluded) {
-  // Candidates (their index in `list`, and their load) on the stack: no
-  // allocation per call for up to 64 backends.
-  constexpr std::size_t inline_capacity = 64;
-  std::array<std::size_t, inline_capacity> inline_index, inline_load;
-  std::vector<std::size_t> many_index, many_load;
-  const bool many = list.backends.size() > inline_capacity;
-  if (many) {
-    many_index.resize(list.backends.size());
-    many_load.resize(list.backends.size());
+namespace {
+
+// Candidates (their index in the list, and what the strategy weighs) on the
+// stack: no allocation per call for up to 64 backends.
+class CandidateSet {
+ public:
+  explicit CandidateSet(std::size_t backends) {
+    if (backends > inline_capacity) {
+      many_index_.resize(backends);
+      many_.resize(backends);
+      index_ = many_index_.data();
+      candidates_ = many_.data();
+    }
   }
-  std::size_t* index = many ? many_index.data() : inline_index.data();
-  std::size_t* load = many ? many_load.data() : inline_load.data();
-  std::size_t count = 0;
-  auto now = Clock::now();
+  void add(std::size_t index, Candidate candidate) {
+    index_[count_] = index;
+    candidates_[count_++] = candidate;
+  }
+  // Keeps the candidates `keep` says yes to, unless that would leave none.
+  template <class Keep>
+  void prefer(Keep keep) {
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < count_; ++i) kept += keep(index_[i]) ? 1 : 0;
+    if (kept == 0 || kept == count_) return;
+    std::size_t out = 0;
+    for (std::size_t i = 0; i < count_; ++i) {
+      if (!keep(index_[i])) continue;
+      index_[out] = index_[i];
+      candidates_[out++] = candidates_[i];
+    }
+    count_ = out;
+  }
+  std::size_t size() const { return count_; }
+  std::size_t index(std::size_t i) const { return index_[i]; }
+  std::span<const Candidate> candidates() const { return {candidates_, count_}; }
+
+ private:
+  static constexpr std::size_t inline_capacity = 64;
+  std::array<std::size_t, inline_capacity> inline_index_;
+  std::array<Candidate, inline_capacity> inline_;
+  std::vector<std::size_t> many_index_;
+  std::vector<Candidate> many_;
+  std::size_t* index_ = inline_index_.data();
+  Candidate* candidates_ = inline_.data();
+  std::size_t count_ = 0;
+};
+
+}  // namespace
+
+std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend* const> excluded) {
+  CandidateSet set(list.backends.size());
+  const auto now = Clock::now();
+  const bool weigh_latency = strategy() == Strategy::peak_ewma;
   for (std::size_t i = 0; i < list.backends.size(); ++i) {
     const Backend& backend = *list.backends[i];
     if (!backend.available(now)) continue;
     if (std::find(excluded.begin(), excluded.end(), &backend) != excluded.end()) continue;
-    index[count] = i;
-    load[count] = backend.in_flight.load(std::memory_order_relaxed);
-    ++count;
+    Candidate candidate{backend.in_flight.load(std::memory_order_relaxed), 0};
+    if (weigh_latency) candidate.latency = backend.peak_latency.at(now.time_since_epoch(), options.peak_ewma_decay);
+    set.add(i, candidate);
   }
-  if (count == 0) return nullptr;
+  if (set.size() == 0) return nullptr;
   thread_local std::mt19937_64 rng{std::random_device{}()};
+  if (options.adaptive_pool) {
+    // Below their limit first: one that is at it would queue the call.
+    set.prefer([&](std::size_t i) {
+      const Backend& b = *list.backends[i];
+      return b.in_flight.load(std::memory_order_relaxed) < b.limit.load(std::memory_order_relaxed);
+    });
+  }
+  if (options.slow_start.count() > 0) {
+    // A ramping backend takes part in this pick with its share's chance.
+    std::uniform_real_distribution<double> draw(0.0, 1.0);
+    set.prefer([&](std::size_t i) {
+      double share = list.backends[i]->ramp_share(now, options.slow_start);
+      return share >= 1.0 || draw(rng) < share;
+    });
+  }
   auto ticket = ticket_.fetch_add(1, std::memory_order_relaxed);
-  auto chosen = pick_backend(strategy(), std::span<const std::size_t>(load, count), ticket, rng);
-  return list.backends[index[chosen]];
+  auto chosen = pick_backend(strategy(), set.candidates(), ticket, rng);
+  return list.backends[set.index(chosen)];
+}
+
+void System::begin_slow_start(Backend& backend, Clock::time_point from) {
+  if (options.slow_start.count() <= 0) return;
+  backend.ramp_from_ns.store(from.time_since_epoch().count(), std::memory_order_relaxed);
+}
+
+void System::update_limits(std::chrono::nanoseconds window, Clock::time_point now) {
+  auto list = backends();
+  for (const auto& backend : list->backends) {
+    std::lock_guard lock(backend->adaptive_mutex);
+    backend->limit = backend->adaptive.update(backend->window.take(window), now.time_since_epoch());
+  }
+  apply_backend_limits(*list, now);
+}
+
+void System::apply_backend_limits(const BackendList& list, Clock::time_point now) {
+  std::size_t sum = 0;
+  for (const auto& backend : list.backends) {
+    if (backend->available(now)) sum += backend->limit.load(std::memory_order_relaxed);
+  }
+  limiter.set_limit(std::clamp(sum, options.adaptive_min_pool, options.adaptive_max_pool));
 }
 
 void System::record_success(Backend& backend) {
@@ -210,6 +285,7 @@ void System::record_failure(Backend& backend) {
   if ((ejected + 1) * 100 > list->backends.size() * options.max_ejected_percent) return;
   backend.outlier.eject(now, options.base_ejection_time, options.max_ejection_time);
   backend.ejected_until_ns = backend.outlier.ejected_until().time_since_epoch().count();
+  begin_slow_start(backend, backend.outlier.ejected_until());  // the ramp starts when the ejection ends
   common::log().warn("system '{}': ejected backend {} (ejection #{})", name_, backend.address,
                backend.outlier.ejections());
 }
@@ -224,6 +300,7 @@ SystemStats System::stats() const {
   out.name = name_;
   out.strategy = std::string(strategy_name(strategy()));
   out.pool_size = limiter.limit();
+  out.adaptive_pool = options.adaptive_pool;
   out.max_pending = limiter.max_pending();
   out.in_flight = limiter.in_use();
   out.waiting = limiter.waiting();
@@ -249,6 +326,16 @@ SystemStats System::stats() const {
     b.active_connections = open > b.idle_connections ? open - b.idle_connections : 0;
     b.calls_by_status = backend->calls.snapshot();
     b.latency = backend->latency.snapshot();
+    if (options.adaptive_pool) {
+      std::lock_guard lock(backend->adaptive_mutex);
+      const auto& adaptive = backend->adaptive;
+      b.limit = adaptive.limit();
+      b.arrival_rate = adaptive.arrival_rate();
+      b.latency_seconds = std::chrono::duration<double>(adaptive.latency()).count();
+      b.min_latency_seconds = std::chrono::duration<double>(adaptive.min_latency()).count();
+      b.queueing = adaptive.queueing();
+    }
+    b.slow_start_share = backend->ramp_share(now, options.slow_start);
     out.backends.push_back(std::move(b));
   }
   return out;

@@ -43,8 +43,17 @@ class System {
   void stop_watch();
 
   // The backend for the next attempt among the available ones not in
-  // `excluded`; nullptr if none.
+  // `excluded` (and, with adaptive limits, below their limit if any is;
+  // ramping ones by their slow-start share); nullptr if none.
   std::shared_ptr<Backend> pick(const BackendList& list, std::span<Backend* const> excluded);
+
+  // At most this many connections open to the system: its current limit.
+  std::size_t connection_limit() const { return limiter.limit(); }
+  // Adaptive pools: folds one window of each backend's measurements into its
+  // limit and sets the system's to their sum (the limits loop calls it).
+  void update_limits(std::chrono::nanoseconds window, std::chrono::steady_clock::time_point now);
+  // Slow start (RouterOptions::slow_start): `backend` ramps up from `from`.
+  void begin_slow_start(Backend& backend, std::chrono::steady_clock::time_point from);
 
   // Passive health: success resets, failures may eject (within the share).
   void record_success(Backend& backend);
@@ -82,6 +91,8 @@ class System {
  private:
   void mark_ready();
   void publish(const std::vector<std::string>& addresses);
+  // Adaptive pools: the system's limit from its available backends' limits.
+  void apply_backend_limits(const BackendList& list, std::chrono::steady_clock::time_point now);
 
   std::string name_;
   // Swapped under a mutex, not std::atomic<std::shared_ptr>: libstdc++ 12's

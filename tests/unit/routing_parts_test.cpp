@@ -3,6 +3,7 @@
 #include "routing/histogram.h"
 #include "routing/limiter.h"
 #include "routing/outlier.h"
+#include "routing/peak_ewma.h"
 #include "routing/retry_budget.h"
 #include "routing/strategy.h"
 
@@ -24,8 +25,15 @@ using namespace std::chrono_literals;
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
+// Candidates with these calls in flight (and no latency estimate).
+std::vector<Candidate> loads(std::initializer_list<std::size_t> in_flight) {
+  std::vector<Candidate> out;
+  for (auto n : in_flight) out.push_back(Candidate{n, 0});
+  return out;
+}
+
 TEST(Strategy, ParsesAndNamesEveryStrategy) {
-  for (const char* name : {"round-robin", "random", "least-connections", "pick-2"}) {
+  for (const char* name : {"round-robin", "random", "least-connections", "pick-2", "peak-ewma"}) {
     auto parsed = parse_strategy(name);
     ASSERT_TRUE(parsed) << name;
     EXPECT_EQ(strategy_name(*parsed), name);
@@ -36,15 +44,15 @@ TEST(Strategy, ParsesAndNamesEveryStrategy) {
 
 TEST(Strategy, RoundRobinFollowsTheTicket) {
   std::mt19937_64 rng(1);
-  std::vector<std::size_t> load{5, 0, 9};
+  auto load = loads({5, 0, 9});
   for (std::uint64_t t = 0; t < 9; ++t) EXPECT_EQ(pick_backend(Strategy::round_robin, load, t, rng), t % 3);
 }
 
 TEST(Strategy, LeastConnectionsPicksTheLeastLoadedAndSpreadsTies) {
   std::mt19937_64 rng(1);
-  std::vector<std::size_t> load{3, 1, 2};
+  auto load = loads({3, 1, 2});
   for (std::uint64_t t = 0; t < 6; ++t) EXPECT_EQ(pick_backend(Strategy::least_connections, load, t, rng), 1u);
-  std::vector<std::size_t> ties{0, 0, 0};
+  auto ties = loads({0, 0, 0});
   std::set<std::size_t> picked;
   for (std::uint64_t t = 0; t < 3; ++t) picked.insert(pick_backend(Strategy::least_connections, ties, t, rng));
   EXPECT_EQ(picked.size(), 3u);
@@ -52,19 +60,53 @@ TEST(Strategy, LeastConnectionsPicksTheLeastLoadedAndSpreadsTies) {
 
 TEST(Strategy, PickTwoNeverChoosesTheMostLoadedOfTwo) {
   std::mt19937_64 rng(7);
-  std::vector<std::size_t> load{10, 0};
+  auto load = loads({10, 0});
   for (int i = 0; i < 100; ++i) EXPECT_EQ(pick_backend(Strategy::pick_two, load, i, rng), 1u);
   // Among many, the most loaded one is never picked (it always loses its pair).
-  std::vector<std::size_t> many{1, 1, 1, 50, 1};
+  auto many = loads({1, 1, 1, 50, 1});
   for (int i = 0; i < 1000; ++i) EXPECT_NE(pick_backend(Strategy::pick_two, many, i, rng), 3u);
 }
 
 TEST(Strategy, RandomCoversEveryBackend) {
   std::mt19937_64 rng(3);
-  std::vector<std::size_t> load(4, 0);
+  auto load = loads({0, 0, 0, 0});
   std::vector<int> hits(4);
   for (int i = 0; i < 4000; ++i) ++hits[pick_backend(Strategy::random, load, 0, rng)];
   for (int h : hits) EXPECT_GT(h, 800);
+}
+
+TEST(Strategy, PeakEwmaWeighsLatencyByCallsInFlight) {
+  std::mt19937_64 rng(5);
+  // 1 ms × (2 + 1) = 3 beats 5 ms × (0 + 1) = 5: the fast one, though busier.
+  std::vector<Candidate> two{{2, 1e6}, {0, 5e6}};
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(pick_backend(Strategy::peak_ewma, two, i, rng), 0u);
+  // Busy enough, the fast one loses: 1 ms × 6 > 5 ms × 1.
+  two[0].in_flight = 5;
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(pick_backend(Strategy::peak_ewma, two, i, rng), 1u);
+  // Without an estimate, calls in flight decide (as pick-2).
+  std::vector<Candidate> unknown{{3, 0}, {1, 5e6}};
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(pick_backend(Strategy::peak_ewma, unknown, i, rng), 1u);
+}
+
+TEST(PeakEwma, JumpsToAPeakAndDecaysTowardsFasterCalls) {
+  PeakEwma ewma;
+  const std::chrono::nanoseconds decay = 10s;
+  auto t = std::chrono::nanoseconds(100s);
+  EXPECT_FALSE(ewma.measured());
+  ewma.observe(1ms, t, decay);
+  EXPECT_DOUBLE_EQ(ewma.at(t, decay), 1e6);
+  ewma.observe(20ms, t + 1ms, decay);  // slower: straight up
+  EXPECT_NEAR(ewma.at(t + 1ms, decay), 20e6, 1);
+  // Fast calls pull it down, over about the decay time, not at once.
+  auto now = t + 1ms;
+  for (int i = 0; i < 100; ++i) ewma.observe(1ms, now += 10ms, decay);  // 1 s of them
+  double after_1s = ewma.at(now, decay);
+  EXPECT_LT(after_1s, 20e6 * 0.95);
+  EXPECT_GT(after_1s, 5e6);
+  for (int i = 0; i < 5000; ++i) ewma.observe(1ms, now += 10ms, decay);  // 50 s more
+  EXPECT_NEAR(ewma.at(now, decay), 1e6, 0.05e6);
+  // Without calls it decays towards zero: a quiet backend is tried again.
+  EXPECT_LT(ewma.at(now + 30s, decay), 0.06e6);
 }
 
 TEST(RetryBudget, AllowsTheFloorThenAShareOfCalls) {
@@ -189,6 +231,35 @@ TEST(Limiter, ManyThreadsNeverExceedTheLimitAndNoWaiterIsForgotten) {
   EXPECT_EQ(limiter.in_use(), 0u);
   EXPECT_EQ(limiter.waiting(), 0u);
   EXPECT_GT(saw_waiters.load(), 0);  // the queue was used, not only the lock-free path
+}
+
+TEST(Limiter, ARaisedLimitGrantsWaitersAndALoweredOneHoldsNewCallsBack) {
+  asio::io_context ctx;
+  ConcurrencyLimiter limiter(1, 10);
+  std::vector<Permit> held(4);
+  int granted = 0;
+  for (int i = 0; i < 3; ++i) {
+    asio::co_spawn(ctx, [&, i]() -> asio::awaitable<void> {
+      if (co_await limiter.acquire(Clock::now() + 10s, held[i]) == ConcurrencyLimiter::Outcome::acquired) ++granted;
+    }, asio::detached);
+  }
+  ctx.run_for(30ms);
+  EXPECT_EQ(granted, 1);
+  EXPECT_EQ(limiter.waiting(), 2u);
+  limiter.set_limit(3);  // both waiters get a slot without anyone releasing
+  ctx.restart();
+  ctx.run_for(30ms);
+  EXPECT_EQ(granted, 3);
+  EXPECT_EQ(limiter.waiting(), 0u);
+  limiter.set_limit(1);  // below the permits out: they stay, new calls wait
+  EXPECT_EQ(limiter.in_use(), 3u);
+  EXPECT_FALSE(limiter.try_acquire(held[3]));
+  held[0].release();
+  held[1].release();
+  EXPECT_FALSE(limiter.try_acquire(held[3]));  // 1 in use, limit 1
+  held[2].release();
+  EXPECT_TRUE(limiter.try_acquire(held[3]));
+  EXPECT_EQ(limiter.limit(), 1u);
 }
 
 TEST(Limiter, AWaitEndsAtTheDeadline) {

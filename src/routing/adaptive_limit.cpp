@@ -1,0 +1,66 @@
+#include "routing/adaptive_limit.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace routing::core {
+
+AdaptiveLimit::AdaptiveLimit(AdaptiveLimitSettings settings)
+    : settings_(settings), limit_(std::clamp(settings.initial, settings.min_limit, settings.max_limit)) {}
+
+std::chrono::nanoseconds AdaptiveLimit::latency() const {
+  return std::chrono::nanoseconds(std::llround(latency_ * 1e9));
+}
+
+std::chrono::nanoseconds AdaptiveLimit::min_latency() const {
+  return std::chrono::nanoseconds(std::llround(windowed_min() * 1e9));
+}
+
+double AdaptiveLimit::windowed_min() const {
+  if (min_previous_ <= 0) return min_current_;
+  if (min_current_ <= 0) return min_previous_;
+  return std::min(min_current_, min_previous_);
+}
+
+void AdaptiveLimit::observe_latency(double seconds, std::chrono::nanoseconds now) {
+  const double a = settings_.smoothing;
+  latency_ = latency_ <= 0 ? seconds : a * seconds + (1 - a) * latency_;
+  // Two half-windows: rotating drops the minimum of the older one.
+  if (current_started_.count() < 0) current_started_ = now;
+  if (now - current_started_ >= settings_.min_latency_window / 2) {
+    min_previous_ = min_current_;
+    min_current_ = 0;
+    current_started_ = now;
+  }
+  if (min_current_ <= 0 || seconds < min_current_) min_current_ = seconds;
+}
+
+std::size_t AdaptiveLimit::update(const Window& window, std::chrono::nanoseconds now) {
+  if (window.length.count() <= 0) return limit_;
+  const double a = settings_.smoothing;
+  const double rate = static_cast<double>(window.arrivals) / std::chrono::duration<double>(window.length).count();
+  rate_ = measured_rate_ ? a * rate + (1 - a) * rate_ : rate;
+  measured_rate_ = true;
+  if (window.completions > 0) {
+    observe_latency(std::chrono::duration<double>(window.latency_sum).count() / window.completions, now);
+  }
+  if (latency_ <= 0) return limit_;  // nothing finished yet: nothing to size with
+
+  const double guard = settings_.tolerance * windowed_min();
+  queueing_ = latency_ > guard;
+  const double needed = rate_ * std::min(latency_, guard);
+  // Rounded up, ignoring hundredths of a call (noise of the averages).
+  double target = std::ceil(needed * (1 + settings_.headroom) - 0.01) + 1;
+  if (queueing_) {
+    const double gradient = std::clamp(guard / latency_, 0.5, 1.0);
+    target = std::min(target, std::floor(static_cast<double>(limit_) * gradient));
+  } else if (window.reached_limit) {
+    target = std::max(target, 2.0 * static_cast<double>(limit_));  // the demand may be larger: probe
+  }
+  const double bounded = std::clamp(target, static_cast<double>(settings_.min_limit),
+                                    static_cast<double>(settings_.max_limit));
+  limit_ = static_cast<std::size_t>(bounded);
+  return limit_;
+}
+
+}  // namespace routing::core

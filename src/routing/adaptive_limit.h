@@ -1,0 +1,73 @@
+#pragma once
+// Little's Law sizing of a concurrency limit (RouterOptions::adaptive_pool):
+// calls in flight = arrival rate × latency. Fed one window of measurements at
+// a time (by the router's limits loop), it keeps moving averages of the
+// arrival rate and the latency and a windowed minimum of the latency, and
+// sets the limit to what Little's Law says is needed, plus headroom.
+//
+// The latency guard (in the manner of Netflix's gradient limiter and TCP
+// Vegas): latency above `tolerance` × its recent minimum means the backend is
+// queueing, so more concurrency would only lengthen its queue. Then the
+// latency used for sizing is capped at tolerance × minimum, and the limit is
+// cut by the gradient (tolerance × minimum / latency, at most halving per
+// window). A limit that was reached in a window (the demand may be larger)
+// and shows no queueing doubles, so an idle system reaches a burst's
+// concurrency in a few windows.
+//
+// Pure arithmetic, no clock or atomics: unit-tested alone.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace routing::core {
+
+struct AdaptiveLimitSettings {
+  std::size_t initial = 10;
+  std::size_t min_limit = 1;
+  std::size_t max_limit = 1000;
+  double headroom = 0.5;   // limit = needed × (1 + headroom) + 1
+  double tolerance = 2.0;  // latency above tolerance × minimum: queueing
+  double smoothing = 0.3;  // weight of the newest window in the moving averages
+  // The minimum latency is forgotten after one to two of these, so a backend
+  // that became slower for good is eventually judged by its new speed.
+  std::chrono::milliseconds min_latency_window{30000};
+};
+
+class AdaptiveLimit {
+ public:
+  // What one window measured.
+  struct Window {
+    std::chrono::nanoseconds length{0};
+    std::uint64_t arrivals = 0;     // calls that arrived (were sent)
+    std::uint64_t completions = 0;  // calls that finished, and their latencies summed
+    std::chrono::nanoseconds latency_sum{0};
+    bool reached_limit = false;     // in-flight calls hit the limit at some point
+  };
+
+  explicit AdaptiveLimit(AdaptiveLimitSettings settings = {});
+
+  // Folds in one window ending at `now` (a monotonic time); returns the new limit.
+  std::size_t update(const Window& window, std::chrono::nanoseconds now);
+
+  std::size_t limit() const { return limit_; }
+  double arrival_rate() const { return rate_; }  // calls per second
+  std::chrono::nanoseconds latency() const;
+  std::chrono::nanoseconds min_latency() const;
+  bool queueing() const { return queueing_; }
+
+ private:
+  void observe_latency(double seconds, std::chrono::nanoseconds now);
+  double windowed_min() const;
+
+  AdaptiveLimitSettings settings_;
+  std::size_t limit_;
+  bool measured_rate_ = false;
+  double rate_ = 0;
+  double latency_ = 0;  // seconds; 0 until a first completion
+  // The minimum over two half-windows: the current one and the one before.
+  double min_current_ = 0, min_previous_ = 0;
+  std::chrono::nanoseconds current_started_{-1};
+  bool queueing_ = false;
+};
+
+}  // namespace routing::core

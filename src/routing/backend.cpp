@@ -1,0 +1,51 @@
+#include "routing/backend.h"
+
+#include "common/log.h"
+#include "routing/system.h"
+#include "rpc/address.h"
+
+#include <algorithm>
+
+namespace routing::core {
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+AdaptiveLimitSettings per_backend_settings(const RouterOptions& options) {
+  AdaptiveLimitSettings settings;
+  settings.initial = options.pool_size;
+  settings.min_limit = 1;
+  settings.max_limit = options.adaptive_max_pool;
+  return settings;
+}
+
+}  // namespace
+
+Backend::Backend(System& owner, std::string addr)
+    : system(owner), address(std::move(addr)), adaptive(per_backend_settings(owner.options)) {
+  if (owner.options.adaptive_pool) limit = adaptive.limit();
+  try {
+    endpoint = rpc::resolve_endpoint(address);
+  } catch (const std::exception& e) {
+    common::log().warn("system '{}': backend {} cannot be used: {}", owner.name(), address, e.what());
+  }
+}
+
+void Backend::end_call(Clock::duration took, std::chrono::nanoseconds peak_ewma_decay) {
+  in_flight.fetch_sub(1, std::memory_order_relaxed);
+  latency.record(took);
+  auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(took);
+  window.completed(elapsed);
+  peak_latency.observe(elapsed, Clock::now().time_since_epoch(), peak_ewma_decay);
+}
+
+double Backend::ramp_share(Clock::time_point now, std::chrono::nanoseconds ramp) const {
+  auto from = ramp_from_ns.load(std::memory_order_relaxed);
+  if (from == 0 || ramp.count() <= 0) return 1.0;
+  auto elapsed = now.time_since_epoch().count() - from;
+  if (elapsed >= ramp.count()) return 1.0;
+  constexpr double floor_share = 0.1;  // as Envoy's slow start: never starved entirely
+  return std::max(floor_share, static_cast<double>(elapsed) / static_cast<double>(ramp.count()));
+}
+
+}  // namespace routing::core
