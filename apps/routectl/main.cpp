@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
   add_proxy(status);
   auto* strategy = cli.add_subcommand("set-strategy", "set-strategy STRATEGY [--system NAME]");
   std::string strategy_name, strategy_system;
-  strategy->add_option("strategy", strategy_name, "round-robin, random, least-connections or pick-2")->required();
+  strategy->add_option("strategy", strategy_name, "round-robin, random, least-connections, pick-2 or peak-ewma")->required();
   strategy->add_option("--system", strategy_system, "only this system");
   add_proxy(strategy);
 

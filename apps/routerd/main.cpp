@@ -88,7 +88,8 @@ int main(int argc, char** argv) {
     service->attach(*core);
     core_ready = core.get();
     spdlog::info("routing with discovery {}, strategy {}, pool size {}", f.router.discovery, f.router.strategy,
-                 f.router.pool_size);
+                 f.router.adaptive_pool ? "auto (up to " + std::to_string(f.router.adaptive_max_pool) + ")"
+                                        : std::to_string(f.router.pool_size));
   };
   hooks.before_stop = [&] { service->set_draining(); };  // /healthz turns 503
   hooks.when_drained = [&] {

@@ -1,5 +1,7 @@
 #include "app/routerd_flags.h"
 
+#include <charconv>
+
 namespace routing::app {
 namespace {
 
@@ -12,6 +14,30 @@ void add_millis(CLI::App& app, const std::string& name, milliseconds& field, con
       ->default_str(std::to_string(field.count()));
 }
 
+constexpr std::size_t max_pool_size = 100'000;
+
+// "auto", or a pool size in 1..max_pool_size; the reason when it is neither.
+std::string check_pool_size(const std::string& value) {
+  if (value == "auto") return {};
+  std::size_t size = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), size);
+  if (ec != std::errc{} || end != value.data() + value.size() || size < 1 || size > max_pool_size) {
+    return "--pool-size must be 'auto' or a number in 1.." + std::to_string(max_pool_size) + ", not '" + value + "'";
+  }
+  return {};
+}
+
+CLI::Validator pool_size_validator() { return CLI::Validator(check_pool_size, "auto|1.." + std::to_string(max_pool_size)); }
+
+void set_pool_size(RouterOptions& router, const std::string& value) {
+  if (value == "auto") {
+    router.adaptive_pool = true;
+    return;
+  }
+  router.adaptive_pool = false;
+  std::from_chars(value.data(), value.data() + value.size(), router.pool_size);
+}
+
 }  // namespace
 
 void add_routerd_flags(CLI::App& app, RouterdFlags& f) {
@@ -22,11 +48,18 @@ void add_routerd_flags(CLI::App& app, RouterdFlags& f) {
       ->check(host_port_validator())->capture_default_str();
   app.add_option("--discovery", f.router.discovery, "rpc://HOST:PORT, etcd://HOST:PORT[,...] or static://...")
       ->check(discovery_url_validator())->capture_default_str();
-  app.add_option("--strategy", f.router.strategy, "round-robin, random, least-connections or pick-2")
-      ->check(CLI::IsMember({"round-robin", "random", "least-connections", "pick-2"}))->capture_default_str();
-  app.add_option("--pool-size", f.router.pool_size,
-                 "per system: calls in flight at once, and connections open (in use + idle)")
+  app.add_option("--strategy", f.router.strategy, "round-robin, random, least-connections, pick-2 or peak-ewma")
+      ->check(CLI::IsMember({"round-robin", "random", "least-connections", "pick-2", "peak-ewma"}))
+      ->capture_default_str();
+  app.add_option_function<std::string>("--pool-size", [&f](const std::string& value) { set_pool_size(f.router, value); },
+                                        "per system: calls in flight at once, and connections open (in use + idle); "
+                                        "'auto': sized by Little's Law from arrival rate and latency (docs/adaptive.md)")
+      ->check(pool_size_validator())
+      ->default_str(std::to_string(f.router.pool_size));
+  app.add_option("--max-pool-size", f.router.adaptive_max_pool, "with --pool-size auto: the most a system's limit grows to")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}))->capture_default_str();
+  add_millis(app, "--slow-start-ms", f.router.slow_start,
+             "a backend that joins or comes back ramps from 10% to its full share of calls over this long (0: off)", 0);
   app.add_option("--max-pending", f.router.max_pending, "per system: calls that may wait for a slot; more get 8")
       ->check(CLI::Range(std::size_t{0}, std::size_t{10'000'000}))->capture_default_str();
   add_millis(app, "--request-timeout-ms", f.router.request_timeout, "default deadline of a call", 1);

@@ -129,7 +129,7 @@ asio::awaitable<Reply> RouterdService::set_strategy(std::string payload, rpc::Co
   if (!args.ok()) co_return router_error(Status::invalid_argument, args.error());
   if (!core_.load()->set_strategy(strategy, name)) {
     co_return router_error(Status::invalid_argument, "unknown strategy '" + strategy +
-                                                         "' (round-robin, random, least-connections, pick-2)");
+                                                         "' (round-robin, random, least-connections, pick-2, peak-ewma)");
   }
   co_return Reply::success(boost::json::serialize(boost::json::object{{"strategy", strategy}}));
 }

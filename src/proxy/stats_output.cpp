@@ -88,6 +88,15 @@ std::string backend_label(const SystemStats& s, const BackendStats& b) {
 }
 std::string code_label(int status) { return "code=\"" + (status < 0 ? std::string("other") : std::to_string(status)) + "\""; }
 
+// What a backend's adaptive limit was sized from.
+json::object adaptive_json(const BackendStats& b) {
+  return json::object{{"limit", b.limit},
+                      {"arrival_rate", b.arrival_rate},
+                      {"latency_seconds", b.latency_seconds},
+                      {"min_latency_seconds", b.min_latency_seconds},
+                      {"queueing", b.queueing}};
+}
+
 }  // namespace
 
 std::string status_json(const RouterStats& router, const ProxyStats& proxy) {
@@ -95,7 +104,7 @@ std::string status_json(const RouterStats& router, const ProxyStats& proxy) {
   for (const auto& s : router.systems) {
     json::array backends;
     for (const auto& b : s.backends) {
-      backends.push_back(json::object{{"address", b.address},
+      json::object backend{{"address", b.address},
                                       {"healthy", b.healthy},
                                       {"ejected", b.ejected},
                                       {"ejections", b.ejections},
@@ -104,12 +113,16 @@ std::string status_json(const RouterStats& router, const ProxyStats& proxy) {
                                       {"idle_connections", b.idle_connections},
                                       {"active_connections", b.active_connections},
                                       {"calls", calls_json(b.calls_by_status)},
-                                      {"latency", latency_json(b.latency)}});
+                                      {"latency", latency_json(b.latency)},
+                                      {"slow_start_share", b.slow_start_share}};
+      if (s.adaptive_pool) backend["adaptive"] = adaptive_json(b);
+      backends.push_back(std::move(backend));
     }
     auto limited = proxy.rate_limited.find(s.name);
     systems.push_back(json::object{{"name", s.name},
                                    {"strategy", s.strategy},
                                    {"pool_size", s.pool_size},
+                                   {"adaptive_pool", s.adaptive_pool},
                                    {"max_pending", s.max_pending},
                                    {"in_flight", s.in_flight},
                                    {"waiting", s.waiting},
@@ -155,7 +168,7 @@ std::string prometheus_text(const RouterStats& router, const ProxyStats& proxy) 
   const Gauge system_gauges[] = {
       {"routing_in_flight", "Calls holding a slot of the system.", [](const SystemStats& s) { return double(s.in_flight); }},
       {"routing_waiting", "Calls queued for a slot.", [](const SystemStats& s) { return double(s.waiting); }},
-      {"routing_pool_size", "Slots (calls in flight and connections) of the system.", [](const SystemStats& s) { return double(s.pool_size); }},
+      {"routing_pool_size", "Slots (calls in flight and connections) of the system; adaptive pools move it.", [](const SystemStats& s) { return double(s.pool_size); }},
       {"routing_open_connections", "Connections open to the system's backends.", [](const SystemStats& s) { return double(s.open_connections); }},
   };
   for (const auto& gauge : system_gauges) {
@@ -189,6 +202,8 @@ std::string prometheus_text(const RouterStats& router, const ProxyStats& proxy) 
       {"routing_backend_healthy", "gauge", "1 while active health checks pass.", [](const BackendStats& b) { return b.healthy ? 1.0 : 0.0; }},
       {"routing_backend_ejected", "gauge", "1 while passively ejected.", [](const BackendStats& b) { return b.ejected ? 1.0 : 0.0; }},
       {"routing_backend_ejections_total", "counter", "Times the backend was ejected.", [](const BackendStats& b) { return double(b.ejections); }},
+      {"routing_backend_limit", "gauge", "Adaptive pools: the backend's limit on calls in flight (0: fixed pool).", [](const BackendStats& b) { return double(b.limit); }},
+      {"routing_backend_slow_start_share", "gauge", "Slow start: the share of its calls the backend gets now (1: full).", [](const BackendStats& b) { return b.slow_start_share; }},
   };
   for (const auto& gauge : backend_gauges) {
     w.family(gauge.name, gauge.type, gauge.help);

@@ -182,7 +182,7 @@ TEST(Routerd, AnswersUnavailableWithoutAHealthyBackend) {
 TEST(Routerd, SpreadsByEveryStrategyAndSwitchesPerSystem) {
   Cluster cluster(3);
   ProxyClient proxy(cluster.address());
-  for (const char* strategy : {"round-robin", "random", "least-connections", "pick-2"}) {
+  for (const char* strategy : {"round-robin", "random", "least-connections", "pick-2", "peak-ewma"}) {
     Reply set = proxy.set_strategy(strategy);
     ASSERT_TRUE(set.ok()) << set.payload;
     EXPECT_EQ(set.payload, std::string(R"({"strategy":")") + strategy + R"("})");
@@ -199,6 +199,30 @@ TEST(Routerd, SpreadsByEveryStrategyAndSwitchesPerSystem) {
   EXPECT_EQ(system.at("strategy").as_string(), "pick-2");
   EXPECT_EQ(system.at("backends").as_array().size(), 3u);
   EXPECT_TRUE(system.at("backends").as_array().at(0).as_object().contains("healthy"));
+}
+
+// --pool-size auto: STATUS and /metrics show each backend's limit and what
+// it was sized from; the system's pool size is the sum of the limits.
+TEST(Routerd, AnAutoPoolSizeReportsItsLimits) {
+  Cluster cluster(2, {"--pool-size", "auto", "--max-pool-size", "500", "--slow-start-ms", "1000"});
+  ProxyClient proxy(cluster.address());
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(proxy.call("echo", 1, "x").ok());
+  std::this_thread::sleep_for(300ms);  // a few windows of the limits loop
+  auto status = json::parse(proxy.status().payload);
+  auto& system = status.at("systems").as_array().at(0).as_object();
+  EXPECT_TRUE(system.at("adaptive_pool").as_bool());
+  std::int64_t sum = 0;
+  for (const auto& each : system.at("backends").as_array()) {
+    const auto& adaptive = each.as_object().at("adaptive").as_object();
+    EXPECT_GE(adaptive.at("limit").as_int64(), 1);
+    EXPECT_GT(adaptive.at("min_latency_seconds").as_double(), 0);
+    EXPECT_EQ(each.as_object().at("slow_start_share").as_double(), 1.0);  // the first set: no ramp
+    sum += adaptive.at("limit").as_int64();
+  }
+  EXPECT_EQ(system.at("pool_size").as_int64(), std::clamp<std::int64_t>(sum, 1, 500));
+  std::string metrics = cluster.http_get("/metrics");
+  EXPECT_NE(metrics.find("routing_backend_limit{system=\"echo\",backend="), std::string::npos) << metrics;
+  EXPECT_NE(cluster.routerd().log().find("pool size auto (up to 500)"), std::string::npos);
 }
 
 TEST(Routerd, AdminEndpointServesMetricsThatPromtoolAccepts) {
@@ -364,7 +388,8 @@ TEST(Routerd, WritesAnAccessLogLinePerCall) {
 
 TEST(Routerd, RejectsBadFlagsWithOneLine) {
   for (auto args : std::vector<std::vector<std::string>>{
-           {"--pool-size", "0"}, {"--strategy", "best"}, {"--discovery", "zk://x:1"}, {"--admin", "nowhere"},
+           {"--pool-size", "0"}, {"--pool-size", "automatic"}, {"--pool-size", "12x"}, {"--max-pool-size", "0"},
+           {"--slow-start-ms", "-5"}, {"--strategy", "best"}, {"--discovery", "zk://x:1"}, {"--admin", "nowhere"},
            {"--rate-limit", "-1"}, {"--auth-token-file", "/nonexistent"}, {"--config", "/nonexistent"}}) {
     auto result = run_program(ROUTERD_PATH, args);
     EXPECT_EQ(result.exit_code, 2) << args[0] << " " << result.err;

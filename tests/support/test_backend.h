@@ -1,7 +1,8 @@
 #pragma once
 // An in-process echo backend that can be stopped abruptly and restarted on
 // the same port, and that counts the calls it is serving at once
-// (procedure 42: like SLOW_ECHO, "<ms>:<text>", tracked).
+// (procedure 42: like SLOW_ECHO, "<ms>:<text>", tracked; its wait is
+// multiplied by the backend's slowness, so one backend can be made slower).
 #include "echo/echo_service.h"
 #include "rpc/server.h"
 
@@ -33,7 +34,8 @@ class TestBackend {
       raise_max(max_in_flight_, ++in_flight_);
       raise_max(anywhere().max, ++anywhere().in_flight);
       ++served_;
-      boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, request->delay);
+      auto delay = std::chrono::duration_cast<std::chrono::microseconds>(request->delay * slowness_.load());
+      boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, delay);
       co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
       --in_flight_;
       --anywhere().in_flight;
@@ -53,6 +55,9 @@ class TestBackend {
   // Calls in flight across every TestBackend of the process at once.
   static std::size_t max_in_flight_anywhere() { return anywhere().max; }
   static void reset_anywhere() { anywhere().max = anywhere().in_flight.load(); }
+
+  // Procedure 42 waits this many times the delay it is given.
+  void set_slowness(double factor) { slowness_ = factor; }
 
   std::uint16_t port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
@@ -79,6 +84,7 @@ class TestBackend {
   std::atomic<std::size_t> in_flight_{0};
   std::atomic<std::size_t> max_in_flight_{0};
   std::atomic<std::size_t> served_{0};
+  std::atomic<double> slowness_{1.0};
 };
 
 }  // namespace routing::test

@@ -1,0 +1,127 @@
+// Adaptive pools, peak-ewma and slow start, through routing::Router against
+// in-process backends whose speed the tests set (TestBackend's slowness).
+#include <routing/router.h>
+
+#include "support/eventually.h"
+#include "support/test_backend.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+namespace routing::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+std::string static_url(const std::vector<TestBackend*>& backends) {
+  std::string url = "static://echo=";
+  for (std::size_t i = 0; i < backends.size(); ++i) url += (i ? "," : "") + backends[i]->address();
+  return url;
+}
+
+RouterOptions options_for(const std::vector<TestBackend*>& backends) {
+  RouterOptions options;
+  options.discovery = static_url(backends);
+  options.health_check_interval = 0ms;
+  options.adaptive_interval = 50ms;
+  return options;
+}
+
+// `threads` callers, each making tracked calls ("<ms>:x") one after another
+// for `duration`; returns how many failed.
+int hammer(Router& router, int threads, Clock::duration duration, const std::string& payload) {
+  std::atomic<int> failed{0};
+  const auto until = Clock::now() + duration;
+  std::vector<std::thread> callers;
+  for (int t = 0; t < threads; ++t) {
+    callers.emplace_back([&] {
+      while (Clock::now() < until) {
+        if (!router.call("echo", tracked_procedure, payload).ok()) ++failed;
+      }
+    });
+  }
+  for (auto& caller : callers) caller.join();
+  return failed;
+}
+
+const SystemStats& echo_stats(const RouterStats& stats) {
+  EXPECT_EQ(stats.systems.size(), 1u);
+  return stats.systems.at(0);
+}
+
+// 32 callers of 20 ms calls need 32 in flight; a fixed pool of 2 holds them
+// to 2 (100 calls/s); the adaptive one grows to what the load needs.
+TEST(AdaptivePool, GrowsToTheConcurrencyTheLoadNeeds) {
+  TestBackend backend;
+  auto options = options_for({&backend});
+  options.pool_size = 2;  // the starting limit
+  options.adaptive_pool = true;
+  Router router(options);
+  EXPECT_EQ(hammer(router, 32, 1500ms, "20:x"), 0);
+  EXPECT_GE(backend.max_in_flight(), 24u);
+  auto stats = router.stats();
+  const auto& system = echo_stats(stats);
+  EXPECT_TRUE(system.adaptive_pool);
+  EXPECT_GE(system.pool_size, 24u);
+  EXPECT_GE(system.backends.at(0).limit, 24u);
+  EXPECT_GT(system.backends.at(0).arrival_rate, 0);
+  EXPECT_GT(system.backends.at(0).min_latency_seconds, 0.015);
+}
+
+TEST(AdaptivePool, AFixedPoolStaysFixed) {
+  TestBackend backend;
+  auto options = options_for({&backend});
+  options.pool_size = 2;
+  Router router(options);
+  EXPECT_EQ(hammer(router, 8, 500ms, "20:x"), 0);
+  EXPECT_LE(backend.max_in_flight(), 2u);
+  auto stats = router.stats();
+  EXPECT_FALSE(echo_stats(stats).adaptive_pool);
+  EXPECT_EQ(echo_stats(stats).pool_size, 2u);
+  EXPECT_EQ(echo_stats(stats).backends.at(0).limit, 0u);
+}
+
+// Round-robin alone alternates, whatever the backends' speed. When one
+// backend slows down (its latency climbs far above its measured minimum: it
+// is queueing), the latency guard cuts its limit, and calls that find it
+// full go to the other backend. (A backend slow from the start is not
+// queueing: its limit follows Little's Law like any other; steering calls
+// by speed is what peak-ewma is for.)
+TEST(AdaptivePool, SendsFewerCallsToABackendThatSlowsDown) {
+  TestBackend steady, slowing;
+  auto options = options_for({&steady, &slowing});
+  options.pool_size = 4;
+  options.adaptive_pool = true;
+  Router router(options);
+  EXPECT_EQ(hammer(router, 16, 1000ms, "4:x"), 0);
+  auto steady_before = steady.served(), slowing_before = slowing.served();
+  slowing.set_slowness(10);
+  EXPECT_EQ(hammer(router, 16, 2000ms, "4:x"), 0);
+  auto steady_after = steady.served() - steady_before, slowing_after = slowing.served() - slowing_before;
+  EXPECT_GT(steady_after, 3 * slowing_after) << steady_after << " vs " << slowing_after;
+  auto stats = router.stats();
+  for (const auto& backend : echo_stats(stats).backends) {
+    if (backend.address != slowing.address()) continue;
+    EXPECT_TRUE(backend.queueing);
+    EXPECT_LE(backend.limit, 4u);
+    EXPECT_GT(backend.latency_seconds, 2 * backend.min_latency_seconds);
+  }
+}
+
+TEST(PeakEwma, FavoursTheFasterBackend) {
+  TestBackend fast, slow;
+  slow.set_slowness(5);
+  auto options = options_for({&fast, &slow});
+  options.pool_size = 64;
+  options.strategy = "peak-ewma";
+  Router router(options);
+  EXPECT_EQ(hammer(router, 8, 1500ms, "4:x"), 0);
+  EXPECT_GT(fast.served(), 2 * slow.served()) << fast.served() << " vs " << slow.served();
+  EXPECT_EQ(echo_stats(router.stats()).strategy, "peak-ewma");
+}
+
+}  // namespace
+}  // namespace routing::test

@@ -1,0 +1,82 @@
+// Slow start through System::pick: a backend that joins a serving system,
+// or whose ejection ends, gets a share of picks ramping from 10% to its full
+// share; the first backend set serves at once.
+#include "routing/system.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace routing::core {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// Picks `n` times; address -> picks.
+std::map<std::string, int> picks(System& system, int n) {
+  std::map<std::string, int> seen;
+  auto list = system.backends();
+  for (int i = 0; i < n; ++i) ++seen[system.pick(*list, {})->address];
+  return seen;
+}
+
+RouterOptions with_slow_start(std::chrono::milliseconds window) {
+  RouterOptions options;
+  options.discovery = "static://echo=127.0.0.1:1";
+  options.slow_start = window;
+  return options;
+}
+
+TEST(SlowStart, AJoiningBackendRampsUpWhileTheFirstSetServesAtOnce) {
+  auto options = with_slow_start(60s);
+  System system("echo", options, Strategy::round_robin);
+  system.set_backends({"127.0.0.1:1", "127.0.0.1:2"});
+  auto first = picks(system, 1000);
+  EXPECT_EQ(first["127.0.0.1:1"], 500);  // the first set: plain round-robin
+  system.set_backends({"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"});
+  auto ramping = picks(system, 3000);
+  // At the start of its ramp the newcomer takes part in 10% of the picks
+  // (and wins a third of those): about 100 of 3000, not 1000.
+  EXPECT_GT(ramping["127.0.0.1:3"], 30);
+  EXPECT_LT(ramping["127.0.0.1:3"], 250);
+  auto stats = system.stats();
+  EXPECT_NEAR(stats.backends.at(2).slow_start_share, 0.1, 0.01);
+  EXPECT_EQ(stats.backends.at(0).slow_start_share, 1.0);
+}
+
+TEST(SlowStart, AJoiningBackendGetsItsFullShareAfterTheWindow) {
+  auto options = with_slow_start(100ms);
+  System system("echo", options, Strategy::round_robin);
+  system.set_backends({"127.0.0.1:1"});
+  system.set_backends({"127.0.0.1:1", "127.0.0.1:2"});
+  std::this_thread::sleep_for(150ms);
+  EXPECT_EQ(picks(system, 1000)["127.0.0.1:2"], 500);
+}
+
+TEST(SlowStart, OffByDefault) {
+  RouterOptions options;
+  options.discovery = "static://echo=127.0.0.1:1";
+  System system("echo", options, Strategy::round_robin);
+  system.set_backends({"127.0.0.1:1"});
+  system.set_backends({"127.0.0.1:1", "127.0.0.1:2"});
+  EXPECT_EQ(picks(system, 1000)["127.0.0.1:2"], 500);
+}
+
+TEST(SlowStart, ABackendRampsUpWhenItsEjectionEnds) {
+  auto options = with_slow_start(60s);
+  options.eject_after = 1;
+  options.base_ejection_time = 50ms;
+  System system("echo", options, Strategy::round_robin);
+  system.set_backends({"127.0.0.1:1", "127.0.0.1:2"});
+  auto list = system.backends();
+  system.record_failure(*list->backends[1]);
+  EXPECT_EQ(picks(system, 100)["127.0.0.1:2"], 0);  // ejected
+  std::this_thread::sleep_for(80ms);
+  auto back = picks(system, 2000)["127.0.0.1:2"];
+  EXPECT_GT(back, 20);   // about 10% × half of 2000 = 100
+  EXPECT_LT(back, 300);  // not 1000
+}
+
+}  // namespace
+}  // namespace routing::core
