@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   std::string discovery_url;
   std::string advertise;
   long ttl_ms = 10000;
+  echo::EchoSpeed speed;
+  double change_after_s = -1;
   app::add_common_flags(app, common);
   app::add_server_flags(app, server_options, "127.0.0.1:7001");
   app.add_option("--name", name, "system name this instance serves (registered with discovery)")
@@ -33,11 +35,21 @@ int main(int argc, char** argv) {
   app.add_option("--ttl-ms", ttl_ms, "lease time of the registration")
       ->check(CLI::Range(1L, 604'800'000L))
       ->capture_default_str();
+  app.add_option("--speed", speed.speed, "SLOW_ECHO waits its milliseconds divided by this (2: twice as fast)")
+      ->check(CLI::Range(0.001, 1000.0))
+      ->capture_default_str();
+  app.add_option("--speed-change-after-s", change_after_s,
+                 "after this many seconds, serve at --later-speed (a backend that slows down mid-run)")
+      ->check(CLI::Range(0.0, 86400.0));
+  app.add_option("--later-speed", speed.later_speed, "the speed after --speed-change-after-s")
+      ->check(CLI::Range(0.001, 1000.0))
+      ->capture_default_str();
   if (int code = app::parse_flags(app, argc, argv); code >= 0) return code;
+  if (change_after_s >= 0) speed.change_after = std::chrono::milliseconds(static_cast<long>(change_after_s * 1000));
 
   app::init_logging("echod", common.log_level);
   rpc::Server server(server_options);
-  echo::register_echo_service(server, advertise);
+  echo::register_echo_service(server, advertise, speed);
 
   app::ControlLoop control;
   std::unique_ptr<discovery::Discovery> discovery;

@@ -31,6 +31,7 @@ struct Settings {
   std::string system = "echo";
   std::uint32_t procedure = 1;
   std::size_t payload_bytes = 16;
+  std::optional<std::string> payload;  // given as is (e.g. SLOW_ECHO's "<ms>:<text>"), else payload_bytes of 'x' 
   int connections = 16;
   double duration_s = 5, warmup_s = 1;
   double rate = 0;  // calls/s in total; 0: closed loop
@@ -75,7 +76,7 @@ class LineSocket {
 };
 
 std::function<Caller()> caller_factory(const Settings& s, Router* router) {
-  std::string payload(s.payload_bytes, 'x');
+  std::string payload = s.payload ? *s.payload : std::string(s.payload_bytes, 'x');
   if (!s.direct.empty()) {
     std::string frame = rpc::encode_frame(s.procedure, payload);
     return [frame, address = s.direct] {
@@ -173,6 +174,7 @@ int main(int argc, char** argv) {
   cli.add_option("--system", s.system, "system name (proxy and library modes)")->capture_default_str();
   cli.add_option("--procedure", s.procedure, "procedure id (3 = WHOAMI also reports the spread)")->capture_default_str();
   cli.add_option("--payload-bytes", s.payload_bytes, "payload size")->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20))->capture_default_str();
+  cli.add_option("--payload", s.payload, "send this payload instead (e.g. '2:x' for SLOW_ECHO, procedure 2)");
   cli.add_option("--connections", s.connections, "concurrent callers, one connection each")->check(CLI::Range(1, 10000))->capture_default_str();
   cli.add_option("--duration-s", s.duration_s, "measured time")->check(CLI::Range(0.1, 3600.0))->capture_default_str();
   cli.add_option("--warmup-s", s.warmup_s, "unmeasured time first")->check(CLI::Range(0.0, 600.0))->capture_default_str();

@@ -22,21 +22,27 @@ std::optional<SlowEcho> parse_slow_echo(std::string_view payload) {
   return SlowEcho{std::chrono::milliseconds(ms), payload.substr(colon + 1)};
 }
 
-void register_echo_service(rpc::Server& server, std::string advertised) {
+void register_echo_service(rpc::Server& server, std::string advertised, EchoSpeed speed) {
   // Answered at once: a callback handler costs no coroutine frame.
   server.handle_callback(echo_procedure, [](std::string& payload, rpc::ConnectionContext&, rpc::Responder responder) {
     responder.answer(Status::ok, payload);
   });
 
+  const auto started = std::chrono::steady_clock::now();
+  auto speed_now = [speed, started] {
+    bool changed = speed.change_after && std::chrono::steady_clock::now() - started >= *speed.change_after;
+    return changed ? speed.later_speed : speed.speed;
+  };
   server.handle(slow_echo_procedure,
-                [](std::string payload, rpc::ConnectionContext&) -> asio::awaitable<Reply> {
+                [speed_now](std::string payload, rpc::ConnectionContext&) -> asio::awaitable<Reply> {
                   auto request = parse_slow_echo(payload);
                   if (!request) {
                     co_return Reply::error(Status::invalid_argument,
                                            "SLOW_ECHO expects '<milliseconds>:<text>' with "
                                            "milliseconds in 0..3600000");
                   }
-                  asio::steady_timer timer(co_await asio::this_coro::executor, request->delay);
+                  auto wait = std::chrono::duration_cast<std::chrono::microseconds>(request->delay / speed_now());
+                  asio::steady_timer timer(co_await asio::this_coro::executor, wait);
                   co_await timer.async_wait(rpc::use_nothrow);
                   co_return Reply::success(std::string(request->text));
                 });

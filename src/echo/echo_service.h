@@ -24,8 +24,17 @@ struct SlowEcho {
 // "<ms>:<text>" with ms decimal digits in 0..max_slow_echo_delay.
 std::optional<SlowEcho> parse_slow_echo(std::string_view payload);
 
+// How fast this instance serves SLOW_ECHO (for benchmarks: a backend that
+// is faster than the others, or one that slows down in the middle of a run).
+struct EchoSpeed {
+  double speed = 1.0;  // SLOW_ECHO waits its milliseconds ÷ speed
+  // From this long after start, `later_speed` instead (nullopt: never).
+  std::optional<std::chrono::milliseconds> change_after;
+  double later_speed = 1.0;
+};
+
 // Registers the procedures. WHOAMI answers `advertised`, or the server's
 // listening address when it is empty.
-void register_echo_service(rpc::Server& server, std::string advertised = {});
+void register_echo_service(rpc::Server& server, std::string advertised = {}, EchoSpeed speed = {});
 
 }  // namespace routing::echo
