@@ -58,6 +58,8 @@ void add_routerd_flags(CLI::App& app, RouterdFlags& f) {
       ->default_str(std::to_string(f.router.pool_size));
   app.add_option("--max-pool-size", f.router.adaptive_max_pool, "with --pool-size auto: the most a system's limit grows to")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}))->capture_default_str();
+  add_millis(app, "--peak-ewma-decay-ms", f.router.peak_ewma_decay,
+             "peak-ewma: time constant of each backend's latency estimate", 1);
   add_millis(app, "--slow-start-ms", f.router.slow_start,
              "a backend that joins or comes back ramps from 10% to its full share of calls over this long (0: off)", 0);
   app.add_option("--max-pending", f.router.max_pending, "per system: calls that may wait for a slot; more get 8")
