@@ -41,18 +41,24 @@ std::size_t AdaptiveLimit::update(const Window& window, std::chrono::nanoseconds
   const double rate = static_cast<double>(window.arrivals) / std::chrono::duration<double>(window.length).count();
   rate_ = measured_rate_ ? a * rate + (1 - a) * rate_ : rate;
   measured_rate_ = true;
+  double recent = 0;  // this window's average latency
   if (window.completions > 0) {
-    observe_latency(std::chrono::duration<double>(window.latency_sum).count() / window.completions, now);
+    recent = std::chrono::duration<double>(window.latency_sum).count() / static_cast<double>(window.completions);
+    observe_latency(recent, now);
   }
   if (latency_ <= 0) return limit_;  // nothing finished yet: nothing to size with
 
   const double guard = settings_.tolerance * windowed_min();
-  queueing_ = latency_ > guard;
+  // Judged on the worse of the average and this window alone: a backend that
+  // just slowed down is cut in the window it shows, not once the average
+  // has caught up (every window of delay sends it a window's worth of calls).
+  const double judged = std::max(latency_, recent);
+  queueing_ = judged > guard;
   const double needed = rate_ * std::min(latency_, guard);
   // Rounded up, ignoring hundredths of a call (noise of the averages).
   double target = std::ceil(needed * (1 + settings_.headroom) - 0.01) + 1;
   if (queueing_) {
-    const double gradient = std::clamp(guard / latency_, 0.5, 1.0);
+    const double gradient = std::clamp(guard / judged, settings_.min_gradient, 1.0);
     target = std::min(target, std::floor(static_cast<double>(limit_) * gradient));
   } else if (window.reached_limit) {
     target = std::max(target, 2.0 * static_cast<double>(limit_));  // the demand may be larger: probe

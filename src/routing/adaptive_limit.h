@@ -6,11 +6,11 @@
 // sets the limit to what Little's Law says is needed, plus headroom.
 //
 // The latency guard (in the manner of Netflix's gradient limiter and TCP
-// Vegas): latency above `tolerance` × its recent minimum means the backend is
-// queueing, so more concurrency would only lengthen its queue. Then the
-// latency used for sizing is capped at tolerance × minimum, and the limit is
-// cut by the gradient (tolerance × minimum / latency, at most halving per
-// window). A limit that was reached in a window (the demand may be larger)
+// Vegas): latency (the moving average, or this window's if worse) above
+// `tolerance` × its recent minimum means the backend is queueing, so more
+// concurrency would only lengthen its queue. Then the latency used for
+// sizing is capped at tolerance × minimum, and the limit is cut by the
+// gradient (tolerance × minimum / latency, at most to a quarter per window). A limit that was reached in a window (the demand may be larger)
 // and shows no queueing doubles, so an idle system reaches a burst's
 // concurrency in a few windows.
 //
@@ -28,6 +28,7 @@ struct AdaptiveLimitSettings {
   double headroom = 0.5;   // limit = needed × (1 + headroom) + 1
   double tolerance = 2.0;  // latency above tolerance × minimum: queueing
   double smoothing = 0.3;  // weight of the newest window in the moving averages
+  double min_gradient = 0.25;  // the deepest cut of one window
   // The minimum latency is forgotten after one to two of these, so a backend
   // that became slower for good is eventually judged by its new speed.
   std::chrono::milliseconds min_latency_window{30000};

@@ -31,12 +31,19 @@ Backend::Backend(System& owner, std::string addr)
   }
 }
 
-void Backend::end_call(Clock::duration took, std::chrono::nanoseconds peak_ewma_decay) {
+void Backend::begin_call() {
+  auto now_in_flight = in_flight.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (system.options.adaptive_pool) window.arrived(now_in_flight, limit.load(std::memory_order_relaxed));
+}
+
+void Backend::end_call(Clock::duration took) {
   in_flight.fetch_sub(1, std::memory_order_relaxed);
   latency.record(took);
   auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(took);
-  window.completed(elapsed);
-  peak_latency.observe(elapsed, Clock::now().time_since_epoch(), peak_ewma_decay);
+  if (system.options.adaptive_pool) window.completed(elapsed);
+  if (system.strategy() == Strategy::peak_ewma) {
+    peak_latency.observe(elapsed, Clock::now().time_since_epoch(), system.options.peak_ewma_decay);
+  }
 }
 
 double Backend::ramp_share(Clock::time_point now, std::chrono::nanoseconds ramp) const {

@@ -60,12 +60,11 @@ struct Backend {
   // Slow start: when this backend's ramp began (steady-clock ns; 0: none).
   std::atomic<std::int64_t> ramp_from_ns{0};
 
-  // A call was sent to this backend / came back from it, after `latency`.
-  void begin_call() {
-    auto now_in_flight = in_flight.fetch_add(1, std::memory_order_relaxed) + 1;
-    window.arrived(now_in_flight, limit.load(std::memory_order_relaxed));
-  }
-  void end_call(std::chrono::steady_clock::duration latency, std::chrono::nanoseconds peak_ewma_decay);
+  // A call was sent to this backend / came back from it after `took`. The
+  // adaptive limit's window and peak-ewma's estimate are kept only while
+  // they are used (a system switched to peak-ewma starts estimating then).
+  void begin_call();
+  void end_call(std::chrono::steady_clock::duration took);
   // Slow start: the share of calls this backend gets at `now`, 0.1 .. 1.
   double ramp_share(std::chrono::steady_clock::time_point now, std::chrono::nanoseconds window) const;
 

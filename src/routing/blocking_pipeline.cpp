@@ -79,7 +79,7 @@ RouterCore::Attempt RouterCore::attempt_blocking(System& system, std::shared_ptr
   backend->begin_call();
   Reply reply;
   auto outcome = connection.connection().exchange(procedure, payload, deadline, reply);
-  backend->end_call(Clock::now() - start, options_.peak_ewma_decay);
+  backend->end_call(Clock::now() - start);
   backend->calls.add(static_cast<int>(reply.status));
 
   using Outcome = rpc::BlockingConnection::Outcome;

@@ -166,7 +166,7 @@ bool RouterCore::Tries::try_another(System& system, Backend& backend, Attempt& f
 RouterCore::Attempt RouterCore::finish_attempt(Shard& shard, System& system, Backend& backend,
                                                PooledConnection& connection, std::uint64_t answers_before,
                                                Reply reply, Clock::time_point start) {
-  backend.end_call(Clock::now() - start, options_.peak_ewma_decay);
+  backend.end_call(Clock::now() - start);
   bool answered = connection.connection().answers_received() > answers_before;
   backend.calls.add(static_cast<int>(reply.status));
   if (answered) {

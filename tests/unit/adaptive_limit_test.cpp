@@ -63,12 +63,18 @@ TEST(AdaptiveLimit, CutsTheLimitWhenLatencyClimbsAboveItsMinimum) {
   Feeder f{AdaptiveLimit(AdaptiveLimitSettings{.initial = 10})};
   f.feed(steady(10000, 2ms), 20);  // limit 31, minimum 2 ms
   // The backend slows to 10 ms (queueing): Little's Law alone would ask for
-  // 10 000 × 10 ms = 100; the guard cuts instead, at most by half a window.
+  // 10 000 × 10 ms = 100; the guard cuts instead, in the window the slowdown
+  // shows (its average is still 4.4 ms, within the guard), by the gradient
+  // 4 ms / 10 ms: 31 → 12.
   std::size_t before = f.limit.limit();
   std::size_t after = f.feed(steady(10000, 10ms));
   EXPECT_TRUE(f.limit.queueing());
-  EXPECT_LT(after, before);
-  EXPECT_GE(after, before / 2);
+  EXPECT_EQ(before, 31u);
+  EXPECT_EQ(after, 12u);
+  // Never below a quarter in one window.
+  AdaptiveLimit deep(AdaptiveLimitSettings{.initial = 10});
+  deep.update(steady(10000, 1ms), 1s);  // limit 16, minimum 1 ms
+  EXPECT_EQ(deep.update(steady(10000, 100ms), 2s), 4u);
   // While it stays slow the limit keeps falling, to the floor.
   EXPECT_EQ(f.feed(steady(1000, 10ms), 30), 1u);
   EXPECT_EQ(f.limit.min_latency(), 2ms);
