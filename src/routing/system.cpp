@@ -166,6 +166,7 @@ namespace {
 // stack: no allocation per call for up to 64 backends.
 class CandidateSet {
  public:
+  CandidateSet(const CandidateSet&) = delete;  // points into itself
   explicit CandidateSet(std::size_t backends) {
     if (backends > inline_capacity) {
       many_index_.resize(backends);
