@@ -179,19 +179,18 @@ class CandidateSet {
     index_[count_] = index;
     candidates_[count_++] = candidate;
   }
-  // Keeps the candidates `keep` says yes to, unless that would leave none.
+  // Keeps the candidates `keep` says yes to (in their order), unless that
+  // would leave none. Asks once per candidate: `keep` may draw at random.
   template <class Keep>
   void prefer(Keep keep) {
     std::size_t kept = 0;
-    for (std::size_t i = 0; i < count_; ++i) kept += keep(index_[i]) ? 1 : 0;
-    if (kept == 0 || kept == count_) return;
-    std::size_t out = 0;
     for (std::size_t i = 0; i < count_; ++i) {
       if (!keep(index_[i])) continue;
-      index_[out] = index_[i];
-      candidates_[out++] = candidates_[i];
+      std::swap(index_[kept], index_[i]);
+      std::swap(candidates_[kept], candidates_[i]);
+      ++kept;
     }
-    count_ = out;
+    if (kept > 0) count_ = kept;  // none kept: no swap happened, all stay
   }
   std::size_t size() const { return count_; }
   std::size_t index(std::size_t i) const { return index_[i]; }

@@ -54,6 +54,19 @@ TEST(SlowStart, AJoiningBackendGetsItsFullShareAfterTheWindow) {
   EXPECT_EQ(picks(system, 1000)["127.0.0.1:2"], 500);
 }
 
+// Every candidate ramping (the old set replaced by new backends): each pick
+// still returns one of them, and both get calls.
+TEST(SlowStart, WhenEveryBackendRampsEachPickStillFindsOne) {
+  auto options = with_slow_start(60s);
+  System system("echo", options, Strategy::random);
+  system.set_backends({"127.0.0.1:1"});
+  system.set_backends({"127.0.0.1:2", "127.0.0.1:3"});
+  auto seen = picks(system, 2000);
+  EXPECT_EQ(seen["127.0.0.1:2"] + seen["127.0.0.1:3"], 2000);
+  EXPECT_GT(seen["127.0.0.1:2"], 500);
+  EXPECT_GT(seen["127.0.0.1:3"], 500);
+}
+
 TEST(SlowStart, OffByDefault) {
   RouterOptions options;
   options.discovery = "static://echo=127.0.0.1:1";
