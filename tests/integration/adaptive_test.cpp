@@ -123,5 +123,33 @@ TEST(PeakEwma, FavoursTheFasterBackend) {
   EXPECT_EQ(echo_stats(router.stats()).strategy, "peak-ewma");
 }
 
+// A backend that failed its health checks and passes them again ramps up.
+TEST(SlowStart, ABackendBackFromFailedHealthChecksRampsUp) {
+  TestBackend a, b;
+  auto options = options_for({&a, &b});
+  options.health_check_interval = 50ms;
+  options.unhealthy_after = 2;
+  options.slow_start = 60s;
+  Router router(options);
+  ASSERT_TRUE(router.call("echo", 1, "x").ok());
+  auto backend_of = [&](const std::string& address) {
+    auto stats = router.stats();
+    for (const auto& backend : echo_stats(stats).backends) {
+      if (backend.address == address) return backend;
+    }
+    return BackendStats{};
+  };
+  EXPECT_EQ(backend_of(a.address()).slow_start_share, 1.0);
+  auto port = a.port();
+  a.kill();
+  EXPECT_TRUE(eventually([&] { return !backend_of(a.address()).healthy; }, 3s));
+  a.start(port);
+  EXPECT_TRUE(eventually([&] { return backend_of(a.address()).healthy; }, 3s));
+  auto share = backend_of(a.address()).slow_start_share;
+  EXPECT_GE(share, 0.1);
+  EXPECT_LT(share, 0.2);
+  EXPECT_EQ(backend_of(b.address()).slow_start_share, 1.0);
+}
+
 }  // namespace
 }  // namespace routing::test
