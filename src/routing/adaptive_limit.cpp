@@ -36,7 +36,10 @@ void AdaptiveLimit::observe_latency(double seconds, std::chrono::nanoseconds now
 }
 
 std::size_t AdaptiveLimit::update(const Window& window, std::chrono::nanoseconds now) {
-  if (window.length.count() <= 0) return limit_;
+  // A quiet window says nothing about what the backend can take: the limit
+  // (and the averages) stay as the last traffic left them, so a burst after
+  // a quiet spell does not start from the minimum.
+  if (window.length.count() <= 0 || (window.arrivals == 0 && window.completions == 0)) return limit_;
   const double a = settings_.smoothing;
   const double rate = static_cast<double>(window.arrivals) / std::chrono::duration<double>(window.length).count();
   rate_ = measured_rate_ ? a * rate + (1 - a) * rate_ : rate;

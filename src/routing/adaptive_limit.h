@@ -10,9 +10,11 @@
 // `tolerance` × its recent minimum means the backend is queueing, so more
 // concurrency would only lengthen its queue. Then the latency used for
 // sizing is capped at tolerance × minimum, and the limit is cut by the
-// gradient (tolerance × minimum / latency, at most to a quarter per window). A limit that was reached in a window (the demand may be larger)
-// and shows no queueing doubles, so an idle system reaches a burst's
-// concurrency in a few windows.
+// gradient (tolerance × minimum / latency, at most to a quarter per
+// window). A limit that was reached in a window (the demand may be larger)
+// and shows no queueing doubles, so a light load meeting a burst reaches its
+// concurrency in a few windows. A window without any call changes nothing:
+// quiet is no evidence of what the backend can take.
 //
 // Pure arithmetic, no clock or atomics: unit-tested alone.
 #include <chrono>

@@ -51,6 +51,17 @@ TEST(AdaptiveLimit, KeepsItsLimitUntilACallFinishes) {
   EXPECT_EQ(f.feed(Window{}), 7u);  // an empty window changes nothing
 }
 
+TEST(AdaptiveLimit, AQuietSpellLeavesTheLimitAsTheLastTrafficLeftIt) {
+  Feeder f{AdaptiveLimit(AdaptiveLimitSettings{.initial = 10})};
+  EXPECT_EQ(f.feed(steady(10000, 2ms), 20), 31u);
+  Window quiet;
+  quiet.length = 100ms;
+  EXPECT_EQ(f.feed(quiet, 600), 31u);  // a minute without calls
+  EXPECT_NEAR(f.limit.arrival_rate(), 10000, 1);
+  // Light traffic is evidence: the limit follows it down.
+  EXPECT_LT(f.feed(steady(100, 2ms), 30), 5u);
+}
+
 TEST(AdaptiveLimit, DoublesWhileTheLimitBindsAndLatencyHolds) {
   Feeder f{AdaptiveLimit(AdaptiveLimitSettings{.initial = 2})};
   // Two in flight at 1 ms = 2000 calls/s, and the limit was reached: probe.
