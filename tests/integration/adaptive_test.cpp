@@ -16,12 +16,6 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-std::string static_url(const std::vector<TestBackend*>& backends) {
-  std::string url = "static://echo=";
-  for (std::size_t i = 0; i < backends.size(); ++i) url += (i ? "," : "") + backends[i]->address();
-  return url;
-}
-
 RouterOptions options_for(const std::vector<TestBackend*>& backends) {
   RouterOptions options;
   options.discovery = static_url(backends);

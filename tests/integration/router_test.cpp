@@ -27,12 +27,6 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-std::string static_url(const std::vector<TestBackend*>& backends, const std::string& name = "echo") {
-  std::string url = "static://" + name + "=";
-  for (std::size_t i = 0; i < backends.size(); ++i) url += (i ? "," : "") + backends[i]->address();
-  return url;
-}
-
 RouterOptions quiet_options(std::string discovery) {
   RouterOptions options;
   options.discovery = std::move(discovery);
@@ -615,6 +609,21 @@ TEST(Router, RejectsBadOptions) {
   EXPECT_THROW(Router(RouterOptions{.discovery = "nope"}), std::invalid_argument);
   EXPECT_THROW(Router(RouterOptions{.discovery = "static://", .strategy = "best"}), std::invalid_argument);
   EXPECT_THROW(Router(RouterOptions{.discovery = "static://", .pool_size = 0}), std::invalid_argument);
+  auto adaptive = [](auto change) {
+    RouterOptions options{.discovery = "static://"};
+    options.adaptive_pool = true;
+    change(options);
+    return options;
+  };
+  EXPECT_THROW(Router(adaptive([](RouterOptions& o) { o.adaptive_min_pool = 0; })), std::invalid_argument);
+  EXPECT_THROW(Router(adaptive([](RouterOptions& o) { o.adaptive_max_pool = 0; })), std::invalid_argument);
+  EXPECT_THROW(Router(adaptive([](RouterOptions& o) { o.adaptive_interval = std::chrono::milliseconds(0); })),
+               std::invalid_argument);
+  EXPECT_THROW(Router(adaptive([](RouterOptions& o) { o.peak_ewma_decay = std::chrono::milliseconds(0); })),
+               std::invalid_argument);
+  EXPECT_THROW(Router(adaptive([](RouterOptions& o) { o.slow_start = std::chrono::milliseconds(-1); })),
+               std::invalid_argument);
+  EXPECT_NO_THROW(Router(adaptive([](RouterOptions&) {})));
 }
 
 }  // namespace

@@ -11,6 +11,8 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace routing::test {
 
@@ -86,5 +88,12 @@ class TestBackend {
   std::atomic<std::size_t> served_{0};
   std::atomic<double> slowness_{1.0};
 };
+
+// "static://NAME=ADDR,ADDR..." naming these backends.
+inline std::string static_url(const std::vector<TestBackend*>& backends, const std::string& name = "echo") {
+  std::string url = "static://" + name + "=";
+  for (std::size_t i = 0; i < backends.size(); ++i) url += (i ? "," : "") + backends[i]->address();
+  return url;
+}
 
 }  // namespace routing::test
