@@ -34,7 +34,24 @@ void BM_Pick(benchmark::State& state) {
   }
   state.SetLabel(std::string(strategy_name(static_cast<Strategy>(state.range(0)))));
 }
-BENCHMARK(BM_Pick)->ArgsProduct({{0, 1, 2, 3}, {3, 100}});
+BENCHMARK(BM_Pick)->ArgsProduct({{0, 1, 2, 3, 4}, {3, 100}});
+
+// A pick with adaptive pools (backends below their limit first) and slow
+// start (every backend ramping, so each takes part by a draw).
+void BM_PickAdaptiveRamping(benchmark::State& state) {
+  RouterOptions options;
+  options.adaptive_pool = true;
+  options.slow_start = std::chrono::hours(1);
+  System system("bench", options, Strategy::pick_two);
+  system.set_backends({"127.0.0.1:1"});
+  system.set_backends(addresses(static_cast<int>(state.range(0))));  // all joined: all ramping
+  auto list = system.backends();
+  for (auto _ : state) {
+    auto backend = system.pick(*list, {});
+    benchmark::DoNotOptimize(backend.get());
+  }
+}
+BENCHMARK(BM_PickAdaptiveRamping)->Arg(3)->Arg(100);
 
 void BM_PermitTakeAndRelease(benchmark::State& state) {
   ConcurrencyLimiter limiter(10, 1000);

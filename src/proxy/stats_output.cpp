@@ -105,16 +105,16 @@ std::string status_json(const RouterStats& router, const ProxyStats& proxy) {
     json::array backends;
     for (const auto& b : s.backends) {
       json::object backend{{"address", b.address},
-                                      {"healthy", b.healthy},
-                                      {"ejected", b.ejected},
-                                      {"ejections", b.ejections},
-                                      {"consecutive_failures", b.consecutive_failures},
-                                      {"in_flight", b.in_flight},
-                                      {"idle_connections", b.idle_connections},
-                                      {"active_connections", b.active_connections},
-                                      {"calls", calls_json(b.calls_by_status)},
-                                      {"latency", latency_json(b.latency)},
-                                      {"slow_start_share", b.slow_start_share}};
+                           {"healthy", b.healthy},
+                           {"ejected", b.ejected},
+                           {"ejections", b.ejections},
+                           {"consecutive_failures", b.consecutive_failures},
+                           {"in_flight", b.in_flight},
+                           {"idle_connections", b.idle_connections},
+                           {"active_connections", b.active_connections},
+                           {"calls", calls_json(b.calls_by_status)},
+                           {"latency", latency_json(b.latency)},
+                           {"slow_start_share", b.slow_start_share}};
       if (s.adaptive_pool) backend["adaptive"] = adaptive_json(b);
       backends.push_back(std::move(backend));
     }

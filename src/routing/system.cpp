@@ -192,6 +192,21 @@ class CandidateSet {
     }
     if (kept > 0) count_ = kept;  // none kept: no swap happened, all stay
   }
+  // Keeps two candidates drawn at random (the power of two choices), so
+  // what is costly to weigh is weighed for two only.
+  void narrow_to_two(std::mt19937_64& rng) {
+    if (count_ <= 2) return;
+    std::size_t a = rng() % count_;
+    std::size_t b = rng() % (count_ - 1);
+    if (b >= a) ++b;
+    std::swap(index_[0], index_[a]);
+    std::swap(candidates_[0], candidates_[a]);
+    if (b == 0) b = a;  // the first swap moved it
+    std::swap(index_[1], index_[b]);
+    std::swap(candidates_[1], candidates_[b]);
+    count_ = 2;
+  }
+  Candidate& candidate(std::size_t i) { return candidates_[i]; }
   std::size_t size() const { return count_; }
   std::size_t index(std::size_t i) const { return index_[i]; }
   std::span<const Candidate> candidates() const { return {candidates_, count_}; }
@@ -212,14 +227,11 @@ class CandidateSet {
 std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend* const> excluded) {
   CandidateSet set(list.backends.size());
   const auto now = Clock::now();
-  const bool weigh_latency = strategy() == Strategy::peak_ewma;
   for (std::size_t i = 0; i < list.backends.size(); ++i) {
     const Backend& backend = *list.backends[i];
     if (!backend.available(now)) continue;
     if (std::find(excluded.begin(), excluded.end(), &backend) != excluded.end()) continue;
-    Candidate candidate{backend.in_flight.load(std::memory_order_relaxed), 0};
-    if (weigh_latency) candidate.latency = backend.peak_latency.at(now.time_since_epoch(), options.peak_ewma_decay);
-    set.add(i, candidate);
+    set.add(i, Candidate{backend.in_flight.load(std::memory_order_relaxed), 0});
   }
   if (set.size() == 0) return nullptr;
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -238,8 +250,17 @@ std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend
       return share >= 1.0 || draw(rng) < share;
     });
   }
+  const Strategy strategy_now = strategy();
+  if (strategy_now == Strategy::peak_ewma) {
+    // Its two choices drawn here, so that only their estimates are computed.
+    set.narrow_to_two(rng);
+    for (std::size_t i = 0; i < set.size(); ++i) {
+      set.candidate(i).latency =
+          list.backends[set.index(i)]->peak_latency.at(now.time_since_epoch(), options.peak_ewma_decay);
+    }
+  }
   auto ticket = ticket_.fetch_add(1, std::memory_order_relaxed);
-  auto chosen = pick_backend(strategy(), set.candidates(), ticket, rng);
+  auto chosen = pick_backend(strategy_now, set.candidates(), ticket, rng);
   return list.backends[set.index(chosen)];
 }
 

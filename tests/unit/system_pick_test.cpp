@@ -1,6 +1,7 @@
-// Slow start through System::pick: a backend that joins a serving system,
-// or whose ejection ends, gets a share of picks ramping from 10% to its full
-// share; the first backend set serves at once.
+// System::pick over real backend sets: slow start (a backend that joins a
+// serving system, or whose ejection ends, gets a share of picks ramping from
+// 10% to its full share; the first backend set serves at once), and
+// peak-ewma's two choices.
 #include "routing/system.h"
 
 #include <gtest/gtest.h>
@@ -89,6 +90,24 @@ TEST(SlowStart, ABackendRampsUpWhenItsEjectionEnds) {
   auto back = picks(system, 2000)["127.0.0.1:2"];
   EXPECT_GT(back, 20);   // about 10% × half of 2000 = 100
   EXPECT_LT(back, 300);  // not 1000
+}
+
+// peak-ewma draws its two choices before weighing them: the slowest of three
+// never wins its pair, and the other two share the calls.
+TEST(PeakEwmaPick, TheSlowestOfThreeIsNeverPicked) {
+  RouterOptions options;
+  options.discovery = "static://echo=127.0.0.1:1";
+  System system("echo", options, Strategy::peak_ewma);
+  system.set_backends({"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"});
+  auto list = system.backends();
+  auto now = Clock::now().time_since_epoch();
+  list->backends[0]->peak_latency.observe(1ms, now, options.peak_ewma_decay);
+  list->backends[1]->peak_latency.observe(50ms, now, options.peak_ewma_decay);
+  list->backends[2]->peak_latency.observe(2ms, now, options.peak_ewma_decay);
+  auto seen = picks(system, 3000);
+  EXPECT_EQ(seen.count("127.0.0.1:2"), 0u);
+  EXPECT_GT(seen["127.0.0.1:1"], 1500);  // wins both pairs it is in: 2 of 3 picks
+  EXPECT_GT(seen["127.0.0.1:3"], 700);   // wins against the slowest: 1 of 3
 }
 
 }  // namespace
