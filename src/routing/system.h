@@ -47,8 +47,13 @@ class System {
   // ramping ones by their slow-start share); nullptr if none.
   std::shared_ptr<Backend> pick(const BackendList& list, std::span<Backend* const> excluded);
 
-  // At most this many connections open to the system: its current limit.
-  std::size_t connection_limit() const { return limiter.limit(); }
+  // At most this many connections open to the system: its limit (fixed
+  // pools), or twice its current limit (adaptive pools: the limit moves
+  // every window, and connections should not be closed and reopened with
+  // it; each worker also keeps its own idle ones per backend).
+  std::size_t connection_limit() const {
+    return options.adaptive_pool ? 2 * limiter.limit() : limiter.limit();
+  }
   // Adaptive pools: folds one window of each backend's measurements into its
   // limit and sets the system's to their sum (the limits loop calls it).
   void update_limits(std::chrono::nanoseconds window, std::chrono::steady_clock::time_point now);

@@ -5,6 +5,9 @@
 #include "support/eventually.h"
 #include "support/test_backend.h"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -13,6 +16,7 @@
 namespace routing::test {
 namespace {
 
+namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
@@ -63,6 +67,37 @@ TEST(AdaptivePool, GrowsToTheConcurrencyTheLoadNeeds) {
   EXPECT_GE(system.backends.at(0).limit, 24u);
   EXPECT_GT(system.backends.at(0).arrival_rate, 0);
   EXPECT_GT(system.backends.at(0).min_latency_seconds, 0.015);
+}
+
+// The limit moves every window; connections must not follow each dip (a
+// first version closed and reopened about one connection per 25 calls). The
+// calls are coroutines, so they run on the router's loops, each with its own
+// idle connections (blocking calls share one pool).
+TEST(AdaptivePool, SteadyLoadReusesItsConnections) {
+  TestBackend a, b, c;
+  c.set_slowness(0.5);
+  auto options = options_for({&a, &b, &c});
+  options.adaptive_pool = true;
+  options.threads = 2;
+  options.strategy = "pick-2";
+  Router router(options);
+  asio::io_context ctx;
+  const auto until = Clock::now() + 2s;
+  int failed = 0;
+  for (int i = 0; i < 32; ++i) {
+    asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
+      while (Clock::now() < until) {
+        auto reply = co_await router.async_call("echo", tracked_procedure, "2:x");
+        if (!reply.ok()) ++failed;
+      }
+    }, asio::detached);
+  }
+  ctx.run();
+  EXPECT_EQ(failed, 0);
+  auto opened = a.accepted() + b.accepted() + c.accepted();
+  auto served = a.served() + b.served() + c.served();
+  EXPECT_GT(served, 2000u);
+  EXPECT_LT(opened, 100u) << opened << " connections for " << served << " calls";
 }
 
 TEST(AdaptivePool, AFixedPoolStaysFixed) {

@@ -66,6 +66,8 @@ class TestBackend {
   std::size_t max_in_flight() const { return max_in_flight_; }
   std::size_t served() const { return served_; }
   std::size_t open_connections() const { return server_ ? server_->stats().open_connections : 0; }
+  // Connections accepted since the last start().
+  std::uint64_t accepted() const { return server_ ? server_->stats().accepted_total : 0; }
 
  private:
   struct Tracker {
