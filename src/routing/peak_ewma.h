@@ -26,7 +26,6 @@ class PeakEwma {
   double at(std::chrono::nanoseconds now, std::chrono::nanoseconds decay) const {
     return estimate_ns_.load(std::memory_order_relaxed) * weight(now, decay);
   }
-  bool measured() const { return stamp_ns_.load(std::memory_order_relaxed) != 0; }
 
  private:
   // How much of the estimate survives since the last sample.
