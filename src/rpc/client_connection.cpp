@@ -1,5 +1,6 @@
 #include "rpc/client_connection.h"
 
+#include "rpc/deferred_reads.h"
 #include "rpc/send_now.h"
 
 #include <boost/asio/append.hpp>
@@ -20,7 +21,7 @@ std::shared_ptr<ClientConnection> ClientConnection::create(asio::any_io_executor
 }
 
 ClientConnection::ClientConnection(asio::any_io_executor executor, std::size_t max_frame_bytes)
-    : socket_(executor), decoder_(max_frame_bytes), deadline_timer_(executor) {}
+    : socket_(executor), decoder_(max_frame_bytes), deadline_timer_(executor), reads_(DeferredReads::of(executor)) {}
 
 asio::awaitable<error_code> ClientConnection::connect(asio::ip::tcp::endpoint endpoint) {
   auto [ec] = co_await socket_.async_connect(endpoint, use_nothrow);
@@ -140,7 +141,7 @@ struct ClientConnection::OnRead {
 // immediate read attempt would be a system call that finds nothing.
 void ClientConnection::start_read() {
   // The guard drops the waiting calls if the loop is destroyed before this runs.
-  asio::post(socket_.get_executor(), [guard = OnRead(shared_from_this())]() mutable {
+  start_later(reads_, socket_.get_executor(), [guard = OnRead(shared_from_this())]() mutable {
     auto connection = std::move(guard.self);
     connection->begin_read();
   });

@@ -20,6 +20,8 @@
 
 namespace routing::rpc {
 
+class DeferredReads;
+
 class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
  public:
   using CallHandler = asio::any_completion_handler<void(Reply)>;
@@ -102,6 +104,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   std::deque<Waiting> waiting_;  // calls awaiting answers, oldest first
   asio::steady_timer deadline_timer_;
   HandlerSlot read_slot_;  // the pending read's state
+  DeferredReads* reads_;   // the loop's batch of read starts, if it has one
   Clock::time_point armed_for_ = Clock::time_point::max();  // what the timer waits for
   std::uint64_t answers_received_ = 0;
   bool writing_active_ = false;

@@ -1,5 +1,6 @@
 #include "rpc/server_connection.h"
 
+#include "rpc/deferred_reads.h"
 #include "rpc/send_now.h"
 
 #include <boost/asio/bind_allocator.hpp>
@@ -42,6 +43,7 @@ ServerConnection::ServerConnection(asio::ip::tcp::socket socket, ServerShared& s
       set_(set),
       decoder_(shared.options.max_frame_bytes),
       idle_timer_(socket_.get_executor()),
+      reads_(DeferredReads::of(socket_.get_executor())),
       last_activity_(Clock::now()) {
   error_code ec;
   context_.peer = socket_.remote_endpoint(ec);
@@ -167,11 +169,12 @@ void ServerConnection::finish_if_done() {
 // right after an answer the client has rarely sent its next request yet, so
 // that try costs a system call that finds nothing. Started after the other
 // work ready now, it more often finds the request (measured: recv calls per
-// routed call, docs/performance.md).
+// routed call, docs/performance.md). The starts due in one turn share one
+// post (deferred_reads.h).
 void ServerConnection::start_read() {
   assert(!read_pending_ && "one read at a time: a second would split frames");
   read_pending_ = true;
-  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->begin_read(); });
+  start_later(reads_, socket_.get_executor(), [self = shared_from_this()] { self->begin_read(); });
 }
 
 void ServerConnection::begin_read() {
