@@ -97,7 +97,8 @@ void RouterdService::route(std::string_view payload, rpc::ConnectionContext& con
                                procedure = args.procedure_id, start, request_bytes](core::CallOutcome outcome) mutable {
     finish_route(responder, outcome, connection, name, procedure, start, request_bytes);
   };
-  core_.load()->call_then(args.name, args.procedure_id, std::move(args.payload), args.options, std::move(done));
+  core_.load()->call_then(args.name, args.procedure_id, std::move(args.payload), args.options, std::move(done),
+                          start);
 }
 
 void RouterdService::finish_route(rpc::Responder& responder, const core::CallOutcome& outcome,

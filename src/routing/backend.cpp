@@ -36,13 +36,13 @@ void Backend::begin_call() {
   if (system.options.adaptive_pool) window.arrived(now_in_flight, limit.load(std::memory_order_relaxed));
 }
 
-void Backend::end_call(Clock::duration took) {
+void Backend::end_call(Clock::duration took, Clock::time_point now) {
   in_flight.fetch_sub(1, std::memory_order_relaxed);
   latency.record(took);
   auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(took);
   if (system.options.adaptive_pool) window.completed(elapsed);
   if (system.strategy() == Strategy::peak_ewma) {
-    peak_latency.observe(elapsed, Clock::now().time_since_epoch(), system.options.peak_ewma_decay);
+    peak_latency.observe(elapsed, now.time_since_epoch(), system.options.peak_ewma_decay);
   }
 }
 

@@ -64,7 +64,7 @@ struct Backend {
   // adaptive limit's window and peak-ewma's estimate are kept only while
   // they are used (a system switched to peak-ewma starts estimating then).
   void begin_call();
-  void end_call(std::chrono::steady_clock::duration took);
+  void end_call(std::chrono::steady_clock::duration took, std::chrono::steady_clock::time_point now);
   // Slow start: the share of calls this backend gets at `now`, 0.1 .. 1.
   double ramp_share(std::chrono::steady_clock::time_point now, std::chrono::nanoseconds window) const;
 

@@ -79,7 +79,8 @@ RouterCore::Attempt RouterCore::attempt_blocking(System& system, std::shared_ptr
   backend->begin_call();
   Reply reply;
   auto outcome = connection.connection().exchange(procedure, payload, deadline, reply);
-  backend->end_call(Clock::now() - start);
+  const auto now = Clock::now();
+  backend->end_call(now - start, now);
   backend->calls.add(static_cast<int>(reply.status));
 
   using Outcome = rpc::BlockingConnection::Outcome;
@@ -87,7 +88,7 @@ RouterCore::Attempt RouterCore::attempt_blocking(System& system, std::shared_ptr
     case Outcome::answered: {
       system.record_success(*backend);
       std::lock_guard lock(blocking_mutex_);
-      blocking_pool_.give_back(std::move(connection));
+      blocking_pool_.give_back(std::move(connection), now);
       return Attempt{AttemptKind::answered, std::move(reply)};
     }
     case Outcome::deadline:

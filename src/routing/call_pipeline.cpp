@@ -50,9 +50,9 @@ std::optional<CallOutcome> RouterCore::refuse_call(std::string_view system_name)
 }
 
 // Every outcome of a routed call passes here: the system's figures.
-CallOutcome RouterCore::recorded(System& system, Clock::time_point start, CallOutcome outcome) {
+CallOutcome RouterCore::recorded(System& system, Clock::time_point start, CallOutcome outcome, Clock::time_point now) {
   system.calls.add(static_cast<int>(outcome.reply.status));
-  system.latency.record(Clock::now() - start);
+  system.latency.record(now - start);
   return outcome;
 }
 
@@ -122,7 +122,8 @@ asio::awaitable<CallOutcome> RouterCore::route(Shard& shard, std::shared_ptr<Sys
       backend->begin_call();
       auto answers_before = connection.connection().answers_received();
       Reply reply = co_await connection.connection().async_call(procedure, payload, deadline, asio::use_awaitable);
-      result = finish_attempt(shard, system, *backend, connection, answers_before, std::move(reply), attempt_start);
+      result = finish_attempt(shard, system, *backend, connection, answers_before, std::move(reply), attempt_start,
+                              Clock::now());
     }
     if (result.kind == AttemptKind::answered || result.kind == AttemptKind::deadline) {
       co_return recorded(system, start, CallOutcome{std::move(result.reply), result.kind == AttemptKind::answered});
@@ -165,13 +166,13 @@ bool RouterCore::Tries::try_another(System& system, Backend& backend, Attempt& f
 // answered (one that saw any error is never reused).
 RouterCore::Attempt RouterCore::finish_attempt(Shard& shard, System& system, Backend& backend,
                                                PooledConnection& connection, std::uint64_t answers_before,
-                                               Reply reply, Clock::time_point start) {
-  backend.end_call(Clock::now() - start);
+                                               Reply reply, Clock::time_point start, Clock::time_point now) {
+  backend.end_call(now - start, now);
   bool answered = connection.connection().answers_received() > answers_before;
   backend.calls.add(static_cast<int>(reply.status));
   if (answered) {
     system.record_success(backend);
-    shard.pool.give_back(std::move(connection));
+    shard.pool.give_back(std::move(connection), now);
     return Attempt{AttemptKind::answered, std::move(reply)};
   }
   connection.close();

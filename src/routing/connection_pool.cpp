@@ -37,11 +37,10 @@ void BasicConnectionPool<Connection>::pop_front(BackendIdle& list) {
 }
 
 template <class Connection>
-BasicPooledConnection<Connection> BasicConnectionPool<Connection>::take(Backend& backend) {
+BasicPooledConnection<Connection> BasicConnectionPool<Connection>::take(Backend& backend, Clock::time_point now) {
   auto it = idle_.find(&backend);
   if (it == idle_.end()) return {};
   auto& list = it->second;
-  const auto now = Clock::now();
   while (!list.idle.empty()) {
     bool trusted = now - list.idle.front().since < recheck_after_idle &&
                    list.idle.front().failed_attempts == backend.failed_attempts.load(std::memory_order_relaxed);
@@ -56,7 +55,7 @@ BasicPooledConnection<Connection> BasicConnectionPool<Connection>::take(Backend&
 }
 
 template <class Connection>
-void BasicConnectionPool<Connection>::give_back(PooledConnection connection) {
+void BasicConnectionPool<Connection>::give_back(PooledConnection connection, Clock::time_point now) {
   Backend& backend = connection.backend();
   if (closed_ || !connection.connection().is_open() || backend.removed.load(std::memory_order_relaxed)) return;
   // Over the system's bound (another worker made room by asking us to close an
@@ -64,7 +63,7 @@ void BasicConnectionPool<Connection>::give_back(PooledConnection connection) {
   if (backend.system.open_connections.load(std::memory_order_relaxed) > backend.system.connection_limit()) return;
   auto& list = idle_[&backend];
   if (!list.backend) list.backend = connection.backend_shared();
-  list.idle.push_back({std::move(connection), Clock::now(), backend.failed_attempts.load(std::memory_order_relaxed)});
+  list.idle.push_back({std::move(connection), now, backend.failed_attempts.load(std::memory_order_relaxed)});
   backend.idle_connections.fetch_add(1, std::memory_order_relaxed);
 }
 

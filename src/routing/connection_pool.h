@@ -61,10 +61,11 @@ class BasicConnectionPool {
   static constexpr auto recheck_after_idle = std::chrono::milliseconds(50);
 
   // The oldest idle connection to `backend` that still looks usable; dead
-  // ones met on the way are closed. Empty if none.
-  PooledConnection take(Backend& backend);
+  // ones met on the way are closed. Empty if none. `now`: the caller's
+  // clock reading, if it has one (a clock read costs on these paths).
+  PooledConnection take(Backend& backend, Clock::time_point now = Clock::now());
   // Back to the idle list, unless it is broken or its backend is gone.
-  void give_back(PooledConnection connection);
+  void give_back(PooledConnection connection, Clock::time_point now = Clock::now());
   // Closes the oldest idle connection of `system` (any backend); false if
   // this worker has none.
   bool evict_one(const System& system);

@@ -31,18 +31,17 @@ struct RouterCore::FastCall {
 };
 
 void RouterCore::call_then(std::string_view system_name, std::uint32_t procedure, std::string payload,
-                           CallOptions options, CallCompletion done) {
+                           CallOptions options, CallCompletion done, Clock::time_point start) {
   Shard* shard = current_shard();
   if (shard == nullptr) {
     Shard& target = *shards_[next_shard_.fetch_add(1, std::memory_order_relaxed) % shards_.size()];
     return spawn_route(target, run_call(target, std::string(system_name), procedure, std::move(payload), options),
                        std::move(done));
   }
-  const auto start = Clock::now();
   const auto deadline = start + options.timeout.value_or(options_.request_timeout);
   if (auto refused = refuse_call(system_name)) return done(std::move(*refused));
   auto system = find_or_create_cached(system_name);
-  system->touch();
+  system->touch(start);
   Permit permit;
   std::shared_ptr<Backend> picked;
   if (start_fast_call(*shard, system, procedure, payload, options, start, deadline, done, permit, picked)) return;
@@ -59,11 +58,12 @@ bool RouterCore::start_fast_call(Shard& shard, std::shared_ptr<System>& system, 
   if (!system->ready()) return false;  // discovery first: the coroutine waits for it
   auto list = system->backends();
   if (list->backends.empty() || !system->limiter.try_acquire(permit)) return false;
-  system->budget.deposit(Clock::now());
-  picked = system->pick(*list, {});
+  // The call's start stands for "now" until its answer: no clock reads here.
+  system->budget.deposit(start);
+  picked = system->pick(*list, {}, start);
   if (!picked) return false;  // the coroutine tells why
-  const auto attempt_start = Clock::now();
-  PooledConnection connection = shard.pool.take(*picked);
+  const auto attempt_start = start;
+  PooledConnection connection = shard.pool.take(*picked, start);
   if (!connection) return false;  // connecting is the coroutine's (with `picked` and the permit)
 
   auto call = std::unique_ptr<FastCall>(new FastCall{shard, std::move(system), std::move(picked), std::move(permit),
@@ -95,11 +95,12 @@ void finish(std::unique_ptr<Call> call, CallOutcome outcome) {
 void RouterCore::finish_fast_call(std::unique_ptr<FastCall> call, Reply reply) {
   System& system = *call->system;
   Backend& backend = *call->backend;
+  const auto now = Clock::now();
   Attempt result = finish_attempt(call->shard, system, backend, call->connection, call->answers_before,
-                                  std::move(reply), call->attempt_start);
+                                  std::move(reply), call->attempt_start, now);
   if (result.kind == AttemptKind::answered || result.kind == AttemptKind::deadline) {
-    auto outcome =
-        recorded(system, call->start, CallOutcome{std::move(result.reply), result.kind == AttemptKind::answered});
+    auto outcome = recorded(system, call->start,
+                            CallOutcome{std::move(result.reply), result.kind == AttemptKind::answered}, now);
     return finish(std::move(call), std::move(outcome));
   }
   Tries tries;

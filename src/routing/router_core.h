@@ -60,9 +60,10 @@ class RouterCore {
   // returns, for calls refused at once). The usual call (the system known, a
   // free slot, an idle connection) runs as plain callbacks, without a
   // coroutine; any other goes the way of call(). Off the shards, the call
-  // runs on one (and `done` there).
+  // runs on one (and `done` there). `start`: when the call arrived, which
+  // its deadline and latency count from (the caller has read the clock).
   void call_then(std::string_view system, std::uint32_t procedure, std::string payload, CallOptions options,
-                 CallCompletion done);
+                 CallCompletion done, std::chrono::steady_clock::time_point start);
 
   // Library mode's blocking call, made on the caller's own thread with
   // blocking sockets from a pool of their own (no hop to an event loop and
@@ -113,7 +114,9 @@ class RouterCore {
 
   struct FastCall;
 
-  static CallOutcome recorded(System& system, std::chrono::steady_clock::time_point start, CallOutcome outcome);
+  // `now`: when the outcome came (a caller that has read the clock passes it).
+  static CallOutcome recorded(System& system, std::chrono::steady_clock::time_point start, CallOutcome outcome,
+                              std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
   Shard* current_shard() const;
   // What every routed call is checked for first: the answer if it cannot be
   // routed at all (the router stopping, no system name), else nothing.
@@ -141,8 +144,10 @@ class RouterCore {
   void finish_fast_call(std::unique_ptr<FastCall> call, Reply reply);
   // Runs route() on `shard` and hands its outcome to `done`.
   void spawn_route(Shard& shard, boost::asio::awaitable<CallOutcome> route, CallCompletion done);
+  // `start`: when the attempt began; `now`: when its answer (or failure) came.
   Attempt finish_attempt(Shard& shard, System& system, Backend& backend, PooledConnection& connection,
-                         std::uint64_t answers_before, Reply reply, std::chrono::steady_clock::time_point start);
+                         std::uint64_t answers_before, Reply reply, std::chrono::steady_clock::time_point start,
+                         std::chrono::steady_clock::time_point now);
   boost::asio::awaitable<std::optional<PooledConnection>> connect(Shard& shard, System& system,
                                                                   std::shared_ptr<Backend> backend,
                                                                   std::chrono::steady_clock::time_point deadline,

@@ -224,9 +224,9 @@ class CandidateSet {
 
 }  // namespace
 
-std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend* const> excluded) {
+std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend* const> excluded,
+                                     Clock::time_point now) {
   CandidateSet set(list.backends.size());
-  const auto now = Clock::now();
   for (std::size_t i = 0; i < list.backends.size(); ++i) {
     const Backend& backend = *list.backends[i];
     if (!backend.available(now)) continue;

@@ -45,7 +45,8 @@ class System {
   // The backend for the next attempt among the available ones not in
   // `excluded` (and, with adaptive limits, below their limit if any is;
   // ramping ones by their slow-start share); nullptr if none.
-  std::shared_ptr<Backend> pick(const BackendList& list, std::span<Backend* const> excluded);
+  std::shared_ptr<Backend> pick(const BackendList& list, std::span<Backend* const> excluded,
+                                std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
 
   // At most this many connections open to the system: its limit (fixed
   // pools), or twice its current limit (adaptive pools: the limit moves
@@ -72,8 +73,8 @@ class System {
 
   // Marks a call; a system without instances that nobody calls is retired.
   // Stored at most every 100 ms: every call touches, from every thread.
-  void touch() {
-    auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  void touch(std::chrono::steady_clock::time_point at = std::chrono::steady_clock::now()) {
+    auto now = at.time_since_epoch().count();
     if (now - last_used_ns_.load(std::memory_order_relaxed) > 100'000'000) {
       last_used_ns_.store(now, std::memory_order_relaxed);
     }

@@ -75,6 +75,7 @@ asio::awaitable<void> reject_connection(asio::ip::tcp::socket socket) {
 // connections that never send cannot lock everyone else out until the idle
 // timeout; Envoy's overload manager shrinks idle timeouts under the same
 // pressure. Busy connections, and ones quiet for less, are never closed.
+// Quiet times are kept to within a scheduler tick (common::coarse_now).
 constexpr auto evict_quiet_after = std::chrono::seconds(1);
 
 ServerConnection* quietest_connection(const ConnectionSet& set) {

@@ -1,5 +1,6 @@
 #include "rpc/server_connection.h"
 
+#include "common/coarse_clock.h"
 #include "rpc/deferred_reads.h"
 #include "rpc/send_now.h"
 
@@ -44,7 +45,7 @@ ServerConnection::ServerConnection(asio::ip::tcp::socket socket, ServerShared& s
       decoder_(shared.options.max_frame_bytes),
       idle_timer_(socket_.get_executor()),
       reads_(DeferredReads::of(socket_.get_executor())),
-      last_activity_(Clock::now()) {
+      last_activity_(common::coarse_now()) {
   error_code ec;
   context_.peer = socket_.remote_endpoint(ec);
   context_.executor = socket_.get_executor();
@@ -198,7 +199,7 @@ void ServerConnection::on_read(error_code ec, std::size_t bytes) {
     return;
   }
   decoder_.commit(bytes);
-  last_activity_ = Clock::now();
+  last_activity_ = common::coarse_now();  // for idle timeouts: a tick's precision is plenty
   serve_buffered();
 }
 
@@ -281,7 +282,7 @@ void ServerConnection::run_coroutine_handler(const Handler& handler, Responder r
 
 void ServerConnection::answer_call(Status status, std::string_view payload) {
   in_call_ = false;
-  last_activity_ = Clock::now();
+  last_activity_ = common::coarse_now();
   if (closed_) return;
   queue_answer(status, payload);
   // Answered later (not from inside dispatch): serve what is buffered next.

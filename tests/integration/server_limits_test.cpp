@@ -109,7 +109,9 @@ TEST(ServerLimits, AtTheLimitANewcomerReplacesTheQuietestConnection) {
   options.max_connections = 3;
   auto server = start_test_server(options);
   auto port = server->local_endpoint().port();
-  RawSocket silent(port), early(port), busy(port);
+  RawSocket silent(port);
+  std::this_thread::sleep_for(50ms);  // quiet times count to within a clock tick (a few ms)
+  RawSocket early(port), busy(port);
   early.send("0:\n");
   ASSERT_EQ(early.read_line(), "0:pong");
   std::this_thread::sleep_for(300ms);
