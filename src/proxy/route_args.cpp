@@ -53,6 +53,14 @@ std::variant<RouteArgs, std::string> parse_route_args(std::string_view text) {
   return parse_route_args_with_tree(text);
 }
 
+std::optional<std::string> parse_route_args(std::string_view text, RouteArgs& out) {
+  if (scan_route_args(text, out)) return std::nullopt;
+  auto parsed = parse_route_args_with_tree(text);
+  if (auto* error = std::get_if<std::string>(&parsed)) return std::move(*error);
+  out = std::move(std::get<RouteArgs>(parsed));
+  return std::nullopt;
+}
+
 std::variant<RouteArgs, std::string> parse_route_args_with_tree(std::string_view text) {
   common::JsonArgs args(text);
   RouteArgs out;

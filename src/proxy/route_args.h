@@ -25,6 +25,9 @@ struct RouteArgs {
 
 // The arguments, or the reason they are invalid (for status 3).
 std::variant<RouteArgs, std::string> parse_route_args(std::string_view json);
+// The same into `out` (its strings keep their capacity): the reason they are
+// invalid, or nullopt.
+std::optional<std::string> parse_route_args(std::string_view json, RouteArgs& out);
 // The same through a full JSON parse (what parse_route_args falls back to
 // when its fast scanner gives up; tests compare the two).
 std::variant<RouteArgs, std::string> parse_route_args_with_tree(std::string_view json);

@@ -223,19 +223,27 @@ constexpr char hex_digits[] = "0123456789abcdef";
 }  // namespace
 
 std::optional<RouteArgs> scan_route_args(std::string_view json) {
-  Scanner in(json);
   RouteArgs out;
+  if (!scan_route_args(json, out)) return std::nullopt;
+  return out;
+}
+
+bool scan_route_args(std::string_view json, RouteArgs& out) {
+  Scanner in(json);
+  out.name.clear();
+  out.payload.clear();
+  out.procedure_id = 0;
+  out.options = CallOptions{};
   Seen seen;
-  if (!in.consume('{')) return std::nullopt;
+  if (!in.consume('{')) return false;
   if (!in.consume('}')) {
     do {
       std::string_view key;
-      if (!in.key(key) || !in.consume(':') || !read_field(in, key, out, seen)) return std::nullopt;
+      if (!in.key(key) || !in.consume(':') || !read_field(in, key, out, seen)) return false;
     } while (in.consume(','));
-    if (!in.consume('}')) return std::nullopt;
+    if (!in.consume('}')) return false;
   }
-  if (!in.at_end() || !valid(out, seen)) return std::nullopt;
-  return out;
+  return in.at_end() && valid(out, seen);
 }
 
 void append_json_string(std::string& out, std::string_view text) {

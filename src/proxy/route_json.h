@@ -18,6 +18,10 @@ namespace routing::proxy {
 // shape (no duplicate fields, no nested values); nullopt otherwise, in which
 // case parse_route_args decides (and explains).
 std::optional<RouteArgs> scan_route_args(std::string_view json);
+// The same into `out`, whose strings keep their capacity (routerd reuses one
+// RouteArgs per thread: no allocation per call); false where the above gives
+// nullopt (`out` is then unspecified).
+bool scan_route_args(std::string_view json, RouteArgs& out);
 
 // Appends `text` (valid UTF-8) as a JSON string, quotes included, escaping
 // as Boost.JSON's serializer does.

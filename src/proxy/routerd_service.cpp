@@ -74,11 +74,13 @@ void RouterdService::route(std::string_view payload, rpc::ConnectionContext& con
   const auto start = Clock::now();
   if (auto refusal = refuse_unauthenticated(connection)) return responder.answer(*refusal);
   if (auto refusal = refuse_before_start()) return responder.answer(*refusal);
-  auto parsed = parse_route_args(payload);
-  if (auto* error = std::get_if<std::string>(&parsed)) {
+  // One per thread, reused: its strings keep their capacity from call to call.
+  // Nothing below runs another route() on this thread before it is done with
+  // `args` (answers given at once do not serve the connection's next frame).
+  thread_local RouteArgs args;
+  if (auto error = parse_route_args(payload, args)) {
     return responder.answer(router_error(Status::invalid_argument, *error));
   }
-  auto& args = std::get<RouteArgs>(parsed);
   const std::size_t request_bytes = args.payload.size();
 
   // The rate limit sits before the router: a refused call takes no slot.
@@ -94,10 +96,10 @@ void RouterdService::route(std::string_view payload, rpc::ConnectionContext& con
   // system's name is kept only for the access log.
   std::string logged_name = access_log_.enabled() ? args.name : std::string();
   core::CallCompletion done = [this, responder = std::move(responder), &connection, name = std::move(logged_name),
-                               procedure = args.procedure_id, start, request_bytes](core::CallOutcome outcome) mutable {
+                               procedure = args.procedure_id, start, request_bytes](core::CallOutcome& outcome) mutable {
     finish_route(responder, outcome, connection, name, procedure, start, request_bytes);
   };
-  core_.load()->call_then(args.name, args.procedure_id, std::move(args.payload), args.options, std::move(done),
+  core_.load()->call_then(args.name, args.procedure_id, args.payload, args.options, std::move(done),
                           start);
 }
 

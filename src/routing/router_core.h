@@ -27,8 +27,10 @@ struct CallOutcome {
 };
 
 // Receives a call's outcome (call_then). Holds up to 96 bytes of captures
-// without allocating.
-using CallCompletion = common::InplaceFunction<void(CallOutcome), 96>;
+// without allocating. The outcome is lent: a completion that keeps any of it
+// moves it out (the callback path hands the answer's buffer back to its
+// connection afterwards, to decode the next answer into).
+using CallCompletion = common::InplaceFunction<void(CallOutcome&), 96>;
 
 class RouterCore {
  public:
@@ -62,7 +64,8 @@ class RouterCore {
   // coroutine; any other goes the way of call(). Off the shards, the call
   // runs on one (and `done` there). `start`: when the call arrived, which
   // its deadline and latency count from (the caller has read the clock).
-  void call_then(std::string_view system, std::uint32_t procedure, std::string payload, CallOptions options,
+  // `payload` is copied (into storage reused from call to call).
+  void call_then(std::string_view system, std::uint32_t procedure, std::string_view payload, CallOptions options,
                  CallCompletion done, std::chrono::steady_clock::time_point start);
 
   // Library mode's blocking call, made on the caller's own thread with
@@ -84,6 +87,9 @@ class RouterCore {
   std::size_t shard_count() const { return shards_.size(); }
   // True on a thread that runs one of the shards.
   bool on_shard_thread() const;
+
+  // A call's state on the callback path (fast_call.cpp).
+  struct FastCall;
 
  private:
   struct Shard {
@@ -112,8 +118,6 @@ class RouterCore {
                      std::chrono::steady_clock::time_point deadline);
   };
 
-  struct FastCall;
-
   // `now`: when the outcome came (a caller that has read the clock passes it).
   static CallOutcome recorded(System& system, std::chrono::steady_clock::time_point start, CallOutcome outcome,
                               std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
@@ -137,11 +141,12 @@ class RouterCore {
                                       Tries tries, std::shared_ptr<Backend> picked);
   // call_then's callback path; false (having changed nothing but `picked`
   // and `permit`) when the call needs the coroutine.
-  bool start_fast_call(Shard& shard, std::shared_ptr<System>& system, std::uint32_t procedure, std::string& payload,
+  bool start_fast_call(Shard& shard, std::shared_ptr<System>& system, std::uint32_t procedure, std::string_view payload,
                        const CallOptions& options, std::chrono::steady_clock::time_point start,
                        std::chrono::steady_clock::time_point deadline, CallCompletion& done, Permit& permit,
                        std::shared_ptr<Backend>& picked);
-  void finish_fast_call(std::unique_ptr<FastCall> call, Reply reply);
+  // `reply` is the connection's: its payload buffer is given back.
+  void finish_fast_call(std::unique_ptr<FastCall> call, Reply& reply);
   // Runs route() on `shard` and hands its outcome to `done`.
   void spawn_route(Shard& shard, boost::asio::awaitable<CallOutcome> route, CallCompletion done);
   // `start`: when the attempt began; `now`: when its answer (or failure) came.

@@ -71,6 +71,29 @@ TEST(RouteJson, ScannerLeavesErrorsAndUnusualShapesToTheFullParser) {
   }
 }
 
+// routerd parses every call into one RouteArgs per thread: nothing of an
+// earlier call may leak into the next (a timeout, an idempotent flag, a
+// payload), whichever way (scanner or full parser) either went.
+TEST(RouteJson, ParsingIntoAReusedRouteArgsLeavesNothingOfTheLastCall) {
+  const char* inputs[] = {
+      R"({"name":"echo","procedure_id":1,"payload":"x","timeout_ms":250,"idempotent":true})",
+      R"({"name":"kv","procedure_id":2,"payload":"a much longer payload than the first one, to grow"})",
+      R"({"name":"echo","procedure_id":3,"payload_base64":"/wA="})",
+      R"({"name":"e","procedure_id":4,"payload":"short"})",
+      R"({"name":"echo","procedure_id":1,"payload":"x","nested":{"a":1},"timeout_ms":9})",
+      R"({"name":"echo","procedure_id":5,"payload":""})",
+  };
+  RouteArgs reused;
+  for (std::string_view input : inputs) {
+    auto error = parse_route_args(input, reused);
+    ASSERT_FALSE(error.has_value()) << input << ": " << *error;
+    auto fresh = parse_route_args(input);
+    ASSERT_TRUE(std::holds_alternative<RouteArgs>(fresh)) << input;
+    expect_same(reused, std::get<RouteArgs>(fresh), input);
+  }
+  EXPECT_EQ(parse_route_args(R"({"name":"echo"})", reused), std::get<std::string>(parse_route_args(R"({"name":"echo"})")));
+}
+
 TEST(RouteJson, StringsAreWrittenAsBoostJsonWritesThem) {
   std::string every_ascii;
   for (int c = 0; c < 0x80; ++c) every_ascii += static_cast<char>(c);
