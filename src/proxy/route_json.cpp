@@ -32,6 +32,7 @@ class Scanner {
   bool key(std::string_view& out) {
     if (!consume('"')) return false;
     const char* start = p_;
+    while (end_ - p_ >= 8 && !special(common::load8(p_))) p_ += 8;  // eight plain ASCII bytes at a time
     while (p_ < end_ && *p_ != '"') {
       auto c = static_cast<unsigned char>(*p_);
       if (c == '\\' || c < 0x20 || c >= 0x80) return false;
@@ -51,14 +52,7 @@ class Scanner {
     for (;;) {
       const char* run = p_;
       // Eight plain ASCII bytes at a time, then byte by byte.
-      while (end_ - p_ >= 8) {
-        auto word = common::load8(p_);
-        if (common::has_byte(word, '"') | common::has_byte(word, '\\') | common::has_byte_below(word, 0x20) |
-            common::has_high_byte(word)) {
-          break;
-        }
-        p_ += 8;
-      }
+      while (end_ - p_ >= 8 && !special(common::load8(p_))) p_ += 8;
       while (p_ < end_ && *p_ != '"' && *p_ != '\\' && static_cast<unsigned char>(*p_) >= 0x20) {
         non_ascii |= static_cast<unsigned char>(*p_) >= 0x80;
         ++p_;
@@ -103,8 +97,19 @@ class Scanner {
   }
 
  private:
+  // Whether eight bytes hold a quote, a backslash, a control byte or a
+  // non-ASCII byte: anything a string or key scan must stop at.
+  static bool special(std::uint64_t word) {
+    return (common::has_byte(word, '"') | common::has_byte(word, '\\') | common::has_byte_below(word, 0x20) |
+            common::has_high_byte(word)) != 0;
+  }
+
   void skip_space() {
-    while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
+    // Compact JSON (the usual case) has none: one test.
+    while (p_ < end_ && static_cast<unsigned char>(*p_) <= ' ' &&
+           (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) {
+      ++p_;
+    }
   }
 
   bool escape(std::string& out) {
@@ -251,6 +256,14 @@ void append_json_string(std::string& out, std::string_view text) {
   out += '"';
   std::size_t run = 0;  // start of the bytes not yet copied
   for (std::size_t i = 0; i < text.size(); ++i) {
+    // Eight bytes with nothing to escape at a time (non-ASCII bytes are
+    // copied as they are).
+    while (text.size() - i >= 8) {
+      auto word = common::load8(text.data() + i);
+      if (common::has_byte(word, '"') | common::has_byte(word, '\\') | common::has_byte_below(word, 0x20)) break;
+      i += 8;
+    }
+    if (i == text.size()) break;
     auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     out.append(text.data() + run, i - run);
