@@ -52,9 +52,16 @@ measure() {
 }
 "$bin/routebench" --direct "127.0.0.1:$echod_port" --connections 4 --duration-s 0.5 --warmup-s 0 >/dev/null
 echo "routerd 1 worker vs HAProxy 1 thread, $connections connections, $rounds rounds of ${seconds} s each"
-for _ in $(seq "$rounds"); do
-  r="$(measure "$routerd_pid" --proxy "127.0.0.1:$routerd_port")"
-  h="$(measure "$haproxy_pid" --direct "127.0.0.1:$haproxy_port")"
+# The order alternates (routerd first in odd rounds, HAProxy first in even
+# ones): whatever drifts on a shared machine during a round weighs on both.
+for round in $(seq "$rounds"); do
+  if [ $((round % 2)) = 1 ]; then
+    r="$(measure "$routerd_pid" --proxy "127.0.0.1:$routerd_port")"
+    h="$(measure "$haproxy_pid" --direct "127.0.0.1:$haproxy_port")"
+  else
+    h="$(measure "$haproxy_pid" --direct "127.0.0.1:$haproxy_port")"
+    r="$(measure "$routerd_pid" --proxy "127.0.0.1:$routerd_port")"
+  fi
   echo "$r $h" | awk '{printf "routerd %6d calls/s p50 %4d µs cpu %5.1f µs | haproxy %6d calls/s p50 %4d µs cpu %5.1f µs | calls %.3f cpu %.3f\n",
     $1, $2, $3, $4, $5, $6, $1 / $4, $3 / $6}'
 done | tee "$work/rounds.txt"
