@@ -35,6 +35,8 @@ class DeferredReads final : public asio::execution_context::service {
 
   // Runs `start` from a later turn of the loop. On the loop's thread only.
   void defer(Start start);
+  // Whether the calling thread is running this loop (defer is allowed).
+  bool on_loop_thread() const { return loop_->get_executor().running_in_this_thread(); }
 
  private:
   void shutdown() override;
@@ -47,7 +49,8 @@ class DeferredReads final : public asio::execution_context::service {
 };
 
 // `start` from a later turn of the executor's loop: batched when the loop
-// has a DeferredReads (`batch`), posted on its own otherwise.
+// has a DeferredReads (`batch`) and this is its thread, posted on its own
+// otherwise.
 template <class Start>
 void start_later(DeferredReads* batch, const asio::any_io_executor& executor, Start&& start);
 
@@ -59,7 +62,7 @@ namespace routing::rpc {
 
 template <class Start>
 void start_later(DeferredReads* batch, const asio::any_io_executor& executor, Start&& start) {
-  if (batch != nullptr) return batch->defer(std::forward<Start>(start));
+  if (batch != nullptr && batch->on_loop_thread()) return batch->defer(std::forward<Start>(start));
   asio::post(executor, std::forward<Start>(start));
 }
 

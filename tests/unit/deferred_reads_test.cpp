@@ -52,6 +52,29 @@ TEST(DeferredReads, ALoopNotOptedInHasNoBatchAndStartLaterPosts) {
   EXPECT_EQ(ran, 2);
 }
 
+TEST(DeferredReads, AStartFromAnotherThreadIsPostedNotBatched) {
+  asio::io_context loop;
+  DeferredReads::enable(loop);
+  DeferredReads* batch = DeferredReads::of(loop.get_executor());
+  EXPECT_FALSE(batch->on_loop_thread()) << "nothing runs the loop yet";
+  int ran = 0;
+  // Not from the loop's thread: two posts, not one batch (which would race
+  // with the loop's own starts).
+  start_later(batch, loop.get_executor(), [&] { ++ran; });
+  start_later(batch, loop.get_executor(), [&] { ++ran; });
+  EXPECT_EQ(loop.poll(), 2u);
+  EXPECT_EQ(ran, 2);
+  // From the loop's thread: batched.
+  loop.restart();  // the poll above ran out of work, which stops the loop
+  asio::post(loop, [&] {
+    EXPECT_TRUE(batch->on_loop_thread());
+    start_later(batch, loop.get_executor(), [&] { ++ran; });
+    start_later(batch, loop.get_executor(), [&] { ++ran; });
+  });
+  EXPECT_EQ(loop.poll(), 2u);  // the post, then one batch of two
+  EXPECT_EQ(ran, 4);
+}
+
 TEST(DeferredReads, ALoopDestroyedFirstReleasesWhatPendingStartsHold) {
   auto held = std::make_shared<int>(7);
   std::weak_ptr<int> watch = held;
