@@ -1,6 +1,7 @@
 #pragma once
 // Tests eight bytes at once ("SWAR"): the codec and routerd's JSON scanner
 // skip runs of ordinary bytes with these instead of testing byte by byte.
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -28,5 +29,13 @@ inline constexpr std::uint64_t has_byte_below(std::uint64_t word, unsigned char 
 
 // Non-zero when some byte of `word` is 0x80 or above (not ASCII).
 inline constexpr std::uint64_t has_high_byte(std::uint64_t word) { return word & highs; }
+
+// The index (0..7, in memory order) of the first byte flagged in a non-zero
+// mask from the tests above, or an OR of them. The lowest flag is always
+// exact: a false flag needs a borrow from a lower byte, which was a match.
+inline int first_flagged_byte(std::uint64_t mask) {
+  static_assert(std::endian::native == std::endian::little, "load8's byte order is assumed little-endian");
+  return std::countr_zero(mask) / 8;
+}
 
 }  // namespace routing::common

@@ -19,6 +19,10 @@ class Scanner {
     return p_ < end_ ? *p_ : '\0';
   }
   bool consume(char c) {
+    if (p_ < end_ && *p_ == c) {  // compact JSON: no space to skip first
+      ++p_;
+      return true;
+    }
     if (peek() != c) return false;
     ++p_;
     return true;
@@ -32,7 +36,7 @@ class Scanner {
   bool key(std::string_view& out) {
     if (!consume('"')) return false;
     const char* start = p_;
-    while (end_ - p_ >= 8 && !special(common::load8(p_))) p_ += 8;  // eight plain ASCII bytes at a time
+    skip_plain();
     while (p_ < end_ && *p_ != '"') {
       auto c = static_cast<unsigned char>(*p_);
       if (c == '\\' || c < 0x20 || c >= 0x80) return false;
@@ -52,7 +56,7 @@ class Scanner {
     for (;;) {
       const char* run = p_;
       // Eight plain ASCII bytes at a time, then byte by byte.
-      while (end_ - p_ >= 8 && !special(common::load8(p_))) p_ += 8;
+      skip_plain();
       while (p_ < end_ && *p_ != '"' && *p_ != '\\' && static_cast<unsigned char>(*p_) >= 0x20) {
         non_ascii |= static_cast<unsigned char>(*p_) >= 0x80;
         ++p_;
@@ -99,9 +103,21 @@ class Scanner {
  private:
   // Whether eight bytes hold a quote, a backslash, a control byte or a
   // non-ASCII byte: anything a string or key scan must stop at.
-  static bool special(std::uint64_t word) {
-    return (common::has_byte(word, '"') | common::has_byte(word, '\\') | common::has_byte_below(word, 0x20) |
-            common::has_high_byte(word)) != 0;
+  static std::uint64_t special(std::uint64_t word) {
+    return common::has_byte(word, '"') | common::has_byte(word, '\\') | common::has_byte_below(word, 0x20) |
+           common::has_high_byte(word);
+  }
+
+  // Moves to the first special byte, eight bytes at a time while eight are
+  // left (the byte loops that follow finish the last few and check it).
+  void skip_plain() {
+    while (end_ - p_ >= 8) {
+      if (auto mask = special(common::load8(p_))) {
+        p_ += common::first_flagged_byte(mask);
+        return;
+      }
+      p_ += 8;
+    }
   }
 
   void skip_space() {
