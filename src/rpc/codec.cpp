@@ -37,31 +37,33 @@ FrameError parse_number(std::string_view digits, std::uint32_t& number) {
   return FrameError::none;
 }
 
+// The first byte in [p, end) that needs escaping, or end: eight bytes at a
+// time, then byte by byte for the last few.
+const char* find_escapable(const char* p, const char* end) {
+  for (; end - p >= 8; p += 8) {
+    auto word = common::load8(p);
+    if (auto mask = common::has_byte(word, '\\') | common::has_byte(word, '\n') | common::has_byte(word, '\r')) {
+      return p + common::first_flagged_byte(mask);
+    }
+  }
+  while (p < end && escape_letter(static_cast<unsigned char>(*p)) == 0) ++p;
+  return p;
+}
+
 }  // namespace
 
 void append_escaped(std::string& out, std::string_view payload) {
   const char* p = payload.data();
   const char* const end = p + payload.size();
   out.reserve(out.size() + payload.size() + 2);
-  const char* run = p;  // start of the bytes not yet copied
-  while (p < end) {
-    // Eight ordinary bytes at a time, then byte by byte through a block
-    // that holds something to escape.
-    while (end - p >= 8) {
-      auto word = common::load8(p);
-      if (common::has_byte(word, '\\') | common::has_byte(word, '\n') | common::has_byte(word, '\r')) break;
-      p += 8;
-    }
-    for (const char* stop = std::min(end, p + 8); p < stop; ++p) {
-      char letter = escape_letter(static_cast<unsigned char>(*p));
-      if (letter == 0) continue;
-      out.append(run, static_cast<std::size_t>(p - run));
-      out.push_back('\\');
-      out.push_back(letter);
-      run = p + 1;
-    }
+  for (;;) {
+    const char* hit = find_escapable(p, end);
+    out.append(p, static_cast<std::size_t>(hit - p));
+    if (hit == end) return;
+    out.push_back('\\');
+    out.push_back(escape_letter(static_cast<unsigned char>(*hit)));
+    p = hit + 1;
   }
-  out.append(run, static_cast<std::size_t>(end - run));
 }
 
 void append_unescaped(std::string& out, std::string_view escaped) {
