@@ -15,7 +15,7 @@ using Clock = std::chrono::steady_clock;
 
 // What a call on the callback path holds while its request is out. Reused
 // from call to call on each thread (CallStates): a routed call then allocates
-// neither its state nor, within the capacity a earlier call left, the copy
+// neither its state nor, within the capacity an earlier call left, the copy
 // of its payload.
 struct RouterCore::FastCall {
   Shard* shard = nullptr;
