@@ -150,7 +150,7 @@ void ClientConnection::start_read() {
 void ClientConnection::begin_read() {
   if (!open_) return;
   auto space = decoder_.prepare_read();
-  socket_.async_read_some(asio::buffer(space.data(), space.size()), OnRead{shared_from_this()});
+  reader_.async_read_some(asio::buffer(space.data(), space.size()), OnRead{shared_from_this()});
 }
 
 void ClientConnection::on_read(error_code ec, std::size_t bytes) {

@@ -7,6 +7,7 @@
 #include "common/inplace_function.h"
 #include "rpc/asio_fwd.h"
 #include "rpc/codec.h"
+#include "rpc/drained_read.h"
 #include "rpc/handler_slot.h"
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -97,6 +98,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void fail_all(std::string_view reason, Clock::time_point timed_out_by = Clock::time_point::min());
 
   asio::ip::tcp::socket socket_;
+  DrainedReader reader_{socket_};  // reads that skip the recv bound to find nothing
   FrameDecoder decoder_;
   Frame frame_;
   std::string output_;   // requests not yet handed to the socket

@@ -184,7 +184,7 @@ void ServerConnection::begin_read() {
   }
   auto space = decoder_.prepare_read();
   auto on_read = [self = shared_from_this()](error_code ec, std::size_t n) { self->on_read(ec, n); };
-  socket_.async_read_some(
+  reader_.async_read_some(
       asio::buffer(space.data(), space.size()),
       asio::bind_cancellation_slot(read_cancel_.slot(),
                                    asio::bind_allocator(SlotAllocator<void>(read_slot_), std::move(on_read))));

@@ -6,6 +6,7 @@
 // delays the answers before it), and an idle watchdog. The reader is plain
 // callbacks, not a coroutine: a routed call then costs no coroutine frame
 // here. Everything runs on the owning worker's single-threaded event loop.
+#include "rpc/drained_read.h"
 #include "rpc/handler_slot.h"
 #include "rpc/server.h"
 
@@ -92,6 +93,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   bool busy() const { return in_call_ || !output_.empty() || !writing_.empty(); }
 
   asio::ip::tcp::socket socket_;
+  DrainedReader reader_{socket_};  // reads that skip the recv bound to find nothing
   ServerShared& shared_;
   ConnectionSet& set_;
   FrameDecoder decoder_;
