@@ -1,6 +1,5 @@
 #include "rpc/client_connection.h"
 
-#include "rpc/deferred_reads.h"
 #include "rpc/send_now.h"
 
 #include <boost/asio/append.hpp>
@@ -21,7 +20,7 @@ std::shared_ptr<ClientConnection> ClientConnection::create(asio::any_io_executor
 }
 
 ClientConnection::ClientConnection(asio::any_io_executor executor, std::size_t max_frame_bytes)
-    : socket_(executor), decoder_(max_frame_bytes), deadline_timer_(executor), reads_(DeferredReads::of(executor)) {}
+    : socket_(executor), decoder_(max_frame_bytes), deadline_timer_(executor) {}
 
 asio::awaitable<error_code> ClientConnection::connect(asio::ip::tcp::endpoint endpoint) {
   auto [ec] = co_await socket_.async_connect(endpoint, use_nothrow);
@@ -139,15 +138,10 @@ struct ClientConnection::OnRead {
 // From a later turn of the loop, as the server's reads (server_connection.cpp):
 // right after an answer the backend has nothing more to send, and Asio's
 // immediate read attempt would be a system call that finds nothing.
+// A read that emptied the socket leaves the next one waiting for epoll
+// without a recv (drained_read.h): right after an answer the backend has
+// nothing more to send.
 void ClientConnection::start_read() {
-  // The guard drops the waiting calls if the loop is destroyed before this runs.
-  start_later(reads_, socket_.get_executor(), [guard = OnRead(shared_from_this())]() mutable {
-    auto connection = std::move(guard.self);
-    connection->begin_read();
-  });
-}
-
-void ClientConnection::begin_read() {
   if (!open_) return;
   auto space = decoder_.prepare_read();
   reader_.async_read_some(asio::buffer(space.data(), space.size()), OnRead{shared_from_this()});

@@ -21,7 +21,6 @@
 
 namespace routing::rpc {
 
-class DeferredReads;
 
 class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
  public:
@@ -93,7 +92,6 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void flush();
   struct OnRead;
   void start_read();
-  void begin_read();
   void on_read(error_code ec, std::size_t bytes);
   void fail_all(std::string_view reason, Clock::time_point timed_out_by = Clock::time_point::min());
 
@@ -106,7 +104,6 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   std::deque<Waiting> waiting_;  // calls awaiting answers, oldest first
   asio::steady_timer deadline_timer_;
   HandlerSlot read_slot_;  // the pending read's state
-  DeferredReads* reads_;   // the loop's batch of read starts, if it has one
   Clock::time_point armed_for_ = Clock::time_point::max();  // what the timer waits for
   std::uint64_t answers_received_ = 0;
   bool writing_active_ = false;

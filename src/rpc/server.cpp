@@ -1,7 +1,6 @@
 #include "rpc/server.h"
 
 #include "rpc/address.h"
-#include "rpc/deferred_reads.h"
 #include "rpc/server_connection.h"
 
 #include <boost/asio/co_spawn.hpp>
@@ -27,8 +26,6 @@ struct Server::Worker {
   // Keeps an idle loop running until the server stops.
   asio::executor_work_guard<asio::io_context::executor_type> keep_running{ctx.get_executor()};
   std::thread thread;
-
-  Worker() { DeferredReads::enable(ctx); }
 
   // Drains this worker; `done` runs once, when its last connection closed or
   // the drain timeout cut the rest.

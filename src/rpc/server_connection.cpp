@@ -1,7 +1,6 @@
 #include "rpc/server_connection.h"
 
 #include "common/coarse_clock.h"
-#include "rpc/deferred_reads.h"
 #include "rpc/send_now.h"
 
 #include <boost/asio/bind_allocator.hpp>
@@ -43,7 +42,6 @@ ServerConnection::ServerConnection(asio::ip::tcp::socket socket, ServerShared& s
       set_(set),
       decoder_(shared.options.max_frame_bytes),
       idle_timer_(socket_.get_executor()),
-      reads_(DeferredReads::of(socket_.get_executor())),
       last_activity_(common::coarse_now()) {
   error_code ec;
   context_.peer = socket_.remote_endpoint(ec);
@@ -164,24 +162,13 @@ void ServerConnection::finish_if_done() {
   asio::co_spawn(socket_.get_executor(), linger_then_close(shared_from_this()), log_escaped_exception);
 }
 
-// The read starts from a later turn of the loop, not at once: Asio tries a
-// read at once when an operation starts (and only then waits for epoll), and
-// right after an answer the client has rarely sent its next request yet, so
-// that try costs a system call that finds nothing. Started after the other
-// work ready now, it more often finds the request (measured: recv calls per
-// routed call, docs/performance.md). The starts due in one turn share one
-// post (deferred_reads.h).
+// Right after an answer the client has rarely sent its next request yet: a
+// read that emptied the socket leaves the next one waiting for epoll without
+// a recv (drained_read.h).
 void ServerConnection::start_read() {
   assert(!read_pending_ && "one read at a time: a second would split frames");
+  if (stopping_ || closed_) return stop_reading();
   read_pending_ = true;
-  start_later(reads_, socket_.get_executor(), [self = shared_from_this()] { self->begin_read(); });
-}
-
-void ServerConnection::begin_read() {
-  if (stopping_ || closed_) {
-    read_pending_ = false;
-    return stop_reading();
-  }
   auto space = decoder_.prepare_read();
   auto on_read = [self = shared_from_this()](error_code ec, std::size_t n) { self->on_read(ec, n); };
   reader_.async_read_some(

@@ -19,7 +19,6 @@
 namespace routing::rpc {
 
 class ServerConnection;
-class DeferredReads;
 
 // A procedure's handler: exactly one of the two kinds is set.
 struct RegisteredHandler {
@@ -68,7 +67,6 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
  private:
   friend class Responder;
   void start_read();
-  void begin_read();
   void on_read(error_code ec, std::size_t bytes);
   // Serves the complete frames buffered, in order, until a call is pending,
   // the output is full, or more bytes are needed (then reads).
@@ -104,7 +102,6 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   asio::steady_timer idle_timer_;
   asio::cancellation_signal read_cancel_;
   HandlerSlot read_slot_;  // the pending read's state
-  DeferredReads* reads_;   // the loop's batch of read starts, if it has one
   Clock::time_point last_activity_;
   // When the first bytes of the incomplete frame now buffered were seen;
   // max() while no frame is partly received (or a call is being served).
