@@ -7,12 +7,12 @@
 // PooledConnection), or idle in its backend's FIFO here. Idle ones are reused
 // oldest first, checked before reuse, and closed after the idle timeout, when
 // their backend leaves discovery, or to make room for another backend's.
+#include "common/ring_queue.h"
 #include "routing/backend.h"
 #include "routing/system.h"
 #include "rpc/blocking_connection.h"
 #include "rpc/client_connection.h"
 
-#include <deque>
 #include <unordered_map>
 
 namespace routing::core {
@@ -82,7 +82,7 @@ class BasicConnectionPool {
   };
   struct BackendIdle {
     std::shared_ptr<Backend> backend;  // kept alive while connections idle
-    std::deque<Idle> idle;             // oldest first
+    common::RingQueue<Idle> idle;      // oldest first
   };
   void pop_front(BackendIdle& list);
 

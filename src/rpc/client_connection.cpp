@@ -204,7 +204,9 @@ void ClientConnection::fail_all(std::string_view reason, Clock::time_point timed
   deadline_timer_.cancel();
   auto waiting = std::move(waiting_);
   waiting_.clear();
-  for (auto& call : waiting) {
+  while (!waiting.empty()) {
+    Waiting call = std::move(waiting.front());
+    waiting.pop_front();
     // Read before `call` is moved from (argument order is unspecified).
     Reply reply = call.deadline <= timed_out_by ? Reply::error(Status::deadline_exceeded, "no answer by the deadline")
                                                 : Reply::error(Status::unavailable, std::string(reason));

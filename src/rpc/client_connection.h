@@ -5,6 +5,7 @@
 #include <routing/reply.h>
 
 #include "common/inplace_function.h"
+#include "common/ring_queue.h"
 #include "rpc/asio_fwd.h"
 #include "rpc/codec.h"
 #include "rpc/drained_read.h"
@@ -16,7 +17,6 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
-#include <deque>
 #include <memory>
 
 namespace routing::rpc {
@@ -101,7 +101,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   Frame frame_;
   std::string output_;   // requests not yet handed to the socket
   std::string writing_;  // requests being written
-  std::deque<Waiting> waiting_;  // calls awaiting answers, oldest first
+  common::RingQueue<Waiting> waiting_;  // calls awaiting answers, oldest first
   asio::steady_timer deadline_timer_;
   HandlerSlot read_slot_;  // the pending read's state
   Clock::time_point armed_for_ = Clock::time_point::max();  // what the timer waits for
