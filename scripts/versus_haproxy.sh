@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # routerd (1 worker) against HAProxy 2.6 in TCP mode (1 thread), in
 # alternating rounds on the same echod, so that both see the same machine
-# load; prints each round's calls/s, p50 and CPU per call (from /proc), and
-# the medians of the ratios. A steadier comparison than one bench.sh row on a
-# shared VM. Needs a build (scripts/build.sh) and haproxy (scripts/setup.sh).
+# load; prints each round's calls/s, p50 and CPU per call (from /proc, split
+# into user and system time), and the medians of the ratios. A steadier
+# comparison than one bench.sh row on a shared VM. Needs a build (scripts/build.sh) and haproxy (scripts/setup.sh).
 #   scripts/versus_haproxy.sh [seconds per run, default 3] [connections, default 16] [rounds, default 5]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -33,21 +33,23 @@ for attempt in 1 2 3 4 5; do
   [ "$attempt" = 5 ] && { echo "haproxy did not start:"; cat "$work/haproxy.log"; exit 1; }
 done
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }  # user, system
 hz="$(getconf CLK_TCK)"
-# measure PID ROUTEBENCH-ARGS...: prints "calls/s p50 cpu-µs-per-call"
+# measure PID ROUTEBENCH-ARGS...: prints "calls/s p50 cpu user system" (CPU
+# in µs per call; user and system split it, which says where a gap lies)
 measure() {
   local pid="$1"; shift
-  local t0 t1 json
-  t0="$(cpu_ticks "$pid")"
+  local u0 s0 u1 s1 json
+  read -r u0 s0 < <(cpu_ticks "$pid")
   json="$("$bin/routebench" "$@" --connections "$connections" --duration-s "$seconds" --warmup-s 0 --json)"
-  t1="$(cpu_ticks "$pid")"
-  awk -v json="$json" -v dt="$((t1 - t0))" -v hz="$hz" 'BEGIN {
+  read -r u1 s1 < <(cpu_ticks "$pid")
+  awk -v json="$json" -v du="$((u1 - u0))" -v ds="$((s1 - s0))" -v hz="$hz" 'BEGIN {
     n = split(json, parts, /[,:{}]/)
     for (i = 1; i < n; i++) { gsub(/"/, "", parts[i]); v[parts[i]] = parts[i + 1] }
     calls = v["ok"] + v["failed"]
-    per_call = calls > 0 ? dt * 1e6 / hz / calls : 0
-    printf "%.0f %.0f %.2f\n", v["calls_per_s"], v["p50_us"], per_call
+    user = calls > 0 ? du * 1e6 / hz / calls : 0
+    sys = calls > 0 ? ds * 1e6 / hz / calls : 0
+    printf "%.0f %.0f %.2f %.2f %.2f\n", v["calls_per_s"], v["p50_us"], user + sys, user, sys
   }'
 }
 "$bin/routebench" --direct "127.0.0.1:$echod_port" --connections 4 --duration-s 0.5 --warmup-s 0 >/dev/null
@@ -62,8 +64,8 @@ for round in $(seq "$rounds"); do
     h="$(measure "$haproxy_pid" --direct "127.0.0.1:$haproxy_port")"
     r="$(measure "$routerd_pid" --proxy "127.0.0.1:$routerd_port")"
   fi
-  echo "$r $h" | awk '{printf "routerd %6d calls/s p50 %4d µs cpu %5.1f µs | haproxy %6d calls/s p50 %4d µs cpu %5.1f µs | calls %.3f cpu %.3f\n",
-    $1, $2, $3, $4, $5, $6, $1 / $4, $3 / $6}'
+  echo "$r $h" | awk '{printf "routerd %6d calls/s p50 %4d µs cpu %5.1f µs (user %4.1f sys %4.1f) | haproxy %6d calls/s p50 %4d µs cpu %5.1f µs (user %4.1f sys %4.1f) | calls %.3f cpu %.3f\n",
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $1 / $6, $3 / $8}'
 done | tee "$work/rounds.txt"
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 echo "median ratio routerd/HAProxy: calls/s $(awk '{print $(NF-2)}' "$work/rounds.txt" | median)," \
