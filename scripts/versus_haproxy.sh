@@ -3,7 +3,8 @@
 # alternating rounds on the same echod, so that both see the same machine
 # load; prints each round's calls/s, p50 and CPU per call (from /proc, split
 # into user and system time), and the medians of the ratios. A steadier
-# comparison than one bench.sh row on a shared VM. Needs a build (scripts/build.sh) and haproxy (scripts/setup.sh).
+# comparison than one bench.sh row on a shared VM. Needs a build
+# (scripts/build.sh) and haproxy (scripts/setup.sh).
 #   scripts/versus_haproxy.sh [seconds per run, default 3] [connections, default 16] [rounds, default 5]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
