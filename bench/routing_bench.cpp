@@ -94,6 +94,16 @@ void BM_RouteArgsScanner(benchmark::State& state) {
 }
 BENCHMARK(BM_RouteArgsScanner);
 
+// As routerd parses: into one RouteArgs reused call after call (no allocation).
+void BM_RouteArgsScannerReused(benchmark::State& state) {
+  proxy::RouteArgs args;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(proxy::scan_route_args(route_args, args));
+    benchmark::DoNotOptimize(args);
+  }
+}
+BENCHMARK(BM_RouteArgsScannerReused);
+
 void BM_RouteArgsFullParse(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(proxy::parse_route_args_with_tree(route_args));
 }
