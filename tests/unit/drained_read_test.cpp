@@ -62,141 +62,128 @@ void settle(Pair& pair) {
   pair.loop.poll();
 }
 
-TEST(DrainedReader, AfterAShortReadTheNextReadWaitsForEpollInsteadOfTrying) {
-  if (!DrainedReader::skips_empty_tries) GTEST_SKIP() << "not with this Asio: reads are Asio's own";
+// A loopback pair, its reader, and the outcome of the last read started.
+class DrainedReaderTest : public ::testing::Test {
+ protected:
+  void start_read(std::size_t size = sizeof space) {
+    reader.async_read_some(asio::buffer(space, size), result.handler());
+  }
+  bool done() { return run_until_done(pair, result); }
+  std::string received() const { return std::string(space, result.bytes); }
+
   Pair pair;
-  DrainedReader reader(pair.socket);
+  DrainedReader reader{pair.socket};
   char space[64];
   Result result;
-  reader.async_read_some(asio::buffer(space), result.handler());
+};
+
+TEST_F(DrainedReaderTest, AfterAShortReadTheNextReadWaitsForEpollInsteadOfTrying) {
+  if (!DrainedReader::skips_empty_tries) GTEST_SKIP() << "not with this Asio: reads are Asio's own";
+  start_read();
   settle(pair);
   EXPECT_FALSE(result.ec) << "nothing sent yet";
   EXPECT_EQ(reader.attempts(), 1u) << "a new socket is tried at once, as with Asio";
 
   pair.send("abc");
-  ASSERT_TRUE(run_until_done(pair, result));
+  ASSERT_TRUE(done());
   EXPECT_EQ(*result.ec, error_code());
-  EXPECT_EQ(std::string(space, result.bytes), "abc");
+  EXPECT_EQ(received(), "abc");
   EXPECT_EQ(reader.attempts(), 2u);
 
   // 3 of 64 bytes: the socket is empty. Asio's own read would try recv now.
-  reader.async_read_some(asio::buffer(space), result.handler());
+  start_read();
   settle(pair);
   EXPECT_FALSE(result.ec);
   EXPECT_EQ(reader.attempts(), 2u) << "a recv that could only find nothing";
 
   pair.send("de");
-  ASSERT_TRUE(run_until_done(pair, result));
-  EXPECT_EQ(std::string(space, result.bytes), "de");
+  ASSERT_TRUE(done());
+  EXPECT_EQ(received(), "de");
   EXPECT_EQ(reader.attempts(), 3u);
 }
 
-TEST(DrainedReader, BytesArrivingWhileNoReadIsPendingAreReadAtTheNextStart) {
-  Pair pair;
-  DrainedReader reader(pair.socket);
-  char space[64];
-  Result result;
-  reader.async_read_some(asio::buffer(space), result.handler());
+TEST_F(DrainedReaderTest, BytesArrivingWhileNoReadIsPendingAreReadAtTheNextStart) {
+  start_read();
   pair.send("first");
-  ASSERT_TRUE(run_until_done(pair, result));
-  EXPECT_EQ(std::string(space, result.bytes), "first");
+  ASSERT_TRUE(done());
+  EXPECT_EQ(received(), "first");
 
   // The event for these bytes is handled while no read is pending.
   pair.send("second");
   settle(pair);
-  reader.async_read_some(asio::buffer(space), result.handler());
-  ASSERT_TRUE(run_until_done(pair, result)) << "the readiness was lost: the read would wait forever";
-  EXPECT_EQ(std::string(space, result.bytes), "second");
+  start_read();
+  ASSERT_TRUE(done()) << "the readiness was lost: the read would wait forever";
+  EXPECT_EQ(received(), "second");
 }
 
-TEST(DrainedReader, AReadThatFillsItsSpaceTriesAgainAtOnce) {
-  Pair pair;
-  DrainedReader reader(pair.socket);
-  char space[4];
-  Result result;
-  reader.async_read_some(asio::buffer(space), result.handler());
+TEST_F(DrainedReaderTest, AReadThatFillsItsSpaceTriesAgainAtOnce) {
+  start_read(4);
   pair.send("0123456789");
-  ASSERT_TRUE(run_until_done(pair, result));
-  EXPECT_EQ(std::string(space, result.bytes), "0123");
+  ASSERT_TRUE(done());
+  EXPECT_EQ(received(), "0123");
   settle(pair);  // no event is left: the rest must come from the read's own try
 
-  reader.async_read_some(asio::buffer(space), result.handler());
-  ASSERT_TRUE(run_until_done(pair, result));
-  EXPECT_EQ(std::string(space, result.bytes), "4567");
-  reader.async_read_some(asio::buffer(space), result.handler());
-  ASSERT_TRUE(run_until_done(pair, result));
-  EXPECT_EQ(std::string(space, result.bytes), "89");
+  start_read(4);
+  ASSERT_TRUE(done());
+  EXPECT_EQ(received(), "4567");
+  start_read(4);
+  ASSERT_TRUE(done());
+  EXPECT_EQ(received(), "89");
 }
 
-TEST(DrainedReader, ThePeerClosingAfterAShortReadIsSeenAsEndOfFile) {
-  Pair pair;
-  DrainedReader reader(pair.socket);
-  char space[64];
-  Result result;
-  reader.async_read_some(asio::buffer(space), result.handler());
+TEST_F(DrainedReaderTest, ThePeerClosingAfterAShortReadIsSeenAsEndOfFile) {
+  start_read();
   pair.send("last words");
-  ASSERT_TRUE(run_until_done(pair, result));
-  reader.async_read_some(asio::buffer(space), result.handler());
+  ASSERT_TRUE(done());
+  start_read();
   settle(pair);
   pair.peer.close();
-  ASSERT_TRUE(run_until_done(pair, result));
+  ASSERT_TRUE(done());
   EXPECT_EQ(*result.ec, asio::error::eof);
   EXPECT_EQ(result.bytes, 0u);
 }
 
 // recv takes the FIN together with the bytes before it; if epoll reported
 // both at once, no later event comes: the read after them must still try.
-TEST(DrainedReader, BytesAndTheFinReportedTogetherStillEndInEndOfFile) {
-  Pair pair;
-  DrainedReader reader(pair.socket);
-  char space[64];
-  Result result;
-  reader.async_read_some(asio::buffer(space), result.handler());
+TEST_F(DrainedReaderTest, BytesAndTheFinReportedTogetherStillEndInEndOfFile) {
+  start_read();
   settle(pair);
   pair.send("bye");
   pair.peer.shutdown(tcp::socket::shutdown_send);
-  ASSERT_TRUE(run_until_done(pair, result));
-  EXPECT_EQ(std::string(space, result.bytes), "bye");
-  reader.async_read_some(asio::buffer(space), result.handler());
-  ASSERT_TRUE(run_until_done(pair, result)) << "the end of file was lost";
+  ASSERT_TRUE(done());
+  EXPECT_EQ(received(), "bye");
+  start_read();
+  ASSERT_TRUE(done()) << "the end of file was lost";
   EXPECT_EQ(*result.ec, asio::error::eof);
 }
 
-TEST(DrainedReader, BytesAndTheFinReportedWhileNoReadIsPendingStillEndInEndOfFile) {
-  Pair pair;
-  DrainedReader reader(pair.socket);
-  char space[64];
-  Result result;
-  reader.async_read_some(asio::buffer(space), result.handler());
+TEST_F(DrainedReaderTest, BytesAndTheFinReportedWhileNoReadIsPendingStillEndInEndOfFile) {
+  start_read();
   pair.send("hello");
-  ASSERT_TRUE(run_until_done(pair, result));
+  ASSERT_TRUE(done());
   pair.send("bye");
   pair.peer.shutdown(tcp::socket::shutdown_send);
   settle(pair);  // epoll reports the bytes and the FIN; no read is pending
-  reader.async_read_some(asio::buffer(space), result.handler());
-  ASSERT_TRUE(run_until_done(pair, result));
-  EXPECT_EQ(std::string(space, result.bytes), "bye");
-  reader.async_read_some(asio::buffer(space), result.handler());
-  ASSERT_TRUE(run_until_done(pair, result)) << "the end of file was lost";
+  start_read();
+  ASSERT_TRUE(done());
+  EXPECT_EQ(received(), "bye");
+  start_read();
+  ASSERT_TRUE(done()) << "the end of file was lost";
   EXPECT_EQ(*result.ec, asio::error::eof);
 }
 
-TEST(DrainedReader, ACancellationSignalOrClosingTheSocketAbortsThePendingRead) {
-  Pair pair;
-  DrainedReader reader(pair.socket);
-  char space[64];
-  Result result;
+TEST_F(DrainedReaderTest, ACancellationSignalOrClosingTheSocketAbortsThePendingRead) {
   asio::cancellation_signal cancel;
   reader.async_read_some(asio::buffer(space), asio::bind_cancellation_slot(cancel.slot(), result.handler()));
   settle(pair);
   cancel.emit(asio::cancellation_type::terminal);
-  ASSERT_TRUE(run_until_done(pair, result));
+  ASSERT_TRUE(done());
   EXPECT_EQ(*result.ec, asio::error::operation_aborted);
 
-  reader.async_read_some(asio::buffer(space), result.handler());
+  start_read();
   settle(pair);
   pair.socket.close();
-  ASSERT_TRUE(run_until_done(pair, result));
+  ASSERT_TRUE(done());
   EXPECT_EQ(*result.ec, asio::error::operation_aborted);
 }
 
@@ -219,28 +206,26 @@ struct CountingAllocator {
   }
 };
 
-TEST(DrainedReader, TheReadsStateComesFromTheHandlersAllocator) {
-  Pair pair;
-  DrainedReader reader(pair.socket);
-  char space[64];
-  Result result;
+TEST_F(DrainedReaderTest, TheReadsStateComesFromTheHandlersAllocator) {
   int allocations = 0;
-  reader.async_read_some(asio::buffer(space), asio::bind_allocator(CountingAllocator<void>(&allocations), result.handler()));
+  reader.async_read_some(asio::buffer(space),
+                         asio::bind_allocator(CountingAllocator<void>(&allocations), result.handler()));
   pair.send("x");
-  ASSERT_TRUE(run_until_done(pair, result));
+  ASSERT_TRUE(done());
   EXPECT_EQ(allocations, 1);
 }
 
-TEST(DrainedReader, ALoopDestroyedFirstDropsThePendingReadsHandlerUnrun) {
+TEST_F(DrainedReaderTest, ALoopDestroyedFirstDropsThePendingReadsHandlerUnrun) {  // with a loop of its own
   auto held = std::make_shared<int>(7);
   std::weak_ptr<int> watch = held;
   bool ran = false;
   {
-    Pair pair;
-    DrainedReader reader(pair.socket);
-    static char space[64];
-    reader.async_read_some(asio::buffer(space), [held = std::move(held), &ran](error_code, std::size_t) { ran = true; });
-    settle(pair);
+    Pair own;
+    DrainedReader own_reader(own.socket);
+    static char own_space[64];
+    own_reader.async_read_some(asio::buffer(own_space),
+                               [held = std::move(held), &ran](error_code, std::size_t) { ran = true; });
+    settle(own);
   }
   EXPECT_FALSE(ran);
   EXPECT_TRUE(watch.expired());
