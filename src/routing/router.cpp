@@ -2,6 +2,7 @@
 #include <routing/router.h>
 
 #include "routing/router_core.h"
+#include "rpc/batched_writes.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -27,6 +28,7 @@ struct Router::Threads {
   explicit Threads(unsigned count) {
     for (unsigned i = 0; i < std::max(1u, count); ++i) {
       auto loop = std::make_unique<Loop>();
+      rpc::BatchedWrites::enable(loop->ctx);
       loop->thread = std::thread([ctx = &loop->ctx] { ctx->run(); });
       loops.push_back(std::move(loop));
     }

@@ -20,7 +20,7 @@ std::shared_ptr<ClientConnection> ClientConnection::create(asio::any_io_executor
 }
 
 ClientConnection::ClientConnection(asio::any_io_executor executor, std::size_t max_frame_bytes)
-    : socket_(executor), decoder_(max_frame_bytes), deadline_timer_(executor) {}
+    : socket_(executor), decoder_(max_frame_bytes), deadline_timer_(executor), batch_(BatchedWrites::of(executor)) {}
 
 asio::awaitable<error_code> ClientConnection::connect(asio::ip::tcp::endpoint endpoint) {
   auto [ec] = co_await socket_.async_connect(endpoint, use_nothrow);
@@ -55,7 +55,18 @@ void ClientConnection::enqueue(std::uint32_t procedure, std::string_view payload
   const auto deadline = waiting.deadline;
   waiting_.push_back(std::move(waiting));
   if (deadline < armed_for_) arm_deadline(deadline);
-  if (!writing_active_) flush();
+  if (!writing_active_ && !flush_queued_) flush_soon();
+}
+
+// At the end of the loop's turn, with the other connections' writes
+// (batched_writes.h); requests made meanwhile go in the same send.
+void ClientConnection::flush_soon() {
+  if (batch_ == nullptr) return flush();
+  flush_queued_ = true;
+  batch_->write_soon([self = shared_from_this()] {
+    self->flush_queued_ = false;
+    if (self->open_ && !self->writing_active_) self->flush();
+  }, WriteKind::request);
 }
 
 void ClientConnection::arm_deadline(Clock::time_point deadline) {

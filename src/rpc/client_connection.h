@@ -7,6 +7,7 @@
 #include "common/inplace_function.h"
 #include "common/ring_queue.h"
 #include "rpc/asio_fwd.h"
+#include "rpc/batched_writes.h"
 #include "rpc/codec.h"
 #include "rpc/drained_read.h"
 #include "rpc/handler_slot.h"
@@ -90,6 +91,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void arm_deadline(Clock::time_point deadline);
   void on_deadline_timer();
   void flush();
+  void flush_soon();
   struct OnRead;
   void start_read();
   void on_read(error_code ec, std::size_t bytes);
@@ -106,7 +108,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   HandlerSlot read_slot_;  // the pending read's state
   Clock::time_point armed_for_ = Clock::time_point::max();  // what the timer waits for
   std::uint64_t answers_received_ = 0;
+  BatchedWrites* batch_;  // the loop's end-of-turn writes, or nullptr
   bool writing_active_ = false;
+  bool flush_queued_ = false;  // a flush waits for the end of the loop's turn
   bool open_ = false;
 };
 

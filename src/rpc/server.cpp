@@ -1,6 +1,7 @@
 #include "rpc/server.h"
 
 #include "rpc/address.h"
+#include "rpc/batched_writes.h"
 #include "rpc/server_connection.h"
 
 #include <boost/asio/co_spawn.hpp>
@@ -26,6 +27,8 @@ struct Server::Worker {
   // Keeps an idle loop running until the server stops.
   asio::executor_work_guard<asio::io_context::executor_type> keep_running{ctx.get_executor()};
   std::thread thread;
+
+  Worker() { BatchedWrites::enable(ctx); }
 
   // Drains this worker; `done` runs once, when its last connection closed or
   // the drain timeout cut the rest.

@@ -42,6 +42,7 @@ ServerConnection::ServerConnection(asio::ip::tcp::socket socket, ServerShared& s
       set_(set),
       decoder_(shared.options.max_frame_bytes),
       idle_timer_(socket_.get_executor()),
+      batch_(BatchedWrites::of(socket_.get_executor())),
       last_activity_(common::coarse_now()) {
   error_code ec;
   context_.peer = socket_.remote_endpoint(ec);
@@ -107,7 +108,18 @@ void ServerConnection::queue_answer(Status status, std::string_view payload) {
   auto number = static_cast<std::int32_t>(status);
   if (number < 0) number = static_cast<std::int32_t>(Status::internal);
   append_frame(output_, static_cast<std::uint32_t>(number), payload);
-  if (!write_active_) start_write();
+  if (!write_active_ && !write_queued_) write_soon();
+}
+
+// At the end of the loop's turn, with the other connections' writes
+// (batched_writes.h); answers given meanwhile go in the same send.
+void ServerConnection::write_soon() {
+  if (batch_ == nullptr) return start_write();
+  write_queued_ = true;
+  batch_->write_soon([self = shared_from_this()] {
+    self->write_queued_ = false;
+    if (!self->write_active_) self->start_write();
+  }, WriteKind::answer);
 }
 
 // Hands everything queued to the socket in one write; answers queued while

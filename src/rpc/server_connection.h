@@ -6,6 +6,7 @@
 // delays the answers before it), and an idle watchdog. The reader is plain
 // callbacks, not a coroutine: a routed call then costs no coroutine frame
 // here. Everything runs on the owning worker's single-threaded event loop.
+#include "rpc/batched_writes.h"
 #include "rpc/drained_read.h"
 #include "rpc/handler_slot.h"
 #include "rpc/server.h"
@@ -80,6 +81,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // Output drained below the limit: serve on if the reader waited for that.
   void resume_reader();
   void start_write();
+  void write_soon();
   void on_written(error_code ec);
   void finish_if_done();
   asio::awaitable<void> idle_watchdog(std::shared_ptr<ServerConnection> self);
@@ -102,6 +104,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   asio::steady_timer idle_timer_;
   asio::cancellation_signal read_cancel_;
   HandlerSlot read_slot_;  // the pending read's state
+  BatchedWrites* batch_;   // the loop's end-of-turn writes, or nullptr
   Clock::time_point last_activity_;
   // When the first bytes of the incomplete frame now buffered were seen;
   // max() while no frame is partly received (or a call is being served).
@@ -110,6 +113,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   bool dispatching_ = false;       // inside dispatch(): an answer given now must not re-enter serve_buffered
   bool read_pending_ = false;
   bool write_active_ = false;      // an async_write of writing_ is in flight
+  bool write_queued_ = false;      // start_write waits for the end of the loop's turn
   bool reader_blocked_ = false;    // the reader waits for output to drain
   bool finishing_ = false;         // linger_then_close has started
   bool reading_done_ = false;
