@@ -78,14 +78,20 @@ BatchedWrites* BatchedWrites::of(const asio::any_io_executor& executor) {
 
 // While a handler runs on a one-thread loop, the scheduler's queue holds the
 // handlers still ready in this turn, then the marker of its next epoll wait
-// (the one operation without a function), then what was posted since (such
-// as our flush). Anything but the marker queued is more work. Handlers posted
-// by the running one wait in a per-thread queue until it returns, and run
-// after that epoll wait anyway. The lock: other threads may post meanwhile.
+// (the one operation without a function), then what was posted since. Any
+// operation but the marker is more work. Handlers posted by the running one
+// wait in a per-thread queue until it returns, and run after that epoll wait
+// anyway.
 bool BatchedWrites::more_ready_work() const {
 #if ROUTING_INSPECT_SCHEDULER
-  ad::conditionally_enabled_mutex::scoped_lock lock(scheduler_->*member(QueueLock{}));
   auto& queue = scheduler_->*member(ReadyQueue{});
+  // The front without the lock: while the marker is queued (always, while a
+  // handler of a loop with a reactor runs), other threads only append behind
+  // it, and only this thread removes from the front.
+  ad::scheduler_operation* front = ad::op_queue_access::front(queue);
+  if (front != nullptr && front->*member(OperationFunction{}) != nullptr) return true;
+  // Behind the marker other threads may be appending: look under the lock.
+  ad::conditionally_enabled_mutex::scoped_lock lock(scheduler_->*member(QueueLock{}));
   for (ad::scheduler_operation* op = ad::op_queue_access::front(queue); op != nullptr;
        op = ad::op_queue_access::next(op)) {
     if (op->*member(OperationFunction{}) != nullptr) return true;
@@ -97,25 +103,25 @@ bool BatchedWrites::more_ready_work() const {
 }
 
 void BatchedWrites::write_soon(Write write, WriteKind kind) {
-  // From another thread, or from a deferred write itself (which is already
-  // the end of the turn): at once.
+  // From inside a waiting write (the turn's end already), or from another
+  // thread: at once.
   if (flushing_ || !loop_->get_executor().running_in_this_thread()) return write();
-  if (!more_ready_work()) {
-    run_due();
-    return write();
-  }
+  // Once one write waits, the flush is queued: no need to look again. (No
+  // write waits while none is queued.)
+  if (!posted_ && !more_ready_work()) return write();
   due_[static_cast<int>(kind)].push_back(std::move(write));
   if (posted_) return;
   posted_ = true;
   scheduler_->post_immediate_completion(flush_.get(), false);
 }
 
+// The turn's answers first, then its requests (batched_writes.h says why).
 void BatchedWrites::run_due() {
   run_due(due_[static_cast<int>(WriteKind::answer)]);
   run_due(due_[static_cast<int>(WriteKind::request)]);
 }
 
-// Writes run in the order they were deferred.
+// Writes of a kind run in the order they were deferred.
 void BatchedWrites::run_due(std::vector<Write>& due) {
   if (due.empty()) return;
   running_.swap(due);
