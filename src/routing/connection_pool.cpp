@@ -42,7 +42,7 @@ BasicPooledConnection<Connection> BasicConnectionPool<Connection>::take(Backend&
   if (it == idle_.end()) return {};
   auto& list = it->second;
   while (!list.idle.empty()) {
-    bool trusted = now - list.idle.front().since < recheck_after_idle &&
+    bool trusted = now - list.idle.front().since < Connection::trusted_while_idle_for &&
                    list.idle.front().failed_attempts == backend.failed_attempts.load(std::memory_order_relaxed);
     PooledConnection connection = std::move(list.idle.front().connection);
     pop_front(list);

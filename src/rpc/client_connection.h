@@ -74,6 +74,10 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // call asked for: checked (without reading) before a pooled connection is
   // reused, so a restarted backend never costs a failed call.
   bool peer_looks_open();
+  // Its read stays armed while it idles in a pool: the loop marks it closed
+  // within a turn of the peer closing, so the pool skips the peek for one
+  // used this recently (connection_pool.h).
+  static constexpr std::chrono::milliseconds trusted_while_idle_for{50};
   asio::ip::tcp::socket& socket() noexcept { return socket_; }
 
   explicit ClientConnection(asio::any_io_executor executor, std::size_t max_frame_bytes);
