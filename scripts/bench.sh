@@ -27,14 +27,6 @@ pids=()
 source "$root/scripts/lib.sh"
 trap stop_all EXIT
 
-free_port() {
-  local p
-  for _ in $(seq 100); do
-    p=$((20000 + RANDOM % 20000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-  return 1
-}
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, in clock ticks
 hz="$(getconf CLK_TCK)"
 
@@ -46,32 +38,7 @@ routerd1_port="$port"; routerd1_pid="${pids[-1]}"
 start routerd2 "$bin/routerd" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --threads 2 \
   --discovery "static://echo=127.0.0.1:$echod_port" --pool-size 128 --health-check-interval-ms 0
 routerd2_port="$port"; routerd2_pid="${pids[-1]}"
-# A port found free can still be taken (by another process, or as the local
-# port of an outgoing connection) before HAProxy binds it: try a few.
-start_haproxy() {
-  haproxy_port="$(free_port)"
-  cat >"$work/haproxy.cfg" <<CFG
-global
-  nbthread 1
-  maxconn 5000
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-listen echo
-  bind 127.0.0.1:$haproxy_port
-  server echod 127.0.0.1:$echod_port
-CFG
-  haproxy -f "$work/haproxy.cfg" -db 2>"$work/haproxy.log" &
-  haproxy_pid="$!"
-  sleep 0.5
-  kill -0 "$haproxy_pid" 2>/dev/null
-}
-for attempt in 1 2 3 4 5; do
-  if start_haproxy; then pids+=("$haproxy_pid"); break; fi
-  [ "$attempt" = 5 ] && { echo "bench: haproxy did not start:"; cat "$work/haproxy.log"; exit 1; }
-done
+start_haproxy "$echod_port"
 
 results="$work/results.tsv"
 printf 'mode\tconnections\tcalls_per_s\tp50_us\tp99_us\tp999_us\tproxy_cpu_us\techod_cpu_us\n' >"$results"

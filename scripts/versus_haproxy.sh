@@ -22,17 +22,7 @@ echod_port="$port"
 start routerd "$bin/routerd" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --threads 1 \
   --discovery "static://echo=127.0.0.1:$echod_port" --pool-size 128 --health-check-interval-ms 0
 routerd_port="$port"; routerd_pid="${pids[-1]}"
-# HAProxy cannot bind port 0 and report it: take a free port, retry if taken.
-for attempt in 1 2 3 4 5; do
-  haproxy_port=$((20000 + RANDOM % 20000))
-  printf 'global\n  nbthread 1\n  maxconn 5000\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\nlisten echo\n  bind 127.0.0.1:%s\n  server echod 127.0.0.1:%s\n' \
-    "$haproxy_port" "$echod_port" >"$work/haproxy.cfg"
-  haproxy -f "$work/haproxy.cfg" -db 2>"$work/haproxy.log" &
-  haproxy_pid="$!"
-  sleep 0.5
-  if kill -0 "$haproxy_pid" 2>/dev/null; then pids+=("$haproxy_pid"); break; fi
-  [ "$attempt" = 5 ] && { echo "haproxy did not start:"; cat "$work/haproxy.log"; exit 1; }
-done
+start_haproxy "$echod_port"
 
 cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }  # user, system
 hz="$(getconf CLK_TCK)"
