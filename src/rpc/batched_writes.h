@@ -57,9 +57,10 @@ class BatchedWrites final : public asio::execution_context::service {
   // The loop's batch, or nullptr for a loop that was not opted in.
   static BatchedWrites* of(const asio::any_io_executor& executor);
 
-  // Runs `write` with the turn's other writes, or at once (after any still
-  // waiting) when nothing else is ready; at once from another thread or
-  // from inside a waiting write.
+  // Runs `write` with the turn's other writes, or at once when nothing else
+  // is ready (then none waits: a waiting write keeps the flush queued, which
+  // counts as ready work); at once from another thread or from inside a
+  // waiting write.
   void write_soon(Write write, WriteKind kind);
 
   // Whether the loop has ready work queued besides its epoll wait (exposed
