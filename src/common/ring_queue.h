@@ -51,6 +51,13 @@ class RingQueue {
     slots_[(head_ + size_) & (slots_.size() - 1)].emplace(std::move(value));
     ++size_;
   }
+  // Back at the head, as if it had never left it (a lent element returned).
+  void push_front(T value) {
+    if (size_ == slots_.size()) grow();
+    head_ = (head_ + slots_.size() - 1) & (slots_.size() - 1);
+    slots_[head_].emplace(std::move(value));
+    ++size_;
+  }
   void pop_front() {
     assert(size_ > 0);
     slots_[head_].reset();

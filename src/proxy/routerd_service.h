@@ -3,7 +3,7 @@
 // SET_STRATEGY, STATUS, and AUTHENTICATE (4) when a token is configured,
 // with the proxy's cross-cutting duties: authentication, rate limiting and
 // the access log. Calls run on the server worker that received them, which
-// is also a router shard: no thread hop.
+// is also a router worker: no thread hop.
 #include "proxy/access_log.h"
 #include "proxy/proxy_options.h"
 #include "proxy/rate_limiter.h"

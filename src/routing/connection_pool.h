@@ -1,24 +1,29 @@
 #pragma once
-// One worker's pooled connections. Connections belong to the worker's event
-// loop, so each worker keeps its own idle lists (no locks); the per-system
-// bound on open connections is kept with the system's atomic counter.
+// One worker's pooled connections (and, behind a mutex, the blocking
+// callers'). Connections belong to the worker's event loop, so each worker
+// keeps its own idle lists (no locks); the per-system bound on open
+// connections is kept with the system's atomic counter.
 //
-// A connection is in one of two states: in use by a call (held in a
-// PooledConnection), or idle in its backend's FIFO here. Idle ones are reused
-// oldest first, checked before reuse, and closed after the idle timeout, when
-// their backend leaves discovery, or to make room for another backend's.
+// A connection's states and their one transition function are in
+// connection_state.h: in use (held in a PooledConnection), idle here in its
+// backend's FIFO (reused oldest first, checked before reuse), closed after
+// the idle timeout, when its backend leaves discovery, or to make room for
+// another backend's. The pool is a template over the connection type so
+// that it can be tested with a fake one (tests/unit/connection_pool_test.cpp).
 #include "common/ring_queue.h"
 #include "routing/backend.h"
+#include "routing/connection_state.h"
 #include "routing/system.h"
 #include "rpc/blocking_connection.h"
 #include "rpc/client_connection.h"
 
+#include <optional>
 #include <unordered_map>
 
 namespace routing::core {
 
-// An open connection to a backend, counted while it exists; closing it (or
-// destroying this) uncounts it. `Connection` is rpc::ClientConnection (event
+// A connection in use, counted while it exists (made from a connecting
+// one); closing it (or destroying this) moves it to closed. `Connection` is rpc::ClientConnection (event
 // loops) or rpc::BlockingConnection (blocking calls on the caller's thread).
 template <class Connection>
 class BasicPooledConnection {
@@ -66,8 +71,24 @@ class BasicConnectionPool {
   // ones met on the way are closed. Empty if none. `now`: the caller's
   // clock reading, if it has one (a clock read costs on these paths).
   PooledConnection take(Backend& backend, Clock::time_point now = Clock::now());
-  // Back to the idle list, unless it is broken or its backend is gone.
+  // Back to the idle list, unless after_use() says it drains.
   void give_back(PooledConnection connection, Clock::time_point now = Clock::now());
+  // What a connection given back becomes: idle, or closed when it broke,
+  // its backend left discovery, the pool closed, or its system is over the
+  // bound (another worker made room by asking us to close an idle
+  // connection we did not have).
+  ConnectionState after_use(PooledConnection& connection) const;
+
+  // An idle connection lent out (to a health check) with its idle time.
+  struct Borrowed {
+    PooledConnection connection;
+    Clock::time_point idle_since;
+  };
+  // The oldest idle connection to `backend`, unchecked; nullopt if none.
+  std::optional<Borrowed> borrow_oldest(Backend& backend);
+  // Back at the head of its backend's idle list with its idle time kept, so
+  // borrowing never delays its idle timeout; closed if it broke meanwhile.
+  void put_back(Borrowed borrowed);
   // Closes the oldest idle connection of `system` (any backend); false if
   // this worker has none.
   bool evict_one(const System& system);
@@ -86,7 +107,9 @@ class BasicConnectionPool {
     std::shared_ptr<Backend> backend;  // kept alive while connections idle
     common::RingQueue<Idle> idle;      // oldest first
   };
-  void pop_front(BackendIdle& list);
+  // Moves the oldest idle connection of `list` out of the idle state.
+  PooledConnection leave_idle(BackendIdle& list);
+  void push_idle(PooledConnection connection, Clock::time_point since, bool at_front);
 
   std::unordered_map<Backend*, BackendIdle> idle_;
   bool closed_ = false;

@@ -1,14 +1,47 @@
 #include "routing/limiter.h"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/this_coro.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <condition_variable>
 
 namespace routing::core {
 namespace asio = boost::asio;
+
+// `granted` is written under the limiter's mutex; wake() runs under it too.
+struct ConcurrencyLimiter::Waiter {
+  virtual ~Waiter() = default;
+  virtual void wake() = 0;
+  bool granted = false;
+};
+
+namespace {
+
+// Sleeps on its loop's timer until granted (the grant cancels the timer, by
+// a post: the timer belongs to that loop) or its deadline.
+struct LoopWaiter final : ConcurrencyLimiter::Waiter, std::enable_shared_from_this<LoopWaiter> {
+  LoopWaiter(const asio::any_io_executor& loop, ConcurrencyLimiter::Clock::time_point deadline,
+             ConcurrencyLimiter::Granted done)
+      : timer(loop, deadline), done(std::move(done)) {}
+  void wake() override {
+    asio::post(timer.get_executor(), [self = shared_from_this()] { self->timer.cancel(); });
+  }
+  asio::steady_timer timer;
+  ConcurrencyLimiter::Granted done;
+};
+
+// Sleeps on the calling thread; the limiter's mutex guards its condition.
+struct BlockedWaiter final : ConcurrencyLimiter::Waiter {
+  void wake() override { woken.notify_one(); }
+  std::condition_variable woken;
+};
+
+}  // namespace
 
 Permit& Permit::operator=(Permit&& other) noexcept {
   if (this != &other) {
@@ -40,30 +73,73 @@ bool ConcurrencyLimiter::try_acquire(Permit& permit) {
   return true;
 }
 
-asio::awaitable<ConcurrencyLimiter::Outcome> ConcurrencyLimiter::acquire(
-    std::chrono::steady_clock::time_point deadline, Permit& permit) {
-  if (try_acquire(permit)) co_return Outcome::acquired;
-  std::shared_ptr<Waiter> waiter;
-  {
-    std::lock_guard lock(mutex_);
-    if (queue_.size() >= max_pending_) co_return Outcome::queue_full;
-    auto executor = co_await asio::this_coro::executor;
-    waiter = std::make_shared<Waiter>(executor, deadline);
-    queue_.push_back(waiter);
-    waiting_.store(queue_.size());
-    // A permit given back since try_acquire did not see this waiter: look again.
-    grant_waiters_locked();
-  }
-  // Woken by a grant (a cancel posted to our executor) or the deadline.
-  co_await waiter->timer.async_wait(asio::as_tuple(asio::use_awaitable));
-  std::lock_guard lock(mutex_);
-  if (waiter->granted) {
-    permit = Permit(this);
-    co_return Outcome::acquired;
-  }
+bool ConcurrencyLimiter::enqueue(const std::shared_ptr<Waiter>& waiter) {
+  if (queue_.size() >= max_pending_) return false;
+  queue_.push_back(waiter);
+  waiting_.store(queue_.size());
+  // A permit given back since try_acquire did not see this waiter: look again.
+  grant_waiters_locked();
+  return true;
+}
+
+bool ConcurrencyLimiter::withdraw(const std::shared_ptr<Waiter>& waiter) {
+  if (waiter->granted) return true;
   queue_.erase(std::find(queue_.begin(), queue_.end(), waiter));
   waiting_.store(queue_.size());
-  co_return Outcome::timed_out;
+  return false;
+}
+
+void ConcurrencyLimiter::acquire_then(Clock::time_point deadline, const asio::any_io_executor& loop, Granted done) {
+  auto waiter = std::make_shared<LoopWaiter>(loop, deadline, std::move(done));
+  {
+    std::lock_guard lock(mutex_);
+    if (!enqueue(waiter)) {
+      Permit none;
+      waiter->done(Outcome::queue_full, none);
+      return;
+    }
+  }
+  waiter->timer.async_wait([this, waiter](const boost::system::error_code&) {
+    bool granted;
+    {
+      std::lock_guard lock(mutex_);
+      granted = withdraw(waiter);
+    }
+    Permit permit = granted ? Permit(this) : Permit();
+    waiter->done(granted ? Outcome::acquired : Outcome::timed_out, permit);
+  });
+}
+
+ConcurrencyLimiter::Outcome ConcurrencyLimiter::acquire_blocking(Clock::time_point deadline, Permit& permit) {
+  if (try_acquire(permit)) return Outcome::acquired;
+  auto waiter = std::make_shared<BlockedWaiter>();
+  std::unique_lock lock(mutex_);
+  if (!enqueue(waiter)) return Outcome::queue_full;
+  waiter->woken.wait_until(lock, deadline, [&] { return waiter->granted; });
+  if (!withdraw(waiter)) return Outcome::timed_out;
+  permit = Permit(this);
+  return Outcome::acquired;
+}
+
+asio::awaitable<ConcurrencyLimiter::Outcome> ConcurrencyLimiter::acquire(Clock::time_point deadline, Permit& permit) {
+  if (try_acquire(permit)) co_return Outcome::acquired;
+  auto executor = co_await asio::this_coro::executor;
+  auto token = asio::as_tuple(asio::use_awaitable);
+  auto [outcome, granted] = co_await asio::async_initiate<decltype(token), void(Outcome, Permit)>(
+      [this, deadline, executor](auto handler) {
+        acquire_then(deadline, executor,
+                     [handler = std::make_unique<decltype(handler)>(std::move(handler)), executor](
+                         Outcome outcome, Permit& granted) mutable {
+                       // Posted: queue_full completes inside acquire_then.
+                       asio::post(executor, [handler = std::move(handler), outcome,
+                                             granted = std::move(granted)]() mutable {
+                         std::move (*handler)(outcome, std::move(granted));
+                       });
+                     });
+      },
+      token);
+  permit = std::move(granted);
+  co_return outcome;
 }
 
 void ConcurrencyLimiter::grant_waiters_locked() {
@@ -72,7 +148,7 @@ void ConcurrencyLimiter::grant_waiters_locked() {
     queue_.pop_front();
     waiting_.store(queue_.size());
     waiter->granted = true;
-    asio::post(waiter->executor, [waiter] { waiter->timer.cancel(); });
+    waiter->wake();
   }
 }
 

@@ -1,8 +1,11 @@
 #pragma once
 // The seed's semaphore, done properly: at most `limit` permits out at once,
 // a bounded FIFO queue of waiters behind them (full: refused at once), and a
-// deadline on every wait. Waiters may sit on any executor; a released permit
-// goes to the oldest waiter. Permits are RAII: every path gives them back.
+// deadline on every wait. Waiters are of two kinds sharing one queue, served
+// strictly in arrival order: event-loop waiters (woken by a post to their
+// loop) and blocking waiters (library mode's Router::call: they sleep on the
+// caller's own thread, no hop to a loop). Permits are RAII: every path gives
+// them back.
 //
 // Taking and giving back a permit while nobody waits is lock-free (an atomic
 // count): every call does both, from every thread. The mutex guards only the
@@ -10,9 +13,10 @@
 // looking for a free slot once more, and a releaser frees its slot before
 // looking for waiters, both sequentially consistent, so at least one of the
 // two sees the other.
+#include "common/inplace_function.h"
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -27,7 +31,6 @@ class ConcurrencyLimiter;
 class Permit {
  public:
   Permit() = default;
-  explicit Permit(ConcurrencyLimiter* owner) : owner_(owner) {}
   Permit(Permit&& other) noexcept : owner_(std::exchange(other.owner_, nullptr)) {}
   Permit& operator=(Permit&& other) noexcept;
   ~Permit() { release(); }
@@ -35,20 +38,30 @@ class Permit {
   void release();
 
  private:
+  friend class ConcurrencyLimiter;
+  explicit Permit(ConcurrencyLimiter* owner) : owner_(owner) {}
   ConcurrencyLimiter* owner_ = nullptr;
 };
 
 class ConcurrencyLimiter {
  public:
   enum class Outcome { acquired, queue_full, timed_out };
+  using Clock = std::chrono::steady_clock;
+  // Receives a queued wait's end; with `acquired`, the permit.
+  using Granted = common::InplaceFunction<void(Outcome, Permit&), 64>;
 
   ConcurrencyLimiter(std::size_t limit, std::size_t max_pending);
 
   // Takes a permit if one is free and nobody waits for one; else false.
   bool try_acquire(Permit& permit);
-  // Takes a permit, waiting (on the caller's executor) until one is free or
-  // `deadline` passes. Does not allocate unless it has to wait.
-  boost::asio::awaitable<Outcome> acquire(std::chrono::steady_clock::time_point deadline, Permit& permit);
+  // Queues behind the waiters (after try_acquire failed): `done` runs on
+  // `loop` once a permit is granted or `deadline` passes, or at once (inline)
+  // with queue_full. Allocates one waiter.
+  void acquire_then(Clock::time_point deadline, const boost::asio::any_io_executor& loop, Granted done);
+  // The same, waiting on the calling thread (blocking callers).
+  Outcome acquire_blocking(Clock::time_point deadline, Permit& permit);
+  // The same as a coroutine, resuming on the awaiting coroutine's executor.
+  boost::asio::awaitable<Outcome> acquire(Clock::time_point deadline, Permit& permit);
 
   // Changes the limit (adaptive pools). Raising it grants queued waiters at
   // once; lowering it below the permits out lets them finish, and new ones
@@ -60,15 +73,16 @@ class ConcurrencyLimiter {
   std::size_t limit() const;
   std::size_t max_pending() const;
 
+  // One queued wait (limiter.cpp: a loop's or a blocked thread's).
+  struct Waiter;
+
  private:
   friend class Permit;
-  struct Waiter {
-    Waiter(boost::asio::any_io_executor ex, std::chrono::steady_clock::time_point deadline)
-        : executor(ex), timer(ex, deadline) {}
-    boost::asio::any_io_executor executor;
-    boost::asio::steady_timer timer;
-    bool granted = false;
-  };
+  // Queues `waiter` unless the queue is full; false if full.
+  bool enqueue(const std::shared_ptr<Waiter>& waiter);
+  // A wait ended without a grant (its deadline): out of the queue, unless a
+  // grant came first. True if it was granted after all.
+  bool withdraw(const std::shared_ptr<Waiter>& waiter);
   void release_one();
   bool take_slot();             // one more in use, if below the limit
   void grant_waiters_locked();  // free slots to queued waiters, oldest first

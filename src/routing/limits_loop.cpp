@@ -13,18 +13,12 @@ using Clock = std::chrono::steady_clock;
 
 asio::awaitable<void> RouterCore::limits_loop() {
   auto last = Clock::now();
-  std::vector<std::shared_ptr<System>> systems;
   while (!stopping_) {
     limits_timer_->expires_after(options_.adaptive_interval);
     co_await limits_timer_->async_wait(asio::as_tuple(asio::use_awaitable));
     if (stopping_) break;
     const auto now = Clock::now();
-    {
-      std::lock_guard lock(systems_mutex_);
-      systems.clear();
-      for (const auto& [name, system] : systems_) systems.push_back(system);
-    }
-    for (const auto& system : systems) system->update_limits(now - last, now);
+    for (const auto& system : systems_.all()) system->update_limits(now - last, now);
     last = now;
   }
 }

@@ -4,10 +4,8 @@
 #include "routing/router_core.h"
 #include "rpc/batched_writes.h"
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 
 #include <thread>
 
@@ -70,28 +68,10 @@ Router::~Router() {
 
 Reply Router::call(std::string_view system, std::uint32_t procedure, std::string_view payload,
                    const CallOptions& options) {
-  if (core_->on_shard_thread()) {
+  if (core_->on_worker_thread()) {
     return Reply::error(Status::internal, "blocking Router::call from a router thread would deadlock; use async_call");
   }
-  // Usually the whole call runs on this thread. A system's first call learns
-  // its backends on a loop first (so sequential callers use one connection);
-  // a call that finds every slot taken waits in line on a loop.
-  if (auto outcome = core_->try_call_blocking(system, procedure, payload, options)) return std::move(outcome->reply);
-  CallOptions rest = options;
-  if (!core_->knows_backends_of(system)) {
-    using namespace std::chrono;
-    auto deadline = steady_clock::now() + options.timeout.value_or(core_->options().request_timeout);
-    auto failure = asio::co_spawn(threads_->pick(), core_->learn_backends(std::string(system), deadline),
-                                  asio::use_future).get();
-    if (failure) return std::move(*failure);
-    // The rest of the call gets what is left of its time.
-    rest.timeout = std::max(milliseconds(1), duration_cast<milliseconds>(deadline - steady_clock::now()));
-    if (auto outcome = core_->try_call_blocking(system, procedure, payload, rest)) return std::move(outcome->reply);
-  }
-  auto future = asio::co_spawn(threads_->pick(),
-                               core_->call(std::string(system), procedure, std::string(payload), rest),
-                               asio::use_future);
-  return future.get().reply;
+  return core_->call_blocking(system, procedure, payload, options).reply;
 }
 
 asio::awaitable<Reply> Router::async_call(std::string system, std::uint32_t procedure, std::string payload,

@@ -6,7 +6,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/use_future.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/as_tuple.hpp>
 
 #include <future>
 
@@ -40,23 +41,33 @@ void RouterCore::validate(const RouterOptions& options) {
 }
 
 namespace {
-std::atomic<std::uint64_t> next_core_id{1};
+
+RouterOptions validated(RouterOptions options) {
+  RouterCore::validate(options);
+  return options;
+}
+
+std::vector<asio::any_io_executor> non_empty(std::vector<asio::any_io_executor> workers) {
+  if (workers.empty()) throw std::invalid_argument("the router needs at least one event loop");
+  return workers;
+}
+
 }  // namespace
 
-RouterCore::RouterCore(RouterOptions options, std::vector<asio::any_io_executor> shards)
-    : id_(next_core_id.fetch_add(1)), options_(std::move(options)) {
-  validate(options_);
-  auto strategy = parse_strategy(options_.strategy);
-  if (!strategy) throw std::invalid_argument("unknown strategy '" + options_.strategy + "'");
-  default_strategy_ = *strategy;
-  if (shards.empty()) throw std::invalid_argument("the router needs at least one event loop");
-  for (auto& executor : shards) {
-    auto shard = std::make_unique<Shard>();
-    shard->executor = executor;
-    shard->sweeper = std::make_unique<asio::steady_timer>(executor);
-    shards_.push_back(std::move(shard));
+RouterCore::RouterCore(RouterOptions options, std::vector<asio::any_io_executor> workers)
+    : options_(validated(std::move(options))),
+      pools_(non_empty(workers)),
+      health_(options_, workers.front(), pools_.loop_pool(0)),
+      systems_(options_, *parse_strategy(options_.strategy),
+               [this](const std::shared_ptr<System>& system) { system_created(system); }) {
+  for (std::size_t i = 0; i < workers.size(); ++i) {
+    auto worker = std::make_unique<Worker>();
+    worker->index = i;
+    worker->executor = workers[i];
+    worker->sweeper = std::make_unique<asio::steady_timer>(workers[i]);
+    workers_.push_back(std::move(worker));
   }
-  discovery_ = discovery::make_discovery(options_.discovery, shards_[0]->executor);
+  discovery_ = discovery::make_discovery(options_.discovery, workers_[0]->executor);
 }
 
 RouterCore::~RouterCore() {
@@ -64,160 +75,93 @@ RouterCore::~RouterCore() {
 }
 
 void RouterCore::start() {
-  for (auto& shard : shards_) {
+  for (auto& worker : workers_) {
     std::promise<std::thread::id> id;
-    asio::post(shard->executor, [&id] { id.set_value(std::this_thread::get_id()); });
-    shard->thread = id.get_future().get();
-    asio::co_spawn(shard->executor, sweep_loop(*shard), asio::detached);
+    asio::post(worker->executor, [&id] { id.set_value(std::this_thread::get_id()); });
+    worker->thread = id.get_future().get();
+    asio::co_spawn(worker->executor, sweep_loop(*worker), asio::detached);
   }
   if (options_.adaptive_pool) {
-    limits_timer_ = std::make_unique<asio::steady_timer>(shards_[0]->executor);
-    asio::co_spawn(shards_[0]->executor, limits_loop(), asio::detached);
+    limits_timer_ = std::make_unique<asio::steady_timer>(workers_[0]->executor);
+    asio::co_spawn(workers_[0]->executor, limits_loop(), asio::detached);
   }
+}
+
+// A new system: follow discovery for it from now on (its first call fetches
+// the set itself, so it need not wait for the watch) and check its backends.
+void RouterCore::system_created(const std::shared_ptr<System>& system) {
+  health_.watch(system);
+  system->keep_watch(discovery_->watch(system->name(), [raw = system.get()](const discovery::AddressSet& set) {
+    raw->set_backends(set.addresses);
+  }));
 }
 
 void RouterCore::request_stop() {
   if (stopping_.exchange(true)) return;
-  {
-    std::lock_guard lock(systems_mutex_);
-    for (auto& [name, system] : systems_) system->stop_watch();
-    for (auto& timer : health_timers_) asio::post(timer->get_executor(), [timer] { timer->cancel(); });
-  }
+  health_.stop();
+  systems_.stop_all();
   discovery_->shutdown();
-  {
-    std::lock_guard lock(blocking_mutex_);
-    blocking_pool_.close_all();
-  }
-  if (limits_timer_) asio::post(shards_[0]->executor, [timer = limits_timer_.get()] { timer->cancel(); });
-  for (auto& shard : shards_) {
-    asio::post(shard->executor, [shard = shard.get()] {
-      shard->sweeper->cancel();
-      shard->pool.close_all();
+  pools_.close_all_blocking();
+  if (limits_timer_) asio::post(workers_[0]->executor, [timer = limits_timer_.get()] { timer->cancel(); });
+  for (auto& worker : workers_) {
+    asio::post(worker->executor, [this, worker = worker.get()] {
+      worker->sweeper->cancel();
+      pools_.loop_pool(worker->index).close_all();
     });
   }
 }
 
 void RouterCore::stop() {
   request_stop();
-  // Wait until every shard has run what request_stop() posted (a loop that no
-  // longer runs has nothing left to close).
-  for (auto& shard : shards_) {
+  // Wait until every worker has run what request_stop() posted (a loop that
+  // no longer runs has nothing left to close).
+  for (auto& worker : workers_) {
     std::promise<void> done;
-    asio::post(shard->executor, [&done] { done.set_value(); });
+    asio::post(worker->executor, [&done] { done.set_value(); });
     done.get_future().wait_for(std::chrono::seconds(5));
   }
 }
 
-RouterCore::Shard* RouterCore::current_shard() const {
+RouterCore::Worker* RouterCore::current_worker() const {
   auto id = std::this_thread::get_id();
-  for (const auto& shard : shards_) {
-    if (shard->thread == id) return shard.get();
+  for (const auto& worker : workers_) {
+    if (worker->thread == id) return worker.get();
   }
   return nullptr;
 }
 
-bool RouterCore::on_shard_thread() const { return current_shard() != nullptr; }
-
-std::shared_ptr<System> RouterCore::find_or_create(const std::string& name) {
-  std::shared_ptr<System> system;
-  {
-    std::lock_guard lock(systems_mutex_);
-    auto& slot = systems_[name];
-    if (slot) return slot;
-    slot = system = std::make_shared<System>(name, options_, default_strategy_);
-    if (options_.health_check_interval.count() > 0) {
-      auto timer = std::make_shared<asio::steady_timer>(shards_[0]->executor);
-      health_timers_.push_back(timer);
-      system->set_health_timer(timer);
-    }
-  }
-  // Outside the lock: starting a watch or a loop may run code inline.
-  // Follow discovery for this system from now on; the first call fetches the
-  // set itself (ensure_ready) so it need not wait for the watch.
-  system->keep_watch(discovery_->watch(name, [raw = system.get()](const discovery::AddressSet& set) {
-    raw->set_backends(set.addresses);
-  }));
-  if (auto timer = system->health_timer()) {
-    asio::co_spawn(shards_[0]->executor, health_loop(system, timer), asio::detached);
-  }
-  return system;
+RouterCore::Worker& RouterCore::next_worker() {
+  return *workers_[next_worker_.fetch_add(1, std::memory_order_relaxed) % workers_.size()];
 }
 
-std::shared_ptr<System> RouterCore::find_or_create_cached(std::string_view name) {
-  struct Entry {
-    std::uint64_t core = 0;
-    std::string name;
-    std::weak_ptr<System> system;  // weak: a forgotten system (or router) is not kept alive
-  };
-  thread_local std::array<Entry, 4> cache;
-  thread_local std::size_t next_slot = 0;
-  for (auto& entry : cache) {
-    if (entry.core != id_ || entry.name != name) continue;
-    if (auto system = entry.system.lock(); system && !system->retired()) return system;
-  }
-  auto system = find_or_create(std::string(name));
-  cache[next_slot++ % cache.size()] = Entry{id_, std::string(name), system};
-  return system;
+std::optional<CallOutcome> RouterCore::refuse_call(std::string_view system_name) const {
+  if (stopping_) return CallOutcome{Reply::error(Status::unavailable, "the router is stopping")};
+  if (system_name.empty()) return CallOutcome{Reply::error(Status::invalid_argument, "empty system name")};
+  return std::nullopt;
 }
 
 bool RouterCore::set_strategy(std::string_view name, std::optional<std::string> system) {
-  auto strategy = parse_strategy(name);
-  if (!strategy) return false;
-  if (system) {
-    find_or_create(*system)->set_strategy(*strategy, true);
-    return true;
-  }
-  std::lock_guard lock(systems_mutex_);
-  default_strategy_ = *strategy;
-  for (auto& [name, each] : systems_) each->set_strategy(*strategy, false);
-  return true;
+  return systems_.set_strategy(name, std::move(system));
 }
 
 RouterStats RouterCore::stats() const {
-  std::vector<std::shared_ptr<System>> systems;
-  {
-    std::lock_guard lock(systems_mutex_);
-    for (const auto& [name, system] : systems_) systems.push_back(system);
-  }
   RouterStats out;
-  for (const auto& system : systems) out.systems.push_back(system->stats());
+  for (const auto& system : systems_.all()) out.systems.push_back(system->stats());
   std::sort(out.systems.begin(), out.systems.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;
 }
 
-void RouterCore::sweep_systems() {
-  auto now = std::chrono::steady_clock::now();
-  auto cutoff = now - options_.unused_system_retention;
-  std::lock_guard lock(systems_mutex_);
-  for (auto it = systems_.begin(); it != systems_.end();) {
-    it->second->apply_overdue_empty_set(now);
-    if (!it->second->unused_since(cutoff)) {
-      ++it;
-      continue;
-    }
-    common::log().debug("forgetting system '{}': no instances, no calls", it->first);
-    it->second->retire();
-    health_timers_.erase(std::remove_if(health_timers_.begin(), health_timers_.end(),
-                                        [](const auto& timer) { return timer.use_count() == 1; }),
-                         health_timers_.end());
-    it = systems_.erase(it);
-  }
-}
-
-asio::awaitable<void> RouterCore::sweep_loop(Shard& shard) {
+asio::awaitable<void> RouterCore::sweep_loop(Worker& worker) {
   auto period = std::clamp<std::chrono::milliseconds>(options_.idle_timeout / 2, std::chrono::milliseconds(50),
                                                       std::chrono::milliseconds(1000));
   while (!stopping_) {
-    shard.sweeper->expires_after(period);
-    co_await shard.sweeper->async_wait(asio::as_tuple(asio::use_awaitable));
+    worker.sweeper->expires_after(period);
+    co_await worker.sweeper->async_wait(asio::as_tuple(asio::use_awaitable));
     if (stopping_) break;
-    shard.pool.sweep(options_.idle_timeout);
-    if (&shard == shards_[0].get()) {
-      {
-        std::lock_guard lock(blocking_mutex_);
-        blocking_pool_.sweep(options_.idle_timeout);
-      }
-      sweep_systems();
+    pools_.loop_pool(worker.index).sweep(options_.idle_timeout);
+    if (worker.index == 0) {
+      pools_.sweep_blocking(options_.idle_timeout);
+      systems_.sweep(std::chrono::steady_clock::now());
     }
   }
 }

@@ -102,11 +102,10 @@ bool BlockingConnection::peer_looks_open() {
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
 }
 
-BlockingConnection::Outcome BlockingConnection::fail(Outcome outcome, Reply& reply, Status status,
-                                                     std::string message) {
+bool BlockingConnection::fail(Reply& reply, Status status, std::string message) {
   close();
   reply = Reply::error(status, std::move(message));
-  return outcome;
+  return false;
 }
 
 // Makes sure a blocked send or receive returns a little before the deadline
@@ -130,9 +129,9 @@ bool BlockingConnection::timeouts_cover(Clock::duration remaining) {
   return true;
 }
 
-BlockingConnection::Outcome BlockingConnection::exchange(std::uint32_t procedure, std::string_view payload,
+bool BlockingConnection::exchange(std::uint32_t procedure, std::string_view payload,
                                                          Clock::time_point deadline, Reply& reply) {
-  if (fd_ < 0) return fail(Outcome::not_sent, reply, Status::unavailable, "connection is not open");
+  if (fd_ < 0) return fail(reply, Status::unavailable, "connection is not open");
   request_.clear();
   append_frame(request_, procedure, payload);
   std::size_t sent = 0;
@@ -140,22 +139,22 @@ BlockingConnection::Outcome BlockingConnection::exchange(std::uint32_t procedure
     auto remaining = deadline - Clock::now();
     if (remaining <= Clock::duration::zero()) {
       // A partial frame is never acted on (its newline comes last).
-      return sent == 0 ? fail(Outcome::deadline, reply, Status::deadline_exceeded, "deadline passed before sending")
-                       : fail(Outcome::deadline, reply, Status::deadline_exceeded, "deadline exceeded sending");
+      return sent == 0 ? fail(reply, Status::deadline_exceeded, "deadline passed before sending")
+                       : fail(reply, Status::deadline_exceeded, "deadline exceeded sending");
     }
     int flags = MSG_NOSIGNAL;
     if (remaining < precise_wait_below) {
       wait_precisely(fd_, POLLOUT, remaining);
       flags |= MSG_DONTWAIT;
     } else if (!timeouts_cover(remaining)) {
-      return fail(Outcome::not_sent, reply, Status::unavailable, "setsockopt: " + last_error());
+      return fail(reply, Status::unavailable, "setsockopt: " + last_error());
     }
     ssize_t n = ::send(fd_, request_.data() + sent, request_.size() - sent, flags);
     if (n >= 0) {
       sent += static_cast<std::size_t>(n);
     } else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
       // Nothing of a frame the server could act on arrived unless all of it did.
-      return fail(Outcome::not_sent, reply, Status::unavailable, "send failed: " + last_error());
+      return fail(reply, Status::unavailable, "send failed: " + last_error());
     }
   }
   for (;;) {
@@ -164,36 +163,36 @@ BlockingConnection::Outcome BlockingConnection::exchange(std::uint32_t procedure
       case FrameDecoder::Result::frame:
         if (decoder_.buffered() != 0) {
           // More than one answer to one request: not a peer we can trust.
-          return fail(Outcome::failed_after_send, reply, Status::unavailable, "protocol error: answer without a request");
+          return fail(reply, Status::unavailable, "protocol error: answer without a request");
         }
         reply = Reply{static_cast<Status>(frame_.number), std::move(frame_.payload)};
-        return Outcome::answered;
+        return true;
       case FrameDecoder::Result::malformed:
       case FrameDecoder::Result::too_long:
-        return fail(Outcome::failed_after_send, reply, Status::unavailable,
+        return fail(reply, Status::unavailable,
                     std::string("protocol error: ") + std::string(describe(error)));
       case FrameDecoder::Result::need_more:
         break;
     }
     auto remaining = deadline - Clock::now();
     if (remaining <= Clock::duration::zero()) {
-      return fail(Outcome::deadline, reply, Status::deadline_exceeded, "no answer by the deadline");
+      return fail(reply, Status::deadline_exceeded, "no answer by the deadline");
     }
     int flags = 0;
     if (remaining < precise_wait_below) {
       wait_precisely(fd_, POLLIN, remaining);
       flags = MSG_DONTWAIT;
     } else if (!timeouts_cover(remaining)) {
-      return fail(Outcome::failed_after_send, reply, Status::unavailable, "setsockopt: " + last_error());
+      return fail(reply, Status::unavailable, "setsockopt: " + last_error());
     }
     auto space = decoder_.prepare_read();
     ssize_t n = ::recv(fd_, space.data(), space.size(), flags);
     if (n > 0) {
       decoder_.commit(static_cast<std::size_t>(n));
     } else if (n == 0) {
-      return fail(Outcome::failed_after_send, reply, Status::unavailable, "connection closed by peer");
+      return fail(reply, Status::unavailable, "connection closed by peer");
     } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-      return fail(Outcome::failed_after_send, reply, Status::unavailable, "receive failed: " + last_error());
+      return fail(reply, Status::unavailable, "receive failed: " + last_error());
     }
     // EAGAIN: the socket's timeout (or the precise wait) passed; the deadline
     // check above decides.

@@ -20,13 +20,6 @@ namespace routing::rpc {
 class BlockingConnection {
  public:
   using Clock = std::chrono::steady_clock;
-  enum class Outcome {
-    answered,           // `reply` is the backend's answer
-    not_sent,           // failed before the request left: certainly not processed
-    failed_after_send,  // the request may have been processed
-    deadline,           // no answer by the deadline
-  };
-
   // Connects within `timeout`; nullptr and `error` set on failure.
   static std::shared_ptr<BlockingConnection> connect(const boost::asio::ip::tcp::endpoint& endpoint,
                                                      Clock::duration timeout, std::size_t max_frame_bytes,
@@ -37,9 +30,11 @@ class BlockingConnection {
   BlockingConnection& operator=(const BlockingConnection&) = delete;
 
   // Sends one request and waits for its answer until `deadline` (overshooting
-  // it by at most a few milliseconds). Anything but `answered` closes the
-  // connection; `reply` then says what went wrong (status 14 or 4).
-  Outcome exchange(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline, Reply& reply);
+  // it by at most a few milliseconds). True when `reply` is the answer; else
+  // the connection is closed and `reply` says what went wrong (status 4 at
+  // the deadline, else 14). How the router reads a failure (may the request
+  // have been processed?) is decided in one place: routing/call/attempt.h.
+  bool exchange(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline, Reply& reply);
 
   void close();
   bool is_open() const noexcept { return fd_ >= 0; }
@@ -51,7 +46,7 @@ class BlockingConnection {
   static constexpr std::chrono::milliseconds trusted_while_idle_for{2};
 
  private:
-  Outcome fail(Outcome outcome, Reply& reply, Status status, std::string message);
+  bool fail(Reply& reply, Status status, std::string message);
   bool timeouts_cover(Clock::duration remaining);
 
   int fd_;

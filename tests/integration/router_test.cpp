@@ -477,6 +477,57 @@ TEST(Router, ClosesIdleConnectionsAfterTheIdleTimeout) {
   EXPECT_TRUE(router.call("echo", 1, "x").ok());
 }
 
+// Health checks borrow idle pooled connections (so those are exercised too)
+// and must give them back with their idle time untouched: with checks far
+// more frequent than the idle timeout, the connections still close.
+TEST(Router, IdleConnectionsCloseAfterTheIdleTimeoutWithHealthChecksOn) {
+  TestBackend backend;
+  auto options = quiet_options(static_url({&backend}));
+  options.idle_timeout = 1000ms;
+  options.health_check_interval = 100ms;
+  Router router(options);
+  // Five calls at once through the loops: five pooled connections.
+  auto replies = run_concurrently(router, std::vector<Request>(5, Request{"echo", tracked_procedure, "200:x", {}}));
+  for (const auto& reply : replies) ASSERT_TRUE(reply.ok()) << reply.payload;
+  EXPECT_EQ(router.stats().systems.at(0).open_connections, 5u);
+  // A check that finds no idle connection opens one for itself and closes it
+  // afterwards, so the count drops to 0 between checks.
+  EXPECT_TRUE(eventually([&] { return router.stats().systems.at(0).open_connections == 0; }, 4000ms))
+      << router.stats().systems.at(0).open_connections << " still open";
+  EXPECT_TRUE(router.stats().systems.at(0).backends.at(0).healthy);
+  EXPECT_TRUE(router.call("echo", 1, "x").ok());
+}
+
+// Blocking callers that find every slot taken wait on their own threads, in
+// order: with the router's loop stopped, they are still all served.
+TEST(Router, BlockingCallsThatWaitForASlotStayOnTheCallersThread) {
+  TestBackend backend;
+  asio::io_context loop;
+  auto guard = asio::make_work_guard(loop);
+  std::thread runner([&] { loop.run(); });
+  auto options = quiet_options(static_url({&backend}));
+  options.pool_size = 1;
+  core::RouterCore core(options, {loop.get_executor()});
+  core.start();
+  ASSERT_TRUE(core.call_blocking("echo", 1, "learn the backends", {}).reply.ok());
+  loop.stop();
+  runner.join();
+  std::vector<std::thread> callers;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 4; ++t) {
+    callers.emplace_back([&] { ok += core.call_blocking("echo", tracked_procedure, "50:x", {}).reply.ok(); });
+  }
+  for (auto& caller : callers) caller.join();
+  EXPECT_EQ(ok.load(), 4);
+  EXPECT_EQ(backend.max_in_flight(), 1u);
+  loop.restart();
+  std::thread again([&] { loop.run(); });
+  core.stop();
+  guard.reset();
+  loop.stop();
+  again.join();
+}
+
 TEST(Router, ManyThreadsCallAtOnce) {
   TestBackend a, b;
   auto options = quiet_options(static_url({&a, &b}));
@@ -506,18 +557,17 @@ TEST(Router, BlockingCallsRunOnTheCallersThreadWithoutAHop) {
   core::RouterCore core(quiet_options(static_url({&backend})), {loop.get_executor()});
   core.start();
   // A system's first call learns its backends on the loop...
-  auto first = asio::co_spawn(loop, core.call("echo", 1, "first", {}), asio::use_future).get();
+  auto first = core.call_blocking("echo", 1, "first", {});
   ASSERT_TRUE(first.reply.ok()) << first.reply.payload;
   // ...then blocking calls need no loop at all: stop it and call.
   loop.stop();
   runner.join();
   for (int i = 0; i < 20; ++i) {
-    auto outcome = core.try_call_blocking("echo", 1, "call " + std::to_string(i), {});
-    ASSERT_TRUE(outcome.has_value());
-    EXPECT_EQ(outcome->reply.payload, "call " + std::to_string(i));
+    auto outcome = core.call_blocking("echo", 1, "call " + std::to_string(i), {});
+    EXPECT_EQ(outcome.reply.payload, "call " + std::to_string(i));
   }
   auto stats = core.stats().systems.at(0);
-  EXPECT_EQ(stats.open_connections, 2u);  // one of the loop's, one blocking (reused 20 times)
+  EXPECT_EQ(stats.open_connections, 1u);  // one blocking connection, reused 21 times
   EXPECT_EQ(stats.in_flight, 0u);
   loop.restart();
   std::thread again([&] { loop.run(); });

@@ -1,0 +1,51 @@
+#include "routing/call/attempt.h"
+
+#include "routing/system.h"
+
+namespace routing::core {
+using Clock = std::chrono::steady_clock;
+
+Attempt exchange_ended(const Backend& backend, bool answered, Reply reply) {
+  if (answered) return Attempt{AttemptEnd::answered, std::move(reply)};
+  if (reply.status == Status::deadline_exceeded) {
+    return Attempt{AttemptEnd::deadline,
+                   Reply::error(Status::deadline_exceeded, "deadline exceeded calling " + backend.address)};
+  }
+  return Attempt{AttemptEnd::failed_after_send,
+                 Reply::error(Status::unavailable, "connection to " + backend.address + " failed: " + reply.payload)};
+}
+
+Attempt connect_failed(const Backend& backend, std::string_view error, Clock::duration limit, bool deadline_passed) {
+  if (deadline_passed) {
+    return Attempt{AttemptEnd::deadline,
+                   Reply::error(Status::deadline_exceeded, "deadline exceeded connecting to " + backend.address)};
+  }
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(limit).count();
+  return Attempt{AttemptEnd::not_sent,
+                 Reply::error(Status::unavailable, "connect to " + backend.address + " failed: " + std::string(error) +
+                                                       " after " + std::to_string(ms) + " ms")};
+}
+
+Reply Tries::no_backend_left(const System& system, const BackendList& list) {
+  if (last_failure) return std::move(*last_failure);
+  return Reply::error(Status::unavailable, list.backends.empty() ? "no instances of '" + system.name() + "'"
+                                                                 : "no healthy backend for '" + system.name() + "'");
+}
+
+bool Tries::try_another(System& system, Backend& backend, Attempt& failed, const CallOptions& options,
+                        Clock::time_point deadline) {
+  system.record_failure(backend);
+  bool may_resend = failed.end == AttemptEnd::not_sent || (options.idempotent && !resent);
+  if (!may_resend || Clock::now() >= deadline || count == tried.size()) return false;
+  if (!system.budget.try_withdraw(Clock::now())) {
+    system.retries_denied.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  system.retries.fetch_add(1, std::memory_order_relaxed);
+  resent = resent || failed.end == AttemptEnd::failed_after_send;
+  tried[count++] = &backend;
+  last_failure = std::move(failed.reply);
+  return true;
+}
+
+}  // namespace routing::core

@@ -1,0 +1,62 @@
+#pragma once
+// How one attempt of a call ended, and whether the call may try another
+// backend: the one classification and the one resending rule (CONTRACT
+// section 3), for both connection types.
+//
+//   not_sent           connecting failed (refused, unreachable, timed out
+//                      before the deadline): certainly not processed.
+//   failed_after_send  the connection failed once writing the request had
+//                      begun, including a send() that failed: the request may
+//                      have been processed (the safe reading; a pooled
+//                      connection found closed before writing is never an
+//                      attempt: the pool drops it and the call takes another).
+//   deadline           the call's deadline passed (connecting or exchanging).
+//   answered           the backend answered, whatever its status.
+#include "routing/backend.h"
+
+#include <routing/reply.h>
+#include <routing/router.h>
+
+#include <array>
+#include <chrono>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace routing::core {
+
+class System;
+struct BackendList;
+
+enum class AttemptEnd { answered, not_sent, failed_after_send, deadline };
+
+struct Attempt {
+  AttemptEnd end;
+  Reply reply;
+};
+
+// After the exchange: `answered` when the backend's answer arrived (`reply`
+// is it), else `reply` is the connection's failure (status 4 at the deadline).
+Attempt exchange_ended(const Backend& backend, bool answered, Reply reply);
+// After a failed connect that was given `limit` (`error`: why it failed).
+Attempt connect_failed(const Backend& backend, std::string_view error, std::chrono::steady_clock::duration limit,
+                       bool deadline_passed);
+
+// The backends one call has tried, and whether it may try another.
+struct Tries {
+  std::array<Backend*, 8> tried{};
+  std::size_t count = 0;
+  bool resent = false;  // an idempotent call resent after failed_after_send
+  std::optional<Reply> last_failure;
+
+  std::span<Backend* const> excluded() const { return {tried.data(), count}; }
+  // The answer when no backend is left to try.
+  Reply no_backend_left(const System& system, const BackendList& list);
+  // Records the failure on `backend`; true when another backend may be
+  // tried: what was not sent, or once what the caller declared idempotent,
+  // before the deadline and within the retry budget.
+  bool try_another(System& system, Backend& backend, Attempt& failed, const CallOptions& options,
+                   std::chrono::steady_clock::time_point deadline);
+};
+
+}  // namespace routing::core

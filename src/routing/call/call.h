@@ -1,0 +1,56 @@
+#pragma once
+// A routed call as one value: what the caller asked, when it arrived, its
+// deadline, its permit, the backends it tried and its current attempt. Every
+// entry path (routerd, Router::async_call, Router::call) fills one and hands
+// it to the one attempt loop (call_flow.h); only the connection type differs
+// (event-loop or blocking sockets).
+#include "routing/call/attempt.h"
+#include "routing/connection_pool.h"
+#include "routing/limiter.h"
+#include "routing/system.h"
+
+#include <routing/router.h>
+
+#include <chrono>
+#include <memory>
+#include <string_view>
+
+namespace routing::core {
+
+// A call's reply, and whether the backend gave it (else the router did,
+// with a message: proxies wrap the two differently).
+struct CallOutcome {
+  Reply reply;
+  bool from_backend = false;
+};
+
+// When a call must have ended: its arrival (when the router first saw it:
+// routerd's read of the frame, the library's entry) plus its own timeout or
+// the router's request_timeout. Waiting for discovery, for a slot,
+// connecting and the exchange all count against it.
+inline std::chrono::steady_clock::time_point call_deadline(std::chrono::steady_clock::time_point arrival,
+                                                           const CallOptions& call, const RouterOptions& router) {
+  return arrival + call.timeout.value_or(router.request_timeout);
+}
+
+template <class Connection>
+struct Call {
+  using Clock = std::chrono::steady_clock;
+
+  std::shared_ptr<System> system;
+  std::uint32_t procedure = 0;
+  std::string_view payload;  // the caller's bytes, or a copy the entry path keeps
+  CallOptions options;
+  Clock::time_point arrival;
+  Clock::time_point deadline;
+  Permit permit;  // held across retries: a retry never needs a second slot
+  Tries tries;
+  // The current attempt.
+  std::shared_ptr<Backend> backend;
+  BasicPooledConnection<Connection> connection;
+  Clock::time_point attempt_start;
+  // Set when the loop says finished.
+  CallOutcome outcome;
+};
+
+}  // namespace routing::core

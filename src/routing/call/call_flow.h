@@ -1,0 +1,64 @@
+#pragma once
+// The one attempt loop of a routed call, written as steps. Each step decides
+// what happens next and returns the one thing the call must wait for; the
+// mode's adapter does that wait (a callback on an event loop, or sleeping on
+// the caller's thread) and hands the result to the next step:
+//
+//   start ─▶ [learn_backends] ─▶ [wait_for_permit] ─▶ next attempt:
+//     pick a backend (none left: finished) ─▶ idle pooled connection
+//     (checked) ─▶ [exchange]   or   make room ─▶ [connect] ─▶ [exchange]
+//   exchanged ─▶ answered or deadline: finished
+//             ─▶ failed: resend (Tries::try_another)? next attempt : finished
+//
+// Adapters: loop_calls.cpp (routerd and Router::async_call, callbacks on
+// the worker loops) and blocking_calls.cpp (Router::call, on the caller's
+// thread). `Pools` gives the adapter's kind of connection:
+//   using Connection = ...;
+//   BasicPooledConnection<Connection> take(Backend&, time_point now);
+//   void give_back(BasicPooledConnection<Connection>, time_point now);
+//   void make_room(System&);  // takes a connection slot before connecting
+#include "routing/call/call.h"
+
+#include <memory>
+#include <optional>
+
+namespace routing::core {
+
+enum class Step { learn_backends, wait_for_permit, connect, exchange, finished };
+
+template <class Pools>
+class CallFlow {
+ public:
+  using Connection = typename Pools::Connection;
+  using Clock = std::chrono::steady_clock;
+  using TheCall = Call<Connection>;
+
+  CallFlow(Pools& pools, const RouterOptions& options) : pools_(pools), options_(options) {}
+
+  // `call` has its system, request, arrival and deadline. The arrival
+  // stands for "now" until the exchange (a clock read costs on this path).
+  Step start(TheCall& call);
+  // Discovery's first answer for the system: nullopt, or its failure.
+  Step backends_learned(TheCall& call, std::optional<Reply> failure);
+  // A queued wait for a permit ended.
+  Step permit_waited(TheCall& call, ConcurrencyLimiter::Outcome outcome, Permit& permit);
+  // How long the connect step may take: the connect timeout, within the deadline.
+  Clock::duration connect_limit(const TheCall& call, Clock::time_point now) const;
+  // The connect step ended: `fresh` (nullptr: failed, `error` says why).
+  Step connected(TheCall& call, std::shared_ptr<Connection> fresh, std::string_view error, Clock::duration limit);
+  // The exchange ended at `now`: `answered` when `reply` is the backend's
+  // answer, else it is the connection's failure.
+  Step exchanged(TheCall& call, Reply& reply, bool answered, Clock::time_point now);
+
+ private:
+  Step backends_known(TheCall& call);
+  Step permitted(TheCall& call, Clock::time_point now);
+  Step next_attempt(TheCall& call, Clock::time_point now);
+  Step attempt_failed(TheCall& call, Attempt& failed);
+  Step finish(TheCall& call, CallOutcome outcome, Clock::time_point now);
+
+  Pools& pools_;
+  const RouterOptions& options_;
+};
+
+}  // namespace routing::core

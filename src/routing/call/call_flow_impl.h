@@ -1,0 +1,138 @@
+#pragma once
+// The steps of call_flow.h (instantiated in call_flow.cpp for the two
+// adapters' pools, and for fake ones in tests/unit/call_flow_test.cpp).
+// Each stage says why it sits where it does.
+#include "routing/call/call_flow.h"
+
+namespace routing::core {
+
+template <class Pools>
+Step CallFlow<Pools>::start(TheCall& call) {
+  // Discovery first: without a backend set there is nothing to wait for.
+  if (!call.system->ready()) return Step::learn_backends;
+  return backends_known(call);
+}
+
+template <class Pools>
+Step CallFlow<Pools>::backends_learned(TheCall& call, std::optional<Reply> failure) {
+  if (failure) return finish(call, CallOutcome{std::move(*failure)}, Clock::now());
+  return backends_known(call);
+}
+
+template <class Pools>
+Step CallFlow<Pools>::backends_known(TheCall& call) {
+  System& system = *call.system;
+  if (system.backends()->backends.empty()) {
+    return finish(call, CallOutcome{Reply::error(Status::not_found, "no instances of '" + system.name() + "'")},
+                  Clock::now());
+  }
+  // The permit comes before the pick, so that a queued call picks with fresh
+  // load figures when it finally runs.
+  if (!system.limiter.try_acquire(call.permit)) return Step::wait_for_permit;
+  return permitted(call, call.arrival);
+}
+
+template <class Pools>
+Step CallFlow<Pools>::permit_waited(TheCall& call, ConcurrencyLimiter::Outcome outcome, Permit& permit) {
+  System& system = *call.system;
+  const auto now = Clock::now();
+  switch (outcome) {
+    case ConcurrencyLimiter::Outcome::acquired:
+      call.permit = std::move(permit);
+      return permitted(call, now);
+    case ConcurrencyLimiter::Outcome::queue_full:
+      return finish(call,
+                    CallOutcome{Reply::error(Status::resource_exhausted,
+                                             "too many calls waiting for '" + system.name() + "' (max pending " +
+                                                 std::to_string(system.limiter.max_pending()) + ")")},
+                    now);
+    case ConcurrencyLimiter::Outcome::timed_out:
+      break;
+  }
+  return finish(call,
+                CallOutcome{Reply::error(Status::deadline_exceeded,
+                                         "deadline exceeded waiting for a free slot of '" + system.name() + "'")},
+                now);
+}
+
+template <class Pools>
+Step CallFlow<Pools>::permitted(TheCall& call, Clock::time_point now) {
+  call.system->budget.deposit(now);  // every first attempt earns retries
+  return next_attempt(call, now);
+}
+
+template <class Pools>
+Step CallFlow<Pools>::next_attempt(TheCall& call, Clock::time_point now) {
+  System& system = *call.system;
+  auto list = system.backends();
+  call.backend = system.pick(*list, call.tries.excluded(), now);
+  if (!call.backend) return finish(call, CallOutcome{call.tries.no_backend_left(system, *list)}, now);
+  call.attempt_start = now;
+  // An idle connection skips the handshake; take() checks it is still open.
+  call.connection = pools_.take(*call.backend, now);
+  if (!call.connection) {
+    pools_.make_room(system);
+    return Step::connect;
+  }
+  call.backend->begin_call();
+  return Step::exchange;
+}
+
+template <class Pools>
+typename CallFlow<Pools>::Clock::duration CallFlow<Pools>::connect_limit(const TheCall& call,
+                                                                         Clock::time_point now) const {
+  return std::min<Clock::duration>(options_.connect_timeout, call.deadline - now);
+}
+
+template <class Pools>
+Step CallFlow<Pools>::connected(TheCall& call, std::shared_ptr<Connection> fresh, std::string_view error,
+                                Clock::duration limit) {
+  if (fresh) {
+    call.connection = BasicPooledConnection<Connection>(std::move(fresh), call.backend);
+    call.backend->begin_call();
+    return Step::exchange;
+  }
+  transition(*call.system, nullptr, ConnectionState::connecting, ConnectionState::closed);  // make_room's slot
+  Attempt failed = connect_failed(*call.backend, error, limit, Clock::now() >= call.deadline);
+  return attempt_failed(call, failed);
+}
+
+template <class Pools>
+Step CallFlow<Pools>::exchanged(TheCall& call, Reply& reply, bool answered, Clock::time_point now) {
+  Backend& backend = *call.backend;
+  backend.end_call(now - call.attempt_start, now);
+  backend.calls.add(static_cast<int>(reply.status));
+  Attempt attempt = exchange_ended(backend, answered, std::move(reply));
+  if (attempt.end == AttemptEnd::answered) {
+    call.system->record_success(backend);
+    pools_.give_back(std::move(call.connection), now);
+    return finish(call, CallOutcome{std::move(attempt.reply), true}, now);
+  }
+  call.connection.close();  // one that saw any error is never reused
+  if (attempt.end == AttemptEnd::deadline) return finish(call, CallOutcome{std::move(attempt.reply)}, now);
+  return attempt_failed(call, attempt);
+}
+
+template <class Pools>
+Step CallFlow<Pools>::attempt_failed(TheCall& call, Attempt& failed) {
+  if (failed.end != AttemptEnd::deadline &&
+      call.tries.try_another(*call.system, *call.backend, failed, call.options, call.deadline)) {
+    return next_attempt(call, Clock::now());
+  }
+  return finish(call, CallOutcome{std::move(failed.reply)}, Clock::now());
+}
+
+// Every outcome passes here: the system's figures, and the permit goes back
+// before the caller hears the answer (its next call should find the slot).
+template <class Pools>
+Step CallFlow<Pools>::finish(TheCall& call, CallOutcome outcome, Clock::time_point now) {
+  System& system = *call.system;
+  system.calls.add(static_cast<int>(outcome.reply.status));
+  system.latency.record(now - call.arrival);
+  call.permit.release();
+  call.backend.reset();
+  call.outcome = std::move(outcome);
+  return Step::finished;
+}
+
+}  // namespace routing::core

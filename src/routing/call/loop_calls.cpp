@@ -1,0 +1,213 @@
+// The event-loop adapter of the call flow (call_flow.h), for routerd and
+// Router::async_call: a call runs on one worker as callbacks. The usual call
+// (system known, a free slot, an idle connection) is a request on that
+// connection and a callback on its answer: no coroutine frame, no trip
+// through the loop's queue, no allocation (its state is reused per thread;
+// docs/performance.md). Every wait the flow asks for is one callback:
+// discovery and connecting through a short coroutine, a slot through the
+// limiter's queue, the exchange through ClientConnection::call_then.
+#include "routing/call/call_flow.h"
+#include "routing/call/pools.h"
+#include "routing/router_core.h"
+#include "rpc/timed_call.h"
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace routing::core {
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+struct RouterCore::LoopCall : Call<rpc::ClientConnection> {
+  std::size_t worker = 0;
+  std::string payload_copy;  // `payload` views it; keeps its capacity
+  std::uint64_t answers_before = 0;
+  CallCompletion done;
+
+  // Lets go of everything but the payload's capacity.
+  void clear() {
+    system.reset();
+    backend.reset();
+    permit.release();
+    connection = PooledConnection{};
+    tries = Tries{};
+    outcome = CallOutcome{};
+    payload_copy.clear();
+    done = CallCompletion{};
+  }
+};
+
+namespace {
+
+// This thread's spare LoopCalls: a routed call then allocates neither its
+// state nor, within the capacity an earlier call left, the copy of its
+// payload. Bounded: a burst's worth is kept, the rest freed.
+class SpareCalls {
+ public:
+  using Call = RouterCore::LoopCall;
+  std::unique_ptr<Call> take() {
+    if (spare_.empty()) return std::make_unique<Call>();
+    auto call = std::move(spare_.back());
+    spare_.pop_back();
+    return call;
+  }
+  void give_back(std::unique_ptr<Call> call) {
+    call->clear();
+    if (spare_.size() < max_spare) spare_.push_back(std::move(call));
+  }
+
+ private:
+  static constexpr std::size_t max_spare = 1024;
+  std::vector<std::unique_ptr<Call>> spare_;
+};
+
+thread_local SpareCalls spare_calls;
+
+}  // namespace
+
+void RouterCore::call_then(std::string_view system, std::uint32_t procedure, std::string_view payload,
+                           CallOptions options, CallCompletion done, Clock::time_point arrival) {
+  if (Worker* worker = current_worker()) {
+    return run_loop_call(*worker, system, procedure, payload, options, done, arrival);
+  }
+  // Not on one of our loops: the call moves to one (round-robin).
+  Worker& target = next_worker();
+  asio::post(target.executor, [this, &target, system = std::string(system), procedure,
+                               payload = std::string(payload), options, done = std::move(done), arrival]() mutable {
+    run_loop_call(target, system, procedure, payload, options, done, arrival);
+  });
+}
+
+void RouterCore::run_loop_call(Worker& worker, std::string_view system, std::uint32_t procedure,
+                               std::string_view payload, const CallOptions& options, CallCompletion& done,
+                               Clock::time_point arrival) {
+  if (auto refused = refuse_call(system)) return done(*refused);
+  auto call = spare_calls.take();
+  call->system = systems_.find_or_create_cached(system);
+  call->system->touch(arrival);
+  call->worker = worker.index;
+  call->procedure = procedure;
+  call->payload_copy.assign(payload);
+  call->payload = call->payload_copy;
+  call->options = options;
+  call->arrival = arrival;
+  call->deadline = call_deadline(arrival, options, options_);
+  call->done = std::move(done);
+  LoopPools pools{pools_, worker.index};
+  Step first = CallFlow(pools, options_).start(*call);
+  advance(std::move(call), first);
+}
+
+asio::awaitable<CallOutcome> RouterCore::call(std::string system, std::uint32_t procedure, std::string payload,
+                                              CallOptions options) {
+  auto arrival = Clock::now();
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(CallOutcome)>(
+      [this, system = std::move(system), procedure, payload = std::move(payload), options, arrival](auto handler) {
+        // Resumes the awaiting coroutine on its own executor (inline when
+        // that is the worker the call ran on).
+        auto home = asio::get_associated_executor(handler);
+        auto resume = [handler = std::make_unique<decltype(handler)>(std::move(handler)),
+                       home](CallOutcome& outcome) mutable {
+          asio::dispatch(home, [handler = std::move(handler), outcome = std::move(outcome)]() mutable {
+            std::move (*handler)(std::move(outcome));
+          });
+        };
+        call_then(system, procedure, payload, options, std::move(resume), arrival);
+      },
+      asio::use_awaitable);
+}
+
+// Does what the flow asks for, then hands the result to its next step.
+void RouterCore::advance(std::unique_ptr<LoopCall> call, Step step) {
+  LoopCall& c = *call;
+  const auto& loop = workers_[c.worker]->executor;
+  switch (step) {
+    case Step::learn_backends:
+      asio::co_spawn(loop, learn_backends(std::move(call)), asio::detached);
+      return;
+    case Step::wait_for_permit:
+      c.system->limiter.acquire_then(c.deadline, loop,
+                                     [this, call = std::move(call)](ConcurrencyLimiter::Outcome outcome,
+                                                                    Permit& permit) mutable {
+                                       LoopPools pools{pools_, call->worker};
+                                       Step next = CallFlow(pools, options_).permit_waited(*call, outcome, permit);
+                                       advance(std::move(call), next);
+                                     });
+      return;
+    case Step::connect:
+      asio::co_spawn(loop, connect(std::move(call)), asio::detached);
+      return;
+    case Step::exchange: {
+      auto& wire = c.connection.connection();
+      c.answers_before = wire.answers_received();
+      wire.call_then(c.procedure, c.payload, c.deadline,
+                     [this, call = std::move(call)](Reply& reply) mutable { on_answer(std::move(call), reply); });
+      return;
+    }
+    case Step::finished: {
+      // The call's state goes back before the caller hears the answer.
+      CallCompletion done = std::move(c.done);
+      CallOutcome outcome = std::move(c.outcome);
+      spare_calls.give_back(std::move(call));
+      done(outcome);
+      return;
+    }
+  }
+}
+
+// Discovery's first answer for the call's system, then the next step. The
+// step runs inside this coroutine (not in a completion handler, which would
+// be posted): the call that fetched the set goes on at once, ahead of calls
+// that waited for the same answer, so calls keep their order of arrival.
+asio::awaitable<void> RouterCore::learn_backends(std::unique_ptr<LoopCall> call) {
+  std::optional<Reply> failure;
+  try {
+    failure = co_await call->system->ensure_ready(*discovery_, call->deadline);
+  } catch (const std::exception& e) {
+    failure = Reply::error(Status::internal, std::string("internal error in discovery: ") + e.what());
+  }
+  LoopPools pools{pools_, call->worker};
+  Step next = CallFlow(pools, options_).backends_learned(*call, std::move(failure));
+  advance(std::move(call), next);
+}
+
+// The connect step: a short coroutine (connects are rare on a warm pool).
+asio::awaitable<void> RouterCore::connect(std::unique_ptr<LoopCall> call) {
+  LoopPools pools{pools_, call->worker};
+  CallFlow flow(pools, options_);
+  auto limit = flow.connect_limit(*call, Clock::now());
+  std::shared_ptr<rpc::ClientConnection> fresh;
+  std::string error = call->backend->endpoint ? "no time left" : "host not found";
+  if (call->backend->endpoint && limit > Clock::duration::zero()) {
+    fresh = rpc::ClientConnection::create(workers_[call->worker]->executor, options_.max_frame_bytes);
+    auto ec = co_await rpc::connect_within(fresh, *call->backend->endpoint, limit);
+    if (ec) {
+      error = ec.message();
+      fresh.reset();
+    }
+  }
+  Step next = flow.connected(*call, std::move(fresh), error, limit);
+  advance(std::move(call), next);
+}
+
+void RouterCore::on_answer(std::unique_ptr<LoopCall> call, Reply& reply) {
+  const auto now = Clock::now();
+  LoopCall& c = *call;
+  bool answered = c.connection.connection().answers_received() > c.answers_before;
+  LoopPools pools{pools_, c.worker};
+  Step next = CallFlow(pools, options_).exchanged(c, reply, answered, now);
+  if (next != Step::finished) return advance(std::move(call), next);
+  CallCompletion done = std::move(c.done);
+  CallOutcome outcome = std::move(c.outcome);
+  spare_calls.give_back(std::move(call));
+  done(outcome);
+  // The buffer goes back to the connection, which decodes its next answer
+  // into it (no allocation per answer).
+  reply.payload = std::move(outcome.reply.payload);
+}
+
+}  // namespace routing::core

@@ -1,0 +1,35 @@
+#pragma once
+// The call flow's two kinds of connections (call_flow.h's `Pools`): a worker
+// loop's own pool, or the blocking connections of callers' threads.
+#include "routing/pool_set.h"
+
+namespace routing::core {
+
+struct LoopPools {
+  using Connection = rpc::ClientConnection;
+  PoolSet& pools;
+  std::size_t worker;
+
+  PooledConnection take(Backend& backend, std::chrono::steady_clock::time_point now) {
+    return pools.loop_pool(worker).take(backend, now);
+  }
+  void give_back(PooledConnection connection, std::chrono::steady_clock::time_point now) {
+    pools.loop_pool(worker).give_back(std::move(connection), now);
+  }
+  void make_room(System& system) { pools.make_room(system, worker); }
+};
+
+struct BlockingPools {
+  using Connection = rpc::BlockingConnection;
+  PoolSet& pools;
+
+  PooledBlockingConnection take(Backend& backend, std::chrono::steady_clock::time_point now) {
+    return pools.take_blocking(backend, now);
+  }
+  void give_back(PooledBlockingConnection connection, std::chrono::steady_clock::time_point now) {
+    pools.give_back_blocking(std::move(connection), now);
+  }
+  void make_room(System& system) { pools.make_room(system, std::nullopt); }
+};
+
+}  // namespace routing::core

@@ -1,0 +1,75 @@
+#include "routing/health_checker.h"
+
+#include "common/log.h"
+#include "rpc/timed_call.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace routing::core {
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+HealthChecker::HealthChecker(const RouterOptions& options, asio::any_io_executor loop, ConnectionPool& pool)
+    : options_(options), loop_(std::move(loop)), pool_(pool) {}
+
+void HealthChecker::watch(const std::shared_ptr<System>& system) {
+  if (options_.health_check_interval.count() <= 0) return;
+  auto timer = std::make_shared<asio::steady_timer>(loop_);
+  system->set_health_timer(timer);
+  asio::co_spawn(loop_, loop(system, timer), asio::detached);
+}
+
+asio::awaitable<void> HealthChecker::loop(std::shared_ptr<System> system, std::shared_ptr<asio::steady_timer> timer) {
+  while (!stopping_ && !system->retired()) {
+    timer->expires_after(options_.health_check_interval);
+    co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+    if (stopping_ || system->retired()) break;
+    auto list = system->backends();
+    for (const auto& backend : list->backends) {
+      if (stopping_) break;
+      co_await check(*system, backend);
+    }
+  }
+}
+
+asio::awaitable<void> HealthChecker::check(System& system, std::shared_ptr<Backend> backend) {
+  auto passed = co_await ping(system, backend);
+  if (!passed) co_return;  // skipped this round
+  if (*passed) {
+    backend->health_failures = 0;
+    if (!backend->healthy.exchange(true)) {
+      system.begin_slow_start(*backend, Clock::now());
+      common::log().info("system '{}': backend {} is healthy again", system.name(), backend->address);
+    }
+  } else if (++backend->health_failures >= options_.unhealthy_after && backend->healthy.exchange(false)) {
+    common::log().warn("system '{}': backend {} failed {} health checks: taken out", system.name(), backend->address,
+                       backend->health_failures);
+  }
+}
+
+asio::awaitable<std::optional<bool>> HealthChecker::ping(System& system, const std::shared_ptr<Backend>& backend) {
+  if (auto borrowed = pool_.borrow_oldest(*backend)) {
+    Reply pong = co_await rpc::call_within(borrowed->connection.shared(), 0, "", options_.health_check_timeout);
+    bool passed = pong.ok() && borrowed->connection.connection().is_open();
+    if (passed) pool_.put_back(std::move(*borrowed));
+    co_return passed;
+  }
+  if (system.open_connections.load() >= system.connection_limit()) co_return std::nullopt;  // busy serving: skip this round
+  transition(system, nullptr, ConnectionState::closed, ConnectionState::connecting);
+  auto fresh = rpc::ClientConnection::create(loop_, options_.max_frame_bytes);
+  auto ec = backend->endpoint ? co_await rpc::connect_within(fresh, *backend->endpoint, options_.health_check_timeout)
+                              : rpc::error_code(asio::error::host_not_found);
+  if (ec) {
+    transition(system, nullptr, ConnectionState::connecting, ConnectionState::closed);
+    co_return false;
+  }
+  PooledConnection connection(std::move(fresh), backend);  // closed when the check ends
+  Reply pong = co_await rpc::call_within(connection.shared(), 0, "", options_.health_check_timeout);
+  co_return pong.ok();
+}
+
+}  // namespace routing::core

@@ -1,0 +1,47 @@
+#pragma once
+// Active health checks: every health_check_interval each backend of a
+// system is pinged (procedure 0) on worker 0. `unhealthy_after` failures in
+// a row take a backend out of balancing; one answer brings it back.
+//
+// A check borrows the backend's oldest idle pooled connection (so idle
+// connections are exercised too) and puts it back where it was, with its
+// idle time untouched: checks never keep an idle connection from reaching
+// the idle timeout. With none idle it opens one within the system's bound,
+// and closes it after the check (the pool holds only what calls left).
+#include "routing/connection_pool.h"
+#include "routing/system.h"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+
+namespace routing::core {
+
+class HealthChecker {
+ public:
+  // `pool`: worker 0's, used on `loop` (worker 0's loop) only.
+  HealthChecker(const RouterOptions& options, boost::asio::any_io_executor loop, ConnectionPool& pool);
+
+  // Starts checking `system` (a new one) until it is retired or stop().
+  void watch(const std::shared_ptr<System>& system);
+  void stop() { stopping_ = true; }
+
+  // One check of one backend (the loop calls it; public for tests).
+  boost::asio::awaitable<void> check(System& system, std::shared_ptr<Backend> backend);
+
+ private:
+  boost::asio::awaitable<void> loop(std::shared_ptr<System> system, std::shared_ptr<boost::asio::steady_timer> timer);
+  // Whether the backend answered; nullopt when the check was skipped (the
+  // system's connections all busy serving calls, none idle).
+  boost::asio::awaitable<std::optional<bool>> ping(System& system, const std::shared_ptr<Backend>& backend);
+
+  const RouterOptions& options_;
+  boost::asio::any_io_executor loop_;
+  ConnectionPool& pool_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace routing::core

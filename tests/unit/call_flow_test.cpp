@@ -1,0 +1,204 @@
+// The one attempt loop (routing/call/call_flow.h) step by step, with fake
+// connections and pools: the resending rule, the deadline, the bounds and
+// the permit, as every mode (routerd, async, blocking) runs them.
+#include "routing/call/call_flow_impl.h"
+#include "routing/connection_pool_impl.h"
+
+#include <gtest/gtest.h>
+
+namespace routing::core {
+// Named (not anonymous): explicit instantiations with these types are
+// then used across the file without unused-function warnings.
+namespace flow_test {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+struct FakeConnection {
+  static constexpr std::chrono::milliseconds trusted_while_idle_for{10};
+  bool open = true;
+  bool is_open() const { return open; }
+  bool peer_looks_open() { return open; }
+  void close() { open = false; }
+};
+
+struct FakePools {
+  using Connection = FakeConnection;
+  BasicConnectionPool<FakeConnection> pool;
+  int rooms_made = 0;
+
+  BasicPooledConnection<FakeConnection> take(Backend& backend, Clock::time_point now) {
+    return pool.take(backend, now);
+  }
+  void give_back(BasicPooledConnection<FakeConnection> connection, Clock::time_point now) {
+    pool.give_back(std::move(connection), now);
+  }
+  void make_room(System& system) {
+    ++rooms_made;
+    transition(system, nullptr, ConnectionState::closed, ConnectionState::connecting);
+  }
+};
+
+}  // namespace flow_test
+
+template class BasicPooledConnection<flow_test::FakeConnection>;
+template class BasicConnectionPool<flow_test::FakeConnection>;
+template class CallFlow<flow_test::FakePools>;
+
+namespace {
+
+using namespace flow_test;
+using Flow = CallFlow<FakePools>;
+using TheCall = Call<FakeConnection>;
+
+RouterOptions two_slots() {
+  RouterOptions options;
+  options.pool_size = 2;
+  options.max_pending = 1;
+  return options;
+}
+
+struct CallFlowTest : ::testing::Test {
+  CallFlowTest() { system->set_backends({"127.0.0.1:1", "127.0.0.1:2"}); }
+
+  TheCall make_call(CallOptions call_options = {}) {
+    TheCall call;
+    call.system = system;
+    call.procedure = 1;
+    call.payload = "hello";
+    call.options = call_options;
+    call.arrival = Clock::now();
+    call.deadline = call_deadline(call.arrival, call_options, options);
+    return call;
+  }
+  // Answers the connect step with a fresh connection.
+  Step connect_ok(TheCall& call) { return flow.connected(call, std::make_shared<FakeConnection>(), "", 1s); }
+  Step connect_refused(TheCall& call) { return flow.connected(call, nullptr, "connection refused", 1s); }
+  Step answer(TheCall& call, Reply reply) { return flow.exchanged(call, reply, true, Clock::now()); }
+  Step fail(TheCall& call, Status status) {
+    Reply reply = Reply::error(status, "broken");
+    return flow.exchanged(call, reply, false, Clock::now());
+  }
+
+  RouterOptions options = two_slots();
+  std::shared_ptr<System> system = std::make_shared<System>("echo", options, Strategy::round_robin);
+  FakePools pools;
+  Flow flow{pools, options};
+};
+
+TEST_F(CallFlowTest, AFirstCallConnectsExchangesAndPoolsItsConnection) {
+  system->set_backends({"127.0.0.1:1"});
+  auto call = make_call();
+  ASSERT_EQ(flow.start(call), Step::connect);
+  EXPECT_EQ(pools.rooms_made, 1);
+  EXPECT_EQ(system->limiter.in_use(), 1u);  // the permit is held across the attempt
+  ASSERT_EQ(connect_ok(call), Step::exchange);
+  ASSERT_EQ(answer(call, Reply{Status::ok, "hi"}), Step::finished);
+  EXPECT_TRUE(call.outcome.from_backend);
+  EXPECT_EQ(call.outcome.reply.payload, "hi");
+  EXPECT_EQ(system->limiter.in_use(), 0u);  // released before the caller hears
+  EXPECT_EQ(system->open_connections.load(), 1u);  // idle in the pool
+
+  auto next = make_call();
+  EXPECT_EQ(flow.start(next), Step::exchange);  // the idle one, no connect
+}
+
+TEST_F(CallFlowTest, ABackendsOwnErrorStatusIsAnAnswer) {
+  auto call = make_call();
+  flow.start(call);
+  connect_ok(call);
+  ASSERT_EQ(answer(call, Reply{Status::unimplemented, "unknown procedure 1"}), Step::finished);
+  EXPECT_TRUE(call.outcome.from_backend);
+  EXPECT_EQ(call.outcome.reply.status, Status::unimplemented);
+  EXPECT_EQ(system->retries.load(), 0u);
+}
+
+TEST_F(CallFlowTest, AFailedConnectIsResentToAnotherBackend) {
+  auto call = make_call();
+  flow.start(call);
+  auto first = call.backend;
+  ASSERT_EQ(connect_refused(call), Step::connect);  // not sent: another backend
+  EXPECT_NE(call.backend, first);
+  EXPECT_EQ(system->open_connections.load(), 1u);  // the first slot was given back
+  ASSERT_EQ(connect_refused(call), Step::finished);  // none left
+  EXPECT_EQ(call.outcome.reply.status, Status::unavailable);
+  EXPECT_NE(call.outcome.reply.payload.find("connection refused"), std::string::npos);
+  EXPECT_EQ(system->open_connections.load(), 0u);
+  EXPECT_EQ(system->limiter.in_use(), 0u);
+}
+
+TEST_F(CallFlowTest, AFailureAfterSendingIsNotResentUnlessIdempotent) {
+  auto call = make_call();
+  flow.start(call);
+  connect_ok(call);
+  ASSERT_EQ(fail(call, Status::unavailable), Step::finished);
+  EXPECT_EQ(call.outcome.reply.status, Status::unavailable);
+  EXPECT_FALSE(call.outcome.from_backend);
+  EXPECT_EQ(system->open_connections.load(), 0u);  // a connection that failed is closed
+
+  auto idempotent = make_call(CallOptions{.timeout = {}, .idempotent = true});
+  flow.start(idempotent);
+  connect_ok(idempotent);
+  ASSERT_EQ(fail(idempotent, Status::unavailable), Step::connect);  // resent once
+  connect_ok(idempotent);
+  ASSERT_EQ(fail(idempotent, Status::unavailable), Step::finished);  // not twice
+  EXPECT_EQ(system->retries.load(), 1u);
+}
+
+TEST_F(CallFlowTest, TheDeadlineEndsTheCallWithoutAResend) {
+  auto call = make_call(CallOptions{.timeout = {}, .idempotent = true});
+  flow.start(call);
+  connect_ok(call);
+  ASSERT_EQ(fail(call, Status::deadline_exceeded), Step::finished);
+  EXPECT_EQ(call.outcome.reply.status, Status::deadline_exceeded);
+  EXPECT_EQ(system->retries.load(), 0u);
+}
+
+TEST_F(CallFlowTest, CallsPastThePoolWaitAndPastMaxPendingAreRefused) {
+  auto one = make_call(), two = make_call(), three = make_call();
+  flow.start(one);
+  flow.start(two);
+  ASSERT_EQ(flow.start(three), Step::wait_for_permit);
+  Permit none;
+  ASSERT_EQ(flow.permit_waited(three, ConcurrencyLimiter::Outcome::queue_full, none), Step::finished);
+  EXPECT_EQ(three.outcome.reply.status, Status::resource_exhausted);
+  auto four = make_call();
+  flow.start(four);
+  ASSERT_EQ(flow.permit_waited(four, ConcurrencyLimiter::Outcome::timed_out, none), Step::finished);
+  EXPECT_EQ(four.outcome.reply.status, Status::deadline_exceeded);
+}
+
+TEST_F(CallFlowTest, WaitsForDiscoveryFirstAndAnswersNotFoundWithoutInstances) {
+  auto unknown = std::make_shared<System>("ghost", options, Strategy::round_robin);
+  auto call = make_call();
+  call.system = unknown;
+  ASSERT_EQ(flow.start(call), Step::learn_backends);
+  unknown->set_backends({});
+  ASSERT_EQ(flow.backends_learned(call, std::nullopt), Step::finished);
+  EXPECT_EQ(call.outcome.reply.status, Status::not_found);
+  EXPECT_EQ(unknown->limiter.in_use(), 0u);  // no permit was taken
+
+  auto failed = make_call();
+  failed.system = std::make_shared<System>("down", options, Strategy::round_robin);
+  flow.start(failed);
+  ASSERT_EQ(flow.backends_learned(failed, Reply::error(Status::unavailable, "discovery down")), Step::finished);
+  EXPECT_EQ(failed.outcome.reply.status, Status::unavailable);
+}
+
+TEST_F(CallFlowTest, EveryOutcomeIsCounted) {
+  auto call = make_call();
+  flow.start(call);
+  connect_ok(call);
+  answer(call, Reply{Status::ok, ""});
+  auto refused = make_call();
+  flow.start(refused);
+  connect_refused(refused);
+  connect_refused(refused);
+  auto stats = system->stats();
+  std::uint64_t counted = 0;
+  for (auto [status, count] : stats.calls_by_status) counted += count;
+  EXPECT_EQ(counted, 2u);
+}
+
+}  // namespace
+}  // namespace routing::core
