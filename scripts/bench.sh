@@ -53,6 +53,9 @@ run() {  # run MODE PROXY_PID ROUTEBENCH-ARGS...
     [ "$proxy_pid" != - ] && p1="$(cpu_ticks "$proxy_pid")"
     e1="$(cpu_ticks "$echod_pid")"
     calls="$(sed -E 's/.*"ok":([0-9]+),"failed":([0-9]+).*/\1 \2/' <<<"$json" | awk '{print $1 + $2}')"
+    # Failed calls count in calls/s: the smoke check reads them from here.
+    sed -nE 's/.*"failed":([0-9]+).*/\1/p' <<<"$json" | awk -v m="$mode" -v c="$c" '$1 > 0 {print m "(" c ":" $1 " failed)"}' \
+      >>"$work/failed" || true
     awk -v mode="$mode" -v c="$c" -v json="$json" -v pd="$((p1 - p0))" -v ed="$((e1 - e0))" -v hz="$hz" \
         -v calls="$calls" -v proxy="$proxy_pid" 'BEGIN {
       n = split(json, parts, /[,:{}]/)
@@ -81,6 +84,7 @@ codec="$("$root/build/bench/codec_bench" --benchmark_min_time="$min_time" 2>&1)"
 if [ "$smoke" = 1 ]; then
   # Every path must have carried calls, with none failed.
   bad="$(tail -n +2 "$results" | awk -F'\t' '$3 <= 0 {print $1}')"
+  if [ -s "$work/failed" ]; then bad="$bad $(xargs <"$work/failed")"; fi
   for mode in direct library routerd-1-worker routerd-2-workers haproxy-tcp; do
     grep -q "^$mode"$'\t' "$results" || bad="$bad $mode(missing)"
   done
