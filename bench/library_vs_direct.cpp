@@ -1,8 +1,12 @@
 // Library mode against direct calls, in one run on the same echod:
 // N callers (threads) in a closed loop for a fixed time each way.
-//   library_vs_direct ECHOD_ADDRESS [callers=16] [seconds=3] [payload_bytes=16]
+//   library_vs_direct ECHOD_ADDRESS [callers=16] [seconds=3] [payload_bytes=16] [pool_size=callers]
 // Direct: each caller owns a blocking socket to echod (the cheapest client).
 // Library: each caller uses one shared routing::Router (router.call).
+// pool_size: the router's pool size, a number, or 'default' for
+// RouterOptions{}'s (what users start with: fewer slots than callers here
+// means callers wait for one); left out, as many as the callers, so the pool
+// never limits them (as before the argument existed, and as routebench).
 #include <routing/router.h>
 
 #include <arpa/inet.h>
@@ -13,8 +17,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -79,6 +85,15 @@ int connect_to(const std::string& address) {
   return fd;
 }
 
+// "default" (RouterOptions{}'s pool size) or a number >= 1; nullopt otherwise.
+std::optional<std::size_t> parse_pool_size(const std::string& value) {
+  if (value == "default") return routing::RouterOptions{}.pool_size;
+  std::size_t size = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), size);
+  if (ec != std::errc{} || end != value.data() + value.size() || size < 1) return std::nullopt;
+  return size;
+}
+
 void print(const char* name, const Result& r) {
   std::printf("%-10s %10.0f calls/s   p50 %7.1f us   p99 %7.1f us   errors %zu\n", name, r.calls_per_second,
               r.p50_us, r.p99_us, r.errors);
@@ -88,7 +103,7 @@ void print(const char* name, const Result& r) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: library_vs_direct ECHOD_ADDRESS [callers] [seconds] [payload_bytes]\n");
+    std::fprintf(stderr, "usage: library_vs_direct ECHOD_ADDRESS [callers] [seconds] [payload_bytes] [pool_size|default]\n");
     return 2;
   }
   std::string address = argv[1];
@@ -96,6 +111,11 @@ int main(int argc, char** argv) {
   double seconds = argc > 3 ? std::stod(argv[3]) : 3;
   std::string payload(argc > 4 ? std::stoul(argv[4]) : 16, 'x');
   std::string frame = "1:" + payload + "\n";
+  auto pool_size = argc > 5 ? parse_pool_size(argv[5]) : std::optional<std::size_t>(callers);
+  if (!pool_size) {
+    std::fprintf(stderr, "library_vs_direct: pool_size must be 'default' or a number >= 1, not '%s'\n", argv[5]);
+    return 2;
+  }
 
   auto direct = run(callers, seconds, [&] {
     int fd = connect_to(address);
@@ -113,7 +133,7 @@ int main(int argc, char** argv) {
 
   routing::RouterOptions options;
   options.discovery = "static://echo=" + address;
-  options.pool_size = static_cast<std::size_t>(callers);
+  options.pool_size = *pool_size;
   options.health_check_interval = std::chrono::milliseconds(0);
   routing::Router router(options);
   router.call("echo", 1, "warm-up");
@@ -121,8 +141,8 @@ int main(int argc, char** argv) {
     return [&] { return router.call("echo", 1, payload).ok(); };
   });
 
-  std::printf("%d callers, %.1f s each, %zu-byte payloads, echod at %s\n", callers, seconds, payload.size(),
-              address.c_str());
+  std::printf("%d callers, %.1f s each, %zu-byte payloads, echod at %s, library pool size %zu\n", callers, seconds,
+              payload.size(), address.c_str(), *pool_size);
   print("direct", direct);
   print("library", library);
   std::printf("library/direct calls/s ratio: %.2f   p99 ratio: %.2f\n",

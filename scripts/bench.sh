@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Side by side, in ONE run on the same echod backend: direct calls, library
-# mode, routerd (1 and 2 workers) and HAProxy in TCP mode (1 thread), at 1, 16
-# and 64 connections (closed loop). Reports calls/s, latency p50/p99/p99.9 and
-# the CPU time each proxy (and echod) spends per call, from /proc; then the
-# time from starting routerd to its first routed call, and the Google
+# mode (pool size = connections, and at RouterOptions{}'s default pool size,
+# what users start with), routerd (1 and 2 workers) and HAProxy in TCP mode
+# (1 thread), at 1, 16 and 64 connections (closed loop). Reports calls/s,
+# latency p50/p99/p99.9 and the CPU time each proxy (and echod) spends per
+# call, from /proc, and library / direct ratios per connection count; then
+# the time from starting routerd to its first routed call, and the Google
 # Benchmarks of the router's building blocks. Writes
 # bench/results/bench-<time>.md, .tsv and .png.
 #   scripts/bench.sh [seconds per run, default 5] [connection counts, default "1 16 64"]
@@ -50,9 +52,14 @@ run() {  # run MODE PROXY_PID ROUTEBENCH-ARGS...
     [ "$proxy_pid" != - ] && p0="$(cpu_ticks "$proxy_pid")"
     e0="$(cpu_ticks "$echod_pid")"
     json="$("$bin/routebench" "$@" --connections "$c" --duration-s "$seconds" --warmup-s 0 --json || true)"
+    # Library rows say which pool size they ran with (for the report).
+    grep -o '"pool_size":[0-9]*' <<<"$json" | cut -d: -f2 >"$work/pool-$mode" || true
     [ "$proxy_pid" != - ] && p1="$(cpu_ticks "$proxy_pid")"
     e1="$(cpu_ticks "$echod_pid")"
     calls="$(sed -E 's/.*"ok":([0-9]+),"failed":([0-9]+).*/\1 \2/' <<<"$json" | awk '{print $1 + $2}')"
+    # Failed calls count in calls/s: the smoke check reads them from here.
+    sed -nE 's/.*"failed":([0-9]+).*/\1/p' <<<"$json" | awk -v m="$mode" -v c="$c" '$1 > 0 {print m "(" c ":" $1 " failed)"}' \
+      >>"$work/failed" || true
     awk -v mode="$mode" -v c="$c" -v json="$json" -v pd="$((p1 - p0))" -v ed="$((e1 - e0))" -v hz="$hz" \
         -v calls="$calls" -v proxy="$proxy_pid" 'BEGIN {
       n = split(json, parts, /[,:{}]/)
@@ -68,6 +75,7 @@ run() {  # run MODE PROXY_PID ROUTEBENCH-ARGS...
 "$bin/routebench" --direct "127.0.0.1:$echod_port" --connections 4 --duration-s 0.5 --warmup-s 0 >/dev/null
 run direct - --direct "127.0.0.1:$echod_port"
 run library - --discovery "static://echo=127.0.0.1:$echod_port"
+run library-default-pool - --discovery "static://echo=127.0.0.1:$echod_port" --pool-size default
 run "routerd-1-worker" "$routerd1_pid" --proxy "127.0.0.1:$routerd1_port"
 run "routerd-2-workers" "$routerd2_pid" --proxy "127.0.0.1:$routerd2_port"
 run "haproxy-tcp" "$haproxy_pid" --direct "127.0.0.1:$haproxy_port"
@@ -81,7 +89,8 @@ codec="$("$root/build/bench/codec_bench" --benchmark_min_time="$min_time" 2>&1)"
 if [ "$smoke" = 1 ]; then
   # Every path must have carried calls, with none failed.
   bad="$(tail -n +2 "$results" | awk -F'\t' '$3 <= 0 {print $1}')"
-  for mode in direct library routerd-1-worker routerd-2-workers haproxy-tcp; do
+  if [ -s "$work/failed" ]; then bad="$bad $(xargs <"$work/failed")"; fi
+  for mode in direct library library-default-pool routerd-1-worker routerd-2-workers haproxy-tcp; do
     grep -q "^$mode"$'\t' "$results" || bad="$bad $mode(missing)"
   done
   grep -q '"median_ms"' <<<"$startup" || bad="$bad startup_time"
@@ -111,6 +120,22 @@ out="bench/results/bench-$stamp"
   echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   tail -n +2 "$results" | awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8}'
   echo
+  echo "library / direct: library-default-pool is routing::Router at RouterOptions{}'s pool size"
+  echo "($(cat "$work/pool-library-default-pool") here, whatever the connections), library sizes the pool to the connections."
+  echo "Issue 19's target at default options: calls/s ratio >= 0.9, p99 ratio <= 1.5."
+  echo
+  echo "| connections | library-default-pool calls/s ÷ direct | library-default-pool p99 ÷ direct | library calls/s ÷ direct | library p99 ÷ direct |"
+  echo "| ---: | ---: | ---: | ---: | ---: |"
+  for c in $counts; do
+    awk -F'\t' -v c="$c" '$2 == c { calls[$1] = $3; p99[$1] = $5 }
+      function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
+      END {
+        printf "| %s | %s | %s | %s | %s |\n", c, ratio(calls["library-default-pool"], calls["direct"]),
+               ratio(p99["library-default-pool"], p99["direct"]), ratio(calls["library"], calls["direct"]),
+               ratio(p99["library"], p99["direct"])
+      }' "$results"
+  done
+  echo
   echo "Start of routerd to its first routed call answered (build/bench/startup_time, $startup_runs runs): \`$startup\`"
   echo
   echo "Building blocks (build/bench/routing_bench):"
@@ -121,7 +146,7 @@ out="bench/results/bench-$stamp"
 } >"$out.md"
 cp "$results" "$out.tsv"
 if command -v gnuplot >/dev/null; then
-  modes="direct library routerd-1-worker routerd-2-workers haproxy-tcp"
+  modes="direct library library-default-pool routerd-1-worker routerd-2-workers haproxy-tcp"
   for c in $counts; do
     printf '%s' "$c"
     for m in $modes; do printf '\t%s' "$(awk -F'\t' -v m="$m" -v c="$c" '$1 == m && $2 == c {print $3}' "$results")"; done
@@ -138,8 +163,9 @@ set ylabel "calls/s"
 set yrange [0:*]
 set xlabel "connections"
 set key top left
-plot "$work/chart.dat" using 2:xtic(1) title "direct", '' using 3 title "library", '' using 4 title "routerd 1 worker", \
-     '' using 5 title "routerd 2 workers", '' using 6 title "HAProxy TCP"
+plot "$work/chart.dat" using 2:xtic(1) title "direct", '' using 3 title "library (pool = connections)", \
+     '' using 4 title "library (default pool, $(cat "$work/pool-library-default-pool"))", '' using 5 title "routerd 1 worker", \
+     '' using 6 title "routerd 2 workers", '' using 7 title "HAProxy TCP"
 PLOT
 fi
 echo

@@ -1,6 +1,8 @@
 // routebench: a load generator for the line protocol, closed or open loop,
 // against an address directly (echod, or HAProxy in front of it), through
 // routerd (ROUTE frames), or through the embedded library (routing::Router).
+// Library mode sizes the router's pool to the connections unless --pool-size
+// says otherwise ('default': what a user of RouterOptions{} gets).
 #include <routing/router.h>
 
 #include "app/common_flags.h"
@@ -16,6 +18,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -38,6 +41,9 @@ struct Settings {
   bool idempotent = false;
   bool json = false;
   long timeout_ms = 5000;
+  // Library mode: the router's pool size; unset, as many as the connections
+  // (the pool never limits the callers; numbers before --pool-size compare).
+  std::optional<std::size_t> pool_size;
 };
 
 // One caller's way of making a call: true if it got status 0.
@@ -153,6 +159,18 @@ void run_caller(Caller call, const Settings& s, Clock::time_point measure_from, 
   for (auto& [backend, count] : seen) totals.by_backend[backend] += count;
 }
 
+constexpr std::size_t max_pool_size = 100'000;  // as routerd's --pool-size
+
+// "default" (RouterOptions{}'s pool size, what library users start with) or
+// a number in 1..max_pool_size; nullopt for anything else.
+std::optional<std::size_t> parse_pool_size(const std::string& value) {
+  if (value == "default") return RouterOptions{}.pool_size;
+  std::size_t size = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), size);
+  if (ec != std::errc{} || end != value.data() + value.size() || size < 1 || size > max_pool_size) return std::nullopt;
+  return size;
+}
+
 double percentile(const std::vector<double>& sorted, double q) {
   if (sorted.empty()) return 0;
   return sorted[std::min(sorted.size() - 1, static_cast<std::size_t>(q * static_cast<double>(sorted.size())))];
@@ -180,6 +198,17 @@ int main(int argc, char** argv) {
   cli.add_option("--warmup-s", s.warmup_s, "unmeasured time first")->check(CLI::Range(0.0, 600.0))->capture_default_str();
   cli.add_option("--rate", s.rate, "open loop: calls per second in total (0: closed loop)")->check(CLI::Range(0.0, 1e7))->capture_default_str();
   cli.add_option("--timeout-ms", s.timeout_ms, "deadline per call (proxy and library)")->check(CLI::Range(1L, 3'600'000L))->capture_default_str();
+  cli.add_option_function<std::string>(
+         "--pool-size", [&s](const std::string& value) { s.pool_size = parse_pool_size(value); },
+         "library mode: the router's pool size, a number or 'default' (RouterOptions{}'s, " +
+             std::to_string(RouterOptions{}.pool_size) + "); without it, as many as --connections")
+      ->check(CLI::Validator(
+          [](const std::string& value) -> std::string {
+            return parse_pool_size(value) ? "" : "must be 'default' or a number in 1.." +
+                                                     std::to_string(max_pool_size) + ", not '" + value + "'";
+          },
+          "N|default"))
+      ->needs(discovery);
   cli.add_flag("--idempotent", s.idempotent, "mark calls idempotent (resent once if a backend dies mid-call)");
   cli.add_flag("--json", s.json, "print one JSON line instead of text");
   if (int code = app::parse_flags(cli, argc, argv); code >= 0) return code;
@@ -190,9 +219,10 @@ int main(int argc, char** argv) {
   common::log().set_level(spdlog::level::warn);
 
   std::unique_ptr<Router> router;
+  const std::size_t pool_size = s.pool_size.value_or(static_cast<std::size_t>(s.connections));
   if (!s.discovery.empty()) {
     router = std::make_unique<Router>(RouterOptions{.discovery = s.discovery,
-                                                    .pool_size = static_cast<std::size_t>(s.connections),
+                                                    .pool_size = pool_size,
                                                     .max_pending = 100000});
   }
   Totals totals;
@@ -218,11 +248,15 @@ int main(int argc, char** argv) {
   double p50 = percentile(totals.latencies_us, 0.5), p99 = percentile(totals.latencies_us, 0.99),
          p999 = percentile(totals.latencies_us, 0.999);
   if (s.json) {
-    std::printf("{\"calls_per_s\":%.1f,\"ok\":%llu,\"failed\":%llu,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f}\n",
-                rate, static_cast<unsigned long long>(totals.ok), static_cast<unsigned long long>(totals.failed), p50, p99, p999);
+    // Library mode adds the pool size it ran with (scripts read fields by name).
+    std::string pool = router ? ",\"pool_size\":" + std::to_string(pool_size) : "";
+    std::printf("{\"calls_per_s\":%.1f,\"ok\":%llu,\"failed\":%llu,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f%s}\n",
+                rate, static_cast<unsigned long long>(totals.ok), static_cast<unsigned long long>(totals.failed), p50, p99, p999,
+                pool.c_str());
   } else {
-    std::printf("%d connections, %.1f s%s: %.0f calls/s, %llu ok, %llu failed; latency p50 %.0f us, p99 %.0f us, p99.9 %.0f us\n",
-                s.connections, s.duration_s, s.rate > 0 ? " (open loop)" : "", rate,
+    std::string pool = router ? " (library, pool " + std::to_string(pool_size) + ")" : "";
+    std::printf("%d connections%s, %.1f s%s: %.0f calls/s, %llu ok, %llu failed; latency p50 %.0f us, p99 %.0f us, p99.9 %.0f us\n",
+                s.connections, pool.c_str(), s.duration_s, s.rate > 0 ? " (open loop)" : "", rate,
                 static_cast<unsigned long long>(totals.ok), static_cast<unsigned long long>(totals.failed), p50, p99, p999);
     for (auto& [backend, count] : totals.by_backend) std::printf("  %-24s %llu\n", backend.c_str(), static_cast<unsigned long long>(count));
   }
