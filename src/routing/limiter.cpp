@@ -8,12 +8,15 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
-#include <condition_variable>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace routing::core {
 namespace asio = boost::asio;
 
-// `granted` is written under the limiter's mutex; wake() runs under it too.
+// `granted` is written under the limiter's mutex; wake() runs after it is
+// unlocked (the woken thread should not find the lock still held).
 struct ConcurrencyLimiter::Waiter {
   virtual ~Waiter() = default;
   virtual void wake() = 0;
@@ -26,19 +29,36 @@ namespace {
 // a post: the timer belongs to that loop) or its deadline.
 struct LoopWaiter final : ConcurrencyLimiter::Waiter, std::enable_shared_from_this<LoopWaiter> {
   LoopWaiter(const asio::any_io_executor& loop, ConcurrencyLimiter::Clock::time_point deadline,
-             ConcurrencyLimiter::Granted done)
+             ConcurrencyLimiter::WaitDone done)
       : timer(loop, deadline), done(std::move(done)) {}
   void wake() override {
     asio::post(timer.get_executor(), [self = shared_from_this()] { self->timer.cancel(); });
   }
   asio::steady_timer timer;
-  ConcurrencyLimiter::Granted done;
+  ConcurrencyLimiter::WaitDone done;
 };
 
-// Sleeps on the calling thread; the limiter's mutex guards its condition.
+// Sleeps on the calling thread on a futex of its own: woken without taking
+// any lock (a condition variable's waiter would first have to take the
+// limiter's mutex back from the thread that woke it). docs/performance.md
+// has the measurement.
 struct BlockedWaiter final : ConcurrencyLimiter::Waiter {
-  void wake() override { woken.notify_one(); }
-  std::condition_variable woken;
+  void wake() override {
+    signalled.store(1, std::memory_order_release);
+    ::syscall(SYS_futex, &signalled, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  }
+  // True once woken; false when `deadline` passed first.
+  bool sleep_until(ConcurrencyLimiter::Clock::time_point deadline) {
+    while (signalled.load(std::memory_order_acquire) == 0) {
+      auto left = deadline - ConcurrencyLimiter::Clock::now();
+      if (left <= ConcurrencyLimiter::Clock::duration::zero()) return false;
+      auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+      timespec timeout{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+      ::syscall(SYS_futex, &signalled, FUTEX_WAIT_PRIVATE, 0, &timeout, nullptr, 0);
+    }
+    return true;
+  }
+  std::atomic<std::uint32_t> signalled{0};
 };
 
 }  // namespace
@@ -73,13 +93,33 @@ bool ConcurrencyLimiter::try_acquire(Permit& permit) {
   return true;
 }
 
-bool ConcurrencyLimiter::enqueue(const std::shared_ptr<Waiter>& waiter) {
+bool ConcurrencyLimiter::enqueue(const std::shared_ptr<Waiter>& waiter, Granted& granted) {
   if (queue_.size() >= max_pending_) return false;
   queue_.push_back(waiter);
   waiting_.store(queue_.size());
   // A permit given back since try_acquire did not see this waiter: look again.
-  grant_waiters_locked();
+  grant_waiters_locked(granted);
   return true;
+}
+
+void ConcurrencyLimiter::wake(Granted& granted) {
+  for (std::size_t i = 0; i < granted.count; ++i) {
+    granted.waiters[i]->wake();
+    granted.waiters[i].reset();
+  }
+  granted.count = 0;
+}
+
+void ConcurrencyLimiter::grant_waiters() {
+  for (bool more = true; more;) {
+    Granted granted;
+    {
+      std::lock_guard lock(mutex_);
+      grant_waiters_locked(granted);
+    }
+    more = granted.full();
+    wake(granted);
+  }
 }
 
 bool ConcurrencyLimiter::withdraw(const std::shared_ptr<Waiter>& waiter) {
@@ -89,15 +129,21 @@ bool ConcurrencyLimiter::withdraw(const std::shared_ptr<Waiter>& waiter) {
   return false;
 }
 
-void ConcurrencyLimiter::acquire_then(Clock::time_point deadline, const asio::any_io_executor& loop, Granted done) {
+void ConcurrencyLimiter::acquire_then(Clock::time_point deadline, const asio::any_io_executor& loop, WaitDone done) {
   auto waiter = std::make_shared<LoopWaiter>(loop, deadline, std::move(done));
+  Granted granted;
+  bool queued;
   {
     std::lock_guard lock(mutex_);
-    if (!enqueue(waiter)) {
-      Permit none;
-      waiter->done(Outcome::queue_full, none);
-      return;
-    }
+    queued = enqueue(waiter, granted);
+  }
+  bool more = granted.full();
+  wake(granted);
+  if (more) grant_waiters();
+  if (!queued) {
+    Permit none;
+    waiter->done(Outcome::queue_full, none);
+    return;
   }
   waiter->timer.async_wait([this, waiter](const boost::system::error_code&) {
     bool granted;
@@ -113,10 +159,18 @@ void ConcurrencyLimiter::acquire_then(Clock::time_point deadline, const asio::an
 ConcurrencyLimiter::Outcome ConcurrencyLimiter::acquire_blocking(Clock::time_point deadline, Permit& permit) {
   if (try_acquire(permit)) return Outcome::acquired;
   auto waiter = std::make_shared<BlockedWaiter>();
-  std::unique_lock lock(mutex_);
-  if (!enqueue(waiter)) return Outcome::queue_full;
-  waiter->woken.wait_until(lock, deadline, [&] { return waiter->granted; });
-  if (!withdraw(waiter)) return Outcome::timed_out;
+  Granted granted;
+  {
+    std::lock_guard lock(mutex_);
+    if (!enqueue(waiter, granted)) return Outcome::queue_full;
+  }
+  bool more = granted.full();
+  wake(granted);
+  if (more) grant_waiters();
+  if (!waiter->sleep_until(deadline)) {
+    std::lock_guard lock(mutex_);
+    if (!withdraw(waiter)) return Outcome::timed_out;
+  }
   permit = Permit(this);
   return Outcome::acquired;
 }
@@ -142,21 +196,20 @@ asio::awaitable<ConcurrencyLimiter::Outcome> ConcurrencyLimiter::acquire(Clock::
   co_return outcome;
 }
 
-void ConcurrencyLimiter::grant_waiters_locked() {
-  while (!queue_.empty() && take_slot()) {
+void ConcurrencyLimiter::grant_waiters_locked(Granted& granted) {
+  while (!granted.full() && !queue_.empty() && take_slot()) {
     auto waiter = std::move(queue_.front());
     queue_.pop_front();
     waiting_.store(queue_.size());
     waiter->granted = true;
-    waiter->wake();
+    granted.waiters[granted.count++] = std::move(waiter);
   }
 }
 
 void ConcurrencyLimiter::release_one() {
   in_use_.fetch_sub(1);
   if (waiting_.load() == 0) return;
-  std::lock_guard lock(mutex_);
-  grant_waiters_locked();
+  grant_waiters();
 }
 
 std::size_t ConcurrencyLimiter::in_use() const { return in_use_.load(); }
@@ -165,8 +218,7 @@ std::size_t ConcurrencyLimiter::waiting() const { return waiting_.load(); }
 
 void ConcurrencyLimiter::set_limit(std::size_t limit) {
   if (limit_.exchange(limit) >= limit || waiting_.load() == 0) return;
-  std::lock_guard lock(mutex_);
-  grant_waiters_locked();
+  grant_waiters();
 }
 
 std::size_t ConcurrencyLimiter::limit() const { return limit_.load(std::memory_order_relaxed); }

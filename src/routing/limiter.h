@@ -18,6 +18,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -48,7 +49,7 @@ class ConcurrencyLimiter {
   enum class Outcome { acquired, queue_full, timed_out };
   using Clock = std::chrono::steady_clock;
   // Receives a queued wait's end; with `acquired`, the permit.
-  using Granted = common::InplaceFunction<void(Outcome, Permit&), 64>;
+  using WaitDone = common::InplaceFunction<void(Outcome, Permit&), 64>;
 
   ConcurrencyLimiter(std::size_t limit, std::size_t max_pending);
 
@@ -57,7 +58,7 @@ class ConcurrencyLimiter {
   // Queues behind the waiters (after try_acquire failed): `done` runs on
   // `loop` once a permit is granted or `deadline` passes, or at once (inline)
   // with queue_full. Allocates one waiter.
-  void acquire_then(Clock::time_point deadline, const boost::asio::any_io_executor& loop, Granted done);
+  void acquire_then(Clock::time_point deadline, const boost::asio::any_io_executor& loop, WaitDone done);
   // The same, waiting on the calling thread (blocking callers).
   Outcome acquire_blocking(Clock::time_point deadline, Permit& permit);
   // The same as a coroutine, resuming on the awaiting coroutine's executor.
@@ -78,14 +79,24 @@ class ConcurrencyLimiter {
 
  private:
   friend class Permit;
+  // Waiters granted a permit under the lock, woken after it (a few at a
+  // time: no allocation).
+  struct Granted {
+    std::array<std::shared_ptr<Waiter>, 8> waiters;
+    std::size_t count = 0;
+    bool full() const { return count == waiters.size(); }
+  };
   // Queues `waiter` unless the queue is full; false if full.
-  bool enqueue(const std::shared_ptr<Waiter>& waiter);
+  bool enqueue(const std::shared_ptr<Waiter>& waiter, Granted& granted);
+  // Grants what it can and wakes those waiters, outside the lock.
+  void grant_waiters();
+  static void wake(Granted& granted);
   // A wait ended without a grant (its deadline): out of the queue, unless a
   // grant came first. True if it was granted after all.
   bool withdraw(const std::shared_ptr<Waiter>& waiter);
   void release_one();
   bool take_slot();             // one more in use, if below the limit
-  void grant_waiters_locked();  // free slots to queued waiters, oldest first
+  void grant_waiters_locked(Granted& granted);  // free slots to queued waiters, oldest first
 
   mutable std::mutex mutex_;
   std::atomic<std::size_t> limit_;

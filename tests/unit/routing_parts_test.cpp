@@ -9,6 +9,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -16,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 namespace routing::core {
@@ -162,6 +164,15 @@ TEST(Histogram, CountsIntoBuckets) {
   EXPECT_NEAR(snapshot.sum_seconds, 20.00305, 1e-6);
 }
 
+// Polls `value()` until it equals `expected` (5 s at most).
+template <class Value, class T>
+bool eventually_equal(Value value, T expected) {
+  for (auto until = Clock::now() + 5s; Clock::now() < until; std::this_thread::sleep_for(1ms)) {
+    if (value() == expected) return true;
+  }
+  return value() == expected;
+}
+
 TEST(Limiter, GrantsUpToTheLimitQueuesFifoAndRefusesPastMaxPending) {
   asio::io_context ctx;
   ConcurrencyLimiter limiter(2, 2);
@@ -279,6 +290,100 @@ TEST(Limiter, AWaitEndsAtTheDeadline) {
   EXPECT_EQ(limiter.waiting(), 0u);
   first.release();
   EXPECT_EQ(limiter.in_use(), 0u);
+}
+
+// Blocking waiters (Router::call) share the FIFO queue with loop waiters and
+// are served in arrival order, each on its own thread.
+TEST(Limiter, BlockingAndLoopWaitersShareOneFifoQueue) {
+  ConcurrencyLimiter limiter(1, 10);
+  Permit held;
+  ASSERT_TRUE(limiter.try_acquire(held));
+  std::mutex order_mutex;
+  std::vector<std::string> order;
+  auto note = [&](std::string who) {
+    std::lock_guard lock(order_mutex);
+    order.push_back(std::move(who));
+  };
+  // A blocking waiter, a loop waiter, another blocking waiter, in that order.
+  std::thread first([&] {
+    Permit permit;
+    EXPECT_EQ(limiter.acquire_blocking(Clock::now() + 10s, permit), ConcurrencyLimiter::Outcome::acquired);
+    note("blocking-1");
+  });
+  ASSERT_TRUE(eventually_equal([&] { return limiter.waiting(); }, 1u));
+  asio::io_context ctx;
+  auto guard = asio::make_work_guard(ctx);
+  limiter.acquire_then(Clock::now() + 10s, ctx.get_executor(), [&](ConcurrencyLimiter::Outcome outcome, Permit& permit) {
+    EXPECT_EQ(outcome, ConcurrencyLimiter::Outcome::acquired);
+    note("loop");
+    permit.release();
+  });
+  std::thread loop([&] { ctx.run(); });
+  ASSERT_TRUE(eventually_equal([&] { return limiter.waiting(); }, 2u));
+  std::thread third([&] {
+    Permit permit;
+    EXPECT_EQ(limiter.acquire_blocking(Clock::now() + 10s, permit), ConcurrencyLimiter::Outcome::acquired);
+    note("blocking-2");
+  });
+  ASSERT_TRUE(eventually_equal([&] { return limiter.waiting(); }, 3u));
+  held.release();  // each one releases on its way out: the chain runs in order
+  first.join();
+  third.join();
+  guard.reset();
+  loop.join();
+  EXPECT_EQ(order, (std::vector<std::string>{"blocking-1", "loop", "blocking-2"}));
+  EXPECT_EQ(limiter.in_use(), 0u);
+}
+
+TEST(Limiter, ABlockingWaitEndsAtTheDeadlineOrAtOnceWhenTheQueueIsFull) {
+  ConcurrencyLimiter limiter(1, 1);
+  Permit held, waited, refused;
+  ASSERT_TRUE(limiter.try_acquire(held));
+  std::thread waiter([&] {
+    auto start = Clock::now();
+    EXPECT_EQ(limiter.acquire_blocking(Clock::now() + 100ms, waited), ConcurrencyLimiter::Outcome::timed_out);
+    EXPECT_GE(Clock::now() - start, 95ms);
+  });
+  ASSERT_TRUE(eventually_equal([&] { return limiter.waiting(); }, 1u));
+  auto start = Clock::now();
+  EXPECT_EQ(limiter.acquire_blocking(Clock::now() + 10s, refused), ConcurrencyLimiter::Outcome::queue_full);
+  EXPECT_LT(Clock::now() - start, 50ms);
+  waiter.join();
+  EXPECT_FALSE(waited);
+  EXPECT_EQ(limiter.waiting(), 0u);
+  held.release();
+  EXPECT_EQ(limiter.in_use(), 0u);
+}
+
+// Blocking threads racing (8 threads, 3 permits): never more than the limit,
+// no wake-up lost (a lost one would sit until the 10 s deadline).
+TEST(Limiter, ManyBlockingThreadsNeverExceedTheLimitAndNoWaiterIsForgotten) {
+  ConcurrencyLimiter limiter(3, 100000);
+  std::atomic<int> inside{0}, most{0}, acquired{0}, refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i) {
+        Permit permit;
+        if (limiter.acquire_blocking(Clock::now() + 10s, permit) != ConcurrencyLimiter::Outcome::acquired) {
+          ++refused;
+          continue;
+        }
+        int now = ++inside;
+        for (int seen = most.load(); now > seen && !most.compare_exchange_weak(seen, now);) {
+        }
+        std::this_thread::yield();
+        --inside;
+        ++acquired;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(refused.load(), 0);
+  EXPECT_EQ(acquired.load(), 16000);
+  EXPECT_LE(most.load(), 3);
+  EXPECT_EQ(limiter.in_use(), 0u);
+  EXPECT_EQ(limiter.waiting(), 0u);
 }
 
 }  // namespace
