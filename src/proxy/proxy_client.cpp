@@ -1,19 +1,17 @@
 // routing::ProxyClient: ROUTE calls to a routerd over a few pipelined
-// connections, on an event loop of its own.
+// connections, on a loop of its own.
 #include <routing/proxy_client.h>
 
 #include "proxy/route_args.h"
+#include "rpc/loop_thread.h"
 #include "rpc/reconnecting_connection.h"
 #include "rpc/timed_call.h"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-
-#include <thread>
 
 namespace routing {
 namespace asio = boost::asio;
@@ -21,29 +19,25 @@ namespace json = boost::json;
 
 struct ProxyClient::Impl {
   ProxyClientOptions options;
-  asio::io_context ctx{1};
-  asio::executor_work_guard<asio::io_context::executor_type> guard{ctx.get_executor()};
+  // Declared before the connections: they go first, while the loop exists.
+  rpc::LoopThread loop;
   std::vector<std::unique_ptr<rpc::ReconnectingConnection>> connections;
-  std::size_t next = 0;  // on ctx only
-  std::thread thread;
+  std::size_t next = 0;  // on the loop only
 
   explicit Impl(ProxyClientOptions opts) : options(std::move(opts)) {
     if (options.connections == 0) options.connections = 1;
     for (std::size_t i = 0; i < options.connections; ++i) {
       connections.push_back(std::make_unique<rpc::ReconnectingConnection>(
-          ctx.get_executor(), options.address, options.connect_timeout, options.max_frame_bytes,
+          loop.executor(), options.address, options.connect_timeout, options.max_frame_bytes,
           options.auth_token.empty() ? rpc::ReconnectingConnection::Setup{}
                                      : rpc::ReconnectingConnection::Setup{[this](auto c) { return authenticate(c); }}));
     }
-    thread = std::thread([this] { ctx.run(); });
   }
   ~Impl() {
-    guard.reset();
-    asio::post(ctx, [this] {
+    asio::post(loop.context(), [this] {
       for (auto& c : connections) c->close();
     });
-    ctx.stop();
-    thread.join();
+    loop.stop();
   }
 
   asio::awaitable<std::optional<std::string>> authenticate(std::shared_ptr<rpc::ClientConnection> connection) {
@@ -68,7 +62,7 @@ struct ProxyClient::Impl {
     return *connections[best];
   }
 
-  // One request to routerd, on ctx.
+  // One request to routerd, on the loop.
   asio::awaitable<Reply> send(std::uint32_t procedure, std::string payload, std::chrono::milliseconds timeout) {
     auto& slot = pick_connection();
     std::string error;
@@ -87,7 +81,7 @@ struct ProxyClient::Impl {
 
   template <typename T>
   T run(asio::awaitable<T> work) {
-    return asio::co_spawn(ctx, std::move(work), asio::use_future).get();
+    return asio::co_spawn(loop.context(), std::move(work), asio::use_future).get();
   }
 };
 
@@ -112,7 +106,8 @@ Reply ProxyClient::call(std::string_view system, std::uint32_t procedure, std::s
 
 asio::awaitable<Reply> ProxyClient::async_call(std::string system, std::uint32_t procedure, std::string payload,
                                                CallOptions options) {
-  co_return co_await asio::co_spawn(impl_->ctx, impl_->route(std::move(system), procedure, std::move(payload), options),
+  co_return co_await asio::co_spawn(impl_->loop.context(),
+                                    impl_->route(std::move(system), procedure, std::move(payload), options),
                                     asio::use_awaitable);
 }
 

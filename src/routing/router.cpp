@@ -2,52 +2,32 @@
 #include <routing/router.h>
 
 #include "routing/router_core.h"
-#include "rpc/batched_writes.h"
+#include "rpc/loop_thread.h"
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-
-#include <thread>
 
 namespace routing {
 namespace asio = boost::asio;
 
+// The router's workers: a thin wrapper over rpc::LoopThread.
 struct Router::Threads {
-  struct Loop {
-    asio::io_context ctx{rpc::single_thread_loop};
-    asio::executor_work_guard<asio::io_context::executor_type> guard{ctx.get_executor()};
-    std::thread thread;
-  };
-  std::vector<std::unique_ptr<Loop>> loops;
-  std::atomic<std::size_t> next{0};  // blocking calls are dealt round-robin
-
-  asio::io_context& pick() { return loops[next.fetch_add(1, std::memory_order_relaxed) % loops.size()]->ctx; }
+  std::vector<std::unique_ptr<rpc::LoopThread>> loops;
 
   explicit Threads(unsigned count) {
     for (unsigned i = 0; i < std::max(1u, count); ++i) {
-      auto loop = std::make_unique<Loop>();
-      rpc::BatchedWrites::enable(loop->ctx);
-      loop->thread = std::thread([ctx = &loop->ctx] { ctx->run(); });
-      loops.push_back(std::move(loop));
+      loops.push_back(std::make_unique<rpc::LoopThread>(rpc::LoopOptions{.worker = true}));
     }
   }
   // Lets every loop run out of work (the router stopped its own), forcing
   // loops that are still busy after `grace`. The contexts stay alive.
   void finish(std::chrono::milliseconds grace) {
-    for (auto& loop : loops) loop->guard.reset();
+    for (auto& loop : loops) loop->release();  // all wind down at once
     auto deadline = std::chrono::steady_clock::now() + grace;
-    for (auto& loop : loops) {
-      while (!loop->ctx.stopped() && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
-      loop->ctx.stop();
-      if (loop->thread.joinable()) loop->thread.join();
-    }
+    for (auto& loop : loops) loop->finish_by(deadline);
   }
   ~Threads() { finish(std::chrono::milliseconds(0)); }
   std::vector<asio::any_io_executor> executors() const {
     std::vector<asio::any_io_executor> out;
-    for (const auto& loop : loops) out.push_back(loop->ctx.get_executor());
+    for (const auto& loop : loops) out.push_back(loop->executor());
     return out;
   }
 };

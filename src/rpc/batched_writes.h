@@ -1,43 +1,28 @@
 #pragma once
-// Writes of one turn of a worker loop, handed to their sockets together at
-// the end of the turn.
-//
-// One epoll wait reports many sockets ready (about thirty at 16 busy
-// connections); each ready read usually produces a write (a request for a
-// backend, an answer for a client). Sent as they come, those sends are spread
-// over the turn, and each wakes its peer (echod, a client thread) to a single
-// request. Sent together once the turn's ready work is done, the peers wake
-// to a burst of work they handle in fewer, fuller turns of their own, and
-// this loop's reads and its writes each run back to back (measured in
-// docs/performance.md, item 19: more calls/s at less CPU per call, for
-// routerd and for the backend behind it).
+// Writes of one turn of a worker's loop, handed to their sockets together at
+// the end of the turn, so that the peers (backends, clients) wake to bursts
+// of work instead of single requests (why: docs/performance.md, item 19).
 //
 // A write waits only while more work is ready in this turn: on a quiet loop
 // (the turn's only handler) it goes at once, so a lone call waits for
 // nothing. The first write that waits queues one handler behind the turn's
 // ready work; it sends them all, answers first, after the loop's next
-// (non-blocking) epoll wait. Measured against sending at the turn's last
-// handler, before that wait: the wait then comes right after the sends and
-// finds little, so turns get shorter and dearer; and answers first let the
-// clients send their next calls while the backends work (docs/performance.md,
-// item 19).
+// (non-blocking) epoll wait. Seeing the ready work takes the scheduler's
+// private queue (rpc/asio_internals.h); where that is not available, every
+// write waits for that handler.
 //
 // Only for loops that one thread runs (rpc::single_thread_loop): enable()
 // opts a loop in; on any other loop (of() is nullptr), or from another
 // thread, writes run at once.
 #include "common/inplace_function.h"
 #include "rpc/asio_fwd.h"
+#include "rpc/asio_internals.h"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/version.hpp>
 
 #include <memory>
 #include <vector>
-
-namespace boost::asio::detail {
-class scheduler;
-}
 
 namespace routing::rpc {
 
@@ -67,9 +52,8 @@ class BatchedWrites final : public asio::execution_context::service {
   // for the tests). Always true where Asio's queue cannot be inspected: every
   // write then waits for the turn's posted handler.
   bool more_ready_work() const;
-  // Whether this Asio's queue can be inspected: the scheduler's layout was
-  // checked for Asio 1.26 only (batched_writes.cpp reaches private members).
-  static constexpr bool sees_turn_end = BOOST_ASIO_VERSION == 102600;
+  // Whether this Asio's queue can be inspected (rpc/asio_internals.h).
+  static constexpr bool sees_turn_end = asio_internals::available;
 
  private:
   void shutdown() override;

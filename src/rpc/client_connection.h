@@ -1,7 +1,8 @@
 #pragma once
 // A client connection that pipelines: any number of calls may be outstanding;
 // they are written in call order and matched with answers in that order.
-// Use it from its executor only (one event loop thread or a strand).
+// Use it only on its loop's thread (or, on an io_context that several threads
+// run, through one strand).
 #include <routing/reply.h>
 
 #include "common/inplace_function.h"

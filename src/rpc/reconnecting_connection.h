@@ -2,7 +2,7 @@
 // One client connection to an address that is (re)opened on demand: callers
 // that find it closed share a single connect attempt, and an optional setup
 // step (e.g. authenticating) runs on each new connection before anyone uses
-// it. Use from one executor.
+// it. Use it only on its loop's thread.
 #include "rpc/client_connection.h"
 
 #include <boost/asio/steady_timer.hpp>

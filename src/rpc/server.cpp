@@ -1,13 +1,11 @@
 #include "rpc/server.h"
 
 #include "rpc/address.h"
-#include "rpc/batched_writes.h"
+#include "rpc/loop_thread.h"
 #include "rpc/server_connection.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include "common/log.h"
@@ -18,17 +16,13 @@ namespace routing::rpc {
 
 struct Server::Shared : ServerShared {};
 
-// One event loop and its connections. `connections` is declared before `ctx`
-// so it outlives the coroutine frames that the loop destroys on shutdown.
+// One worker: a loop, its thread and its connections. `connections` is
+// declared before `loop` so it outlives the coroutine frames that the loop
+// destroys on shutdown.
 struct Server::Worker {
   ConnectionSet connections;
-  asio::io_context ctx{single_thread_loop};
-  asio::steady_timer drain_timer{ctx};
-  // Keeps an idle loop running until the server stops.
-  asio::executor_work_guard<asio::io_context::executor_type> keep_running{ctx.get_executor()};
-  std::thread thread;
-
-  Worker() { BatchedWrites::enable(ctx); }
+  LoopThread loop{LoopOptions{.worker = true, .log_failure = true}};
+  asio::steady_timer drain_timer{loop.context()};
 
   // Drains this worker; `done` runs once, when its last connection closed or
   // the drain timeout cut the rest.
@@ -41,7 +35,7 @@ struct Server::Worker {
     };
     connections.draining = true;
     connections.drained = finish;
-    keep_running.reset();
+    loop.release();
     if (connections.live.empty()) return finish();
     // Copy: shutting a connection down may remove it from the set.
     std::vector<ServerConnection*> live(connections.live.begin(), connections.live.end());
@@ -53,7 +47,7 @@ struct Server::Worker {
       std::vector<ServerConnection*> left(connections.live.begin(), connections.live.end());
       for (auto* connection : left) connection->close();
       finish();
-      ctx.stop();  // calls still running (e.g. sleeping handlers) are abandoned
+      loop.context().stop();  // calls still running (e.g. sleeping handlers) are abandoned
     });
   }
 };
@@ -122,7 +116,7 @@ void Server::start() {
 }
 
 void Server::start_accepting() {
-  asio::co_spawn(workers_[0]->ctx, [this, acceptor = acceptor_]() { return accept_loop(*acceptor); }(),
+  asio::co_spawn(workers_[0]->loop.context(), [this, acceptor = acceptor_]() { return accept_loop(*acceptor); }(),
                  asio::detached);
 }
 
@@ -133,7 +127,7 @@ void Server::prepare() {
   // One listener, on the first worker; accepted sockets are dealt round-robin
   // to the workers' loops. Unlike SO_REUSEPORT listeners, a second instance
   // started on the same port fails loudly instead of silently sharing it.
-  auto acceptor = std::make_shared<asio::ip::tcp::acceptor>(workers_[0]->ctx);
+  auto acceptor = std::make_shared<asio::ip::tcp::acceptor>(workers_[0]->loop.context());
   acceptor->open(endpoint.protocol());
   acceptor->set_option(asio::socket_base::reuse_address(true));
   acceptor->bind(endpoint);
@@ -141,15 +135,6 @@ void Server::prepare() {
   endpoint_ = acceptor->local_endpoint();
 
   acceptor_ = acceptor;
-  for (auto& worker : workers_) {
-    worker->thread = std::thread([w = worker.get()] {
-      try {
-        w->ctx.run();
-      } catch (const std::exception& e) {
-        common::log().critical("worker loop failed: {}", e.what());
-      }
-    });
-  }
 }
 
 asio::awaitable<void> Server::accept_loop(asio::ip::tcp::acceptor& acceptor) {
@@ -157,7 +142,7 @@ asio::awaitable<void> Server::accept_loop(asio::ip::tcp::acceptor& acceptor) {
   for (;;) {
     Worker& worker = *workers_[next];
     next = (next + 1) % workers_.size();
-    auto [ec, socket] = co_await acceptor.async_accept(worker.ctx, use_nothrow);
+    auto [ec, socket] = co_await acceptor.async_accept(worker.loop.context(), use_nothrow);
     if (ec == asio::error::operation_aborted || stopping_) co_return;
     if (ec) {
       // Typically out of file descriptors: back off instead of spinning.
@@ -168,7 +153,7 @@ asio::awaitable<void> Server::accept_loop(asio::ip::tcp::acceptor& acceptor) {
     }
     shared_->accepted.fetch_add(1, std::memory_order_relaxed);
     bool over_limit = shared_->open.fetch_add(1, std::memory_order_relaxed) >= options_.max_connections;
-    asio::post(worker.ctx, [this, &worker, over_limit, socket = std::move(socket)]() mutable {
+    asio::post(worker.loop.context(), [this, &worker, over_limit, socket = std::move(socket)]() mutable {
       if (over_limit) {
         admit_or_reject(worker, std::move(socket));
       } else {
@@ -196,14 +181,14 @@ void Server::admit_or_reject(Worker& worker, asio::ip::tcp::socket socket) {
   }
   shared_->open.fetch_sub(1, std::memory_order_relaxed);
   shared_->rejected.fetch_add(1, std::memory_order_relaxed);
-  asio::co_spawn(worker.ctx, reject_connection(std::move(socket)), asio::detached);
+  asio::co_spawn(worker.loop.context(), reject_connection(std::move(socket)), asio::detached);
 }
 
 asio::ip::tcp::endpoint Server::local_endpoint() const { return endpoint_; }
 
 std::vector<asio::any_io_executor> Server::executors() const {
   std::vector<asio::any_io_executor> out;
-  for (const auto& worker : workers_) out.push_back(worker->ctx.get_executor());
+  for (const auto& worker : workers_) out.push_back(worker->loop.executor());
   return out;
 }
 
@@ -214,21 +199,19 @@ void Server::stop(std::function<void()> when_drained) {
   auto done = [remaining, when_drained = std::move(when_drained)] {
     if (remaining->fetch_sub(1) == 1 && when_drained) when_drained();
   };
-  asio::post(workers_[0]->ctx, [acceptor = acceptor_] {
+  asio::post(workers_[0]->loop.context(), [acceptor = acceptor_] {
     error_code ec;
-    acceptor->close(ec);
+    if (acceptor) acceptor->close(ec);  // none if prepare() failed to bind
   });
   for (auto& worker : workers_) {
-    asio::post(worker->ctx, [w = worker.get(), timeout = options_.drain_timeout, done] {
+    asio::post(worker->loop.context(), [w = worker.get(), timeout = options_.drain_timeout, done] {
       w->begin_drain(timeout, done);
     });
   }
 }
 
 void Server::wait() {
-  for (auto& worker : workers_) {
-    if (worker->thread.joinable()) worker->thread.join();
-  }
+  for (auto& worker : workers_) worker->loop.join();
 }
 
 ServerStats Server::stats() const {

@@ -1,7 +1,7 @@
 #pragma once
-// The line-protocol server: one event loop per worker thread, each with its own
-// SO_REUSEPORT listener, so connections are spread by the kernel and a
-// connection never changes thread. Handlers are keyed by procedure: coroutines
+// The line-protocol server: N workers (a loop and its thread each); one
+// listener deals accepted connections round-robin to them, and a connection
+// never changes thread. Handlers are keyed by procedure: coroutines
 // (the general kind), or callbacks that answer through a Responder (no
 // coroutine frame: for the hot paths, e.g. routerd's ROUTE and echod's ECHO).
 #include <routing/reply.h>
@@ -87,7 +87,8 @@ class Server {
   void prepare();
   void start_accepting();
   asio::ip::tcp::endpoint local_endpoint() const;
-  // The workers' event loops (after start()), e.g. to run a router on them.
+  // Handles to the workers' loops (after prepare()), e.g. to run a router on
+  // them.
   std::vector<asio::any_io_executor> executors() const;
 
   // Graceful stop, from any thread, idempotent: stop accepting, let the calls

@@ -2,7 +2,7 @@
 // Time limits around a ClientConnection. When a limit passes the connection
 // is closed (on a pipelined connection the late answer could not be told
 // apart), and the result says 4 (deadline exceeded). Await these on the
-// connection's executor.
+// connection's loop.
 #include "rpc/client_connection.h"
 
 #include <chrono>
