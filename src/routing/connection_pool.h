@@ -59,13 +59,12 @@ class BasicConnectionPool {
   // Connection::trusted_while_idle_for and no call to its backend has failed
   // since it was pooled (a backend that just died: its other connections are
   // then suspect too). An event-loop connection's read is armed while it
-  // idles, so a close seen by the kernel a loop turn ago has already marked
-  // it closed: trusted for 50 ms (our draining servers keep a connection
-  // open until it has been quiet for drain_quiet, 200 ms by default);
-  // measured, the peek was one of routerd's seven syscalls per call. A
-  // blocking connection has nothing watching it: trusted for 2 ms only, so
-  // a backend that died since costs a call only on a connection used in the
-  // last 2 ms (a peek per call costs the library 17-20% of its calls/s).
+  // idles, so the loop has marked it closed within a turn of the peer
+  // closing: trusted for 50 ms (our draining servers keep a connection open
+  // until it has been quiet for drain_quiet, 200 ms by default). A blocking
+  // connection has nothing watching it: trusted for 2 ms only. Why these
+  // numbers: docs/performance.md, "Blocking pooled connections are trusted
+  // for 2 ms".
 
   // The oldest idle connection to `backend` that still looks usable; dead
   // ones met on the way are closed. Empty if none. `now`: the caller's
