@@ -5,14 +5,11 @@
 namespace routing::core {
 using Clock = std::chrono::steady_clock;
 
-Attempt exchange_ended(const Backend& backend, bool answered, Reply reply) {
-  if (answered) return Attempt{AttemptEnd::answered, std::move(reply)};
-  if (reply.status == Status::deadline_exceeded) {
-    return Attempt{AttemptEnd::deadline,
-                   Reply::error(Status::deadline_exceeded, "deadline exceeded calling " + backend.address)};
+Reply exchange_failure(const Backend& backend, AttemptEnd end, const Reply& failure) {
+  if (end == AttemptEnd::deadline) {
+    return Reply::error(Status::deadline_exceeded, "deadline exceeded calling " + backend.address);
   }
-  return Attempt{AttemptEnd::failed_after_send,
-                 Reply::error(Status::unavailable, "connection to " + backend.address + " failed: " + reply.payload)};
+  return Reply::error(Status::unavailable, "connection to " + backend.address + " failed: " + failure.payload);
 }
 
 Attempt connect_failed(const Backend& backend, std::string_view error, Clock::duration limit, bool deadline_passed) {

@@ -35,9 +35,15 @@ struct Attempt {
   Reply reply;
 };
 
-// After the exchange: `answered` when the backend's answer arrived (`reply`
-// is it), else `reply` is the connection's failure (status 4 at the deadline).
-Attempt exchange_ended(const Backend& backend, bool answered, Reply reply);
+// After the exchange: `answered` when the backend's answer arrived (whatever
+// its status), else `failure_status` is the connection's (4 at the deadline).
+inline AttemptEnd exchange_ended(bool answered, Status failure_status) {
+  if (answered) return AttemptEnd::answered;
+  return failure_status == Status::deadline_exceeded ? AttemptEnd::deadline : AttemptEnd::failed_after_send;
+}
+// The router's answer for an exchange that ended `end` (not answered);
+// `failure`: the connection's own account.
+Reply exchange_failure(const Backend& backend, AttemptEnd end, const Reply& failure);
 // After a failed connect that was given `limit` (`error`: why it failed).
 Attempt connect_failed(const Backend& backend, std::string_view error, std::chrono::steady_clock::duration limit,
                        bool deadline_passed);
@@ -50,6 +56,12 @@ struct Tries {
   std::optional<Reply> last_failure;
 
   std::span<Backend* const> excluded() const { return {tried.data(), count}; }
+  // As new, for the next call (cheaper than assigning Tries{}).
+  void reset() {
+    count = 0;
+    resent = false;
+    last_failure.reset();
+  }
   // The answer when no backend is left to try.
   Reply no_backend_left(const System& system, const BackendList& list);
   // Records the failure on `backend`; true when another backend may be

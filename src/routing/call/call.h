@@ -45,6 +45,9 @@ struct Call {
   Clock::time_point deadline;
   Permit permit;  // held across retries: a retry never needs a second slot
   Tries tries;
+  // The backend set the next attempt picks from, when already loaded (the
+  // first attempt reuses the one checked for emptiness: one load per call).
+  std::shared_ptr<const BackendList> list;
   // The current attempt.
   std::shared_ptr<Backend> backend;
   BasicPooledConnection<Connection> connection;

@@ -55,7 +55,7 @@ class CallFlow {
   Step permitted(TheCall& call, Clock::time_point now);
   Step next_attempt(TheCall& call, Clock::time_point now);
   Step attempt_failed(TheCall& call, Attempt& failed);
-  Step finish(TheCall& call, CallOutcome outcome, Clock::time_point now);
+  Step finish(TheCall& call, CallOutcome&& outcome, Clock::time_point now);
 
   Pools& pools_;
   const RouterOptions& options_;

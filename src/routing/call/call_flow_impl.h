@@ -22,13 +22,17 @@ Step CallFlow<Pools>::backends_learned(TheCall& call, std::optional<Reply> failu
 template <class Pools>
 Step CallFlow<Pools>::backends_known(TheCall& call) {
   System& system = *call.system;
-  if (system.backends()->backends.empty()) {
+  call.list = system.backends();
+  if (call.list->backends.empty()) {
     return finish(call, CallOutcome{Reply::error(Status::not_found, "no instances of '" + system.name() + "'")},
                   Clock::now());
   }
   // The permit comes before the pick, so that a queued call picks with fresh
   // load figures when it finally runs.
-  if (!system.limiter.try_acquire(call.permit)) return Step::wait_for_permit;
+  if (!system.limiter.try_acquire(call.permit)) {
+    call.list.reset();  // stale by the time a permit comes
+    return Step::wait_for_permit;
+  }
   return permitted(call, call.arrival);
 }
 
@@ -64,7 +68,7 @@ Step CallFlow<Pools>::permitted(TheCall& call, Clock::time_point now) {
 template <class Pools>
 Step CallFlow<Pools>::next_attempt(TheCall& call, Clock::time_point now) {
   System& system = *call.system;
-  auto list = system.backends();
+  auto list = call.list ? std::move(call.list) : system.backends();
   call.backend = system.pick(*list, call.tries.excluded(), now);
   if (!call.backend) return finish(call, CallOutcome{call.tries.no_backend_left(system, *list)}, now);
   call.attempt_start = now;
@@ -102,14 +106,15 @@ Step CallFlow<Pools>::exchanged(TheCall& call, Reply& reply, bool answered, Cloc
   Backend& backend = *call.backend;
   backend.end_call(now - call.attempt_start, now);
   backend.calls.add(static_cast<int>(reply.status));
-  Attempt attempt = exchange_ended(backend, answered, std::move(reply));
-  if (attempt.end == AttemptEnd::answered) {
+  const AttemptEnd end = exchange_ended(answered, reply.status);
+  if (end == AttemptEnd::answered) {
     call.system->record_success(backend);
     pools_.give_back(std::move(call.connection), now);
-    return finish(call, CallOutcome{std::move(attempt.reply), true}, now);
+    return finish(call, CallOutcome{std::move(reply), true}, now);
   }
   call.connection.close();  // one that saw any error is never reused
-  if (attempt.end == AttemptEnd::deadline) return finish(call, CallOutcome{std::move(attempt.reply)}, now);
+  Attempt attempt{end, exchange_failure(backend, end, reply)};
+  if (end == AttemptEnd::deadline) return finish(call, CallOutcome{std::move(attempt.reply)}, now);
   return attempt_failed(call, attempt);
 }
 
@@ -125,7 +130,7 @@ Step CallFlow<Pools>::attempt_failed(TheCall& call, Attempt& failed) {
 // Every outcome passes here: the system's figures, and the permit goes back
 // before the caller hears the answer (its next call should find the slot).
 template <class Pools>
-Step CallFlow<Pools>::finish(TheCall& call, CallOutcome outcome, Clock::time_point now) {
+Step CallFlow<Pools>::finish(TheCall& call, CallOutcome&& outcome, Clock::time_point now) {
   System& system = *call.system;
   system.calls.add(static_cast<int>(outcome.reply.status));
   system.latency.record(now - call.arrival);

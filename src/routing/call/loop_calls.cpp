@@ -28,14 +28,15 @@ struct RouterCore::LoopCall : Call<rpc::ClientConnection> {
   std::uint64_t answers_before = 0;
   CallCompletion done;
 
-  // Lets go of everything but the payload's capacity.
+  // Lets go of everything but the payload's capacity. The flow's finish
+  // already gave back the permit, the backend and the connection.
   void clear() {
     system.reset();
     backend.reset();
     permit.release();
     connection = PooledConnection{};
-    tries = Tries{};
-    outcome = CallOutcome{};
+    list.reset();
+    tries.reset();
     payload_copy.clear();
     done = CallCompletion{};
   }
@@ -201,13 +202,12 @@ void RouterCore::on_answer(std::unique_ptr<LoopCall> call, Reply& reply) {
   LoopPools pools{pools_, c.worker};
   Step next = CallFlow(pools, options_).exchanged(c, reply, answered, now);
   if (next != Step::finished) return advance(std::move(call), next);
-  CallCompletion done = std::move(c.done);
-  CallOutcome outcome = std::move(c.outcome);
+  // The outcome is lent to `done` (the permit is back already); then its
+  // buffer goes back to the connection, which decodes its next answer into
+  // it (no allocation per answer), and the call's state to the spares.
+  c.done(c.outcome);
+  reply.payload = std::move(c.outcome.reply.payload);
   spare_calls.give_back(std::move(call));
-  done(outcome);
-  // The buffer goes back to the connection, which decodes its next answer
-  // into it (no allocation per answer).
-  reply.payload = std::move(outcome.reply.payload);
 }
 
 }  // namespace routing::core
