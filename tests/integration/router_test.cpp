@@ -489,9 +489,10 @@ TEST(Router, IdleConnectionsCloseAfterTheIdleTimeoutWithHealthChecksOn) {
   // Five calls at once through the loops: five pooled connections.
   auto replies = run_concurrently(router, std::vector<Request>(5, Request{"echo", tracked_procedure, "200:x", {}}));
   for (const auto& reply : replies) ASSERT_TRUE(reply.ok()) << reply.payload;
-  EXPECT_EQ(router.stats().systems.at(0).open_connections, 5u);
-  // A check that finds no idle connection opens one for itself and closes it
-  // afterwards, so the count drops to 0 between checks.
+  // Five pooled (plus, at moments, a check's own: while every connection is
+  // busy a check opens one for itself and closes it afterwards, so the count
+  // drops to 0 between checks).
+  EXPECT_GE(router.stats().systems.at(0).open_connections, 5u);
   EXPECT_TRUE(eventually([&] { return router.stats().systems.at(0).open_connections == 0; }, 4000ms))
       << router.stats().systems.at(0).open_connections << " still open";
   EXPECT_TRUE(router.stats().systems.at(0).backends.at(0).healthy);
