@@ -54,6 +54,12 @@ class BasicConnectionPool {
   using PooledConnection = BasicPooledConnection<Connection>;
   using Clock = std::chrono::steady_clock;
 
+  BasicConnectionPool() = default;
+  BasicConnectionPool(const BasicConnectionPool&) = delete;
+  BasicConnectionPool& operator=(const BasicConnectionPool&) = delete;
+  // Idle connections leave through their one transition (the counters stay right).
+  ~BasicConnectionPool() { close_all(); }
+
   // A pooled connection is checked with a non-blocking MSG_PEEK before reuse
   // (one syscall), unless it was used within its kind's
   // Connection::trusted_while_idle_for and no call to its backend has failed
@@ -83,7 +89,8 @@ class BasicConnectionPool {
     PooledConnection connection;
     Clock::time_point idle_since;
   };
-  // The oldest idle connection to `backend`, unchecked; nullopt if none.
+  // The oldest idle connection to `backend` that still looks usable (dead
+  // ones met on the way are closed, as take() does); nullopt if none.
   std::optional<Borrowed> borrow_oldest(Backend& backend);
   // Back at the head of its backend's idle list with its idle time kept, so
   // borrowing never delays its idle timeout; closed if it broke meanwhile.

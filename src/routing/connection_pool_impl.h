@@ -92,9 +92,17 @@ void BasicConnectionPool<Connection>::give_back(PooledConnection connection, Clo
 template <class Connection>
 auto BasicConnectionPool<Connection>::borrow_oldest(Backend& backend) -> std::optional<Borrowed> {
   auto it = idle_.find(&backend);
-  if (it == idle_.end() || it->second.idle.empty()) return std::nullopt;
-  auto since = it->second.idle.front().since;
-  return Borrowed{leave_idle(it->second), since};
+  if (it == idle_.end()) return std::nullopt;
+  auto& list = it->second;
+  while (!list.idle.empty()) {
+    auto since = list.idle.front().since;
+    PooledConnection connection = leave_idle(list);
+    if (connection.connection().is_open() && connection.connection().peer_looks_open()) {
+      return Borrowed{std::move(connection), since};
+    }
+    // Closed by the peer while idle: not the backend's failure; `connection` closes.
+  }
+  return std::nullopt;
 }
 
 template <class Connection>

@@ -57,7 +57,9 @@ class ConcurrencyLimiter {
   bool try_acquire(Permit& permit);
   // Queues behind the waiters (after try_acquire failed): `done` runs on
   // `loop` once a permit is granted or `deadline` passes, or at once (inline)
-  // with queue_full. Allocates one waiter.
+  // with queue_full. Allocates one waiter. Call it on `loop`'s own thread:
+  // the wait is armed after the waiter is queued, and a grant's wake-up
+  // (posted to `loop`) must not run before it.
   void acquire_then(Clock::time_point deadline, const boost::asio::any_io_executor& loop, WaitDone done);
   // The same, waiting on the calling thread (blocking callers).
   Outcome acquire_blocking(Clock::time_point deadline, Permit& permit);

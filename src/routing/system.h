@@ -82,8 +82,10 @@ class System {
   bool unused_since(std::chrono::steady_clock::time_point cutoff) const;
   void retire();
   bool retired() const { return retired_.load(); }
-  void set_health_timer(std::shared_ptr<boost::asio::steady_timer> timer) { health_timer_ = std::move(timer); }
-  const std::shared_ptr<boost::asio::steady_timer>& health_timer() const { return health_timer_; }
+  // The health checks' timer (set once, from the thread creating the
+  // system); stopping cancels it, from any thread.
+  void set_health_timer(std::shared_ptr<boost::asio::steady_timer> timer);
+  void cancel_health_checks();
 
   ConcurrencyLimiter limiter;
   RetryBudget budget;
@@ -117,7 +119,7 @@ class System {
   std::vector<std::shared_ptr<boost::asio::steady_timer>> ready_waiters_;
   std::mutex watch_mutex_;  // keep_watch and retire may race
   std::unique_ptr<discovery::WatchHandle> watch_;
-  std::shared_ptr<boost::asio::steady_timer> health_timer_;
+  std::shared_ptr<boost::asio::steady_timer> health_timer_;  // under watch_mutex_
   std::atomic<std::int64_t> last_used_ns_{0};
   // When discovery first listed no instance while backends were known (0: not held).
   std::atomic<std::int64_t> emptied_at_ns_{0};

@@ -2,8 +2,6 @@
 
 #include "common/log.h"
 
-#include <boost/asio/post.hpp>
-
 #include <algorithm>
 #include <array>
 
@@ -88,7 +86,7 @@ void SystemRegistry::stop_all() {
   std::lock_guard lock(mutex_);
   for (auto& [name, system] : systems_) {
     system->stop_watch();
-    if (auto timer = system->health_timer()) boost::asio::post(timer->get_executor(), [timer] { timer->cancel(); });
+    system->cancel_health_checks();
   }
 }
 

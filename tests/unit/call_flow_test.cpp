@@ -163,7 +163,7 @@ TEST_F(CallFlowTest, CallsPastThePoolWaitAndPastMaxPendingAreRefused) {
   ASSERT_EQ(flow.permit_waited(three, ConcurrencyLimiter::Outcome::queue_full, none), Step::finished);
   EXPECT_EQ(three.outcome.reply.status, Status::resource_exhausted);
   auto four = make_call();
-  flow.start(four);
+  ASSERT_EQ(flow.start(four), Step::wait_for_permit);
   ASSERT_EQ(flow.permit_waited(four, ConcurrencyLimiter::Outcome::timed_out, none), Step::finished);
   EXPECT_EQ(four.outcome.reply.status, Status::deadline_exceeded);
 }

@@ -51,7 +51,8 @@ class CallFlow {
   Step exchanged(TheCall& call, Reply& reply, bool answered, Clock::time_point now);
 
  private:
-  Step backends_known(TheCall& call);
+  // `now`: the arrival on the path without waits (no clock read), else a reading.
+  Step backends_known(TheCall& call, Clock::time_point now);
   Step permitted(TheCall& call, Clock::time_point now);
   Step next_attempt(TheCall& call, Clock::time_point now);
   Step attempt_failed(TheCall& call, Attempt& failed);

@@ -10,22 +10,22 @@ template <class Pools>
 Step CallFlow<Pools>::start(TheCall& call) {
   // Discovery first: without a backend set there is nothing to wait for.
   if (!call.system->ready()) return Step::learn_backends;
-  return backends_known(call);
+  return backends_known(call, call.arrival);
 }
 
 template <class Pools>
 Step CallFlow<Pools>::backends_learned(TheCall& call, std::optional<Reply> failure) {
-  if (failure) return finish(call, CallOutcome{std::move(*failure)}, Clock::now());
-  return backends_known(call);
+  const auto now = Clock::now();  // the arrival is long past: discovery was waited for
+  if (failure) return finish(call, CallOutcome{std::move(*failure)}, now);
+  return backends_known(call, now);
 }
 
 template <class Pools>
-Step CallFlow<Pools>::backends_known(TheCall& call) {
+Step CallFlow<Pools>::backends_known(TheCall& call, Clock::time_point now) {
   System& system = *call.system;
   call.list = system.backends();
   if (call.list->backends.empty()) {
-    return finish(call, CallOutcome{Reply::error(Status::not_found, "no instances of '" + system.name() + "'")},
-                  Clock::now());
+    return finish(call, CallOutcome{Reply::error(Status::not_found, "no instances of '" + system.name() + "'")}, now);
   }
   // The permit comes before the pick, so that a queued call picks with fresh
   // load figures when it finally runs.
@@ -33,7 +33,7 @@ Step CallFlow<Pools>::backends_known(TheCall& call) {
     call.list.reset();  // stale by the time a permit comes
     return Step::wait_for_permit;
   }
-  return permitted(call, call.arrival);
+  return permitted(call, now);
 }
 
 template <class Pools>

@@ -31,9 +31,9 @@ struct RouterCore::LoopCall : Call<rpc::ClientConnection> {
   // Lets go of everything but the payload's capacity. The flow's finish
   // already gave back the permit, the backend and the connection.
   void clear() {
+    permit.release();  // before the system it points into
     system.reset();
     backend.reset();
-    permit.release();
     connection = PooledConnection{};
     list.reset();
     tries.reset();
@@ -184,11 +184,16 @@ asio::awaitable<void> RouterCore::connect(std::unique_ptr<LoopCall> call) {
   std::shared_ptr<rpc::ClientConnection> fresh;
   std::string error = call->backend->endpoint ? "no time left" : "host not found";
   if (call->backend->endpoint && limit > Clock::duration::zero()) {
-    fresh = rpc::ClientConnection::create(workers_[call->worker]->executor, options_.max_frame_bytes);
-    auto ec = co_await rpc::connect_within(fresh, *call->backend->endpoint, limit);
-    if (ec) {
-      error = ec.message();
-      fresh.reset();
+    try {
+      auto connection = rpc::ClientConnection::create(workers_[call->worker]->executor, options_.max_frame_bytes);
+      auto ec = co_await rpc::connect_within(connection, *call->backend->endpoint, limit);
+      if (ec) {
+        error = ec.message();
+      } else {
+        fresh = std::move(connection);
+      }
+    } catch (const std::exception& e) {  // the slot and the call must still end
+      error = std::string("internal error: ") + e.what();
     }
   }
   Step next = flow.connected(*call, std::move(fresh), error, limit);
