@@ -590,7 +590,7 @@ TEST(Router, BlockingCallsWaitInLineWhenEverySlotIsTaken) {
     callers.emplace_back([&] { ok += router.call("echo", tracked_procedure, "100:x").ok(); });
   }
   for (auto& caller : callers) caller.join();
-  EXPECT_EQ(ok.load(), 6);                 // the four without a slot queued on the loop
+  EXPECT_EQ(ok.load(), 6);                 // the four without a slot waited in line
   EXPECT_LE(backend.max_in_flight(), 2u);  // never more than pool_size at once
 }
 
