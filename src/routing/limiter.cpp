@@ -19,7 +19,9 @@ namespace asio = boost::asio;
 // unlocked (the woken thread should not find the lock still held).
 struct ConcurrencyLimiter::Waiter {
   virtual ~Waiter() = default;
-  virtual void wake() = 0;
+  // `self` is the granter's reference, handed over: a loop waiter's must not
+  // outlive its loop on the granter's thread (its timer belongs to the loop).
+  virtual void wake(std::shared_ptr<Waiter> self) = 0;
   bool granted = false;
 };
 
@@ -27,12 +29,12 @@ namespace {
 
 // Sleeps on its loop's timer until granted (the grant cancels the timer, by
 // a post: the timer belongs to that loop) or its deadline.
-struct LoopWaiter final : ConcurrencyLimiter::Waiter, std::enable_shared_from_this<LoopWaiter> {
+struct LoopWaiter final : ConcurrencyLimiter::Waiter {
   LoopWaiter(const asio::any_io_executor& loop, ConcurrencyLimiter::Clock::time_point deadline,
              ConcurrencyLimiter::WaitDone done)
       : timer(loop, deadline), done(std::move(done)) {}
-  void wake() override {
-    asio::post(timer.get_executor(), [self = shared_from_this()] { self->timer.cancel(); });
+  void wake(std::shared_ptr<Waiter> self) override {
+    asio::post(timer.get_executor(), [self = std::move(self), this] { timer.cancel(); });
   }
   asio::steady_timer timer;
   ConcurrencyLimiter::WaitDone done;
@@ -43,7 +45,7 @@ struct LoopWaiter final : ConcurrencyLimiter::Waiter, std::enable_shared_from_th
 // limiter's mutex back from the thread that woke it). docs/performance.md
 // has the measurement.
 struct BlockedWaiter final : ConcurrencyLimiter::Waiter {
-  void wake() override {
+  void wake(std::shared_ptr<Waiter>) override {
     signalled.store(1, std::memory_order_release);
     ::syscall(SYS_futex, &signalled, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
   }
@@ -104,8 +106,8 @@ bool ConcurrencyLimiter::enqueue(const std::shared_ptr<Waiter>& waiter, Granted&
 
 void ConcurrencyLimiter::wake(Granted& granted) {
   for (std::size_t i = 0; i < granted.count; ++i) {
-    granted.waiters[i]->wake();
-    granted.waiters[i].reset();
+    Waiter& waiter = *granted.waiters[i];
+    waiter.wake(std::move(granted.waiters[i]));
   }
   granted.count = 0;
 }
