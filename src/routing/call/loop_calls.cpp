@@ -15,6 +15,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -109,13 +110,25 @@ asio::awaitable<CallOutcome> RouterCore::call(std::string system, std::uint32_t 
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(CallOutcome)>(
       [this, system = std::move(system), procedure, payload = std::move(payload), options, arrival](auto handler) {
         // Resumes the awaiting coroutine on its own executor (inline when
-        // that is the worker the call ran on).
-        auto home = asio::get_associated_executor(handler);
-        auto resume = [handler = std::make_unique<decltype(handler)>(std::move(handler)),
-                       home](CallOutcome& outcome) mutable {
-          asio::dispatch(home, [handler = std::move(handler), outcome = std::move(outcome)]() mutable {
-            std::move (*handler)(std::move(outcome));
+        // that is the worker the call ran on). The work guard keeps that
+        // executor's loop running until the hand-over has returned: a caller
+        // whose loop ends with this call may destroy it right after the
+        // coroutine resumes, while a post from here could still be signalling
+        // that loop (ThreadSanitizer saw it).
+        auto home = asio::make_work_guard(asio::get_associated_executor(handler));
+        using Handler = decltype(handler);
+        using Guard = decltype(home);
+        struct Waiting {
+          Handler handler;
+          Guard home;
+        };
+        auto resume = [waiting = std::make_unique<Waiting>(Waiting{std::move(handler), std::move(home)})](
+                          CallOutcome& outcome) mutable {
+          auto home = std::move(waiting->home);
+          asio::dispatch(home.get_executor(), [waiting = std::move(waiting), outcome = std::move(outcome)]() mutable {
+            std::move(waiting->handler)(std::move(outcome));
           });
+          home.reset();
         };
         call_then(system, procedure, payload, options, std::move(resume), arrival);
       },
