@@ -65,6 +65,41 @@ struct BlockedWaiter final : ConcurrencyLimiter::Waiter {
 
 }  // namespace
 
+// Granted on the granter's thread: it is handed the permit at once.
+struct ConcurrencyLimiter::HandedWaiter final : ConcurrencyLimiter::Waiter {
+  HandedWaiter(ConcurrencyLimiter* owner, ConcurrencyLimiter::OnGrant on_grant)
+      : owner(owner), on_grant(std::move(on_grant)) {}
+  void wake(std::shared_ptr<Waiter>) override;
+  ConcurrencyLimiter* owner;
+  ConcurrencyLimiter::OnGrant on_grant;
+};
+
+void ConcurrencyLimiter::HandedWaiter::wake(std::shared_ptr<Waiter>) {
+  Permit permit = owner->handed_permit();
+  on_grant(permit);
+}
+
+Permit ConcurrencyLimiter::handed_permit() { return Permit(this); }
+
+std::shared_ptr<ConcurrencyLimiter::Waiter> ConcurrencyLimiter::enqueue_handed(OnGrant on_grant) {
+  auto waiter = std::make_shared<HandedWaiter>(this, std::move(on_grant));
+  Granted granted;
+  bool queued;
+  {
+    std::lock_guard lock(mutex_);
+    queued = enqueue(waiter, granted);
+  }
+  bool more = granted.full();
+  wake(granted);
+  if (more) grant_waiters();
+  return queued ? waiter : nullptr;
+}
+
+bool ConcurrencyLimiter::cancel(const std::shared_ptr<Waiter>& waiter) {
+  std::lock_guard lock(mutex_);
+  return !withdraw(waiter);
+}
+
 Permit& Permit::operator=(Permit&& other) noexcept {
   if (this != &other) {
     release();

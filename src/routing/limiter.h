@@ -47,6 +47,8 @@ class Permit {
 class ConcurrencyLimiter {
  public:
   enum class Outcome { acquired, queue_full, timed_out };
+  // One queued wait (limiter.cpp: a loop's, a blocked thread's, a handed one).
+  struct Waiter;
   using Clock = std::chrono::steady_clock;
   // Receives a queued wait's end; with `acquired`, the permit.
   using WaitDone = common::InplaceFunction<void(Outcome, Permit&), 64>;
@@ -63,6 +65,14 @@ class ConcurrencyLimiter {
   void acquire_then(Clock::time_point deadline, const boost::asio::any_io_executor& loop, WaitDone done);
   // The same, waiting on the calling thread (blocking callers).
   Outcome acquire_blocking(Clock::time_point deadline, Permit& permit);
+  // A blocking waiter that is handed its permit: `on_grant` runs on the
+  // thread that grants it (after the lock is released), which may start the
+  // waiting call for it. nullptr when the queue is full.
+  using OnGrant = common::InplaceFunction<void(Permit&), 32>;
+  std::shared_ptr<Waiter> enqueue_handed(OnGrant on_grant);
+  // Withdraws a handed waiter at its deadline: true if it was still queued
+  // (no grant will come), false if it was granted (on_grant runs or ran).
+  bool cancel(const std::shared_ptr<Waiter>& waiter);
   // The same as a coroutine, resuming on the awaiting coroutine's executor.
   boost::asio::awaitable<Outcome> acquire(Clock::time_point deadline, Permit& permit);
 
@@ -76,8 +86,6 @@ class ConcurrencyLimiter {
   std::size_t limit() const;
   std::size_t max_pending() const;
 
-  // One queued wait (limiter.cpp: a loop's or a blocked thread's).
-  struct Waiter;
 
  private:
   friend class Permit;
@@ -90,6 +98,8 @@ class ConcurrencyLimiter {
   };
   // Queues `waiter` unless the queue is full; false if full.
   bool enqueue(const std::shared_ptr<Waiter>& waiter, Granted& granted);
+  struct HandedWaiter;
+  Permit handed_permit();  // for a handed waiter granted a slot
   // Grants what it can and wakes those waiters, outside the lock.
   void grant_waiters();
   static void wake(Granted& granted);

@@ -32,6 +32,9 @@ namespace routing::core {
 using CallCompletion = common::InplaceFunction<void(CallOutcome&), 96>;
 
 enum class Step;
+template <class Pools>
+class CallFlow;
+struct BlockingPools;
 
 class RouterCore {
  public:
@@ -101,6 +104,7 @@ class RouterCore {
   void on_answer(std::unique_ptr<LoopCall> call, Reply& reply);
   boost::asio::awaitable<void> learn_backends(std::unique_ptr<LoopCall> call);
   boost::asio::awaitable<void> connect(std::unique_ptr<LoopCall> call);
+  Step wait_for_permit_here(Call<rpc::BlockingConnection>& call, CallFlow<BlockingPools>& flow);
   // The blocking adapter's one wait on a loop (call/blocking_calls.cpp).
   std::optional<Reply> learn_backends_on_a_worker(const std::shared_ptr<System>& system,
                                                   std::chrono::steady_clock::time_point deadline);

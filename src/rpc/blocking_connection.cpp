@@ -129,8 +129,13 @@ bool BlockingConnection::timeouts_cover(Clock::duration remaining) {
   return true;
 }
 
-bool BlockingConnection::exchange(std::uint32_t procedure, std::string_view payload,
-                                                         Clock::time_point deadline, Reply& reply) {
+bool BlockingConnection::exchange(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline,
+                                  Reply& reply) {
+  return send_request(procedure, payload, deadline, reply) && receive_answer(deadline, reply);
+}
+
+bool BlockingConnection::send_request(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline,
+                                      Reply& reply) {
   if (fd_ < 0) return fail(reply, Status::unavailable, "connection is not open");
   request_.clear();
   append_frame(request_, procedure, payload);
@@ -157,6 +162,10 @@ bool BlockingConnection::exchange(std::uint32_t procedure, std::string_view payl
       return fail(reply, Status::unavailable, "send failed: " + last_error());
     }
   }
+  return true;
+}
+
+bool BlockingConnection::receive_answer(Clock::time_point deadline, Reply& reply) {
   for (;;) {
     FrameError error = FrameError::none;
     switch (decoder_.next(frame_, error)) {

@@ -35,6 +35,12 @@ class BlockingConnection {
   // the deadline, else 14). How the router reads a failure (may the request
   // have been processed?) is decided in one place: routing/call/attempt.h.
   bool exchange(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline, Reply& reply);
+  // The two halves of exchange, for a request sent by one thread and its
+  // answer read by another (a waiting call handed its permit: see
+  // routing/call/blocking_calls.cpp). Same failures as exchange.
+  bool send_request(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline, Reply& reply);
+  bool receive_answer(Clock::time_point deadline, Reply& reply);
+  int native_handle() const noexcept { return fd_; }
 
   void close();
   bool is_open() const noexcept { return fd_ >= 0; }

@@ -386,5 +386,35 @@ TEST(Limiter, ManyBlockingThreadsNeverExceedTheLimitAndNoWaiterIsForgotten) {
   EXPECT_EQ(limiter.waiting(), 0u);
 }
 
+// A handed waiter is granted on the thread that gives a permit back, with
+// the permit; one withdrawn at its deadline is never granted.
+TEST(Limiter, AHandedWaiterGetsItsPermitOnTheReleasingThread) {
+  ConcurrencyLimiter limiter(1, 2);
+  Permit held;
+  ASSERT_TRUE(limiter.try_acquire(held));
+  std::thread::id granted_on;
+  Permit handed;
+  auto first = limiter.enqueue_handed([&](Permit& permit) {
+    granted_on = std::this_thread::get_id();
+    handed = std::move(permit);
+  });
+  ASSERT_TRUE(first);
+  int late_grants = 0;
+  auto second = limiter.enqueue_handed([&](Permit&) { ++late_grants; });
+  ASSERT_TRUE(second);
+  EXPECT_FALSE(limiter.enqueue_handed([](Permit&) {}));  // max_pending 2: full
+  EXPECT_TRUE(limiter.cancel(second));                   // withdrawn while queued
+  std::thread releaser([&] { held.release(); });
+  auto releaser_id = releaser.get_id();
+  releaser.join();
+  EXPECT_EQ(granted_on, releaser_id);
+  EXPECT_TRUE(handed);
+  EXPECT_FALSE(limiter.cancel(first));  // granted already
+  handed.release();
+  EXPECT_EQ(late_grants, 0);
+  EXPECT_EQ(limiter.in_use(), 0u);
+  EXPECT_EQ(limiter.waiting(), 0u);
+}
+
 }  // namespace
 }  // namespace routing::core

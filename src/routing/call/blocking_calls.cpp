@@ -7,6 +7,12 @@
 #include "routing/call/pools.h"
 #include "routing/router_core.h"
 
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <thread>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_future.hpp>
 
@@ -34,12 +40,9 @@ CallOutcome RouterCore::call_blocking(std::string_view system, std::uint32_t pro
       case Step::learn_backends:
         step = flow.backends_learned(call, learn_backends_on_a_worker(call.system, call.deadline));
         break;
-      case Step::wait_for_permit: {
-        Permit permit;
-        auto waited = call.system->limiter.acquire_blocking(call.deadline, permit);
-        step = flow.permit_waited(call, waited, permit);
+      case Step::wait_for_permit:
+        step = wait_for_permit_here(call, flow);
         break;
-      }
       case Step::connect: {
         auto limit = flow.connect_limit(call, Clock::now());
         std::string error = call.backend->endpoint ? "no time left" : "host not found";
@@ -56,10 +59,130 @@ CallOutcome RouterCore::call_blocking(std::string_view system, std::uint32_t pro
         step = flow.exchanged(call, reply, answered, Clock::now());
         break;
       }
+      case Step::answer: {  // the request went out from the thread that granted the permit
+        Reply reply;
+        bool answered = call.connection.connection().receive_answer(call.deadline, reply);
+        step = flow.exchanged(call, reply, answered, Clock::now());
+        break;
+      }
       case Step::finished:
         return std::move(call.outcome);
     }
   }
+}
+
+namespace {
+
+// This thread's place to wait for a permit: an epoll set holding an eventfd
+// (the granter's "your turn, go on from this step") and, when the granter
+// sent this call's request for it, that request's socket, so the one wake-up
+// of a waiting call is its answer's arrival. docs/performance.md has why.
+class HandedWait {
+ public:
+  enum State { pending, step_ready, sent };
+
+  static HandedWait& mine() {
+    thread_local HandedWait wait;
+    return wait;
+  }
+  HandedWait(const HandedWait&) = delete;
+  HandedWait& operator=(const HandedWait&) = delete;
+  ~HandedWait() {
+    settle();
+    ::close(events_);
+    ::close(epoll_);
+  }
+
+  void reset() {
+    settle();
+    std::uint64_t drained;
+    while (::read(events_, &drained, sizeof drained) > 0) {
+    }
+    state_.store(pending, std::memory_order_relaxed);
+  }
+  // On the granter's thread: begin_handing(), then go_on() or answer_on().
+  // The waiting thread may run on as soon as the state is stored, but this
+  // thread still writes to the eventfd or the epoll set after it: `handing_`
+  // keeps them open until it is done (settle()).
+  void begin_handing() { handing_.store(true, std::memory_order_relaxed); }
+  void go_on(Step step) {
+    step_ = step;
+    state_.store(step_ready, std::memory_order_release);
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto written = ::write(events_, &one, sizeof one);
+    handing_.store(false, std::memory_order_release);
+  }
+  void answer_on(int socket) {
+    state_.store(sent, std::memory_order_release);  // before the socket can wake us
+    epoll_event event{};
+    event.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+    event.data.u64 = 1;
+    if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, socket, &event) != 0) ::epoll_ctl(epoll_, EPOLL_CTL_MOD, socket, &event);
+    handing_.store(false, std::memory_order_release);
+  }
+  // On the waiting thread: until handed a step or `deadline`; the state.
+  State sleep_until(Clock::time_point deadline) {
+    for (;;) {
+      auto state = static_cast<State>(state_.load(std::memory_order_acquire));
+      if (state != pending) return state;
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0) return pending;
+      epoll_event events[2];
+      ::epoll_wait(epoll_, events, 2, static_cast<int>(std::min<long long>(left, 60'000)));
+    }
+  }
+  Step step() const { return step_; }
+
+ private:
+  void settle() {
+    while (handing_.load(std::memory_order_acquire)) std::this_thread::yield();
+  }
+  HandedWait() : epoll_(::epoll_create1(EPOLL_CLOEXEC)), events_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    ::epoll_ctl(epoll_, EPOLL_CTL_ADD, events_, &event);
+  }
+
+  int epoll_;
+  int events_;
+  std::atomic<int> state_{pending};
+  std::atomic<bool> handing_{false};
+  Step step_ = Step::finished;
+};
+
+}  // namespace
+
+// A call that found every slot taken waits here, on its own thread, in the
+// limiter's FIFO queue. The thread that gives a permit back hands it over and
+// goes on with this call up to its request (pick, pooled connection, send),
+// so that this thread wakes once, when the answer arrives; whatever else the
+// call needs next (a connect, an answer of the router's) it does itself.
+Step RouterCore::wait_for_permit_here(Call<rpc::BlockingConnection>& call, CallFlow<BlockingPools>& flow) {
+  auto& wait = HandedWait::mine();
+  wait.reset();
+  auto waiter = call.system->limiter.enqueue_handed([&call, &flow, &wait](Permit& permit) {
+    wait.begin_handing();
+    Step next = flow.permit_waited(call, ConcurrencyLimiter::Outcome::acquired, permit);
+    if (next == Step::exchange) {
+      Reply failure;
+      auto& connection = call.connection.connection();
+      if (connection.send_request(call.procedure, call.payload, call.deadline, failure)) {
+        return wait.answer_on(connection.native_handle());
+      }
+      next = flow.exchanged(call, failure, false, Clock::now());
+    }
+    wait.go_on(next);
+  });
+  Permit none;
+  if (!waiter) return flow.permit_waited(call, ConcurrencyLimiter::Outcome::queue_full, none);
+  auto state = wait.sleep_until(call.deadline);
+  if (state == HandedWait::pending) {
+    if (call.system->limiter.cancel(waiter)) return flow.permit_waited(call, ConcurrencyLimiter::Outcome::timed_out, none);
+    // Granted as the deadline passed: the granter is handing over.
+    while ((state = wait.sleep_until(Clock::now() + std::chrono::milliseconds(10))) == HandedWait::pending) {
+    }
+  }
+  return state == HandedWait::sent ? Step::answer : wait.step();
 }
 
 // Discovery runs on the loops: a system's first call waits for it there.

@@ -24,7 +24,9 @@
 
 namespace routing::core {
 
-enum class Step { learn_backends, wait_for_permit, connect, exchange, finished };
+// `answer`: the request is out (sent for the call by the thread that handed
+// it its permit, blocking adapter only); read the answer, then `exchanged`.
+enum class Step { learn_backends, wait_for_permit, connect, exchange, answer, finished };
 
 template <class Pools>
 class CallFlow {

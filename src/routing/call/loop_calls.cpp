@@ -155,6 +155,7 @@ void RouterCore::advance(std::unique_ptr<LoopCall> call, Step step) {
     case Step::connect:
       asio::co_spawn(loop, connect(std::move(call)), asio::detached);
       return;
+    case Step::answer:  // blocking adapter only
     case Step::exchange: {
       auto& wire = c.connection.connection();
       c.answers_before = wire.answers_received();
