@@ -594,6 +594,28 @@ TEST(Router, BlockingCallsWaitInLineWhenEverySlotIsTaken) {
   EXPECT_LE(backend.max_in_flight(), 2u);  // never more than pool_size at once
 }
 
+// A blocking call waiting for a slot ends at its deadline with 4, leaving
+// nothing behind; later ones are handed their slot as it frees.
+TEST(Router, ABlockingCallWaitingForASlotEndsAtItsDeadline) {
+  TestBackend backend;
+  auto options = quiet_options(static_url({&backend}));
+  options.pool_size = 1;
+  Router router(options);
+  ASSERT_TRUE(router.call("echo", 1, "warm").ok());
+  std::thread slow([&] { EXPECT_TRUE(router.call("echo", tracked_procedure, "600:slow").ok()); });
+  ASSERT_TRUE(eventually([&] { return backend.served() == 1; }));
+  auto start = Clock::now();
+  Reply late = router.call("echo", 1, "x", CallOptions{.timeout = 150ms});
+  EXPECT_EQ(late.status, Status::deadline_exceeded) << late.payload;
+  EXPECT_LT(Clock::now() - start, 500ms);
+  Reply handed = router.call("echo", 1, "handed over");  // waits, is handed the slot
+  EXPECT_EQ(handed.payload, "handed over");
+  slow.join();
+  auto stats = router.stats().systems.at(0);
+  EXPECT_EQ(stats.in_flight, 0u);
+  EXPECT_EQ(stats.waiting, 0u);
+}
+
 TEST(Router, ThousandsOfFailingCallsLeakNoPermitOrConnection) {
   TestBackend live, doomed;
   TestBackend dead;
