@@ -1,11 +1,12 @@
 #pragma once
 // The seed's semaphore, done properly: at most `limit` permits out at once,
 // a bounded FIFO queue of waiters behind them (full: refused at once), and a
-// deadline on every wait. Waiters are of two kinds sharing one queue, served
+// deadline on every wait. Waiters of three kinds share one queue, served
 // strictly in arrival order: event-loop waiters (woken by a post to their
-// loop) and blocking waiters (library mode's Router::call: they sleep on the
-// caller's own thread, no hop to a loop). Permits are RAII: every path gives
-// them back.
+// loop), blocking waiters (asleep on their own thread), and handed waiters
+// (granted on the thread that frees the permit, which may start the waiting
+// call for them: library mode's Router::call, routing/call/blocking_calls.cpp).
+// Permits are RAII: every path gives them back.
 //
 // Taking and giving back a permit while nobody waits is lock-free (an atomic
 // count): every call does both, from every thread. The mutex guards only the
@@ -63,7 +64,8 @@ class ConcurrencyLimiter {
   // the wait is armed after the waiter is queued, and a grant's wake-up
   // (posted to `loop`) must not run before it.
   void acquire_then(Clock::time_point deadline, const boost::asio::any_io_executor& loop, WaitDone done);
-  // The same, waiting on the calling thread (blocking callers).
+  // The same, waiting on the calling thread (a futex). Router::call waits
+  // as a handed waiter instead (below); this is the plain blocking wait.
   Outcome acquire_blocking(Clock::time_point deadline, Permit& permit);
   // A blocking waiter that is handed its permit: `on_grant` runs on the
   // thread that grants it (after the lock is released), which may start the
