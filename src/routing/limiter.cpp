@@ -81,8 +81,7 @@ void ConcurrencyLimiter::HandedWaiter::wake(std::shared_ptr<Waiter>) {
 
 Permit ConcurrencyLimiter::handed_permit() { return Permit(this); }
 
-std::shared_ptr<ConcurrencyLimiter::Waiter> ConcurrencyLimiter::enqueue_handed(OnGrant on_grant) {
-  auto waiter = std::make_shared<HandedWaiter>(this, std::move(on_grant));
+bool ConcurrencyLimiter::queue_up(const std::shared_ptr<Waiter>& waiter) {
   Granted granted;
   bool queued;
   {
@@ -92,7 +91,12 @@ std::shared_ptr<ConcurrencyLimiter::Waiter> ConcurrencyLimiter::enqueue_handed(O
   bool more = granted.full();
   wake(granted);
   if (more) grant_waiters();
-  return queued ? waiter : nullptr;
+  return queued;
+}
+
+std::shared_ptr<ConcurrencyLimiter::Waiter> ConcurrencyLimiter::enqueue_handed(OnGrant on_grant) {
+  auto waiter = std::make_shared<HandedWaiter>(this, std::move(on_grant));
+  return queue_up(waiter) ? waiter : nullptr;
 }
 
 bool ConcurrencyLimiter::cancel(const std::shared_ptr<Waiter>& waiter) {
@@ -168,16 +172,7 @@ bool ConcurrencyLimiter::withdraw(const std::shared_ptr<Waiter>& waiter) {
 
 void ConcurrencyLimiter::acquire_then(Clock::time_point deadline, const asio::any_io_executor& loop, WaitDone done) {
   auto waiter = std::make_shared<LoopWaiter>(loop, deadline, std::move(done));
-  Granted granted;
-  bool queued;
-  {
-    std::lock_guard lock(mutex_);
-    queued = enqueue(waiter, granted);
-  }
-  bool more = granted.full();
-  wake(granted);
-  if (more) grant_waiters();
-  if (!queued) {
+  if (!queue_up(waiter)) {
     Permit none;
     waiter->done(Outcome::queue_full, none);
     return;
@@ -196,14 +191,7 @@ void ConcurrencyLimiter::acquire_then(Clock::time_point deadline, const asio::an
 ConcurrencyLimiter::Outcome ConcurrencyLimiter::acquire_blocking(Clock::time_point deadline, Permit& permit) {
   if (try_acquire(permit)) return Outcome::acquired;
   auto waiter = std::make_shared<BlockedWaiter>();
-  Granted granted;
-  {
-    std::lock_guard lock(mutex_);
-    if (!enqueue(waiter, granted)) return Outcome::queue_full;
-  }
-  bool more = granted.full();
-  wake(granted);
-  if (more) grant_waiters();
+  if (!queue_up(waiter)) return Outcome::queue_full;
   if (!waiter->sleep_until(deadline)) {
     std::lock_guard lock(mutex_);
     if (!withdraw(waiter)) return Outcome::timed_out;

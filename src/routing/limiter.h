@@ -100,6 +100,8 @@ class ConcurrencyLimiter {
   };
   // Queues `waiter` unless the queue is full; false if full.
   bool enqueue(const std::shared_ptr<Waiter>& waiter, Granted& granted);
+  // enqueue under the lock, then wakes what it granted (possibly `waiter`).
+  bool queue_up(const std::shared_ptr<Waiter>& waiter);
   struct HandedWaiter;
   Permit handed_permit();  // for a handed waiter granted a slot
   // Grants what it can and wakes those waiters, outside the lock.

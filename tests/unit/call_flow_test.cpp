@@ -4,6 +4,8 @@
 #include "routing/call/call_flow_impl.h"
 #include "routing/connection_pool_impl.h"
 
+#include "support/fake_connection.h"
+
 #include <gtest/gtest.h>
 
 namespace routing::core {
@@ -11,16 +13,10 @@ namespace routing::core {
 // then used across the file without unused-function warnings.
 namespace flow_test {
 
+using test::FakeConnection;
+
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-struct FakeConnection {
-  static constexpr std::chrono::milliseconds trusted_while_idle_for{10};
-  bool open = true;
-  bool is_open() const { return open; }
-  bool peer_looks_open() { return open; }
-  void close() { open = false; }
-};
 
 struct FakePools {
   using Connection = FakeConnection;
@@ -41,8 +37,9 @@ struct FakePools {
 
 }  // namespace flow_test
 
-template class BasicPooledConnection<flow_test::FakeConnection>;
-template class BasicConnectionPool<flow_test::FakeConnection>;
+// Instantiated in connection_pool_test.cpp.
+extern template class BasicPooledConnection<test::FakeConnection>;
+extern template class BasicConnectionPool<test::FakeConnection>;
 template class CallFlow<flow_test::FakePools>;
 
 namespace {

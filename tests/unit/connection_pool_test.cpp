@@ -4,6 +4,8 @@
 // and what must not be pooled is closed.
 #include "routing/connection_pool_impl.h"
 
+#include "support/fake_connection.h"
+
 #include <gtest/gtest.h>
 
 namespace routing::core {
@@ -11,27 +13,15 @@ namespace routing::core {
 // then used across the file without unused-function warnings.
 namespace pool_test {
 
+using test::FakeConnection;
+
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-struct FakeConnection {
-  static constexpr std::chrono::milliseconds trusted_while_idle_for{10};
-  int id = 0;
-  bool open = true;
-  bool peer_open = true;  // what a peek would find
-  int peeks = 0;
-  bool is_open() const { return open; }
-  bool peer_looks_open() {
-    ++peeks;
-    return peer_open;
-  }
-  void close() { open = false; }
-};
-
 }  // namespace pool_test
 
-template class BasicPooledConnection<pool_test::FakeConnection>;
-template class BasicConnectionPool<pool_test::FakeConnection>;
+template class BasicPooledConnection<test::FakeConnection>;
+template class BasicConnectionPool<test::FakeConnection>;
 
 namespace {
 
