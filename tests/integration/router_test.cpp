@@ -477,6 +477,36 @@ TEST(Router, ClosesIdleConnectionsAfterTheIdleTimeout) {
   EXPECT_TRUE(router.call("echo", 1, "x").ok());
 }
 
+// A RouterCore on one loop of the test's own, which a test can stop to show
+// that blocking calls need no loop; the loop runs again to stop the core.
+class CoreOnAStoppableLoop {
+ public:
+  explicit CoreOnAStoppableLoop(const RouterOptions& options) : core_(options, {loop_.get_executor()}) {
+    core_.start();
+  }
+  ~CoreOnAStoppableLoop() {
+    if (!runner_.joinable()) {
+      loop_.restart();
+      runner_ = std::thread([this] { loop_.run(); });
+    }
+    core_.stop();
+    guard_.reset();
+    loop_.stop();
+    runner_.join();
+  }
+  core::RouterCore& core() { return core_; }
+  void stop_loop() {
+    loop_.stop();
+    runner_.join();
+  }
+
+ private:
+  asio::io_context loop_;
+  asio::executor_work_guard<asio::io_context::executor_type> guard_ = asio::make_work_guard(loop_);
+  std::thread runner_{[this] { loop_.run(); }};
+  core::RouterCore core_;
+};
+
 // Health checks borrow idle pooled connections (so those are exercised too)
 // and must give them back with their idle time untouched: with checks far
 // more frequent than the idle timeout, the connections still close.
@@ -503,16 +533,12 @@ TEST(Router, IdleConnectionsCloseAfterTheIdleTimeoutWithHealthChecksOn) {
 // order: with the router's loop stopped, they are still all served.
 TEST(Router, BlockingCallsThatWaitForASlotStayOnTheCallersThread) {
   TestBackend backend;
-  asio::io_context loop;
-  auto guard = asio::make_work_guard(loop);
-  std::thread runner([&] { loop.run(); });
   auto options = quiet_options(static_url({&backend}));
   options.pool_size = 1;
-  core::RouterCore core(options, {loop.get_executor()});
-  core.start();
+  CoreOnAStoppableLoop router(options);
+  auto& core = router.core();
   ASSERT_TRUE(core.call_blocking("echo", 1, "learn the backends", {}).reply.ok());
-  loop.stop();
-  runner.join();
+  router.stop_loop();
   std::vector<std::thread> callers;
   std::atomic<int> ok{0};
   for (int t = 0; t < 4; ++t) {
@@ -521,12 +547,6 @@ TEST(Router, BlockingCallsThatWaitForASlotStayOnTheCallersThread) {
   for (auto& caller : callers) caller.join();
   EXPECT_EQ(ok.load(), 4);
   EXPECT_EQ(backend.max_in_flight(), 1u);
-  loop.restart();
-  std::thread again([&] { loop.run(); });
-  core.stop();
-  guard.reset();
-  loop.stop();
-  again.join();
 }
 
 TEST(Router, ManyThreadsCallAtOnce) {
@@ -552,17 +572,13 @@ TEST(Router, ManyThreadsCallAtOnce) {
 
 TEST(Router, BlockingCallsRunOnTheCallersThreadWithoutAHop) {
   TestBackend backend;
-  asio::io_context loop;
-  auto guard = asio::make_work_guard(loop);
-  std::thread runner([&] { loop.run(); });
-  core::RouterCore core(quiet_options(static_url({&backend})), {loop.get_executor()});
-  core.start();
+  CoreOnAStoppableLoop router(quiet_options(static_url({&backend})));
+  auto& core = router.core();
   // A system's first call learns its backends on the loop...
   auto first = core.call_blocking("echo", 1, "first", {});
   ASSERT_TRUE(first.reply.ok()) << first.reply.payload;
   // ...then blocking calls need no loop at all: stop it and call.
-  loop.stop();
-  runner.join();
+  router.stop_loop();
   for (int i = 0; i < 20; ++i) {
     auto outcome = core.call_blocking("echo", 1, "call " + std::to_string(i), {});
     EXPECT_EQ(outcome.reply.payload, "call " + std::to_string(i));
@@ -570,12 +586,6 @@ TEST(Router, BlockingCallsRunOnTheCallersThreadWithoutAHop) {
   auto stats = core.stats().systems.at(0);
   EXPECT_EQ(stats.open_connections, 1u);  // one blocking connection, reused 21 times
   EXPECT_EQ(stats.in_flight, 0u);
-  loop.restart();
-  std::thread again([&] { loop.run(); });
-  core.stop();
-  guard.reset();
-  loop.stop();
-  again.join();
 }
 
 TEST(Router, BlockingCallsWaitInLineWhenEverySlotIsTaken) {
