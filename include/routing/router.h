@@ -54,6 +54,10 @@ struct RouterOptions {
   std::size_t max_pending = 1000;
   // Default deadline of a call: waiting for a slot, connecting and the exchange.
   std::chrono::milliseconds request_timeout{5000};
+  // The longest deadline a call may ask for (CallOptions::timeout, routerd's
+  // "timeout_ms"): longer ones are cut to this, so that no caller can hold a
+  // slot for longer. At least request_timeout.
+  std::chrono::milliseconds max_request_timeout{60000};
   // Connecting to a backend gives up after this (within the call's deadline).
   std::chrono::milliseconds connect_timeout{1000};
   // Idle pooled connections are closed after this.
@@ -92,6 +96,15 @@ struct RouterOptions {
   // discovery watch and health checks stop), so that calls naming systems
   // that do not exist cannot pile up state.
   std::chrono::milliseconds unused_system_retention{60000};
+  // At most this many systems at once (each keeps a discovery watch, health
+  // checks and figures); a call naming one more new system gets status 8.
+  std::size_t max_systems = 10000;
+  // A name discovery did not know is remembered as unknown for this long:
+  // calls to it get status 5 at once, without asking discovery again (a
+  // system registered meanwhile is seen after at most this long). At most
+  // max_unknown_names are remembered, the oldest forgotten first.
+  std::chrono::milliseconds unknown_name_ttl{1000};
+  std::size_t max_unknown_names = 10000;
 
   // Event loops the router runs its calls on (library mode).
   unsigned threads = 1;

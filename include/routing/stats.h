@@ -54,6 +54,13 @@ struct SystemStats {
 
 struct RouterStats {
   std::vector<SystemStats> systems;  // sorted by name
+  // Names discovery did not know, remembered for a while
+  // (RouterOptions::unknown_name_ttl, max_unknown_names), and how many
+  // were forgotten early to stay within the cap.
+  std::size_t unknown_names = 0;
+  std::uint64_t unknown_names_evicted = 0;
+  // Calls refused because max_systems systems existed.
+  std::uint64_t systems_refused = 0;
 };
 
 }  // namespace routing

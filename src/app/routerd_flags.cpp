@@ -65,9 +65,17 @@ void add_routerd_flags(CLI::App& app, RouterdFlags& f) {
   app.add_option("--max-pending", f.router.max_pending, "per system: calls that may wait for a slot; more get 8")
       ->check(CLI::Range(std::size_t{0}, std::size_t{10'000'000}))->capture_default_str();
   add_millis(app, "--request-timeout-ms", f.router.request_timeout, "default deadline of a call", 1);
+  add_millis(app, "--max-request-timeout-ms", f.router.max_request_timeout,
+             "longest deadline a client may ask for (\"timeout_ms\"); longer ones are cut to it", 1);
   add_millis(app, "--connect-timeout-ms", f.router.connect_timeout, "one connection attempt to a backend", 1);
   add_millis(app, "--backend-idle-timeout-ms", f.router.idle_timeout, "close pooled backend connections idle this long", 1);
   add_millis(app, "--health-check-interval-ms", f.router.health_check_interval, "ping each backend this often (0: never)", 0);
+  app.add_option("--max-systems", f.router.max_systems, "systems known at once; a call naming one more new system gets 8")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))->capture_default_str();
+  add_millis(app, "--unknown-name-ttl-ms", f.router.unknown_name_ttl,
+             "a name discovery did not know gets 5 at once for this long before it is asked again (0: always ask)", 0);
+  app.add_option("--max-unknown-names", f.router.max_unknown_names, "names remembered as unknown at most (oldest forgotten first)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{10'000'000}))->capture_default_str();
   add_millis(app, "--empty-discovery-grace-ms", f.router.empty_discovery_grace,
              "keep a system's last backends this long when discovery suddenly lists none (0: believe it at once)", 0);
   app.add_option("--eject-after", f.router.eject_after, "failed calls in a row that eject a backend")

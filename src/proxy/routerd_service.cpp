@@ -1,6 +1,7 @@
 #include "proxy/routerd_service.h"
 
 #include "common/json_args.h"
+#include "proxy/reported_systems.h"
 #include "proxy/route_args.h"
 #include "rpc/address.h"
 
@@ -72,6 +73,9 @@ asio::awaitable<Reply> RouterdService::authenticate(std::string payload, rpc::Co
 
 void RouterdService::route(std::string_view payload, rpc::ConnectionContext& connection, rpc::Responder responder) {
   const auto start = Clock::now();
+  // A call read after its client hung up (it was pipelined behind another):
+  // nobody waits for its answer.
+  if (connection.peer_gone) return responder.answer(router_error(Status::cancelled, "cancelled: the client went away"));
   if (auto refusal = refuse_unauthenticated(connection)) return responder.answer(*refusal);
   if (auto refusal = refuse_before_start()) return responder.answer(*refusal);
   // One per thread, reused: its strings keep their capacity from call to call.
@@ -85,10 +89,7 @@ void RouterdService::route(std::string_view payload, rpc::ConnectionContext& con
 
   // The rate limit sits before the router: a refused call takes no slot.
   if (!rate_limiter_.allow(args.name, start)) {
-    {
-      std::lock_guard lock(rate_limited_mutex_);
-      ++rate_limited_[args.name];
-    }
+    count_rate_limited(args.name);
     core::CallOutcome refused{Reply::error(Status::resource_exhausted, "rate limit exceeded for '" + args.name + "'")};
     return finish_route(responder, refused, connection, args.name, args.procedure_id, start, request_bytes);
   }
@@ -99,8 +100,22 @@ void RouterdService::route(std::string_view payload, rpc::ConnectionContext& con
                                procedure = args.procedure_id, start, request_bytes](core::CallOutcome& outcome) mutable {
     finish_route(responder, outcome, connection, name, procedure, start, request_bytes);
   };
+  // A client that hangs up gives its call up at once (its slot and
+  // connection are freed): ServerConnection watches for it.
   core_.load()->call_then(args.name, args.procedure_id, args.payload, args.options, std::move(done),
-                          start);
+                          start, &connection.on_peer_gone);
+}
+
+// Counted per name up to max_reported_systems names, then under "_other":
+// refused calls to made-up names cannot grow the map without bound.
+void RouterdService::count_rate_limited(const std::string& name) {
+  std::lock_guard lock(rate_limited_mutex_);
+  auto it = rate_limited_.find(name);
+  if (it == rate_limited_.end() && rate_limited_.size() >= max_reported_systems) {
+    ++rate_limited_[other_systems];
+    return;
+  }
+  ++rate_limited_[name];
 }
 
 void RouterdService::finish_route(rpc::Responder& responder, const core::CallOutcome& outcome,

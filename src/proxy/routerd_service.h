@@ -38,6 +38,7 @@ class RouterdService {
   // nullopt when the connection may call; else the 16 answer.
   std::optional<Reply> refuse_unauthenticated(rpc::ConnectionContext& connection);
 
+  void count_rate_limited(const std::string& name);
   // nullopt when the router is attached, else the 14 answer.
   std::optional<Reply> refuse_before_start() const;
 

@@ -1,5 +1,7 @@
 #include "proxy/stats_output.h"
 
+#include "proxy/reported_systems.h"
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -99,7 +101,10 @@ json::object adaptive_json(const BackendStats& b) {
 
 }  // namespace
 
-std::string status_json(const RouterStats& router, const ProxyStats& proxy) {
+std::string status_json(const RouterStats& all, const ProxyStats& all_proxy) {
+  RouterStats router = all;
+  ProxyStats proxy = all_proxy;
+  fold_reported_systems(router, proxy.rate_limited);
   json::array systems;
   for (const auto& s : router.systems) {
     json::array backends;
@@ -136,12 +141,25 @@ std::string status_json(const RouterStats& router, const ProxyStats& proxy) {
   }
   json::object out{{"draining", proxy.draining},
                    {"client_connections", proxy.open_connections},
+                   {"systems_total", all.systems.size()},
+                   {"unknown_names", router.unknown_names},
                    {"systems", std::move(systems)}};
   return json::serialize(out);
 }
 
-std::string prometheus_text(const RouterStats& router, const ProxyStats& proxy) {
+std::string prometheus_text(const RouterStats& all, const ProxyStats& all_proxy) {
+  RouterStats router = all;
+  ProxyStats proxy = all_proxy;
+  fold_reported_systems(router, proxy.rate_limited);
   Writer w;
+  w.family("routing_systems", "gauge", "Systems known (with their own series up to 1000, the rest as system=\"_other\").");
+  w.sample("routing_systems", "", static_cast<double>(all.systems.size()));
+  w.family("routing_unknown_names", "gauge", "Names discovery did not know, remembered for a while (calls get 5 at once).");
+  w.sample("routing_unknown_names", "", static_cast<double>(all.unknown_names));
+  w.family("routing_unknown_names_evicted_total", "counter", "Unknown names forgotten early to stay within the cap.");
+  w.sample("routing_unknown_names_evicted_total", "", static_cast<double>(all.unknown_names_evicted));
+  w.family("routing_systems_refused_total", "counter", "Calls refused (8) because the most systems existed.");
+  w.sample("routing_systems_refused_total", "", static_cast<double>(all.systems_refused));
   w.family("routerd_client_connections", "gauge", "Client connections open now.");
   w.sample("routerd_client_connections", "", static_cast<double>(proxy.open_connections));
   w.family("routerd_client_connections_accepted_total", "counter", "Client connections accepted.");

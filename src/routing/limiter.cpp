@@ -170,12 +170,14 @@ bool ConcurrencyLimiter::withdraw(const std::shared_ptr<Waiter>& waiter) {
   return false;
 }
 
-void ConcurrencyLimiter::acquire_then(Clock::time_point deadline, const asio::any_io_executor& loop, WaitDone done) {
+std::shared_ptr<ConcurrencyLimiter::Waiter> ConcurrencyLimiter::acquire_then(Clock::time_point deadline,
+                                                                             const asio::any_io_executor& loop,
+                                                                             WaitDone done) {
   auto waiter = std::make_shared<LoopWaiter>(loop, deadline, std::move(done));
   if (!queue_up(waiter)) {
     Permit none;
     waiter->done(Outcome::queue_full, none);
-    return;
+    return nullptr;
   }
   waiter->timer.async_wait([this, waiter](const boost::system::error_code&) {
     bool granted;
@@ -186,6 +188,11 @@ void ConcurrencyLimiter::acquire_then(Clock::time_point deadline, const asio::an
     Permit permit = granted ? Permit(this) : Permit();
     waiter->done(granted ? Outcome::acquired : Outcome::timed_out, permit);
   });
+  return waiter;
+}
+
+void ConcurrencyLimiter::cut_short(Waiter& waiter) {
+  static_cast<LoopWaiter&>(waiter).timer.cancel();
 }
 
 ConcurrencyLimiter::Outcome ConcurrencyLimiter::acquire_blocking(Clock::time_point deadline, Permit& permit) {

@@ -63,7 +63,13 @@ class ConcurrencyLimiter {
   // with queue_full. Allocates one waiter. Call it on `loop`'s own thread:
   // the wait is armed after the waiter is queued, and a grant's wake-up
   // (posted to `loop`) must not run before it.
-  void acquire_then(Clock::time_point deadline, const boost::asio::any_io_executor& loop, WaitDone done);
+  // Returns the queued waiter (nullptr when the queue was full), for cut_short.
+  std::shared_ptr<Waiter> acquire_then(Clock::time_point deadline, const boost::asio::any_io_executor& loop,
+                                       WaitDone done);
+  // Ends a queued acquire_then wait now, as if its deadline had passed (its
+  // `done` runs from the loop, with timed_out, or acquired if a grant came
+  // first). On that loop's thread.
+  void cut_short(Waiter& waiter);
   // The same, waiting on the calling thread (a futex). Router::call waits
   // as a handed waiter instead (below); this is the plain blocking wait.
   Outcome acquire_blocking(Clock::time_point deadline, Permit& permit);

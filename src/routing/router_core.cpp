@@ -13,6 +13,7 @@
 
 namespace routing::core {
 namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
 
 void RouterCore::validate(const RouterOptions& options) {
   auto fail = [](const std::string& why) { throw std::invalid_argument(why); };
@@ -25,6 +26,9 @@ void RouterCore::validate(const RouterOptions& options) {
   if (options.peak_ewma_decay.count() <= 0) fail("peak-ewma decay must be positive");
   if (options.slow_start.count() < 0) fail("slow start must not be negative");
   if (options.request_timeout.count() <= 0) fail("request timeout must be positive");
+  if (options.max_request_timeout < options.request_timeout) {
+    fail("max request timeout must be at least the request timeout");
+  }
   if (options.connect_timeout.count() <= 0) fail("connect timeout must be positive");
   if (options.idle_timeout.count() <= 0) fail("idle timeout must be positive");
   if (options.health_check_interval.count() < 0) fail("health check interval must not be negative");
@@ -35,6 +39,8 @@ void RouterCore::validate(const RouterOptions& options) {
   if (options.retry_ratio < 0) fail("retry ratio must not be negative");
   if (options.max_frame_bytes < 16) fail("max frame bytes must be at least 16");
   if (options.unused_system_retention.count() <= 0) fail("unused system retention must be positive");
+  if (options.max_systems == 0) fail("max systems must be at least 1");
+  if (options.unknown_name_ttl.count() < 0) fail("unknown name ttl must not be negative");
   if (options.empty_discovery_grace.count() < 0) fail("empty discovery grace must not be negative");
   if (!parse_strategy(options.strategy)) fail("unknown strategy '" + options.strategy + "'");
   discovery::parse_discovery_url(options.discovery);
@@ -58,8 +64,7 @@ RouterCore::RouterCore(RouterOptions options, std::vector<asio::any_io_executor>
     : options_(validated(std::move(options))),
       pools_(non_empty(workers)),
       health_(options_, workers.front(), pools_.loop_pool(0)),
-      systems_(options_, *parse_strategy(options_.strategy),
-               [this](const std::shared_ptr<System>& system) { system_created(system); }) {
+      systems_(options_, *parse_strategy(options_.strategy)) {
   for (std::size_t i = 0; i < workers.size(); ++i) {
     auto worker = std::make_unique<Worker>();
     worker->index = i;
@@ -87,13 +92,42 @@ void RouterCore::start() {
   }
 }
 
-// A new system: follow discovery for it from now on (its first call fetches
-// the set itself, so it need not wait for the watch) and check its backends.
-void RouterCore::system_created(const std::shared_ptr<System>& system) {
-  health_.watch(system);
-  system->keep_watch(discovery_->watch(system->name(), [raw = system.get()](const discovery::AddressSet& set) {
-    raw->set_backends(set.addresses);
-  }));
+// A system's first backend set is fetched once, however many calls wait for
+// it (each until its own deadline: a hung discovery costs a call no more).
+asio::awaitable<std::optional<Reply>> RouterCore::learn_first_set(std::shared_ptr<System> system,
+                                                                  Clock::time_point deadline) {
+  // Named, not a temporary inside the co_await: GCC 12 destroys such
+  // temporaries twice (and with them the copy of `system`).
+  const std::function<void()> start_fetch = [this, system] {
+    asio::co_spawn(workers_[0]->executor, fetch_first_set(system), asio::detached);
+  };
+  auto failure = co_await system->await_ready(deadline, start_fetch);
+  co_return failure;
+}
+
+// A name discovery does not know is forgotten at once (and remembered as
+// unknown for a while); a system with instances is followed from now on:
+// its discovery watch and health checks start.
+asio::awaitable<void> RouterCore::fetch_first_set(std::shared_ptr<System> system) {
+  discovery::Result<discovery::AddressSet> listed;
+  try {
+    listed = co_await discovery_->list(system->name());
+  } catch (const std::exception& e) {
+    listed = decltype(listed)::failure(Status::internal, std::string("internal error: ") + e.what());
+  }
+  if (!listed.ok()) {
+    system->fetch_failed(listed.error);
+    co_return;
+  }
+  if (listed.value.addresses.empty()) {
+    systems_.forget_unknown(system);
+  } else if (!stopping_) {
+    health_.watch(system);
+    system->keep_watch(discovery_->watch(system->name(), [raw = system.get()](const discovery::AddressSet& set) {
+      raw->set_backends(set.addresses);
+    }));
+  }
+  system->set_backends(listed.value.addresses);  // its waiters go on
 }
 
 void RouterCore::request_stop() {
@@ -134,10 +168,16 @@ RouterCore::Worker& RouterCore::next_worker() {
   return *workers_[next_worker_.fetch_add(1, std::memory_order_relaxed) % workers_.size()];
 }
 
-std::optional<CallOutcome> RouterCore::refuse_call(std::string_view system_name) const {
-  if (stopping_) return CallOutcome{Reply::error(Status::unavailable, "the router is stopping")};
-  if (system_name.empty()) return CallOutcome{Reply::error(Status::invalid_argument, "empty system name")};
-  return std::nullopt;
+std::shared_ptr<System> RouterCore::system_for_call(std::string_view name, CallOutcome& refused) {
+  if (stopping_) {
+    refused = CallOutcome{Reply::error(Status::unavailable, "the router is stopping")};
+    return nullptr;
+  }
+  if (name.empty()) {
+    refused = CallOutcome{Reply::error(Status::invalid_argument, "empty system name")};
+    return nullptr;
+  }
+  return systems_.find_or_create_cached(name, &refused.reply);
 }
 
 bool RouterCore::set_strategy(std::string_view name, std::optional<std::string> system) {
@@ -147,6 +187,10 @@ bool RouterCore::set_strategy(std::string_view name, std::optional<std::string> 
 RouterStats RouterCore::stats() const {
   RouterStats out;
   for (const auto& system : systems_.all()) out.systems.push_back(system->stats());
+  auto counts = systems_.counts();
+  out.unknown_names = counts.unknown_names;
+  out.unknown_names_evicted = counts.unknown_names_evicted;
+  out.systems_refused = counts.refused;
   std::sort(out.systems.begin(), out.systems.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;
 }

@@ -62,8 +62,13 @@ class RouterCore {
   // is posted to a worker (round-robin) and `done` runs there. `arrival`:
   // when the call arrived, which its deadline and latency count from.
   // `payload` is copied (into storage reused from call to call).
+  // `cancel_hook` (on a worker's thread only, else nullptr): the call sets it
+  // while it runs; calling it gives the call up (it ends with status 1,
+  // without another attempt) and clears it. routerd passes the client
+  // connection's ConnectionContext::on_peer_gone.
   void call_then(std::string_view system, std::uint32_t procedure, std::string_view payload, CallOptions options,
-                 CallCompletion done, std::chrono::steady_clock::time_point arrival);
+                 CallCompletion done, std::chrono::steady_clock::time_point arrival,
+                 std::function<void()>* cancel_hook = nullptr);
   // The same as a coroutine; resumes on the awaiting coroutine's executor.
   boost::asio::awaitable<CallOutcome> call(std::string system, std::uint32_t procedure, std::string payload,
                                            CallOptions options);
@@ -92,14 +97,20 @@ class RouterCore {
   };
   Worker* current_worker() const;
   Worker& next_worker();
-  // What every routed call is checked for first: the answer if it cannot be
-  // routed at all (the router stopping, no system name), else nothing.
-  std::optional<CallOutcome> refuse_call(std::string_view system) const;
-  void system_created(const std::shared_ptr<System>& system);
+  // The system a call goes to; nullptr, with `refused` set, when the call
+  // cannot be routed at all: the router stopping, no system name, a name
+  // discovery did not know a moment ago, or max_systems reached.
+  std::shared_ptr<System> system_for_call(std::string_view name, CallOutcome& refused);
+  // A system's first backend set (both adapters wait for it this way).
+  boost::asio::awaitable<std::optional<Reply>> learn_first_set(std::shared_ptr<System> system,
+                                                               std::chrono::steady_clock::time_point deadline);
+  boost::asio::awaitable<void> fetch_first_set(std::shared_ptr<System> system);
 
   // The loop adapter (call/loop_calls.cpp).
   void run_loop_call(Worker& worker, std::string_view system, std::uint32_t procedure, std::string_view payload,
-                     const CallOptions& options, CallCompletion& done, std::chrono::steady_clock::time_point arrival);
+                     const CallOptions& options, CallCompletion& done, std::chrono::steady_clock::time_point arrival,
+                     std::function<void()>* cancel_hook);
+  void give_up(LoopCall& call);
   void advance(std::unique_ptr<LoopCall> call, Step step);
   void on_answer(std::unique_ptr<LoopCall> call, Reply& reply);
   boost::asio::awaitable<void> learn_backends(std::unique_ptr<LoopCall> call);

@@ -98,44 +98,35 @@ void System::mark_ready() {
   ready_waiters_.clear();
 }
 
-asio::awaitable<std::optional<Reply>> System::ensure_ready(discovery::Discovery& discovery,
-                                                           Clock::time_point deadline) {
-  for (;;) {
-    std::shared_ptr<asio::steady_timer> waiter;
-    {
-      std::lock_guard lock(ready_mutex_);
-      if (ready_) co_return std::nullopt;
-      if (!fetching_) {
-        fetching_ = true;
-      } else {
-        waiter = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor, deadline);
-        ready_waiters_.push_back(waiter);
-      }
-    }
-    if (waiter) {  // someone else is fetching: wait for them or the deadline
-      co_await waiter->async_wait(asio::as_tuple(asio::use_awaitable));
-      if (Clock::now() >= deadline) {
-        co_return Reply::error(Status::deadline_exceeded, "deadline exceeded waiting for discovery of '" + name_ + "'");
-      }
-      continue;
-    }
-    auto listed = co_await discovery.list(name_);
-    {
-      std::lock_guard lock(ready_mutex_);
-      fetching_ = false;
-    }
-    if (listed.ok()) {
-      set_backends(listed.value.addresses);
-      co_return std::nullopt;
-    }
-    {
-      // Wake the others so one of them can try again.
-      std::lock_guard lock(ready_mutex_);
-      for (auto& w : ready_waiters_) asio::post(w->get_executor(), [w] { w->cancel(); });
-      ready_waiters_.clear();
-    }
-    co_return Reply::error(Status::unavailable, "discovery of '" + name_ + "' failed: " + listed.error);
+asio::awaitable<std::optional<Reply>> System::await_ready(Clock::time_point deadline,
+                                                          const std::function<void()>& start_fetch) {
+  std::shared_ptr<asio::steady_timer> waiter;
+  bool first = false;
+  {
+    std::lock_guard lock(ready_mutex_);
+    if (ready_) co_return std::nullopt;
+    waiter = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor, deadline);
+    ready_waiters_.push_back(waiter);
+    first = !std::exchange(fetching_, true);
   }
+  if (first) start_fetch();
+  co_await waiter->async_wait(asio::as_tuple(asio::use_awaitable));
+  std::lock_guard lock(ready_mutex_);
+  if (ready_) co_return std::nullopt;
+  auto mine = std::find(ready_waiters_.begin(), ready_waiters_.end(), waiter);
+  if (mine != ready_waiters_.end()) {  // still queued: its deadline came first
+    ready_waiters_.erase(mine);
+    co_return Reply::error(Status::deadline_exceeded, "deadline exceeded waiting for discovery of '" + name_ + "'");
+  }
+  co_return Reply::error(Status::unavailable, "discovery of '" + name_ + "' failed: " + fetch_error_);
+}
+
+void System::fetch_failed(const std::string& error) {
+  std::lock_guard lock(ready_mutex_);
+  fetching_ = false;
+  fetch_error_ = error;
+  for (auto& waiter : ready_waiters_) asio::post(waiter->get_executor(), [waiter] { waiter->cancel(); });
+  ready_waiters_.clear();
 }
 
 bool System::unused_since(Clock::time_point cutoff) const {

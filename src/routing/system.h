@@ -35,10 +35,14 @@ class System {
 
   // True once a first backend set is known (then ensure_ready returns at once).
   bool ready() const { return ready_flag_.load(std::memory_order_acquire); }
-  // Waits until a first backend set is known, fetching it if no one else
-  // is. nullopt when ready, else the failure (status 14 or 4).
-  boost::asio::awaitable<std::optional<Reply>> ensure_ready(discovery::Discovery& discovery,
-                                                            std::chrono::steady_clock::time_point deadline);
+  // Waits until a first backend set is known (nullopt), its fetch failed
+  // (14) or `deadline` passed (4), whichever comes first. The first waiter
+  // calls `start_fetch`, once for all of them (RouterCore::learn_first_set).
+  boost::asio::awaitable<std::optional<Reply>> await_ready(std::chrono::steady_clock::time_point deadline,
+                                                           const std::function<void()>& start_fetch);
+  // The first set's fetch failed: its waiters answer 14 with `error`, and
+  // the next call fetches again.
+  void fetch_failed(const std::string& error);
   void keep_watch(std::unique_ptr<discovery::WatchHandle> watch);
   void stop_watch();
 
@@ -116,6 +120,7 @@ class System {
   bool ready_ = false;
   std::atomic<bool> ready_flag_{false};  // ready_, readable without the lock
   bool fetching_ = false;
+  std::string fetch_error_;  // why the last fetch failed
   std::vector<std::shared_ptr<boost::asio::steady_timer>> ready_waiters_;
   std::mutex watch_mutex_;  // keep_watch and retire may race
   std::unique_ptr<discovery::WatchHandle> watch_;

@@ -11,26 +11,48 @@ namespace {
 std::atomic<std::uint64_t> next_registry_id{1};
 }  // namespace
 
-SystemRegistry::SystemRegistry(const RouterOptions& options, Strategy strategy, Created on_created)
+SystemRegistry::SystemRegistry(const RouterOptions& options, Strategy strategy)
     : id_(next_registry_id.fetch_add(1)),
       options_(options),
-      on_created_(std::move(on_created)),
-      default_strategy_(strategy) {}
+      default_strategy_(strategy),
+      unknown_(options.unknown_name_ttl, options.max_unknown_names) {}
 
-std::shared_ptr<System> SystemRegistry::find_or_create(const std::string& name) {
-  std::shared_ptr<System> system;
-  {
-    std::lock_guard lock(mutex_);
-    auto& slot = systems_[name];
-    if (slot) return slot;
-    slot = system = std::make_shared<System>(name, options_, default_strategy_);
+std::shared_ptr<System> SystemRegistry::find_or_create(std::string_view name, Reply* refusal) {
+  std::lock_guard lock(mutex_);
+  auto found = systems_.find(std::string(name));
+  if (found != systems_.end()) return found->second;
+  if (unknown_.contains(name, std::chrono::steady_clock::now())) {
+    if (refusal) *refusal = Reply::error(Status::not_found, "no instances of '" + std::string(name) + "'");
+    return nullptr;
   }
-  // Outside the lock: starting a watch or a loop may run code inline.
-  on_created_(system);
+  if (systems_.size() >= options_.max_systems) {
+    ++refused_;
+    if (refusal) {
+      *refusal = Reply::error(Status::resource_exhausted,
+                              "too many systems (max " + std::to_string(options_.max_systems) + "): '" +
+                                  std::string(name) + "' is not looked up");
+    }
+    return nullptr;
+  }
+  auto system = std::make_shared<System>(std::string(name), options_, default_strategy_);
+  systems_.emplace(std::string(name), system);
   return system;
 }
 
-std::shared_ptr<System> SystemRegistry::find_or_create_cached(std::string_view name) {
+void SystemRegistry::forget_unknown(const std::shared_ptr<System>& system) {
+  std::lock_guard lock(mutex_);
+  system->retire();
+  auto it = systems_.find(system->name());
+  if (it != systems_.end() && it->second == system) systems_.erase(it);
+  unknown_.add(system->name(), std::chrono::steady_clock::now());
+}
+
+SystemRegistry::Counts SystemRegistry::counts() const {
+  std::lock_guard lock(mutex_);
+  return Counts{systems_.size(), unknown_.size(), unknown_.evicted(), refused_};
+}
+
+std::shared_ptr<System> SystemRegistry::find_or_create_cached(std::string_view name, Reply* refusal) {
   struct Entry {
     std::uint64_t registry = 0;
     std::string name;
@@ -42,8 +64,8 @@ std::shared_ptr<System> SystemRegistry::find_or_create_cached(std::string_view n
     if (entry.registry != id_ || entry.name != name) continue;
     if (auto system = entry.system.lock(); system && !system->retired()) return system;
   }
-  auto system = find_or_create(std::string(name));
-  cache[next_slot++ % cache.size()] = Entry{id_, std::string(name), system};
+  auto system = find_or_create(name, refusal);
+  if (system) cache[next_slot++ % cache.size()] = Entry{id_, std::string(name), system};
   return system;
 }
 
@@ -51,7 +73,17 @@ bool SystemRegistry::set_strategy(std::string_view name, std::optional<std::stri
   auto strategy = parse_strategy(name);
   if (!strategy) return false;
   if (system) {
-    find_or_create(*system)->set_strategy(*strategy, true);
+    // An operator's choice for a system not yet called: made even for a name
+    // remembered as unknown, or past max_systems.
+    std::shared_ptr<System> target;
+    {
+      std::lock_guard lock(mutex_);
+      unknown_.erase(*system);
+      auto& slot = systems_[*system];
+      if (!slot) slot = std::make_shared<System>(*system, options_, default_strategy_);
+      target = slot;
+    }
+    target->set_strategy(*strategy, true);
     return true;
   }
   std::lock_guard lock(mutex_);

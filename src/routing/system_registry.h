@@ -1,10 +1,14 @@
 #pragma once
 // The systems a router knows, by name. A system is created by its first
-// call (then discovery is watched and health checks start: `on_created`) and
-// forgotten when it has no instances and nobody called it for
-// RouterOptions::unused_system_retention, so calls naming systems that do
-// not exist cannot pile up state.
+// call, which asks discovery for its instances (RouterCore::learn_first_set):
+// a name discovery does not know is dropped again at once and remembered as
+// unknown for a while (unknown_names.h); one with instances is followed from
+// then on (discovery watch, health checks) until it has had no instances
+// and no calls for RouterOptions::unused_system_retention. At most
+// RouterOptions::max_systems exist at once. So calls naming systems that do
+// not exist cannot pile up state (docs/reliability.md, "Bounds").
 #include "routing/system.h"
+#include "routing/unknown_names.h"
 
 #include <functional>
 #include <memory>
@@ -17,15 +21,18 @@ namespace routing::core {
 
 class SystemRegistry {
  public:
-  using Created = std::function<void(const std::shared_ptr<System>&)>;
+  SystemRegistry(const RouterOptions& options, Strategy strategy);
 
-  // `on_created` runs outside the lock for every new system.
-  SystemRegistry(const RouterOptions& options, Strategy strategy, Created on_created);
-
-  std::shared_ptr<System> find_or_create(const std::string& name);
+  // The system named `name`, created if new; nullptr when the name is
+  // remembered as unknown (`refusal`, if given, says 5) or max_systems
+  // exist (8).
+  std::shared_ptr<System> find_or_create(std::string_view name, Reply* refusal = nullptr);
   // find_or_create through a small per-thread cache: no lock and no hash
   // for the names a thread keeps calling.
-  std::shared_ptr<System> find_or_create_cached(std::string_view name);
+  std::shared_ptr<System> find_or_create_cached(std::string_view name, Reply* refusal = nullptr);
+  // Discovery's first answer for `system` listed no instance: it is dropped
+  // and its name remembered as unknown.
+  void forget_unknown(const std::shared_ptr<System>& system);
 
   // SET_STRATEGY: one system (pinned), or every system and the default for
   // new ones (clearing per-system choices). False for an unknown name.
@@ -36,13 +43,22 @@ class SystemRegistry {
   // Stops every system's discovery watch and health checks.
   void stop_all();
 
+  struct Counts {
+    std::size_t systems = 0;
+    std::size_t unknown_names = 0;
+    std::uint64_t unknown_names_evicted = 0;
+    std::uint64_t refused = 0;  // new systems refused at max_systems
+  };
+  Counts counts() const;
+
  private:
   const std::uint64_t id_;  // tells this registry's entries in per-thread caches from another's
   const RouterOptions& options_;
-  Created on_created_;
   mutable std::mutex mutex_;
   Strategy default_strategy_;  // under mutex_
   std::unordered_map<std::string, std::shared_ptr<System>> systems_;  // under mutex_
+  UnknownNames unknown_;                                              // under mutex_
+  std::uint64_t refused_ = 0;                                         // under mutex_
 };
 
 }  // namespace routing::core

@@ -28,6 +28,13 @@ struct ConnectionContext {
   asio::ip::tcp::endpoint peer;
   asio::any_io_executor executor;  // the connection's loop: where a Responder must answer
   std::any state;  // per-connection state a service may keep (e.g. auth)
+  // Set by a handler while its call is unanswered: run once, on the
+  // connection's loop, if the client closes or resets the connection first
+  // (its answer has no one to go to: the handler should give up the call).
+  // Watched only while the client has sent nothing beyond the call (a
+  // client pipelining calls is still there). docs/reliability.md.
+  std::function<void()> on_peer_gone;
+  bool peer_gone = false;  // the client closed or reset the connection
 };
 
 using Handler = std::function<asio::awaitable<Reply>(std::string payload, ConnectionContext&)>;

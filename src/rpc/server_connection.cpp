@@ -193,17 +193,43 @@ void ServerConnection::on_read(error_code ec, std::size_t bytes) {
   read_pending_ = false;
   if (ec) {
     peer_closed_ = ec != asio::error::operation_aborted;
+    if (in_call_) return peer_gone_during_call();
     stop_reading();
     return;
   }
   decoder_.commit(bytes);
   last_activity_ = common::coarse_now();  // for idle timeouts: a tick's precision is plenty
+  if (in_call_) return;  // a watch read (watch_for_peer_gone): the bytes wait for the call's end
   serve_buffered();
+}
+
+// While a call is unanswered the reader goes on reading, so that a client
+// that hangs up is noticed at once (its call then gives up its slot: 
+// ConnectionContext::on_peer_gone) rather than when the answer is written.
+// Only while nothing else is buffered: a client that pipelines is still
+// there, and its bytes must not pile up behind a slow call.
+void ServerConnection::watch_for_peer_gone() {
+  if (!in_call_ || read_pending_ || peer_closed_ || stopping_ || closed_ || reading_done_) return;
+  if (decoder_.buffered() != 0) return;
+  start_read();
+}
+
+// The client closed (or reset) while its call runs. Its remaining answer is
+// still written (a client that only half-closed reads it), then the
+// connection ends.
+void ServerConnection::peer_gone_during_call() {
+  if (!peer_closed_) return;  // our own cancel (stop_reading): the call's end decides
+  context_.peer_gone = true;
+  if (auto hook = std::move(context_.on_peer_gone)) {
+    context_.on_peer_gone = nullptr;
+    hook();
+  }
 }
 
 void ServerConnection::stop_reading() {
   if (reading_done_) return;
   reading_done_ = true;
+  if (read_pending_) read_cancel_.emit(asio::cancellation_type::terminal);  // a watch read
   idle_timer_.cancel();
   finish_if_done();
 }
@@ -219,6 +245,8 @@ void ServerConnection::serve_buffered() {
     switch (decoder_.next(frame_, error)) {
       case FrameDecoder::Result::need_more:
         note_partial_frame();
+        if (read_pending_) return;  // the watch read of the call just answered
+        if (peer_closed_) return stop_reading();
         return start_read();
       case FrameDecoder::Result::malformed:
         partial_since_ = Clock::time_point::max();
@@ -241,6 +269,7 @@ void ServerConnection::dispatch() {
   dispatching_ = true;  // answers given from here on leave the serving to serve_buffered's loop
   start_call();
   dispatching_ = false;
+  watch_for_peer_gone();
 }
 
 void ServerConnection::start_call() {
@@ -280,6 +309,7 @@ void ServerConnection::run_coroutine_handler(const Handler& handler, Responder r
 
 void ServerConnection::answer_call(Status status, std::string_view payload) {
   in_call_ = false;
+  context_.on_peer_gone = nullptr;
   last_activity_ = common::coarse_now();
   if (closed_) return;
   queue_answer(status, payload);

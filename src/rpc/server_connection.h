@@ -78,6 +78,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // The pending call's answer (from its Responder).
   void answer_call(Status status, std::string_view payload);
   void stop_reading();
+  void watch_for_peer_gone();
+  void peer_gone_during_call();
   // Output drained below the limit: serve on if the reader waited for that.
   void resume_reader();
   void start_write();

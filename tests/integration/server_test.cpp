@@ -183,6 +183,17 @@ TEST_F(ServerTest, SlowEchoRejectsMalformedPayloads) {
   EXPECT_EQ(s.read_line(), "0:");
 }
 
+// The reader goes on reading during a call (to see a client leave): a
+// half-close then must still get the call's answer where no one gives it up.
+TEST_F(ServerTest, AnswersASlowCallAfterTheClientHalfCloses) {
+  auto s = connect();
+  s.send("2:200:late\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  s.shutdown_write();
+  EXPECT_EQ(s.read_line(), "0:late");
+  EXPECT_TRUE(s.wait_closed());
+}
+
 TEST_F(ServerTest, ClosesAfterTheClientHalfCloses) {
   auto s = connect();
   s.send("1:bye\n");

@@ -198,5 +198,62 @@ TEST(HostileClients, APipelinerThatNeverReadsIsHeldToBoundedBuffers) {
   polite.expect_fds_back();
 }
 
+std::string slow_route_frame(int sleep_ms, long timeout_ms) {
+  return R"(1:{"name":"echo","procedure_id":2,"payload":")" + std::to_string(sleep_ms) +
+         R"(:slow","timeout_ms":)" + std::to_string(timeout_ms) + "}\n";
+}
+
+// Issue 20, finding 2: 1 010 clients each send a call that would hold a slot
+// for an hour, and hang up at once. Their calls are given up as they go: the
+// ten in flight free their slots (routerd closes those backend connections),
+// the thousand queued leave the queue, and polite calls get through.
+TEST(HostileClients, ClientsThatHangUpGiveTheirCallsUp) {
+  StaticProxy proxy;  // defaults: pool 10, max pending 1000
+  {
+    std::vector<RawSocket> leaving;
+    for (int i = 0; i < 1010; ++i) {
+      leaving.emplace_back(proxy.port, 2s);
+      leaving.back().send(slow_route_frame(3'600'000, 3'600'000));
+    }
+    std::this_thread::sleep_for(300ms);  // routerd has read them: the calls wait (or are in flight)
+  }  // every client hangs up
+  PoliteLoad polite(proxy);
+  std::this_thread::sleep_for(1s);
+  polite.expect_all_served("1 010 clients holding hour-long calls hung up");
+  polite.expect_fds_back();
+}
+
+// A client that closes its sending side before its answer is taken to have
+// left (as HAProxy's abortonclose): its call ends with status 1, which is
+// still written to it.
+TEST(HostileClients, AHalfClosedClientsCallIsCancelledAndTold) {
+  StaticProxy proxy;
+  RawSocket client(proxy.port, 5s);
+  client.send(slow_route_frame(3000, 10000));
+  std::this_thread::sleep_for(200ms);
+  auto start = Clock::now();
+  client.shutdown_write();
+  auto line = client.read_line();
+  ASSERT_TRUE(line);
+  EXPECT_EQ(line->substr(0, 2), "1:") << *line;
+  EXPECT_NE(line->find("went away"), std::string::npos) << *line;
+  EXPECT_LT(Clock::now() - start, 2s);  // not after the backend's 3 s
+  EXPECT_TRUE(client.wait_closed());
+}
+
+// --max-request-timeout-ms caps what a client may ask for.
+TEST(HostileClients, ClientDeadlinesAreCappedByTheMaxRequestTimeout) {
+  StaticProxy proxy({"--max-request-timeout-ms", "300", "--request-timeout-ms", "200"});
+  RawSocket client(proxy.port, 5s);
+  auto start = Clock::now();
+  client.send(slow_route_frame(3000, 3'600'000));
+  auto line = client.read_line();
+  auto took = Clock::now() - start;
+  ASSERT_TRUE(line);
+  EXPECT_EQ(line->substr(0, 2), "4:") << *line;
+  EXPECT_GE(took, 290ms);
+  EXPECT_LT(took, 2500ms);  // far below the backend's 3 s: the cap, not the backend, ended it
+}
+
 }  // namespace
 }  // namespace routing::test

@@ -1,9 +1,11 @@
-// SystemRegistry: systems by name, created once (with the creation hook run
-// outside the lock), strategies for one or all, and forgetting systems that
-// have no instances and no calls.
+// SystemRegistry: systems by name, created once, strategies for one or all,
+// forgetting systems that have no instances and no calls, names remembered
+// as unknown, and the cap on systems; UnknownNames on its own.
 #include "routing/system_registry.h"
 
 #include <gtest/gtest.h>
+
+#include <thread>
 
 namespace routing::core {
 namespace {
@@ -17,22 +19,21 @@ RouterOptions retention(std::chrono::milliseconds keep) {
   return options;
 }
 
-TEST(SystemRegistry, CreatesASystemOnceAndRunsTheHookForIt) {
+TEST(SystemRegistry, CreatesASystemOnce) {
   RouterOptions options;
-  int created = 0;
-  SystemRegistry registry(options, Strategy::round_robin, [&](const std::shared_ptr<System>&) { ++created; });
+  SystemRegistry registry(options, Strategy::round_robin);
   auto first = registry.find_or_create("echo");
   EXPECT_EQ(registry.find_or_create("echo"), first);
   EXPECT_EQ(registry.find_or_create_cached("echo"), first);
   EXPECT_EQ(registry.find_or_create_cached("echo"), first);  // from this thread's cache
   EXPECT_NE(registry.find_or_create_cached("kv"), first);
-  EXPECT_EQ(created, 2);
   EXPECT_EQ(registry.all().size(), 2u);
+  EXPECT_EQ(registry.counts().systems, 2u);
 }
 
 TEST(SystemRegistry, SetsTheStrategyOfOneSystemOrOfAllAndNewOnes) {
   RouterOptions options;
-  SystemRegistry registry(options, Strategy::round_robin, [](const std::shared_ptr<System>&) {});
+  SystemRegistry registry(options, Strategy::round_robin);
   auto echo = registry.find_or_create("echo");
   EXPECT_TRUE(registry.set_strategy("pick-2", std::string("echo")));
   EXPECT_EQ(echo->strategy(), Strategy::pick_two);
@@ -46,7 +47,7 @@ TEST(SystemRegistry, SetsTheStrategyOfOneSystemOrOfAllAndNewOnes) {
 
 TEST(SystemRegistry, ForgetsSystemsWithoutInstancesThatNobodyCalls) {
   auto options = retention(50ms);
-  SystemRegistry registry(options, Strategy::round_robin, [](const std::shared_ptr<System>&) {});
+  SystemRegistry registry(options, Strategy::round_robin);
   auto ghost = registry.find_or_create("ghost");
   auto echo = registry.find_or_create("echo");
   echo->set_backends({"127.0.0.1:1"});
@@ -59,6 +60,82 @@ TEST(SystemRegistry, ForgetsSystemsWithoutInstancesThatNobodyCalls) {
   auto again = registry.find_or_create_cached("ghost");
   EXPECT_NE(again, ghost);
   EXPECT_FALSE(again->retired());
+}
+
+TEST(SystemRegistry, ANameDiscoveryDidNotKnowIsAnswered5UntilItsTtlPasses) {
+  RouterOptions options;
+  options.unknown_name_ttl = 100ms;
+  SystemRegistry registry(options, Strategy::round_robin);
+  auto ghost = registry.find_or_create_cached("ghost");
+  ASSERT_TRUE(ghost);
+  registry.forget_unknown(ghost);
+  EXPECT_TRUE(ghost->retired());
+  EXPECT_EQ(registry.counts().systems, 0u);
+  EXPECT_EQ(registry.counts().unknown_names, 1u);
+  Reply refusal;
+  EXPECT_EQ(registry.find_or_create_cached("ghost", &refusal), nullptr);
+  EXPECT_EQ(refusal.status, Status::not_found);
+  EXPECT_EQ(refusal.payload, "no instances of 'ghost'");
+  // Asked again once the ttl has passed.
+  std::this_thread::sleep_for(150ms);
+  auto again = registry.find_or_create("ghost");
+  ASSERT_TRUE(again);
+  EXPECT_NE(again, ghost);
+  EXPECT_EQ(registry.counts().unknown_names, 0u);
+}
+
+TEST(SystemRegistry, AnOperatorsStrategyForAnUnknownNameCreatesIt) {
+  RouterOptions options;
+  SystemRegistry registry(options, Strategy::round_robin);
+  registry.forget_unknown(registry.find_or_create("later"));
+  EXPECT_TRUE(registry.set_strategy("pick-2", std::string("later")));
+  auto later = registry.find_or_create("later");
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->strategy(), Strategy::pick_two);
+}
+
+TEST(SystemRegistry, NewSystemsPastTheCapAreRefusedWith8) {
+  RouterOptions options;
+  options.max_systems = 2;
+  SystemRegistry registry(options, Strategy::round_robin);
+  ASSERT_TRUE(registry.find_or_create("a"));
+  ASSERT_TRUE(registry.find_or_create("b"));
+  Reply refusal;
+  EXPECT_EQ(registry.find_or_create("c", &refusal), nullptr);
+  EXPECT_EQ(refusal.status, Status::resource_exhausted);
+  EXPECT_TRUE(registry.find_or_create("a"));  // known ones still served
+  EXPECT_EQ(registry.counts().refused, 1u);
+  registry.forget_unknown(registry.find_or_create("b"));  // one leaves: room again
+  EXPECT_TRUE(registry.find_or_create("c"));
+}
+
+TEST(UnknownNames, KeepsAtMostItsCapacityForgettingTheOldestFirst) {
+  UnknownNames names(10s, 3);
+  auto now = Clock::now();
+  for (auto name : {"a", "b", "c", "d"}) names.add(name, now);
+  EXPECT_EQ(names.size(), 3u);
+  EXPECT_EQ(names.evicted(), 1u);
+  EXPECT_FALSE(names.contains("a", now));
+  EXPECT_TRUE(names.contains("b", now));
+  EXPECT_TRUE(names.contains("d", now));
+  names.add("b", now + 1s);  // again: now the newest
+  names.add("e", now + 1s);
+  EXPECT_TRUE(names.contains("b", now + 1s));
+  EXPECT_FALSE(names.contains("c", now + 1s));
+}
+
+TEST(UnknownNames, ForgetsANameWhenItsTtlPasses) {
+  UnknownNames names(100ms, 10);
+  auto now = Clock::now();
+  names.add("a", now);
+  names.add("b", now + 50ms);
+  EXPECT_TRUE(names.contains("a", now + 99ms));
+  EXPECT_FALSE(names.contains("a", now + 100ms));
+  EXPECT_TRUE(names.contains("b", now + 100ms));
+  EXPECT_EQ(names.size(), 1u);
+  UnknownNames none(0ms, 10);  // ttl 0: never remembered
+  none.add("a", now);
+  EXPECT_FALSE(none.contains("a", now));
 }
 
 }  // namespace

@@ -23,9 +23,10 @@ using Clock = std::chrono::steady_clock;
 CallOutcome RouterCore::call_blocking(std::string_view system, std::uint32_t procedure, std::string_view payload,
                                       const CallOptions& options) {
   const auto arrival = Clock::now();
-  if (auto refused = refuse_call(system)) return std::move(*refused);
   Call<rpc::BlockingConnection> call;
-  call.system = systems_.find_or_create_cached(system);
+  CallOutcome refused;
+  call.system = system_for_call(system, refused);
+  if (!call.system) return refused;
   call.system->touch(arrival);
   call.procedure = procedure;
   call.payload = payload;
@@ -188,7 +189,7 @@ Step RouterCore::wait_for_permit_here(Call<rpc::BlockingConnection>& call, CallF
 // Discovery runs on the loops: a system's first call waits for it there.
 std::optional<Reply> RouterCore::learn_backends_on_a_worker(const std::shared_ptr<System>& system,
                                                             Clock::time_point deadline) {
-  auto learning = asio::co_spawn(next_worker().executor, system->ensure_ready(*discovery_, deadline), asio::use_future);
+  auto learning = asio::co_spawn(next_worker().executor, learn_first_set(system, deadline), asio::use_future);
   try {
     return learning.get();
   } catch (const std::exception& e) {

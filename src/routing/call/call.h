@@ -28,9 +28,11 @@ struct CallOutcome {
 // routerd's read of the frame, the library's entry) plus its own timeout or
 // the router's request_timeout. Waiting for discovery, for a slot,
 // connecting and the exchange all count against it.
+// A caller's own timeout is capped at RouterOptions::max_request_timeout:
+// no client can make the router hold a slot longer than that.
 inline std::chrono::steady_clock::time_point call_deadline(std::chrono::steady_clock::time_point arrival,
                                                            const CallOptions& call, const RouterOptions& router) {
-  return arrival + call.timeout.value_or(router.request_timeout);
+  return arrival + std::min(call.timeout.value_or(router.request_timeout), router.max_request_timeout);
 }
 
 template <class Connection>
@@ -52,6 +54,10 @@ struct Call {
   std::shared_ptr<Backend> backend;
   BasicPooledConnection<Connection> connection;
   Clock::time_point attempt_start;
+  // The caller gave up (routerd: its client hung up). The step waited for
+  // is cut short where it can be (call/loop_calls.cpp), and the flow
+  // finishes the call when that step ends, without resending.
+  bool cancelled = false;
   // Set when the loop says finished.
   CallOutcome outcome;
 };

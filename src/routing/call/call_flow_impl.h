@@ -16,6 +16,7 @@ Step CallFlow<Pools>::start(TheCall& call) {
 template <class Pools>
 Step CallFlow<Pools>::backends_learned(TheCall& call, std::optional<Reply> failure) {
   const auto now = Clock::now();  // the arrival is long past: discovery was waited for
+  if (call.cancelled) return give_up(call, now);
   if (failure) return finish(call, CallOutcome{std::move(*failure)}, now);
   return backends_known(call, now);
 }
@@ -40,6 +41,10 @@ template <class Pools>
 Step CallFlow<Pools>::permit_waited(TheCall& call, ConcurrencyLimiter::Outcome outcome, Permit& permit) {
   System& system = *call.system;
   const auto now = Clock::now();
+  if (call.cancelled) {
+    permit.release();
+    return give_up(call, now);
+  }
   switch (outcome) {
     case ConcurrencyLimiter::Outcome::acquired:
       call.permit = std::move(permit);
@@ -93,10 +98,16 @@ Step CallFlow<Pools>::connected(TheCall& call, std::shared_ptr<Connection> fresh
                                 Clock::duration limit) {
   if (fresh) {
     call.connection = BasicPooledConnection<Connection>(std::move(fresh), call.backend);
+    if (call.cancelled) {  // unused: it serves the next call
+      const auto now = Clock::now();
+      pools_.give_back(std::move(call.connection), now);
+      return give_up(call, now);
+    }
     call.backend->begin_call();
     return Step::exchange;
   }
   transition(*call.system, nullptr, ConnectionState::connecting, ConnectionState::closed);  // make_room's slot
+  if (call.cancelled) return give_up(call, Clock::now());
   Attempt failed = connect_failed(*call.backend, error, limit, Clock::now() >= call.deadline);
   return attempt_failed(call, failed);
 }
@@ -105,6 +116,10 @@ template <class Pools>
 Step CallFlow<Pools>::exchanged(TheCall& call, Reply& reply, bool answered, Clock::time_point now) {
   Backend& backend = *call.backend;
   backend.end_call(now - call.attempt_start, now);
+  if (call.cancelled && !answered) {  // we closed the connection: no fault of the backend's
+    call.connection.close();
+    return give_up(call, now);
+  }
   backend.calls.add(static_cast<int>(reply.status));
   const AttemptEnd end = exchange_ended(answered, reply.status);
   if (end == AttemptEnd::answered) {
@@ -125,6 +140,11 @@ Step CallFlow<Pools>::attempt_failed(TheCall& call, Attempt& failed) {
     return next_attempt(call, Clock::now());
   }
   return finish(call, CallOutcome{std::move(failed.reply)}, Clock::now());
+}
+
+template <class Pools>
+Step CallFlow<Pools>::give_up(TheCall& call, Clock::time_point now) {
+  return finish(call, CallOutcome{Reply::error(Status::cancelled, "cancelled: the caller went away")}, now);
 }
 
 // Every outcome passes here: the system's figures, and the permit goes back

@@ -28,6 +28,12 @@ struct RouterCore::LoopCall : Call<rpc::ClientConnection> {
   std::string payload_copy;  // `payload` views it; keeps its capacity
   std::uint64_t answers_before = 0;
   CallCompletion done;
+  // The caller's slot through which it can give the call up (routerd: the
+  // client connection's on_peer_gone), or nullptr; and what the call waits
+  // for now, so that giving up can cut that wait short.
+  std::function<void()>* cancel_hook = nullptr;
+  Step waiting_for = Step::finished;
+  std::weak_ptr<ConcurrencyLimiter::Waiter> permit_wait;
 
   // Lets go of everything but the payload's capacity. The flow's finish
   // already gave back the permit, the backend and the connection.
@@ -40,6 +46,9 @@ struct RouterCore::LoopCall : Call<rpc::ClientConnection> {
     tries.reset();
     payload_copy.clear();
     done = CallCompletion{};
+    cancelled = false;
+    cancel_hook = nullptr;
+    permit_wait.reset();
   }
 };
 
@@ -72,24 +81,27 @@ thread_local SpareCalls spare_calls;
 }  // namespace
 
 void RouterCore::call_then(std::string_view system, std::uint32_t procedure, std::string_view payload,
-                           CallOptions options, CallCompletion done, Clock::time_point arrival) {
+                           CallOptions options, CallCompletion done, Clock::time_point arrival,
+                           std::function<void()>* cancel_hook) {
   if (Worker* worker = current_worker()) {
-    return run_loop_call(*worker, system, procedure, payload, options, done, arrival);
+    return run_loop_call(*worker, system, procedure, payload, options, done, arrival, cancel_hook);
   }
   // Not on one of our loops: the call moves to one (round-robin).
   Worker& target = next_worker();
   asio::post(target.executor, [this, &target, system = std::string(system), procedure,
                                payload = std::string(payload), options, done = std::move(done), arrival]() mutable {
-    run_loop_call(target, system, procedure, payload, options, done, arrival);
+    run_loop_call(target, system, procedure, payload, options, done, arrival, nullptr);
   });
 }
 
 void RouterCore::run_loop_call(Worker& worker, std::string_view system, std::uint32_t procedure,
                                std::string_view payload, const CallOptions& options, CallCompletion& done,
-                               Clock::time_point arrival) {
-  if (auto refused = refuse_call(system)) return done(*refused);
+                               Clock::time_point arrival, std::function<void()>* cancel_hook) {
+  CallOutcome refused;
+  auto found = system_for_call(system, refused);
+  if (!found) return done(refused);
   auto call = spare_calls.take();
-  call->system = systems_.find_or_create_cached(system);
+  call->system = std::move(found);
   call->system->touch(arrival);
   call->worker = worker.index;
   call->procedure = procedure;
@@ -99,6 +111,7 @@ void RouterCore::run_loop_call(Worker& worker, std::string_view system, std::uin
   call->arrival = arrival;
   call->deadline = call_deadline(arrival, options, options_);
   call->done = std::move(done);
+  call->cancel_hook = cancel_hook;
   LoopPools pools{pools_, worker.index};
   Step first = CallFlow(pools, options_).start(*call);
   advance(std::move(call), first);
@@ -130,7 +143,7 @@ asio::awaitable<CallOutcome> RouterCore::call(std::string system, std::uint32_t 
           });
           home.reset();
         };
-        call_then(system, procedure, payload, options, std::move(resume), arrival);
+        call_then(system, procedure, payload, options, std::move(resume), arrival, nullptr);
       },
       asio::use_awaitable);
 }
@@ -139,19 +152,30 @@ asio::awaitable<CallOutcome> RouterCore::call(std::string system, std::uint32_t 
 void RouterCore::advance(std::unique_ptr<LoopCall> call, Step step) {
   LoopCall& c = *call;
   const auto& loop = workers_[c.worker]->executor;
+  c.waiting_for = step;
+  if (c.cancel_hook != nullptr) {
+    if (step == Step::finished) {
+      *c.cancel_hook = nullptr;
+    } else if (!*c.cancel_hook) {
+      *c.cancel_hook = [this, &c] { give_up(c); };  // the call's state stays put until it finishes
+    }
+  }
   switch (step) {
     case Step::learn_backends:
       asio::co_spawn(loop, learn_backends(std::move(call)), asio::detached);
       return;
-    case Step::wait_for_permit:
-      c.system->limiter.acquire_then(c.deadline, loop,
+    case Step::wait_for_permit: {
+      auto waiter = c.system->limiter.acquire_then(c.deadline, loop,
                                      [this, call = std::move(call)](ConcurrencyLimiter::Outcome outcome,
                                                                     Permit& permit) mutable {
                                        LoopPools pools{pools_, call->worker};
                                        Step next = CallFlow(pools, options_).permit_waited(*call, outcome, permit);
                                        advance(std::move(call), next);
                                      });
+      // Not stored when the queue was full: the call has ended (inline) then.
+      if (waiter) c.permit_wait = waiter;
       return;
+    }
     case Step::connect:
       asio::co_spawn(loop, connect(std::move(call)), asio::detached);
       return;
@@ -174,14 +198,12 @@ void RouterCore::advance(std::unique_ptr<LoopCall> call, Step step) {
   }
 }
 
-// Discovery's first answer for the call's system, then the next step. The
-// step runs inside this coroutine (not in a completion handler, which would
-// be posted): the call that fetched the set goes on at once, ahead of calls
-// that waited for the same answer, so calls keep their order of arrival.
+// Discovery's first answer for the call's system (fetched once for every
+// call waiting for it, each within its deadline), then the next step.
 asio::awaitable<void> RouterCore::learn_backends(std::unique_ptr<LoopCall> call) {
   std::optional<Reply> failure;
   try {
-    failure = co_await call->system->ensure_ready(*discovery_, call->deadline);
+    failure = co_await learn_first_set(call->system, call->deadline);
   } catch (const std::exception& e) {
     failure = Reply::error(Status::internal, std::string("internal error in discovery: ") + e.what());
   }
@@ -221,12 +243,28 @@ void RouterCore::on_answer(std::unique_ptr<LoopCall> call, Reply& reply) {
   LoopPools pools{pools_, c.worker};
   Step next = CallFlow(pools, options_).exchanged(c, reply, answered, now);
   if (next != Step::finished) return advance(std::move(call), next);
+  if (c.cancel_hook != nullptr) *c.cancel_hook = nullptr;
   // The outcome is lent to `done` (the permit is back already); then its
   // buffer goes back to the connection, which decodes its next answer into
   // it (no allocation per answer), and the call's state to the spares.
   c.done(c.outcome);
   reply.payload = std::move(c.outcome.reply.payload);
   spare_calls.give_back(std::move(call));
+}
+
+// The caller went away: the wait in progress is cut short where it can be
+// (a slot's wait, an exchange: the connection is closed, since its answer
+// could not be told from the next call's); discovery and connecting are
+// bounded by the deadline and the connect timeout. The flow ends the call
+// when the wait ends (CallFlow::give_up). On the call's worker thread.
+void RouterCore::give_up(LoopCall& c) {
+  if (c.cancelled) return;
+  c.cancelled = true;
+  if (c.waiting_for == Step::wait_for_permit) {
+    if (auto waiter = c.permit_wait.lock()) c.system->limiter.cut_short(*waiter);
+  } else if (c.waiting_for == Step::exchange && c.connection) {
+    c.connection.connection().close();
+  }
 }
 
 }  // namespace routing::core
