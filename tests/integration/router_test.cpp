@@ -696,6 +696,27 @@ TEST(Router, ForgetsSystemsWithoutInstancesThatNobodyCalls) {
   EXPECT_EQ(router.stats().systems.at(0).name, "echo");  // it has instances: kept
 }
 
+// Issue 20, finding 8: discovery that accepts and never answers (a listening
+// socket nobody accepts on: the kernel completes the handshake). The first
+// call to a system waits for its first backend set no longer than its own
+// deadline, in both modes.
+TEST(Router, TheFirstCallWaitsForDiscoveryNoLongerThanItsDeadline) {
+  asio::io_context ctx;
+  asio::ip::tcp::acceptor hung(ctx, {asio::ip::make_address("127.0.0.1"), 0});  // listens, never accepts
+  auto options = quiet_options("rpc://127.0.0.1:" + std::to_string(hung.local_endpoint().port()));
+  Router router(options);
+  auto start = std::chrono::steady_clock::now();
+  Reply blocking = router.call("echo", 1, "x", CallOptions{.timeout = 200ms});
+  auto blocking_took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(blocking.status, Status::deadline_exceeded) << blocking.payload;
+  EXPECT_LT(blocking_took, 300ms);  // discovery's own timeout is 2 s
+  start = std::chrono::steady_clock::now();
+  auto replies = run_concurrently(router, {{"kv", 1, "x", CallOptions{.timeout = 200ms}}});
+  auto async_took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(replies[0].status, Status::deadline_exceeded) << replies[0].payload;
+  EXPECT_LT(async_took, 300ms);
+}
+
 TEST(Router, RejectsBadOptions) {
   EXPECT_THROW(Router(RouterOptions{.discovery = "nope"}), std::invalid_argument);
   EXPECT_THROW(Router(RouterOptions{.discovery = "static://", .strategy = "best"}), std::invalid_argument);

@@ -4,6 +4,7 @@
 #include "rpc/blocking_client.h"
 #include "rpc/codec.h"
 #include "support/ports.h"
+#include "support/proc_stats.h"
 #include "support/process.h"
 #include "support/raw_socket.h"
 
@@ -67,6 +68,7 @@ class Cluster {
     return echods_.size() - 1;
   }
   Process& echod(std::size_t i) { return *echods_[i]; }
+  Process& discoveryd() { return *discoveryd_; }
   std::uint16_t echod_port(std::size_t i) const { return ports_[i]; }
   Process& routerd() { return *routerd_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
@@ -401,6 +403,78 @@ TEST(Routerd, RejectsBadFlagsWithOneLine) {
     EXPECT_EQ(result.exit_code, 2) << args[0] << " " << result.err;
     EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
   }
+}
+
+// Issue 20, finding 1: a burst of made-up names (ROUTE needs no credentials
+// by default). Each is asked of discovery once and remembered as unknown: no
+// system and no watch is left (discoveryd's descriptors stay put), memory and
+// /metrics stay small, and calls to a real system keep their deadline
+// meanwhile. ROUTING_BURST_NAMES sets the count (the note's 100 000 run).
+TEST(Routerd, ABurstOfMadeUpNamesLeavesNoWatchAndLittleState) {
+  const char* configured = std::getenv("ROUTING_BURST_NAMES");
+  const int names = configured ? std::atoi(configured) : 20000;
+  constexpr int connections = 4;
+  Cluster cluster(1);
+  ProxyClient proxy(cluster.address());
+  ASSERT_TRUE(proxy.call("echo", 1, "warm").ok());
+  std::this_thread::sleep_for(200ms);
+  const auto kib_before = resident_kib(cluster.routerd().pid());
+  const auto discoveryd_fds_before = open_fds(cluster.discoveryd().pid());
+
+  std::atomic<bool> bursting{true};
+  std::atomic<int> known_failed{0};
+  std::atomic<std::int64_t> known_worst_us{0};
+  std::thread known([&] {
+    ProxyClient client(cluster.address());
+    while (bursting) {
+      auto start = std::chrono::steady_clock::now();
+      Reply reply = client.call("echo", 1, "known", CallOptions{.timeout = 500ms});
+      auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+      known_failed += !reply.ok();
+      known_worst_us = std::max<std::int64_t>(known_worst_us, took.count());
+    }
+  });
+  auto started = std::chrono::steady_clock::now();
+  std::vector<std::future<int>> answered;
+  for (int c = 0; c < connections; ++c) {
+    answered.push_back(std::async(std::launch::async, [&, c] {
+      RawSocket raw(cluster.port(), 60s);
+      std::string frames;
+      for (int i = c; i < names; i += connections) {
+        frames += R"(1:{"name":"made-up-)" + std::to_string(i) + R"(","procedure_id":1,"payload":"x"})" "\n";
+      }
+      std::thread sender([&] { raw.send(frames); });
+      int not_found = 0;
+      for (int i = c; i < names; i += connections) {
+        auto line = raw.read_line();
+        if (!line) break;
+        not_found += line->rfind("5:", 0) == 0;
+      }
+      sender.join();
+      return not_found;
+    }));
+  }
+  int not_found = 0;
+  for (auto& each : answered) not_found += each.get();
+  auto took = std::chrono::steady_clock::now() - started;
+  bursting = false;
+  known.join();
+
+  auto kib_after = resident_kib(cluster.routerd().pid());
+  auto metrics = cluster.http_get("/metrics");
+  auto status = cluster.http_get("/status");
+  std::printf("%d made-up names in %.2f s: routerd resident %zu -> %zu KiB, discoveryd descriptors %zu -> %zu, "
+              "/metrics %zu bytes, /status %zu bytes, worst known call %.1f ms\n",
+              names, std::chrono::duration<double>(took).count(), kib_before, kib_after, discoveryd_fds_before,
+              open_fds(cluster.discoveryd().pid()), metrics.size(), status.size(), known_worst_us / 1000.0);
+  EXPECT_EQ(not_found, names);
+  EXPECT_EQ(known_failed, 0);
+  EXPECT_LT(known_worst_us, 600'000);  // within the deadline + 100 ms
+  EXPECT_LE(open_fds(cluster.discoveryd().pid()), discoveryd_fds_before + 4);  // no watch per name
+  EXPECT_LT(metrics.size(), 64u * 1024);
+  EXPECT_NE(metrics.find("routing_unknown_names "), std::string::npos);
+  EXPECT_LT(status.size(), 64u * 1024);
+  if (!under_sanitizer) EXPECT_LT(kib_after, kib_before + 32 * 1024);
 }
 
 }  // namespace
