@@ -36,6 +36,9 @@ struct Backend {
   std::atomic<bool> removed{false};  // gone from discovery
   std::atomic<std::int64_t> ejected_until_ns{0};
   std::atomic<bool> failing{false};  // the outlier record has failures to clear
+  // When it last answered a call (steady clock, ns): a deadline missed here
+  // while other backends answered marks this one as the outlier.
+  std::atomic<std::int64_t> answered_ns{0};
   // Attempts that failed (refused, broken, closed): when it moves, idle
   // connections to this backend are checked before reuse, however recently
   // they were used (the backend may have just died).

@@ -37,9 +37,9 @@ asio::awaitable<void> HealthChecker::loop(std::shared_ptr<System> system, std::s
 }
 
 asio::awaitable<void> HealthChecker::check(System& system, std::shared_ptr<Backend> backend) {
-  auto passed = co_await ping(system, backend);
-  if (!passed) co_return;  // skipped this round
-  if (*passed) {
+  // Named: GCC 12 miscompiles a co_await inside an if's condition.
+  const bool passed = co_await ping(backend);
+  if (passed) {
     backend->health_failures = 0;
     if (!backend->healthy.exchange(true)) {
       system.begin_slow_start(*backend, Clock::now());
@@ -51,24 +51,22 @@ asio::awaitable<void> HealthChecker::check(System& system, std::shared_ptr<Backe
   }
 }
 
-asio::awaitable<std::optional<bool>> HealthChecker::ping(System& system, const std::shared_ptr<Backend>& backend) {
+asio::awaitable<bool> HealthChecker::ping(const std::shared_ptr<Backend>& backend) {
   if (auto borrowed = pool_.borrow_oldest(*backend)) {
     Reply pong = co_await rpc::call_within(borrowed->connection.shared(), 0, "", options_.health_check_timeout);
     bool passed = pong.ok() && borrowed->connection.connection().is_open();
     if (passed) pool_.put_back(std::move(*borrowed));
     co_return passed;
   }
-  if (system.open_connections.load() >= system.connection_limit()) co_return std::nullopt;  // busy serving: skip this round
-  transition(system, nullptr, ConnectionState::closed, ConnectionState::connecting);
+  // None idle: a connection of the check's own, outside the system's bound
+  // (a backend that holds every pooled connection without answering must
+  // still be checked), closed after the check.
   auto fresh = rpc::ClientConnection::create(loop_, options_.max_frame_bytes);
   auto ec = backend->endpoint ? co_await rpc::connect_within(fresh, *backend->endpoint, options_.health_check_timeout)
                               : rpc::error_code(asio::error::host_not_found);
-  if (ec) {
-    transition(system, nullptr, ConnectionState::connecting, ConnectionState::closed);
-    co_return false;
-  }
-  PooledConnection connection(std::move(fresh), backend);  // closed when the check ends
-  Reply pong = co_await rpc::call_within(connection.shared(), 0, "", options_.health_check_timeout);
+  if (ec) co_return false;
+  Reply pong = co_await rpc::call_within(fresh, 0, "", options_.health_check_timeout);
+  fresh->close();
   co_return pong.ok();
 }
 

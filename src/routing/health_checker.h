@@ -6,8 +6,10 @@
 // A check borrows the backend's oldest idle pooled connection (so idle
 // connections are exercised too) and puts it back where it was, with its
 // idle time untouched: checks never keep an idle connection from reaching
-// the idle timeout. With none idle it opens one within the system's bound,
-// and closes it after the check (the pool holds only what calls left).
+// the idle timeout. With none idle it opens one of its own, outside the
+// system's bound (so a backend that holds every pooled connection without
+// answering is still checked: busy systems cannot starve their checks), and
+// closes it after the check (the pool holds only what calls left).
 #include "routing/connection_pool.h"
 #include "routing/system.h"
 
@@ -34,9 +36,8 @@ class HealthChecker {
 
  private:
   boost::asio::awaitable<void> loop(std::shared_ptr<System> system, std::shared_ptr<boost::asio::steady_timer> timer);
-  // Whether the backend answered; nullopt when the check was skipped (the
-  // system's connections all busy serving calls, none idle).
-  boost::asio::awaitable<std::optional<bool>> ping(System& system, const std::shared_ptr<Backend>& backend);
+  // Whether the backend answered within the check's timeout.
+  boost::asio::awaitable<bool> ping(const std::shared_ptr<Backend>& backend);
 
   const RouterOptions& options_;
   boost::asio::any_io_executor loop_;

@@ -287,11 +287,21 @@ void System::apply_backend_limits(const BackendList& list, Clock::time_point now
   limiter.set_limit(std::clamp(sum, options.adaptive_min_pool, options.adaptive_max_pool));
 }
 
-void System::record_success(Backend& backend) {
+void System::record_success(Backend& backend, Clock::time_point now) {
+  backend.answered_ns.store(now.time_since_epoch().count(), std::memory_order_relaxed);
   if (!backend.failing.load(std::memory_order_relaxed)) return;  // the common case: no lock
   std::lock_guard lock(backend.outlier_mutex);
   backend.outlier.on_success();
   backend.failing = false;
+}
+
+void System::record_missed_deadline(Backend& backend, Clock::time_point sent_at) {
+  auto list = backends();
+  const auto since = sent_at.time_since_epoch().count();
+  bool peers_answered = std::any_of(list->backends.begin(), list->backends.end(), [&](const auto& other) {
+    return other.get() != &backend && other->answered_ns.load(std::memory_order_relaxed) > since;
+  });
+  if (peers_answered) record_failure(backend);
 }
 
 void System::record_failure(Backend& backend) {

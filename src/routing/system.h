@@ -66,8 +66,13 @@ class System {
   void begin_slow_start(Backend& backend, std::chrono::steady_clock::time_point from);
 
   // Passive health: success resets, failures may eject (within the share).
-  void record_success(Backend& backend);
+  void record_success(Backend& backend, std::chrono::steady_clock::time_point now);
   void record_failure(Backend& backend);
+  // A call's deadline passed while `backend` had its request since
+  // `sent_at`: a failure toward ejection only if another backend of the
+  // system answered meanwhile (then this one is the outlier; when all are
+  // slow, the system is, and ejecting would only load the rest more).
+  void record_missed_deadline(Backend& backend, std::chrono::steady_clock::time_point sent_at);
 
   void set_strategy(Strategy strategy, bool pinned);
   Strategy strategy() const { return strategy_.load(); }

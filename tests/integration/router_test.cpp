@@ -717,6 +717,63 @@ TEST(Router, TheFirstCallWaitsForDiscoveryNoLongerThanItsDeadline) {
   EXPECT_LT(async_took, 300ms);
 }
 
+// Issue 20, finding 3: a backend that accepts and never answers (a listening
+// socket nobody accepts on), beside a good one, under steady load. Each mode
+// of defence alone takes it out within a couple of seconds; after that no
+// call fails. (Before: health checks skipped it because its connections were
+// all busy, and missed deadlines did not count toward ejection.)
+class HungBackend : public ::testing::TestWithParam<bool> {};
+
+TEST_P(HungBackend, IsTakenOutWhileTheSystemIsBusy) {
+  const bool health_checks = GetParam();
+  TestBackend good;
+  asio::io_context ctx;
+  asio::ip::tcp::acceptor hung(ctx, {asio::ip::make_address("127.0.0.1"), 0});  // listens, never accepts
+  const std::string hung_address = "127.0.0.1:" + std::to_string(hung.local_endpoint().port());
+  auto options = quiet_options("static://echo=" + good.address() + "," + hung_address);
+  if (health_checks) {
+    options.health_check_interval = 300ms;
+    options.eject_after = 1'000'000;  // passive ejection out of the way
+  }
+  Router router(options);
+  std::atomic<bool> running{true};
+  std::atomic<int> late_failures{0}, calls{0};
+  const auto settled = Clock::now() + 2500ms;  // by then it must be out
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 8; ++t) {
+    callers.emplace_back([&] {
+      while (running) {
+        Reply reply = router.call("echo", 1, "x", CallOptions{.timeout = 300ms});
+        ++calls;
+        if (!reply.ok() && Clock::now() > settled) ++late_failures;
+      }
+    });
+  }
+  std::this_thread::sleep_for(4s);
+  running = false;
+  for (auto& caller : callers) caller.join();
+  BackendStats stuck;
+  const auto stats = router.stats();
+  for (const auto& b : stats.systems.at(0).backends) {
+    if (b.address == hung_address) stuck = b;
+  }
+  std::printf("%s: %d calls, %d failed after 2.5 s; the hung backend: healthy %d, ejections %llu\n",
+              health_checks ? "health checks" : "passive ejection", calls.load(), late_failures.load(),
+              stuck.healthy, static_cast<unsigned long long>(stuck.ejections));
+  if (health_checks) {
+    EXPECT_EQ(late_failures, 0);
+    EXPECT_FALSE(stuck.healthy);
+  } else {
+    // Each ejection ends with a probe: the calls that reach it then (one per
+    // caller, at most) fail before it is ejected again, for longer.
+    EXPECT_LE(late_failures, 2 * 8);
+    EXPECT_GE(stuck.ejections, 1u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Defences, HungBackend, ::testing::Values(true, false),
+                         [](const auto& info) { return info.param ? "HealthChecks" : "PassiveEjection"; });
+
 TEST(Router, RejectsBadOptions) {
   EXPECT_THROW(Router(RouterOptions{.discovery = "nope"}), std::invalid_argument);
   EXPECT_THROW(Router(RouterOptions{.discovery = "static://", .strategy = "best"}), std::invalid_argument);

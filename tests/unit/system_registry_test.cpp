@@ -109,6 +109,26 @@ TEST(SystemRegistry, NewSystemsPastTheCapAreRefusedWith8) {
   EXPECT_TRUE(registry.find_or_create("c"));
 }
 
+// Passive ejection counts a missed deadline only when another backend of the
+// system answered meanwhile: then this one is the outlier; when none did, the
+// whole system is slow and ejecting would only load the rest more.
+TEST(System, AMissedDeadlineCountsTowardEjectionOnlyWhenOthersAnswered) {
+  RouterOptions options;
+  options.eject_after = 1;
+  System system("echo", options, Strategy::round_robin);
+  system.set_backends({"127.0.0.1:1", "127.0.0.1:2"});
+  auto list = system.backends();
+  Backend& slow = *list->backends[0];
+  Backend& other = *list->backends[1];
+  auto sent = Clock::now();
+  system.record_missed_deadline(slow, sent);
+  EXPECT_FALSE(slow.ejected(Clock::now()));
+  system.record_success(other, sent + 1ms);
+  system.record_missed_deadline(slow, sent);
+  EXPECT_TRUE(slow.ejected(Clock::now()));
+}
+
+
 TEST(UnknownNames, KeepsAtMostItsCapacityForgettingTheOldestFirst) {
   UnknownNames names(10s, 3);
   auto now = Clock::now();

@@ -123,13 +123,16 @@ Step CallFlow<Pools>::exchanged(TheCall& call, Reply& reply, bool answered, Cloc
   backend.calls.add(static_cast<int>(reply.status));
   const AttemptEnd end = exchange_ended(answered, reply.status);
   if (end == AttemptEnd::answered) {
-    call.system->record_success(backend);
+    call.system->record_success(backend, now);
     pools_.give_back(std::move(call.connection), now);
     return finish(call, CallOutcome{std::move(reply), true}, now);
   }
   call.connection.close();  // one that saw any error is never reused
   Attempt attempt{end, exchange_failure(backend, end, reply)};
-  if (end == AttemptEnd::deadline) return finish(call, CallOutcome{std::move(attempt.reply)}, now);
+  if (end == AttemptEnd::deadline) {
+    call.system->record_missed_deadline(backend, call.attempt_start);
+    return finish(call, CallOutcome{std::move(attempt.reply)}, now);
+  }
   return attempt_failed(call, attempt);
 }
 
