@@ -73,6 +73,7 @@ class Server {
   explicit Server(ServerOptions options);
   ~Server();
   Server(const Server&) = delete;
+  std::uint64_t accept_errors_total = 0;  // failed accepts (e.g. out of descriptors), each followed by a pause
   Server& operator=(const Server&) = delete;
 
   // Registers a procedure; call before start(). Procedure 0 is ping, built in.

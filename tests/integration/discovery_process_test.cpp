@@ -8,6 +8,7 @@
 #include "support/raw_socket.h"
 
 #include "support/eventually.h"
+#include "support/proc_stats.h"
 
 #include <gtest/gtest.h>
 
@@ -29,19 +30,6 @@ std::vector<std::string> listed(const std::string& address, const std::string& n
   return set ? set->addresses : std::vector<std::string>{"<discoveryd unreachable>"};
 }
 
-
-// CPU time (user + system) a process has used, from /proc.
-std::chrono::milliseconds cpu_time(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string content((std::istreambuf_iterator<char>(stat)), {});
-  std::istringstream fields(content.substr(content.rfind(')') + 2));
-  std::string field;
-  long ticks = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14 || i == 15) ticks += std::stol(field);  // utime, stime
-  }
-  return std::chrono::milliseconds(ticks * 1000 / sysconf(_SC_CLK_TCK));
-}
 
 struct Cluster {
   std::uint16_t port = free_port();
