@@ -28,6 +28,13 @@ struct ConnectionContext {
   asio::ip::tcp::endpoint peer;
   asio::any_io_executor executor;  // the connection's loop: where a Responder must answer
   std::any state;  // per-connection state a service may keep (e.g. auth)
+  // For a call that may wait long (discoveryd's long polls): `on_hangup` runs,
+  // on the connection's loop, if the client closes the connection (or its
+  // sending side) while this call waits, so that the call can end at once and
+  // the connection's descriptor is freed. Only from the call's own handler, on
+  // the connection's loop; forgotten once the call is answered. A client that
+  // pipelined more than a frame's worth behind the call is not watched.
+  std::function<void(std::function<void()> on_hangup)> watch_hangup;
 };
 
 using Handler = std::function<asio::awaitable<Reply>(std::string payload, ConnectionContext&)>;
@@ -66,6 +73,7 @@ struct ServerStats {
   std::uint64_t accepted_total = 0;
   std::uint64_t rejected_total = 0;   // over max_connections
   std::uint64_t evicted_total = 0;    // quiet connections closed to admit new ones at the limit
+  std::uint64_t accept_errors_total = 0;  // failed accepts (e.g. out of descriptors), each followed by a pause
 };
 
 class Server {
@@ -73,7 +81,6 @@ class Server {
   explicit Server(ServerOptions options);
   ~Server();
   Server(const Server&) = delete;
-  std::uint64_t accept_errors_total = 0;  // failed accepts (e.g. out of descriptors), each followed by a pause
   Server& operator=(const Server&) = delete;
 
   // Registers a procedure; call before start(). Procedure 0 is ping, built in.

@@ -8,6 +8,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include "common/log.h"
@@ -47,6 +48,7 @@ ServerConnection::ServerConnection(asio::ip::tcp::socket socket, ServerShared& s
   error_code ec;
   context_.peer = socket_.remote_endpoint(ec);
   context_.executor = socket_.get_executor();
+  context_.watch_hangup = [this](std::function<void()> on_hangup) { watch_hangup(std::move(on_hangup)); };
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   socket_.non_blocking(true, ec);  // for try_send_now
   set_.live.insert(this);
@@ -191,6 +193,9 @@ void ServerConnection::start_read() {
 
 void ServerConnection::on_read(error_code ec, std::size_t bytes) {
   read_pending_ = false;
+  bool watch_ended = std::exchange(watch_cancelled_, false);
+  if (in_call_) return on_watch_read(ec, bytes);
+  if (ec == asio::error::operation_aborted && watch_ended && !stopping_ && !closed_) return serve_buffered();
   if (ec) {
     peer_closed_ = ec != asio::error::operation_aborted;
     stop_reading();
@@ -199,6 +204,37 @@ void ServerConnection::on_read(error_code ec, std::size_t bytes) {
   decoder_.commit(bytes);
   last_activity_ = common::coarse_now();  // for idle timeouts: a tick's precision is plenty
   serve_buffered();
+}
+
+void ServerConnection::watch_hangup(std::function<void()> on_hangup) {
+  if (!in_call_ || closed_) return;
+  if (peer_closed_) {
+    asio::post(socket_.get_executor(), std::move(on_hangup));  // never from inside the caller's own code
+    return;
+  }
+  on_hangup_ = std::move(on_hangup);
+  watch_read();
+}
+
+// Bytes the client pipelines meanwhile are kept for after the call, up to
+// one frame's worth; past that the reading (and the watching) waits for the
+// call's end, as without a watch.
+void ServerConnection::watch_read() {
+  if (read_pending_ || reading_done_ || stopping_ || closed_ || !on_hangup_) return;
+  if (decoder_.buffered() > decoder_.max_frame_bytes()) return;
+  start_read();
+}
+
+void ServerConnection::on_watch_read(error_code ec, std::size_t bytes) {
+  if (!ec) {
+    decoder_.commit(bytes);
+    last_activity_ = common::coarse_now();
+    return watch_read();
+  }
+  // Aborted: the connection is closing; the call's answer finishes the rest.
+  if (ec == asio::error::operation_aborted) return;
+  peer_closed_ = true;
+  if (auto on_hangup = std::exchange(on_hangup_, nullptr)) on_hangup();
 }
 
 void ServerConnection::stop_reading() {
@@ -210,6 +246,7 @@ void ServerConnection::stop_reading() {
 
 void ServerConnection::serve_buffered() {
   while (!in_call_) {
+    if (read_pending_) return;  // a watched call's read: on_read serves on
     if (stopping_ || closed_) return stop_reading();
     if (output_.size() >= shared_.options.max_pending_output_bytes) {
       reader_blocked_ = true;  // resume_reader() serves on
@@ -218,6 +255,7 @@ void ServerConnection::serve_buffered() {
     FrameError error = FrameError::none;
     switch (decoder_.next(frame_, error)) {
       case FrameDecoder::Result::need_more:
+        if (peer_closed_) return stop_reading();  // seen by a watched call's read
         note_partial_frame();
         return start_read();
       case FrameDecoder::Result::malformed:
@@ -280,9 +318,15 @@ void ServerConnection::run_coroutine_handler(const Handler& handler, Responder r
 
 void ServerConnection::answer_call(Status status, std::string_view payload) {
   in_call_ = false;
+  on_hangup_ = nullptr;
   last_activity_ = common::coarse_now();
   if (closed_) return;
   queue_answer(status, payload);
+  if (read_pending_) {  // the watched call's read must end before anything is decoded
+    watch_cancelled_ = true;
+    read_cancel_.emit(asio::cancellation_type::terminal);
+    return;
+  }
   // Answered later (not from inside dispatch): serve what is buffered next.
   if (!dispatching_) serve_buffered();
 }

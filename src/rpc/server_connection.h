@@ -69,6 +69,11 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   friend class Responder;
   void start_read();
   void on_read(error_code ec, std::size_t bytes);
+  // ConnectionContext::watch_hangup: read on while the call waits, so that
+  // the client's close is seen at once.
+  void watch_hangup(std::function<void()> on_hangup);
+  void watch_read();
+  void on_watch_read(error_code ec, std::size_t bytes);
   // Serves the complete frames buffered, in order, until a call is pending,
   // the output is full, or more bytes are needed (then reads).
   void serve_buffered();
@@ -118,6 +123,11 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   bool finishing_ = false;         // linger_then_close has started
   bool reading_done_ = false;
   bool peer_closed_ = false;  // the client half-closed or reset
+  // The watched call ended while its read was pending: that read was
+  // cancelled, and serving goes on when it completes (it writes into the
+  // decoder's buffer, so nothing may be decoded before).
+  bool watch_cancelled_ = false;
+  std::function<void()> on_hangup_;  // the watched call's, while it waits
   bool draining_ = false;
   bool stopping_ = false;
   bool closed_ = false;
