@@ -115,6 +115,29 @@ TEST(DiscoveryProcesses, ThousandsOfWaitingLongPollsCostNoBusyWork) {
   EXPECT_LT(Clock::now() - changed_at, 5s);
 }
 
+// Issue 20, finding 5: 2,100 long polls whose clients hung up held 2,000
+// descriptors for up to 5 minutes, and REGISTER was refused meanwhile.
+TEST(DiscoveryProcesses, LongPollsWhoseClientsHangUpFreeTheirDescriptorsAtOnce) {
+  Cluster cluster;
+  const pid_t pid = cluster.discoveryd->pid();
+  const std::size_t baseline = open_fds(pid);
+  constexpr std::size_t polls = 500;
+  {
+    std::vector<RawSocket> watchers;
+    watchers.reserve(polls);
+    for (std::size_t i = 0; i < polls; ++i) {
+      watchers.emplace_back(cluster.port);
+      ASSERT_TRUE(watchers.back().connected());
+      watchers.back().send(R"(3:{"name":"echo","index":0,"wait_ms":300000})" "\n");
+    }
+    ASSERT_TRUE(eventually([&] { return open_fds(pid) >= baseline + polls; }, 5s)) << open_fds(pid);
+  }  // every watcher hangs up
+  EXPECT_TRUE(eventually([&] { return open_fds(pid) <= baseline; }, 3s))
+      << "discoveryd still holds " << open_fds(pid) << " descriptors, " << baseline << " before";
+  rpc::BlockingClient client(cluster.address);
+  EXPECT_TRUE(client.call(1, R"({"name":"echo","address":"127.0.0.1:7001"})").ok());
+}
+
 TEST(DiscoveryProcesses, SigtermAnswersWaitingLongPollsAndExits) {
   Cluster cluster;
   RawSocket watcher(cluster.port);
