@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 
 #include <atomic>
+#include <unordered_map>
 
 namespace routing::proxy {
 namespace asio = boost::asio;
@@ -77,6 +78,16 @@ struct AdminServer::State : std::enable_shared_from_this<State> {
   rpc::AcceptBackoff accept_backoff{"admin"};
   std::atomic<std::size_t> open{0};
   std::atomic<std::uint64_t> rejected{0};
+  std::atomic<std::uint64_t> evicted{0};
+  // Connections waiting for their next request (keep-alive), by number: at
+  // the limit the one waiting longest makes room for a newcomer, so idle
+  // connections cannot keep scrapes out for their whole timeout.
+  struct Waiting {
+    tcp::socket* socket;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::unordered_map<std::uint64_t, Waiting> waiting;
+  std::uint64_t next_number = 0;
 
   State(asio::any_io_executor executor, AdminPages p, AdminLimits l)
       : acceptor(executor), pages(std::move(p)), limits(l) {}
@@ -89,12 +100,15 @@ struct AdminServer::State : std::enable_shared_from_this<State> {
     } counted{open};
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
+    const std::uint64_t number = ++next_number;
     for (;;) {
       stream.expires_after(std::chrono::seconds(30));  // a stalled client cannot hold it
       http::request_parser<http::string_body> parser;
       parser.body_limit(64 * 1024);
       parser.header_limit(16 * 1024);
+      waiting[number] = {&stream.socket(), std::chrono::steady_clock::now()};
       auto [read_ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
+      waiting.erase(number);
       if (read_ec) break;
       auto response = answer(parser.get(), pages);
       auto [write_ec, written] = co_await http::async_write(stream, response, use_nothrow);
@@ -118,11 +132,31 @@ struct AdminServer::State : std::enable_shared_from_this<State> {
     }
   }
 
+  // Closes the connection waiting longest for a request, if that is at least
+  // a second (a client between two requests of one scrape is not idle).
+  bool evict_longest_waiting() {
+    auto cutoff = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+    auto longest = waiting.end();
+    for (auto it = waiting.begin(); it != waiting.end(); ++it) {
+      if (it->second.since <= cutoff && (longest == waiting.end() || it->second.since < longest->second.since)) {
+        longest = it;
+      }
+    }
+    if (longest == waiting.end()) return false;
+    boost::system::error_code ignored;
+    longest->second.socket->close(ignored);  // its read ends; its coroutine uncounts it
+    waiting.erase(longest);
+    evicted.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+
   void admit(tcp::socket socket) {
     if (open.load(std::memory_order_relaxed) >= limits.max_connections) {
-      rejected.fetch_add(1, std::memory_order_relaxed);
-      refuse(socket);
-      return;
+      if (!evict_longest_waiting()) {
+        rejected.fetch_add(1, std::memory_order_relaxed);
+        refuse(socket);
+        return;
+      }
     }
     open.fetch_add(1, std::memory_order_relaxed);
     asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)), asio::detached);
@@ -148,7 +182,7 @@ tcp::endpoint AdminServer::local_endpoint() const {
 }
 
 AdminStats AdminServer::stats() const {
-  return {state_->open.load(), state_->rejected.load(), state_->accept_backoff.errors()};
+  return {state_->open.load(), state_->rejected.load(), state_->evicted.load(), state_->accept_backoff.errors()};
 }
 
 void AdminServer::stop() {

@@ -19,14 +19,17 @@ struct AdminPages {
 };
 
 struct AdminLimits {
-  // Connections open at once; a newcomer past it gets "503" and is closed, so
-  // idle admin connections cannot use up the descriptors the main port needs.
+  // Connections open at once, so idle admin connections cannot use up the
+  // descriptors the main port needs. At the limit a newcomer replaces the
+  // connection waiting longest (>= 1 s) for its next request; when none has
+  // waited that long it gets "503" and is closed.
   std::size_t max_connections = 64;
 };
 
 struct AdminStats {
   std::size_t open_connections = 0;
   std::uint64_t rejected_total = 0;       // refused over max_connections
+  std::uint64_t evicted_total = 0;        // idle ones closed to admit newcomers at the limit
   std::uint64_t accept_errors_total = 0;  // failed accepts (each followed by a pause)
 };
 

@@ -161,6 +161,9 @@ std::string prometheus_text(const RouterStats& router, const ProxyStats& proxy) 
   w.family("routerd_admin_connections_rejected_total", "counter",
            "Admin HTTP connections refused (503) over --admin-max-connections.");
   w.sample("routerd_admin_connections_rejected_total", "", static_cast<double>(proxy.admin.rejected_total));
+  w.family("routerd_admin_connections_evicted_total", "counter",
+           "Idle admin HTTP connections closed to admit new ones at --admin-max-connections.");
+  w.sample("routerd_admin_connections_evicted_total", "", static_cast<double>(proxy.admin.evicted_total));
   w.family("routerd_auth_failures_total", "counter", "Calls refused for want of authentication.");
   w.sample("routerd_auth_failures_total", "", static_cast<double>(proxy.auth_failures));
 

@@ -38,25 +38,53 @@ bool pings(std::uint16_t port) {
   return client.read_line().value_or("") == "0:pong";
 }
 
+// One keep-alive request on `http`; true once its answer has been read.
+bool keep_alive_healthz(RawSocket& http) {
+  http.send("GET /healthz HTTP/1.1\r\nHost: admin\r\n\r\n");
+  while (auto line = http.read_line()) {
+    if (*line == "ok") return true;
+  }
+  return false;
+}
+
 TEST(AdminListener, ConnectionsOverTheLimitAreRefusedWhileTheMainPortServes) {
   StaticProxy proxy({"--admin-max-connections", "4"});
   const std::uint16_t admin = admin_port(*proxy.routerd);
   ASSERT_NE(admin, 0) << proxy.routerd->log();
-  {
-    std::vector<RawSocket> idle;
-    for (int i = 0; i < 4; ++i) idle.emplace_back(admin, 5s);
-    // The fifth is told why and closed, at once.
-    ASSERT_TRUE(eventually([&] { return http_get(admin, "/healthz").find("503") != std::string::npos; }));
-    EXPECT_NE(http_get(admin, "/metrics").find("too many admin connections"), std::string::npos);
-    EXPECT_TRUE(pings(proxy.port));
-  }
+  std::vector<RawSocket> busy;
+  for (int i = 0; i < 4; ++i) busy.emplace_back(admin, 5s);
+  // Each has just been served (so none is idle enough to be replaced):
+  // the fifth is told why and closed at once.
+  for (auto& http : busy) ASSERT_TRUE(keep_alive_healthz(http));
+  std::string refused = http_get(admin, "/metrics");
+  EXPECT_NE(refused.find("503"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("too many admin connections"), std::string::npos) << refused;
+  EXPECT_TRUE(pings(proxy.port));
+  for (auto& http : busy) EXPECT_TRUE(keep_alive_healthz(http)) << "the four are served on";
+  busy.clear();
   std::string metrics;
   ASSERT_TRUE(eventually([&] {
     metrics = http_get(admin, "/metrics");
     return metrics.find("200 OK") != std::string::npos;
   }));
-  EXPECT_NE(metrics.find("routerd_admin_connections_rejected_total "), std::string::npos) << metrics;
-  EXPECT_EQ(metrics.find("routerd_admin_connections_rejected_total 0"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("routerd_admin_connections_rejected_total 1"), std::string::npos) << metrics;
+}
+
+// Idle connections at the limit cannot keep a scrape out: the one waiting
+// longest (at least a second) for its next request makes room.
+TEST(AdminListener, AtTheLimitANewcomerReplacesAnIdleConnection) {
+  StaticProxy proxy({"--admin-max-connections", "4"});
+  const std::uint16_t admin = admin_port(*proxy.routerd);
+  ASSERT_NE(admin, 0) << proxy.routerd->log();
+  std::vector<RawSocket> idle;
+  for (int i = 0; i < 4; ++i) idle.emplace_back(admin, 5s);
+  std::string metrics;
+  ASSERT_TRUE(eventually([&] {
+    metrics = http_get(admin, "/metrics");
+    return metrics.find("200 OK") != std::string::npos;
+  }, 5s)) << metrics;
+  EXPECT_NE(metrics.find("routerd_admin_connections_evicted_total "), std::string::npos) << metrics;
+  EXPECT_EQ(metrics.find("routerd_admin_connections_evicted_total 0"), std::string::npos) << metrics;
 }
 
 TEST(AdminListener, ThousandsOfIdleAdminConnectionsHoldOnlyTheLimit) {
