@@ -8,7 +8,7 @@ namespace routing::rpc {
 
 AcceptBackoff::AcceptBackoff(std::string listener) : listener_(std::move(listener)) {}
 
-asio::awaitable<void> AcceptBackoff::pause_after(const error_code& ec, asio::any_io_executor executor) {
+asio::awaitable<void> AcceptBackoff::pause_after(error_code ec, asio::any_io_executor executor) {
   errors_.fetch_add(1, std::memory_order_relaxed);
   // One line per streak: a listener out of descriptors would otherwise log
   // at every pause, for as long as the shortage lasts.

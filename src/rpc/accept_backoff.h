@@ -26,7 +26,7 @@ class AcceptBackoff {
   explicit AcceptBackoff(std::string listener);
 
   // After a failed accept: log (once per streak) and sleep on `executor`.
-  asio::awaitable<void> pause_after(const error_code& ec, asio::any_io_executor executor);
+  asio::awaitable<void> pause_after(error_code ec, asio::any_io_executor executor);
   // After a successful accept: pauses start small again.
   void succeeded();
 

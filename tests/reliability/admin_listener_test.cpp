@@ -106,6 +106,12 @@ TEST(AdminListener, ThousandsOfIdleAdminConnectionsHoldOnlyTheLimit) {
 // retried EMFILE at once, forever (a core at 100%). Now both listeners pause
 // 50 ms doubling to 1 s, so routerd uses next to no CPU until descriptors free up.
 TEST(AdminListener, AcceptingOnEmfileDoesNotSpin) {
+  if (under_sanitizer) {
+    // UBSan checks a virtual call's object by reading its vtable through a
+    // pipe: in a process out of descriptors that fails, and it reports the
+    // first virtual call as a bad object (found under scripts/sanitize.sh).
+    GTEST_SKIP() << "a process out of descriptors cannot run UBSan's checks";
+  }
   constexpr int descriptor_limit = 64;
   auto echod = std::make_unique<Process>(ECHOD_PATH, std::vector<std::string>{"--listen", "127.0.0.1:0"});
   auto echod_port = echod->wait_listening().value_or(0);
