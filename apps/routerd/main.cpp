@@ -67,13 +67,16 @@ int main(int argc, char** argv) {
         proxy::AdminPages{
             .metrics = [&] {
               auto* c = core_ready.load();
-              return proxy::prometheus_text(c ? c->stats() : RouterStats{}, service->proxy_stats(server));
+              auto proxy_stats = service->proxy_stats(server);
+              proxy_stats.admin = admin->stats();
+              return proxy::prometheus_text(c ? c->stats() : RouterStats{}, proxy_stats);
             },
             .status = [&] {
               auto* c = core_ready.load();
               return proxy::status_json(c ? c->stats() : RouterStats{}, service->proxy_stats(server));
             },
-            .healthy = [&] { return core_ready.load() != nullptr && !service->draining(); }});
+            .healthy = [&] { return core_ready.load() != nullptr && !service->draining(); }},
+        f.admin_limits);
   } catch (const std::exception& e) {
     spdlog::critical("cannot listen on admin address {}: {}", f.admin, e.what());
     return 1;

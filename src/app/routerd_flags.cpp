@@ -46,6 +46,10 @@ void add_routerd_flags(CLI::App& app, RouterdFlags& f) {
   app.set_config("--config", "", "TOML file with any of these settings (name = value)");
   app.add_option("--admin", f.admin, "admin HTTP address: /metrics, /healthz, /status")
       ->check(host_port_validator())->capture_default_str();
+  app.add_option("--admin-max-connections", f.admin_limits.max_connections,
+                 "admin HTTP connections open at once; at the limit a newcomer replaces the one waiting longest "
+                 "(>= 1 s) for a request, else gets 503 and is closed")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}))->capture_default_str();
   app.add_option("--discovery", f.router.discovery, "rpc://HOST:PORT, etcd://HOST:PORT[,...] or static://...")
       ->check(discovery_url_validator())->capture_default_str();
   app.add_option("--strategy", f.router.strategy, "round-robin, random, least-connections, pick-2 or peak-ewma")

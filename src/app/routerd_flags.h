@@ -4,6 +4,7 @@
 #include <routing/router.h>
 
 #include "app/common_flags.h"
+#include "proxy/admin_http.h"
 #include "proxy/proxy_options.h"
 #include "rpc/server_options.h"
 
@@ -17,6 +18,7 @@ struct RouterdFlags {
   RouterOptions router;
   proxy::ProxyOptions proxy;
   std::string admin = "127.0.0.1:10301";
+  proxy::AdminLimits admin_limits;
   std::string auth_token_file;
 };
 

@@ -26,8 +26,8 @@ std::uint64_t random_number() {
 
 void DiscoveryService::register_procedures(rpc::Server& server) {
   auto bind = [this](auto member) {
-    return [this, member](std::string payload, rpc::ConnectionContext&) {
-      return (this->*member)(std::move(payload));
+    return [this, member](std::string payload, rpc::ConnectionContext& context) {
+      return (this->*member)(std::move(payload), context);
     };
   };
   server.handle(register_procedure, bind(&DiscoveryService::do_register));
@@ -36,16 +36,36 @@ void DiscoveryService::register_procedures(rpc::Server& server) {
   server.handle(deregister_procedure, bind(&DiscoveryService::do_deregister));
 }
 
-asio::awaitable<Reply> DiscoveryService::do_register(std::string payload) {
+DiscoveryService::Client& DiscoveryService::client_of(rpc::ConnectionContext& context) {
+  if (auto* client = std::any_cast<Client>(&context.state)) return *client;
+  context.state = Client{next_client_id_.fetch_add(1, std::memory_order_relaxed) + 1};
+  return *std::any_cast<Client>(&context.state);
+}
+
+Reply DiscoveryService::refuse(Status status, std::string reason) {
+  refusals_.note(reason);
+  return Reply::error(status, std::move(reason));
+}
+
+asio::awaitable<Reply> DiscoveryService::do_register(std::string payload, rpc::ConnectionContext& context) {
   std::string error;
   auto args = parse_register_args(payload, error);
   if (!args) co_return invalid(std::move(error));
   const auto& [name, address, ttl_ms] = *args;
+  if (address.size() > limits_.max_address_bytes) {
+    co_return refuse(Status::invalid_argument, "field \"address\" is too long (" + std::to_string(address.size()) +
+                                                   " bytes, at most " + std::to_string(limits_.max_address_bytes) + ")");
+  }
+  const std::uint64_t owner = client_of(context).id;
 
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   auto now = Clock::now();
   for (const auto& changed : registry_.expire(now)) wake(changed);
-  if (registry_.register_instance(name, address, std::chrono::milliseconds(ttl_ms), now)) wake(name);
+  if (auto refusal = registry_.refusal(name, address, owner, limits_)) {
+    lock.unlock();
+    co_return refuse(Status::resource_exhausted, std::move(*refusal));
+  }
+  if (registry_.register_instance(name, address, std::chrono::milliseconds(ttl_ms), now, owner)) wake(name);
   // A lease shorter than the expiry loop's current sleep: wake it to re-plan.
   if (expiry_timer_ && registry_.next_expiry() < expiry_timer_->expiry()) {
     asio::post(expiry_timer_->get_executor(), [timer = expiry_timer_] { timer->cancel(); });
@@ -53,7 +73,7 @@ asio::awaitable<Reply> DiscoveryService::do_register(std::string payload) {
   co_return Reply::success(json::serialize(json::object{{"ttl_ms", ttl_ms}}));
 }
 
-asio::awaitable<Reply> DiscoveryService::do_query(std::string payload) {
+asio::awaitable<Reply> DiscoveryService::do_query(std::string payload, rpc::ConnectionContext&) {
   std::string error;
   auto args = parse_query_args(payload, error);
   if (!args) co_return invalid(std::move(error));
@@ -66,7 +86,21 @@ asio::awaitable<Reply> DiscoveryService::do_query(std::string payload) {
   co_return Reply::success(json::serialize(json::object{{"address", *address}}));
 }
 
-asio::awaitable<Reply> DiscoveryService::do_list(std::string payload) {
+std::optional<std::string> DiscoveryService::long_poll_refusal(const Client& client) const {
+  if (client.long_polls >= limits_.max_long_polls_per_connection) {
+    return "too many long polls on this connection (at most " +
+           std::to_string(limits_.max_long_polls_per_connection) + ")";
+  }
+  if (long_polls_ >= limits_.max_long_polls) {
+    return "too many long polls waiting (at most " + std::to_string(limits_.max_long_polls) + "); retry later";
+  }
+  return std::nullopt;
+}
+
+// A long poll parks on a timer that wake() cancels when its name changes;
+// the connection cancels it too when the client hangs up, so a watcher that
+// went away frees its connection at once instead of after wait_ms.
+asio::awaitable<Reply> DiscoveryService::do_list(std::string payload, rpc::ConnectionContext& context) {
   std::string error;
   auto args = parse_list_args(payload, error);
   if (!args) co_return invalid(std::move(error));
@@ -74,28 +108,53 @@ asio::awaitable<Reply> DiscoveryService::do_list(std::string payload) {
 
   auto deadline = Clock::now() + std::chrono::milliseconds(wait_ms);
   Waiter waiter{co_await asio::this_coro::executor, nullptr};
+  Client& client = client_of(context);
+  auto hung_up = std::make_shared<bool>(false);
   std::unique_lock lock(mutex_);
   for (;;) {
     for (const auto& changed : registry_.expire(Clock::now())) wake(changed);
     AddressSet set = registry_.list(name);
     bool changed = !index || set.index > static_cast<std::uint64_t>(*index);
-    if (changed || stopping_ || Clock::now() >= deadline) {
-      if (waiter.timer) waiters_[name].erase(&waiter);
+    if (changed || stopping_ || *hung_up || Clock::now() >= deadline) {
+      if (waiter.timer) {
+        waiters_[name].erase(&waiter);
+        --long_polls_;
+        --client.long_polls;
+      }
       if (waiters_.contains(name) && waiters_[name].empty()) waiters_.erase(name);
       co_return Reply::success(address_set_json(set));
     }
-    if (!waiter.timer) {
+    bool first_wait = !waiter.timer;
+    if (first_wait) {
+      if (auto refusal = long_poll_refusal(client)) {
+        lock.unlock();
+        co_return refuse(Status::resource_exhausted, std::move(*refusal));
+      }
+      ++long_polls_;
+      ++client.long_polls;
       waiter.timer = std::make_shared<asio::steady_timer>(waiter.executor, deadline);
       waiters_[name].insert(&waiter);
     }
     lock.unlock();
-    // Woken by wake() (a cancel posted to this executor) or by the deadline.
+    if (first_wait) {  // the connection reads on while the call waits (ConnectionContext::on_peer_gone)
+      if (context.peer_gone) {
+        *hung_up = true;
+        lock.lock();
+        continue;
+      }
+      context.on_peer_gone = [timer = waiter.timer, hung_up] {
+        *hung_up = true;
+        timer->cancel();
+      };
+    }
+    // Woken by wake() (a cancel posted to this executor), by the client's
+    // hang-up, or by the deadline.
     co_await waiter.timer->async_wait(rpc::use_nothrow);
     lock.lock();
   }
 }
 
-asio::awaitable<Reply> DiscoveryService::do_deregister(std::string payload) {
+asio::awaitable<Reply> DiscoveryService::do_deregister(std::string payload, rpc::ConnectionContext&) {
   std::string error;
   auto args = parse_deregister_args(payload, error);
   if (!args) co_return invalid(std::move(error));
@@ -149,9 +208,7 @@ void DiscoveryService::stop() {
 
 std::size_t DiscoveryService::waiting_long_polls() const {
   std::lock_guard lock(mutex_);
-  std::size_t count = 0;
-  for (const auto& [name, set] : waiters_) count += set.size();
-  return count;
+  return long_polls_;
 }
 
 }  // namespace routing::discovery

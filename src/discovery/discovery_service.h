@@ -1,13 +1,18 @@
 #pragma once
 // discoveryd's procedures on top of the Registry: JSON arguments, leases
 // expiring on time, and LIST long polls that sleep on a timer (no busy work)
-// until their name changes.
+// until their name changes, and end at once when their client hangs up.
+// Everything a client can make it hold is bounded (discovery/limits.h).
+#include "discovery/limits.h"
+#include "discovery/refusal_log.h"
 #include "discovery/registry.h"
 #include "rpc/server.h"
 
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -15,7 +20,7 @@ namespace routing::discovery {
 
 class DiscoveryService {
  public:
-  DiscoveryService() = default;
+  explicit DiscoveryService(DiscoveryLimits limits = {}) : limits_(limits) {}
 
   // Adds REGISTER, QUERY, LIST and DEREGISTER to `server`.
   void register_procedures(rpc::Server& server);
@@ -29,6 +34,8 @@ class DiscoveryService {
   void stop();
 
   std::size_t waiting_long_polls() const;
+  // Requests refused over the limits so far.
+  std::uint64_t refusals() const { return refusals_.total(); }
 
  private:
   struct Waiter {
@@ -36,15 +43,30 @@ class DiscoveryService {
     std::shared_ptr<boost::asio::steady_timer> timer;
   };
 
-  boost::asio::awaitable<Reply> do_register(std::string payload);
-  boost::asio::awaitable<Reply> do_query(std::string payload);
-  boost::asio::awaitable<Reply> do_list(std::string payload);
-  boost::asio::awaitable<Reply> do_deregister(std::string payload);
+  // What discoveryd keeps per client connection (ConnectionContext::state),
+  // touched only on that connection's loop.
+  struct Client {
+    std::uint64_t id = 0;  // owner of the instances it registers (never 0)
+    std::size_t long_polls = 0;
+  };
+
+  boost::asio::awaitable<Reply> do_register(std::string payload, rpc::ConnectionContext& context);
+  boost::asio::awaitable<Reply> do_query(std::string payload, rpc::ConnectionContext& context);
+  boost::asio::awaitable<Reply> do_list(std::string payload, rpc::ConnectionContext& context);
+  boost::asio::awaitable<Reply> do_deregister(std::string payload, rpc::ConnectionContext& context);
+  Client& client_of(rpc::ConnectionContext& context);
+  // Why one more long poll for `client` would pass a limit, if it would.
+  std::optional<std::string> long_poll_refusal(const Client& client) const;  // mutex_ held
+  Reply refuse(Status status, std::string reason);
   void wake(const std::string& name);  // mutex_ held
   void wake_all();                     // mutex_ held
 
+  const DiscoveryLimits limits_;
+  RefusalLog refusals_;
+  std::atomic<std::uint64_t> next_client_id_{0};
   mutable std::mutex mutex_;
   Registry registry_;
+  std::size_t long_polls_ = 0;  // waiting now, all connections
   std::unordered_map<std::string, std::unordered_set<Waiter*>> waiters_;
   std::shared_ptr<boost::asio::steady_timer> expiry_timer_;
   bool stopping_ = false;

@@ -1,12 +1,14 @@
 #include "discovery/protocol_json.h"
 
 #include "common/json_args.h"
+#include "rpc/codec.h"
 #include "rpc/host_port.h"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
 
 #include <algorithm>
 
@@ -82,6 +84,10 @@ std::string address_set_json(const AddressSet& set) {
   json::array addresses;
   for (const auto& address : set.addresses) addresses.emplace_back(address);
   return json::serialize(json::object{{"addresses", std::move(addresses)}, {"index", set.index}});
+}
+
+std::size_t list_entry_bytes(std::string_view address) {
+  return rpc::escape(json::serialize(json::string(address))).size() + 1;
 }
 
 std::optional<AddressSet> parse_address_set(std::string_view json_text) {

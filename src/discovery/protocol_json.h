@@ -39,6 +39,12 @@ std::optional<DeregisterArgs> parse_deregister_args(std::string_view payload, st
 
 // LIST's answer: {"addresses":[...],"index":N}.
 std::string address_set_json(const AddressSet& set);
+// What one address adds to a LIST answer's frame line: the JSON string, its
+// frame escaping and a comma. The line is at most list_frame_overhead plus
+// the sum of its addresses' costs.
+std::size_t list_entry_bytes(std::string_view address);
+// "0:" and {"addresses":[],"index":N} with the longest N, rounded up.
+inline constexpr std::size_t list_frame_overhead = 64;
 // Reads a LIST answer (addresses sorted); nullopt if malformed.
 std::optional<AddressSet> parse_address_set(std::string_view json_text);
 

@@ -1,20 +1,53 @@
 #include "discovery/registry.h"
 
+#include "discovery/protocol_json.h"
+
 namespace routing::discovery {
 
 bool Registry::register_instance(const std::string& name, const std::string& address,
-                                 std::chrono::milliseconds ttl, Clock::time_point now) {
+                                 std::chrono::milliseconds ttl, Clock::time_point now, std::uint64_t owner) {
   Entry& entry = names_[name];
   auto expires = now + ttl;
-  auto [it, added] = entry.instances.try_emplace(address, expires);
+  auto [it, added] = entry.instances.try_emplace(address, Instance{expires, owner});
   if (!added) {
-    leases_.erase({it->second, {name, address}});
-    it->second = expires;
+    leases_.erase({it->second.expires, {name, address}});
+    it->second.expires = expires;
   } else {
     entry.index = ++index_;
+    entry.list_bytes += list_entry_bytes(address);
+    if (owner != 0) ++owned_[owner];
   }
   leases_.insert({expires, {name, address}});
   return added;
+}
+
+std::optional<std::string> Registry::refusal(const std::string& name, const std::string& address,
+                                             std::uint64_t owner, const DiscoveryLimits& limits) const {
+  auto entry = names_.find(name);
+  if (entry != names_.end() && entry->second.instances.contains(address)) return std::nullopt;  // a refresh
+  if (entry == names_.end() && names_.size() >= limits.max_names) {
+    return "too many names (at most " + std::to_string(limits.max_names) + ")";
+  }
+  if (leases_.size() >= limits.max_instances) {
+    return "too many instances (at most " + std::to_string(limits.max_instances) + ")";
+  }
+  if (entry != names_.end() && entry->second.instances.size() >= limits.max_instances_per_name) {
+    return "too many instances of '" + name + "' (at most " + std::to_string(limits.max_instances_per_name) + ")";
+  }
+  if (list_bytes(name) + list_entry_bytes(address) > limits.max_list_bytes) {
+    return "the LIST answer of '" + name + "' would pass " + std::to_string(limits.max_list_bytes) + " bytes";
+  }
+  auto owned = owned_.find(owner);
+  if (owner != 0 && owned != owned_.end() && owned->second >= limits.max_registrations_per_connection) {
+    return "too many registrations on this connection (at most " +
+           std::to_string(limits.max_registrations_per_connection) + ")";
+  }
+  return std::nullopt;
+}
+
+std::size_t Registry::list_bytes(const std::string& name) const {
+  auto entry = names_.find(name);
+  return list_frame_overhead + (entry == names_.end() ? 0 : entry->second.list_bytes);
 }
 
 bool Registry::deregister(const std::string& name, const std::string& address) {
@@ -22,14 +55,19 @@ bool Registry::deregister(const std::string& name, const std::string& address) {
   if (entry == names_.end()) return false;
   auto it = entry->second.instances.find(address);
   if (it == entry->second.instances.end()) return false;
-  leases_.erase({it->second, {name, address}});
+  leases_.erase({it->second.expires, {name, address}});
   remove(name, address);
   return true;
 }
 
 void Registry::remove(const std::string& name, const std::string& address) {
   auto entry = names_.find(name);
-  entry->second.instances.erase(address);
+  auto instance = entry->second.instances.find(address);
+  if (std::uint64_t owner = instance->second.owner; owner != 0) {
+    if (auto owned = owned_.find(owner); --owned->second == 0) owned_.erase(owned);
+  }
+  entry->second.list_bytes -= list_entry_bytes(address);
+  entry->second.instances.erase(instance);
   entry->second.index = ++index_;
   if (entry->second.instances.empty()) names_.erase(entry);
 }
@@ -58,7 +96,7 @@ AddressSet Registry::list(const std::string& name) const {
   if (entry == names_.end()) return {{}, index_};
   AddressSet set{{}, entry->second.index};
   set.addresses.reserve(entry->second.instances.size());
-  for (const auto& [address, expires] : entry->second.instances) set.addresses.push_back(address);
+  for (const auto& [address, instance] : entry->second.instances) set.addresses.push_back(address);
   return set;
 }
 

@@ -7,7 +7,12 @@
 // a name's index grows exactly when its set changes. A name with no instances
 // is forgotten, and then reports the registry's current counter, which is at
 // least its last index: indexes never go backwards.
+//
+// Bounds (discovery/limits.h): refusal() says whether a registration would
+// pass one; the registry keeps what that needs (instances per owner, each
+// name's LIST size) as it changes, so the check costs O(1).
 #include "discovery/address_set.h"
+#include "discovery/limits.h"
 
 #include <chrono>
 #include <cstdint>
@@ -25,9 +30,15 @@ using Clock = std::chrono::steady_clock;
 class Registry {
  public:
   // Registers `address` under `name`, or refreshes its lease. Returns true
-  // when the set of `name` changed (a new address).
+  // when the set of `name` changed (a new address). `owner` (the client
+  // connection, 0 = none) is charged with a new instance until it goes.
   bool register_instance(const std::string& name, const std::string& address,
-                         std::chrono::milliseconds ttl, Clock::time_point now);
+                         std::chrono::milliseconds ttl, Clock::time_point now, std::uint64_t owner = 0);
+  // Why registering `address` under `name` for `owner` would pass one of
+  // `limits` (status 8), or nullopt when it may. A refresh always may. The
+  // address's own length is the caller's check (status 3).
+  std::optional<std::string> refusal(const std::string& name, const std::string& address, std::uint64_t owner,
+                                     const DiscoveryLimits& limits) const;
   // Returns true when `address` was registered.
   bool deregister(const std::string& name, const std::string& address);
 
@@ -43,17 +54,26 @@ class Registry {
   std::optional<Clock::time_point> next_expiry() const;
   std::uint64_t index() const noexcept { return index_; }
   std::size_t size() const noexcept { return leases_.size(); }
+  std::size_t names() const noexcept { return names_.size(); }
+  // The LIST answer's frame line for `name` is at most this long.
+  std::size_t list_bytes(const std::string& name) const;
 
  private:
   using Key = std::pair<std::string, std::string>;  // name, address
+  struct Instance {
+    Clock::time_point expires;
+    std::uint64_t owner = 0;
+  };
   struct Entry {
-    std::map<std::string, Clock::time_point> instances;  // address -> lease end
+    std::map<std::string, Instance> instances;  // by address
     std::uint64_t index = 0;
+    std::size_t list_bytes = 0;  // sum of list_entry_bytes of the addresses
   };
   void remove(const std::string& name, const std::string& address);
 
   std::unordered_map<std::string, Entry> names_;
   std::set<std::pair<Clock::time_point, Key>> leases_;  // ordered by lease end
+  std::unordered_map<std::uint64_t, std::size_t> owned_;  // owner -> live instances (none: absent)
   std::uint64_t index_ = 0;
 };
 

@@ -1,6 +1,7 @@
 #include "proxy/admin_http.h"
 
 #include "common/log.h"
+#include "rpc/accept_backoff.h"
 #include "rpc/address.h"
 
 #include <boost/asio/as_tuple.hpp>
@@ -11,6 +12,9 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <unordered_map>
 
 namespace routing::proxy {
 namespace asio = boost::asio;
@@ -50,24 +54,61 @@ http::response<http::string_body> answer(const http::request<http::string_body>&
   return response;
 }
 
+// Past the connection limit: say why, best effort (one non-blocking send, no
+// coroutine, nothing held), and close at once.
+void refuse(tcp::socket& socket) {
+  static const std::string busy = [] {
+    std::string body = "too many admin connections\n";
+    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  }();
+  boost::system::error_code ignored;
+  socket.non_blocking(true, ignored);
+  socket.send(asio::buffer(busy), 0, ignored);
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  socket.close(ignored);
+}
+
 }  // namespace
 
 struct AdminServer::State : std::enable_shared_from_this<State> {
   tcp::acceptor acceptor;
   AdminPages pages;
+  AdminLimits limits;
+  rpc::AcceptBackoff accept_backoff{"admin"};
+  std::atomic<std::size_t> open{0};
+  std::atomic<std::uint64_t> rejected{0};
+  std::atomic<std::uint64_t> evicted{0};
+  // Connections waiting for their next request (keep-alive), by number: at
+  // the limit the one waiting longest makes room for a newcomer, so idle
+  // connections cannot keep scrapes out for their whole timeout.
+  struct Waiting {
+    tcp::socket* socket;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::unordered_map<std::uint64_t, Waiting> waiting;
+  std::uint64_t next_number = 0;
 
-  State(asio::any_io_executor executor, AdminPages p) : acceptor(executor), pages(std::move(p)) {}
+  State(asio::any_io_executor executor, AdminPages p, AdminLimits l)
+      : acceptor(executor), pages(std::move(p)), limits(l) {}
 
   asio::awaitable<void> serve(tcp::socket socket) {
     auto self = shared_from_this();
+    struct Counted {  // the connection counts as open until this coroutine ends
+      std::atomic<std::size_t>& open;
+      ~Counted() { open.fetch_sub(1, std::memory_order_relaxed); }
+    } counted{open};
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
+    const std::uint64_t number = ++next_number;
     for (;;) {
       stream.expires_after(std::chrono::seconds(30));  // a stalled client cannot hold it
       http::request_parser<http::string_body> parser;
       parser.body_limit(64 * 1024);
       parser.header_limit(16 * 1024);
+      waiting[number] = {&stream.socket(), std::chrono::steady_clock::now()};
       auto [read_ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
+      waiting.erase(number);
       if (read_ec) break;
       auto response = answer(parser.get(), pages);
       auto [write_ec, written] = co_await http::async_write(stream, response, use_nothrow);
@@ -82,14 +123,49 @@ struct AdminServer::State : std::enable_shared_from_this<State> {
     for (;;) {
       auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-      if (ec) continue;
-      asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)), asio::detached);
+      if (ec) {
+        co_await accept_backoff.pause_after(ec, acceptor.get_executor());
+        continue;
+      }
+      accept_backoff.succeeded();
+      admit(std::move(socket));
     }
+  }
+
+  // Closes the connection waiting longest for a request, if that is at least
+  // a second (a client between two requests of one scrape is not idle).
+  bool evict_longest_waiting() {
+    auto cutoff = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+    auto longest = waiting.end();
+    for (auto it = waiting.begin(); it != waiting.end(); ++it) {
+      if (it->second.since <= cutoff && (longest == waiting.end() || it->second.since < longest->second.since)) {
+        longest = it;
+      }
+    }
+    if (longest == waiting.end()) return false;
+    boost::system::error_code ignored;
+    longest->second.socket->close(ignored);  // its read ends; its coroutine uncounts it
+    waiting.erase(longest);
+    evicted.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+
+  void admit(tcp::socket socket) {
+    if (open.load(std::memory_order_relaxed) >= limits.max_connections) {
+      if (!evict_longest_waiting()) {
+        rejected.fetch_add(1, std::memory_order_relaxed);
+        refuse(socket);
+        return;
+      }
+    }
+    open.fetch_add(1, std::memory_order_relaxed);
+    asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)), asio::detached);
   }
 };
 
-AdminServer::AdminServer(asio::any_io_executor executor, const std::string& address, AdminPages pages)
-    : state_(std::make_shared<State>(executor, std::move(pages))) {
+AdminServer::AdminServer(asio::any_io_executor executor, const std::string& address, AdminPages pages,
+                         AdminLimits limits)
+    : state_(std::make_shared<State>(executor, std::move(pages), limits)) {
   auto endpoint = rpc::resolve_endpoint(address);
   state_->acceptor.open(endpoint.protocol());
   state_->acceptor.set_option(asio::socket_base::reuse_address(true));
@@ -103,6 +179,10 @@ AdminServer::~AdminServer() { stop(); }
 tcp::endpoint AdminServer::local_endpoint() const {
   boost::system::error_code ec;
   return state_->acceptor.local_endpoint(ec);
+}
+
+AdminStats AdminServer::stats() const {
+  return {state_->open.load(), state_->rejected.load(), state_->evicted.load(), state_->accept_backoff.errors()};
 }
 
 void AdminServer::stop() {

@@ -5,6 +5,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -17,13 +18,30 @@ struct AdminPages {
   std::function<bool()> healthy;  // false: /healthz answers 503 (e.g. draining)
 };
 
+struct AdminLimits {
+  // Connections open at once, so idle admin connections cannot use up the
+  // descriptors the main port needs. At the limit a newcomer replaces the
+  // connection waiting longest (>= 1 s) for its next request; when none has
+  // waited that long it gets "503" and is closed.
+  std::size_t max_connections = 64;
+};
+
+struct AdminStats {
+  std::size_t open_connections = 0;
+  std::uint64_t rejected_total = 0;       // refused over max_connections
+  std::uint64_t evicted_total = 0;        // idle ones closed to admit newcomers at the limit
+  std::uint64_t accept_errors_total = 0;  // failed accepts (each followed by a pause)
+};
+
 class AdminServer {
  public:
   // Binds `address` ("host:port"); throws on failure.
-  AdminServer(boost::asio::any_io_executor executor, const std::string& address, AdminPages pages);
+  AdminServer(boost::asio::any_io_executor executor, const std::string& address, AdminPages pages,
+              AdminLimits limits = {});
   ~AdminServer();
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   void stop();  // thread-safe
+  AdminStats stats() const;  // thread-safe
 
  private:
   struct State;

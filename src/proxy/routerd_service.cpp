@@ -167,6 +167,7 @@ ProxyStats RouterdService::proxy_stats(const rpc::Server& server) const {
   out.accepted_connections = stats.accepted_total;
   out.rejected_connections = stats.rejected_total;
   out.evicted_connections = stats.evicted_total;
+  out.accept_errors = stats.accept_errors_total;
   out.auth_failures = auth_failures_.load();
   out.draining = draining_;
   std::lock_guard lock(rate_limited_mutex_);

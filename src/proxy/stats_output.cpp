@@ -169,6 +169,19 @@ std::string prometheus_text(const RouterStats& all, const ProxyStats& all_proxy)
   w.family("routerd_client_connections_evicted_total", "counter",
            "Quiet client connections closed to admit new ones at the connection limit.");
   w.sample("routerd_client_connections_evicted_total", "", static_cast<double>(proxy.evicted_connections));
+  w.family("routerd_accept_errors_total", "counter",
+           "Failed accepts (e.g. out of file descriptors), by listener; each is followed by a pause of 50 ms "
+           "doubling to 1 s.");
+  w.sample("routerd_accept_errors_total", "listener=\"main\"", static_cast<double>(proxy.accept_errors));
+  w.sample("routerd_accept_errors_total", "listener=\"admin\"", static_cast<double>(proxy.admin.accept_errors_total));
+  w.family("routerd_admin_connections", "gauge", "Admin HTTP connections open now.");
+  w.sample("routerd_admin_connections", "", static_cast<double>(proxy.admin.open_connections));
+  w.family("routerd_admin_connections_rejected_total", "counter",
+           "Admin HTTP connections refused (503) over --admin-max-connections.");
+  w.sample("routerd_admin_connections_rejected_total", "", static_cast<double>(proxy.admin.rejected_total));
+  w.family("routerd_admin_connections_evicted_total", "counter",
+           "Idle admin HTTP connections closed to admit new ones at --admin-max-connections.");
+  w.sample("routerd_admin_connections_evicted_total", "", static_cast<double>(proxy.admin.evicted_total));
   w.family("routerd_auth_failures_total", "counter", "Calls refused for want of authentication.");
   w.sample("routerd_auth_failures_total", "", static_cast<double>(proxy.auth_failures));
 

@@ -184,7 +184,9 @@ FrameDecoder::Result FrameDecoder::next(Frame& frame, FrameError& error) {
       error = FrameError::too_long;
       return Result::too_long;
     }
-    if (begin_ == end_) begin_ = end_ = scanned_ = 0;  // cheap reset when drained
+    // Cheap reset when drained, unless a read is outstanding (its space was
+    // offered at end_: the server keeps a read armed while a call runs).
+    if (begin_ == end_ && offered_ == 0) begin_ = end_ = scanned_ = 0;
     return Result::need_more;
   }
   std::size_t newline = static_cast<const char*>(hit) - base;

@@ -1,5 +1,6 @@
 #include "rpc/server.h"
 
+#include "rpc/accept_backoff.h"
 #include "rpc/address.h"
 #include "rpc/loop_thread.h"
 #include "rpc/server_connection.h"
@@ -14,7 +15,9 @@
 
 namespace routing::rpc {
 
-struct Server::Shared : ServerShared {};
+struct Server::Shared : ServerShared {
+  AcceptBackoff accept_backoff{"main"};
+};
 
 // One worker: a loop, its thread and its connections. `connections` is
 // declared before `loop` so it outlives the coroutine frames that the loop
@@ -145,12 +148,10 @@ asio::awaitable<void> Server::accept_loop(asio::ip::tcp::acceptor& acceptor) {
     auto [ec, socket] = co_await acceptor.async_accept(worker.loop.context(), use_nothrow);
     if (ec == asio::error::operation_aborted || stopping_) co_return;
     if (ec) {
-      // Typically out of file descriptors: back off instead of spinning.
-      common::log().warn("accept failed: {}", ec.message());
-      asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(100));
-      co_await pause.async_wait(use_nothrow);
+      co_await shared_->accept_backoff.pause_after(ec, acceptor.get_executor());
       continue;
     }
+    shared_->accept_backoff.succeeded();
     shared_->accepted.fetch_add(1, std::memory_order_relaxed);
     bool over_limit = shared_->open.fetch_add(1, std::memory_order_relaxed) >= options_.max_connections;
     asio::post(worker.loop.context(), [this, &worker, over_limit, socket = std::move(socket)]() mutable {
@@ -215,7 +216,8 @@ void Server::wait() {
 }
 
 ServerStats Server::stats() const {
-  return {shared_->open.load(), shared_->accepted.load(), shared_->rejected.load(), shared_->evicted.load()};
+  return {shared_->open.load(), shared_->accepted.load(), shared_->rejected.load(), shared_->evicted.load(),
+          shared_->accept_backoff.errors()};
 }
 
 }  // namespace routing::rpc

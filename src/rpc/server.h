@@ -73,6 +73,7 @@ struct ServerStats {
   std::uint64_t accepted_total = 0;
   std::uint64_t rejected_total = 0;   // over max_connections
   std::uint64_t evicted_total = 0;    // quiet connections closed to admit new ones at the limit
+  std::uint64_t accept_errors_total = 0;  // failed accepts (e.g. out of descriptors), each followed by a pause
 };
 
 class Server {

@@ -8,6 +8,7 @@
 #include "support/raw_socket.h"
 
 #include "support/eventually.h"
+#include "support/proc_stats.h"
 
 #include <gtest/gtest.h>
 
@@ -29,19 +30,6 @@ std::vector<std::string> listed(const std::string& address, const std::string& n
   return set ? set->addresses : std::vector<std::string>{"<discoveryd unreachable>"};
 }
 
-
-// CPU time (user + system) a process has used, from /proc.
-std::chrono::milliseconds cpu_time(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string content((std::istreambuf_iterator<char>(stat)), {});
-  std::istringstream fields(content.substr(content.rfind(')') + 2));
-  std::string field;
-  long ticks = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14 || i == 15) ticks += std::stol(field);  // utime, stime
-  }
-  return std::chrono::milliseconds(ticks * 1000 / sysconf(_SC_CLK_TCK));
-}
 
 struct Cluster {
   std::uint16_t port = free_port();
@@ -125,6 +113,29 @@ TEST(DiscoveryProcesses, ThousandsOfWaitingLongPollsCostNoBusyWork) {
     ASSERT_NE(answer->find("127.0.0.1:7001"), std::string::npos);
   }
   EXPECT_LT(Clock::now() - changed_at, 5s);
+}
+
+// Issue 20, finding 5: 2,100 long polls whose clients hung up held 2,000
+// descriptors for up to 5 minutes, and REGISTER was refused meanwhile.
+TEST(DiscoveryProcesses, LongPollsWhoseClientsHangUpFreeTheirDescriptorsAtOnce) {
+  Cluster cluster;
+  const pid_t pid = cluster.discoveryd->pid();
+  const std::size_t baseline = open_fds(pid);
+  constexpr std::size_t polls = 500;
+  {
+    std::vector<RawSocket> watchers;
+    watchers.reserve(polls);
+    for (std::size_t i = 0; i < polls; ++i) {
+      watchers.emplace_back(cluster.port);
+      ASSERT_TRUE(watchers.back().connected());
+      watchers.back().send(R"(3:{"name":"echo","index":0,"wait_ms":300000})" "\n");
+    }
+    ASSERT_TRUE(eventually([&] { return open_fds(pid) >= baseline + polls; }, 5s)) << open_fds(pid);
+  }  // every watcher hangs up
+  EXPECT_TRUE(eventually([&] { return open_fds(pid) <= baseline; }, 3s))
+      << "discoveryd still holds " << open_fds(pid) << " descriptors, " << baseline << " before";
+  rpc::BlockingClient client(cluster.address);
+  EXPECT_TRUE(client.call(1, R"({"name":"echo","address":"127.0.0.1:7001"})").ok());
 }
 
 TEST(DiscoveryProcesses, SigtermAnswersWaitingLongPollsAndExits) {

@@ -1,13 +1,18 @@
 #pragma once
-// What a process holds, read from /proc: resident memory and open file
-// descriptors (for "returns to its baseline" checks), and raising this
+// What a process holds, read from /proc: resident memory, open file
+// descriptors and CPU time (for "returns to its baseline" checks), and raising this
 // process's own open-files limit for tests that open many sockets.
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include <unistd.h>
+
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 
 namespace routing::test {
@@ -29,6 +34,19 @@ inline std::size_t open_fds(pid_t pid) {
     ++count;
   }
   return count;
+}
+
+// CPU time (user + system) a process has used, from /proc.
+inline std::chrono::milliseconds cpu_time(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string content((std::istreambuf_iterator<char>(stat)), {});
+  std::istringstream fields(content.substr(content.rfind(')') + 2));
+  std::string field;
+  long ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::stol(field);  // utime, stime
+  }
+  return std::chrono::milliseconds(ticks * 1000 / sysconf(_SC_CLK_TCK));
 }
 
 // Lets this process open `wanted` descriptors; false if the hard limit forbids it.

@@ -15,7 +15,7 @@ namespace routing::test {
 
 class TestDiscoveryd {
  public:
-  explicit TestDiscoveryd(std::uint16_t port = 0) {
+  explicit TestDiscoveryd(std::uint16_t port = 0, discovery::DiscoveryLimits limits = {}) : service_(limits) {
     rpc::ServerOptions options;
     options.listen = "127.0.0.1:" + std::to_string(port);
     options.drain_timeout = std::chrono::milliseconds(500);

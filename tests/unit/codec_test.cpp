@@ -121,5 +121,25 @@ TEST(Status, NamesCanonicalCodes) {
   EXPECT_EQ(status_name(static_cast<Status>(9)), "STATUS_OTHER");
 }
 
+// The server keeps a read armed while a call runs (to see a client leave):
+// finding the buffer drained meanwhile must not rewind it under that read.
+TEST(FrameDecoder, DoesNotRewindUnderAnOutstandingRead) {
+  FrameDecoder decoder;
+  decoder.prepare(4096);  // room enough that reads need no compaction
+  auto put = [&](std::span<char> space, std::string_view bytes) {
+    std::copy(bytes.begin(), bytes.end(), space.begin());
+    decoder.commit(bytes.size());
+  };
+  Frame frame;
+  FrameError error;
+  put(decoder.prepare_read(), "1:a\n");
+  ASSERT_EQ(decoder.next(frame, error), FrameDecoder::Result::frame);
+  auto outstanding = decoder.prepare_read();  // armed after the consumed bytes
+  EXPECT_EQ(decoder.next(frame, error), FrameDecoder::Result::need_more);
+  put(outstanding, "1:b\n");
+  ASSERT_EQ(decoder.next(frame, error), FrameDecoder::Result::frame);
+  EXPECT_EQ(frame.payload, "b");
+}
+
 }  // namespace
 }  // namespace routing::rpc

@@ -1,5 +1,8 @@
 #include "discovery/registry.h"
 
+#include "discovery/protocol_json.h"
+#include "rpc/codec.h"
+
 #include <gtest/gtest.h>
 
 namespace routing::discovery {
@@ -73,6 +76,47 @@ TEST_F(RegistryTest, PicksOnlyLiveInstances) {
   std::set<std::string> seen;
   for (std::uint64_t r = 0; r < 10; ++r) seen.insert(*registry.pick("echo", r));
   EXPECT_EQ(seen, (std::set<std::string>{"a:1", "b:1"}));
+}
+
+// Bounds (discovery/limits.h): what refusal() counts must follow every way an
+// instance goes (deregistration, expiry), or a client would be refused for
+// instances long gone.
+TEST_F(RegistryTest, AnOwnersRegistrationsAreCountedUntilTheyGo) {
+  DiscoveryLimits limits{.max_registrations_per_connection = 2};
+  registry.register_instance("echo", "a:1", 1s, now, 7);
+  registry.register_instance("echo", "b:1", 2s, now, 7);
+  EXPECT_TRUE(registry.refusal("echo", "c:1", 7, limits));
+  EXPECT_FALSE(registry.refusal("echo", "a:1", 7, limits)) << "a refresh is never refused";
+  EXPECT_FALSE(registry.refusal("echo", "c:1", 8, limits)) << "another owner";
+  registry.expire(now + 1s);  // a:1 goes
+  EXPECT_FALSE(registry.refusal("echo", "c:1", 7, limits));
+  registry.register_instance("echo", "c:1", 1s, now + 1s, 7);
+  EXPECT_TRUE(registry.refusal("echo", "d:1", 7, limits));
+  registry.deregister("echo", "b:1");
+  EXPECT_FALSE(registry.refusal("echo", "d:1", 7, limits));
+}
+
+TEST_F(RegistryTest, TheListSizeFollowsTheAddresses) {
+  const std::size_t empty = registry.list_bytes("echo");
+  registry.register_instance("echo", "a:1", 1s, now);
+  registry.register_instance("echo", "b\\\"c:1", 1s, now);  // escaped twice on the wire
+  EXPECT_EQ(registry.list_bytes("echo"), empty + list_entry_bytes("a:1") + list_entry_bytes("b\\\"c:1"));
+  std::string line = rpc::encode_frame(0, address_set_json(registry.list("echo")));
+  EXPECT_LE(line.size() - 1, registry.list_bytes("echo"));
+  registry.deregister("echo", "a:1");
+  registry.expire(now + 1s);
+  EXPECT_EQ(registry.list_bytes("echo"), empty);
+}
+
+TEST_F(RegistryTest, RefusesNewNamesAndInstancesPastTheirBounds) {
+  DiscoveryLimits limits{.max_names = 1, .max_instances_per_name = 1};
+  registry.register_instance("echo", "a:1", 1s, now);
+  EXPECT_NE(registry.refusal("kv", "k:1", 0, limits).value_or(""), "");
+  EXPECT_NE(registry.refusal("echo", "b:1", 0, limits).value_or(""), "");
+  EXPECT_FALSE(registry.refusal("echo", "a:1", 0, limits));
+  limits.max_list_bytes = registry.list_bytes("echo") + list_entry_bytes("b:1") - 1;
+  limits.max_names = limits.max_instances_per_name = 10;
+  EXPECT_NE(registry.refusal("echo", "b:1", 0, limits).value_or("").find("LIST answer"), std::string::npos);
 }
 
 }  // namespace
