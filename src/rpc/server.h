@@ -28,6 +28,10 @@ struct ConnectionContext {
   asio::ip::tcp::endpoint peer;
   asio::any_io_executor executor;  // the connection's loop: where a Responder must answer
   std::any state;  // per-connection state a service may keep (e.g. auth)
+  // Set by a handler before it answers: the connection closes once that
+  // answer is written, serving nothing it read after the call (e.g. too many
+  // failed authentications on it).
+  bool close_after_answer = false;
 };
 
 using Handler = std::function<asio::awaitable<Reply>(std::string payload, ConnectionContext&)>;
