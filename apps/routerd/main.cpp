@@ -33,8 +33,9 @@ int main(int argc, char** argv) {
   app::add_routerd_flags(cli, f);
   if (int code = app::parse_flags(cli, argc, argv); code >= 0) return code;
   if (!f.auth_token_file.empty()) f.proxy.auth_token = read_token(f.auth_token_file);
-  if ((!f.auth_token_file.empty() || cli.count("--auth-token")) && f.proxy.auth_token.empty()) {
-    std::cerr << "routerd: the auth token is empty\n";
+  const bool auth_on = !f.auth_token_file.empty() || cli.count("--auth-token") || !f.proxy.auth_token.empty();
+  if (auto why = auth_on ? app::check_auth_token(f.proxy.auth_token) : std::nullopt) {
+    std::cerr << "routerd: " << *why << "\n";
     return 2;
   }
   f.router.max_frame_bytes = f.server.max_frame_bytes;

@@ -93,8 +93,25 @@ void add_routerd_flags(CLI::App& app, RouterdFlags& f) {
   app.add_option("--auth-token", f.proxy.auth_token,
                  "require clients to authenticate (procedure 4) with this token; prefer --auth-token-file");
   app.add_option("--auth-token-file", f.auth_token_file, "read the token from this file")->check(CLI::ExistingFile);
+  auto& throttle = f.proxy.auth_throttle;
+  app.add_option("--auth-max-failures", throttle.max_failures_per_connection,
+                 "failed authentications after which a connection is closed")
+      ->check(CLI::Range(1u, 1'000'000u))->capture_default_str();
+  app.add_option("--auth-failure-rate", throttle.failures_per_second,
+                 "failed authentications per second one source address may make on average; past its burst, "
+                 "its AUTHENTICATE calls get 8 unchecked (0: no per-address limit)")
+      ->check(CLI::Range(0.0, 1e6))->capture_default_str();
+  app.add_option("--auth-failure-burst", throttle.failure_burst,
+                 "failed authentications one source address may make at once")
+      ->check(CLI::Range(1.0, 1e6))->capture_default_str();
   app.add_option("--access-log", f.proxy.access_log, "one JSON line per call to this file ('-': stderr)");
   add_env_names(app, "ROUTERD_");
+}
+
+std::optional<std::string> check_auth_token(const std::string& token) {
+  if (token.size() >= proxy::min_auth_token_bytes) return std::nullopt;
+  return "the auth token is " + std::to_string(token.size()) + " bytes; at least " +
+         std::to_string(proxy::min_auth_token_bytes) + " are required (e.g. from 'openssl rand -hex 16')";
 }
 
 }  // namespace routing::app

@@ -8,6 +8,7 @@
 #include "proxy/proxy_options.h"
 #include "rpc/server_options.h"
 
+#include <optional>
 #include <string>
 
 namespace routing::app {
@@ -24,5 +25,9 @@ struct RouterdFlags {
 
 // Every flag, the environment variables ROUTERD_* and --config FILE (TOML).
 void add_routerd_flags(CLI::App& app, RouterdFlags& flags);
+
+// Why `token` cannot be routerd's auth token (too short to resist guessing:
+// fewer than proxy::min_auth_token_bytes), or nullopt.
+std::optional<std::string> check_auth_token(const std::string& token);
 
 }  // namespace routing::app

@@ -21,7 +21,7 @@ using std::chrono::milliseconds;
 
 namespace {
 
-std::string name_prefix(const std::string& name) { return std::string(etcd_key_prefix) + name + "/"; }
+std::string name_prefix(const std::string& name) { return std::string(etcd_key_prefix) + etcd_key_name(name) + "/"; }
 
 // The smallest key greater than every key starting with `prefix`.
 std::string prefix_end(std::string prefix) {
@@ -71,6 +71,21 @@ Result<T> pass_failure(const Result<json::object>& answer) {
 }
 
 }  // namespace
+
+std::string etcd_key_name(std::string_view name) {
+  std::string out;
+  out.reserve(name.size());
+  for (char c : name) {
+    if (c == '%') out += "%25";
+    else if (c == '/') out += "%2F";
+    else out += c;
+  }
+  return out;
+}
+
+std::string etcd_instance_key(std::string_view name, std::string_view address) {
+  return std::string(etcd_key_prefix) + etcd_key_name(name) + "/" + std::string(address);
+}
 
 EtcdDiscovery::EtcdDiscovery(asio::any_io_executor executor, std::vector<std::string> endpoints,
                              DiscoveryOptions options)
@@ -128,7 +143,7 @@ asio::awaitable<Result<milliseconds>> EtcdDiscovery::announce(std::string name, 
 
 asio::awaitable<Result<milliseconds>> EtcdDiscovery::announce_here(std::string name, std::string address,
                                                                    milliseconds ttl) {
-  std::string key = name_prefix(name) + address;
+  std::string key = etcd_instance_key(name, address);
   if (auto lease = leases_.find(key); lease != leases_.end()) {
     json::object keepalive{{"ID", std::to_string(lease->second)}};
     auto kept = co_await http_->post("/v3/lease/keepalive", std::move(keepalive));
@@ -147,7 +162,7 @@ asio::awaitable<Result<bool>> EtcdDiscovery::withdraw(std::string name, std::str
 }
 
 asio::awaitable<Result<bool>> EtcdDiscovery::withdraw_here(std::string name, std::string address) {
-  std::string key = name_prefix(name) + address;
+  std::string key = etcd_instance_key(name, address);
   json::object delete_body{{"key", common::base64_encode(key)}};
   auto deleted = co_await http_->post("/v3/kv/deleterange", std::move(delete_body));
   if (!deleted.ok()) co_return pass_failure<bool>(deleted);

@@ -1,7 +1,7 @@
 #pragma once
 // etcd://host:port[,host:port...] — discovery in an etcd v3 cluster, through
 // its gRPC-JSON gateway. An instance is the key
-//   /routing/services/<name>/<address>   (value: the address)
+//   /routing/services/<escaped name>/<address>   (value: the address)
 // bound to a lease of its own, kept alive by announce(). A watch reads the
 // prefix, then follows etcd's watch stream from the next revision, and
 // delivers the whole set after every change; if the stream breaks it reads
@@ -10,10 +10,21 @@
 #include "discovery/etcd_http.h"
 
 #include <map>
+#include <string>
+#include <string_view>
 
 namespace routing::discovery {
 
 inline constexpr std::string_view etcd_key_prefix = "/routing/services/";
+
+// A name as it appears in keys: '%' becomes "%25" and '/' "%2F", so the
+// name's part of a key never contains '/'. A name's keys are then exactly
+// those under "<prefix><escaped name>/", and no other name's keys are: without
+// the escape, the keys of "echo/sub" lay under the prefix of "echo", whose
+// lists and watches saw its instances. Names without '%' or '/' are unchanged.
+std::string etcd_key_name(std::string_view name);
+// The key of one instance: etcd_key_prefix + etcd_key_name(name) + "/" + address.
+std::string etcd_instance_key(std::string_view name, std::string_view address);
 
 class EtcdDiscovery : public Discovery {
  public:

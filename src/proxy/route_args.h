@@ -4,6 +4,8 @@
 #include <routing/reply.h>
 #include <routing/router.h>
 
+#include "proxy/route_answer.h"
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,14 +37,6 @@ std::variant<RouteArgs, std::string> parse_route_args_with_tree(std::string_view
 // Builds ROUTE arguments (what ProxyClient and routectl send).
 std::string route_args_json(std::string_view system, std::uint32_t procedure, std::string_view payload,
                             const CallOptions& options);
-
-// The answer to ROUTE: the backend's payload wrapped as {"payload":...}
-// ({"payload_base64":...} if it is not UTF-8), or the router's own error as
-// {"error":"..."}.
-Reply backend_answer(const Reply& reply);
-// backend_answer's payload, appended to `out`.
-void append_backend_answer(std::string& out, std::string_view payload);
-Reply router_error(Status status, std::string_view message);
 
 // Unwraps an answer of routerd (what ProxyClient returns to its caller).
 Reply unwrap_answer(const Reply& answer);

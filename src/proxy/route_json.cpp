@@ -302,4 +302,18 @@ void append_json_string(std::string& out, std::string_view text) {
   out += '"';
 }
 
+std::size_t json_string_line_bytes(std::string_view text) {
+  std::size_t bytes = 2 + text.size();  // the quotes, and one byte per byte
+  for (char byte : text) {
+    auto c = static_cast<unsigned char>(byte);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    switch (c) {
+      case '\\': bytes += 3; break;  // \\ in JSON, each backslash doubled on the line
+      case '"': case '\b': case '\f': case '\n': case '\r': case '\t': bytes += 2; break;
+      default: bytes += 6;  // \u00XX, its backslash doubled
+    }
+  }
+  return bytes;
+}
+
 }  // namespace routing::proxy

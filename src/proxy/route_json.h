@@ -27,4 +27,10 @@ bool scan_route_args(std::string_view json, RouteArgs& out);
 // as Boost.JSON's serializer does.
 void append_json_string(std::string& out, std::string_view text);
 
+// How many bytes append_json_string(text) writes once the line protocol has
+// escaped them in turn (each backslash doubled): what the JSON string costs
+// in a frame line. Computed without writing it: an answer of control bytes
+// grows 7-fold, and routerd decides its form before writing it.
+std::size_t json_string_line_bytes(std::string_view text);
+
 }  // namespace routing::proxy

@@ -12,20 +12,10 @@ namespace routing::proxy {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-
-// Compares without leaking, through timing, how much of a guess was right.
-bool same_secret(std::string_view a, std::string_view b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i % (b.empty() ? 1 : b.size())]);
-  return diff == 0;
-}
-
-}  // namespace
-
 RouterdService::RouterdService(ProxyOptions options)
     : options_(std::move(options)),
       rate_limiter_(options_.rate_limit, options_.rate_burst),
+      auth_throttle_(options_.auth_throttle),
       access_log_(options_.access_log) {}
 
 void RouterdService::register_procedures(rpc::Server& server) {
@@ -48,27 +38,6 @@ void RouterdService::register_procedures(rpc::Server& server) {
 std::optional<Reply> RouterdService::refuse_before_start() const {
   if (core_.load() != nullptr) return std::nullopt;
   return router_error(Status::unavailable, "routerd is starting");
-}
-
-std::optional<Reply> RouterdService::refuse_unauthenticated(rpc::ConnectionContext& connection) {
-  if (options_.auth_token.empty()) return std::nullopt;
-  if (auto* ok = std::any_cast<bool>(&connection.state); ok && *ok) return std::nullopt;
-  auth_failures_.fetch_add(1, std::memory_order_relaxed);
-  return router_error(Status::unauthenticated,
-                      "authenticate first: procedure 4 with {\"token\":\"...\"}");
-}
-
-asio::awaitable<Reply> RouterdService::authenticate(std::string payload, rpc::ConnectionContext& connection) {
-  common::JsonArgs args(payload);
-  std::string token = args.required_string("token");
-  if (!args.ok()) co_return router_error(Status::invalid_argument, args.error());
-  if (!options_.auth_token.empty() && !same_secret(token, options_.auth_token)) {
-    auth_failures_.fetch_add(1, std::memory_order_relaxed);
-    connection.state = false;
-    co_return router_error(Status::unauthenticated, "invalid token");
-  }
-  connection.state = true;
-  co_return Reply::success("{}");
 }
 
 void RouterdService::route(std::string_view payload, rpc::ConnectionContext& connection, rpc::Responder responder) {
@@ -133,7 +102,18 @@ void RouterdService::finish_route(rpc::Responder& responder, const core::CallOut
   // start another call (which may come back here).
   thread_local std::string wrapped;
   wrapped.clear();
-  append_backend_answer(wrapped, outcome.reply.payload);
+  const std::size_t limit = server_->options().max_frame_bytes;
+  switch (append_backend_answer(wrapped, outcome.reply.status, outcome.reply.payload, limit)) {
+    case AnswerForm::text:
+    case AnswerForm::base64:
+      break;
+    case AnswerForm::base64_to_fit:
+      answers_base64_to_fit_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case AnswerForm::too_large:
+      answers_too_large_.fetch_add(1, std::memory_order_relaxed);
+      return responder.answer(answer_too_large(outcome.reply.payload.size(), limit));
+  }
   responder.answer(outcome.reply.status, wrapped);
 }
 
@@ -169,6 +149,11 @@ ProxyStats RouterdService::proxy_stats(const rpc::Server& server) const {
   out.evicted_connections = stats.evicted_total;
   out.accept_errors = stats.accept_errors_total;
   out.auth_failures = auth_failures_.load();
+  out.auth_throttled = auth_throttled_.load();
+  out.auth_connections_closed = auth_connections_closed_.load();
+  out.auth_throttle_addresses = auth_throttle_.addresses();
+  out.answers_base64_to_fit = answers_base64_to_fit_.load();
+  out.answers_too_large = answers_too_large_.load();
   out.draining = draining_;
   std::lock_guard lock(rate_limited_mutex_);
   out.rate_limited = rate_limited_;

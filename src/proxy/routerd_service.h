@@ -5,6 +5,7 @@
 // the access log. Calls run on the server worker that received them, which
 // is also a router worker: no thread hop.
 #include "proxy/access_log.h"
+#include "proxy/auth_throttle.h"
 #include "proxy/proxy_options.h"
 #include "proxy/rate_limiter.h"
 #include "proxy/stats_output.h"
@@ -34,9 +35,13 @@ class RouterdService {
                     std::size_t request_bytes);
   boost::asio::awaitable<Reply> set_strategy(std::string payload, rpc::ConnectionContext& connection);
   boost::asio::awaitable<Reply> status(std::string payload, rpc::ConnectionContext& connection);
+  // Authentication (routerd_auth.cpp).
   boost::asio::awaitable<Reply> authenticate(std::string payload, rpc::ConnectionContext& connection);
   // nullopt when the connection may call; else the 16 answer.
   std::optional<Reply> refuse_unauthenticated(rpc::ConnectionContext& connection);
+  // A failed AUTHENTICATE's answer; closes the connection after it once the
+  // connection has failed too often.
+  Reply refuse_attempt(rpc::ConnectionContext& connection, Status status, std::string_view message);
 
   void count_rate_limited(const std::string& name);
   // nullopt when the router is attached, else the 14 answer.
@@ -45,10 +50,15 @@ class RouterdService {
   std::atomic<core::RouterCore*> core_{nullptr};
   ProxyOptions options_;
   RateLimiter rate_limiter_;
+  AuthThrottle auth_throttle_;
   AccessLog access_log_;
   const rpc::Server* server_ = nullptr;
   std::atomic<bool> draining_{false};
   std::atomic<std::uint64_t> auth_failures_{0};
+  std::atomic<std::uint64_t> auth_throttled_{0};           // AUTHENTICATE answered 8 unchecked
+  std::atomic<std::uint64_t> auth_connections_closed_{0};  // closed after too many failures
+  std::atomic<std::uint64_t> answers_base64_to_fit_{0};  // UTF-8 answers sent as base64 to fit a frame
+  std::atomic<std::uint64_t> answers_too_large_{0};      // answers that fit no form: 8
   mutable std::mutex rate_limited_mutex_;
   std::map<std::string, std::uint64_t> rate_limited_;
 };

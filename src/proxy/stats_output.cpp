@@ -184,6 +184,20 @@ std::string prometheus_text(const RouterStats& all, const ProxyStats& all_proxy)
   w.sample("routerd_admin_connections_evicted_total", "", static_cast<double>(proxy.admin.evicted_total));
   w.family("routerd_auth_failures_total", "counter", "Calls refused for want of authentication.");
   w.sample("routerd_auth_failures_total", "", static_cast<double>(proxy.auth_failures));
+  w.family("routerd_auth_throttled_total", "counter",
+           "AUTHENTICATE calls answered 8 unchecked: their address had spent its failure budget.");
+  w.sample("routerd_auth_throttled_total", "", static_cast<double>(proxy.auth_throttled));
+  w.family("routerd_auth_connections_closed_total", "counter",
+           "Client connections closed after too many failed AUTHENTICATE calls.");
+  w.sample("routerd_auth_connections_closed_total", "", static_cast<double>(proxy.auth_connections_closed));
+  w.family("routerd_auth_throttle_addresses", "gauge", "Source addresses whose failed authentications are remembered.");
+  w.sample("routerd_auth_throttle_addresses", "", static_cast<double>(proxy.auth_throttle_addresses));
+  w.family("routerd_answers_base64_to_fit_total", "counter",
+           "Backend answers in UTF-8 sent as payload_base64 because JSON escaping would not fit a frame.");
+  w.sample("routerd_answers_base64_to_fit_total", "", static_cast<double>(proxy.answers_base64_to_fit));
+  w.family("routerd_answers_too_large_total", "counter",
+           "Backend answers that fit a frame in no form, answered with status 8.");
+  w.sample("routerd_answers_too_large_total", "", static_cast<double>(proxy.answers_too_large));
 
   w.family("routing_calls_total", "counter", "Calls routed, by system and status code.");
   for (const auto& s : router.systems)

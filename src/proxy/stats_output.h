@@ -20,6 +20,11 @@ struct ProxyStats {
   std::uint64_t accept_errors = 0;        // failed accepts on the main port (each followed by a pause)
   AdminStats admin;                       // the admin HTTP listener's figures
   std::uint64_t auth_failures = 0;
+  std::uint64_t auth_throttled = 0;            // AUTHENTICATE answered 8: the address's failure budget is spent
+  std::uint64_t auth_connections_closed = 0;   // connections closed after too many failed AUTHENTICATEs
+  std::size_t auth_throttle_addresses = 0;     // source addresses with failures remembered
+  std::uint64_t answers_base64_to_fit = 0;  // UTF-8 backend answers sent as base64 to fit a frame
+  std::uint64_t answers_too_large = 0;      // backend answers that fit no form: answered 8
   std::map<std::string, std::uint64_t> rate_limited;  // system -> calls refused
   bool draining = false;
 };

@@ -35,6 +35,10 @@ struct ConnectionContext {
   // client pipelining calls is still there). docs/reliability.md.
   std::function<void()> on_peer_gone;
   bool peer_gone = false;  // the client closed or reset the connection
+  // Set by a handler before it answers: the connection closes once that
+  // answer is written, serving nothing it read after the call (e.g. too many
+  // failed authentications on it).
+  bool close_after_answer = false;
 };
 
 using Handler = std::function<asio::awaitable<Reply>(std::string payload, ConnectionContext&)>;

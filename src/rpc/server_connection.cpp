@@ -313,6 +313,7 @@ void ServerConnection::answer_call(Status status, std::string_view payload) {
   last_activity_ = common::coarse_now();
   if (closed_) return;
   queue_answer(status, payload);
+  if (context_.close_after_answer) begin_shutdown();
   // Answered later (not from inside dispatch): serve what is buffered next.
   if (!dispatching_) serve_buffered();
 }

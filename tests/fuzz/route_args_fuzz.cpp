@@ -27,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(args->options.timeout == fast->options.timeout && args->options.idempotent == fast->options.idempotent);
   }
   if (auto* args = std::get_if<proxy::RouteArgs>(&full)) {
-    Reply answer = proxy::backend_answer(Reply::success(args->payload));
+    Reply answer = proxy::backend_answer(Reply::success(args->payload), std::size_t{1} << 30);
     check(proxy::unwrap_answer(answer).payload == args->payload);
   }
   return 0;

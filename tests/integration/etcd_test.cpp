@@ -57,6 +57,36 @@ TEST_F(EtcdTest, KeysLiveUnderTheDocumentedPrefix) {
   auto result = run_program("/usr/bin/etcdctl", {"--endpoints", etcd_.endpoint(), "get", "--prefix",
                                                  std::string(discovery::etcd_key_prefix)});
   EXPECT_NE(result.out.find("/routing/services/kv/127.0.0.1:7101"), std::string::npos) << result.out << result.err;
+  ASSERT_TRUE(sync(discovery_->announce("kv/a%b", "127.0.0.1:7102", 5s)).ok());
+  result = run_program("/usr/bin/etcdctl", {"--endpoints", etcd_.endpoint(), "get", "--prefix",
+                                            std::string(discovery::etcd_key_prefix)});
+  EXPECT_NE(result.out.find("/routing/services/kv%2Fa%25b/127.0.0.1:7102"), std::string::npos) << result.out;
+}
+
+// A name's list and watch see its own instances only, never those of a name
+// it is a prefix of ("echo/sub" once received calls to "echo").
+TEST_F(EtcdTest, NamesThatShareAPrefixStayApart) {
+  for (auto [name, address] : std::vector<std::pair<std::string, std::string>>{
+           {"echo", "127.0.0.1:7001"}, {"echo/sub", "127.0.0.1:7002"}, {"echo2", "127.0.0.1:7003"},
+           {"echo%2Fsub", "127.0.0.1:7004"}, {"echo/", "127.0.0.1:7005"}}) {
+    ASSERT_TRUE(sync(discovery_->announce(name, address, 5s)).ok()) << name;
+  }
+  EXPECT_EQ(sync(discovery_->list("echo")).value.addresses, std::vector<std::string>{"127.0.0.1:7001"});
+  EXPECT_EQ(sync(discovery_->list("echo/sub")).value.addresses, std::vector<std::string>{"127.0.0.1:7002"});
+  EXPECT_EQ(sync(discovery_->list("echo%2Fsub")).value.addresses, std::vector<std::string>{"127.0.0.1:7004"});
+  EXPECT_EQ(sync(discovery_->list("echo/")).value.addresses, std::vector<std::string>{"127.0.0.1:7005"});
+
+  WatchRecorder recorder;
+  auto watch = discovery_->watch("echo", recorder.callback());
+  ASSERT_TRUE(eventually([&] { return recorder.last() == std::vector<std::string>{"127.0.0.1:7001"}; }, 5s));
+  sync(discovery_->announce("echo/sub", "127.0.0.1:7012", 5s));  // changes under "echo/..." and "echo2"
+  sync(discovery_->withdraw("echo2", "127.0.0.1:7003"));
+  sync(discovery_->announce("echo", "127.0.0.1:7011", 5s));  // then one of its own, seen after them
+  ASSERT_TRUE(eventually(
+      [&] { return recorder.last() == std::vector<std::string>{"127.0.0.1:7001", "127.0.0.1:7011"}; }, 5s));
+  for (const auto& set : recorder.all()) {
+    for (const auto& address : set) EXPECT_TRUE(address == "127.0.0.1:7001" || address == "127.0.0.1:7011") << address;
+  }
 }
 
 TEST_F(EtcdTest, WatchWakesOnEveryChange) {

@@ -255,7 +255,7 @@ TEST(Routerd, AdminEndpointServesMetricsThatPromtoolAccepts) {
 }
 
 TEST(Routerd, AuthenticationIsRequiredWhenATokenIsSet) {
-  auto token = temp_file("s3cret\n");
+  auto token = temp_file("s3cret-0123456789abcdef\n");
   Cluster cluster(1, {"--auth-token-file", token});
   std::filesystem::remove(token);
   RawSocket raw(cluster.port());
@@ -267,16 +267,76 @@ TEST(Routerd, AuthenticationIsRequiredWhenATokenIsSet) {
   EXPECT_EQ(raw.read_line(), "0:pong");
   raw.send(R"(4:{"token":"wrong"})" "\n");
   EXPECT_EQ(raw.read_line(), R"(16:{"error":"invalid token"})");
-  raw.send(R"(4:{"token":"s3cret"})" "\n");
+  raw.send(R"(4:{"token":"s3cret-0123456789abcdef"})" "\n");
   EXPECT_EQ(raw.read_line(), "0:{}");
   raw.send(R"(1:{"name":"echo","procedure_id":1,"payload":"x"})" "\n");
   EXPECT_EQ(raw.read_line(), R"(0:{"payload":"x"})");
 
-  ProxyClient with_token(ProxyClientOptions{.address = cluster.address(), .auth_token = "s3cret"});
+  ProxyClient with_token(ProxyClientOptions{.address = cluster.address(), .auth_token = "s3cret-0123456789abcdef"});
   EXPECT_TRUE(with_token.call("echo", 1, "x").ok());
   ProxyClient without(cluster.address());
   EXPECT_EQ(without.call("echo", 1, "x").status, Status::unauthenticated);
   EXPECT_NE(cluster.http_get("/metrics").find("routerd_auth_failures_total 3"), std::string::npos);
+}
+
+// Guessing the token (the finding: 211k guesses/s on one connection): one
+// connection gets --auth-max-failures tries and is closed; one source address
+// gets --auth-failure-burst failures, then AUTHENTICATE answers 8 without
+// looking at the token, however many connections it opens. Counted, not
+// timed: the failure budget refills at 0.01/s, nothing refills meanwhile.
+TEST(Routerd, TokenGuessingIsBoundedPerConnectionAndPerAddress) {
+  const std::string token = "correct-horse-battery-staple";
+  Cluster cluster(1, {"--auth-token", token, "--auth-max-failures", "3", "--auth-failure-burst", "5",
+                      "--auth-failure-rate", "0.01"});
+  auto auth = [](const std::string& guess) { return R"(4:{"token":")" + guess + "\"}\n"; };
+  RawSocket guesser(cluster.port(), 10s, "127.0.0.2");  // the attacker's address
+  ASSERT_TRUE(guesser.connected());
+  std::string pipelined;
+  for (int i = 0; i < 50; ++i) pipelined += auth("guess-" + std::to_string(i));
+  guesser.send(pipelined);
+  std::vector<std::string> answers;
+  while (auto line = guesser.read_line()) answers.push_back(*line);  // until routerd closes it
+  EXPECT_EQ(answers, std::vector<std::string>(3, R"(16:{"error":"invalid token"})"));
+
+  std::map<std::string, int> seen;  // answers by status
+  for (int connection = 0; connection < 5; ++connection) {
+    RawSocket again(cluster.port(), 10s, "127.0.0.2");
+    for (int i = 0; i < 3; ++i) {
+      again.send(auth(i == 2 ? token : "guess"));  // the right token too: unchecked once throttled
+      auto line = again.read_line();
+      ASSERT_TRUE(line);
+      ++seen[line->substr(0, line->find(':'))];
+    }
+    EXPECT_TRUE(again.wait_closed());
+  }
+  EXPECT_EQ(seen["16"], 2);   // the rest of the address's 5 failures
+  EXPECT_EQ(seen["8"], 13);   // then refused unchecked, the right token included
+  EXPECT_EQ(seen["0"], 0);
+
+  RawSocket honest(cluster.port());  // another address: unaffected
+  honest.send(auth(token));
+  EXPECT_EQ(honest.read_line(), "0:{}");
+  honest.send(R"(1:{"name":"echo","procedure_id":1,"payload":"x"})" "\n");
+  EXPECT_EQ(honest.read_line(), R"(0:{"payload":"x"})");
+  auto metrics = cluster.http_get("/metrics");
+  EXPECT_NE(metrics.find("routerd_auth_failures_total 5\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("routerd_auth_throttled_total 13\n"), std::string::npos);
+  EXPECT_NE(metrics.find("routerd_auth_connections_closed_total 6\n"), std::string::npos);
+  EXPECT_NE(metrics.find("routerd_auth_throttle_addresses 1\n"), std::string::npos);
+}
+
+TEST(Routerd, RefusesToStartWithATooShortToken) {
+  auto short_file = temp_file("fifteen-bytes..\n");
+  for (auto args : std::vector<std::vector<std::string>>{{"--auth-token", "fifteen-bytes.."},
+                                                        {"--auth-token-file", short_file}, {"--auth-token", ""}}) {
+    // A Process, not run_program: a routerd that wrongly starts is stopped by the test.
+    args.insert(args.end(), {"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--discovery", "static://"});
+    Process routerd(ROUTERD_PATH, args);
+    EXPECT_EQ(routerd.wait_exit(10s), 2) << routerd.log();
+    EXPECT_EQ(routerd.log(), "routerd: the auth token is " + std::to_string(args[1] == "" ? 0 : 15) +
+                                 " bytes; at least 16 are required (e.g. from 'openssl rand -hex 16')\n");
+  }
+  std::filesystem::remove(short_file);
 }
 
 TEST(Routerd, WithoutATokenNoAuthenticationIsNeeded) {

@@ -13,8 +13,19 @@
 
 namespace routing::test {
 
-RawSocket::RawSocket(std::uint16_t port, std::chrono::milliseconds timeout) : timeout_(timeout) {
+RawSocket::RawSocket(std::uint16_t port, std::chrono::milliseconds timeout, const char* source_ip)
+    : timeout_(timeout) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (source_ip != nullptr) {
+    sockaddr_in source{};
+    source.sin_family = AF_INET;
+    ::inet_pton(AF_INET, source_ip, &source.sin_addr);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&source), sizeof source) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+      return;
+    }
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);

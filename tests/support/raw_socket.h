@@ -12,7 +12,10 @@ namespace routing::test {
 
 class RawSocket {
  public:
-  explicit RawSocket(std::uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // `source_ip`: the loopback address to connect from (e.g. "127.0.0.2", to
+  // look like another client host); nullptr: the kernel's choice.
+  explicit RawSocket(std::uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                     const char* source_ip = nullptr);
   ~RawSocket();
   RawSocket(RawSocket&& other) noexcept;
   RawSocket(const RawSocket&) = delete;

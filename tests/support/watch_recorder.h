@@ -24,6 +24,10 @@ struct WatchRecorder {
     if (sets.empty()) return std::nullopt;
     return sets.back();
   }
+  std::vector<std::vector<std::string>> all() {
+    std::lock_guard lock(mutex);
+    return sets;
+  }
   std::size_t count() {
     std::lock_guard lock(mutex);
     return sets.size();

@@ -106,10 +106,10 @@ TEST(RouteJson, StringsAreWrittenAsBoostJsonWritesThem) {
 }
 
 TEST(RouteJson, AnswersAreValidJson) {
-  EXPECT_EQ(backend_answer(Reply::success("a\"b\n")).payload, R"({"payload":"a\"b\n"})");
-  EXPECT_EQ(backend_answer(Reply::success(std::string("\xff\x00", 2))).payload, R"({"payload_base64":"/wA="})");
+  EXPECT_EQ(backend_answer(Reply::success("a\"b\n"), 1 << 20).payload, R"({"payload":"a\"b\n"})");
+  EXPECT_EQ(backend_answer(Reply::success(std::string("\xff\x00", 2)), 1 << 20).payload, R"({"payload_base64":"/wA="})");
   EXPECT_EQ(router_error(Status::not_found, "no instances of 'x'").payload, R"({"error":"no instances of 'x'"})");
-  EXPECT_EQ(unwrap_answer(backend_answer(Reply::success("round \u00e9 trip"))).payload, "round \u00e9 trip");
+  EXPECT_EQ(unwrap_answer(backend_answer(Reply::success("round \u00e9 trip"), 1 << 20)).payload, "round \u00e9 trip");
 }
 
 }  // namespace

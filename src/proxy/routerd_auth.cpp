@@ -1,0 +1,77 @@
+// routerd's authentication (docs/operations.md): AUTHENTICATE (4) and the
+// check every other procedure but ping makes, with the limits on guessing
+// (auth_throttle.h). A connection's state: AuthState in its context.
+#include "proxy/routerd_service.h"
+
+#include "common/json_args.h"
+#include "proxy/route_answer.h"
+
+namespace routing::proxy {
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct AuthState {
+  bool authenticated = false;
+  unsigned failures = 0;  // failed AUTHENTICATE calls on this connection
+};
+
+AuthState& auth_state(rpc::ConnectionContext& connection) {
+  if (auto* state = std::any_cast<AuthState>(&connection.state)) return *state;
+  return connection.state.emplace<AuthState>();
+}
+
+// Compares without leaking, through timing, how much of a guess was right.
+bool same_secret(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i % (b.empty() ? 1 : b.size())]);
+  return diff == 0;
+}
+
+}  // namespace
+
+std::optional<Reply> RouterdService::refuse_unauthenticated(rpc::ConnectionContext& connection) {
+  if (options_.auth_token.empty()) return std::nullopt;
+  if (auto* state = std::any_cast<AuthState>(&connection.state); state && state->authenticated) return std::nullopt;
+  auth_failures_.fetch_add(1, std::memory_order_relaxed);
+  return router_error(Status::unauthenticated,
+                      "authenticate first: procedure 4 with {\"token\":\"...\"}");
+}
+
+asio::awaitable<Reply> RouterdService::authenticate(std::string payload, rpc::ConnectionContext& connection) {
+  const auto now = Clock::now();
+  const auto source = connection.peer.address();
+  if (!options_.auth_token.empty()) {
+    // Checked before the token is even read: while throttled, no guess is tried.
+    if (auto wait = auth_throttle_.wait_before_attempt(source, now); wait > Clock::duration::zero()) {
+      auth_throttled_.fetch_add(1, std::memory_order_relaxed);
+      auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+      co_return refuse_attempt(connection, Status::resource_exhausted,
+                               "too many failed authentications from this address; retry in " +
+                                   std::to_string(ms) + " ms");
+    }
+  }
+  common::JsonArgs args(payload);
+  std::string token = args.required_string("token");
+  if (!args.ok()) co_return router_error(Status::invalid_argument, args.error());
+  if (!options_.auth_token.empty() && !same_secret(token, options_.auth_token)) {
+    auth_failures_.fetch_add(1, std::memory_order_relaxed);
+    auth_throttle_.record_failure(source, now);
+    co_return refuse_attempt(connection, Status::unauthenticated, "invalid token");
+  }
+  auth_state(connection).authenticated = true;
+  co_return Reply::success("{}");
+}
+
+Reply RouterdService::refuse_attempt(rpc::ConnectionContext& connection, Status status, std::string_view message) {
+  AuthState& state = auth_state(connection);
+  state.authenticated = false;
+  if (auth_throttle_.connection_spent(++state.failures)) {
+    connection.close_after_answer = true;
+    auth_connections_closed_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return router_error(status, message);
+}
+
+}  // namespace routing::proxy
