@@ -48,7 +48,7 @@ struct Server::Worker {
       if (ec) return;  // every connection finished in time
       common::log().warn("drain timeout: cutting {} connection(s)", connections.live.size());
       std::vector<ServerConnection*> left(connections.live.begin(), connections.live.end());
-      for (auto* connection : left) connection->close();
+      for (auto* connection : left) connection->cut();
       finish();
       loop.context().stop();  // calls still running (e.g. sleeping handlers) are abandoned
     });

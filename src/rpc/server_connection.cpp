@@ -87,6 +87,30 @@ void ServerConnection::begin_shutdown() {
   }
 }
 
+// Tells the client what was read and not answered, then closes: the call in
+// flight may have been processed (14, its outcome unknown); frames read but
+// not started were not (14, safe to send again). The loop stops right after
+// the cut, so only what the socket takes at once is sent.
+void ServerConnection::cut() {
+  if (closed_) return;
+  if (in_call_) {
+    in_call_ = false;
+    cut_ = true;  // its Responder's answer, should it still come, goes nowhere
+    queue_answer(Status::unavailable, "cut at the server's drain timeout: the call may have been processed");
+  }
+  FrameError error = FrameError::none;
+  for (;;) {
+    auto result = decoder_.next(frame_, error);
+    if (result == FrameDecoder::Result::need_more || result == FrameDecoder::Result::too_long) break;
+    queue_answer(Status::unavailable, "not processed: the server is stopping");
+  }
+  if (!write_active_) {  // else the bytes in flight go first: nothing more can follow in order
+    error_code ec;
+    try_send_now(socket_, output_, ec);
+  }
+  close();
+}
+
 void ServerConnection::close() {
   if (closed_) return;
   closed_ = true;
@@ -308,6 +332,7 @@ void ServerConnection::run_coroutine_handler(const Handler& handler, Responder r
 }
 
 void ServerConnection::answer_call(Status status, std::string_view payload) {
+  if (cut_) return;  // answered by cut()
   in_call_ = false;
   context_.on_peer_gone = nullptr;
   last_activity_ = common::coarse_now();

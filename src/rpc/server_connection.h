@@ -61,6 +61,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void begin_shutdown();
   // Close now, dropping whatever is unanswered.
   void close();
+  // The drain timeout: answer what was read with 14 (cut, or not
+  // processed), then close.
+  void cut();
   // How long nothing has happened on it; zero while a call or an answer is
   // pending, or once it is closing (such a connection is never evicted).
   std::chrono::steady_clock::duration quiet_for(std::chrono::steady_clock::time_point now) const;
@@ -123,6 +126,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   bool draining_ = false;
   bool stopping_ = false;
   bool closed_ = false;
+  bool cut_ = false;  // cut() answered the call in flight
 };
 
 }  // namespace routing::rpc

@@ -204,12 +204,16 @@ TEST(ServerLimits, DrainTimeoutCutsCallsThatTakeTooLong) {
   options.drain_timeout = 200ms;
   auto server = start_test_server(options);
   RawSocket caller(server->local_endpoint().port());
-  caller.send("2:60000:never\n");
+  caller.send("2:60000:never\n2:0:queued\n");
   std::this_thread::sleep_for(50ms);
   auto start = Clock::now();
   server->stop();
   server->wait();
   EXPECT_LT(Clock::now() - start, 3s);
+  // What was read is answered before the cut: the call in flight (outcome
+  // unknown), then the one read behind it (certainly not processed).
+  EXPECT_EQ(caller.read_line(), "14:cut at the server's drain timeout: the call may have been processed");
+  EXPECT_EQ(caller.read_line(), "14:not processed: the server is stopping");
   EXPECT_TRUE(caller.wait_closed());
 }
 
