@@ -534,7 +534,9 @@ TEST(Routerd, ABurstOfMadeUpNamesLeavesNoWatchAndLittleState) {
   EXPECT_LT(metrics.size(), 64u * 1024);
   EXPECT_NE(metrics.find("routing_unknown_names "), std::string::npos);
   EXPECT_LT(status.size(), 64u * 1024);
-  if (!under_sanitizer) EXPECT_LT(kib_after, kib_before + 32 * 1024);
+  if (!under_sanitizer) {
+    EXPECT_LT(kib_after, kib_before + 32 * 1024);
+  }
 }
 
 }  // namespace
