@@ -106,6 +106,13 @@ struct RouterOptions {
   std::chrono::milliseconds unknown_name_ttl{1000};
   std::size_t max_unknown_names = 10000;
 
+  // Proves each backend answer belongs to its call: a ping goes right behind
+  // every request, and an answer counts only if that ping's pong follows it.
+  // A backend that answers twice (or late) then fails the call with 14
+  // instead of handing it another call's answer (the line protocol has no
+  // call ids). Costs one tiny frame each way per call. docs/reliability.md.
+  bool verify_answers = true;
+
   // Event loops the router runs its calls on (library mode).
   unsigned threads = 1;
   std::size_t max_frame_bytes = 1024 * 1024;

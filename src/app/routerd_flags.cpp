@@ -74,6 +74,9 @@ void add_routerd_flags(CLI::App& app, RouterdFlags& f) {
   add_millis(app, "--connect-timeout-ms", f.router.connect_timeout, "one connection attempt to a backend", 1);
   add_millis(app, "--backend-idle-timeout-ms", f.router.idle_timeout, "close pooled backend connections idle this long", 1);
   add_millis(app, "--health-check-interval-ms", f.router.health_check_interval, "ping each backend this often (0: never)", 0);
+  app.add_option("--verify-answers", f.router.verify_answers,
+                 "send a ping behind each request and accept an answer only when its pong follows (true/false)")
+      ->capture_default_str();
   app.add_option("--max-systems", f.router.max_systems, "systems known at once; a call naming one more new system gets 8")
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))->capture_default_str();
   add_millis(app, "--unknown-name-ttl-ms", f.router.unknown_name_ttl,

@@ -139,6 +139,7 @@ bool BlockingConnection::send_request(std::uint32_t procedure, std::string_view 
   if (fd_ < 0) return fail(reply, Status::unavailable, "connection is not open");
   request_.clear();
   append_frame(request_, procedure, payload);
+  if (verify_answers_) append_barrier(request_);
   std::size_t sent = 0;
   while (sent < request_.size()) {
     auto remaining = deadline - Clock::now();
@@ -166,10 +167,19 @@ bool BlockingConnection::send_request(std::uint32_t procedure, std::string_view 
 }
 
 bool BlockingConnection::receive_answer(Clock::time_point deadline, Reply& reply) {
+  barrier_.reset();
   for (;;) {
     FrameError error = FrameError::none;
     switch (decoder_.next(frame_, error)) {
       case FrameDecoder::Result::frame:
+        if (verify_answers_) {
+          auto read = barrier_.next(frame_);
+          if (read == AnswerBarrier::Read::held) continue;
+          if (read == AnswerBarrier::Read::broken) {
+            return fail(reply, Status::unavailable,
+                        "protocol error: the backend sent a frame no call asked for (an answer twice?)");
+          }
+        }
         if (decoder_.buffered() != 0) {
           // More than one answer to one request: not a peer we can trust.
           return fail(reply, Status::unavailable, "protocol error: answer without a request");

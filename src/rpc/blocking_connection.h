@@ -7,6 +7,7 @@
 // runs an event loop.
 #include <routing/reply.h>
 
+#include "rpc/answer_barrier.h"
 #include "rpc/codec.h"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -43,6 +44,8 @@ class BlockingConnection {
   int native_handle() const noexcept { return fd_; }
 
   void close();
+  // As ClientConnection::verify_answers (rpc/answer_barrier.h).
+  void verify_answers(bool on) noexcept { verify_answers_ = on; }
   bool is_open() const noexcept { return fd_ >= 0; }
   // As ClientConnection::peer_looks_open: a non-blocking MSG_PEEK.
   bool peer_looks_open();
@@ -60,6 +63,8 @@ class BlockingConnection {
   Frame frame_;
   std::string request_;
   Clock::duration io_timeout_{0};  // SO_RCVTIMEO and SO_SNDTIMEO now set; 0 = none
+  bool verify_answers_ = false;
+  AnswerBarrier barrier_;
 };
 
 }  // namespace routing::rpc

@@ -52,6 +52,7 @@ void ClientConnection::enqueue(std::uint32_t procedure, std::string_view payload
     return;
   }
   append_frame(output_, procedure, payload);
+  if (verify_answers_) append_barrier(output_);
   const auto deadline = waiting.deadline;
   waiting_.push_back(std::move(waiting));
   if (deadline < armed_for_) arm_deadline(deadline);
@@ -176,6 +177,14 @@ void ClientConnection::on_read(error_code ec, std::size_t bytes) {
       fail_all("protocol error: answer without a request");
       return;
     }
+    if (verify_answers_) {
+      auto read = barrier_.next(frame_);
+      if (read == AnswerBarrier::Read::held) continue;
+      if (read == AnswerBarrier::Read::broken) {
+        fail_all("protocol error: the backend sent a frame no call asked for (an answer twice?)");
+        return;
+      }
+    }
     ++answers_received_;
     Waiting call = std::move(waiting_.front());
     waiting_.pop_front();
@@ -208,6 +217,7 @@ bool ClientConnection::peer_looks_open() {
 // with status 4 those whose deadline is at or before `timed_out_by`.
 void ClientConnection::fail_all(std::string_view reason, Clock::time_point timed_out_by) {
   open_ = false;
+  barrier_.reset();
   error_code ignored;
   socket_.close(ignored);
   output_.clear();

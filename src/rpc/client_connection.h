@@ -9,6 +9,7 @@
 #include "common/ring_queue.h"
 #include "rpc/asio_fwd.h"
 #include "rpc/batched_writes.h"
+#include "rpc/answer_barrier.h"
 #include "rpc/codec.h"
 #include "rpc/drained_read.h"
 #include "rpc/handler_slot.h"
@@ -66,6 +67,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void call_then(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline, Callback done);
 
   void close();
+  // Sends a ping behind every request and hands out an answer only once its
+  // pong follows (rpc/answer_barrier.h). Set before the first call.
+  void verify_answers(bool on) noexcept { verify_answers_ = on; }
   bool is_open() const noexcept { return open_; }
   std::size_t in_flight() const noexcept { return waiting_.size(); }
   // Answers read so far: tells an answer from a transport failure when both
@@ -117,6 +121,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   bool writing_active_ = false;
   bool flush_queued_ = false;  // a flush waits for the end of the loop's turn
   bool open_ = false;
+  bool verify_answers_ = false;
+  AnswerBarrier barrier_;
 };
 
 }  // namespace routing::rpc

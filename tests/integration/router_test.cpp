@@ -2,6 +2,7 @@
 #include <routing/router.h>
 
 #include "support/eventually.h"
+#include "support/duplicating_backend.h"
 #include "support/ports.h"
 #include "support/test_backend.h"
 #include "support/test_discoveryd.h"
@@ -18,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <mutex>
 #include <thread>
 
 namespace routing::test {
@@ -773,6 +775,69 @@ TEST_P(HungBackend, IsTakenOutWhileTheSystemIsBusy) {
 
 INSTANTIATE_TEST_SUITE_P(Defences, HungBackend, ::testing::Values(true, false),
                          [](const auto& info) { return info.param ? "HealthChecks" : "PassiveEjection"; });
+
+// Issue 20, finding 4: a backend that sends every 10th answer twice, 2 ms
+// later. With answers verified (the default), no call is handed another
+// call's answer: the calls that meet a duplicate fail with 14.
+struct CrossingCount {
+  int calls = 0, wrong = 0, failed = 0;
+};
+
+CrossingCount call_a_duplicating_backend(bool verify, bool blocking) {
+  DuplicatingBackend backend(10, 2ms);
+  auto options = quiet_options("static://echo=" + backend.address());
+  options.verify_answers = verify;
+  Router router(options);
+  CrossingCount count;
+  std::mutex mutex;
+  auto record = [&](const std::string& sent, const Reply& reply) {
+    std::lock_guard lock(mutex);
+    ++count.calls;
+    if (!reply.ok()) {
+      ++count.failed;
+    } else if (reply.payload != sent) {
+      ++count.wrong;
+    }
+  };
+  constexpr int callers = 4, calls_each = 300;
+  if (blocking) {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < callers; ++t) {
+      threads.emplace_back([&, t] {
+        for (int n = 0; n < calls_each; ++n) {
+          std::string payload = "t" + std::to_string(t) + "-" + std::to_string(n);
+          record(payload, router.call("echo", 1, payload, CallOptions{.timeout = 500ms}));
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+  } else {
+    asio::io_context ctx;
+    for (int t = 0; t < callers; ++t) {
+      asio::co_spawn(ctx, [&, t]() -> asio::awaitable<void> {
+        for (int n = 0; n < calls_each; ++n) {
+          std::string payload = "c" + std::to_string(t) + "-" + std::to_string(n);
+          Reply reply = co_await router.async_call("echo", 1, payload, CallOptions{.timeout = 500ms});
+          record(payload, reply);
+        }
+      }, asio::detached);
+    }
+    ctx.run();
+  }
+  return count;
+}
+
+TEST(Router, AnswersNeverCrossCallsWhenABackendAnswersTwice) {
+  for (bool blocking : {true, false}) {
+    auto verified = call_a_duplicating_backend(true, blocking);
+    auto unverified = call_a_duplicating_backend(false, blocking);
+    std::printf("%s: verified: %d calls, %d wrong, %d failed; unverified: %d calls, %d wrong, %d failed\n",
+                blocking ? "blocking" : "async", verified.calls, verified.wrong, verified.failed, unverified.calls,
+                unverified.wrong, unverified.failed);
+    EXPECT_EQ(verified.wrong, 0) << (blocking ? "blocking" : "async");
+    EXPECT_GT(verified.failed, 0) << "the duplicates were not seen";
+  }
+}
 
 TEST(Router, RejectsBadOptions) {
   EXPECT_THROW(Router(RouterOptions{.discovery = "nope"}), std::invalid_argument);

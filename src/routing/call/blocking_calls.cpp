@@ -50,6 +50,7 @@ CallOutcome RouterCore::call_blocking(std::string_view system, std::uint32_t pro
         std::shared_ptr<rpc::BlockingConnection> fresh;
         if (call.backend->endpoint && limit > Clock::duration::zero()) {
           fresh = rpc::BlockingConnection::connect(*call.backend->endpoint, limit, options_.max_frame_bytes, error);
+          if (fresh) fresh->verify_answers(options_.verify_answers);
         }
         step = flow.connected(call, std::move(fresh), error, limit);
         break;

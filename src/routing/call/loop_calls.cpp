@@ -222,6 +222,7 @@ asio::awaitable<void> RouterCore::connect(std::unique_ptr<LoopCall> call) {
   if (call->backend->endpoint && limit > Clock::duration::zero()) {
     try {
       auto connection = rpc::ClientConnection::create(workers_[call->worker]->executor, options_.max_frame_bytes);
+      connection->verify_answers(options_.verify_answers);
       auto ec = co_await rpc::connect_within(connection, *call->backend->endpoint, limit);
       if (ec) {
         error = ec.message();
