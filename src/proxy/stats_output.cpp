@@ -59,6 +59,11 @@ std::string number(double value) {
 
 class Writer {
  public:
+  // A family of one unlabelled sample.
+  void single(std::string_view name, std::string_view type, std::string_view help, double value) {
+    family(name, type, help);
+    sample(name, "", value);
+  }
   void family(std::string_view name, std::string_view type, std::string_view help) {
     out_ << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
   }
@@ -152,52 +157,28 @@ std::string prometheus_text(const RouterStats& all, const ProxyStats& all_proxy)
   ProxyStats proxy = all_proxy;
   fold_reported_systems(router, proxy.rate_limited);
   Writer w;
-  w.family("routing_systems", "gauge", "Systems known (with their own series up to 1000, the rest as system=\"_other\").");
-  w.sample("routing_systems", "", static_cast<double>(all.systems.size()));
-  w.family("routing_unknown_names", "gauge", "Names discovery did not know, remembered for a while (calls get 5 at once).");
-  w.sample("routing_unknown_names", "", static_cast<double>(all.unknown_names));
-  w.family("routing_unknown_names_evicted_total", "counter", "Unknown names forgotten early to stay within the cap.");
-  w.sample("routing_unknown_names_evicted_total", "", static_cast<double>(all.unknown_names_evicted));
-  w.family("routing_systems_refused_total", "counter", "Calls refused (8) because the most systems existed.");
-  w.sample("routing_systems_refused_total", "", static_cast<double>(all.systems_refused));
-  w.family("routerd_client_connections", "gauge", "Client connections open now.");
-  w.sample("routerd_client_connections", "", static_cast<double>(proxy.open_connections));
-  w.family("routerd_client_connections_accepted_total", "counter", "Client connections accepted.");
-  w.sample("routerd_client_connections_accepted_total", "", static_cast<double>(proxy.accepted_connections));
-  w.family("routerd_client_connections_rejected_total", "counter", "Client connections refused over the limit.");
-  w.sample("routerd_client_connections_rejected_total", "", static_cast<double>(proxy.rejected_connections));
-  w.family("routerd_client_connections_evicted_total", "counter",
-           "Quiet client connections closed to admit new ones at the connection limit.");
-  w.sample("routerd_client_connections_evicted_total", "", static_cast<double>(proxy.evicted_connections));
+  w.single("routing_systems", "gauge", "Systems known (with their own series up to 1000, the rest as system=\"_other\").", static_cast<double>(all.systems.size()));
+  w.single("routing_unknown_names", "gauge", "Names discovery did not know, remembered for a while (calls get 5 at once).", static_cast<double>(all.unknown_names));
+  w.single("routing_unknown_names_evicted_total", "counter", "Unknown names forgotten early to stay within the cap.", static_cast<double>(all.unknown_names_evicted));
+  w.single("routing_systems_refused_total", "counter", "Calls refused (8) because the most systems existed.", static_cast<double>(all.systems_refused));
+  w.single("routerd_client_connections", "gauge", "Client connections open now.", static_cast<double>(proxy.open_connections));
+  w.single("routerd_client_connections_accepted_total", "counter", "Client connections accepted.", static_cast<double>(proxy.accepted_connections));
+  w.single("routerd_client_connections_rejected_total", "counter", "Client connections refused over the limit.", static_cast<double>(proxy.rejected_connections));
+  w.single("routerd_client_connections_evicted_total", "counter", "Quiet client connections closed to admit new ones at the connection limit.", static_cast<double>(proxy.evicted_connections));
   w.family("routerd_accept_errors_total", "counter",
            "Failed accepts (e.g. out of file descriptors), by listener; each is followed by a pause of 50 ms "
            "doubling to 1 s.");
   w.sample("routerd_accept_errors_total", "listener=\"main\"", static_cast<double>(proxy.accept_errors));
   w.sample("routerd_accept_errors_total", "listener=\"admin\"", static_cast<double>(proxy.admin.accept_errors_total));
-  w.family("routerd_admin_connections", "gauge", "Admin HTTP connections open now.");
-  w.sample("routerd_admin_connections", "", static_cast<double>(proxy.admin.open_connections));
-  w.family("routerd_admin_connections_rejected_total", "counter",
-           "Admin HTTP connections refused (503) over --admin-max-connections.");
-  w.sample("routerd_admin_connections_rejected_total", "", static_cast<double>(proxy.admin.rejected_total));
-  w.family("routerd_admin_connections_evicted_total", "counter",
-           "Idle admin HTTP connections closed to admit new ones at --admin-max-connections.");
-  w.sample("routerd_admin_connections_evicted_total", "", static_cast<double>(proxy.admin.evicted_total));
-  w.family("routerd_auth_failures_total", "counter", "Calls refused for want of authentication.");
-  w.sample("routerd_auth_failures_total", "", static_cast<double>(proxy.auth_failures));
-  w.family("routerd_auth_throttled_total", "counter",
-           "AUTHENTICATE calls answered 8 unchecked: their address had spent its failure budget.");
-  w.sample("routerd_auth_throttled_total", "", static_cast<double>(proxy.auth_throttled));
-  w.family("routerd_auth_connections_closed_total", "counter",
-           "Client connections closed after too many failed AUTHENTICATE calls.");
-  w.sample("routerd_auth_connections_closed_total", "", static_cast<double>(proxy.auth_connections_closed));
-  w.family("routerd_auth_throttle_addresses", "gauge", "Source addresses whose failed authentications are remembered.");
-  w.sample("routerd_auth_throttle_addresses", "", static_cast<double>(proxy.auth_throttle_addresses));
-  w.family("routerd_answers_base64_to_fit_total", "counter",
-           "Backend answers in UTF-8 sent as payload_base64 because JSON escaping would not fit a frame.");
-  w.sample("routerd_answers_base64_to_fit_total", "", static_cast<double>(proxy.answers_base64_to_fit));
-  w.family("routerd_answers_too_large_total", "counter",
-           "Backend answers that fit a frame in no form, answered with status 8.");
-  w.sample("routerd_answers_too_large_total", "", static_cast<double>(proxy.answers_too_large));
+  w.single("routerd_admin_connections", "gauge", "Admin HTTP connections open now.", static_cast<double>(proxy.admin.open_connections));
+  w.single("routerd_admin_connections_rejected_total", "counter", "Admin HTTP connections refused (503) over --admin-max-connections.", static_cast<double>(proxy.admin.rejected_total));
+  w.single("routerd_admin_connections_evicted_total", "counter", "Idle admin HTTP connections closed to admit new ones at --admin-max-connections.", static_cast<double>(proxy.admin.evicted_total));
+  w.single("routerd_auth_failures_total", "counter", "Calls refused for want of authentication.", static_cast<double>(proxy.auth_failures));
+  w.single("routerd_auth_throttled_total", "counter", "AUTHENTICATE calls answered 8 unchecked: their address had spent its failure budget.", static_cast<double>(proxy.auth_throttled));
+  w.single("routerd_auth_connections_closed_total", "counter", "Client connections closed after too many failed AUTHENTICATE calls.", static_cast<double>(proxy.auth_connections_closed));
+  w.single("routerd_auth_throttle_addresses", "gauge", "Source addresses whose failed authentications are remembered.", static_cast<double>(proxy.auth_throttle_addresses));
+  w.single("routerd_answers_base64_to_fit_total", "counter", "Backend answers in UTF-8 sent as payload_base64 because JSON escaping would not fit a frame.", static_cast<double>(proxy.answers_base64_to_fit));
+  w.single("routerd_answers_too_large_total", "counter", "Backend answers that fit a frame in no form, answered with status 8.", static_cast<double>(proxy.answers_too_large));
 
   w.family("routing_calls_total", "counter", "Calls routed, by system and status code.");
   for (const auto& s : router.systems)
