@@ -106,6 +106,14 @@ struct RouterOptions {
   std::chrono::milliseconds unknown_name_ttl{1000};
   std::size_t max_unknown_names = 10000;
 
+  // Backends registered by host name (not a literal IP) are looked up off
+  // the event loops (Asio's resolver thread), each attempt given up after
+  // dns_timeout, and looked up again every dns_refresh (0: only once) so a
+  // changed address is followed; a failed lookup keeps the last good
+  // address. Until its first answer such a backend gets no calls.
+  std::chrono::milliseconds dns_refresh{30000};
+  std::chrono::milliseconds dns_timeout{2000};
+
   // Event loops the router runs its calls on (library mode).
   unsigned threads = 1;
   std::size_t max_frame_bytes = 1024 * 1024;
