@@ -112,6 +112,13 @@ struct RouterOptions {
   // instead of handing it another call's answer (the line protocol has no
   // call ids). Costs one tiny frame each way per call. docs/reliability.md.
   bool verify_answers = true;
+  // Backends registered by host name (not a literal IP) are looked up off
+  // the event loops (Asio's resolver thread), each attempt given up after
+  // dns_timeout, and looked up again every dns_refresh (0: only once) so a
+  // changed address is followed; a failed lookup keeps the last good
+  // address. Until its first answer such a backend gets no calls.
+  std::chrono::milliseconds dns_refresh{30000};
+  std::chrono::milliseconds dns_timeout{2000};
 
   // Event loops the router runs its calls on (library mode).
   unsigned threads = 1;

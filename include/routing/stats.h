@@ -19,6 +19,9 @@ struct BackendStats {
   std::string address;
   bool healthy = true;   // active health checks pass (or none ran yet)
   bool ejected = false;  // passively ejected after consecutive failures
+  // False while its host name has no address yet (not resolved, or the
+  // lookup failed or timed out): it gets no calls. Literal IPs: always true.
+  bool resolved = true;
   std::uint64_t ejections = 0;
   std::uint64_t consecutive_failures = 0;
   std::size_t in_flight = 0;

@@ -73,6 +73,9 @@ void add_routerd_flags(CLI::App& app, RouterdFlags& f) {
              "longest deadline a client may ask for (\"timeout_ms\"); longer ones are cut to it", 1);
   add_millis(app, "--connect-timeout-ms", f.router.connect_timeout, "one connection attempt to a backend", 1);
   add_millis(app, "--backend-idle-timeout-ms", f.router.idle_timeout, "close pooled backend connections idle this long", 1);
+  add_millis(app, "--dns-refresh-ms", f.router.dns_refresh,
+             "look backends' host names up again this often, off the event loop (0: once)", 0);
+  add_millis(app, "--dns-timeout-ms", f.router.dns_timeout, "one host-name lookup gives up after this", 1);
   add_millis(app, "--health-check-interval-ms", f.router.health_check_interval, "ping each backend this often (0: never)", 0);
   app.add_option("--verify-answers", f.router.verify_answers,
                  "send a ping behind each request and accept an answer only when its pong follows (true/false)")

@@ -116,6 +116,7 @@ std::string status_json(const RouterStats& all, const ProxyStats& all_proxy) {
     for (const auto& b : s.backends) {
       json::object backend{{"address", b.address},
                            {"healthy", b.healthy},
+                           {"resolved", b.resolved},
                            {"ejected", b.ejected},
                            {"ejections", b.ejections},
                            {"consecutive_failures", b.consecutive_failures},
@@ -226,6 +227,7 @@ std::string prometheus_text(const RouterStats& all, const ProxyStats& all_proxy)
       {"routing_backend_idle_connections", "gauge", "Idle pooled connections.", [](const BackendStats& b) { return double(b.idle_connections); }},
       {"routing_backend_active_connections", "gauge", "Connections in use by a call.", [](const BackendStats& b) { return double(b.active_connections); }},
       {"routing_backend_healthy", "gauge", "1 while active health checks pass.", [](const BackendStats& b) { return b.healthy ? 1.0 : 0.0; }},
+      {"routing_backend_resolved", "gauge", "1 once the backend's address is known (0: its host name has not resolved).", [](const BackendStats& b) { return b.resolved ? 1.0 : 0.0; }},
       {"routing_backend_ejected", "gauge", "1 while passively ejected.", [](const BackendStats& b) { return b.ejected ? 1.0 : 0.0; }},
       {"routing_backend_ejections_total", "counter", "Times the backend was ejected.", [](const BackendStats& b) { return double(b.ejections); }},
       {"routing_backend_limit", "gauge", "Adaptive pools: the backend's limit on calls in flight (0: fixed pool).", [](const BackendStats& b) { return double(b.limit); }},

@@ -4,6 +4,8 @@
 #include "routing/system.h"
 #include "rpc/address.h"
 
+#include <boost/asio/ip/address.hpp>
+
 #include <algorithm>
 
 namespace routing::core {
@@ -24,10 +26,19 @@ AdaptiveLimitSettings per_backend_settings(const RouterOptions& options) {
 Backend::Backend(System& owner, std::string addr)
     : system(owner), address(std::move(addr)), adaptive(per_backend_settings(owner.options)) {
   if (owner.options.adaptive_pool) limit = adaptive.limit();
-  try {
-    endpoint = rpc::resolve_endpoint(address);
-  } catch (const std::exception& e) {
-    common::log().warn("system '{}': backend {} cannot be used: {}", owner.name(), address, e.what());
+  // A literal IP is used at once; a host name is looked up off the loop
+  // (System::publish starts its DnsRefresher), never here.
+  auto parsed = rpc::parse_host_port(address);
+  if (!parsed) {
+    common::log().warn("system '{}': backend {} cannot be used: expected HOST:PORT", owner.name(), address);
+    return;
+  }
+  boost::system::error_code ec;
+  auto ip = boost::asio::ip::make_address(parsed->host, ec);
+  if (!ec) {
+    endpoint.set({ip, parsed->port});
+  } else {
+    host_name = std::move(parsed);
   }
 }
 

@@ -7,6 +7,7 @@
 #include "routing/load_window.h"
 #include "routing/outlier.h"
 #include "routing/peak_ewma.h"
+#include "rpc/host_port.h"
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -22,12 +23,43 @@ namespace routing::core {
 
 class System;
 
+// Where a backend is reached. Set by the constructor for a literal IP, else
+// by its DnsRefresher (on worker 0) whenever a lookup answers, while calls
+// and health checks read it on other threads: hence the lock (taken once
+// per new connection, never per call) and the flag pick() reads.
+class EndpointSlot {
+ public:
+  using Endpoint = boost::asio::ip::tcp::endpoint;
+  std::optional<Endpoint> get() const {
+    std::lock_guard lock(mutex_);
+    return endpoint_;
+  }
+  // True if it changed.
+  bool set(const Endpoint& endpoint) {
+    std::lock_guard lock(mutex_);
+    if (endpoint_ == endpoint) return false;
+    endpoint_ = endpoint;
+    known_.store(true, std::memory_order_release);
+    return true;
+  }
+  bool known() const { return known_.load(std::memory_order_acquire); }
+
+ private:
+  mutable std::mutex mutex_;
+  std::optional<Endpoint> endpoint_;
+  std::atomic<bool> known_{false};
+};
+
 struct Backend {
   Backend(System& owner, std::string address);
 
   System& system;
   const std::string address;
-  std::optional<boost::asio::ip::tcp::endpoint> endpoint;  // nullopt: unresolvable
+  // Unknown until a host name resolves (System::publish starts that); a
+  // backend without one is not available.
+  EndpointSlot endpoint;
+  // The address as host and port, when it names a host rather than an IP.
+  std::optional<rpc::HostPort> host_name;
 
   std::atomic<std::size_t> in_flight{0};
   std::atomic<std::size_t> open_connections{0};
@@ -75,7 +107,7 @@ struct Backend {
     return now.time_since_epoch().count() < ejected_until_ns.load(std::memory_order_relaxed);
   }
   bool available(std::chrono::steady_clock::time_point now) const {
-    return healthy.load(std::memory_order_relaxed) && !ejected(now) && endpoint.has_value();
+    return healthy.load(std::memory_order_relaxed) && !ejected(now) && endpoint.known();
   }
 };
 

@@ -62,8 +62,9 @@ asio::awaitable<bool> HealthChecker::ping(const std::shared_ptr<Backend>& backen
   // (a backend that holds every pooled connection without answering must
   // still be checked), closed after the check.
   auto fresh = rpc::ClientConnection::create(loop_, options_.max_frame_bytes);
-  auto ec = backend->endpoint ? co_await rpc::connect_within(fresh, *backend->endpoint, options_.health_check_timeout)
-                              : rpc::error_code(asio::error::host_not_found);
+  const auto target = backend->endpoint.get();
+  if (!target) co_return false;  // not resolved (yet)
+  auto ec = co_await rpc::connect_within(fresh, *target, options_.health_check_timeout);
   if (ec) co_return false;
   Reply pong = co_await rpc::call_within(fresh, 0, "", options_.health_check_timeout);
   fresh->close();

@@ -42,6 +42,8 @@ void RouterCore::validate(const RouterOptions& options) {
   if (options.max_systems == 0) fail("max systems must be at least 1");
   if (options.unknown_name_ttl.count() < 0) fail("unknown name ttl must not be negative");
   if (options.empty_discovery_grace.count() < 0) fail("empty discovery grace must not be negative");
+  if (options.dns_refresh.count() < 0) fail("dns refresh must not be negative");
+  if (options.dns_timeout.count() <= 0) fail("dns timeout must be positive");
   if (!parse_strategy(options.strategy)) fail("unknown strategy '" + options.strategy + "'");
   discovery::parse_discovery_url(options.discovery);
 }
@@ -109,6 +111,7 @@ asio::awaitable<std::optional<Reply>> RouterCore::learn_first_set(std::shared_pt
 // unknown for a while); a system with instances is followed from now on:
 // its discovery watch and health checks start.
 asio::awaitable<void> RouterCore::fetch_first_set(std::shared_ptr<System> system) {
+  system->resolve_host_names_on(workers_[0]->executor, resolve_);
   discovery::Result<discovery::AddressSet> listed;
   try {
     listed = co_await discovery_->list(system->name());

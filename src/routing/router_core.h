@@ -78,6 +78,11 @@ class RouterCore {
   CallOutcome call_blocking(std::string_view system, std::uint32_t procedure, std::string_view payload,
                             const CallOptions& options);
 
+  // How host names of backends are looked up (default: Asio's async_resolve,
+  // off the loops). Tests inject slow or failing lookups; set it before the
+  // first call.
+  void set_resolve_function(DnsRefresher::ResolveFunction resolve) { resolve_ = std::move(resolve); }
+
   bool set_strategy(std::string_view strategy, std::optional<std::string> system);
   RouterStats stats() const;
   const RouterOptions& options() const { return options_; }
@@ -134,6 +139,7 @@ class RouterCore {
   std::atomic<std::size_t> next_worker_{0};
   std::atomic<bool> stopping_{false};
   std::unique_ptr<boost::asio::steady_timer> limits_timer_;  // adaptive pools only
+  DnsRefresher::ResolveFunction resolve_ = DnsRefresher::asio_resolve();
 };
 
 }  // namespace routing::core

@@ -25,6 +25,8 @@ System::System(std::string name, const RouterOptions& opts, Strategy strategy)
   touch();  // a new system counts as used: it is not forgotten before its first call
 }
 
+System::~System() { stop_resolving(); }
+
 void System::set_backends(const std::vector<std::string>& addresses) {
   auto old = backends();
   if (addresses.empty() && !old->backends.empty() && options.empty_discovery_grace.count() > 0) {
@@ -55,7 +57,7 @@ void System::publish(const std::vector<std::string>& addresses) {
   if (old->backends.size() == addresses.size() &&
       std::equal(addresses.begin(), addresses.end(), old->backends.begin(),
                  [](const std::string& address, const auto& backend) { return backend->address == address; })) {
-    mark_ready();  // the same set (e.g. the watch's first delivery): nothing to swap
+    mark_ready_unless_resolving(*old);  // the same set (e.g. the watch's first delivery): nothing to swap
     return;
   }
   auto fresh = std::make_shared<BackendList>();
@@ -79,12 +81,75 @@ void System::publish(const std::vector<std::string>& addresses) {
       backend->removed = true;  // workers close its idle connections
     }
   }
+  follow_host_names(*fresh);
   if (options.adaptive_pool) apply_backend_limits(*fresh, Clock::now());
   {
     std::lock_guard lock(backends_mutex_);
     backends_ = std::move(fresh);
   }
   common::log().info("system '{}': {} backend(s)", name_, addresses.size());
+  mark_ready_unless_resolving(*backends());
+}
+
+void System::resolve_host_names_on(asio::any_io_executor loop, DnsRefresher::ResolveFunction resolve) {
+  std::lock_guard lock(dns_mutex_);
+  dns_loop_ = std::move(loop);
+  resolve_ = std::move(resolve);
+}
+
+void System::stop_resolving() {
+  std::lock_guard lock(dns_mutex_);
+  dns_stopped_ = true;
+  for (auto& [address, refresher] : refreshers_) refresher->stop();
+  refreshers_.clear();
+}
+
+void System::follow_host_names(const BackendList& fresh) {
+  std::lock_guard lock(dns_mutex_);
+  std::erase_if(refreshers_, [&](auto& entry) {
+    bool kept = std::any_of(fresh.backends.begin(), fresh.backends.end(),
+                            [&](const auto& b) { return b->address == entry.first; });
+    if (!kept) entry.second->stop();
+    return !kept;
+  });
+  if (dns_stopped_ || !dns_loop_) return;
+  for (const auto& backend : fresh.backends) {
+    if (!backend->host_name || refreshers_.contains(backend->address)) continue;
+    // Weak: a lookup ending after the backend or the system is gone changes nothing.
+    auto publish = [backend = std::weak_ptr(backend), system = weak_from_this()](const asio::ip::tcp::endpoint& found) {
+      auto owner = system.lock();
+      auto alive = backend.lock();
+      if (!owner || !alive) return;
+      if (alive->endpoint.set(found)) {
+        common::log().info("system '{}': backend {} is at {}", owner->name(), alive->address,
+                           rpc::format_host_port(found));
+      }
+      owner->mark_ready();
+    };
+    auto failed = [address = backend->address, system = weak_from_this()](const std::string& error) {
+      auto owner = system.lock();
+      if (!owner) return;
+      common::log().warn("system '{}': cannot resolve backend {}: {} (its last address, if any, stays in use)",
+                         owner->name(), address, error);
+      owner->mark_ready();  // calls get 14 "no healthy backend" if no other backend is usable
+    };
+    DnsRefresher::Settings settings{options.dns_refresh, options.dns_timeout};
+    refreshers_[backend->address] = DnsRefresher::start(*dns_loop_, backend->host_name->host, backend->host_name->port,
+                                                        settings, resolve_, publish, failed);
+  }
+}
+
+// A first set whose backends all wait for their host name's first lookup
+// is not ready yet: its first calls wait (each within its deadline) for a
+// lookup to end, rather than getting 14 for a name about to resolve.
+void System::mark_ready_unless_resolving(const BackendList& list) {
+  if (!ready()) {
+    const auto now = Clock::now();
+    bool any_usable = std::any_of(list.backends.begin(), list.backends.end(),
+                                  [&](const auto& b) { return b->available(now); });
+    std::lock_guard lock(dns_mutex_);
+    if (!any_usable && !refreshers_.empty()) return;  // a lookup's end marks it ready
+  }
   mark_ready();
 }
 
@@ -138,6 +203,7 @@ void System::retire() {
   retired_ = true;
   stop_watch();
   cancel_health_checks();
+  stop_resolving();
 }
 
 void System::set_health_timer(std::shared_ptr<asio::steady_timer> timer) {
@@ -346,6 +412,7 @@ SystemStats System::stats() const {
     BackendStats b;
     b.address = backend->address;
     b.healthy = backend->healthy.load();
+    b.resolved = backend->endpoint.known();
     b.ejected = backend->ejected(now);
     {
       std::lock_guard lock(backend->outlier_mutex);

@@ -5,6 +5,7 @@
 // swapped atomically when discovery reports a change.
 #include "discovery/discovery.h"
 #include "routing/backend.h"
+#include "routing/dns_refresher.h"
 #include "routing/limiter.h"
 #include "routing/retry_budget.h"
 #include "routing/strategy.h"
@@ -14,13 +15,15 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include <map>
 #include <random>
 
 namespace routing::core {
 
-class System {
+class System : public std::enable_shared_from_this<System> {
  public:
   System(std::string name, const RouterOptions& options, Strategy strategy);
+  ~System();
 
   const std::string& name() const { return name_; }
   std::shared_ptr<const BackendList> backends() const {
@@ -43,6 +46,14 @@ class System {
   // The first set's fetch failed: its waiters answer 14 with `error`, and
   // the next call fetches again.
   void fetch_failed(const std::string& error);
+  // Backends named by host name are looked up on `loop` by `resolve`, off
+  // the calling thread, and again every RouterOptions::dns_refresh
+  // (dns_refresher.h); until their first answer they are not available.
+  // Without this (unit tests) they stay unresolved. RouterCore sets it
+  // before the system's first set.
+  void resolve_host_names_on(boost::asio::any_io_executor loop, DnsRefresher::ResolveFunction resolve);
+  // Ends every lookup and refresh (retire, the router stopping); later sets start none.
+  void stop_resolving();
   void keep_watch(std::unique_ptr<discovery::WatchHandle> watch);
   void stop_watch();
 
@@ -107,6 +118,9 @@ class System {
 
  private:
   void mark_ready();
+  void mark_ready_unless_resolving(const BackendList& list);
+  // Starts looking up the host names new in `fresh`, stops those gone from it.
+  void follow_host_names(const BackendList& fresh);
   void publish(const std::vector<std::string>& addresses);
   // Adaptive pools: the system's limit from its available backends' limits.
   void apply_backend_limits(const BackendList& list, std::chrono::steady_clock::time_point now);
@@ -134,6 +148,12 @@ class System {
   // When discovery first listed no instance while backends were known (0: not held).
   std::atomic<std::int64_t> emptied_at_ns_{0};
   std::atomic<bool> retired_{false};
+
+  std::mutex dns_mutex_;
+  std::optional<boost::asio::any_io_executor> dns_loop_;                 // under dns_mutex_
+  DnsRefresher::ResolveFunction resolve_;                                // under dns_mutex_
+  std::map<std::string, std::shared_ptr<DnsRefresher>> refreshers_;      // by address, under dns_mutex_
+  bool dns_stopped_ = false;                                             // under dns_mutex_
 };
 
 }  // namespace routing::core

@@ -119,6 +119,7 @@ void SystemRegistry::stop_all() {
   for (auto& [name, system] : systems_) {
     system->stop_watch();
     system->cancel_health_checks();
+    system->stop_resolving();
   }
 }
 

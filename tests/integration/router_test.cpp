@@ -872,5 +872,79 @@ TEST(Router, RejectsBadOptions) {
   EXPECT_NO_THROW(Router(adaptive([](RouterOptions&) {})));
 }
 
+// Issue 20, finding 7: host names in registrations are looked up off the
+// event loop. A name that does not resolve leaves its backend out (STATUS
+// says "resolved": false) while calls go to the good one. Where real DNS is
+// slow to fail (the red team saw 4 s) this also times the calls; the test
+// after it makes the lookup slow on purpose.
+TEST(Router, ABackendWhoseNameDoesNotResolveIsLeftOut) {
+  TestBackend good;
+  auto time_first_calls = [](Router& router) {
+    auto start = Clock::now();
+    for (int i = 0; i < 20; ++i) {
+      Reply reply = router.call("echo", 1, "x");
+      EXPECT_TRUE(reply.ok()) << reply.payload;
+    }
+    return Clock::now() - start;
+  };
+  Router plain(quiet_options(static_url({&good})));
+  auto plain_took = time_first_calls(plain);
+  Router router(quiet_options("static://echo=does-not-exist.invalid:7001," + good.address()));
+  auto took = time_first_calls(router);
+  EXPECT_LT(took, 10 * plain_took + 500ms) << "plain: " << plain_took.count() << " ns";
+  auto backends = router.stats().systems.at(0).backends;  // by address: the IP first
+  ASSERT_EQ(backends.size(), 2u);
+  EXPECT_TRUE(backends[0].resolved);
+  EXPECT_EQ(backends[1].address, "does-not-exist.invalid:7001");
+  EXPECT_FALSE(backends[1].resolved);
+  EXPECT_EQ(backends[1].calls_by_status.size(), 0u);
+}
+
+// A lookup that hangs (DNS unreachable) holds no call up: the first calls
+// are answered in a small part of the time the lookup is given.
+TEST(Router, AHungNameLookupHoldsNoCallUp) {
+  TestBackend good;
+  auto options = quiet_options("static://echo=hung.example:7001," + good.address());
+  options.dns_timeout = 4000ms;
+  std::atomic<int> lookups{0};
+  std::mutex unanswered_mutex;
+  std::vector<core::DnsRefresher::AnswerHandler> unanswered;  // never called: the lookup hangs
+  CoreOnAStoppableLoop router(options);  // after them: stopped before they go
+  router.core().set_resolve_function([&](const asio::any_io_executor&, const std::string&, std::uint16_t,
+                                         core::DnsRefresher::AnswerHandler done) -> std::function<void()> {
+    ++lookups;
+    std::lock_guard lock(unanswered_mutex);
+    unanswered.push_back(std::move(done));
+    return {};
+  });
+  auto start = Clock::now();
+  for (int i = 0; i < 20; ++i) {
+    auto outcome = router.core().call_blocking("echo", 1, "x", {});
+    EXPECT_TRUE(outcome.reply.ok()) << outcome.reply.payload;
+  }
+  EXPECT_LT(Clock::now() - start, options.dns_timeout / 4);
+  EXPECT_EQ(lookups.load(), 1);
+  auto backends = router.core().stats().systems.at(0).backends;
+  ASSERT_EQ(backends.size(), 2u);
+  EXPECT_FALSE(backends[1].resolved);
+}
+
+// localhost (from /etc/hosts, no DNS server needed) is looked up off the
+// loop too; the system's first calls wait for it rather than failing.
+TEST(Router, ABackendRegisteredAsLocalhostIsReached) {
+  TestBackend backend;
+  auto port = backend.address().substr(backend.address().rfind(':') + 1);
+  Router router(quiet_options("static://echo=localhost:" + port));
+  for (int i = 0; i < 5; ++i) {
+    Reply reply = router.call("echo", 1, "hello");
+    ASSERT_TRUE(reply.ok()) << reply.payload;
+    EXPECT_EQ(reply.payload, "hello");
+  }
+  auto backends = router.stats().systems.at(0).backends;
+  ASSERT_EQ(backends.size(), 1u);
+  EXPECT_TRUE(backends[0].resolved);
+  EXPECT_EQ(backends[0].calls_by_status[0], 5u);
+}
+
 }  // namespace
 }  // namespace routing::test

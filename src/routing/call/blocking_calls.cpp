@@ -46,10 +46,11 @@ CallOutcome RouterCore::call_blocking(std::string_view system, std::uint32_t pro
         break;
       case Step::connect: {
         auto limit = flow.connect_limit(call, Clock::now());
-        std::string error = call.backend->endpoint ? "no time left" : "host not found";
+        const auto target = call.backend->endpoint.get();  // a refresh may change it meanwhile
+        std::string error = target ? "no time left" : "host not found";
         std::shared_ptr<rpc::BlockingConnection> fresh;
-        if (call.backend->endpoint && limit > Clock::duration::zero()) {
-          fresh = rpc::BlockingConnection::connect(*call.backend->endpoint, limit, options_.max_frame_bytes, error);
+        if (target && limit > Clock::duration::zero()) {
+          fresh = rpc::BlockingConnection::connect(*target, limit, options_.max_frame_bytes, error);
           if (fresh) fresh->verify_answers(options_.verify_answers);
         }
         step = flow.connected(call, std::move(fresh), error, limit);

@@ -218,12 +218,13 @@ asio::awaitable<void> RouterCore::connect(std::unique_ptr<LoopCall> call) {
   CallFlow flow(pools, options_);
   auto limit = flow.connect_limit(*call, Clock::now());
   std::shared_ptr<rpc::ClientConnection> fresh;
-  std::string error = call->backend->endpoint ? "no time left" : "host not found";
-  if (call->backend->endpoint && limit > Clock::duration::zero()) {
+  const auto target = call->backend->endpoint.get();  // a refresh may change it meanwhile
+  std::string error = target ? "no time left" : "host not found";
+  if (target && limit > Clock::duration::zero()) {
     try {
       auto connection = rpc::ClientConnection::create(workers_[call->worker]->executor, options_.max_frame_bytes);
       connection->verify_answers(options_.verify_answers);
-      auto ec = co_await rpc::connect_within(connection, *call->backend->endpoint, limit);
+      auto ec = co_await rpc::connect_within(connection, *target, limit);
       if (ec) {
         error = ec.message();
       } else {
