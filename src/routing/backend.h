@@ -75,6 +75,9 @@ struct Backend {
   // connections to this backend are checked before reuse, however recently
   // they were used (the backend may have just died).
   std::atomic<std::uint64_t> failed_attempts{0};
+  // When an attempt on it last failed (steady clock, ns): picks pass it over
+  // for a moment while another backend is there (System::pick).
+  std::atomic<std::int64_t> failed_ns{0};
 
   std::mutex outlier_mutex;
   OutlierState outlier;

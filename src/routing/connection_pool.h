@@ -40,10 +40,18 @@ class BasicPooledConnection {
   Backend& backend() { return *backend_; }
   const std::shared_ptr<Backend>& backend_shared() const { return backend_; }
   void close();
+  // The backend's count of failed calls when this use of the connection
+  // began (made, or taken from idle): the pool trusts it again only if no
+  // call to the backend failed since then. Read at pooling instead, a
+  // connection answered just before its backend died but given back late
+  // (its thread descheduled) would be trusted after the death was known.
+  std::uint64_t failures_before_use() const { return failures_before_use_; }
+  void note_use_begins() { failures_before_use_ = backend_->failed_attempts.load(std::memory_order_relaxed); }
 
  private:
   std::shared_ptr<Connection> connection_;
   std::shared_ptr<Backend> backend_;
+  std::uint64_t failures_before_use_ = 0;
 };
 
 // Idle connections, per backend, oldest first. Not thread-safe: each event
@@ -63,7 +71,7 @@ class BasicConnectionPool {
   // A pooled connection is checked with a non-blocking MSG_PEEK before reuse
   // (one syscall), unless it was used within its kind's
   // Connection::trusted_while_idle_for and no call to its backend has failed
-  // since it was pooled (a backend that just died: its other connections are
+  // since that use began (a backend that just died: its other connections are
   // then suspect too). An event-loop connection's read is armed while it
   // idles, so the loop has marked it closed within a turn of the peer
   // closing: trusted for 50 ms (our draining servers keep a connection open
@@ -107,7 +115,7 @@ class BasicConnectionPool {
   struct Idle {
     PooledConnection connection;
     Clock::time_point since;
-    std::uint64_t failed_attempts;  // the backend's count when it was pooled
+    std::uint64_t failed_attempts;  // the backend's count when its last use began
   };
   struct BackendIdle {
     std::shared_ptr<Backend> backend;  // kept alive while connections idle

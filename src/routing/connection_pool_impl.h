@@ -11,6 +11,7 @@ BasicPooledConnection<Connection>::BasicPooledConnection(std::shared_ptr<Connect
                                                          std::shared_ptr<Backend> backend)
     : connection_(std::move(connection)), backend_(std::move(backend)) {
   transition(backend_->system, backend_.get(), ConnectionState::connecting, ConnectionState::in_use);
+  note_use_begins();
 }
 
 template <class Connection>
@@ -20,6 +21,7 @@ BasicPooledConnection<Connection>& BasicPooledConnection<Connection>::operator=(
     close();
     connection_ = std::move(other.connection_);
     backend_ = std::move(other.backend_);
+    failures_before_use_ = other.failures_before_use_;
   }
   return *this;
 }
@@ -38,6 +40,7 @@ auto BasicConnectionPool<Connection>::leave_idle(BackendIdle& list) -> PooledCon
   PooledConnection connection = std::move(list.idle.front().connection);
   list.idle.pop_front();
   transition(list.backend->system, list.backend.get(), ConnectionState::idle, ConnectionState::in_use);
+  connection.note_use_begins();
   return connection;
 }
 
@@ -46,7 +49,8 @@ void BasicConnectionPool<Connection>::push_idle(PooledConnection connection, Clo
   Backend& backend = connection.backend();
   auto& list = idle_[&backend];
   if (!list.backend) list.backend = connection.backend_shared();
-  Idle entry{std::move(connection), since, backend.failed_attempts.load(std::memory_order_relaxed)};
+  auto failures_before_use = connection.failures_before_use();
+  Idle entry{std::move(connection), since, failures_before_use};
   if (at_front) {
     list.idle.push_front(std::move(entry));
   } else {

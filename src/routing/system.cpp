@@ -294,13 +294,24 @@ class CandidateSet {
 std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend* const> excluded,
                                      Clock::time_point now) {
   CandidateSet set(list.backends.size());
+  const auto recent_failures_since = (now - failed_recently).time_since_epoch().count();
+  bool any_failed_recently = false;
   for (std::size_t i = 0; i < list.backends.size(); ++i) {
     const Backend& backend = *list.backends[i];
     if (!backend.available(now)) continue;
     if (std::find(excluded.begin(), excluded.end(), &backend) != excluded.end()) continue;
     set.add(i, Candidate{backend.in_flight.load(std::memory_order_relaxed), 0});
+    any_failed_recently |= backend.failed_ns.load(std::memory_order_relaxed) > recent_failures_since;
   }
   if (set.size() == 0) return nullptr;
+  if (any_failed_recently) {
+    // A backend whose attempt just failed (it may be dying: its process
+    // still holds sockets that take requests it will never answer) waits
+    // out `failed_recently` while another can take the call.
+    set.prefer([&](std::size_t i) {
+      return list.backends[i]->failed_ns.load(std::memory_order_relaxed) <= recent_failures_since;
+    });
+  }
   thread_local std::mt19937_64 rng{std::random_device{}()};
   if (options.adaptive_pool) {
     // Below their limit first: one that is at it would queue the call.
@@ -371,8 +382,9 @@ void System::record_missed_deadline(Backend& backend, Clock::time_point sent_at)
 }
 
 void System::record_failure(Backend& backend) {
-  backend.failed_attempts.fetch_add(1, std::memory_order_relaxed);
   auto now = Clock::now();
+  backend.failed_ns.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+  backend.failed_attempts.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lock(backend.outlier_mutex);
   backend.failing = true;
   if (!backend.outlier.on_failure(options.eject_after, now)) return;

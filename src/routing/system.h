@@ -59,7 +59,9 @@ class System : public std::enable_shared_from_this<System> {
 
   // The backend for the next attempt among the available ones not in
   // `excluded` (and, with adaptive limits, below their limit if any is;
-  // ramping ones by their slow-start share); nullptr if none.
+  // ramping ones by their slow-start share; one whose attempt failed within
+  // `failed_recently` only if every other did too); nullptr if none.
+  static constexpr std::chrono::milliseconds failed_recently{100};
   std::shared_ptr<Backend> pick(const BackendList& list, std::span<Backend* const> excluded,
                                 std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
 

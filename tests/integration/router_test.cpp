@@ -284,7 +284,12 @@ TEST(Router, EjectsAFailingBackendButNeverTooMany) {
   options.max_ejected_percent = 50;  // at most one of three
   options.min_retries_per_second = 1000;
   Router router(options);
-  for (int i = 0; i < 30; ++i) EXPECT_TRUE(router.call("echo", 1, "x").ok());
+  // Spread over three times System::failed_recently: a backend whose attempt
+  // just failed is passed over for that long, so its failures are that far apart.
+  for (int i = 0; i < 30; ++i) {
+    EXPECT_TRUE(router.call("echo", 1, "x").ok());
+    std::this_thread::sleep_for(core::System::failed_recently / 10);
+  }
   auto stats = router.stats().systems.at(0);
   int ejected = 0;
   std::uint64_t ejections = 0;

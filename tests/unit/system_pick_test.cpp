@@ -80,13 +80,13 @@ TEST(SlowStart, OffByDefault) {
 TEST(SlowStart, ABackendRampsUpWhenItsEjectionEnds) {
   auto options = with_slow_start(60s);
   options.eject_after = 1;
-  options.base_ejection_time = 50ms;
+  options.base_ejection_time = System::failed_recently + 50ms;  // past the pass-over of a failure
   System system("echo", options, Strategy::round_robin);
   system.set_backends({"127.0.0.1:1", "127.0.0.1:2"});
   auto list = system.backends();
   system.record_failure(*list->backends[1]);
   EXPECT_EQ(picks(system, 100)["127.0.0.1:2"], 0);  // ejected
-  std::this_thread::sleep_for(80ms);
+  std::this_thread::sleep_for(options.base_ejection_time + 30ms);
   auto back = picks(system, 2000)["127.0.0.1:2"];
   EXPECT_GT(back, 20);   // about 10% × half of 2000 = 100
   EXPECT_LT(back, 300);  // not 1000
@@ -108,6 +108,29 @@ TEST(PeakEwmaPick, TheSlowestOfThreeIsNeverPicked) {
   EXPECT_EQ(seen.count("127.0.0.1:2"), 0u);
   EXPECT_GT(seen["127.0.0.1:1"], 1500);  // wins both pairs it is in: 2 of 3 picks
   EXPECT_GT(seen["127.0.0.1:3"], 700);   // wins against the slowest: 1 of 3
+}
+
+// A backend whose attempt just failed may be dying with its sockets still
+// taking requests: picks pass it over for System::failed_recently while
+// another is there, and only then.
+TEST(RecentFailure, ABackendWhoseAttemptJustFailedIsPassedOverForAMoment) {
+  RouterOptions options;
+  System system("echo", options, Strategy::round_robin);
+  system.set_backends({"127.0.0.1:1", "127.0.0.1:2"});
+  auto list = system.backends();
+  system.record_failure(*list->backends[1]);
+  const auto now = Clock::now();
+  int picked_failed = 0;
+  for (int i = 0; i < 100; ++i) picked_failed += system.pick(*list, {}, now).get() == list->backends[1].get();
+  EXPECT_EQ(picked_failed, 0);
+  // Every other one failed too: no preference, round-robin again.
+  system.record_failure(*list->backends[0]);
+  EXPECT_EQ(picks(system, 100)["127.0.0.1:2"], 50);
+  // The moment past, it takes its share again.
+  const auto later = Clock::now() + System::failed_recently + 1ms;
+  picked_failed = 0;
+  for (int i = 0; i < 100; ++i) picked_failed += system.pick(*list, {}, later).get() == list->backends[1].get();
+  EXPECT_EQ(picked_failed, 50);
 }
 
 }  // namespace
