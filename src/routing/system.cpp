@@ -31,7 +31,9 @@ void System::set_backends(const std::vector<std::string>& addresses) {
   auto old = backends();
   if (addresses.empty() && !old->backends.empty() && options.empty_discovery_grace.count() > 0) {
     std::int64_t unset = 0;
-    if (emptied_at_ns_.compare_exchange_strong(unset, Clock::now().time_since_epoch().count())) {
+    const auto now = Clock::now();
+    if (emptied_at_ns_.compare_exchange_strong(unset, now.time_since_epoch().count())) {
+      schedule_sweep(now + options.empty_discovery_grace);
       common::log().warn("system '{}': discovery lists no instance; keeping the last {} for {} ms in case it lost "
                          "its registrations (a restart)",
                          name_, old->backends.size(), options.empty_discovery_grace.count());
@@ -88,7 +90,23 @@ void System::publish(const std::vector<std::string>& addresses) {
     backends_ = std::move(fresh);
   }
   common::log().info("system '{}': {} backend(s)", name_, addresses.size());
+  if (addresses.empty()) schedule_sweep(Clock::now() + options.unused_system_retention);
   mark_ready_unless_resolving(*backends());
+}
+
+void System::schedule_sweep(Clock::time_point at) {
+  if (agenda_) agenda_->schedule(weak_from_this(), at);
+}
+
+std::optional<Clock::time_point> System::next_sweep(Clock::time_point now) const {
+  if (auto emptied = emptied_at_ns_.load(); emptied != 0) {
+    return Clock::time_point(Clock::duration(emptied)) + options.empty_discovery_grace;
+  }
+  if (!backends()->backends.empty()) return std::nullopt;
+  if (limiter.in_use() > 0 || limiter.waiting() > 0) return now + options.unused_system_retention;
+  // Not unused at `now`, so this is later than `now`.
+  return Clock::time_point(Clock::duration(last_used_ns_.load(std::memory_order_relaxed))) +
+         options.unused_system_retention + std::chrono::milliseconds(1);
 }
 
 void System::resolve_host_names_on(asio::any_io_executor loop, DnsRefresher::ResolveFunction resolve) {

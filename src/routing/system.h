@@ -8,6 +8,7 @@
 #include "routing/dns_refresher.h"
 #include "routing/limiter.h"
 #include "routing/retry_budget.h"
+#include "routing/sweep_agenda.h"
 #include "routing/strategy.h"
 
 #include <routing/router.h>
@@ -102,6 +103,13 @@ class System : public std::enable_shared_from_this<System> {
     }
   }
   bool unused_since(std::chrono::steady_clock::time_point cutoff) const;
+  // Tells `agenda` when this system next needs the registry's sweep (its
+  // set emptied: forget it once unused; an empty set held back: apply it).
+  // Set by the registry before the system is handed out.
+  void schedule_sweeps_on(std::shared_ptr<SweepAgenda> agenda) { agenda_ = std::move(agenda); }
+  // When the sweep should look at it again after a visit at `now`; nullopt
+  // while it has instances (it cannot be forgotten then).
+  std::optional<std::chrono::steady_clock::time_point> next_sweep(std::chrono::steady_clock::time_point now) const;
   void retire();
   bool retired() const { return retired_.load(); }
   // The health checks' timer (set once, from the thread creating the
@@ -124,6 +132,7 @@ class System : public std::enable_shared_from_this<System> {
   // Starts looking up the host names new in `fresh`, stops those gone from it.
   void follow_host_names(const BackendList& fresh);
   void publish(const std::vector<std::string>& addresses);
+  void schedule_sweep(std::chrono::steady_clock::time_point at);
   // Adaptive pools: the system's limit from its available backends' limits.
   void apply_backend_limits(const BackendList& list, std::chrono::steady_clock::time_point now);
 
@@ -150,6 +159,7 @@ class System : public std::enable_shared_from_this<System> {
   // When discovery first listed no instance while backends were known (0: not held).
   std::atomic<std::int64_t> emptied_at_ns_{0};
   std::atomic<bool> retired_{false};
+  std::shared_ptr<SweepAgenda> agenda_;  // set before the system is shared
 
   std::mutex dns_mutex_;
   std::optional<boost::asio::any_io_executor> dns_loop_;                 // under dns_mutex_

@@ -34,8 +34,16 @@ std::shared_ptr<System> SystemRegistry::find_or_create(std::string_view name, Re
     }
     return nullptr;
   }
-  auto system = std::make_shared<System>(std::string(name), options_, default_strategy_);
+  auto system = make_system(std::string(name));
   systems_.emplace(std::string(name), system);
+  return system;
+}
+
+std::shared_ptr<System> SystemRegistry::make_system(const std::string& name) {
+  auto system = std::make_shared<System>(name, options_, default_strategy_);
+  system->schedule_sweeps_on(agenda_);
+  // It may never get an instance (discovery unreachable, or made by an operator's SET_STRATEGY).
+  agenda_->schedule(system, std::chrono::steady_clock::now() + options_.unused_system_retention);
   return system;
 }
 
@@ -44,12 +52,13 @@ void SystemRegistry::forget_unknown(const std::shared_ptr<System>& system) {
   system->retire();
   auto it = systems_.find(system->name());
   if (it != systems_.end() && it->second == system) systems_.erase(it);
+  agenda_->cancel(system.get());
   unknown_.add(system->name(), std::chrono::steady_clock::now());
 }
 
 SystemRegistry::Counts SystemRegistry::counts() const {
   std::lock_guard lock(mutex_);
-  return Counts{systems_.size(), unknown_.size(), unknown_.evicted(), refused_};
+  return Counts{systems_.size(), unknown_.size(), unknown_.evicted(), refused_, agenda_->size()};
 }
 
 std::shared_ptr<System> SystemRegistry::find_or_create_cached(std::string_view name, Reply* refusal) {
@@ -80,7 +89,7 @@ bool SystemRegistry::set_strategy(std::string_view name, std::optional<std::stri
       std::lock_guard lock(mutex_);
       unknown_.erase(*system);
       auto& slot = systems_[*system];
-      if (!slot) slot = std::make_shared<System>(*system, options_, default_strategy_);
+      if (!slot) slot = make_system(*system);
       target = slot;
     }
     target->set_strategy(*strategy, true);
@@ -100,17 +109,22 @@ std::vector<std::shared_ptr<System>> SystemRegistry::all() const {
 }
 
 void SystemRegistry::sweep(std::chrono::steady_clock::time_point now) {
+  auto due = agenda_->take_due(now);
+  if (due.empty()) return;
   auto cutoff = now - options_.unused_system_retention;
   std::lock_guard lock(mutex_);
-  for (auto it = systems_.begin(); it != systems_.end();) {
-    it->second->apply_overdue_empty_set(now);
-    if (!it->second->unused_since(cutoff)) {
-      ++it;
+  for (auto& system : due) {
+    auto it = systems_.find(system->name());
+    if (it == systems_.end() || it->second != system) continue;  // forgotten meanwhile
+    system->apply_overdue_empty_set(now);
+    if (system->unused_since(cutoff)) {
+      common::log().debug("forgetting system '{}': no instances, no calls", it->first);
+      system->retire();
+      systems_.erase(it);
+      agenda_->cancel(system.get());  // an empty set applied just now scheduled it again
       continue;
     }
-    common::log().debug("forgetting system '{}': no instances, no calls", it->first);
-    it->second->retire();
-    it = systems_.erase(it);
+    if (auto next = system->next_sweep(now)) agenda_->schedule(system, *next);
   }
 }
 

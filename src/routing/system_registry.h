@@ -39,6 +39,7 @@ class SystemRegistry {
   bool set_strategy(std::string_view strategy, std::optional<std::string> system);
   std::vector<std::shared_ptr<System>> all() const;
   // Applies empty sets whose grace has passed; forgets unused systems.
+  // Visits only the systems due (sweep_agenda.h), not all.
   void sweep(std::chrono::steady_clock::time_point now);
   // Stops every system's discovery watch and health checks.
   void stop_all();
@@ -48,10 +49,14 @@ class SystemRegistry {
     std::size_t unknown_names = 0;
     std::uint64_t unknown_names_evicted = 0;
     std::uint64_t refused = 0;  // new systems refused at max_systems
+    std::size_t sweep_agenda = 0;  // systems the sweep will visit
   };
   Counts counts() const;
 
  private:
+  // A new system, known to the agenda (under mutex_).
+  std::shared_ptr<System> make_system(const std::string& name);
+
   const std::uint64_t id_;  // tells this registry's entries in per-thread caches from another's
   const RouterOptions& options_;
   mutable std::mutex mutex_;
@@ -59,6 +64,7 @@ class SystemRegistry {
   std::unordered_map<std::string, std::shared_ptr<System>> systems_;  // under mutex_
   UnknownNames unknown_;                                              // under mutex_
   std::uint64_t refused_ = 0;                                         // under mutex_
+  std::shared_ptr<SweepAgenda> agenda_ = std::make_shared<SweepAgenda>();
 };
 
 }  // namespace routing::core

@@ -62,6 +62,50 @@ TEST(SystemRegistry, ForgetsSystemsWithoutInstancesThatNobodyCalls) {
   EXPECT_FALSE(again->retired());
 }
 
+// The sweep visits the systems that may be due (an empty set, a grace
+// ending), not every system it knows: those with instances cost it nothing.
+TEST(SystemRegistry, TheSweepVisitsOnlySystemsThatMayBeForgotten) {
+  auto options = retention(50ms);
+  SystemRegistry registry(options, Strategy::round_robin);
+  std::vector<std::shared_ptr<System>> serving;
+  for (int i = 0; i < 100; ++i) {
+    serving.push_back(registry.find_or_create("s" + std::to_string(i)));
+    serving.back()->set_backends({"127.0.0.1:1"});
+  }
+  EXPECT_EQ(registry.counts().sweep_agenda, 100u);  // each new one, in case it never gets an instance
+  registry.sweep(Clock::now() + 1s);
+  EXPECT_EQ(registry.counts().sweep_agenda, 0u);  // they have instances: off the agenda
+  EXPECT_EQ(registry.counts().systems, 100u);
+  // One loses its instances: held back for the grace, then applied, then forgotten.
+  serving[7]->set_backends({});
+  EXPECT_EQ(registry.counts().sweep_agenda, 1u);
+  registry.sweep(Clock::now() + 1s);  // within the grace (5 s)
+  EXPECT_FALSE(serving[7]->retired());
+  EXPECT_EQ(serving[7]->backends()->backends.size(), 1u);
+  registry.sweep(Clock::now() + options.empty_discovery_grace + 1s);
+  EXPECT_TRUE(serving[7]->retired());
+  EXPECT_EQ(registry.counts().systems, 99u);
+  EXPECT_EQ(registry.counts().sweep_agenda, 0u);
+}
+
+// A system without instances that is still called is looked at again once
+// its retention has passed since its last call, and forgotten only then.
+TEST(SystemRegistry, AnEmptySystemStillCalledIsKeptAndLookedAtAgain) {
+  auto options = retention(50ms);
+  options.empty_discovery_grace = 0ms;
+  SystemRegistry registry(options, Strategy::round_robin);
+  auto echo = registry.find_or_create("echo");
+  echo->set_backends({"127.0.0.1:1"});
+  echo->set_backends({});
+  std::this_thread::sleep_for(150ms);
+  echo->touch();  // called just now
+  registry.sweep(Clock::now());
+  EXPECT_FALSE(echo->retired());
+  EXPECT_EQ(registry.counts().sweep_agenda, 1u);
+  registry.sweep(Clock::now() + 100ms);
+  EXPECT_TRUE(echo->retired());
+}
+
 TEST(SystemRegistry, ANameDiscoveryDidNotKnowIsAnswered5UntilItsTtlPasses) {
   RouterOptions options;
   options.unknown_name_ttl = 100ms;
