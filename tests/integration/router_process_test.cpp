@@ -143,7 +143,12 @@ TEST(RouterWithProcesses, AnEchodKilledUnderLoadCostsOnlyItsCallsInFlight) {
   std::this_thread::sleep_for(1500ms);  // past its lease: discovery drops it too
   done = true;
   for (auto& caller : callers) caller.join();
-  EXPECT_LE(failed_after_kill, 8);  // at most the calls that were in flight on it
+  // At most the calls that were in flight on it: one per caller. A dying
+  // process's sockets take requests until it has closed them (under ASan
+  // and load, milliseconds), so every caller may lose one call there; one
+  // whose call failed must not pick it again (System::failed_recently), nor
+  // reuse one of its connections unchecked (the pool's trust window).
+  EXPECT_LE(failed_after_kill, 8);
   EXPECT_EQ(failed.load(), failed_after_kill);
   EXPECT_GT(ok.load(), 200);
 }
