@@ -3,6 +3,7 @@
 #include "app/control_loop.h"
 #include "app/logging.h"
 #include "app/run.h"
+#include "app/settings.h"
 #include "proxy/admin_http.h"
 #include "proxy/routerd_service.h"
 #include "rpc/address.h"
@@ -31,7 +32,10 @@ int main(int argc, char** argv) {
                "routerd"};
   app::RouterdFlags f;
   app::add_routerd_flags(cli, f);
-  if (int code = app::parse_flags(cli, argc, argv); code >= 0) return code;
+  if (int code = app::parse_settings(cli, app::declare_with(&app::add_routerd_flags), "ROUTERD_", argc, argv);
+      code >= 0) {
+    return code;
+  }
   if (!f.auth_token_file.empty()) f.proxy.auth_token = read_token(f.auth_token_file);
   const bool auth_on = !f.auth_token_file.empty() || cli.count("--auth-token") || !f.proxy.auth_token.empty();
   if (auto why = auth_on ? app::check_auth_token(f.proxy.auth_token) : std::nullopt) {
@@ -46,6 +50,11 @@ int main(int argc, char** argv) {
     std::cerr << "routerd: " << e.what() << "\n";
     return 2;
   }
+  if (app::checking_config(cli)) {
+    std::cout << "ok\n";
+    return 0;
+  }
+  const std::string settings = app::settings_text(cli, {"auth-token"});
 
   app::init_logging("routerd", f.common.log_level);
   std::unique_ptr<proxy::RouterdService> service;
@@ -76,7 +85,8 @@ int main(int argc, char** argv) {
               auto* c = core_ready.load();
               return proxy::status_json(c ? c->stats() : RouterStats{}, service->proxy_stats(server));
             },
-            .healthy = [&] { return core_ready.load() != nullptr && !service->draining(); }},
+            .healthy = [&] { return core_ready.load() != nullptr && !service->draining(); },
+            .config = [&] { return settings; }},
         f.admin_limits);
   } catch (const std::exception& e) {
     spdlog::critical("cannot listen on admin address {}: {}", f.admin, e.what());

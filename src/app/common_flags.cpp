@@ -7,6 +7,9 @@
 namespace routing::app {
 
 void add_common_flags(CLI::App& app, CommonOptions& options) {
+  // A setting given twice takes its last value: how the config file, the
+  // environment and the command line override each other (settings.h).
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.set_version_flag("--version", std::string(app.get_name()) + " " + ROUTING_VERSION);
   app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
@@ -96,20 +99,6 @@ CLI::Validator discovery_url_validator() {
         }
       },
       "URL");
-}
-
-}  // namespace routing::app
-
-namespace routing::app {
-
-void add_env_names(CLI::App& app, const std::string& prefix) {
-  for (CLI::Option* option : app.get_options()) {
-    std::string name = option->get_single_name();
-    if (name == "help" || name == "version" || name == "config" || name.empty()) continue;
-    std::string variable = prefix;
-    for (char c : name) variable += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    option->envname(variable);
-  }
 }
 
 }  // namespace routing::app

@@ -34,13 +34,3 @@ namespace routing::app {
 CLI::Validator discovery_url_validator();
 
 }  // namespace routing::app
-
-namespace routing::app {
-
-// Every option of `app` (but help, version and config) also reads the
-// environment variable PREFIX + its name in capitals, dashes as underscores:
-// --pool-size -> ROUTERD_POOL_SIZE. Flags beat variables, variables beat the
-// config file.
-void add_env_names(CLI::App& app, const std::string& prefix);
-
-}  // namespace routing::app

@@ -1,5 +1,7 @@
 #include "app/routerd_flags.h"
 
+#include "app/settings.h"
+
 #include <charconv>
 
 namespace routing::app {
@@ -43,7 +45,7 @@ void set_pool_size(RouterOptions& router, const std::string& value) {
 void add_routerd_flags(CLI::App& app, RouterdFlags& f) {
   add_common_flags(app, f.common);
   add_server_flags(app, f.server, "127.0.0.1:10300");
-  app.set_config("--config", "", "TOML file with any of these settings (name = value)");
+  add_settings_flags(app);
   app.add_option("--admin", f.admin, "admin HTTP address: /metrics, /healthz, /status")
       ->check(host_port_validator())->capture_default_str();
   app.add_option("--admin-max-connections", f.admin_limits.max_connections,
@@ -111,7 +113,6 @@ void add_routerd_flags(CLI::App& app, RouterdFlags& f) {
                  "failed authentications one source address may make at once")
       ->check(CLI::Range(1.0, 1e6))->capture_default_str();
   app.add_option("--access-log", f.proxy.access_log, "one JSON line per call to this file ('-': stderr)");
-  add_env_names(app, "ROUTERD_");
 }
 
 std::optional<std::string> check_auth_token(const std::string& token) {

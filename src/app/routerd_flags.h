@@ -23,7 +23,8 @@ struct RouterdFlags {
   std::string auth_token_file;
 };
 
-// Every flag, the environment variables ROUTERD_* and --config FILE (TOML).
+// Every flag, with --config FILE and --check-config (settings.h: read with
+// parse_settings and the environment prefix ROUTERD_).
 void add_routerd_flags(CLI::App& app, RouterdFlags& flags);
 
 // Why `token` cannot be routerd's auth token (too short to resist guessing:

@@ -43,11 +43,13 @@ http::response<http::string_body> answer(const http::request<http::string_body>&
     set(http::status::ok, "text/plain; version=0.0.4; charset=utf-8", pages.metrics());
   } else if (target == "/status") {
     set(http::status::ok, "application/json", pages.status() + "\n");
+  } else if (target == "/config" && pages.config) {
+    set(http::status::ok, "text/plain; charset=utf-8", pages.config());
   } else if (target == "/healthz") {
     bool healthy = pages.healthy();
     set(healthy ? http::status::ok : http::status::service_unavailable, "text/plain", healthy ? "ok\n" : "draining\n");
   } else {
-    set(http::status::not_found, "text/plain", "not found: try /metrics, /status or /healthz\n");
+    set(http::status::not_found, "text/plain", "not found: try /metrics, /status, /config or /healthz\n");
   }
   response.keep_alive(request.keep_alive());
   response.prepare_payload();

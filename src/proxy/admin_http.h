@@ -16,6 +16,7 @@ struct AdminPages {
   std::function<std::string()> metrics;
   std::function<std::string()> status;
   std::function<bool()> healthy;  // false: /healthz answers 503 (e.g. draining)
+  std::function<std::string()> config;  // /config: the settings in force (TOML, secrets masked)
 };
 
 struct AdminLimits {

@@ -419,19 +419,118 @@ TEST(Routerd, RawSessionsWithMalformedInputGetStatusesAndStayUsable) {
   EXPECT_TRUE(raw.wait_closed());
 }
 
-TEST(Routerd, ReadsAConfigFileAndTheEnvironment) {
-  auto config = temp_file("pool-size = 3\nmax-pending = 7\n");
+// CONTRACT section 10: command line > environment > config file > default.
+TEST(Routerd, ReadsAConfigFileAndTheEnvironmentInTheirOrder) {
+  auto config = temp_file("# routerd\npool-size = 3\nmax-pending = 7 # per system\nstrategy = \"random\"\n"
+                          "rate-limit = 1_000.5\n");
   Cluster cluster(1);
   cluster.routerd().signal(SIGKILL);
-  cluster.start_routerd({"--config", config}, {"ROUTERD_STRATEGY=pick-2"});
+  cluster.start_routerd({"--config", config, "--max-pending", "9"},
+                        {"ROUTERD_STRATEGY=pick-2", "ROUTERD_MAX_PENDING=8"});
   std::filesystem::remove(config);
   ProxyClient proxy(cluster.address());
   ASSERT_TRUE(proxy.call("echo", 1, "x").ok());
   auto status = json::parse(proxy.status().payload);
   auto& system = status.at("systems").as_array().at(0).as_object();
-  EXPECT_EQ(system.at("pool_size").as_int64(), 3);
-  EXPECT_EQ(system.at("max_pending").as_int64(), 7);
-  EXPECT_EQ(system.at("strategy").as_string(), "pick-2");
+  EXPECT_EQ(system.at("pool_size").as_int64(), 3);          // the file
+  EXPECT_EQ(system.at("strategy").as_string(), "pick-2");   // the environment over the file
+  EXPECT_EQ(system.at("max_pending").as_int64(), 9);        // the command line over both
+  // /config: the settings in force, every one, as TOML.
+  auto settings = cluster.http_get("/config");
+  EXPECT_NE(settings.find("\npool-size = 3\n"), std::string::npos) << settings;
+  EXPECT_NE(settings.find("\nmax-pending = 9\n"), std::string::npos) << settings;
+  EXPECT_NE(settings.find("\nstrategy = \"pick-2\"\n"), std::string::npos) << settings;
+  EXPECT_NE(settings.find("\nrate-limit = 1000.5\n"), std::string::npos) << settings;
+  EXPECT_NE(settings.find("\nrequest-timeout-ms = 5000\n"), std::string::npos) << settings;  // a default
+}
+
+TEST(Routerd, MasksSecretsInConfig) {
+  Cluster cluster(1, {"--auth-token", "0123456789abcdef-secret"});
+  auto settings = cluster.http_get("/config");
+  EXPECT_EQ(settings.find("0123456789abcdef-secret"), std::string::npos) << settings;
+  EXPECT_NE(settings.find("\n# auth-token = (set, hidden)\n"), std::string::npos) << settings;
+}
+
+// What /config shows is a config file routerd takes, giving the same settings.
+TEST(Routerd, ConfigPageIsAConfigFileThatReadsBack) {
+  Cluster cluster(1, {"--pool-size", "4", "--verify-answers", "false", "--auth-token", "0123456789abcdef-secret"});
+  auto page = cluster.http_get("/config");
+  auto body = page.substr(page.find("\r\n\r\n") + 4);
+  EXPECT_NE(body.find("\nverify-answers = false\n"), std::string::npos) << body;
+  EXPECT_NE(body.find("\n# access-log = (not set)\n"), std::string::npos) << body;
+  auto file = temp_file(body);
+  auto checked = run_program(ROUTERD_PATH, {"--check-config", "--config", file});
+  std::filesystem::remove(file);
+  EXPECT_EQ(checked.exit_code, 0) << checked.err;
+}
+
+// A typo in the config file is an error naming the file and the line, and
+// nothing starts (before: routerd started with the defaults, silently).
+TEST(Routerd, RefusesAConfigFileWithATypoNamingFileAndLine) {
+  struct Case {
+    std::string text;
+    std::string expected;  // in the error line, after "FILE:LINE: "
+    int line;
+  };
+  for (const auto& c : std::vector<Case>{
+           {"pool-size = 3\nbogus-key = 3\n", "unknown setting 'bogus-key'", 2},
+           {"pool_size = 20\n", "unknown setting 'pool_size' (did you mean 'pool-size'?)", 1},
+           {"<html>not toml</html>\n", "not a setting: expected name = value", 1},
+           {"\n\npool-size = lots\n", "'lots' is not a TOML value", 3},
+           {"pool-size = \"lots\"\n", "--pool-size", 1},
+           {"[router]\npool-size = 3\n", "tables are not settings", 1},
+           {"pool-size = 3\npool-size = 4\n", "'pool-size' is set twice (first on line 1)", 2},
+           {"access-log = \"unterminated\n", "a string without its closing quote", 1},
+           {"config = \"/etc/other.toml\"\n", "unknown setting 'config'", 1}}) {
+    auto config = temp_file(c.text);
+    auto result = run_program(ROUTERD_PATH, {"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--config", config});
+    std::filesystem::remove(config);
+    EXPECT_EQ(result.exit_code, 2) << c.text;
+    EXPECT_NE(result.err.find(config + ":" + std::to_string(c.line) + ": "), std::string::npos) << result.err;
+    EXPECT_NE(result.err.find(c.expected), std::string::npos) << result.err;
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  }
+}
+
+// echod reads its settings the same way (settings.h): strict file, ECHOD_*.
+TEST(Echod, ReadsItsConfigFileStrictly) {
+  auto good = temp_file("name = \"kv\"\nttl-ms = 3000\n");
+  auto typo = temp_file("name = \"kv\"\nttl = 3000\n");
+  EXPECT_EQ(run_program(ECHOD_PATH, {"--check-config", "--config", good}).exit_code, 0);
+  auto refused = run_program(ECHOD_PATH, {"--check-config", "--config", typo});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find(typo + ":2: unknown setting 'ttl'"), std::string::npos) << refused.err;
+  auto bad_env = run_program(ECHOD_PATH, {"--check-config"}, {"ECHOD_TTL_MS=0"});
+  EXPECT_EQ(bad_env.exit_code, 2);
+  EXPECT_NE(bad_env.err.find("environment ECHOD_TTL_MS: "), std::string::npos) << bad_env.err;
+  std::filesystem::remove(good);
+  std::filesystem::remove(typo);
+}
+
+TEST(Routerd, NamesTheVariableOfABadEnvironmentValue) {
+  auto result = run_program(ROUTERD_PATH, {"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"},
+                            {"ROUTERD_POOL_SIZE=many"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("environment ROUTERD_POOL_SIZE: "), std::string::npos) << result.err;
+}
+
+// --check-config validates everything and starts nothing: the port it names
+// is not taken, and it exits at once.
+TEST(Routerd, CheckConfigValidatesAndStartsNothing) {
+  auto good = temp_file("pool-size = 3\n");
+  auto bad = temp_file("pool-size = 0\n");
+  auto ok = run_program(ROUTERD_PATH, {"--check-config", "--config", good, "--listen",
+                                       "127.0.0.1:" + std::to_string(free_port())});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(ok.out, "ok\n");
+  EXPECT_EQ(ok.err, "");
+  auto refused = run_program(ROUTERD_PATH, {"--check-config", "--config", bad});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find(bad + ":1: "), std::string::npos) << refused.err;
+  auto short_token = run_program(ROUTERD_PATH, {"--check-config", "--auth-token", "short"});
+  EXPECT_EQ(short_token.exit_code, 2);  // routerd's own checks run too
+  std::filesystem::remove(good);
+  std::filesystem::remove(bad);
 }
 
 TEST(Routerd, WritesAnAccessLogLinePerCall) {

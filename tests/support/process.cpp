@@ -131,10 +131,11 @@ std::optional<int> Process::wait_exit(std::chrono::milliseconds timeout) {
 
 std::string Process::log() const { return read_file(log_path_); }
 
-RunResult run_program(const std::string& program, const std::vector<std::string>& args) {
+RunResult run_program(const std::string& program, const std::vector<std::string>& args,
+                      const std::vector<std::string>& env) {
   std::string out_path = temp_path(".out");
   std::string err_path = temp_path(".err");
-  pid_t pid = spawn(program, args, out_path, err_path);
+  pid_t pid = spawn(program, args, out_path, err_path, env);
   int status = 0;
   ::waitpid(pid, &status, 0);
   RunResult result{decode_status(status), read_file(out_path), read_file(err_path)};

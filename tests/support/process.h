@@ -40,6 +40,8 @@ struct RunResult {
   std::string out;
   std::string err;
 };
-RunResult run_program(const std::string& program, const std::vector<std::string>& args);
+// `env`: extra "NAME=value" variables.
+RunResult run_program(const std::string& program, const std::vector<std::string>& args,
+                      const std::vector<std::string>& env = {});
 
 }  // namespace routing::test

@@ -1,0 +1,34 @@
+#include "app/echod_flags.h"
+
+#include "app/settings.h"
+
+namespace routing::app {
+
+void add_echod_flags(CLI::App& app, EchodFlags& f) {
+  add_common_flags(app, f.common);
+  add_server_flags(app, f.server, "127.0.0.1:7001");
+  add_settings_flags(app);
+  app.add_option("--name", f.name, "system name this instance serves (registered with discovery)")
+      ->capture_default_str();
+  app.add_option("--discovery", f.discovery_url,
+                 "register with this discovery and keep the lease alive: rpc://HOST:PORT, "
+                 "etcd://HOST:PORT[,HOST:PORT...] or static://NAME=ADDR,...")
+      ->check(discovery_url_validator());
+  app.add_option("--advertise", f.advertise,
+                 "address to register and answer WHOAMI with (default: the listening address)")
+      ->check(host_port_validator());
+  app.add_option("--ttl-ms", f.ttl_ms, "lease time of the registration")
+      ->check(CLI::Range(1L, 604'800'000L))
+      ->capture_default_str();
+  app.add_option("--speed", f.speed.speed, "SLOW_ECHO waits its milliseconds divided by this (2: twice as fast)")
+      ->check(CLI::Range(0.001, 1000.0))
+      ->capture_default_str();
+  app.add_option("--speed-change-after-s", f.change_after_s,
+                 "after this many seconds, serve at --later-speed (a backend that slows down mid-run)")
+      ->check(CLI::Range(0.0, 86400.0));
+  app.add_option("--later-speed", f.speed.later_speed, "the speed after --speed-change-after-s")
+      ->check(CLI::Range(0.001, 1000.0))
+      ->capture_default_str();
+}
+
+}  // namespace routing::app

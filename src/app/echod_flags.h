@@ -1,0 +1,26 @@
+#pragma once
+// echod's flags (CONTRACT section 4), apart from main() like routerd's, so
+// that settings.h can check a config file's values against them.
+#include "app/common_flags.h"
+#include "echo/echo_service.h"
+#include "rpc/server_options.h"
+
+#include <string>
+
+namespace routing::app {
+
+struct EchodFlags {
+  CommonOptions common;
+  rpc::ServerOptions server;
+  std::string name = "echo";
+  std::string discovery_url;
+  std::string advertise;
+  long ttl_ms = 10000;
+  echo::EchoSpeed speed;
+  double change_after_s = -1;
+};
+
+// Every flag, with --config FILE and --check-config (environment prefix ECHOD_).
+void add_echod_flags(CLI::App& app, EchodFlags& flags);
+
+}  // namespace routing::app

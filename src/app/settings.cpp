@@ -1,0 +1,317 @@
+#include "app/settings.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+namespace routing::app {
+namespace {
+
+// Settings that are not settings of the program but of how it reads them.
+bool is_meta(const std::string& name) {
+  return name.empty() || name == "help" || name == "version" || name == "config" || name == "check-config";
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.remove_suffix(1);
+  return text;
+}
+
+bool is_bare_key_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+// What may follow a value: blanks, then nothing or a comment.
+bool only_comment_left(std::string_view rest) {
+  rest = trim(rest);
+  return rest.empty() || rest.front() == '#';
+}
+
+// A TOML basic string ("..."), `text` starting at its opening quote; the
+// value, or nullopt with `why`. `rest` gets what follows the closing quote.
+std::optional<std::string> basic_string(std::string_view text, std::string_view& rest, std::string& why) {
+  std::string out;
+  for (std::size_t i = 1; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '"') {
+      rest = text.substr(i + 1);
+      return out;
+    }
+    if (c != '\\') {
+      out += c;
+      continue;
+    }
+    if (++i == text.size()) break;
+    switch (text[i]) {
+      case '"': out += '"'; break;
+      case '\\': out += '\\'; break;
+      case 'n': out += '\n'; break;
+      case 't': out += '\t'; break;
+      case 'r': out += '\r'; break;
+      default:
+        why = std::string("unsupported escape \\") + text[i] + " in a string";
+        return std::nullopt;
+    }
+  }
+  why = "a string without its closing quote";
+  return std::nullopt;
+}
+
+// A TOML number, boolean or bare word check: true when `word` is one.
+bool is_toml_scalar(std::string_view word) {
+  if (word == "true" || word == "false") return true;
+  if (word.empty()) return false;
+  std::size_t i = (word[0] == '+' || word[0] == '-') ? 1 : 0;
+  if (i == word.size()) return false;
+  bool digit = false;
+  for (; i < word.size(); ++i) {
+    char c = word[i];
+    if (c >= '0' && c <= '9') {
+      digit = true;
+    } else if (c != '_' && c != '.' && c != 'e' && c != 'E' && c != '+' && c != '-') {
+      return false;
+    }
+  }
+  return digit;
+}
+
+// The value part of a line (after `=`); the value as its flag takes it.
+std::optional<std::string> parse_value(std::string_view text, std::string& why) {
+  text = trim(text);
+  if (text.empty()) {
+    why = "no value after '='";
+    return std::nullopt;
+  }
+  std::string_view rest;
+  std::optional<std::string> value;
+  if (text.starts_with("\"\"\"") || text.starts_with("'''")) {
+    why = "multi-line strings are not supported";
+    return std::nullopt;
+  }
+  if (text.front() == '"') {
+    value = basic_string(text, rest, why);
+    if (!value) return std::nullopt;
+  } else if (text.front() == '\'') {
+    auto close = text.find('\'', 1);
+    if (close == std::string_view::npos) {
+      why = "a string without its closing quote";
+      return std::nullopt;
+    }
+    value = std::string(text.substr(1, close - 1));
+    rest = text.substr(close + 1);
+  } else if (text.front() == '[' || text.front() == '{') {
+    why = "arrays and tables are not settings: write name = value";
+    return std::nullopt;
+  } else {
+    auto end = text.find_first_of(" \t#");
+    std::string_view word = text.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view{} : text.substr(end);
+    if (!is_toml_scalar(word)) {
+      why = "'" + std::string(word) + "' is not a TOML value (a string needs quotes)";
+      return std::nullopt;
+    }
+    value.emplace();
+    for (char c : word) {
+      if (c != '_') *value += c;  // TOML's digit separators
+    }
+  }
+  if (!only_comment_left(rest)) {
+    why = "unexpected text after the value";
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::string env_name(const std::string& prefix, const std::string& option) {
+  std::string variable = prefix;
+  for (char c : option) variable += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return variable;
+}
+
+// Why `--name=value` is refused by a fresh set of the flags; empty if fine.
+std::string check_one(const Declare& declare, const std::string& name, const std::string& value) {
+  auto fresh = declare();
+  std::vector<std::string> args{"--" + name + "=" + value};  // CLI11 parses a vector back to front
+  try {
+    fresh.app->parse(args);
+  } catch (const CLI::ParseError& e) {
+    return e.what();
+  }
+  return {};
+}
+
+// "--config FILE" or "--config=FILE" on the command line, else the variable.
+std::optional<std::string> config_path(int argc, char** argv, const std::string& env_prefix) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg == "--config" && i + 1 < argc) return std::string(argv[i + 1]);
+    if (arg.starts_with("--config=")) return std::string(arg.substr(9));
+  }
+  if (const char* from_env = std::getenv(env_name(env_prefix, "config").c_str())) return std::string(from_env);
+  return std::nullopt;
+}
+
+// The arguments the file's entries stand for, or why not.
+std::optional<std::string> file_arguments(const CLI::App& app, const Declare& declare, const std::string& path,
+                                          std::vector<std::string>& out) {
+  std::ifstream in(path);
+  if (!in) return "cannot read config file " + path + ": " + std::strerror(errno);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto parsed = parse_config_text(text.str(), path);
+  if (parsed.error) return parsed.error;
+  for (const auto& entry : parsed.entries) {
+    auto where = path + ":" + std::to_string(entry.line) + ": ";
+    const CLI::Option* option = app.get_option_no_throw("--" + entry.name);
+    if (!option || is_meta(entry.name)) {
+      std::string dashed = entry.name;
+      for (char& c : dashed) c = c == '_' ? '-' : c;
+      bool near = dashed != entry.name && app.get_option_no_throw("--" + dashed) && !is_meta(dashed);
+      return where + "unknown setting '" + entry.name + "'" + (near ? " (did you mean '" + dashed + "'?)" : "");
+    }
+    if (auto why = check_one(declare, entry.name, entry.value); !why.empty()) return where + why;
+    out.push_back("--" + entry.name + "=" + entry.value);
+  }
+  return std::nullopt;
+}
+
+// The arguments the environment's variables stand for, or why not.
+std::optional<std::string> env_arguments(const CLI::App& app, const Declare& declare, const std::string& prefix,
+                                         std::vector<std::string>& out) {
+  for (const CLI::Option* option : app.get_options()) {
+    std::string name = option->get_single_name();
+    if (is_meta(name)) continue;
+    auto variable = env_name(prefix, name);
+    const char* value = std::getenv(variable.c_str());
+    if (!value) continue;
+    if (auto why = check_one(declare, name, value); !why.empty()) return "environment " + variable + ": " + why;
+    out.push_back("--" + name + "=" + value);
+  }
+  return std::nullopt;
+}
+
+std::string toml_value(const std::string& value) {
+  if (is_toml_scalar(value)) return value;
+  std::string out = "\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+ParsedConfig parse_config_text(std::string_view text, const std::string& path) {
+  ParsedConfig parsed;
+  std::map<std::string, int> seen;
+  int number = 0;
+  while (!text.empty() || number == 0) {
+    ++number;
+    auto end = text.find('\n');
+    std::string_view line = trim(text.substr(0, end));
+    text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
+    auto fail = [&](const std::string& why) {
+      parsed.error = path + ":" + std::to_string(number) + ": " + why;
+      parsed.entries.clear();
+      return parsed;
+    };
+    if (line.find('\0') != std::string_view::npos) return fail("not a text file (a NUL byte)");
+    if (line.empty() || line.front() == '#') {
+      if (text.empty()) break;
+      continue;
+    }
+    if (line.front() == '[') return fail("tables are not settings: write name = value lines at the top level");
+    std::size_t key_end = 0;
+    std::string name;
+    if (line.front() == '"') {
+      std::string_view rest;
+      std::string why;
+      auto quoted = basic_string(line, rest, why);
+      if (!quoted) return fail(why);
+      name = *quoted;
+      key_end = line.size() - rest.size();
+    } else {
+      while (key_end < line.size() && is_bare_key_char(line[key_end])) ++key_end;
+      name = std::string(line.substr(0, key_end));
+    }
+    std::string_view after = trim(line.substr(key_end));
+    if (name.empty() || after.empty() || after.front() != '=') {
+      return fail("not a setting: expected name = value, got '" + std::string(line.substr(0, 60)) + "'");
+    }
+    std::string why;
+    auto value = parse_value(after.substr(1), why);
+    if (!value) return fail(why);
+    if (auto [it, added] = seen.emplace(name, number); !added) {
+      return fail("'" + name + "' is set twice (first on line " + std::to_string(it->second) + ")");
+    }
+    parsed.entries.push_back(ConfigEntry{name, *value, number});
+    if (text.empty()) break;
+  }
+  return parsed;
+}
+
+void add_settings_flags(CLI::App& app) {
+  app.add_option("--config", "TOML file of settings (name = value, named as the flags); flags and the "
+                             "environment beat it")
+      ->type_name("FILE");
+  app.add_flag("--check-config")->description("check the flags, the environment and the config file, print what is wrong "
+                                 "(or ok), exit 2 (or 0); start nothing");
+}
+
+int parse_settings(CLI::App& app, const Declare& declare, const std::string& env_prefix, int argc, char** argv) {
+  std::vector<std::string> args;  // lowest precedence first: the last value of a setting wins
+  std::optional<std::string> why;
+  if (auto path = config_path(argc, argv, env_prefix)) why = file_arguments(app, declare, *path, args);
+  if (!why) why = env_arguments(app, declare, env_prefix, args);
+  if (why) {
+    std::cerr << app.get_name() << ": " << *why << "\n";
+    return 2;
+  }
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes a vector back to front
+  try {
+    app.parse(reversed);
+    return -1;
+  } catch (const CLI::CallForVersion& e) {
+    std::cout << e.what() << "\n";
+    return 0;
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << app.get_name() << ": " << e.what() << " (see --help)\n";
+    return 2;
+  }
+}
+
+bool checking_config(const CLI::App& app) { return app.count("--check-config") > 0; }
+
+std::string settings_text(const CLI::App& app, const std::vector<std::string>& secret) {
+  std::string out;
+  for (const CLI::Option* option : app.get_options()) {
+    std::string name = option->get_single_name();
+    if (is_meta(name)) continue;
+    std::string value = option->count() > 0 ? option->results().back() : option->get_default_str();
+    if (value.empty()) {  // not set: written so that the text stays a file --config takes
+      out += "# " + name + " = (not set)\n";
+      continue;
+    }
+    if (option->get_type_name() == "BOOLEAN") value = (value == "1" || value == "true") ? "true" : "false";
+    bool hidden = std::find(secret.begin(), secret.end(), name) != secret.end();
+    out += hidden ? "# " + name + " = (set, hidden)\n" : name + " = " + toml_value(value) + "\n";
+  }
+  return out;
+}
+
+}  // namespace routing::app
