@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   app::add_discoveryd_flags(app, flags);
   if (int code = app::parse_flags(app, argc, argv); code >= 0) return code;
 
-  app::init_logging("discoveryd", flags.common.log_level);
+  app::init_logging("discoveryd", flags.common);
   if (flags.limits.max_long_polls >= flags.server.max_connections) {
     spdlog::warn("--max-long-polls {} is not below --max-connections {}: watchers can take every connection",
                  flags.limits.max_long_polls, flags.server.max_connections);

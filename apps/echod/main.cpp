@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
   auto speed = f.speed;
   if (f.change_after_s >= 0) speed.change_after = std::chrono::milliseconds(static_cast<long>(f.change_after_s * 1000));
 
-  app::init_logging("echod", f.common.log_level);
+  app::init_logging("echod", f.common);
   rpc::Server server(f.server);
   echo::register_echo_service(server, advertise, speed);
 

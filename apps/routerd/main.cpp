@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   }
   const std::string settings = app::settings_text(cli, {"auth-token"});
 
-  app::init_logging("routerd", f.common.log_level);
+  app::init_logging("routerd", f.common);
   std::unique_ptr<proxy::RouterdService> service;
   try {
     service = std::make_unique<proxy::RouterdService>(f.proxy);
@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
               auto* c = core_ready.load();
               return proxy::status_json(c ? c->stats() : RouterStats{}, service->proxy_stats(server));
             },
-            .healthy = [&] { return core_ready.load() != nullptr && !service->draining(); },
+            .ready = [&] { return core_ready.load() != nullptr && !service->draining(); },
             .config = [&] { return settings; }},
         f.admin_limits);
   } catch (const std::exception& e) {
@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
                  f.router.adaptive_pool ? "auto (up to " + std::to_string(f.router.adaptive_max_pool) + ")"
                                         : std::to_string(f.router.pool_size));
   };
-  hooks.before_stop = [&] { service->set_draining(); };  // /healthz turns 503
+  hooks.before_stop = [&] { service->set_draining(); };  // /readyz turns 503
   hooks.when_drained = [&] {
     if (auto* c = core_ready.load()) c->request_stop();
   };

@@ -14,6 +14,9 @@ void add_common_flags(CLI::App& app, CommonOptions& options) {
   app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
+  app.add_option("--log-format", options.log_format, "text, or json: one JSON object per line (ts, level, program, msg)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
 }
 
 CLI::Validator host_port_validator() {
@@ -53,6 +56,12 @@ void add_server_flags(CLI::App& app, rpc::ServerOptions& options, std::string de
                  "longest frame line accepted; longer gets '3:frame too long' and a close")
       ->check(CLI::Range(std::size_t{16}, std::size_t{1} << 30))
       ->capture_default_str();
+  app.add_option_function<long>(
+         "--drain-delay-ms",
+         [&options](long ms) { options.drain_delay = std::chrono::milliseconds(ms); },
+         "on SIGTERM, keep accepting and serving this long while /readyz says 503, then drain")
+      ->check(CLI::Range(0L, 3'600'000L))
+      ->default_str(std::to_string(options.drain_delay.count()));
   app.add_option_function<long>(
          "--drain-timeout-ms",
          [&options](long ms) { options.drain_timeout = std::chrono::milliseconds(ms); },

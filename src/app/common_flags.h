@@ -10,9 +10,10 @@ namespace routing::app {
 
 struct CommonOptions {
   std::string log_level = "info";
+  std::string log_format = "text";  // or "json" (logging.h)
 };
 
-// --version and --log-level.
+// --version, --log-level and --log-format.
 void add_common_flags(CLI::App& app, CommonOptions& options);
 
 // --threads, --max-connections, --idle-timeout-ms, --frame-timeout-ms, --max-frame-bytes,

@@ -2,27 +2,67 @@
 
 #include "common/log.h"
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <stdexcept>
 
 namespace routing::app {
+namespace {
 
-void init_logging(const std::string& program, const std::string& level) {
-  auto parsed = spdlog::level::from_str(level);
-  if (parsed == spdlog::level::off && level != "off") {
-    throw std::invalid_argument("unknown log level '" + level + "'");
+// %j in a pattern: the message as the inside of a JSON string.
+class JsonEscapedMessage : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& out) override {
+    static constexpr char hex[] = "0123456789abcdef";
+    for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
+      auto byte = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        out.push_back('\\');
+        out.push_back(c);
+      } else if (byte < 0x20) {
+        const char escaped[] = {'\\', 'u', '0', '0', hex[byte >> 4], hex[byte & 15]};
+        out.append(escaped, escaped + sizeof escaped);
+      } else {
+        out.push_back(c);
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonEscapedMessage>(); }
+};
+
+std::unique_ptr<spdlog::formatter> formatter_for(const std::string& format, const std::string& program) {
+  constexpr auto utc = spdlog::pattern_time_type::utc;
+  auto formatter = std::make_unique<spdlog::pattern_formatter>(utc, spdlog::details::os::default_eol);
+  if (format == "json") {
+    formatter->add_flag<JsonEscapedMessage>('j');
+    formatter->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","program":")" + program + R"(","msg":"%j"})");
+  } else {
+    formatter->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l " + program + ": %v");
+  }
+  return formatter;
+}
+
+}  // namespace
+
+void init_logging(const std::string& program, const CommonOptions& options) {
+  auto parsed = spdlog::level::from_str(options.log_level);
+  if (parsed == spdlog::level::off && options.log_level != "off") {
+    throw std::invalid_argument("unknown log level '" + options.log_level + "'");
+  }
+  if (options.log_format != "text" && options.log_format != "json") {
+    throw std::invalid_argument("unknown log format '" + options.log_format + "'");
   }
   auto logger = spdlog::stderr_logger_mt(program);
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %n: %v");
+  logger->set_formatter(formatter_for(options.log_format, program));
   logger->set_level(parsed);
   logger->flush_on(spdlog::level::info);  // tests and operators read the lines as they come
   spdlog::set_default_logger(logger);
   // The libraries' logger speaks as the program too.
   auto& library = common::log();
   library.sinks() = logger->sinks();
-  library.set_pattern("%Y-%m-%dT%H:%M:%S.%e %l " + program + ": %v");
+  library.set_formatter(formatter_for(options.log_format, program));
   library.set_level(parsed);
   library.flush_on(spdlog::level::info);
 }

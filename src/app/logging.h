@@ -1,10 +1,15 @@
 #pragma once
+#include "app/common_flags.h"
+
 #include <string>
 
 namespace routing::app {
 
-// Logs to stderr as "<time> <level> <program>: <message>". Throws
-// std::invalid_argument on an unknown level.
-void init_logging(const std::string& program, const std::string& level);
+// Logs to stderr at `options.log_level`, times in UTC with their zone:
+//   text (default): "2026-12-02T10:41:29.123Z info routerd: listening on ..."
+//   json: {"ts":"2026-12-02T10:41:29.123Z","level":"info","program":"routerd","msg":"listening on ..."}
+// one object per line, for log shippers. Throws std::invalid_argument on an
+// unknown level or format.
+void init_logging(const std::string& program, const CommonOptions& options);
 
 }  // namespace routing::app

@@ -4,6 +4,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
 #include <csignal>
@@ -50,15 +51,20 @@ int serve_until_signal(rpc::Server& server, const ServeHooks& hooks) {
   server.start_accepting();
   spdlog::info("listening on {}", rpc::format_host_port(server.local_endpoint()));
 
+  asio::steady_timer delay(signal_ctx);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
-    spdlog::info("signal {}: draining (up to {} ms); a second signal exits now", signal,
-                 server.options().drain_timeout.count());
+    const auto& options = server.options();
+    spdlog::info("signal {}: not ready; draining in {} ms (up to {} ms); a second signal exits now", signal,
+                 options.drain_delay.count(), options.drain_timeout.count());
     if (hooks.before_stop) hooks.before_stop();
-    server.stop(hooks.when_drained);
     signals.async_wait([](const boost::system::error_code& again, int) {
       if (!again) std::_Exit(130);
     });
+    // Still accepting and serving meanwhile: load balancers see /readyz
+    // turn 503 before the listener closes.
+    delay.expires_after(options.drain_delay);
+    delay.async_wait([&](const boost::system::error_code&) { server.stop(hooks.when_drained); });
   });
   std::thread signal_thread([&] { signal_ctx.run(); });
   server.wait();

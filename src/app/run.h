@@ -7,13 +7,14 @@ namespace routing::app {
 
 struct ServeHooks {
   std::function<void()> after_start;  // bound, loops running, not yet accepting
-  std::function<void()> before_stop;  // e.g. deregister, wake long polls
+  std::function<void()> before_stop;  // not ready from now on: e.g. deregister, wake long polls
   std::function<void()> when_drained; // e.g. stop a router on the server's loops
 };
 
 // Binds `server`, runs `after_start`, accepts and logs "listening on
-// HOST:PORT", and serves until SIGINT or SIGTERM; then `before_stop` runs and the server
-// drains gracefully. A second signal exits at once with status 130.
+// HOST:PORT", and serves until SIGINT or SIGTERM; then `before_stop` runs,
+// the server goes on serving for ServerOptions::drain_delay, and drains
+// gracefully. A second signal exits at once with status 130.
 // Returns the process exit code.
 int serve_until_signal(rpc::Server& server, const ServeHooks& hooks = {});
 

@@ -11,7 +11,7 @@ inline spdlog::logger& log() {
   static std::shared_ptr<spdlog::logger> logger = [] {
     if (auto existing = spdlog::get("routing")) return existing;
     auto created = std::make_shared<spdlog::logger>("routing", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-    created->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l routing: %v");
+    created->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l routing: %v", spdlog::pattern_time_type::utc);
     spdlog::register_logger(created);
     return created;
   }();

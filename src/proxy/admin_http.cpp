@@ -46,10 +46,12 @@ http::response<http::string_body> answer(const http::request<http::string_body>&
   } else if (target == "/config" && pages.config) {
     set(http::status::ok, "text/plain; charset=utf-8", pages.config());
   } else if (target == "/healthz") {
-    bool healthy = pages.healthy();
-    set(healthy ? http::status::ok : http::status::service_unavailable, "text/plain", healthy ? "ok\n" : "draining\n");
+    set(http::status::ok, "text/plain", "ok\n");  // alive: until the process exits
+  } else if (target == "/readyz") {
+    bool ready = pages.ready();
+    set(ready ? http::status::ok : http::status::service_unavailable, "text/plain", ready ? "ready\n" : "not ready\n");
   } else {
-    set(http::status::not_found, "text/plain", "not found: try /metrics, /status, /config or /healthz\n");
+    set(http::status::not_found, "text/plain", "not found: try /metrics, /status, /config, /healthz or /readyz\n");
   }
   response.keep_alive(request.keep_alive());
   response.prepare_payload();

@@ -15,7 +15,7 @@ namespace routing::proxy {
 struct AdminPages {
   std::function<std::string()> metrics;
   std::function<std::string()> status;
-  std::function<bool()> healthy;  // false: /healthz answers 503 (e.g. draining)
+  std::function<bool()> ready;  // false: /readyz answers 503 (starting, or draining); /healthz: 200 until exit
   std::function<std::string()> config;  // /config: the settings in force (TOML, secrets masked)
 };
 

@@ -20,6 +20,9 @@ struct ServerOptions {
   std::chrono::milliseconds frame_timeout{10000};
   std::size_t max_frame_bytes = default_max_frame_bytes;
   std::chrono::milliseconds drain_timeout{10000};  // graceful stop bound
+  // On SIGTERM: keep accepting and serving this long, not ready (/readyz
+  // 503), so that load balancers notice before the listener closes.
+  std::chrono::milliseconds drain_delay{0};
   // On stop, each connection keeps serving until it has been quiet this long
   // (then it closes); 0 closes idle connections at once. See docs/protocol.md.
   std::chrono::milliseconds drain_quiet{200};

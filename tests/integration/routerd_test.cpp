@@ -3,6 +3,7 @@
 
 #include "rpc/blocking_client.h"
 #include "rpc/codec.h"
+#include "support/eventually.h"
 #include "support/ports.h"
 #include "support/proc_stats.h"
 #include "support/process.h"
@@ -20,6 +21,7 @@
 #include <fstream>
 #include <map>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 namespace routing::test {
@@ -252,6 +254,23 @@ TEST(Routerd, AdminEndpointServesMetricsThatPromtoolAccepts) {
   std::string status = cluster.http_get("/status");
   EXPECT_NE(status.find("\"systems\""), std::string::npos);
   EXPECT_NE(cluster.http_get("/nothing").find("404"), std::string::npos);
+}
+
+// CONTRACT section 10: on SIGTERM /readyz turns 503 at once while routerd
+// keeps accepting and serving for --drain-delay-ms (load balancers notice
+// before the listener closes); /healthz stays 200 until exit.
+TEST(Routerd, ReadinessTurnsOffBeforeTheListenerClosesAfterTheDrainDelay) {
+  Cluster cluster(1, {"--drain-delay-ms", "4000"});  // long enough for the checks below, however loaded
+  EXPECT_NE(cluster.http_get("/readyz").find("200 OK"), std::string::npos);
+  const auto signalled = std::chrono::steady_clock::now();
+  cluster.routerd().signal(SIGTERM);
+  ASSERT_TRUE(eventually([&] { return cluster.http_get("/readyz").find("503") != std::string::npos; }, 1s));
+  EXPECT_NE(cluster.http_get("/healthz").find("200 OK"), std::string::npos);
+  // A newcomer is still accepted and served during the delay.
+  ProxyClient late(cluster.address());
+  EXPECT_TRUE(late.call("echo", 1, "still here").ok());
+  EXPECT_EQ(cluster.routerd().wait_exit(20s), 0);
+  EXPECT_GE(std::chrono::steady_clock::now() - signalled, 4000ms);
 }
 
 TEST(Routerd, AuthenticationIsRequiredWhenATokenIsSet) {
@@ -505,6 +524,30 @@ TEST(Echod, ReadsItsConfigFileStrictly) {
   EXPECT_NE(bad_env.err.find("environment ECHOD_TTL_MS: "), std::string::npos) << bad_env.err;
   std::filesystem::remove(good);
   std::filesystem::remove(typo);
+}
+
+// Log lines carry UTC times with their zone; --log-format json makes each
+// line one JSON object (ts, level, program, msg), the message escaped.
+TEST(Echod, LogsUtcTimesAndJsonOnRequest) {
+  Process text(ECHOD_PATH, {"--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(text.wait_listening());
+  EXPECT_TRUE(std::regex_search(text.log(), std::regex(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info echod: )")))
+      << text.log();
+  Process structured(ECHOD_PATH, {"--listen", "127.0.0.1:0", "--log-format", "json", "--name", "say \"hi\""});
+  ASSERT_TRUE(structured.wait_listening());
+  std::istringstream lines(structured.log());
+  int parsed = 0;
+  bool named = false;
+  for (std::string line; std::getline(lines, line);) {
+    auto object = json::parse(line).as_object();  // throws (failing the test) if a line is not JSON
+    EXPECT_EQ(object.at("program").as_string(), "echod");
+    EXPECT_EQ(object.at("ts").as_string().back(), 'Z');
+    EXPECT_FALSE(object.at("level").as_string().empty());
+    named = named || object.at("msg").as_string() == "serving system 'say \"hi\"'";
+    ++parsed;
+  }
+  EXPECT_GE(parsed, 2);
+  EXPECT_TRUE(named) << structured.log();
 }
 
 TEST(Routerd, NamesTheVariableOfABadEnvironmentValue) {
