@@ -120,7 +120,7 @@ TEST(DiscoveryProcesses, ThousandsOfWaitingLongPollsCostNoBusyWork) {
 TEST(DiscoveryProcesses, LongPollsWhoseClientsHangUpFreeTheirDescriptorsAtOnce) {
   Cluster cluster;
   const pid_t pid = cluster.discoveryd->pid();
-  const std::size_t baseline = open_fds(pid);
+  const std::size_t baseline = open_sockets(pid);
   constexpr std::size_t polls = 500;
   {
     std::vector<RawSocket> watchers;
@@ -130,10 +130,10 @@ TEST(DiscoveryProcesses, LongPollsWhoseClientsHangUpFreeTheirDescriptorsAtOnce) 
       ASSERT_TRUE(watchers.back().connected());
       watchers.back().send(R"(3:{"name":"echo","index":0,"wait_ms":300000})" "\n");
     }
-    ASSERT_TRUE(eventually([&] { return open_fds(pid) >= baseline + polls; }, 5s)) << open_fds(pid);
+    ASSERT_TRUE(eventually([&] { return open_sockets(pid) >= baseline + polls; }, 5s)) << open_sockets(pid);
   }  // every watcher hangs up
-  EXPECT_TRUE(eventually([&] { return open_fds(pid) <= baseline; }, 3s))
-      << "discoveryd still holds " << open_fds(pid) << " descriptors, " << baseline << " before";
+  EXPECT_TRUE(eventually([&] { return open_sockets(pid) <= baseline; }, 3s))
+      << "discoveryd still holds " << open_sockets(pid) << " sockets, " << baseline << " before";
   rpc::BlockingClient client(cluster.address);
   EXPECT_TRUE(client.call(1, R"({"name":"echo","address":"127.0.0.1:7001"})").ok());
 }
