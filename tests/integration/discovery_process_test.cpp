@@ -1,5 +1,7 @@
 // discoveryd and echod as real processes: leases of killed instances end,
 // registrations survive a discoveryd restart, long polls cost no busy work.
+#include "app/control_loop.h"
+#include "discovery/discovery.h"
 #include "discovery/protocol_json.h"
 #include "discovery/rpc_discovery.h"
 #include "rpc/blocking_client.h"
@@ -9,6 +11,7 @@
 
 #include "support/eventually.h"
 #include "support/proc_stats.h"
+#include "support/watch_recorder.h"
 
 #include <gtest/gtest.h>
 
@@ -85,6 +88,35 @@ TEST(DiscoveryProcesses, RegistrationsComeBackAfterDiscoverydRestarts) {
   EXPECT_TRUE(eventually([&] { return listed(cluster.address).size() == 2; }, 3s));
   EXPECT_FALSE(first->wait_exit(0ms));  // nobody crashed
   EXPECT_FALSE(second->wait_exit(0ms));
+}
+
+// The shared rpc:// watch against a discoveryd killed (connections reset, not
+// closed) and started again on its port, with an empty registry.
+TEST(DiscoveryProcesses, SharedWatchesRecoverAfterDiscoverydIsKilledAndRestarted) {
+  Cluster cluster;
+  auto echod = cluster.start_echod("600");
+  auto port = echod->wait_listening();
+  app::ControlLoop loop;
+  discovery::DiscoveryOptions options;
+  options.retry_initial = 20ms;
+  options.retry_max = 200ms;
+  auto discovery = discovery::make_discovery("rpc://" + cluster.address, loop.executor(), options);
+  WatchRecorder echo, kv;
+  auto watch_echo = discovery->watch("echo", echo.callback());
+  auto watch_kv = discovery->watch("kv", kv.callback());
+  const std::vector<std::string> echo_set{"127.0.0.1:" + std::to_string(*port)};
+  ASSERT_TRUE(eventually([&] { return echo.last() == echo_set && kv.count() == 1; }));
+
+  cluster.discoveryd->signal(SIGKILL);
+  cluster.discoveryd->wait_exit();
+  cluster.discoveryd = cluster.start_discoveryd();
+  rpc::BlockingClient client(cluster.address, 2s);
+  ASSERT_TRUE(client.call(1, R"({"name":"kv","address":"127.0.0.1:7101"})").ok());
+  EXPECT_TRUE(eventually([&] { return kv.last() == std::vector<std::string>{"127.0.0.1:7101"}; }));
+  // echod registers again at its next refresh; the watch shows it throughout or again.
+  EXPECT_TRUE(eventually([&] { return echo.last() == echo_set; }));
+  ASSERT_TRUE(client.call(4, R"({"name":"kv","address":"127.0.0.1:7101"})").ok());
+  EXPECT_TRUE(eventually([&] { return kv.last() == std::vector<std::string>{}; }));
 }
 
 TEST(DiscoveryProcesses, ThousandsOfWaitingLongPollsCostNoBusyWork) {
