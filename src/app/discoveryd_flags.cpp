@@ -30,6 +30,7 @@ void add_discoveryd_flags(CLI::App& app, DiscoverydFlags& f) {
   add_count(app, "--max-long-polls-per-connection", l.max_long_polls_per_connection,
             "LIST long polls waiting on one connection; one more gets 8");
   add_count(app, "--max-long-polls", l.max_long_polls, "LIST long polls waiting in total; one more gets 8");
+  add_count(app, "--max-watch-names", l.max_watch_names, "names in one multi-name LIST; more get status 3");
 }
 
 discovery::DiscoveryLimits effective_limits(const DiscoverydFlags& flags) {

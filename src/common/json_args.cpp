@@ -78,4 +78,14 @@ std::optional<bool> JsonArgs::optional_bool(std::string_view key) {
   return value->get_bool();
 }
 
+const json::array* JsonArgs::optional_array(std::string_view key) {
+  const json::value* value = find(key);
+  if (value == nullptr) return nullptr;
+  if (!value->is_array()) {
+    fail("field \"" + std::string(key) + "\" must be an array");
+    return nullptr;
+  }
+  return &value->get_array();
+}
+
 }  // namespace routing::common

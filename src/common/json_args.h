@@ -26,6 +26,9 @@ class JsonArgs {
   // An integer field in [min, max]; absent gives nullopt, anything else an error.
   std::optional<std::int64_t> optional_integer(std::string_view key, std::int64_t min, std::int64_t max);
   std::optional<bool> optional_bool(std::string_view key);
+  // An array field; absent gives nullptr, anything but an array an error
+  // (and nullptr). Valid while this object lives.
+  const boost::json::array* optional_array(std::string_view key);
   bool has(std::string_view key) const { return object_.contains(key); }
 
   // Records a validation failure of the caller's own (first one wins).

@@ -7,6 +7,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <random>
 
 namespace routing::discovery {
@@ -97,32 +98,80 @@ std::optional<std::string> DiscoveryService::long_poll_refusal(const Client& cli
   return std::nullopt;
 }
 
-// A long poll parks on a timer that wake() cancels when its name changes;
-// the connection cancels it too when the client hangs up, so a watcher that
-// went away frees its connection at once instead of after wait_ms.
+// LIST of one name (CONTRACT §2) or of several ("names", an extension): both
+// wait the same way, for a change of any name they list.
 asio::awaitable<Reply> DiscoveryService::do_list(std::string payload, rpc::ConnectionContext& context) {
   std::string error;
-  auto args = parse_list_args(payload, error);
+  auto args = parse_list_args(payload, error, limits_.max_watch_names);
   if (!args) co_return invalid(std::move(error));
-  const auto& [name, index, wait_ms] = *args;
+  const auto index = args->index;
+  auto deadline = Clock::now() + std::chrono::milliseconds(args->wait_ms);
+  if (args->names) {
+    std::vector<std::string> names = std::move(*args->names);
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    ListAnswer answer = [this, &names, index](bool final) { return named_sets_answer(names, index, final); };
+    co_return co_await long_poll(names, deadline, context, answer);
+  }
+  std::vector<std::string> names{std::move(args->name)};
+  ListAnswer answer = [this, &names, index](bool final) -> std::optional<std::string> {
+    AddressSet set = registry_.list(names.front());
+    if (final || !index || set.index > static_cast<std::uint64_t>(*index)) return address_set_json(set);
+    return std::nullopt;
+  };
+  co_return co_await long_poll(names, deadline, context, answer);
+}
 
-  auto deadline = Clock::now() + std::chrono::milliseconds(wait_ms);
+// Pages by change index: an answer holds every set changed up to its "index"
+// and none after, so the next poll (from that index) gets the rest. Sets that
+// share an index (names without instances) go in together.
+std::optional<std::string> DiscoveryService::named_sets_answer(const std::vector<std::string>& names,
+                                                               std::optional<std::int64_t> index, bool final) const {
+  std::vector<std::pair<std::uint64_t, const std::string*>> changed;
+  for (const auto& name : names) {
+    std::uint64_t changed_at = registry_.change_index(name);
+    if (!index || changed_at > static_cast<std::uint64_t>(*index)) changed.emplace_back(changed_at, &name);
+  }
+  if (changed.empty() && !final) return std::nullopt;
+  std::sort(changed.begin(), changed.end());
+  std::size_t bytes = list_frame_overhead;
+  std::size_t fit = 0;  // changed[0..fit) go in
+  while (fit < changed.size()) {
+    std::size_t group_end = fit;
+    std::size_t group_bytes = 0;
+    for (; group_end < changed.size() && changed[group_end].first == changed[fit].first; ++group_end) {
+      const std::string& name = *changed[group_end].second;
+      group_bytes += named_set_bytes(name, registry_.list_bytes(name));
+    }
+    if (fit > 0 && bytes + group_bytes > limits_.max_list_bytes) break;  // the first group always goes in
+    bytes += group_bytes;
+    fit = group_end;
+  }
+  NamedSets answer{fit == changed.size() ? registry_.index() : changed[fit - 1].first, {}};
+  answer.sets.reserve(fit);
+  for (std::size_t i = 0; i < fit; ++i) answer.sets.emplace_back(*changed[i].second, registry_.watched(*changed[i].second));
+  return named_sets_json(answer);
+}
+
+// A long poll parks on a timer that wake() cancels when one of its names
+// changes; the connection cancels it too when the client hangs up, so a
+// watcher that went away frees its connection at once instead of after wait_ms.
+asio::awaitable<Reply> DiscoveryService::long_poll(const std::vector<std::string>& names, Clock::time_point deadline,
+                                                   rpc::ConnectionContext& context, const ListAnswer& answer) {
   Waiter waiter{co_await asio::this_coro::executor, nullptr};
   Client& client = client_of(context);
   auto hung_up = std::make_shared<bool>(false);
   std::unique_lock lock(mutex_);
   for (;;) {
     for (const auto& changed : registry_.expire(Clock::now())) wake(changed);
-    AddressSet set = registry_.list(name);
-    bool changed = !index || set.index > static_cast<std::uint64_t>(*index);
-    if (changed || stopping_ || *hung_up || Clock::now() >= deadline) {
+    bool final = stopping_ || *hung_up || Clock::now() >= deadline;
+    if (auto text = answer(final)) {
       if (waiter.timer) {
-        waiters_[name].erase(&waiter);
+        forget_waiter(names, &waiter);
         --long_polls_;
         --client.long_polls;
       }
-      if (waiters_.contains(name) && waiters_[name].empty()) waiters_.erase(name);
-      co_return Reply::success(address_set_json(set));
+      co_return Reply::success(std::move(*text));
     }
     bool first_wait = !waiter.timer;
     if (first_wait) {
@@ -133,7 +182,7 @@ asio::awaitable<Reply> DiscoveryService::do_list(std::string payload, rpc::Conne
       ++long_polls_;
       ++client.long_polls;
       waiter.timer = std::make_shared<asio::steady_timer>(waiter.executor, deadline);
-      waiters_[name].insert(&waiter);
+      for (const auto& name : names) waiters_[name].insert(&waiter);
     }
     lock.unlock();
     if (first_wait) {  // the connection reads on while the call waits (ConnectionContext::on_peer_gone)
@@ -151,6 +200,15 @@ asio::awaitable<Reply> DiscoveryService::do_list(std::string payload, rpc::Conne
     // hang-up, or by the deadline.
     co_await waiter.timer->async_wait(rpc::use_nothrow);
     lock.lock();
+  }
+}
+
+void DiscoveryService::forget_waiter(const std::vector<std::string>& names, Waiter* waiter) {
+  for (const auto& name : names) {
+    auto it = waiters_.find(name);
+    if (it == waiters_.end()) continue;
+    it->second.erase(waiter);
+    if (it->second.empty()) waiters_.erase(it);
   }
 }
 

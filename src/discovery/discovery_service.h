@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -53,12 +54,23 @@ class DiscoveryService {
   boost::asio::awaitable<Reply> do_register(std::string payload, rpc::ConnectionContext& context);
   boost::asio::awaitable<Reply> do_query(std::string payload, rpc::ConnectionContext& context);
   boost::asio::awaitable<Reply> do_list(std::string payload, rpc::ConnectionContext& context);
+  // The answer to a LIST, or nullopt while it should wait (never when
+  // `final`: the wait is over). Called with mutex_ held.
+  using ListAnswer = std::function<std::optional<std::string>(bool final)>;
+  // A LIST of `names` (distinct), long-polling until `answer` has one.
+  boost::asio::awaitable<Reply> long_poll(const std::vector<std::string>& names, Clock::time_point deadline,
+                                          rpc::ConnectionContext& context, const ListAnswer& answer);
+  // The multi-name LIST answer: the sets of `names` changed past `index`
+  // (all without), as many as fit max_list_bytes, oldest change first.
+  std::optional<std::string> named_sets_answer(const std::vector<std::string>& names,
+                                               std::optional<std::int64_t> index, bool final) const;  // mutex_ held
   boost::asio::awaitable<Reply> do_deregister(std::string payload, rpc::ConnectionContext& context);
   Client& client_of(rpc::ConnectionContext& context);
   // Why one more long poll for `client` would pass a limit, if it would.
   std::optional<std::string> long_poll_refusal(const Client& client) const;  // mutex_ held
   Reply refuse(Status status, std::string reason);
   void wake(const std::string& name);  // mutex_ held
+  void forget_waiter(const std::vector<std::string>& names, Waiter* waiter);  // mutex_ held
   void wake_all();                     // mutex_ held
 
   const DiscoveryLimits limits_;

@@ -5,6 +5,8 @@
 // Refusals answer status 3 (an argument no registry could take: a too long
 // address) or 8 (RESOURCE_EXHAUSTED: the registry, a name, a connection or
 // the long polls are full; retrying later may work) and change nothing.
+#include "discovery/protocol.h"
+
 #include <cstddef>
 
 namespace routing::discovery {
@@ -32,6 +34,9 @@ struct DiscoveryLimits {
   // call at a time, so it holds at most one.
   std::size_t max_long_polls_per_connection = 16;
   std::size_t max_long_polls = 8'000;
+  // Names in one multi-name LIST ("names", an extension beyond CONTRACT §2):
+  // more get 3. Its answer is bounded by max_list_bytes like any LIST.
+  std::size_t max_watch_names = default_max_watch_names;
 };
 
 }  // namespace routing::discovery

@@ -1,6 +1,7 @@
 #pragma once
 // discoveryd's procedures and limits (CONTRACT §2).
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 
 namespace routing::discovery {
@@ -14,5 +15,7 @@ inline constexpr std::int64_t default_ttl_ms = 10'000;
 inline constexpr std::int64_t max_ttl_ms = 604'800'000;  // one week
 inline constexpr std::int64_t max_wait_ms = 300'000;     // longer long polls are capped
 inline constexpr std::size_t max_name_bytes = 1024;
+// LIST with "names" (an extension beyond CONTRACT §2): longer lists get 3.
+inline constexpr std::size_t default_max_watch_names = 10'000;
 
 }  // namespace routing::discovery

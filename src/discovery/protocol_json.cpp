@@ -17,12 +17,43 @@ namespace json = boost::json;
 
 namespace {
 
-// The "name" field: a non-empty string of bounded size.
+// Why `name` (called `what` in the message) is not a valid name: a name is a
+// non-empty string of bounded size.
+std::optional<std::string> name_problem(std::string_view name, const std::string& what) {
+  if (name.empty()) return what + " must not be empty";
+  if (name.size() > max_name_bytes) return what + " is too long";
+  return std::nullopt;
+}
+
+// The "name" field.
 std::string read_name(common::JsonArgs& args) {
   std::string name = args.required_string("name");
-  if (args.ok() && name.empty()) args.fail("field \"name\" must not be empty");
-  if (args.ok() && name.size() > max_name_bytes) args.fail("field \"name\" is too long");
+  if (!args.ok()) return name;
+  if (auto problem = name_problem(name, "field \"name\"")) args.fail(*problem);
   return name;
+}
+
+// The "names" field: 1..max_names valid names.
+std::vector<std::string> read_names(common::JsonArgs& args, std::size_t max_names) {
+  const json::array* array = args.optional_array("names");
+  if (array == nullptr) return {};
+  if (array->empty()) args.fail("field \"names\" must not be empty");
+  if (array->size() > max_names) {
+    args.fail("field \"names\" lists too many names (" + std::to_string(array->size()) + ", at most " +
+              std::to_string(max_names) + ")");
+  }
+  std::vector<std::string> names;
+  for (std::size_t i = 0; args.ok() && i < array->size(); ++i) {
+    const std::string what = "names[" + std::to_string(i) + "]";
+    if (!(*array)[i].is_string()) {
+      args.fail(what + " must be a string");
+    } else if (auto problem = name_problem((*array)[i].get_string(), what)) {
+      args.fail(*problem);
+    } else {
+      names.emplace_back((*array)[i].get_string());
+    }
+  }
+  return names;
 }
 
 // The "address" field: "host:port" with a port a client can connect to.
@@ -63,10 +94,16 @@ std::optional<QueryArgs> parse_query_args(std::string_view payload, std::string&
   return checked(args, std::move(out), error);
 }
 
-std::optional<ListArgs> parse_list_args(std::string_view payload, std::string& error) {
+std::optional<ListArgs> parse_list_args(std::string_view payload, std::string& error, std::size_t max_names) {
   common::JsonArgs args(payload);
   ListArgs out;
-  out.name = read_name(args);
+  if (!args.has("names")) {
+    out.name = read_name(args);
+  } else if (args.has("name")) {
+    args.fail("give either field \"name\" or field \"names\", not both");
+  } else {
+    out.names = read_names(args, max_names);
+  }
   out.index = args.optional_integer("index", 0, INT64_MAX);
   out.wait_ms = std::min(args.optional_integer("wait_ms", 0, INT64_MAX).value_or(0), max_wait_ms);
   return checked(args, std::move(out), error);
@@ -80,10 +117,67 @@ std::optional<DeregisterArgs> parse_deregister_args(std::string_view payload, st
   return checked(args, std::move(out), error);
 }
 
-std::string address_set_json(const AddressSet& set) {
+namespace {
+
+// One name's LIST answer, alone or inside a multi-name answer.
+json::object address_set_object(const AddressSet& set) {
   json::array addresses;
   for (const auto& address : set.addresses) addresses.emplace_back(address);
-  return json::serialize(json::object{{"addresses", std::move(addresses)}, {"index", set.index}});
+  return json::object{{"addresses", std::move(addresses)}, {"index", set.index}};
+}
+
+std::optional<std::uint64_t> index_of(const json::value* index) {
+  if (index == nullptr) return std::nullopt;
+  if (index->is_uint64()) return index->get_uint64();
+  if (index->is_int64() && index->get_int64() >= 0) return static_cast<std::uint64_t>(index->get_int64());
+  return std::nullopt;
+}
+
+std::optional<AddressSet> address_set_of(const json::value& value) {
+  if (!value.is_object()) return std::nullopt;
+  auto& object = value.get_object();
+  auto* addresses = object.if_contains("addresses");
+  auto index = index_of(object.if_contains("index"));
+  if (!addresses || !addresses->is_array() || !index) return std::nullopt;
+  AddressSet set;
+  set.index = *index;
+  for (const auto& address : addresses->get_array()) {
+    if (!address.is_string()) return std::nullopt;
+    set.addresses.emplace_back(address.get_string());
+  }
+  std::sort(set.addresses.begin(), set.addresses.end());
+  return set;
+}
+
+}  // namespace
+
+std::string address_set_json(const AddressSet& set) { return json::serialize(address_set_object(set)); }
+
+std::string named_sets_json(const NamedSets& answer) {
+  json::object sets;
+  for (const auto& [name, set] : answer.sets) sets[name] = address_set_object(set);
+  return json::serialize(json::object{{"index", answer.index}, {"sets", std::move(sets)}});
+}
+
+std::size_t named_set_bytes(std::string_view name, std::size_t list_line_bytes) {
+  return list_entry_bytes(name) + 1 + list_line_bytes;  // "name": then the set, within its line's bound
+}
+
+std::optional<NamedSets> parse_named_sets(std::string_view json_text) {
+  boost::system::error_code ec;
+  auto value = json::parse(json_text, ec);
+  if (ec || !value.is_object()) return std::nullopt;
+  auto& object = value.as_object();
+  auto index = index_of(object.if_contains("index"));
+  auto* sets = object.if_contains("sets");
+  if (!index || !sets || !sets->is_object()) return std::nullopt;
+  NamedSets answer{*index, {}};
+  for (const auto& [name, set_value] : sets->get_object()) {
+    auto set = address_set_of(set_value);
+    if (!set) return std::nullopt;
+    answer.sets.emplace_back(std::string(name), std::move(*set));
+  }
+  return answer;
 }
 
 std::size_t list_entry_bytes(std::string_view address) {
@@ -93,25 +187,8 @@ std::size_t list_entry_bytes(std::string_view address) {
 std::optional<AddressSet> parse_address_set(std::string_view json_text) {
   boost::system::error_code ec;
   auto value = json::parse(json_text, ec);
-  if (ec || !value.is_object()) return std::nullopt;
-  auto& object = value.as_object();
-  auto* addresses = object.if_contains("addresses");
-  auto* index = object.if_contains("index");
-  if (!addresses || !addresses->is_array() || !index) return std::nullopt;
-  AddressSet set;
-  if (index->is_uint64()) {
-    set.index = index->get_uint64();
-  } else if (index->is_int64() && index->get_int64() >= 0) {
-    set.index = static_cast<std::uint64_t>(index->get_int64());
-  } else {
-    return std::nullopt;
-  }
-  for (const auto& address : addresses->as_array()) {
-    if (!address.is_string()) return std::nullopt;
-    set.addresses.emplace_back(address.get_string());
-  }
-  std::sort(set.addresses.begin(), set.addresses.end());
-  return set;
+  if (ec) return std::nullopt;
+  return address_set_of(value);
 }
 
 std::optional<std::string> string_field(std::string_view json_text, std::string_view key) {

@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace routing::discovery {
 
@@ -20,8 +22,11 @@ struct RegisterArgs {
 struct QueryArgs {
   std::string name;
 };
+// LIST names one name ("name", CONTRACT §2) or several ("names", an
+// extension: the answer is NamedSets); never both.
 struct ListArgs {
-  std::string name;
+  std::string name;                                // without "names"
+  std::optional<std::vector<std::string>> names;  // valid names, duplicates kept
   std::optional<std::int64_t> index;  // absent: answer at once
   std::int64_t wait_ms = 0;           // already capped at max_wait_ms
 };
@@ -34,7 +39,9 @@ struct DeregisterArgs {
 // sets `error` to the message of the status 3 answer; it never throws.
 std::optional<RegisterArgs> parse_register_args(std::string_view payload, std::string& error);
 std::optional<QueryArgs> parse_query_args(std::string_view payload, std::string& error);
-std::optional<ListArgs> parse_list_args(std::string_view payload, std::string& error);
+// "names" must be a non-empty array of at most `max_names` valid names.
+std::optional<ListArgs> parse_list_args(std::string_view payload, std::string& error,
+                                        std::size_t max_names = default_max_watch_names);
 std::optional<DeregisterArgs> parse_deregister_args(std::string_view payload, std::string& error);
 
 // LIST's answer: {"addresses":[...],"index":N}.
@@ -47,6 +54,21 @@ std::size_t list_entry_bytes(std::string_view address);
 inline constexpr std::size_t list_frame_overhead = 64;
 // Reads a LIST answer (addresses sorted); nullopt if malformed.
 std::optional<AddressSet> parse_address_set(std::string_view json_text);
+
+// LIST's answer to "names": {"index":I,"sets":{"echo":<LIST answer>,...}}.
+// `index` is the one to send next; `sets` may hold only some of the names.
+struct NamedSets {
+  std::uint64_t index = 0;
+  std::vector<std::pair<std::string, AddressSet>> sets;
+  bool operator==(const NamedSets&) const = default;
+};
+std::string named_sets_json(const NamedSets& answer);
+// What one name's set adds to that answer's frame line, at most, given the
+// bound of its own LIST answer line (Registry::list_bytes). The line is at
+// most list_frame_overhead plus the sum of its sets' costs.
+std::size_t named_set_bytes(std::string_view name, std::size_t list_line_bytes);
+// Reads it (each set's addresses sorted); nullopt if malformed.
+std::optional<NamedSets> parse_named_sets(std::string_view json_text);
 
 // The string field `key` of a JSON object answer (QUERY's "address"), if any.
 std::optional<std::string> string_field(std::string_view json_text, std::string_view key);

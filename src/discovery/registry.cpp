@@ -6,7 +6,14 @@ namespace routing::discovery {
 
 bool Registry::register_instance(const std::string& name, const std::string& address,
                                  std::chrono::milliseconds ttl, Clock::time_point now, std::uint64_t owner) {
-  Entry& entry = names_[name];
+  auto [named, new_name] = names_.try_emplace(name);
+  if (new_name) {
+    if (auto it = forgotten_.find(name); it != forgotten_.end()) {
+      forgotten_by_index_.erase(it->second);
+      forgotten_.erase(it);
+    }
+  }
+  Entry& entry = named->second;
   auto expires = now + ttl;
   auto [it, added] = entry.instances.try_emplace(address, Instance{expires, owner});
   if (!added) {
@@ -69,7 +76,33 @@ void Registry::remove(const std::string& name, const std::string& address) {
   entry->second.list_bytes -= list_entry_bytes(address);
   entry->second.instances.erase(instance);
   entry->second.index = ++index_;
-  if (entry->second.instances.empty()) names_.erase(entry);
+  if (entry->second.instances.empty()) {
+    names_.erase(entry);
+    forget(name, index_);
+  }
+}
+
+void Registry::forget(const std::string& name, std::uint64_t index) {
+  forgotten_[name] = index;
+  forgotten_by_index_.emplace(index, name);
+  if (forgotten_by_index_.size() > max_forgotten_names) {
+    auto oldest = forgotten_by_index_.begin();
+    forgotten_before_ = oldest->first;
+    forgotten_.erase(oldest->second);
+    forgotten_by_index_.erase(oldest);
+  }
+}
+
+std::uint64_t Registry::change_index(const std::string& name) const {
+  if (auto entry = names_.find(name); entry != names_.end()) return entry->second.index;
+  if (auto it = forgotten_.find(name); it != forgotten_.end()) return it->second;
+  return forgotten_before_;
+}
+
+AddressSet Registry::watched(const std::string& name) const {
+  AddressSet set = list(name);
+  set.index = change_index(name);
+  return set;
 }
 
 std::vector<std::string> Registry::expire(Clock::time_point now) {

@@ -8,6 +8,12 @@
 // is forgotten, and then reports the registry's current counter, which is at
 // least its last index: indexes never go backwards.
 //
+// The multi-name LIST needs more: which of many names changed since an index.
+// A forgotten name's growing index would make it look changed whenever any
+// name changes, so change_index() remembers when each name was emptied (for
+// the last max_forgotten_names of them; older ones and names never seen
+// report forgotten_before_, an index no earlier than their last change).
+//
 // Bounds (discovery/limits.h): refusal() says whether a registration would
 // pass one; the registry keeps what that needs (instances per owner, each
 // name's LIST size) as it changes, so the check costs O(1).
@@ -49,6 +55,12 @@ class Registry {
   // One live address picked by `random`, nullopt if none.
   std::optional<std::string> pick(const std::string& name, std::uint64_t random) const;
   AddressSet list(const std::string& name) const;
+  // The index of `name`'s last change, as the multi-name LIST compares and
+  // reports it: for a name with instances the same as list()'s; for one
+  // without, when it was emptied (see above), which stays put.
+  std::uint64_t change_index(const std::string& name) const;
+  // list(name) with change_index(name) as its index.
+  AddressSet watched(const std::string& name) const;
 
   // When the next lease ends, if any.
   std::optional<Clock::time_point> next_expiry() const;
@@ -70,11 +82,18 @@ class Registry {
     std::size_t list_bytes = 0;  // sum of list_entry_bytes of the addresses
   };
   void remove(const std::string& name, const std::string& address);
+  void forget(const std::string& name, std::uint64_t index);
+  static constexpr std::size_t max_forgotten_names = 10'000;
 
   std::unordered_map<std::string, Entry> names_;
   std::set<std::pair<Clock::time_point, Key>> leases_;  // ordered by lease end
   std::unordered_map<std::uint64_t, std::size_t> owned_;  // owner -> live instances (none: absent)
   std::uint64_t index_ = 0;
+  // Emptied names -> the index of that change, and the same by index (oldest
+  // first, to drop it when there are too many).
+  std::unordered_map<std::string, std::uint64_t> forgotten_;
+  std::map<std::uint64_t, std::string> forgotten_by_index_;
+  std::uint64_t forgotten_before_ = 0;
 };
 
 }  // namespace routing::discovery

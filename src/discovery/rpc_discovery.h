@@ -1,13 +1,12 @@
 #pragma once
 // rpc://host:port — discovery through discoveryd. Unary calls share one
-// pipelined connection (reconnected on demand); each watch long-polls LIST on
-// a connection of its own, as the contract requires.
+// pipelined connection (reconnected on demand); all watches share one more,
+// where one loop long-polls the multi-name LIST (RpcWatchHub).
 #include "discovery/discovery.h"
+#include "discovery/rpc_watch_hub.h"
 #include "rpc/reconnecting_connection.h"
 
-#include <boost/asio/steady_timer.hpp>
-
-#include <optional>
+#include <memory>
 
 namespace routing::discovery {
 
@@ -34,6 +33,7 @@ class RpcDiscovery : public Discovery {
   std::string address_;
   DiscoveryOptions options_;
   rpc::ReconnectingConnection connection_;
+  std::shared_ptr<RpcWatchHub> watches_;
 };
 
 }  // namespace routing::discovery

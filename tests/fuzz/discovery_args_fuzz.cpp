@@ -49,8 +49,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(a.ttl_ms >= 1 && a.ttl_ms <= max_ttl_ms);
   });
   check_parser(parse_query_args, input, [](const QueryArgs& a) { check_name(a.name); });
-  check_parser(parse_list_args, input, [](const ListArgs& a) {
-    check_name(a.name);
+  auto parse_list = [](std::string_view payload, std::string& error) { return parse_list_args(payload, error); };
+  check_parser(parse_list, input, [](const ListArgs& a) {
+    if (a.names) {
+      check(a.name.empty() && !a.names->empty() && a.names->size() <= default_max_watch_names);
+      for (const auto& name : *a.names) check_name(name);
+    } else {
+      check_name(a.name);
+    }
     check(!a.index || *a.index >= 0);
     check(a.wait_ms >= 0 && a.wait_ms <= max_wait_ms);
   });
@@ -61,6 +67,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (auto set = parse_address_set(input)) {
     auto again = parse_address_set(address_set_json(*set));
     check(again && *again == *set);
+  }
+  if (auto sets = parse_named_sets(input)) {
+    auto again = parse_named_sets(named_sets_json(*sets));
+    check(again && again->index == sets->index);
   }
   string_field(input, "address");
   return 0;

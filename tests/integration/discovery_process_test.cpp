@@ -1,5 +1,7 @@
 // discoveryd and echod as real processes: leases of killed instances end,
 // registrations survive a discoveryd restart, long polls cost no busy work.
+#include "app/control_loop.h"
+#include "discovery/discovery.h"
 #include "discovery/protocol_json.h"
 #include "discovery/rpc_discovery.h"
 #include "rpc/blocking_client.h"
@@ -9,6 +11,7 @@
 
 #include "support/eventually.h"
 #include "support/proc_stats.h"
+#include "support/watch_recorder.h"
 
 #include <gtest/gtest.h>
 
@@ -87,6 +90,35 @@ TEST(DiscoveryProcesses, RegistrationsComeBackAfterDiscoverydRestarts) {
   EXPECT_FALSE(second->wait_exit(0ms));
 }
 
+// The shared rpc:// watch against a discoveryd killed (connections reset, not
+// closed) and started again on its port, with an empty registry.
+TEST(DiscoveryProcesses, SharedWatchesRecoverAfterDiscoverydIsKilledAndRestarted) {
+  Cluster cluster;
+  auto echod = cluster.start_echod("600");
+  auto port = echod->wait_listening();
+  app::ControlLoop loop;
+  discovery::DiscoveryOptions options;
+  options.retry_initial = 20ms;
+  options.retry_max = 200ms;
+  auto discovery = discovery::make_discovery("rpc://" + cluster.address, loop.executor(), options);
+  WatchRecorder echo, kv;
+  auto watch_echo = discovery->watch("echo", echo.callback());
+  auto watch_kv = discovery->watch("kv", kv.callback());
+  const std::vector<std::string> echo_set{"127.0.0.1:" + std::to_string(*port)};
+  ASSERT_TRUE(eventually([&] { return echo.last() == echo_set && kv.count() == 1; }));
+
+  cluster.discoveryd->signal(SIGKILL);
+  cluster.discoveryd->wait_exit();
+  cluster.discoveryd = cluster.start_discoveryd();
+  rpc::BlockingClient client(cluster.address, 2s);
+  ASSERT_TRUE(client.call(1, R"({"name":"kv","address":"127.0.0.1:7101"})").ok());
+  EXPECT_TRUE(eventually([&] { return kv.last() == std::vector<std::string>{"127.0.0.1:7101"}; }));
+  // echod registers again at its next refresh; the watch shows it throughout or again.
+  EXPECT_TRUE(eventually([&] { return echo.last() == echo_set; }));
+  ASSERT_TRUE(client.call(4, R"({"name":"kv","address":"127.0.0.1:7101"})").ok());
+  EXPECT_TRUE(eventually([&] { return kv.last() == std::vector<std::string>{}; }));
+}
+
 TEST(DiscoveryProcesses, ThousandsOfWaitingLongPollsCostNoBusyWork) {
   Cluster cluster;
   constexpr int polls = 2000;
@@ -120,7 +152,7 @@ TEST(DiscoveryProcesses, ThousandsOfWaitingLongPollsCostNoBusyWork) {
 TEST(DiscoveryProcesses, LongPollsWhoseClientsHangUpFreeTheirDescriptorsAtOnce) {
   Cluster cluster;
   const pid_t pid = cluster.discoveryd->pid();
-  const std::size_t baseline = open_fds(pid);
+  const std::size_t baseline = open_sockets(pid);
   constexpr std::size_t polls = 500;
   {
     std::vector<RawSocket> watchers;
@@ -130,10 +162,10 @@ TEST(DiscoveryProcesses, LongPollsWhoseClientsHangUpFreeTheirDescriptorsAtOnce) 
       ASSERT_TRUE(watchers.back().connected());
       watchers.back().send(R"(3:{"name":"echo","index":0,"wait_ms":300000})" "\n");
     }
-    ASSERT_TRUE(eventually([&] { return open_fds(pid) >= baseline + polls; }, 5s)) << open_fds(pid);
+    ASSERT_TRUE(eventually([&] { return open_sockets(pid) >= baseline + polls; }, 5s)) << open_sockets(pid);
   }  // every watcher hangs up
-  EXPECT_TRUE(eventually([&] { return open_fds(pid) <= baseline; }, 3s))
-      << "discoveryd still holds " << open_fds(pid) << " descriptors, " << baseline << " before";
+  EXPECT_TRUE(eventually([&] { return open_sockets(pid) <= baseline; }, 3s))
+      << "discoveryd still holds " << open_sockets(pid) << " sockets, " << baseline << " before";
   rpc::BlockingClient client(cluster.address);
   EXPECT_TRUE(client.call(1, R"({"name":"echo","address":"127.0.0.1:7001"})").ok());
 }

@@ -36,6 +36,21 @@ inline std::size_t open_fds(pid_t pid) {
   return count;
 }
 
+// The sockets among them: unlike open_fds, blind to the descriptors an event
+// loop makes when it first runs (eventfd, epoll, timerfd), which may come
+// after a baseline taken right after start.
+inline std::size_t open_sockets(pid_t pid) {
+  std::error_code ec;
+  std::size_t count = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    auto target = std::filesystem::read_symlink(it->path(), ec);
+    if (!ec && target.string().starts_with("socket:")) ++count;
+    ec.clear();
+  }
+  return count;
+}
+
 // CPU time (user + system) a process has used, from /proc.
 inline std::chrono::milliseconds cpu_time(pid_t pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");

@@ -34,6 +34,8 @@ class TestDiscoveryd {
   std::string address() const { return "127.0.0.1:" + std::to_string(port()); }
   std::string url() const { return "rpc://" + address(); }
   discovery::DiscoveryService& service() { return service_; }
+  // Client connections open now (watchers, registrars, tests' own clients).
+  std::size_t open_connections() const { return server_->stats().open_connections; }
 
  private:
   app::ControlLoop control_;

@@ -154,6 +154,39 @@ TEST(DiscoveryArgs, CapsLongPollsAndRejectsNegativeIndexes) {
   EXPECT_FALSE(discovery::parse_list_args(R"({"name":"e","wait_ms":1.5})", error));
 }
 
+TEST(DiscoveryArgs, ReadsTheMultiNameList) {
+  std::string error;
+  auto list = discovery::parse_list_args(R"({"names":["a","b","a"],"index":3,"wait_ms":10})", error);
+  ASSERT_TRUE(list) << error;
+  EXPECT_EQ(list->names, (std::vector<std::string>{"a", "b", "a"}));  // duplicates kept: the service folds them
+  EXPECT_TRUE(list->name.empty());
+  EXPECT_EQ(list->index, 3);
+  EXPECT_EQ(list->wait_ms, 10);
+  EXPECT_FALSE(discovery::parse_list_args(R"({"name":"a"})", error)->names);
+  for (const std::string& bad : std::vector<std::string>{
+           R"({"names":"a"})", R"({"names":[]})", R"({"names":["a",1]})", R"({"names":["a",""]})",
+           R"({"names":["a"],"name":"a"})", R"({"names":["a","b","c"]})",
+           R"({"names":[")" + std::string(2000, 'n') + R"("]})"}) {
+    error.clear();
+    EXPECT_FALSE(discovery::parse_list_args(bad, error, 2)) << bad;
+    EXPECT_FALSE(error.empty()) << bad;
+  }
+  discovery::parse_list_args(R"({"names":["a","b","c"]})", error, 2);
+  EXPECT_NE(error.find("at most 2"), std::string::npos) << error;
+}
+
+TEST(AddressSetJson, RoundTripsMultiNameAnswers) {
+  discovery::NamedSets answer{42, {{"echo", {{"a:1", "b:1"}, 7}}, {"ghost", {{}, 0}}, {"q\"uote", {{"c:1"}, 9}}}};
+  auto text = discovery::named_sets_json(answer);
+  EXPECT_EQ(text.substr(0, 19), R"({"index":42,"sets":)");
+  EXPECT_EQ(discovery::parse_named_sets(text), answer);
+  // Each set is written exactly as the single-name LIST answer.
+  EXPECT_NE(text.find(R"("echo":)" + discovery::address_set_json(answer.sets[0].second)), std::string::npos);
+  EXPECT_FALSE(discovery::parse_named_sets(R"({"index":1})"));
+  EXPECT_FALSE(discovery::parse_named_sets(R"({"index":1,"sets":{"a":{"addresses":[1],"index":1}}})"));
+  EXPECT_FALSE(discovery::parse_named_sets(R"({"index":-1,"sets":{}})"));
+}
+
 TEST(AddressSetJson, RoundTripsListAnswers) {
   discovery::AddressSet set{{"127.0.0.1:1", "[::1]:2", "a\"b:3"}, 18446744073709551615ull};
   EXPECT_EQ(discovery::parse_address_set(discovery::address_set_json(set)), set);

@@ -69,6 +69,41 @@ TEST_F(RegistryTest, IndexNeverGoesBackWhenANameEmpties) {
   EXPECT_EQ(registry.list("never-seen").index, registry.index());
 }
 
+// What the multi-name LIST compares: a name's change index moves when its set
+// changes and at no other time, even without instances.
+TEST_F(RegistryTest, ChangeIndexMovesOnlyWithTheNamesOwnChanges) {
+  EXPECT_EQ(registry.change_index("never-seen"), 0u);
+  registry.register_instance("echo", "a:1", 1s, now);
+  EXPECT_EQ(registry.change_index("echo"), registry.list("echo").index);
+  registry.deregister("echo", "a:1");
+  const auto emptied = registry.change_index("echo");
+  EXPECT_EQ(emptied, registry.index());
+  registry.register_instance("kv", "k:1", 1s, now);
+  EXPECT_EQ(registry.change_index("echo"), emptied) << "another name's change moved it";
+  EXPECT_EQ(registry.watched("echo"), (AddressSet{{}, emptied}));
+  EXPECT_EQ(registry.change_index("never-seen"), 0u);
+  registry.register_instance("echo", "b:1", 1s, now);
+  EXPECT_GT(registry.change_index("echo"), emptied);
+  const auto registered = registry.change_index("echo");
+  registry.expire(now + 2s);  // both leases end: each name's index is the change that emptied it
+  EXPECT_GT(registry.change_index("echo"), registered);
+  EXPECT_NE(registry.change_index("echo"), registry.change_index("kv"));
+  EXPECT_EQ(std::max(registry.change_index("echo"), registry.change_index("kv")), registry.index());
+}
+
+TEST_F(RegistryTest, ForgetsTheOldestEmptiedNamesButNeverGoesBack) {
+  std::uint64_t first = 0;
+  for (int i = 0; i < 10'050; ++i) {  // past the registry's memory of emptied names
+    std::string name = "n" + std::to_string(i);
+    registry.register_instance(name, "a:1", 1s, now);
+    registry.deregister(name, "a:1");
+    if (i == 0) first = registry.change_index(name);
+  }
+  EXPECT_GE(registry.change_index("n0"), first);
+  EXPECT_GT(registry.change_index("never-seen"), 0u) << "names forgotten long ago report a later index";
+  EXPECT_EQ(registry.change_index("n10049"), registry.index());
+}
+
 TEST_F(RegistryTest, PicksOnlyLiveInstances) {
   EXPECT_FALSE(registry.pick("echo", 0));
   registry.register_instance("echo", "a:1", 1s, now);
