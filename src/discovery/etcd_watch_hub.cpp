@@ -132,7 +132,9 @@ asio::awaitable<void> EtcdWatchHub::run() {
     if (names_.empty()) break;
     if (cancel->cancelled && !read_failed_) continue;  // closed, and a name came back meanwhile
     if (etcd_cancelled_ && !fresh) {
-      read_all_again();  // our start revision was compacted
+      common::log().info("etcd compacted revision {} where the watch stream was to resume: reading the {} watched "
+                         "names again", *resume_, names_.size());
+      read_all_again();
       continue;
     }
     after_stream(ended, fresh);
@@ -199,10 +201,13 @@ void EtcdWatchHub::on_events(const json::array& events, std::int64_t revision) {
     } else if (state.read_revision && event->revision > *state.read_revision) {
       apply(state, *event);
       state.index = revision;
-      if (std::find(changed.begin(), changed.end(), &state) == changed.end()) changed.push_back(&state);
+      changed.push_back(&state);
     }  // else: already in the read, or in the read still to come
   }
   if (last > 0 && resume_) resume_ = std::max(*resume_, last + 1);
+  backoff_.reset();  // the stream works: a later break starts retrying quickly
+  std::sort(changed.begin(), changed.end());
+  changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
   for (Name* state : changed) deliver(*state);
 }
 
