@@ -133,11 +133,11 @@ asio::awaitable<void> EtcdWatchHub::run() {
     if (cancel->cancelled && !read_failed_) continue;  // closed, and a name came back meanwhile
     if (etcd_cancelled_ && !fresh) {
       common::log().info("etcd compacted revision {} where the watch stream was to resume: reading the {} watched "
-                         "names again", *resume_, names_.size());
+                         "names again", resume_.value_or(0), names_.size());
       read_all_again();
       continue;
     }
-    after_stream(ended, fresh);
+    after_stream(ended);
     pause_.expires_after(backoff_.next());
     co_await pause_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
@@ -150,14 +150,14 @@ json::object EtcdWatchHub::create_request() const {
   return {{"create_request", std::move(create)}};
 }
 
-void EtcdWatchHub::after_stream(const Result<bool>& ended, bool was_fresh) {
+void EtcdWatchHub::after_stream(const Result<bool>& ended) {
   if (etcd_cancelled_) {
-    // Not compaction (a fresh stream has no start revision): e.g. refused.
-    // Read everything again after the pause rather than spin.
-    common::log().warn("etcd cancelled the watch of {} (fresh: {})", etcd_key_prefix, was_fresh);
+    // A fresh stream (no start revision) cannot have been compacted: etcd
+    // refused it. Read everything again after the pause rather than spin.
+    common::log().warn("etcd cancelled the watch stream of {}: retrying", etcd_key_prefix);
     read_all_again();
   } else if (!read_failed_) {
-    common::log().debug("etcd watch of {} broke: {}", etcd_key_prefix, ended.error);
+    common::log().debug("etcd watch stream of {} broke: {}", etcd_key_prefix, ended.error);
   }
 }
 

@@ -78,7 +78,7 @@ class EtcdWatchHub : public std::enable_shared_from_this<EtcdWatchHub> {
   void close();
   boost::asio::awaitable<void> run();
   boost::json::object create_request() const;
-  void after_stream(const Result<bool>& ended, bool was_fresh);
+  void after_stream(const Result<bool>& ended);
   bool on_message(const boost::json::object& message);
   void on_created(std::int64_t revision);
   void on_events(const boost::json::array& events, std::int64_t revision);

@@ -43,6 +43,7 @@ class Etcd {
     process_->wait_exit();
   }
   bool ready() const { return ready_; }
+  std::uint16_t port() const { return client_port_; }
   std::string endpoint() const { return "127.0.0.1:" + std::to_string(client_port_); }
   std::string url() const { return "etcd://" + endpoint(); }
   std::string log() const { return process_->log(); }
