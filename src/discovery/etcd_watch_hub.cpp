@@ -1,6 +1,5 @@
 #include "discovery/etcd_watch_hub.h"
 
-#include "common/base64.h"
 #include "common/log.h"
 #include "discovery/etcd_keys.h"
 #include "discovery/watch_handle.h"
@@ -78,7 +77,7 @@ struct EtcdWatchHub::Subscriber : std::enable_shared_from_this<Subscriber> {
 };
 
 EtcdWatchHub::EtcdWatchHub(asio::any_io_executor executor, std::shared_ptr<EtcdHttp> http, DiscoveryOptions options)
-    : executor_(std::move(executor)), http_(std::move(http)), options_(options), pause_(executor_),
+    : executor_(std::move(executor)), http_(std::move(http)), pause_(executor_),
       backoff_(options.retry_initial, options.retry_max) {}
 
 std::unique_ptr<WatchHandle> EtcdWatchHub::watch(std::string name, WatchCallback on_change) {

@@ -15,7 +15,10 @@
 //   its start revision S (S <= C + 1), and a read done after the creation has
 //   R >= C >= S - 1: read + stream cover every revision of the name.
 // - An event for a name whose read is in flight is kept and applied after the
-//   read, if above R (the read may have been served before or after it).
+//   read, if above R (the read may have been served before or after it). An
+//   event for a name whose read has not started is dropped: the read will
+//   hold it. (Reads are linearizable, so this holds across cluster members:
+//   a read that starts after an event was received has R >= its revision.)
 // - `resume_` is where the next stream starts: C + 1 once a fresh stream is
 //   created, then one past the last event received. Every name read is
 //   current up to resume_ - 1, so a stream that breaks (etcd restart, network)
@@ -93,7 +96,6 @@ class EtcdWatchHub : public std::enable_shared_from_this<EtcdWatchHub> {
 
   boost::asio::any_io_executor executor_;
   std::shared_ptr<EtcdHttp> http_;
-  DiscoveryOptions options_;
   std::map<std::string, Name> names_;  // every watched name
   std::deque<std::string> pending_;    // names to read, oldest first
   std::size_t readers_ = 0;
