@@ -1,16 +1,10 @@
 #include "discovery/etcd_discovery.h"
 
-#include "common/backoff.h"
-#include "discovery/watch_handle.h"
 #include "common/base64.h"
+#include "discovery/etcd_watch_hub.h"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/json/array.hpp>
-#include "common/log.h"
+#include <boost/asio/use_awaitable.hpp>
 
 #include <random>
 
@@ -21,49 +15,11 @@ using std::chrono::milliseconds;
 
 namespace {
 
-std::string name_prefix(const std::string& name) { return std::string(etcd_key_prefix) + etcd_key_name(name) + "/"; }
-
-// The smallest key greater than every key starting with `prefix`.
-std::string prefix_end(std::string prefix) {
-  prefix.back() = static_cast<char>(prefix.back() + 1);  // prefixes end in '/', never 0xff
-  return prefix;
-}
-
-json::object range_of(const std::string& prefix) {
-  return {{"key", common::base64_encode(prefix)}, {"range_end", common::base64_encode(prefix_end(prefix))}};
-}
-
-// key -> address of every kv in a range answer.
-std::map<std::string, std::string> kvs_of(const json::object& answer) {
-  std::map<std::string, std::string> kvs;
-  auto* array = answer.if_contains("kvs");
-  if (!array || !array->is_array()) return kvs;
-  for (const auto& item : array->as_array()) {
-    if (!item.is_object()) continue;
-    auto* key = item.as_object().if_contains("key");
-    auto* value = item.as_object().if_contains("value");
-    if (!key || !key->is_string()) continue;
-    auto decoded_key = common::base64_decode(key->get_string());
-    auto decoded_value = value && value->is_string() ? common::base64_decode(value->get_string()) : std::optional<std::string>("");
-    if (decoded_key && decoded_value) kvs[*decoded_key] = *decoded_value;
-  }
-  return kvs;
-}
-
-std::int64_t revision_of(const json::object& answer) {
-  auto* header = answer.if_contains("header");
-  if (!header || !header->is_object()) return 0;
-  return etcd_int(header->as_object(), "revision").value_or(0);
-}
-
-AddressSet set_of(const std::map<std::string, std::string>& kvs, std::int64_t revision) {
-  AddressSet set;
-  for (const auto& [key, address] : kvs) set.addresses.push_back(address);
-  std::sort(set.addresses.begin(), set.addresses.end());
-  set.addresses.erase(std::unique(set.addresses.begin(), set.addresses.end()), set.addresses.end());
-  set.index = static_cast<std::uint64_t>(std::max<std::int64_t>(revision, 0));
-  return set;
-}
+using etcd::kvs_of;
+using etcd::name_prefix;
+using etcd::range_of;
+using etcd::revision_of;
+using etcd::set_of;
 
 template <typename T>
 Result<T> pass_failure(const Result<json::object>& answer) {
@@ -72,25 +28,11 @@ Result<T> pass_failure(const Result<json::object>& answer) {
 
 }  // namespace
 
-std::string etcd_key_name(std::string_view name) {
-  std::string out;
-  out.reserve(name.size());
-  for (char c : name) {
-    if (c == '%') out += "%25";
-    else if (c == '/') out += "%2F";
-    else out += c;
-  }
-  return out;
-}
-
-std::string etcd_instance_key(std::string_view name, std::string_view address) {
-  return std::string(etcd_key_prefix) + etcd_key_name(name) + "/" + std::string(address);
-}
-
 EtcdDiscovery::EtcdDiscovery(asio::any_io_executor executor, std::vector<std::string> endpoints,
                              DiscoveryOptions options)
     : executor_(std::move(executor)), endpoints_(std::move(endpoints)), options_(options),
-      http_(std::make_shared<EtcdHttp>(executor_, endpoints_, options.call_timeout)) {}
+      http_(std::make_shared<EtcdHttp>(executor_, endpoints_, options.call_timeout)),
+      watches_(std::make_shared<EtcdWatchHub>(executor_, http_, options)) {}
 
 std::string EtcdDiscovery::describe() const {
   std::string url = "etcd://";
@@ -174,104 +116,8 @@ asio::awaitable<Result<bool>> EtcdDiscovery::withdraw_here(std::string name, std
   co_return Result<bool>{Status::ok, {}, etcd_int(deleted.value, "deleted").value_or(0) > 0};
 }
 
-namespace {
-
-struct EtcdWatch : WatchHandle, std::enable_shared_from_this<EtcdWatch> {
-  asio::any_io_executor executor;
-  std::shared_ptr<EtcdHttp> http;
-  std::string prefix;
-  DiscoveryOptions options;
-  WatchCallback on_change;
-  std::atomic<bool> stopped{false};
-  std::shared_ptr<StreamCancel> cancel = std::make_shared<StreamCancel>();
-  asio::steady_timer pause;
-  std::map<std::string, std::string> kvs;
-  std::optional<AddressSet> last;
-
-  EtcdWatch(asio::any_io_executor ex, std::shared_ptr<EtcdHttp> h, std::string p, DiscoveryOptions o,
-            WatchCallback cb)
-      : executor(std::move(ex)), http(std::move(h)), prefix(std::move(p)), options(o),
-        on_change(std::move(cb)), pause(executor) {}
-
-  void stop() override {
-    if (stopped.exchange(true)) return;
-    asio::post(executor, [self = shared_from_this()] {
-      self->cancel->cancel();
-      self->pause.cancel();
-    });
-  }
-
-  void deliver(std::int64_t revision) {
-    AddressSet set = set_of(kvs, revision);
-    if (last && last->addresses == set.addresses) return;
-    last = set;
-    on_change(set);
-  }
-
-  // Applies one watch message; false when etcd cancelled the watch.
-  bool apply(const json::object& message) {
-    auto* result = message.if_contains("result");
-    if (!result || !result->is_object()) return true;
-    auto& body = result->as_object();
-    if (auto* canceled = body.if_contains("canceled"); canceled && canceled->is_bool() && canceled->get_bool()) {
-      return false;  // e.g. our revision was compacted: read the prefix again
-    }
-    auto* events = body.if_contains("events");
-    if (!events || !events->is_array()) return true;
-    for (const auto& event : events->as_array()) {
-      if (!event.is_object()) continue;
-      auto* type = event.as_object().if_contains("type");
-      auto* kv = event.as_object().if_contains("kv");
-      if (!kv || !kv->is_object()) continue;
-      auto changed = kvs_of(json::object{{"kvs", json::array{*kv}}});
-      bool is_delete = type && type->is_string() && type->get_string() == "DELETE";
-      auto* key = kv->as_object().if_contains("key");
-      auto decoded = key && key->is_string() ? common::base64_decode(key->get_string()) : std::nullopt;
-      if (is_delete && decoded) kvs.erase(*decoded);
-      if (!is_delete) kvs.insert_or_assign(changed.begin()->first, changed.begin()->second);
-    }
-    deliver(revision_of(body));
-    return true;
-  }
-
-  asio::awaitable<void> run() {
-    auto self = shared_from_this();
-    common::Backoff backoff(options.retry_initial, options.retry_max);
-    while (!stopped) {
-      auto listed = co_await http->post("/v3/kv/range", range_of(prefix));
-      if (stopped) break;
-      if (!listed.ok()) {
-        common::log().debug("etcd watch of {}: {}", prefix, listed.error);
-        pause.expires_after(backoff.next());
-        co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
-        continue;
-      }
-      kvs = kvs_of(listed.value);
-      auto revision = revision_of(listed.value);
-      deliver(revision);
-      json::object create = range_of(prefix);
-      create["start_revision"] = std::to_string(revision + 1);
-      json::object watch_body{{"create_request", std::move(create)}};
-      auto ended = co_await http->stream("/v3/watch", std::move(watch_body),
-                                         [this](const json::object& m) { return apply(m); }, cancel);
-      if (stopped) break;
-      if (!ended.ok()) {
-        common::log().debug("etcd watch of {} broke: {}", prefix, ended.error);
-        pause.expires_after(backoff.next());
-        co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
-      } else {
-        backoff.reset();
-      }
-    }
-  }
-};
-
-}  // namespace
-
 std::unique_ptr<WatchHandle> EtcdDiscovery::watch(std::string name, WatchCallback on_change) {
-  auto state = std::make_shared<EtcdWatch>(executor_, http_, name_prefix(name), options_, std::move(on_change));
-  asio::co_spawn(executor_, state->run(), asio::detached);
-  return handle_for(std::move(state));
+  return watches_->watch(std::move(name), std::move(on_change));
 }
 
 }  // namespace routing::discovery

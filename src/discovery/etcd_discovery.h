@@ -1,13 +1,15 @@
 #pragma once
+#pragma once
 // etcd://host:port[,host:port...] — discovery in an etcd v3 cluster, through
 // its gRPC-JSON gateway. An instance is the key
 //   /routing/services/<escaped name>/<address>   (value: the address)
-// bound to a lease of its own, kept alive by announce(). A watch reads the
-// prefix, then follows etcd's watch stream from the next revision, and
-// delivers the whole set after every change; if the stream breaks it reads
-// the prefix again, so no change can be missed.
+// bound to a lease of its own, kept alive by announce() (etcd_keys.h). All
+// watches of one EtcdDiscovery share one etcd watch stream over the services
+// prefix (etcd_watch_hub.h): each name is read, then followed on that stream,
+// and its whole set is delivered after every change.
 #include "discovery/discovery.h"
 #include "discovery/etcd_http.h"
+#include "discovery/etcd_keys.h"
 
 #include <map>
 #include <string>
@@ -15,16 +17,7 @@
 
 namespace routing::discovery {
 
-inline constexpr std::string_view etcd_key_prefix = "/routing/services/";
-
-// A name as it appears in keys: '%' becomes "%25" and '/' "%2F", so the
-// name's part of a key never contains '/'. A name's keys are then exactly
-// those under "<prefix><escaped name>/", and no other name's keys are: without
-// the escape, the keys of "echo/sub" lay under the prefix of "echo", whose
-// lists and watches saw its instances. Names without '%' or '/' are unchanged.
-std::string etcd_key_name(std::string_view name);
-// The key of one instance: etcd_key_prefix + etcd_key_name(name) + "/" + address.
-std::string etcd_instance_key(std::string_view name, std::string_view address);
+class EtcdWatchHub;
 
 class EtcdDiscovery : public Discovery {
  public:
@@ -55,6 +48,7 @@ class EtcdDiscovery : public Discovery {
   DiscoveryOptions options_;
   std::shared_ptr<EtcdHttp> http_;
   std::map<std::string, std::int64_t> leases_;  // instance key -> lease id
+  std::shared_ptr<EtcdWatchHub> watches_;       // the one watch stream
 };
 
 }  // namespace routing::discovery

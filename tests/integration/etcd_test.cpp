@@ -2,6 +2,7 @@
 // free loopback ports with a temporary data dir.
 #include "discovery/discovery.h"
 #include "discovery/etcd_discovery.h"
+#include "support/delaying_proxy.h"
 #include "support/etcd.h"
 #include "support/ports.h"
 #include "support/process.h"
@@ -28,6 +29,20 @@ class EtcdTest : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(etcd_.ready()) << etcd_.log(); }
   template <typename T>
   T sync(boost::asio::awaitable<T> work) { return run_sync(loop_.executor(), std::move(work)); }
+
+  // "echo" (holding a:1) and "kv" (empty), watched through one Discovery.
+  struct EchoAndKv {
+    WatchRecorder echo, kv;
+    std::unique_ptr<discovery::WatchHandle> echo_watch, kv_watch;
+  };
+  // Registers a:1 and starts both watches; true once both delivered their set.
+  bool watch_echo_and_kv(discovery::Discovery& watcher, EchoAndKv& watched) {
+    if (!sync(discovery_->announce("echo", "a:1", 30s)).ok()) return false;
+    watched.echo_watch = watcher.watch("echo", watched.echo.callback());
+    watched.kv_watch = watcher.watch("kv", watched.kv.callback());
+    return eventually([&] { return watched.echo.last() == std::vector<std::string>{"a:1"}; }, 5s) &&
+           eventually([&] { return watched.kv.last() == std::vector<std::string>{}; }, 5s);
+  }
 
   Etcd etcd_;
   app::ControlLoop loop_;
@@ -76,9 +91,14 @@ TEST_F(EtcdTest, NamesThatShareAPrefixStayApart) {
   EXPECT_EQ(sync(discovery_->list("echo%2Fsub")).value.addresses, std::vector<std::string>{"127.0.0.1:7004"});
   EXPECT_EQ(sync(discovery_->list("echo/")).value.addresses, std::vector<std::string>{"127.0.0.1:7005"});
 
-  WatchRecorder recorder;
+  // All four watches share one stream: each event is told apart by its key.
+  WatchRecorder recorder, sub, escaped;
   auto watch = discovery_->watch("echo", recorder.callback());
+  auto sub_watch = discovery_->watch("echo/sub", sub.callback());
+  auto escaped_watch = discovery_->watch("echo%2Fsub", escaped.callback());
   ASSERT_TRUE(eventually([&] { return recorder.last() == std::vector<std::string>{"127.0.0.1:7001"}; }, 5s));
+  ASSERT_TRUE(eventually([&] { return sub.last() == std::vector<std::string>{"127.0.0.1:7002"}; }, 5s));
+  ASSERT_TRUE(eventually([&] { return escaped.last() == std::vector<std::string>{"127.0.0.1:7004"}; }, 5s));
   sync(discovery_->announce("echo/sub", "127.0.0.1:7012", 5s));  // changes under "echo/..." and "echo2"
   sync(discovery_->withdraw("echo2", "127.0.0.1:7003"));
   sync(discovery_->announce("echo", "127.0.0.1:7011", 5s));  // then one of its own, seen after them
@@ -87,6 +107,8 @@ TEST_F(EtcdTest, NamesThatShareAPrefixStayApart) {
   for (const auto& set : recorder.all()) {
     for (const auto& address : set) EXPECT_TRUE(address == "127.0.0.1:7001" || address == "127.0.0.1:7011") << address;
   }
+  EXPECT_EQ(sub.last(), (std::vector<std::string>{"127.0.0.1:7002", "127.0.0.1:7012"}));
+  EXPECT_EQ(escaped.all(), std::vector<std::vector<std::string>>{{"127.0.0.1:7004"}});
 }
 
 TEST_F(EtcdTest, WatchWakesOnEveryChange) {
@@ -101,6 +123,175 @@ TEST_F(EtcdTest, WatchWakesOnEveryChange) {
   ASSERT_TRUE(eventually([&] { return recorder.last() == std::vector<std::string>{"a:1", "b:1"}; }, 5s));
   sync(discovery_->withdraw("echo", "a:1"));
   EXPECT_TRUE(eventually([&] { return recorder.last() == std::vector<std::string>{"b:1"}; }, 5s));
+}
+
+// etcd's gauges of open watch streams and watchers (etcd 3.4's /metrics): one
+// /v3/watch request through the gateway is one stream with one watcher.
+constexpr auto watch_streams = "etcd_debugging_mvcc_watch_stream_total";
+constexpr auto watchers = "etcd_debugging_mvcc_watcher_total";
+
+// Issue 20: a router holds one watch stream at etcd, however many names it
+// follows; a registration of any of them reaches its watch on that stream.
+TEST_F(EtcdTest, FiftyWatchedNamesShareOneWatchStream) {
+  constexpr int names = 50;
+  auto address_of = [](int i) { return "127.0.0.1:" + std::to_string(7000 + i); };
+  std::vector<std::unique_ptr<WatchRecorder>> recorders;
+  std::vector<std::unique_ptr<discovery::WatchHandle>> watches;
+  for (int i = 0; i < names; ++i) {
+    std::string name = "system-" + std::to_string(i);
+    ASSERT_TRUE(sync(discovery_->announce(name, address_of(i), 10s)).ok()) << name;
+    recorders.push_back(std::make_unique<WatchRecorder>());
+    watches.push_back(discovery_->watch(name, recorders.back()->callback()));
+  }
+  for (int i = 0; i < names; ++i) {
+    std::vector<std::string> expected{address_of(i)};
+    ASSERT_TRUE(eventually([&] { return recorders[i]->last() == expected; }, 5s)) << i;
+  }
+  EXPECT_EQ(etcd_.metric(watch_streams), 1.0);
+  EXPECT_EQ(etcd_.metric(watchers), 1.0);
+
+  for (int i : {0, 17, 49}) {
+    std::string name = "system-" + std::to_string(i);
+    ASSERT_TRUE(sync(discovery_->announce(name, "127.0.0.2:9000", 10s)).ok());
+    std::vector<std::string> expected{address_of(i), "127.0.0.2:9000"};
+    EXPECT_TRUE(eventually([&] { return recorders[i]->last() == expected; }, 1s)) << name;
+  }
+  for (int i = 1; i < 17; ++i) EXPECT_EQ(recorders[i]->count(), 1u) << "system-" << i << " saw others' changes";
+
+  watches.clear();  // nothing watched: nothing held at etcd
+  EXPECT_TRUE(eventually([&] { return etcd_.metric(watchers) == 0.0; }, 5s)) << *etcd_.metric(watchers);
+  EXPECT_EQ(etcd_.metric(watch_streams), 0.0);
+}
+
+TEST_F(EtcdTest, ANameWatchedAfterTheStreamStartedSeesItsLaterChanges) {
+  WatchRecorder first, later;
+  auto first_watch = discovery_->watch("first", first.callback());
+  ASSERT_TRUE(eventually([&] { return first.last().has_value(); }, 5s));
+  ASSERT_EQ(etcd_.metric(watch_streams), 1.0);
+  ASSERT_TRUE(sync(discovery_->announce("later", "a:1", 10s)).ok());  // before its watch: found by its read
+
+  auto later_watch = discovery_->watch("later", later.callback());
+  ASSERT_TRUE(eventually([&] { return later.last() == std::vector<std::string>{"a:1"}; }, 5s));
+  ASSERT_TRUE(sync(discovery_->announce("later", "b:1", 10s)).ok());
+  ASSERT_TRUE(eventually([&] { return later.last() == std::vector<std::string>{"a:1", "b:1"}; }, 5s));
+  ASSERT_TRUE(sync(discovery_->withdraw("later", "a:1")).ok());
+  ASSERT_TRUE(eventually([&] { return later.last() == std::vector<std::string>{"b:1"}; }, 5s));
+  // Each set once, in order; the other name saw none of it; still one stream.
+  EXPECT_EQ(later.all(), (std::vector<std::vector<std::string>>{{"a:1"}, {"a:1", "b:1"}, {"b:1"}}));
+  EXPECT_EQ(first.all(), std::vector<std::vector<std::string>>{{}});
+  EXPECT_EQ(etcd_.metric(watch_streams), 1.0);
+}
+
+TEST_F(EtcdTest, StoppingOneOfTwoWatchesOfANameKeepsTheOther) {
+  WatchRecorder stopped, kept;
+  auto first = discovery_->watch("echo", stopped.callback());
+  auto second = discovery_->watch("echo", kept.callback());
+  ASSERT_TRUE(eventually([&] { return stopped.last() && kept.last(); }, 5s));
+  ASSERT_TRUE(sync(discovery_->announce("echo", "a:1", 10s)).ok());
+  ASSERT_TRUE(eventually([&] { return stopped.last() == std::vector<std::string>{"a:1"}; }, 5s));
+  ASSERT_TRUE(eventually([&] { return kept.last() == std::vector<std::string>{"a:1"}; }, 5s));
+
+  first->stop();
+  ASSERT_TRUE(sync(discovery_->announce("echo", "b:1", 10s)).ok());
+  ASSERT_TRUE(eventually([&] { return kept.last() == std::vector<std::string>{"a:1", "b:1"}; }, 5s));
+  EXPECT_EQ(stopped.count(), 2u);  // it would have been offered the set first
+  EXPECT_EQ(etcd_.metric(watchers), 1.0);
+  second->stop();
+  EXPECT_TRUE(eventually([&] { return etcd_.metric(watchers) == 0.0; }, 5s));
+}
+
+// Names change while their first reads are in flight (eight at a time): an
+// event that races its name's read is applied after it when newer, so every
+// watch ends at its name's current set.
+TEST_F(EtcdTest, WatchesOfNamesChangingWhileTheyAreReadEndAtTheirCurrentSets) {
+  constexpr int names = 100;
+  std::vector<std::unique_ptr<WatchRecorder>> recorders;
+  std::vector<std::unique_ptr<discovery::WatchHandle>> watches;
+  for (int i = 0; i < names; ++i) {
+    recorders.push_back(std::make_unique<WatchRecorder>());
+    watches.push_back(discovery_->watch("busy-" + std::to_string(i), recorders.back()->callback()));
+  }
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < names; ++i) {
+      std::string address = "127.0.0." + std::to_string(round + 1) + ":" + std::to_string(7000 + i);
+      ASSERT_TRUE(sync(discovery_->announce("busy-" + std::to_string(i), address, 30s)).ok());
+    }
+  }
+  for (int i = 0; i < names; i += 2) sync(discovery_->withdraw("busy-" + std::to_string(i), "127.0.0.1:" + std::to_string(7000 + i)));
+  for (int i = 0; i < names; ++i) {
+    auto listed = sync(discovery_->list("busy-" + std::to_string(i)));
+    ASSERT_TRUE(listed.ok()) << listed.error;
+    EXPECT_EQ(listed.value.addresses.size(), i % 2 ? 2u : 1u);
+    EXPECT_TRUE(eventually([&] { return recorders[i]->last() == listed.value.addresses; }, 5s)) << "busy-" << i;
+  }
+  EXPECT_EQ(etcd_.metric(watch_streams), 1.0);
+}
+
+// A change racing its name's first read: etcd serves the read, the change
+// happens and its event arrives on the stream, and only then the read's
+// answer (held back by a proxy). The event is kept and applied after the
+// read, not dropped as "not read yet".
+TEST_F(EtcdTest, AChangeRacingItsNamesFirstReadIsNotLost) {
+  DelayingProxy proxy(etcd_.port(), "/v3/kv/range", 600ms);
+  ASSERT_NE(proxy.port(), 0);
+  auto watcher = discovery::make_discovery("etcd://127.0.0.1:" + std::to_string(proxy.port()), loop_.executor());
+  WatchRecorder race;
+  auto watch = watcher->watch("race", race.callback());
+  std::this_thread::sleep_for(200ms);  // the stream is open; the read was served and is held back
+  ASSERT_TRUE(sync(discovery_->announce("race", "a:1", 30s)).ok());
+  EXPECT_TRUE(eventually([&] { return race.last() == std::vector<std::string>{"a:1"}; }, 5s));
+  watch.reset();
+}
+
+// etcd killed and started again on its data: the stream resumes after the
+// last event it received, so changes made as etcd came back are not missed;
+// while etcd is down nothing is delivered.
+TEST_F(EtcdTest, WatchesFollowEtcdThroughARestart) {
+  EchoAndKv watched;
+  ASSERT_TRUE(watch_echo_and_kv(*discovery_, watched));
+  auto& [echo, kv, echo_watch, kv_watch] = watched;
+
+  etcd_.kill();
+  std::this_thread::sleep_for(1s);  // the stream breaks and retries meanwhile
+  EXPECT_EQ(echo.count() + kv.count(), 2u) << "a set delivered while etcd was down";
+  ASSERT_TRUE(etcd_.start()) << etcd_.log();
+  ASSERT_TRUE(sync(discovery_->announce("kv", "k:1", 30s)).ok());
+  ASSERT_TRUE(sync(discovery_->withdraw("echo", "a:1")).ok());
+
+  EXPECT_TRUE(eventually([&] { return echo.last() == std::vector<std::string>{}; }, 15s));
+  EXPECT_TRUE(eventually([&] { return kv.last() == std::vector<std::string>{"k:1"}; }, 15s));
+  EXPECT_TRUE(eventually([&] { return etcd_.metric(watch_streams) == 1.0; }, 5s));
+  ASSERT_TRUE(sync(discovery_->announce("echo", "b:1", 30s)).ok());
+  EXPECT_TRUE(eventually([&] { return echo.last() == std::vector<std::string>{"b:1"}; }, 5s));
+}
+
+// The stream comes back after etcd compacted away the revision it would
+// resume at: etcd cancels it, and every watched name is read again.
+TEST_F(EtcdTest, WatchesReadTheirNamesAgainWhenTheirRevisionWasCompacted) {
+  // The stream comes back 2.5 s to 5 s after the restart: etcd is compacted
+  // before. (Should it come back sooner, the plain resume is what is tested.)
+  discovery::DiscoveryOptions slow;
+  slow.retry_initial = slow.retry_max = 5s;
+  auto watcher = discovery::make_discovery(etcd_.url(), loop_.executor(), slow);
+  EchoAndKv watched;
+  ASSERT_TRUE(watch_echo_and_kv(*watcher, watched));
+  auto& [echo, kv, echo_watch, kv_watch] = watched;
+
+  etcd_.kill();
+  ASSERT_TRUE(etcd_.start()) << etcd_.log();
+  ASSERT_TRUE(sync(discovery_->announce("echo", "b:1", 30s)).ok());
+  ASSERT_TRUE(sync(discovery_->withdraw("echo", "a:1")).ok());
+  ASSERT_TRUE(sync(discovery_->announce("kv", "k:1", 30s)).ok());
+  auto revision = sync(discovery_->list("echo")).value.index;
+  auto compacted = run_program("/usr/bin/etcdctl",
+                               {"--endpoints", etcd_.endpoint(), "compact", std::to_string(revision)});
+  ASSERT_NE(compacted.out.find("compacted revision"), std::string::npos) << compacted.out << compacted.err;
+
+  EXPECT_TRUE(eventually([&] { return echo.last() == std::vector<std::string>{"b:1"}; }, 20s));
+  EXPECT_TRUE(eventually([&] { return kv.last() == std::vector<std::string>{"k:1"}; }, 20s));
+  ASSERT_TRUE(sync(discovery_->announce("echo", "c:1", 30s)).ok());  // and the new stream follows
+  EXPECT_TRUE(eventually([&] { return echo.last() == std::vector<std::string>{"b:1", "c:1"}; }, 5s));
+  EXPECT_EQ(etcd_.metric(watch_streams), 1.0);
 }
 
 TEST_F(EtcdTest, LeaseEndsAfterTheRegisteringProcessIsKilled) {

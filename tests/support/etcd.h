@@ -4,11 +4,13 @@
 // again on the same ports and data (as a supervisor would restart it).
 #include "support/ports.h"
 #include "support/process.h"
+#include "support/raw_socket.h"
 
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace routing::test {
@@ -41,9 +43,22 @@ class Etcd {
     process_->wait_exit();
   }
   bool ready() const { return ready_; }
+  std::uint16_t port() const { return client_port_; }
   std::string endpoint() const { return "127.0.0.1:" + std::to_string(client_port_); }
   std::string url() const { return "etcd://" + endpoint(); }
   std::string log() const { return process_->log(); }
+  // A sample without labels from etcd's /metrics (e.g.
+  // "etcd_debugging_mvcc_watch_stream_total", its open watch streams), or
+  // nothing if etcd does not answer or has no such metric.
+  std::optional<double> metric(const std::string& name) const {
+    RawSocket socket(client_port_, std::chrono::seconds(5));
+    if (!socket.connected()) return std::nullopt;
+    socket.send("GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+    std::string text = socket.read_all();
+    auto at = text.find("\n" + name + " ");
+    if (at == std::string::npos) return std::nullopt;
+    return std::strtod(text.c_str() + at + name.size() + 2, nullptr);
+  }
 
  private:
   std::string dir_;

@@ -13,28 +13,31 @@
 
 namespace routing::test {
 
-RawSocket::RawSocket(std::uint16_t port, std::chrono::milliseconds timeout, const char* source_ip)
-    : timeout_(timeout) {
-  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+int connect_loopback(std::uint16_t port, const char* source_ip) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (source_ip != nullptr) {
     sockaddr_in source{};
     source.sin_family = AF_INET;
     ::inet_pton(AF_INET, source_ip, &source.sin_addr);
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&source), sizeof source) != 0) {
-      ::close(fd_);
-      fd_ = -1;
-      return;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof source) != 0) {
+      ::close(fd);
+      return -1;
     }
   }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd_);
-    fd_ = -1;
-    return;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
   }
+  return fd;
+}
+
+RawSocket::RawSocket(std::uint16_t port, std::chrono::milliseconds timeout, const char* source_ip)
+    : fd_(connect_loopback(port, source_ip)), timeout_(timeout) {
+  if (fd_ < 0) return;
   int one = 1;
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }

@@ -10,6 +10,10 @@
 
 namespace routing::test {
 
+// A blocking TCP connection to 127.0.0.1:port (from `source_ip` if given):
+// its descriptor, or -1.
+int connect_loopback(std::uint16_t port, const char* source_ip = nullptr);
+
 class RawSocket {
  public:
   // `source_ip`: the loopback address to connect from (e.g. "127.0.0.2", to

@@ -3,6 +3,7 @@
 #include "common/base64.h"
 #include "common/json_args.h"
 #include "discovery/discovery_url.h"
+#include "discovery/etcd_keys.h"
 #include "discovery/protocol_json.h"
 #include "discovery/rpc_discovery.h"
 
@@ -15,6 +16,20 @@ namespace {
 
 using namespace std::chrono_literals;
 using discovery::parse_discovery_url;
+
+// The shared etcd watch stream tells names apart by decoding each key.
+TEST(EtcdKeys, AKeyDecodesBackToItsName) {
+  for (std::string name : {"echo", "echo/sub", "echo%2Fsub", "echo/", "%", "a%25/b", "", "x y"}) {
+    auto key = discovery::etcd_instance_key(name, "127.0.0.1:7001");
+    EXPECT_EQ(discovery::etcd_name_of_key(key), name) << key;
+  }
+  EXPECT_EQ(discovery::etcd_name_of_key("/routing/services/echo/sub/1.2.3.4:5"), "echo");  // an old layout's key
+  for (std::string escaped : {"a%2f", "a%", "a%2", "%zz", "a/b"}) {
+    EXPECT_EQ(discovery::etcd_name_of_key_name(escaped), std::nullopt) << escaped << ": no name escapes to it";
+  }
+  EXPECT_EQ(discovery::etcd_name_of_key("/routing/services/echo"), std::nullopt);  // no address part
+  EXPECT_EQ(discovery::etcd_name_of_key("/elsewhere/echo/1.2.3.4:5"), std::nullopt);
+}
 
 TEST(DiscoveryUrl, ParsesTheThreeSchemes) {
   auto rpc = parse_discovery_url("rpc://127.0.0.1:10200");
