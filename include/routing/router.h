@@ -63,9 +63,13 @@ struct RouterOptions {
   // Idle pooled connections are closed after this.
   std::chrono::milliseconds idle_timeout{60000};
 
-  // Active health checks: ping (procedure 0) each backend at this interval
-  // (0 disables); `unhealthy_after` failures in a row take it out, one
-  // success brings it back.
+  // Active health checks of each backend at this interval (0 disables);
+  // `unhealthy_after` failures in a row take it out, one success brings it
+  // back. `health_check`: "procedure" pings (procedure 0, which every server
+  // of this project's RPC library answers); "tcp" only connects, for
+  // backends that do not answer procedure 0 (give them verify_answers =
+  // false too: it pings behind every request); "off" checks nothing.
+  std::string health_check = "procedure";
   std::chrono::milliseconds health_check_interval{1000};
   std::chrono::milliseconds health_check_timeout{500};
   unsigned unhealthy_after = 2;

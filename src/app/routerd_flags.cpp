@@ -78,6 +78,11 @@ void add_routerd_flags(CLI::App& app, RouterdFlags& f) {
   add_millis(app, "--dns-refresh-ms", f.router.dns_refresh,
              "look backends' host names up again this often, off the event loop (0: once)", 0);
   add_millis(app, "--dns-timeout-ms", f.router.dns_timeout, "one host-name lookup gives up after this", 1);
+  app.add_option("--health-check", f.router.health_check,
+                 "procedure: ping each backend (procedure 0); tcp: only connect (backends not built on this "
+                 "project's RPC library; give them --verify-answers false too); off")
+      ->check(CLI::IsMember({"procedure", "tcp", "off"}))
+      ->capture_default_str();
   add_millis(app, "--health-check-interval-ms", f.router.health_check_interval, "ping each backend this often (0: never)", 0);
   app.add_option("--verify-answers", f.router.verify_answers,
                  "send a ping behind each request and accept an answer only when its pong follows (true/false)")

@@ -17,7 +17,7 @@ HealthChecker::HealthChecker(const RouterOptions& options, asio::any_io_executor
     : options_(options), loop_(std::move(loop)), pool_(pool) {}
 
 void HealthChecker::watch(const std::shared_ptr<System>& system) {
-  if (options_.health_check_interval.count() <= 0) return;
+  if (options_.health_check_interval.count() <= 0 || options_.health_check == "off") return;
   auto timer = std::make_shared<asio::steady_timer>(loop_);
   system->set_health_timer(timer);
   asio::co_spawn(loop_, loop(system, timer), asio::detached);
@@ -52,7 +52,8 @@ asio::awaitable<void> HealthChecker::check(System& system, std::shared_ptr<Backe
 }
 
 asio::awaitable<bool> HealthChecker::ping(const std::shared_ptr<Backend>& backend) {
-  if (auto borrowed = pool_.borrow_oldest(*backend)) {
+  const bool connect_only = options_.health_check == "tcp";
+  if (auto borrowed = connect_only ? std::nullopt : pool_.borrow_oldest(*backend)) {
     Reply pong = co_await rpc::call_within(borrowed->connection.shared(), 0, "", options_.health_check_timeout);
     bool passed = pong.ok() && borrowed->connection.connection().is_open();
     if (passed) pool_.put_back(std::move(*borrowed));
@@ -66,6 +67,10 @@ asio::awaitable<bool> HealthChecker::ping(const std::shared_ptr<Backend>& backen
   if (!target) co_return false;  // not resolved (yet)
   auto ec = co_await rpc::connect_within(fresh, *target, options_.health_check_timeout);
   if (ec) co_return false;
+  if (connect_only) {
+    fresh->close();
+    co_return true;
+  }
   Reply pong = co_await rpc::call_within(fresh, 0, "", options_.health_check_timeout);
   fresh->close();
   co_return pong.ok();

@@ -32,6 +32,9 @@ void RouterCore::validate(const RouterOptions& options) {
   if (options.connect_timeout.count() <= 0) fail("connect timeout must be positive");
   if (options.idle_timeout.count() <= 0) fail("idle timeout must be positive");
   if (options.health_check_interval.count() < 0) fail("health check interval must not be negative");
+  if (options.health_check != "procedure" && options.health_check != "tcp" && options.health_check != "off") {
+    fail("health check must be procedure, tcp or off, not '" + options.health_check + "'");
+  }
   if (options.health_check_timeout.count() <= 0) fail("health check timeout must be positive");
   if (options.unhealthy_after == 0) fail("unhealthy_after must be at least 1");
   if (options.eject_after == 0) fail("eject_after must be at least 1");

@@ -15,6 +15,9 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/use_future.hpp>
 #include <gtest/gtest.h>
 
@@ -792,6 +795,77 @@ TEST_P(HungBackend, IsTakenOutWhileTheSystemIsBusy) {
 
 INSTANTIATE_TEST_SUITE_P(Defences, HungBackend, ::testing::Values(true, false),
                          [](const auto& info) { return info.param ? "HealthChecks" : "PassiveEjection"; });
+
+// A backend not built on our RPC library: it answers ECHO (1) on the line
+// protocol but not procedure 0 (neither health checks' pings nor the pings
+// that verify answers). Counts the pings it is sent.
+class ForeignBackend {
+ public:
+  ForeignBackend() : acceptor_(ctx_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    asio::co_spawn(ctx_, accept(), asio::detached);
+    thread_ = std::thread([this] { ctx_.run(); });
+  }
+  ~ForeignBackend() {
+    ctx_.stop();
+    thread_.join();
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()); }
+  int pings() const { return pings_; }
+
+ private:
+  asio::awaitable<void> accept() {
+    for (;;) {
+      auto socket = co_await acceptor_.async_accept(asio::use_awaitable);
+      asio::co_spawn(ctx_, serve(std::move(socket)), asio::detached);
+    }
+  }
+  asio::awaitable<void> serve(asio::ip::tcp::socket socket) {
+    std::string buffer;
+    try {
+      for (;;) {
+        auto n = co_await asio::async_read_until(socket, asio::dynamic_buffer(buffer), '\n', asio::use_awaitable);
+        std::string line = buffer.substr(0, n - 1);
+        buffer.erase(0, n);
+        std::string answer = line.starts_with("1:") ? "0:" + line.substr(2) + "\n" : "12:unknown procedure\n";
+        pings_ += line.starts_with("0:");
+        co_await asio::async_write(socket, asio::buffer(answer), asio::use_awaitable);
+      }
+    } catch (const std::exception&) {
+    }
+  }
+
+  asio::io_context ctx_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::atomic<int> pings_{0};
+  std::thread thread_;
+};
+
+// CONTRACT section 10: --health-check procedure|tcp|off. A backend that does
+// not answer procedure 0 is taken out by the default checks; "tcp" only
+// connects and keeps it; "off" sends it nothing.
+TEST(Router, HealthChecksCanOnlyConnectForBackendsThatDoNotAnswerPings) {
+  for (std::string mode : {"procedure", "tcp", "off"}) {
+    ForeignBackend foreign;
+    auto options = quiet_options("static://echo=" + foreign.address());
+    options.health_check = mode;
+    options.health_check_interval = 50ms;
+    options.verify_answers = false;  // it would ping behind every request
+    Router router(options);
+    ASSERT_TRUE(router.call("echo", 1, "hi").ok()) << mode;
+    auto healthy = [&] {
+      auto stats = router.stats();
+      return stats.systems.at(0).backends.at(0).healthy;
+    };
+    if (mode == "procedure") {
+      EXPECT_TRUE(eventually([&] { return !healthy(); }, 5s)) << "a backend that does not answer pings is taken out";
+      continue;
+    }
+    std::this_thread::sleep_for(300ms);  // six intervals
+    EXPECT_TRUE(healthy()) << mode;
+    EXPECT_TRUE(router.call("echo", 1, "still").ok()) << mode;
+    EXPECT_EQ(foreign.pings(), 0) << mode;
+  }
+}
 
 // Issue 20, finding 4: a backend that sends every 10th answer twice, 2 ms
 // later. With answers verified (the default), no call is handed another
