@@ -3,11 +3,14 @@
 #include "app/discoveryd_flags.h"
 #include "app/logging.h"
 #include "app/run.h"
+#include "app/settings.h"
 #include "discovery/discovery_service.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <spdlog/spdlog.h>
+
+#include <iostream>
 
 int main(int argc, char** argv) {
   using namespace routing;
@@ -16,7 +19,14 @@ int main(int argc, char** argv) {
                "discoveryd"};
   app::DiscoverydFlags flags;
   app::add_discoveryd_flags(app, flags);
-  if (int code = app::parse_flags(app, argc, argv); code >= 0) return code;
+  if (int code = app::parse_settings(app, app::declare_with(&app::add_discoveryd_flags), "DISCOVERYD_", argc, argv);
+      code >= 0) {
+    return code;
+  }
+  if (app::checking_config(app)) {
+    std::cout << "ok\n";
+    return 0;
+  }
 
   app::init_logging("discoveryd", flags.common);
   if (flags.limits.max_long_polls >= flags.server.max_connections) {

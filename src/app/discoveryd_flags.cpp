@@ -1,5 +1,7 @@
 #include "app/discoveryd_flags.h"
 
+#include "app/settings.h"
+
 #include <algorithm>
 
 namespace routing::app {
@@ -17,6 +19,7 @@ void add_discoveryd_flags(CLI::App& app, DiscoverydFlags& f) {
   f.server.idle_timeout = std::chrono::minutes(10);
   add_common_flags(app, f.common);
   add_server_flags(app, f.server, "127.0.0.1:10200");
+  add_settings_flags(app);
   auto& l = f.limits;
   add_count(app, "--max-address-bytes", l.max_address_bytes, "REGISTER: longer addresses get status 3", 65'536);
   add_count(app, "--max-names", l.max_names, "names with instances; a new name past it gets 8");

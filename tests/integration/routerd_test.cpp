@@ -526,6 +526,22 @@ TEST(Echod, ReadsItsConfigFileStrictly) {
   std::filesystem::remove(typo);
 }
 
+// discoveryd too: strict file, DISCOVERYD_*, --check-config.
+TEST(Discoveryd, ReadsItsConfigFileStrictly) {
+  auto good = temp_file("max-names = 500\nlog-format = \"json\"\n");
+  auto typo = temp_file("max_names = 500\n");
+  EXPECT_EQ(run_program(DISCOVERYD_PATH, {"--check-config", "--config", good}).exit_code, 0);
+  auto refused = run_program(DISCOVERYD_PATH, {"--check-config", "--config", typo});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find(typo + ":1: unknown setting 'max_names' (did you mean 'max-names'?)"), std::string::npos)
+      << refused.err;
+  auto bad_env = run_program(DISCOVERYD_PATH, {"--check-config"}, {"DISCOVERYD_MAX_NAMES=0"});
+  EXPECT_EQ(bad_env.exit_code, 2);
+  EXPECT_NE(bad_env.err.find("environment DISCOVERYD_MAX_NAMES: "), std::string::npos) << bad_env.err;
+  std::filesystem::remove(good);
+  std::filesystem::remove(typo);
+}
+
 // Log lines carry UTC times with their zone; --log-format json makes each
 // line one JSON object (ts, level, program, msg), the message escaped.
 TEST(Echod, LogsUtcTimesAndJsonOnRequest) {
