@@ -4,6 +4,7 @@
 #include "app/logging.h"
 #include "app/run.h"
 #include "app/settings.h"
+#include "settings_reload.h"
 #include "proxy/admin_http.h"
 #include "proxy/routerd_service.h"
 #include "rpc/address.h"
@@ -17,13 +18,6 @@ namespace {
 using namespace routing;
 using std::chrono::milliseconds;
 
-std::string read_token(const std::string& path) {
-  std::ifstream in(path);
-  std::string token((std::istreambuf_iterator<char>(in)), {});
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
-  return token;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -36,25 +30,15 @@ int main(int argc, char** argv) {
       code >= 0) {
     return code;
   }
-  if (!f.auth_token_file.empty()) f.proxy.auth_token = read_token(f.auth_token_file);
-  const bool auth_on = !f.auth_token_file.empty() || cli.count("--auth-token") || !f.proxy.auth_token.empty();
-  if (auto why = auth_on ? app::check_auth_token(f.proxy.auth_token) : std::nullopt) {
+  if (auto why = app::finish_routerd_flags(f, cli)) {
     std::cerr << "routerd: " << *why << "\n";
-    return 2;
-  }
-  f.router.max_frame_bytes = f.server.max_frame_bytes;
-  f.router.threads = f.server.threads;
-  try {
-    core::RouterCore::validate(f.router);
-  } catch (const std::invalid_argument& e) {
-    std::cerr << "routerd: " << e.what() << "\n";
     return 2;
   }
   if (app::checking_config(cli)) {
     std::cout << "ok\n";
     return 0;
   }
-  const std::string settings = app::settings_text(cli, {"auth-token"});
+  app::SettingsReload settings(cli, std::vector<std::string>(argv + 1, argv + argc));
 
   app::init_logging("routerd", f.common);
   std::unique_ptr<proxy::RouterdService> service;
@@ -79,6 +63,8 @@ int main(int argc, char** argv) {
               auto* c = core_ready.load();
               auto proxy_stats = service->proxy_stats(server);
               proxy_stats.admin = admin->stats();
+              proxy_stats.config_reloads = settings.reloads();
+              proxy_stats.config_reload_failures = settings.failures();
               return proxy::prometheus_text(c ? c->stats() : RouterStats{}, proxy_stats);
             },
             .status = [&] {
@@ -86,7 +72,7 @@ int main(int argc, char** argv) {
               return proxy::status_json(c ? c->stats() : RouterStats{}, service->proxy_stats(server));
             },
             .ready = [&] { return core_ready.load() != nullptr && !service->draining(); },
-            .config = [&] { return settings; }},
+            .config = [&] { return settings.text(); }},
         f.admin_limits);
   } catch (const std::exception& e) {
     spdlog::critical("cannot listen on admin address {}: {}", f.admin, e.what());
@@ -106,6 +92,7 @@ int main(int argc, char** argv) {
                                         : std::to_string(f.router.pool_size));
   };
   hooks.before_stop = [&] { service->set_draining(); };  // /readyz turns 503
+  hooks.on_reload = [&] { settings.reload(*service); };
   hooks.when_drained = [&] {
     if (auto* c = core_ready.load()) c->request_stop();
   };

@@ -46,6 +46,12 @@ std::unique_ptr<spdlog::formatter> formatter_for(const std::string& format, cons
 
 }  // namespace
 
+void set_log_level(const std::string& level) {
+  auto parsed = spdlog::level::from_str(level);
+  spdlog::default_logger()->set_level(parsed);
+  common::log().set_level(parsed);
+}
+
 void init_logging(const std::string& program, const CommonOptions& options) {
   auto parsed = spdlog::level::from_str(options.log_level);
   if (parsed == spdlog::level::off && options.log_level != "off") {

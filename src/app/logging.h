@@ -11,5 +11,8 @@ namespace routing::app {
 // one object per line, for log shippers. Throws std::invalid_argument on an
 // unknown level or format.
 void init_logging(const std::string& program, const CommonOptions& options);
+// A reload: the level of the program's and the libraries' lines from now on
+// (a level CLI11 already checked).
+void set_log_level(const std::string& level);
 
 }  // namespace routing::app

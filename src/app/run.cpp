@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <functional>
 #include <sys/resource.h>
 #include <thread>
 
@@ -40,6 +41,7 @@ int serve_until_signal(rpc::Server& server, const ServeHooks& hooks) {
   raise_open_file_limit(server.options().max_connections);
   asio::io_context signal_ctx;
   asio::signal_set signals(signal_ctx, SIGINT, SIGTERM);
+  asio::signal_set routine(signal_ctx, SIGHUP, SIGUSR1);  // from the start: their default action kills
   try {
     server.prepare();
   } catch (const std::exception& e) {
@@ -52,6 +54,20 @@ int serve_until_signal(rpc::Server& server, const ServeHooks& hooks) {
   spdlog::info("listening on {}", rpc::format_host_port(server.local_endpoint()));
 
   asio::steady_timer delay(signal_ctx);
+  std::function<void()> await_routine = [&] {
+    routine.async_wait([&](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      if (signal == SIGUSR1) {
+        spdlog::info("signal {} (reopen logs): logs go to stderr, nothing to reopen", signal);
+      } else if (hooks.on_reload) {
+        hooks.on_reload();
+      } else {
+        spdlog::info("signal {} (reload): this program has no settings to reload; nothing changed", signal);
+      }
+      await_routine();
+    });
+  };
+  await_routine();
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     const auto& options = server.options();

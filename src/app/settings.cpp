@@ -147,11 +147,11 @@ std::string check_one(const Declare& declare, const std::string& name, const std
 }
 
 // "--config FILE" or "--config=FILE" on the command line, else the variable.
-std::optional<std::string> config_path(int argc, char** argv, const std::string& env_prefix) {
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
+std::optional<std::string> config_path(const std::vector<std::string>& command_line, const std::string& env_prefix) {
+  for (std::size_t i = 0; i < command_line.size(); ++i) {
+    std::string_view arg = command_line[i];
     if (arg == "--") break;
-    if (arg == "--config" && i + 1 < argc) return std::string(argv[i + 1]);
+    if (arg == "--config" && i + 1 < command_line.size()) return command_line[i + 1];
     if (arg.starts_with("--config=")) return std::string(arg.substr(9));
   }
   if (const char* from_env = std::getenv(env_name(env_prefix, "config").c_str())) return std::string(from_env);
@@ -270,16 +270,42 @@ void add_settings_flags(CLI::App& app) {
                                  "(or ok), exit 2 (or 0); start nothing");
 }
 
-int parse_settings(CLI::App& app, const Declare& declare, const std::string& env_prefix, int argc, char** argv) {
-  std::vector<std::string> args;  // lowest precedence first: the last value of a setting wins
+namespace {
+
+// File, environment and `command_line` as one argument list, lowest
+// precedence first (the last value of a setting wins); or why not.
+std::optional<std::string> all_arguments(const CLI::App& app, const Declare& declare, const std::string& env_prefix,
+                                         const std::vector<std::string>& command_line,
+                                         std::vector<std::string>& args) {
   std::optional<std::string> why;
-  if (auto path = config_path(argc, argv, env_prefix)) why = file_arguments(app, declare, *path, args);
+  if (auto path = config_path(command_line, env_prefix)) why = file_arguments(app, declare, *path, args);
   if (!why) why = env_arguments(app, declare, env_prefix, args);
-  if (why) {
+  args.insert(args.end(), command_line.begin(), command_line.end());
+  return why;
+}
+
+}  // namespace
+
+std::optional<std::string> read_settings(CLI::App& app, const Declare& declare, const std::string& env_prefix,
+                                         const std::vector<std::string>& command_line) {
+  std::vector<std::string> args;
+  if (auto why = all_arguments(app, declare, env_prefix, command_line, args)) return why;
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes a vector back to front
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    return e.what();
+  }
+  return std::nullopt;
+}
+
+int parse_settings(CLI::App& app, const Declare& declare, const std::string& env_prefix, int argc, char** argv) {
+  std::vector<std::string> command_line(argv + 1, argv + argc);
+  std::vector<std::string> args;
+  if (auto why = all_arguments(app, declare, env_prefix, command_line, args)) {
     std::cerr << app.get_name() << ": " << *why << "\n";
     return 2;
   }
-  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes a vector back to front
   try {
     app.parse(reversed);
@@ -297,21 +323,48 @@ int parse_settings(CLI::App& app, const Declare& declare, const std::string& env
 
 bool checking_config(const CLI::App& app) { return app.count("--check-config") > 0; }
 
-std::string settings_text(const CLI::App& app, const std::vector<std::string>& secret) {
-  std::string out;
+std::map<std::string, std::string> settings_values(const CLI::App& app) {
+  std::map<std::string, std::string> values;
   for (const CLI::Option* option : app.get_options()) {
     std::string name = option->get_single_name();
     if (is_meta(name)) continue;
     std::string value = option->count() > 0 ? option->results().back() : option->get_default_str();
+    if (!value.empty() && option->get_type_name() == "BOOLEAN") {
+      value = (value == "1" || value == "true") ? "true" : "false";
+    }
+    values.emplace(name, value);
+  }
+  return values;
+}
+
+std::vector<std::string> setting_names(const CLI::App& app) {
+  std::vector<std::string> names;
+  for (const CLI::Option* option : app.get_options()) {
+    std::string name = option->get_single_name();
+    if (!is_meta(name)) names.push_back(std::move(name));
+  }
+  return names;
+}
+
+std::string settings_text(const std::vector<std::string>& names, const std::map<std::string, std::string>& values,
+                          const std::vector<std::string>& secret) {
+  std::string out;
+  for (const auto& name : names) {
+    auto found = values.find(name);
+    if (found == values.end()) continue;
+    const std::string& value = found->second;
     if (value.empty()) {  // not set: written so that the text stays a file --config takes
       out += "# " + name + " = (not set)\n";
       continue;
     }
-    if (option->get_type_name() == "BOOLEAN") value = (value == "1" || value == "true") ? "true" : "false";
     bool hidden = std::find(secret.begin(), secret.end(), name) != secret.end();
     out += hidden ? "# " + name + " = (set, hidden)\n" : name + " = " + toml_value(value) + "\n";
   }
   return out;
+}
+
+std::string settings_text(const CLI::App& app, const std::vector<std::string>& secret) {
+  return settings_text(setting_names(app), settings_values(app), secret);
 }
 
 }  // namespace routing::app

@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,6 +66,14 @@ void add_settings_flags(CLI::App& app);
 // error (one line on stderr, "program: why").
 int parse_settings(CLI::App& app, const Declare& declare, const std::string& env_prefix, int argc, char** argv);
 
+// As parse_settings, again (a reload): `command_line` without the program
+// name. The error line, or nullopt when `app` now holds the settings.
+std::optional<std::string> read_settings(CLI::App& app, const Declare& declare, const std::string& env_prefix,
+                                         const std::vector<std::string>& command_line);
+
+// Each setting's value in force (as its flag takes it; "" when not set).
+std::map<std::string, std::string> settings_values(const CLI::App& app);
+
 // True when --check-config was given: validate, print "ok", start nothing.
 bool checking_config(const CLI::App& app);
 
@@ -72,5 +81,10 @@ bool checking_config(const CLI::App& app);
 // included), a file --config takes: settings without a value, and the
 // `secret` ones (masked), are comment lines.
 std::string settings_text(const CLI::App& app, const std::vector<std::string>& secret);
+// The same from `values`, in the order of `names`.
+std::string settings_text(const std::vector<std::string>& names, const std::map<std::string, std::string>& values,
+                          const std::vector<std::string>& secret);
+// The settings' names (no meta options: help, version, config, check-config), in --help order.
+std::vector<std::string> setting_names(const CLI::App& app);
 
 }  // namespace routing::app

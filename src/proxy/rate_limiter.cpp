@@ -45,6 +45,15 @@ bool RateLimiter::allow(const std::string& system, Clock::time_point now) {
   return true;
 }
 
+void RateLimiter::set_limits(double rate, double burst) {
+  std::lock_guard lock(mutex_);
+  rate_ = rate;
+  burst_ = burst > 0 ? burst : rate;
+  for (auto& [name, bucket] : buckets_) bucket.tokens = std::min(bucket.tokens, burst_);
+  overflow_.tokens = std::min(overflow_.tokens, burst_);
+  enabled_.store(rate > 0, std::memory_order_relaxed);
+}
+
 std::size_t RateLimiter::buckets() const {
   std::lock_guard lock(mutex_);
   return buckets_.size();

@@ -24,6 +24,8 @@ class RouterdService {
   void attach(core::RouterCore& core) { core_ = &core; }
   ProxyStats proxy_stats(const rpc::Server& server) const;
   void set_draining() { draining_ = true; }
+  // A reload: calls per second per system, and the burst, from now on.
+  void set_rate_limits(double rate, double burst) { rate_limiter_.set_limits(rate, burst); }
   bool draining() const { return draining_; }
 
  private:

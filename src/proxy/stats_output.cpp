@@ -171,6 +171,11 @@ std::string prometheus_text(const RouterStats& all, const ProxyStats& all_proxy)
            "doubling to 1 s.");
   w.sample("routerd_accept_errors_total", "listener=\"main\"", static_cast<double>(proxy.accept_errors));
   w.sample("routerd_accept_errors_total", "listener=\"admin\"", static_cast<double>(proxy.admin.accept_errors_total));
+  w.single("routerd_config_reloads_total", "counter", "SIGHUP reloads of the settings that passed.",
+           static_cast<double>(proxy.config_reloads));
+  w.single("routerd_config_reload_failures_total", "counter",
+           "SIGHUP reloads refused for a bad setting (nothing changed; the log says why).",
+           static_cast<double>(proxy.config_reload_failures));
   w.single("routerd_admin_connections", "gauge", "Admin HTTP connections open now.", static_cast<double>(proxy.admin.open_connections));
   w.single("routerd_admin_connections_rejected_total", "counter", "Admin HTTP connections refused (503) over --admin-max-connections.", static_cast<double>(proxy.admin.rejected_total));
   w.single("routerd_admin_connections_evicted_total", "counter", "Idle admin HTTP connections closed to admit new ones at --admin-max-connections.", static_cast<double>(proxy.admin.evicted_total));

@@ -19,6 +19,8 @@ struct ProxyStats {
   std::uint64_t evicted_connections = 0;  // quiet ones closed to admit new ones at the limit
   std::uint64_t accept_errors = 0;        // failed accepts on the main port (each followed by a pause)
   AdminStats admin;                       // the admin HTTP listener's figures
+  std::uint64_t config_reloads = 0;          // SIGHUP reloads that passed
+  std::uint64_t config_reload_failures = 0;  // SIGHUP reloads refused (nothing changed)
   std::uint64_t auth_failures = 0;
   std::uint64_t auth_throttled = 0;            // AUTHENTICATE answered 8: the address's failure budget is spent
   std::uint64_t auth_connections_closed = 0;   // connections closed after too many failed AUTHENTICATEs

@@ -273,6 +273,47 @@ TEST(Routerd, ReadinessTurnsOffBeforeTheListenerClosesAfterTheDrainDelay) {
   EXPECT_GE(std::chrono::steady_clock::now() - signalled, 4000ms);
 }
 
+// CONTRACT section 10: SIGHUP reads the settings again without dropping a
+// connection or a call; a bad file changes nothing (logged, counted); what
+// cannot change yet is reported and kept. SIGUSR1 does not end routerd.
+TEST(Routerd, ReloadsItsSettingsOnSighupAndSurvivesATypo) {
+  auto config = temp_file("pool-size = 10\n");
+  Cluster cluster(1, {"--config", config});
+  ProxyClient proxy(cluster.address());
+  ASSERT_TRUE(proxy.call("echo", 1, "x").ok());
+  auto metric = [&](const std::string& name) {
+    auto page = cluster.http_get("/metrics");
+    auto at = page.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stoi(page.substr(at + name.size() + 2));
+  };
+  // A typo: refused, nothing changes, routerd serves on.
+  std::ofstream(config) << "pool-size = 10\nrate_limit = 1\n";
+  cluster.routerd().signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return metric("routerd_config_reload_failures_total") == 1; }, 5s));
+  EXPECT_TRUE(cluster.routerd().wait_for_log("unknown setting 'rate_limit'"));
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(proxy.call("echo", 1, "x").ok());
+  // A good file: the rate limit applies at once; the pool size is kept and reported.
+  ProxyClient slow(cluster.address());
+  std::thread in_flight([&] { EXPECT_TRUE(slow.call("echo", 2, "500:across the reload").ok()); });
+  std::this_thread::sleep_for(100ms);
+  std::ofstream(config) << "pool-size = 20\nrate-limit = 0.001\nrate-burst = 1\n";
+  cluster.routerd().signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return metric("routerd_config_reloads_total") == 1; }, 5s));
+  in_flight.join();
+  EXPECT_TRUE(cluster.routerd().wait_for_log("applied rate-burst, rate-limit; changed but kept until a restart: pool-size"));
+  auto first = proxy.call("echo", 1, "x");
+  auto second = proxy.call("echo", 1, "x");
+  EXPECT_TRUE(first.ok()) << first.payload;  // the burst
+  EXPECT_EQ(second.status, Status::resource_exhausted);
+  auto settings = cluster.http_get("/config");
+  EXPECT_NE(settings.find("\nrate-limit = 0.001\n"), std::string::npos) << settings;
+  EXPECT_NE(settings.find("\npool-size = 10\n"), std::string::npos) << settings;  // in force until a restart
+  cluster.routerd().signal(SIGUSR1);
+  EXPECT_TRUE(cluster.routerd().wait_for_log("reopen logs"));
+  EXPECT_EQ(proxy.call("echo", 1, "x").status, Status::resource_exhausted);  // still up, still limited
+  std::filesystem::remove(config);
+}
+
 TEST(Routerd, AuthenticationIsRequiredWhenATokenIsSet) {
   auto token = temp_file("s3cret-0123456789abcdef\n");
   Cluster cluster(1, {"--auth-token-file", token});
