@@ -77,8 +77,12 @@ void add_server_flags(CLI::App& app, rpc::ServerOptions& options, std::string de
 }
 
 int parse_flags(CLI::App& app, int argc, char** argv) {
+  return parse_reporting(app, [&] { app.parse(argc, argv); });
+}
+
+int parse_reporting(CLI::App& app, const std::function<void()>& parse) {
   try {
-    app.parse(argc, argv);
+    parse();
     return -1;
   } catch (const CLI::CallForVersion& e) {
     std::cout << e.what() << "\n";

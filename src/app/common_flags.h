@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <functional>
 #include <string>
 
 namespace routing::app {
@@ -23,6 +24,8 @@ void add_server_flags(CLI::App& app, rpc::ServerOptions& options, std::string de
 // Parses argv. Returns -1 to go on, or the exit code to return now: 0 after
 // --help/--version, 2 after a bad flag (reported on one stderr line).
 int parse_flags(CLI::App& app, int argc, char** argv);
+// The same for any way of parsing (`parse` calls app.parse).
+int parse_reporting(CLI::App& app, const std::function<void()>& parse);
 
 // CLI11 validator for "host:port".
 CLI::Validator host_port_validator();

@@ -1,5 +1,7 @@
 #include "app/settings.h"
 
+#include "app/common_flags.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
@@ -307,18 +309,7 @@ int parse_settings(CLI::App& app, const Declare& declare, const std::string& env
     return 2;
   }
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes a vector back to front
-  try {
-    app.parse(reversed);
-    return -1;
-  } catch (const CLI::CallForVersion& e) {
-    std::cout << e.what() << "\n";
-    return 0;
-  } catch (const CLI::Success& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << app.get_name() << ": " << e.what() << " (see --help)\n";
-    return 2;
-  }
+  return parse_reporting(app, [&] { app.parse(reversed); });
 }
 
 bool checking_config(const CLI::App& app) { return app.count("--check-config") > 0; }
