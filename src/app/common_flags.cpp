@@ -2,6 +2,8 @@
 
 #include "rpc/host_port.h"
 
+#include <cmath>
+#include <cstdlib>
 #include <iostream>
 
 namespace routing::app {
@@ -17,6 +19,16 @@ void add_common_flags(CLI::App& app, CommonOptions& options) {
   app.add_option("--log-format", options.log_format, "text, or json: one JSON object per line (ts, level, program, msg)")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
+}
+
+CLI::Validator finite_number() {
+  return CLI::Validator(
+      [](const std::string& text) -> std::string {
+        char* end = nullptr;
+        double value = std::strtod(text.c_str(), &end);
+        return std::isfinite(value) ? "" : "expected a finite number, got '" + text + "'";
+      },
+      "NUMBER");
 }
 
 CLI::Validator host_port_validator() {

@@ -27,6 +27,9 @@ int parse_flags(CLI::App& app, int argc, char** argv);
 // The same for any way of parsing (`parse` calls app.parse).
 int parse_reporting(CLI::App& app, const std::function<void()>& parse);
 
+// CLI11 validator for a finite number (CLI::Range lets NaN through).
+CLI::Validator finite_number();
+
 // CLI11 validator for "host:port".
 CLI::Validator host_port_validator();
 

@@ -21,13 +21,13 @@ void add_echod_flags(CLI::App& app, EchodFlags& f) {
       ->check(CLI::Range(1L, 604'800'000L))
       ->capture_default_str();
   app.add_option("--speed", f.speed.speed, "SLOW_ECHO waits its milliseconds divided by this (2: twice as fast)")
-      ->check(CLI::Range(0.001, 1000.0))
+      ->check(finite_number())->check(CLI::Range(0.001, 1000.0))
       ->capture_default_str();
   app.add_option("--speed-change-after-s", f.change_after_s,
                  "after this many seconds, serve at --later-speed (a backend that slows down mid-run)")
-      ->check(CLI::Range(0.0, 86400.0));
+      ->check(finite_number())->check(CLI::Range(0.0, 86400.0));
   app.add_option("--later-speed", f.speed.later_speed, "the speed after --speed-change-after-s")
-      ->check(CLI::Range(0.001, 1000.0))
+      ->check(finite_number())->check(CLI::Range(0.001, 1000.0))
       ->capture_default_str();
 }
 

@@ -11,22 +11,50 @@
 namespace routing::app {
 namespace {
 
-// %j in a pattern: the message as the inside of a JSON string.
+// The length of the valid UTF-8 sequence at the start of `text`, 0 if none
+// (a line with invalid UTF-8, e.g. a caller's system name, is not JSON).
+std::size_t utf8_sequence(std::string_view text) {
+  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  std::size_t length = byte(0) < 0x80 ? 1 : byte(0) >= 0xC2 && byte(0) <= 0xDF ? 2
+                     : byte(0) >= 0xE0 && byte(0) <= 0xEF                   ? 3
+                     : byte(0) >= 0xF0 && byte(0) <= 0xF4                   ? 4
+                                                                            : 0;
+  if (length == 0 || length > text.size()) return 0;
+  for (std::size_t i = 1; i < length; ++i) {
+    if ((byte(i) & 0xC0) != 0x80) return 0;
+  }
+  if (length == 3 && byte(0) == 0xE0 && byte(1) < 0xA0) return 0;  // overlong
+  if (length == 3 && byte(0) == 0xED && byte(1) >= 0xA0) return 0;  // surrogates
+  if (length == 4 && byte(0) == 0xF0 && byte(1) < 0x90) return 0;  // overlong
+  if (length == 4 && byte(0) == 0xF4 && byte(1) >= 0x90) return 0;  // past U+10FFFF
+  return length;
+}
+
+// %j in a pattern: the message as the inside of a JSON string (invalid
+// UTF-8 bytes become U+FFFD).
 class JsonEscapedMessage : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& out) override {
     static constexpr char hex[] = "0123456789abcdef";
-    for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
+    std::string_view text(msg.payload.data(), msg.payload.size());
+    while (!text.empty()) {
+      char c = text.front();
       auto byte = static_cast<unsigned char>(c);
-      if (c == '"' || c == '\\') {
+      std::size_t length = utf8_sequence(text);
+      if (length == 0) {
+        const std::string_view replacement = "\\ufffd";
+        out.append(replacement.data(), replacement.data() + replacement.size());
+        length = 1;
+      } else if (c == '"' || c == '\\') {
         out.push_back('\\');
         out.push_back(c);
       } else if (byte < 0x20) {
         const char escaped[] = {'\\', 'u', '0', '0', hex[byte >> 4], hex[byte & 15]};
         out.append(escaped, escaped + sizeof escaped);
       } else {
-        out.push_back(c);
+        out.append(text.data(), text.data() + length);
       }
+      text.remove_prefix(length);
     }
   }
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonEscapedMessage>(); }

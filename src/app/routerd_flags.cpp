@@ -100,9 +100,9 @@ void add_routerd_flags(CLI::App& app, RouterdFlags& f) {
   app.add_option("--max-ejected-percent", f.router.max_ejected_percent, "share of a system's backends that may be ejected")
       ->check(CLI::Range(0u, 100u))->capture_default_str();
   app.add_option("--rate-limit", f.proxy.rate_limit, "calls per second per system (0: unlimited); over it, status 8")
-      ->check(CLI::Range(0.0, 1e9))->capture_default_str();
+      ->check(finite_number())->check(CLI::Range(0.0, 1e9))->capture_default_str();
   app.add_option("--rate-burst", f.proxy.rate_burst, "calls a system may burst above the rate (0: the rate)")
-      ->check(CLI::Range(0.0, 1e9))->capture_default_str();
+      ->check(finite_number())->check(CLI::Range(0.0, 1e9))->capture_default_str();
   app.add_option("--auth-token", f.proxy.auth_token,
                  "require clients to authenticate (procedure 4) with this token; prefer --auth-token-file");
   app.add_option("--auth-token-file", f.auth_token_file, "read the token from this file")->check(CLI::ExistingFile);
@@ -113,10 +113,10 @@ void add_routerd_flags(CLI::App& app, RouterdFlags& f) {
   app.add_option("--auth-failure-rate", throttle.failures_per_second,
                  "failed authentications per second one source address may make on average; past its burst, "
                  "its AUTHENTICATE calls get 8 unchecked (0: no per-address limit)")
-      ->check(CLI::Range(0.0, 1e6))->capture_default_str();
+      ->check(finite_number())->check(CLI::Range(0.0, 1e6))->capture_default_str();
   app.add_option("--auth-failure-burst", throttle.failure_burst,
                  "failed authentications one source address may make at once")
-      ->check(CLI::Range(1.0, 1e6))->capture_default_str();
+      ->check(finite_number())->check(CLI::Range(1.0, 1e6))->capture_default_str();
   app.add_option("--access-log", f.proxy.access_log, "one JSON line per call to this file ('-': stderr)");
 }
 

@@ -41,7 +41,9 @@ int serve_until_signal(rpc::Server& server, const ServeHooks& hooks) {
   raise_open_file_limit(server.options().max_connections);
   asio::io_context signal_ctx;
   asio::signal_set signals(signal_ctx, SIGINT, SIGTERM);
-  asio::signal_set routine(signal_ctx, SIGHUP, SIGUSR1);  // from the start: their default action kills
+  // Before the listener opens (their default action kills; main's set-up
+  // before this is the only window left).
+  asio::signal_set routine(signal_ctx, SIGHUP, SIGUSR1);
   try {
     server.prepare();
   } catch (const std::exception& e) {

@@ -65,12 +65,17 @@ std::optional<std::string> basic_string(std::string_view text, std::string_view&
   return std::nullopt;
 }
 
-// A TOML number, boolean or bare word check: true when `word` is one.
+// A TOML number or boolean: true when `word` is one. No leading zeros (TOML
+// has none, and CLI11 would read "010" as octal 8).
 bool is_toml_scalar(std::string_view word) {
   if (word == "true" || word == "false") return true;
   if (word.empty()) return false;
   std::size_t i = (word[0] == '+' || word[0] == '-') ? 1 : 0;
   if (i == word.size()) return false;
+  if (word[i] == '0') {
+    std::size_t next = word.find_first_not_of('_', i + 1);
+    if (next != std::string_view::npos && word[next] >= '0' && word[next] <= '9') return false;
+  }
   bool digit = false;
   for (; i < word.size(); ++i) {
     char c = word[i];
@@ -200,7 +205,8 @@ std::optional<std::string> env_arguments(const CLI::App& app, const Declare& dec
 }
 
 std::string toml_value(const std::string& value) {
-  if (is_toml_scalar(value)) return value;
+  // Digit separators would be dropped when read back: such a value stays a string.
+  if (is_toml_scalar(value) && value.find('_') == std::string::npos) return value;
   std::string out = "\"";
   for (char c : value) {
     if (c == '"' || c == '\\') out += '\\';
@@ -216,6 +222,7 @@ std::string toml_value(const std::string& value) {
 }  // namespace
 
 ParsedConfig parse_config_text(std::string_view text, const std::string& path) {
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // a UTF-8 byte order mark (some editors write one)
   ParsedConfig parsed;
   std::map<std::string, int> seen;
   int number = 0;
@@ -321,7 +328,9 @@ std::map<std::string, std::string> settings_values(const CLI::App& app) {
     if (is_meta(name)) continue;
     std::string value = option->count() > 0 ? option->results().back() : option->get_default_str();
     if (!value.empty() && option->get_type_name() == "BOOLEAN") {
-      value = (value == "1" || value == "true") ? "true" : "false";
+      // As CLI11 read it ("yes", "on", "2" are true too); a default is "1"/"0"/"true"/"false".
+      bool on = option->count() > 0 ? option->as<bool>() : (value == "1" || value == "true");
+      value = on ? "true" : "false";
     }
     values.emplace(name, value);
   }

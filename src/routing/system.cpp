@@ -28,6 +28,7 @@ System::System(std::string name, const RouterOptions& opts, Strategy strategy)
 System::~System() { stop_resolving(); }
 
 void System::set_backends(const std::vector<std::string>& addresses) {
+  std::lock_guard publishing(publish_mutex_);
   auto old = backends();
   if (addresses.empty() && !old->backends.empty() && options.empty_discovery_grace.count() > 0) {
     std::int64_t unset = 0;
@@ -46,6 +47,9 @@ void System::set_backends(const std::vector<std::string>& addresses) {
 }
 
 void System::apply_overdue_empty_set(Clock::time_point now) {
+  // Under the lock set_backends takes: a set discovery delivers meanwhile
+  // is published after this empty one (or resets emptied_at_ns_ before it).
+  std::lock_guard publishing(publish_mutex_);
   auto since = emptied_at_ns_.load();
   if (since == 0 || now.time_since_epoch().count() - since < options.empty_discovery_grace.count() * 1'000'000) return;
   if (!emptied_at_ns_.compare_exchange_strong(since, 0)) return;  // a fresh set arrived meanwhile

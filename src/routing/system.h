@@ -159,6 +159,7 @@ class System : public std::enable_shared_from_this<System> {
   // When discovery first listed no instance while backends were known (0: not held).
   std::atomic<std::int64_t> emptied_at_ns_{0};
   std::atomic<bool> retired_{false};
+  std::mutex publish_mutex_;  // one set published at a time (discovery's, or the sweep's held-back empty one)
   std::shared_ptr<SweepAgenda> agenda_;  // set before the system is shared
 
   std::mutex dns_mutex_;

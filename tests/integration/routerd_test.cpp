@@ -513,11 +513,11 @@ TEST(Routerd, MasksSecretsInConfig) {
 
 // What /config shows is a config file routerd takes, giving the same settings.
 TEST(Routerd, ConfigPageIsAConfigFileThatReadsBack) {
-  Cluster cluster(1, {"--pool-size", "4", "--verify-answers", "false", "--auth-token", "0123456789abcdef-secret"});
+  Cluster cluster(1, {"--pool-size", "4", "--verify-answers", "off", "--auth-token", "0123456789abcdef-secret"});
   auto page = cluster.http_get("/config");
   auto body = page.substr(page.find("\r\n\r\n") + 4);
-  EXPECT_NE(body.find("\nverify-answers = false\n"), std::string::npos) << body;
-  EXPECT_NE(body.find("\n# access-log = (not set)\n"), std::string::npos) << body;
+  EXPECT_NE(body.find("\nverify-answers = false\n"), std::string::npos) << body;  // "off" as CLI11 read it
+  EXPECT_NE(body.find("\n# auth-token-file = (not set)\n"), std::string::npos) << body;
   auto file = temp_file(body);
   auto checked = run_program(ROUTERD_PATH, {"--check-config", "--config", file});
   std::filesystem::remove(file);
@@ -605,6 +605,16 @@ TEST(Echod, LogsUtcTimesAndJsonOnRequest) {
   }
   EXPECT_GE(parsed, 2);
   EXPECT_TRUE(named) << structured.log();
+  // Bytes that are not UTF-8 (a name is anyone's bytes) become U+FFFD: the line stays JSON.
+  Process odd(ECHOD_PATH, {"--listen", "127.0.0.1:0", "--log-format", "json", "--name", "bad\xff\xc3name"});
+  ASSERT_TRUE(odd.wait_listening());
+  std::istringstream odd_lines(odd.log());
+  bool replaced = false;
+  for (std::string line; std::getline(odd_lines, line);) {
+    auto object = json::parse(line).as_object();  // Boost.JSON refuses invalid UTF-8
+    replaced = replaced || object.at("msg").as_string() == "serving system 'bad\xef\xbf\xbd\xef\xbf\xbdname'";
+  }
+  EXPECT_TRUE(replaced) << odd.log();
 }
 
 TEST(Routerd, NamesTheVariableOfABadEnvironmentValue) {
@@ -657,7 +667,8 @@ TEST(Routerd, RejectsBadFlagsWithOneLine) {
   for (auto args : std::vector<std::vector<std::string>>{
            {"--pool-size", "0"}, {"--pool-size", "automatic"}, {"--pool-size", "12x"}, {"--max-pool-size", "0"},
            {"--slow-start-ms", "-5"}, {"--strategy", "best"}, {"--discovery", "zk://x:1"}, {"--admin", "nowhere"},
-           {"--rate-limit", "-1"}, {"--auth-token-file", "/nonexistent"}, {"--config", "/nonexistent"}}) {
+           {"--rate-limit", "-1"}, {"--rate-limit", "nan"}, {"--auth-failure-rate", "inf"},
+           {"--auth-token-file", "/nonexistent"}, {"--config", "/nonexistent"}}) {
     auto result = run_program(ROUTERD_PATH, args);
     EXPECT_EQ(result.exit_code, 2) << args[0] << " " << result.err;
     EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;

@@ -27,6 +27,14 @@ TEST(ConfigText, ReadsNameValueLinesWithTomlValues) {
   EXPECT_EQ(parsed.entries[6].line, 9);
 }
 
+TEST(ConfigText, SkipsAByteOrderMark) {
+  auto parsed = parse_config_text("\xEF\xBB\xBFpool-size = 0\n", "f");
+  ASSERT_FALSE(parsed.error) << *parsed.error;
+  ASSERT_EQ(parsed.entries.size(), 1u);
+  EXPECT_EQ(parsed.entries[0].name, "pool-size");
+  EXPECT_EQ(parsed.entries[0].value, "0");
+}
+
 TEST(ConfigText, AnEmptyFileHasNoSettings) {
   EXPECT_TRUE(parse_config_text("", "f").entries.empty());
   EXPECT_FALSE(parse_config_text("\n# only a comment\n", "f").error);
@@ -47,6 +55,8 @@ TEST(ConfigText, NamesTheFileAndLineOfWhatIsNotASetting) {
            {"a = \"x\\q\"\n", "f:1: unsupported escape \\q in a string"},
            {"a = 'open\n", "f:1: a string without its closing quote"},
            {"a = yes\n", "f:1: 'yes' is not a TOML value (a string needs quotes)"},
+           {"a = 010\n", "f:1: '010' is not a TOML value (a string needs quotes)"},  // not octal 8
+           {"a = -0_10\n", "f:1: '-0_10' is not a TOML value (a string needs quotes)"},
            {"a = 1\na = 2\n", "f:2: 'a' is set twice (first on line 1)"},
            {std::string_view("a = 1\0", 6), "f:1: not a text file (a NUL byte)"}}) {
     auto parsed = parse_config_text(c.text, "f");
