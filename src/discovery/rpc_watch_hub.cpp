@@ -21,15 +21,17 @@ namespace routing::discovery {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
-// One watch() call. Its hub lives at least as long as it is watched.
+// One watch() call. It knows its hub weakly: the hub holds its watchers, and
+// a strong pointer back would keep both alive for ever when the loop ends
+// before a stop() is carried out (LeakSanitizer found that cycle).
 struct RpcWatchHub::Watcher : std::enable_shared_from_this<Watcher> {
   std::string name;
   WatchCallback on_change;
-  std::shared_ptr<RpcWatchHub> hub;
+  std::weak_ptr<RpcWatchHub> hub;
   std::atomic<bool> stopped{false};
   std::shared_ptr<RpcNameWatch> own_watch;  // after the fall-back; executor only
 
-  Watcher(std::string n, WatchCallback cb, std::shared_ptr<RpcWatchHub> h)
+  Watcher(std::string n, WatchCallback cb, std::weak_ptr<RpcWatchHub> h)
       : name(std::move(n)), on_change(std::move(cb)), hub(std::move(h)) {}
 
   // On the executor: a watch stopped there gets nothing more.
@@ -39,7 +41,9 @@ struct RpcWatchHub::Watcher : std::enable_shared_from_this<Watcher> {
   // Any thread.
   void stop() {
     if (stopped.exchange(true)) return;
-    asio::post(hub->executor_, [self = shared_from_this()] { self->hub->remove(self); });
+    auto owner = hub.lock();
+    if (!owner) return;  // gone with its discovery: nothing left to stop
+    asio::post(owner->executor_, [self = shared_from_this(), owner] { owner->remove(self); });
   }
 };
 
@@ -51,8 +55,8 @@ RpcWatchHub::RpcWatchHub(asio::any_io_executor executor, std::string address, Di
       pause_(executor_) {}
 
 std::unique_ptr<WatchHandle> RpcWatchHub::watch(std::string name, WatchCallback on_change) {
-  auto watcher = std::make_shared<Watcher>(std::move(name), std::move(on_change), shared_from_this());
-  asio::post(executor_, [watcher] { watcher->hub->add(watcher); });
+  auto watcher = std::make_shared<Watcher>(std::move(name), std::move(on_change), weak_from_this());
+  asio::post(executor_, [watcher, self = shared_from_this()] { self->add(watcher); });
   return handle_for(watcher);
 }
 
