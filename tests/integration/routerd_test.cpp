@@ -552,35 +552,33 @@ TEST(Routerd, RefusesAConfigFileWithATypoNamingFileAndLine) {
   }
 }
 
-// echod reads its settings the same way (settings.h): strict file, ECHOD_*.
-TEST(Echod, ReadsItsConfigFileStrictly) {
-  auto good = temp_file("name = \"kv\"\nttl-ms = 3000\n");
-  auto typo = temp_file("name = \"kv\"\nttl = 3000\n");
-  EXPECT_EQ(run_program(ECHOD_PATH, {"--check-config", "--config", good}).exit_code, 0);
-  auto refused = run_program(ECHOD_PATH, {"--check-config", "--config", typo});
+// `program` reads its settings as routerd does (settings.h): a good file
+// passes --check-config; a typo'd key and a bad variable each get exit 2 and
+// one line saying where.
+void expect_strict_settings(const std::string& program, const std::string& good_text, const std::string& typo_text,
+                            const std::string& typo_error, const std::string& bad_variable) {
+  auto good = temp_file(good_text);
+  auto typo = temp_file(typo_text);
+  EXPECT_EQ(run_program(program, {"--check-config", "--config", good}).exit_code, 0) << program;
+  auto refused = run_program(program, {"--check-config", "--config", typo});
   EXPECT_EQ(refused.exit_code, 2);
-  EXPECT_NE(refused.err.find(typo + ":2: unknown setting 'ttl'"), std::string::npos) << refused.err;
-  auto bad_env = run_program(ECHOD_PATH, {"--check-config"}, {"ECHOD_TTL_MS=0"});
+  EXPECT_NE(refused.err.find(typo + typo_error), std::string::npos) << refused.err;
+  auto bad_env = run_program(program, {"--check-config"}, {bad_variable});
   EXPECT_EQ(bad_env.exit_code, 2);
-  EXPECT_NE(bad_env.err.find("environment ECHOD_TTL_MS: "), std::string::npos) << bad_env.err;
+  auto variable = bad_variable.substr(0, bad_variable.find('='));
+  EXPECT_NE(bad_env.err.find("environment " + variable + ": "), std::string::npos) << bad_env.err;
   std::filesystem::remove(good);
   std::filesystem::remove(typo);
 }
 
-// discoveryd too: strict file, DISCOVERYD_*, --check-config.
+TEST(Echod, ReadsItsConfigFileStrictly) {
+  expect_strict_settings(ECHOD_PATH, "name = \"kv\"\nttl-ms = 3000\n", "name = \"kv\"\nttl = 3000\n",
+                         ":2: unknown setting 'ttl'", "ECHOD_TTL_MS=0");
+}
+
 TEST(Discoveryd, ReadsItsConfigFileStrictly) {
-  auto good = temp_file("max-names = 500\nlog-format = \"json\"\n");
-  auto typo = temp_file("max_names = 500\n");
-  EXPECT_EQ(run_program(DISCOVERYD_PATH, {"--check-config", "--config", good}).exit_code, 0);
-  auto refused = run_program(DISCOVERYD_PATH, {"--check-config", "--config", typo});
-  EXPECT_EQ(refused.exit_code, 2);
-  EXPECT_NE(refused.err.find(typo + ":1: unknown setting 'max_names' (did you mean 'max-names'?)"), std::string::npos)
-      << refused.err;
-  auto bad_env = run_program(DISCOVERYD_PATH, {"--check-config"}, {"DISCOVERYD_MAX_NAMES=0"});
-  EXPECT_EQ(bad_env.exit_code, 2);
-  EXPECT_NE(bad_env.err.find("environment DISCOVERYD_MAX_NAMES: "), std::string::npos) << bad_env.err;
-  std::filesystem::remove(good);
-  std::filesystem::remove(typo);
+  expect_strict_settings(DISCOVERYD_PATH, "max-names = 500\nlog-format = \"json\"\n", "max_names = 500\n",
+                         ":1: unknown setting 'max_names' (did you mean 'max-names'?)", "DISCOVERYD_MAX_NAMES=0");
 }
 
 // Log lines carry UTC times with their zone; --log-format json makes each
