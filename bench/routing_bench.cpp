@@ -24,7 +24,7 @@ std::vector<std::string> addresses(int count) {
 }
 
 void BM_Pick(benchmark::State& state) {
-  RouterOptions options;
+  LiveOptions options{RouterOptions{}};
   System system("bench", options, static_cast<Strategy>(state.range(0)));
   system.set_backends(addresses(static_cast<int>(state.range(1))));
   auto list = system.backends();
@@ -39,9 +39,10 @@ BENCHMARK(BM_Pick)->ArgsProduct({{0, 1, 2, 3, 4}, {3, 100}});
 // A pick with adaptive pools (backends below their limit first) and slow
 // start (every backend ramping, so each takes part by a draw).
 void BM_PickAdaptiveRamping(benchmark::State& state) {
-  RouterOptions options;
-  options.adaptive_pool = true;
-  options.slow_start = std::chrono::hours(1);
+  RouterOptions ramping;
+  ramping.adaptive_pool = true;
+  ramping.slow_start = std::chrono::hours(1);
+  LiveOptions options{ramping};
   System system("bench", options, Strategy::pick_two);
   system.set_backends({"127.0.0.1:1"});
   system.set_backends(addresses(static_cast<int>(state.range(0))));  // all joined: all ramping
@@ -65,8 +66,9 @@ BENCHMARK(BM_PermitTakeAndRelease);
 // Pooled connections over socket pairs (open, never written): take() checks
 // them as it does real ones.
 void BM_PoolTakeAndGiveBack(benchmark::State& state) {
-  RouterOptions options;
-  options.pool_size = 64;
+  RouterOptions pool_of_64;
+  pool_of_64.pool_size = 64;
+  LiveOptions options{pool_of_64};
   System system("bench", options, Strategy::round_robin);
   system.set_backends(addresses(1));
   auto backend = system.backends()->backends.front();

@@ -24,8 +24,8 @@ AdaptiveLimitSettings per_backend_settings(const RouterOptions& options) {
 }  // namespace
 
 Backend::Backend(System& owner, std::string addr)
-    : system(owner), address(std::move(addr)), adaptive(per_backend_settings(owner.options)) {
-  if (owner.options.adaptive_pool) limit = adaptive.limit();
+    : system(owner), address(std::move(addr)), adaptive(per_backend_settings(owner.options())) {
+  if (owner.options().adaptive_pool) limit = adaptive.limit();
   // A literal IP is used at once; a host name is looked up off the loop
   // (System::publish starts its DnsRefresher), never here.
   auto parsed = rpc::parse_host_port(address);
@@ -44,16 +44,16 @@ Backend::Backend(System& owner, std::string addr)
 
 void Backend::begin_call() {
   auto now_in_flight = in_flight.fetch_add(1, std::memory_order_relaxed) + 1;
-  if (system.options.adaptive_pool) window.arrived(now_in_flight, limit.load(std::memory_order_relaxed));
+  if (system.options().adaptive_pool) window.arrived(now_in_flight, limit.load(std::memory_order_relaxed));
 }
 
 void Backend::end_call(Clock::duration took, Clock::time_point now) {
   in_flight.fetch_sub(1, std::memory_order_relaxed);
   latency.record(took);
   auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(took);
-  if (system.options.adaptive_pool) window.completed(elapsed);
+  if (system.options().adaptive_pool) window.completed(elapsed);
   if (system.strategy() == Strategy::peak_ewma) {
-    peak_latency.observe(elapsed, now.time_since_epoch(), system.options.peak_ewma_decay);
+    peak_latency.observe(elapsed, now.time_since_epoch(), system.options().peak_ewma_decay);
   }
 }
 

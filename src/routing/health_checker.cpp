@@ -13,11 +13,31 @@ namespace routing::core {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
-HealthChecker::HealthChecker(const RouterOptions& options, asio::any_io_executor loop, ConnectionPool& pool)
+HealthChecker::HealthChecker(const LiveOptions& options, asio::any_io_executor loop, ConnectionPool& pool)
     : options_(options), loop_(std::move(loop)), pool_(pool) {}
 
+namespace {
+
+bool checks_on(const RouterOptions& options) {
+  return options.health_check_interval.count() > 0 && options.health_check != "off";
+}
+
+// While checks are off the loop only waits for a reload to wake it.
+constexpr std::chrono::hours checks_off_wait{24};
+
+// Checks turned off (a reload): what they had taken out comes back, as no
+// check will bring it back any more. Passive ejection still applies.
+void forget_check_results(System& system) {
+  for (const auto& backend : system.backends()->backends) {
+    backend->health_failures = 0;
+    backend->healthy = true;
+  }
+}
+
+}  // namespace
+
 void HealthChecker::watch(const std::shared_ptr<System>& system) {
-  if (options_.health_check_interval.count() <= 0 || options_.health_check == "off") return;
+  // Even with checks off: a reload may turn them on (wake() then re-reads).
   auto timer = std::make_shared<asio::steady_timer>(loop_);
   system->set_health_timer(timer);
   asio::co_spawn(loop_, loop(system, timer), asio::detached);
@@ -25,9 +45,15 @@ void HealthChecker::watch(const std::shared_ptr<System>& system) {
 
 asio::awaitable<void> HealthChecker::loop(std::shared_ptr<System> system, std::shared_ptr<asio::steady_timer> timer) {
   while (!stopping_ && !system->retired()) {
-    timer->expires_after(options_.health_check_interval);
+    const bool on = checks_on(options_.get());
+    timer->expires_after(on ? std::chrono::duration_cast<Clock::duration>(options_.get().health_check_interval)
+                            : std::chrono::duration_cast<Clock::duration>(checks_off_wait));
     co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
     if (stopping_ || system->retired()) break;
+    if (!checks_on(options_.get())) {
+      forget_check_results(*system);
+      continue;
+    }
     auto list = system->backends();
     for (const auto& backend : list->backends) {
       if (stopping_) break;
@@ -45,16 +71,16 @@ asio::awaitable<void> HealthChecker::check(System& system, std::shared_ptr<Backe
       system.begin_slow_start(*backend, Clock::now());
       common::log().info("system '{}': backend {} is healthy again", system.name(), backend->address);
     }
-  } else if (++backend->health_failures >= options_.unhealthy_after && backend->healthy.exchange(false)) {
+  } else if (++backend->health_failures >= options_.get().unhealthy_after && backend->healthy.exchange(false)) {
     common::log().warn("system '{}': backend {} failed {} health checks: taken out", system.name(), backend->address,
                        backend->health_failures);
   }
 }
 
 asio::awaitable<bool> HealthChecker::ping(const std::shared_ptr<Backend>& backend) {
-  const bool connect_only = options_.health_check == "tcp";
+  const bool connect_only = options_.get().health_check == "tcp";
   if (auto borrowed = connect_only ? std::nullopt : pool_.borrow_oldest(*backend)) {
-    Reply pong = co_await rpc::call_within(borrowed->connection.shared(), 0, "", options_.health_check_timeout);
+    Reply pong = co_await rpc::call_within(borrowed->connection.shared(), 0, "", options_.get().health_check_timeout);
     bool passed = pong.ok() && borrowed->connection.connection().is_open();
     if (passed) pool_.put_back(std::move(*borrowed));
     co_return passed;
@@ -62,16 +88,16 @@ asio::awaitable<bool> HealthChecker::ping(const std::shared_ptr<Backend>& backen
   // None idle: a connection of the check's own, outside the system's bound
   // (a backend that holds every pooled connection without answering must
   // still be checked), closed after the check.
-  auto fresh = rpc::ClientConnection::create(loop_, options_.max_frame_bytes);
+  auto fresh = rpc::ClientConnection::create(loop_, options_.get().max_frame_bytes);
   const auto target = backend->endpoint.get();
   if (!target) co_return false;  // not resolved (yet)
-  auto ec = co_await rpc::connect_within(fresh, *target, options_.health_check_timeout);
+  auto ec = co_await rpc::connect_within(fresh, *target, options_.get().health_check_timeout);
   if (ec) co_return false;
   if (connect_only) {
     fresh->close();
     co_return true;
   }
-  Reply pong = co_await rpc::call_within(fresh, 0, "", options_.health_check_timeout);
+  Reply pong = co_await rpc::call_within(fresh, 0, "", options_.get().health_check_timeout);
   fresh->close();
   co_return pong.ok();
 }

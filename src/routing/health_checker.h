@@ -10,6 +10,11 @@
 // system's bound (so a backend that holds every pooled connection without
 // answering is still checked: busy systems cannot starve their checks), and
 // closes it after the check (the pool holds only what calls left).
+//
+// Every system followed has a loop, even with checks off: a reload
+// (RouterCore::reconfigure) wakes each loop, which re-reads the settings.
+// Turned off, the loop only waits, and backends its checks had taken out
+// come back.
 #include "routing/connection_pool.h"
 #include "routing/system.h"
 
@@ -25,7 +30,7 @@ namespace routing::core {
 class HealthChecker {
  public:
   // `pool`: worker 0's, used on `loop` (worker 0's loop) only.
-  HealthChecker(const RouterOptions& options, boost::asio::any_io_executor loop, ConnectionPool& pool);
+  HealthChecker(const LiveOptions& options, boost::asio::any_io_executor loop, ConnectionPool& pool);
 
   // Starts checking `system` (a new one) until it is retired or stop().
   void watch(const std::shared_ptr<System>& system);
@@ -39,7 +44,7 @@ class HealthChecker {
   // Whether the backend answered within the check's timeout.
   boost::asio::awaitable<bool> ping(const std::shared_ptr<Backend>& backend);
 
-  const RouterOptions& options_;
+  const LiveOptions& options_;
   boost::asio::any_io_executor loop_;
   ConnectionPool& pool_;
   std::atomic<bool> stopping_{false};

@@ -135,7 +135,7 @@ bool ConcurrencyLimiter::try_acquire(Permit& permit) {
 }
 
 bool ConcurrencyLimiter::enqueue(const std::shared_ptr<Waiter>& waiter, Granted& granted) {
-  if (queue_.size() >= max_pending_) return false;
+  if (queue_.size() >= max_pending_.load(std::memory_order_relaxed)) return false;
   queue_.push_back(waiter);
   waiting_.store(queue_.size());
   // A permit given back since try_acquire did not see this waiter: look again.
@@ -254,6 +254,7 @@ void ConcurrencyLimiter::set_limit(std::size_t limit) {
 }
 
 std::size_t ConcurrencyLimiter::limit() const { return limit_.load(std::memory_order_relaxed); }
-std::size_t ConcurrencyLimiter::max_pending() const { return max_pending_; }
+std::size_t ConcurrencyLimiter::max_pending() const { return max_pending_.load(std::memory_order_relaxed); }
+void ConcurrencyLimiter::set_max_pending(std::size_t max_pending) { max_pending_.store(max_pending); }
 
 }  // namespace routing::core

@@ -93,6 +93,8 @@ class ConcurrencyLimiter {
   std::size_t waiting() const;
   std::size_t limit() const;
   std::size_t max_pending() const;
+  // A reload's new bound: waiters already queued past it keep their place.
+  void set_max_pending(std::size_t max_pending);
 
 
  private:
@@ -122,7 +124,7 @@ class ConcurrencyLimiter {
 
   mutable std::mutex mutex_;
   std::atomic<std::size_t> limit_;
-  std::size_t max_pending_;
+  std::atomic<std::size_t> max_pending_;
   std::atomic<std::size_t> in_use_{0};
   std::atomic<std::size_t> waiting_{0};  // queue_.size(), published for the lock-free paths
   std::deque<std::shared_ptr<Waiter>> queue_;  // under mutex_

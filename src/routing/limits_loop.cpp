@@ -14,7 +14,7 @@ using Clock = std::chrono::steady_clock;
 asio::awaitable<void> RouterCore::limits_loop() {
   auto last = Clock::now();
   while (!stopping_) {
-    limits_timer_->expires_after(options_.adaptive_interval);
+    limits_timer_->expires_after(options().adaptive_interval);
     co_await limits_timer_->async_wait(asio::as_tuple(asio::use_awaitable));
     if (stopping_) break;
     const auto now = Clock::now();

@@ -69,7 +69,7 @@ RouterCore::RouterCore(RouterOptions options, std::vector<asio::any_io_executor>
     : options_(validated(std::move(options))),
       pools_(non_empty(workers)),
       health_(options_, workers.front(), pools_.loop_pool(0)),
-      systems_(options_, *parse_strategy(options_.strategy)) {
+      systems_(options_, *parse_strategy(options_.get().strategy)) {
   for (std::size_t i = 0; i < workers.size(); ++i) {
     auto worker = std::make_unique<Worker>();
     worker->index = i;
@@ -77,7 +77,7 @@ RouterCore::RouterCore(RouterOptions options, std::vector<asio::any_io_executor>
     worker->sweeper = std::make_unique<asio::steady_timer>(workers[i]);
     workers_.push_back(std::move(worker));
   }
-  discovery_ = discovery::make_discovery(options_.discovery, workers_[0]->executor);
+  discovery_ = discovery::make_discovery(options_.get().discovery, workers_[0]->executor);
 }
 
 RouterCore::~RouterCore() {
@@ -91,7 +91,7 @@ void RouterCore::start() {
     worker->thread = id.get_future().get();
     asio::co_spawn(worker->executor, sweep_loop(*worker), asio::detached);
   }
-  if (options_.adaptive_pool) {
+  if (options().adaptive_pool) {
     limits_timer_ = std::make_unique<asio::steady_timer>(workers_[0]->executor);
     asio::co_spawn(workers_[0]->executor, limits_loop(), asio::detached);
   }
@@ -202,15 +202,15 @@ RouterStats RouterCore::stats() const {
 }
 
 asio::awaitable<void> RouterCore::sweep_loop(Worker& worker) {
-  auto period = std::clamp<std::chrono::milliseconds>(options_.idle_timeout / 2, std::chrono::milliseconds(50),
+  auto period = std::clamp<std::chrono::milliseconds>(options().idle_timeout / 2, std::chrono::milliseconds(50),
                                                       std::chrono::milliseconds(1000));
   while (!stopping_) {
     worker.sweeper->expires_after(period);
     co_await worker.sweeper->async_wait(asio::as_tuple(asio::use_awaitable));
     if (stopping_) break;
-    pools_.loop_pool(worker.index).sweep(options_.idle_timeout);
+    pools_.loop_pool(worker.index).sweep(options().idle_timeout);
     if (worker.index == 0) {
-      pools_.sweep_blocking(options_.idle_timeout);
+      pools_.sweep_blocking(options().idle_timeout);
       systems_.sweep(std::chrono::steady_clock::now());
     }
   }

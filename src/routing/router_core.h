@@ -13,6 +13,7 @@
 #include "discovery/discovery.h"
 #include "routing/call/call.h"
 #include "routing/health_checker.h"
+#include "routing/live_options.h"
 #include "routing/pool_set.h"
 #include "routing/system_registry.h"
 
@@ -84,8 +85,16 @@ class RouterCore {
   void set_resolve_function(DnsRefresher::ResolveFunction resolve) { resolve_ = std::move(resolve); }
 
   bool set_strategy(std::string_view strategy, std::optional<std::string> system);
+  // Puts new settings in force while calls run (routerd's SIGHUP; in
+  // reconfigure.cpp): calls, checks and pools read them from their next
+  // step. Those a running router cannot change (discovery, adaptive or fixed
+  // pools, threads, frame size, DNS and unknown-name bookkeeping) keep their
+  // values. A changed strategy applies to every system, as SET_STRATEGY
+  // without a name does. Throws std::invalid_argument, changing nothing.
+  void reconfigure(RouterOptions wanted);
   RouterStats stats() const;
-  const RouterOptions& options() const { return options_; }
+  // The settings in force (reconfigure replaces them).
+  const RouterOptions& options() const { return options_.get(); }
   std::size_t worker_count() const { return workers_.size(); }
   // True on a thread that runs one of the workers.
   bool on_worker_thread() const { return current_worker() != nullptr; }
@@ -130,7 +139,8 @@ class RouterCore {
   // the window just measured (on worker 0).
   boost::asio::awaitable<void> limits_loop();
 
-  RouterOptions options_;
+  LiveOptions options_;
+  std::mutex reconfigure_mutex_;  // one reconfigure at a time
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<discovery::Discovery> discovery_;
   PoolSet pools_;

@@ -15,10 +15,10 @@ namespace routing::core {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
-System::System(std::string name, const RouterOptions& opts, Strategy strategy)
-    : limiter(opts.pool_size, opts.max_pending),
-      budget(opts.retry_ratio, opts.min_retries_per_second),
-      options(opts),
+System::System(std::string name, const LiveOptions& live, Strategy strategy)
+    : limiter(live.get().pool_size, live.get().max_pending),
+      budget(live.get().retry_ratio, live.get().min_retries_per_second),
+      live_(live),
       name_(std::move(name)),
       backends_(std::make_shared<const BackendList>()),
       strategy_(strategy) {
@@ -30,14 +30,14 @@ System::~System() { stop_resolving(); }
 void System::set_backends(const std::vector<std::string>& addresses) {
   std::lock_guard publishing(publish_mutex_);
   auto old = backends();
-  if (addresses.empty() && !old->backends.empty() && options.empty_discovery_grace.count() > 0) {
+  if (addresses.empty() && !old->backends.empty() && options().empty_discovery_grace.count() > 0) {
     std::int64_t unset = 0;
     const auto now = Clock::now();
     if (emptied_at_ns_.compare_exchange_strong(unset, now.time_since_epoch().count())) {
-      schedule_sweep(now + options.empty_discovery_grace);
+      schedule_sweep(now + options().empty_discovery_grace);
       common::log().warn("system '{}': discovery lists no instance; keeping the last {} for {} ms in case it lost "
                          "its registrations (a restart)",
-                         name_, old->backends.size(), options.empty_discovery_grace.count());
+                         name_, old->backends.size(), options().empty_discovery_grace.count());
     }
     mark_ready();
     return;
@@ -51,10 +51,10 @@ void System::apply_overdue_empty_set(Clock::time_point now) {
   // is published after this empty one (or resets emptied_at_ns_ before it).
   std::lock_guard publishing(publish_mutex_);
   auto since = emptied_at_ns_.load();
-  if (since == 0 || now.time_since_epoch().count() - since < options.empty_discovery_grace.count() * 1'000'000) return;
+  if (since == 0 || now.time_since_epoch().count() - since < options().empty_discovery_grace.count() * 1'000'000) return;
   if (!emptied_at_ns_.compare_exchange_strong(since, 0)) return;  // a fresh set arrived meanwhile
   common::log().warn("system '{}': discovery still lists no instance after {} ms", name_,
-                     options.empty_discovery_grace.count());
+                     options().empty_discovery_grace.count());
   publish({});
 }
 
@@ -88,13 +88,13 @@ void System::publish(const std::vector<std::string>& addresses) {
     }
   }
   follow_host_names(*fresh);
-  if (options.adaptive_pool) apply_backend_limits(*fresh, Clock::now());
+  if (options().adaptive_pool) apply_backend_limits(*fresh, Clock::now());
   {
     std::lock_guard lock(backends_mutex_);
     backends_ = std::move(fresh);
   }
   common::log().info("system '{}': {} backend(s)", name_, addresses.size());
-  if (addresses.empty()) schedule_sweep(Clock::now() + options.unused_system_retention);
+  if (addresses.empty()) schedule_sweep(Clock::now() + options().unused_system_retention);
   mark_ready_unless_resolving(*backends());
 }
 
@@ -104,13 +104,13 @@ void System::schedule_sweep(Clock::time_point at) {
 
 std::optional<Clock::time_point> System::next_sweep(Clock::time_point now) const {
   if (auto emptied = emptied_at_ns_.load(); emptied != 0) {
-    return Clock::time_point(Clock::duration(emptied)) + options.empty_discovery_grace;
+    return Clock::time_point(Clock::duration(emptied)) + options().empty_discovery_grace;
   }
   if (!backends()->backends.empty()) return std::nullopt;
-  if (limiter.in_use() > 0 || limiter.waiting() > 0) return now + options.unused_system_retention;
+  if (limiter.in_use() > 0 || limiter.waiting() > 0) return now + options().unused_system_retention;
   // Not unused at `now`, so this is later than `now`.
   return Clock::time_point(Clock::duration(last_used_ns_.load(std::memory_order_relaxed))) +
-         options.unused_system_retention + std::chrono::milliseconds(1);
+         options().unused_system_retention + std::chrono::milliseconds(1);
 }
 
 void System::resolve_host_names_on(asio::any_io_executor loop, DnsRefresher::ResolveFunction resolve) {
@@ -155,7 +155,7 @@ void System::follow_host_names(const BackendList& fresh) {
                          owner->name(), address, error);
       owner->mark_ready();  // calls get 14 "no healthy backend" if no other backend is usable
     };
-    DnsRefresher::Settings settings{options.dns_refresh, options.dns_timeout};
+    DnsRefresher::Settings settings{options().dns_refresh, options().dns_timeout};
     refreshers_[backend->address] = DnsRefresher::start(*dns_loop_, backend->host_name->host, backend->host_name->port,
                                                         settings, resolve_, publish, failed);
   }
@@ -335,18 +335,19 @@ std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend
     });
   }
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  if (options.adaptive_pool) {
+  const RouterOptions& opts = options();  // one version for the whole pick
+  if (opts.adaptive_pool) {
     // Below their limit first: one that is at it would queue the call.
     set.prefer([&](std::size_t i) {
       const Backend& b = *list.backends[i];
       return b.in_flight.load(std::memory_order_relaxed) < b.limit.load(std::memory_order_relaxed);
     });
   }
-  if (options.slow_start.count() > 0) {
+  if (opts.slow_start.count() > 0) {
     // A ramping backend takes part in this pick with its share's chance.
     std::uniform_real_distribution<double> draw(0.0, 1.0);
     set.prefer([&](std::size_t i) {
-      double share = list.backends[i]->ramp_share(now, options.slow_start);
+      double share = list.backends[i]->ramp_share(now, opts.slow_start);
       return share >= 1.0 || draw(rng) < share;
     });
   }
@@ -356,7 +357,7 @@ std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend
     set.narrow_to_two(rng);
     for (std::size_t i = 0; i < set.size(); ++i) {
       set.candidate(i).latency =
-          list.backends[set.index(i)]->peak_latency.at(now.time_since_epoch(), options.peak_ewma_decay);
+          list.backends[set.index(i)]->peak_latency.at(now.time_since_epoch(), opts.peak_ewma_decay);
     }
   }
   auto ticket = ticket_.fetch_add(1, std::memory_order_relaxed);
@@ -365,7 +366,7 @@ std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend
 }
 
 void System::begin_slow_start(Backend& backend, Clock::time_point from) {
-  if (options.slow_start.count() <= 0) return;
+  if (options().slow_start.count() <= 0) return;
   backend.ramp_from_ns.store(from.time_since_epoch().count(), std::memory_order_relaxed);
 }
 
@@ -383,7 +384,7 @@ void System::apply_backend_limits(const BackendList& list, Clock::time_point now
   for (const auto& backend : list.backends) {
     if (backend->available(now)) sum += backend->limit.load(std::memory_order_relaxed);
   }
-  limiter.set_limit(std::clamp(sum, options.adaptive_min_pool, options.adaptive_max_pool));
+  limiter.set_limit(std::clamp(sum, options().adaptive_min_pool, options().adaptive_max_pool));
 }
 
 void System::record_success(Backend& backend, Clock::time_point now) {
@@ -409,13 +410,13 @@ void System::record_failure(Backend& backend) {
   backend.failed_attempts.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lock(backend.outlier_mutex);
   backend.failing = true;
-  if (!backend.outlier.on_failure(options.eject_after, now)) return;
+  if (!backend.outlier.on_failure(options().eject_after, now)) return;
   auto list = backends();
   std::size_t ejected = std::count_if(list->backends.begin(), list->backends.end(),
                                       [&](const auto& b) { return b->ejected(now); });
   // Never eject past the share: a partial outage must not become a total one.
-  if ((ejected + 1) * 100 > list->backends.size() * options.max_ejected_percent) return;
-  backend.outlier.eject(now, options.base_ejection_time, options.max_ejection_time);
+  if ((ejected + 1) * 100 > list->backends.size() * options().max_ejected_percent) return;
+  backend.outlier.eject(now, options().base_ejection_time, options().max_ejection_time);
   backend.ejected_until_ns = backend.outlier.ejected_until().time_since_epoch().count();
   begin_slow_start(backend, backend.outlier.ejected_until());  // the ramp starts when the ejection ends
   common::log().warn("system '{}': ejected backend {} (ejection #{})", name_, backend.address,
@@ -432,7 +433,7 @@ SystemStats System::stats() const {
   out.name = name_;
   out.strategy = std::string(strategy_name(strategy()));
   out.pool_size = limiter.limit();
-  out.adaptive_pool = options.adaptive_pool;
+  out.adaptive_pool = options().adaptive_pool;
   out.max_pending = limiter.max_pending();
   out.in_flight = limiter.in_use();
   out.waiting = limiter.waiting();
@@ -459,7 +460,7 @@ SystemStats System::stats() const {
     b.active_connections = open > b.idle_connections ? open - b.idle_connections : 0;
     b.calls_by_status = backend->calls.snapshot();
     b.latency = backend->latency.snapshot();
-    if (options.adaptive_pool) {
+    if (options().adaptive_pool) {
       std::lock_guard lock(backend->adaptive_mutex);
       const auto& adaptive = backend->adaptive;
       b.limit = adaptive.limit();
@@ -468,7 +469,7 @@ SystemStats System::stats() const {
       b.min_latency_seconds = std::chrono::duration<double>(adaptive.min_latency()).count();
       b.queueing = adaptive.queueing();
     }
-    b.slow_start_share = backend->ramp_share(now, options.slow_start);
+    b.slow_start_share = backend->ramp_share(now, options().slow_start);
     out.backends.push_back(std::move(b));
   }
   return out;

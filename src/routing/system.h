@@ -7,6 +7,7 @@
 #include "routing/backend.h"
 #include "routing/dns_refresher.h"
 #include "routing/limiter.h"
+#include "routing/live_options.h"
 #include "routing/retry_budget.h"
 #include "routing/sweep_agenda.h"
 #include "routing/strategy.h"
@@ -23,7 +24,8 @@ namespace routing::core {
 
 class System : public std::enable_shared_from_this<System> {
  public:
-  System(std::string name, const RouterOptions& options, Strategy strategy);
+  // `live`: the router's settings (outlive the system), read afresh each use.
+  System(std::string name, const LiveOptions& live, Strategy strategy);
   ~System();
 
   const std::string& name() const { return name_; }
@@ -71,7 +73,7 @@ class System : public std::enable_shared_from_this<System> {
   // every window, and connections should not be closed and reopened with
   // it; each worker also keeps its own idle ones per backend).
   std::size_t connection_limit() const {
-    return options.adaptive_pool ? 2 * limiter.limit() : limiter.limit();
+    return options().adaptive_pool ? 2 * limiter.limit() : limiter.limit();
   }
   // Adaptive pools: folds one window of each backend's measurements into its
   // limit and sets the system's to their sum (the limits loop calls it).
@@ -113,7 +115,9 @@ class System : public std::enable_shared_from_this<System> {
   void retire();
   bool retired() const { return retired_.load(); }
   // The health checks' timer (set once, from the thread creating the
-  // system); stopping cancels it, from any thread.
+  // system). Cancelling it (from any thread) wakes the checks' loop: it
+  // ends if the system retired or the router stops, else re-reads the
+  // settings (a reload).
   void set_health_timer(std::shared_ptr<boost::asio::steady_timer> timer);
   void cancel_health_checks();
 
@@ -124,7 +128,8 @@ class System : public std::enable_shared_from_this<System> {
   std::atomic<std::uint64_t> retries_denied{0};
   StatusCounters calls;
   Histogram latency;
-  const RouterOptions& options;
+  // The settings in force now (they may change between two reads).
+  const RouterOptions& options() const { return live_.get(); }
 
  private:
   void mark_ready();
@@ -136,6 +141,7 @@ class System : public std::enable_shared_from_this<System> {
   // Adaptive pools: the system's limit from its available backends' limits.
   void apply_backend_limits(const BackendList& list, std::chrono::steady_clock::time_point now);
 
+  const LiveOptions& live_;
   std::string name_;
   // Swapped under a mutex, not std::atomic<std::shared_ptr>: libstdc++ 12's
   // load() unlocks with a relaxed store, a race ThreadSanitizer reports (and

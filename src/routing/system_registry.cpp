@@ -11,11 +11,11 @@ namespace {
 std::atomic<std::uint64_t> next_registry_id{1};
 }  // namespace
 
-SystemRegistry::SystemRegistry(const RouterOptions& options, Strategy strategy)
+SystemRegistry::SystemRegistry(const LiveOptions& options, Strategy strategy)
     : id_(next_registry_id.fetch_add(1)),
       options_(options),
       default_strategy_(strategy),
-      unknown_(options.unknown_name_ttl, options.max_unknown_names) {}
+      unknown_(options.get().unknown_name_ttl, options.get().max_unknown_names) {}
 
 std::shared_ptr<System> SystemRegistry::find_or_create(std::string_view name, Reply* refusal) {
   std::lock_guard lock(mutex_);
@@ -25,11 +25,11 @@ std::shared_ptr<System> SystemRegistry::find_or_create(std::string_view name, Re
     if (refusal) *refusal = Reply::error(Status::not_found, "no instances of '" + std::string(name) + "'");
     return nullptr;
   }
-  if (systems_.size() >= options_.max_systems) {
+  if (systems_.size() >= options_.get().max_systems) {
     ++refused_;
     if (refusal) {
       *refusal = Reply::error(Status::resource_exhausted,
-                              "too many systems (max " + std::to_string(options_.max_systems) + "): '" +
+                              "too many systems (max " + std::to_string(options_.get().max_systems) + "): '" +
                                   std::string(name) + "' is not looked up");
     }
     return nullptr;
@@ -43,7 +43,7 @@ std::shared_ptr<System> SystemRegistry::make_system(const std::string& name) {
   auto system = std::make_shared<System>(name, options_, default_strategy_);
   system->schedule_sweeps_on(agenda_);
   // It may never get an instance (discovery unreachable, or made by an operator's SET_STRATEGY).
-  agenda_->schedule(system, std::chrono::steady_clock::now() + options_.unused_system_retention);
+  agenda_->schedule(system, std::chrono::steady_clock::now() + options_.get().unused_system_retention);
   return system;
 }
 
@@ -111,7 +111,7 @@ std::vector<std::shared_ptr<System>> SystemRegistry::all() const {
 void SystemRegistry::sweep(std::chrono::steady_clock::time_point now) {
   auto due = agenda_->take_due(now);
   if (due.empty()) return;
-  auto cutoff = now - options_.unused_system_retention;
+  auto cutoff = now - options_.get().unused_system_retention;
   std::lock_guard lock(mutex_);
   for (auto& system : due) {
     auto it = systems_.find(system->name());

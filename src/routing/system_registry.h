@@ -21,7 +21,7 @@ namespace routing::core {
 
 class SystemRegistry {
  public:
-  SystemRegistry(const RouterOptions& options, Strategy strategy);
+  SystemRegistry(const LiveOptions& options, Strategy strategy);
 
   // The system named `name`, created if new; nullptr when the name is
   // remembered as unknown (`refusal`, if given, says 5) or max_systems
@@ -58,7 +58,7 @@ class SystemRegistry {
   std::shared_ptr<System> make_system(const std::string& name);
 
   const std::uint64_t id_;  // tells this registry's entries in per-thread caches from another's
-  const RouterOptions& options_;
+  const LiveOptions& options_;
   mutable std::mutex mutex_;
   Strategy default_strategy_;  // under mutex_
   std::unordered_map<std::string, std::shared_ptr<System>> systems_;  // under mutex_

@@ -78,7 +78,8 @@ struct CallFlowTest : ::testing::Test {
   }
 
   RouterOptions options = two_slots();
-  std::shared_ptr<System> system = std::make_shared<System>("echo", options, Strategy::round_robin);
+  LiveOptions live{options};
+  std::shared_ptr<System> system = std::make_shared<System>("echo", live, Strategy::round_robin);
   FakePools pools;
   Flow flow{pools, options};
 };
@@ -166,7 +167,7 @@ TEST_F(CallFlowTest, CallsPastThePoolWaitAndPastMaxPendingAreRefused) {
 }
 
 TEST_F(CallFlowTest, WaitsForDiscoveryFirstAndAnswersNotFoundWithoutInstances) {
-  auto unknown = std::make_shared<System>("ghost", options, Strategy::round_robin);
+  auto unknown = std::make_shared<System>("ghost", live, Strategy::round_robin);
   auto call = make_call();
   call.system = unknown;
   ASSERT_EQ(flow.start(call), Step::learn_backends);
@@ -176,7 +177,7 @@ TEST_F(CallFlowTest, WaitsForDiscoveryFirstAndAnswersNotFoundWithoutInstances) {
   EXPECT_EQ(unknown->limiter.in_use(), 0u);  // no permit was taken
 
   auto failed = make_call();
-  failed.system = std::make_shared<System>("down", options, Strategy::round_robin);
+  failed.system = std::make_shared<System>("down", live, Strategy::round_robin);
   flow.start(failed);
   ASSERT_EQ(flow.backends_learned(failed, Reply::error(Status::unavailable, "discovery down")), Step::finished);
   EXPECT_EQ(failed.outcome.reply.status, Status::unavailable);

@@ -49,7 +49,8 @@ struct PoolTest : ::testing::Test {
     o.pool_size = 3;
     return o;
   }();
-  System system{"echo", options, Strategy::round_robin};
+  LiveOptions live{options};
+  System system{"echo", live, Strategy::round_robin};
   std::shared_ptr<Backend> a, b;
   Pool pool;
   int made = 0;

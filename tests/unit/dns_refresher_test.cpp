@@ -229,7 +229,8 @@ TEST(SystemDns, AHostNameThatDoesNotResolveIsNeverPickedAndHoldsNothingUp) {
   RunningLoop loop;
   FakeDns dns;  // never answers
   auto options = dns_options(30s, 8s);
-  auto system = std::make_shared<System>("echo", options, Strategy::round_robin);
+  LiveOptions live{options};
+  auto system = std::make_shared<System>("echo", live, Strategy::round_robin);
   system->resolve_host_names_on(loop.executor(), dns.function());
   auto start = std::chrono::steady_clock::now();
   system->set_backends({"127.0.0.1:1", "hung.example:7001"});
@@ -251,7 +252,8 @@ TEST(SystemDns, AFirstSetOfHostNamesIsReadyWhenTheirLookupEnds) {
   RunningLoop loop;
   FakeDns dns;
   auto options = dns_options(30s, 60s);
-  auto system = std::make_shared<System>("echo", options, Strategy::round_robin);
+  LiveOptions live{options};
+  auto system = std::make_shared<System>("echo", live, Strategy::round_robin);
   system->resolve_host_names_on(loop.executor(), dns.function());
   system->set_backends({"db.example:7001"});
   EXPECT_FALSE(system->ready());
@@ -269,7 +271,8 @@ TEST(SystemDns, ABackendFollowsItsNewAddressAndKeepsTheLastOneWhenALookupFails) 
   FakeDns dns;
   dns.answer_with(Answer{at("10.0.0.1"), {}});
   auto options = dns_options(50ms, 1000ms);
-  auto system = std::make_shared<System>("echo", options, Strategy::round_robin);
+  LiveOptions live{options};
+  auto system = std::make_shared<System>("echo", live, Strategy::round_robin);
   system->resolve_host_names_on(loop.executor(), dns.function());
   system->set_backends({"db.example:7001"});
   auto backend = backend_at(*system, "db.example:7001");
@@ -289,7 +292,8 @@ TEST(SystemDns, ABackendGoneFromDiscoveryIsNoLongerLookedUp) {
   FakeDns dns;
   dns.answer_with(Answer{at("10.0.0.1"), {}});
   auto options = dns_options(20ms, 1000ms);
-  auto system = std::make_shared<System>("echo", options, Strategy::round_robin);
+  LiveOptions live{options};
+  auto system = std::make_shared<System>("echo", live, Strategy::round_robin);
   system->resolve_host_names_on(loop.executor(), dns.function());
   system->set_backends({"db.example:7001"});
   ASSERT_TRUE(eventually([&] { return dns.lookups() >= 2; }));

@@ -31,7 +31,8 @@ RouterOptions with_slow_start(std::chrono::milliseconds window) {
 
 TEST(SlowStart, AJoiningBackendRampsUpWhileTheFirstSetServesAtOnce) {
   auto options = with_slow_start(60s);
-  System system("echo", options, Strategy::round_robin);
+  LiveOptions live{options};
+  System system("echo", live, Strategy::round_robin);
   system.set_backends({"127.0.0.1:1", "127.0.0.1:2"});
   auto first = picks(system, 1000);
   EXPECT_EQ(first["127.0.0.1:1"], 500);  // the first set: plain round-robin
@@ -48,7 +49,8 @@ TEST(SlowStart, AJoiningBackendRampsUpWhileTheFirstSetServesAtOnce) {
 
 TEST(SlowStart, AJoiningBackendGetsItsFullShareAfterTheWindow) {
   auto options = with_slow_start(100ms);
-  System system("echo", options, Strategy::round_robin);
+  LiveOptions live{options};
+  System system("echo", live, Strategy::round_robin);
   system.set_backends({"127.0.0.1:1"});
   system.set_backends({"127.0.0.1:1", "127.0.0.1:2"});
   std::this_thread::sleep_for(150ms);
@@ -59,7 +61,8 @@ TEST(SlowStart, AJoiningBackendGetsItsFullShareAfterTheWindow) {
 // still returns one of them, and both get calls.
 TEST(SlowStart, WhenEveryBackendRampsEachPickStillFindsOne) {
   auto options = with_slow_start(60s);
-  System system("echo", options, Strategy::random);
+  LiveOptions live{options};
+  System system("echo", live, Strategy::random);
   system.set_backends({"127.0.0.1:1"});
   system.set_backends({"127.0.0.1:2", "127.0.0.1:3"});
   auto seen = picks(system, 2000);
@@ -71,7 +74,8 @@ TEST(SlowStart, WhenEveryBackendRampsEachPickStillFindsOne) {
 TEST(SlowStart, OffByDefault) {
   RouterOptions options;
   options.discovery = "static://echo=127.0.0.1:1";
-  System system("echo", options, Strategy::round_robin);
+  LiveOptions live{options};
+  System system("echo", live, Strategy::round_robin);
   system.set_backends({"127.0.0.1:1"});
   system.set_backends({"127.0.0.1:1", "127.0.0.1:2"});
   EXPECT_EQ(picks(system, 1000)["127.0.0.1:2"], 500);
@@ -81,7 +85,8 @@ TEST(SlowStart, ABackendRampsUpWhenItsEjectionEnds) {
   auto options = with_slow_start(60s);
   options.eject_after = 1;
   options.base_ejection_time = System::failed_recently + 50ms;  // past the pass-over of a failure
-  System system("echo", options, Strategy::round_robin);
+  LiveOptions live{options};
+  System system("echo", live, Strategy::round_robin);
   system.set_backends({"127.0.0.1:1", "127.0.0.1:2"});
   auto list = system.backends();
   system.record_failure(*list->backends[1]);
@@ -97,7 +102,8 @@ TEST(SlowStart, ABackendRampsUpWhenItsEjectionEnds) {
 TEST(PeakEwmaPick, TheSlowestOfThreeIsNeverPicked) {
   RouterOptions options;
   options.discovery = "static://echo=127.0.0.1:1";
-  System system("echo", options, Strategy::peak_ewma);
+  LiveOptions live{options};
+  System system("echo", live, Strategy::peak_ewma);
   system.set_backends({"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"});
   auto list = system.backends();
   auto now = Clock::now().time_since_epoch();
@@ -115,7 +121,8 @@ TEST(PeakEwmaPick, TheSlowestOfThreeIsNeverPicked) {
 // another is there, and only then.
 TEST(RecentFailure, ABackendWhoseAttemptJustFailedIsPassedOverForAMoment) {
   RouterOptions options;
-  System system("echo", options, Strategy::round_robin);
+  LiveOptions live{options};
+  System system("echo", live, Strategy::round_robin);
   system.set_backends({"127.0.0.1:1", "127.0.0.1:2"});
   auto list = system.backends();
   system.record_failure(*list->backends[1]);

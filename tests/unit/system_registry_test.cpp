@@ -21,7 +21,8 @@ RouterOptions retention(std::chrono::milliseconds keep) {
 
 TEST(SystemRegistry, CreatesASystemOnce) {
   RouterOptions options;
-  SystemRegistry registry(options, Strategy::round_robin);
+  LiveOptions live{options};
+  SystemRegistry registry(live, Strategy::round_robin);
   auto first = registry.find_or_create("echo");
   EXPECT_EQ(registry.find_or_create("echo"), first);
   EXPECT_EQ(registry.find_or_create_cached("echo"), first);
@@ -33,7 +34,8 @@ TEST(SystemRegistry, CreatesASystemOnce) {
 
 TEST(SystemRegistry, SetsTheStrategyOfOneSystemOrOfAllAndNewOnes) {
   RouterOptions options;
-  SystemRegistry registry(options, Strategy::round_robin);
+  LiveOptions live{options};
+  SystemRegistry registry(live, Strategy::round_robin);
   auto echo = registry.find_or_create("echo");
   EXPECT_TRUE(registry.set_strategy("pick-2", std::string("echo")));
   EXPECT_EQ(echo->strategy(), Strategy::pick_two);
@@ -47,7 +49,8 @@ TEST(SystemRegistry, SetsTheStrategyOfOneSystemOrOfAllAndNewOnes) {
 
 TEST(SystemRegistry, ForgetsSystemsWithoutInstancesThatNobodyCalls) {
   auto options = retention(50ms);
-  SystemRegistry registry(options, Strategy::round_robin);
+  LiveOptions live{options};
+  SystemRegistry registry(live, Strategy::round_robin);
   auto ghost = registry.find_or_create("ghost");
   auto echo = registry.find_or_create("echo");
   echo->set_backends({"127.0.0.1:1"});
@@ -66,7 +69,8 @@ TEST(SystemRegistry, ForgetsSystemsWithoutInstancesThatNobodyCalls) {
 // ending), not every system it knows: those with instances cost it nothing.
 TEST(SystemRegistry, TheSweepVisitsOnlySystemsThatMayBeForgotten) {
   auto options = retention(50ms);
-  SystemRegistry registry(options, Strategy::round_robin);
+  LiveOptions live{options};
+  SystemRegistry registry(live, Strategy::round_robin);
   std::vector<std::shared_ptr<System>> serving;
   for (int i = 0; i < 100; ++i) {
     serving.push_back(registry.find_or_create("s" + std::to_string(i)));
@@ -93,7 +97,8 @@ TEST(SystemRegistry, TheSweepVisitsOnlySystemsThatMayBeForgotten) {
 TEST(SystemRegistry, AnEmptySystemStillCalledIsKeptAndLookedAtAgain) {
   auto options = retention(50ms);
   options.empty_discovery_grace = 0ms;
-  SystemRegistry registry(options, Strategy::round_robin);
+  LiveOptions live{options};
+  SystemRegistry registry(live, Strategy::round_robin);
   auto echo = registry.find_or_create("echo");
   echo->set_backends({"127.0.0.1:1"});
   echo->set_backends({});
@@ -109,7 +114,8 @@ TEST(SystemRegistry, AnEmptySystemStillCalledIsKeptAndLookedAtAgain) {
 TEST(SystemRegistry, ANameDiscoveryDidNotKnowIsAnswered5UntilItsTtlPasses) {
   RouterOptions options;
   options.unknown_name_ttl = 100ms;
-  SystemRegistry registry(options, Strategy::round_robin);
+  LiveOptions live{options};
+  SystemRegistry registry(live, Strategy::round_robin);
   auto ghost = registry.find_or_create_cached("ghost");
   ASSERT_TRUE(ghost);
   registry.forget_unknown(ghost);
@@ -130,7 +136,8 @@ TEST(SystemRegistry, ANameDiscoveryDidNotKnowIsAnswered5UntilItsTtlPasses) {
 
 TEST(SystemRegistry, AnOperatorsStrategyForAnUnknownNameCreatesIt) {
   RouterOptions options;
-  SystemRegistry registry(options, Strategy::round_robin);
+  LiveOptions live{options};
+  SystemRegistry registry(live, Strategy::round_robin);
   registry.forget_unknown(registry.find_or_create("later"));
   EXPECT_TRUE(registry.set_strategy("pick-2", std::string("later")));
   auto later = registry.find_or_create("later");
@@ -141,7 +148,8 @@ TEST(SystemRegistry, AnOperatorsStrategyForAnUnknownNameCreatesIt) {
 TEST(SystemRegistry, NewSystemsPastTheCapAreRefusedWith8) {
   RouterOptions options;
   options.max_systems = 2;
-  SystemRegistry registry(options, Strategy::round_robin);
+  LiveOptions live{options};
+  SystemRegistry registry(live, Strategy::round_robin);
   ASSERT_TRUE(registry.find_or_create("a"));
   ASSERT_TRUE(registry.find_or_create("b"));
   Reply refusal;
@@ -159,7 +167,8 @@ TEST(SystemRegistry, NewSystemsPastTheCapAreRefusedWith8) {
 TEST(System, AMissedDeadlineCountsTowardEjectionOnlyWhenOthersAnswered) {
   RouterOptions options;
   options.eject_after = 1;
-  System system("echo", options, Strategy::round_robin);
+  LiveOptions live{options};
+  System system("echo", live, Strategy::round_robin);
   system.set_backends({"127.0.0.1:1", "127.0.0.1:2"});
   auto list = system.backends();
   Backend& slow = *list->backends[0];

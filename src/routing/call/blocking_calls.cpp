@@ -32,10 +32,11 @@ CallOutcome RouterCore::call_blocking(std::string_view system, std::uint32_t pro
   call.payload = payload;
   call.options = options;
   call.arrival = arrival;
-  call.deadline = call_deadline(arrival, options, options_);
+  const RouterOptions& router = RouterCore::options();  // one version for the whole call
+  call.deadline = call_deadline(arrival, options, router);
 
   BlockingPools pools{pools_};
-  CallFlow flow(pools, options_);
+  CallFlow flow(pools, router);
   for (Step step = flow.start(call);;) {
     switch (step) {
       case Step::learn_backends:
@@ -50,8 +51,8 @@ CallOutcome RouterCore::call_blocking(std::string_view system, std::uint32_t pro
         std::string error = target ? "no time left" : "host not found";
         std::shared_ptr<rpc::BlockingConnection> fresh;
         if (target && limit > Clock::duration::zero()) {
-          fresh = rpc::BlockingConnection::connect(*target, limit, options_.max_frame_bytes, error);
-          if (fresh) fresh->verify_answers(options_.verify_answers);
+          fresh = rpc::BlockingConnection::connect(*target, limit, router.max_frame_bytes, error);
+          if (fresh) fresh->verify_answers(router.verify_answers);
         }
         step = flow.connected(call, std::move(fresh), error, limit);
         break;

@@ -109,11 +109,11 @@ void RouterCore::run_loop_call(Worker& worker, std::string_view system, std::uin
   call->payload = call->payload_copy;
   call->options = options;
   call->arrival = arrival;
-  call->deadline = call_deadline(arrival, options, options_);
+  call->deadline = call_deadline(arrival, options, RouterCore::options());
   call->done = std::move(done);
   call->cancel_hook = cancel_hook;
   LoopPools pools{pools_, worker.index};
-  Step first = CallFlow(pools, options_).start(*call);
+  Step first = CallFlow(pools, RouterCore::options()).start(*call);
   advance(std::move(call), first);
 }
 
@@ -169,7 +169,7 @@ void RouterCore::advance(std::unique_ptr<LoopCall> call, Step step) {
                                      [this, call = std::move(call)](ConcurrencyLimiter::Outcome outcome,
                                                                     Permit& permit) mutable {
                                        LoopPools pools{pools_, call->worker};
-                                       Step next = CallFlow(pools, options_).permit_waited(*call, outcome, permit);
+                                       Step next = CallFlow(pools, options()).permit_waited(*call, outcome, permit);
                                        advance(std::move(call), next);
                                      });
       // Not stored when the queue was full: the call has ended (inline) then.
@@ -208,22 +208,22 @@ asio::awaitable<void> RouterCore::learn_backends(std::unique_ptr<LoopCall> call)
     failure = Reply::error(Status::internal, std::string("internal error in discovery: ") + e.what());
   }
   LoopPools pools{pools_, call->worker};
-  Step next = CallFlow(pools, options_).backends_learned(*call, std::move(failure));
+  Step next = CallFlow(pools, options()).backends_learned(*call, std::move(failure));
   advance(std::move(call), next);
 }
 
 // The connect step: a short coroutine (connects are rare on a warm pool).
 asio::awaitable<void> RouterCore::connect(std::unique_ptr<LoopCall> call) {
   LoopPools pools{pools_, call->worker};
-  CallFlow flow(pools, options_);
+  CallFlow flow(pools, options());
   auto limit = flow.connect_limit(*call, Clock::now());
   std::shared_ptr<rpc::ClientConnection> fresh;
   const auto target = call->backend->endpoint.get();  // a refresh may change it meanwhile
   std::string error = target ? "no time left" : "host not found";
   if (target && limit > Clock::duration::zero()) {
     try {
-      auto connection = rpc::ClientConnection::create(workers_[call->worker]->executor, options_.max_frame_bytes);
-      connection->verify_answers(options_.verify_answers);
+      auto connection = rpc::ClientConnection::create(workers_[call->worker]->executor, options().max_frame_bytes);
+      connection->verify_answers(options().verify_answers);
       auto ec = co_await rpc::connect_within(connection, *target, limit);
       if (ec) {
         error = ec.message();
@@ -243,7 +243,7 @@ void RouterCore::on_answer(std::unique_ptr<LoopCall> call, Reply& reply) {
   LoopCall& c = *call;
   bool answered = c.connection.connection().answers_received() > c.answers_before;
   LoopPools pools{pools_, c.worker};
-  Step next = CallFlow(pools, options_).exchanged(c, reply, answered, now);
+  Step next = CallFlow(pools, options()).exchanged(c, reply, answered, now);
   if (next != Step::finished) return advance(std::move(call), next);
   if (c.cancel_hook != nullptr) *c.cancel_hook = nullptr;
   // The outcome is lent to `done` (the permit is back already); then its

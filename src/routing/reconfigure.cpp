@@ -1,0 +1,42 @@
+// RouterCore::reconfigure: new settings while calls run (routerd's SIGHUP).
+#include "routing/router_core.h"
+
+namespace routing::core {
+namespace {
+
+// What a running router cannot change: its loops and frames are sized, its
+// discovery connected and its bookkeeping built from these. They keep the
+// values the router started with.
+void keep_what_needs_a_restart(RouterOptions& next, const RouterOptions& now) {
+  next.discovery = now.discovery;
+  next.adaptive_pool = now.adaptive_pool;
+  next.adaptive_min_pool = now.adaptive_min_pool;
+  next.adaptive_interval = now.adaptive_interval;
+  next.threads = now.threads;
+  next.max_frame_bytes = now.max_frame_bytes;
+  next.dns_refresh = now.dns_refresh;
+  next.dns_timeout = now.dns_timeout;
+  next.unknown_name_ttl = now.unknown_name_ttl;
+  next.max_unknown_names = now.max_unknown_names;
+}
+
+}  // namespace
+
+void RouterCore::reconfigure(RouterOptions wanted) {
+  std::lock_guard lock(reconfigure_mutex_);
+  const RouterOptions& now = options();
+  keep_what_needs_a_restart(wanted, now);
+  validate(wanted);  // throws, changing nothing
+  const bool strategy_changed = wanted.strategy != now.strategy;
+  options_.replace(std::move(wanted));
+  const RouterOptions& next = options();
+  // Systems made from here on read the new settings; these are the ones made before.
+  if (strategy_changed) systems_.set_strategy(next.strategy, std::nullopt);
+  for (const auto& system : systems_.all()) {
+    if (!next.adaptive_pool) system->limiter.set_limit(next.pool_size);  // adaptive: the limits loop clamps
+    system->limiter.set_max_pending(next.max_pending);
+    system->cancel_health_checks();  // wakes its checks: they re-read the interval, or turn on or off
+  }
+}
+
+}  // namespace routing::core
