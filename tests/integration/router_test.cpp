@@ -1,6 +1,7 @@
 // routing::Router (library mode) against in-process backends.
 #include <routing/router.h>
 
+#include "support/core_on_loop.h"
 #include "support/eventually.h"
 #include "support/duplicating_backend.h"
 #include "support/ports.h"
@@ -490,36 +491,6 @@ TEST(Router, ClosesIdleConnectionsAfterTheIdleTimeout) {
   EXPECT_EQ(router.stats().systems.at(0).open_connections, 0u);
   EXPECT_TRUE(router.call("echo", 1, "x").ok());
 }
-
-// A RouterCore on one loop of the test's own, which a test can stop to show
-// that blocking calls need no loop; the loop runs again to stop the core.
-class CoreOnAStoppableLoop {
- public:
-  explicit CoreOnAStoppableLoop(const RouterOptions& options) : core_(options, {loop_.get_executor()}) {
-    core_.start();
-  }
-  ~CoreOnAStoppableLoop() {
-    if (!runner_.joinable()) {
-      loop_.restart();
-      runner_ = std::thread([this] { loop_.run(); });
-    }
-    core_.stop();
-    guard_.reset();
-    loop_.stop();
-    runner_.join();
-  }
-  core::RouterCore& core() { return core_; }
-  void stop_loop() {
-    loop_.stop();
-    runner_.join();
-  }
-
- private:
-  asio::io_context loop_;
-  asio::executor_work_guard<asio::io_context::executor_type> guard_ = asio::make_work_guard(loop_);
-  std::thread runner_{[this] { loop_.run(); }};
-  core::RouterCore core_;
-};
 
 // Health checks borrow idle pooled connections (so those are exercised too)
 // and must give them back with their idle time untouched: with checks far
