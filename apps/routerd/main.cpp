@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     std::cout << "ok\n";
     return 0;
   }
-  app::SettingsReload settings(cli, std::vector<std::string>(argv + 1, argv + argc));
+  app::SettingsReload settings(cli, std::vector<std::string>(argv + 1, argv + argc), f.proxy.auth_token);
 
   app::init_logging("routerd", f.common);
   std::unique_ptr<proxy::RouterdService> service;
@@ -92,7 +92,8 @@ int main(int argc, char** argv) {
                                         : std::to_string(f.router.pool_size));
   };
   hooks.before_stop = [&] { service->set_draining(); };  // /readyz turns 503
-  hooks.on_reload = [&] { settings.reload(*service); };
+  hooks.on_reload = [&] { settings.reload(*service, core_ready.load()); };
+  hooks.on_reopen_logs = [&] { settings.reopen_logs(*service); };
   hooks.when_drained = [&] {
     if (auto* c = core_ready.load()) c->request_stop();
   };

@@ -59,7 +59,9 @@ int serve_until_signal(rpc::Server& server, const ServeHooks& hooks) {
   std::function<void()> await_routine = [&] {
     routine.async_wait([&](const boost::system::error_code& ec, int signal) {
       if (ec) return;
-      if (signal == SIGUSR1) {
+      if (signal == SIGUSR1 && hooks.on_reopen_logs) {
+        hooks.on_reopen_logs();
+      } else if (signal == SIGUSR1) {
         spdlog::info("signal {} (reopen logs): logs go to stderr, nothing to reopen", signal);
       } else if (hooks.on_reload) {
         hooks.on_reload();

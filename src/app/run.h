@@ -12,15 +12,16 @@ struct ServeHooks {
   // SIGHUP: read the settings again and apply what may change (absent: the
   // signal is logged and changes nothing). Never ends the process.
   std::function<void()> on_reload;
+  // SIGUSR1 (log rotation): reopen the program's log files (absent: logged;
+  // every other log goes to stderr, which the process manager owns).
+  std::function<void()> on_reopen_logs;
 };
 
 // Binds `server`, runs `after_start`, accepts and logs "listening on
 // HOST:PORT", and serves until SIGINT or SIGTERM; then `before_stop` runs,
 // the server goes on serving for ServerOptions::drain_delay, and drains
 // gracefully. A second signal exits at once with status 130. SIGHUP runs
-// `on_reload`; SIGUSR1 (log rotation) reopens nothing yet and is logged:
-// every log goes to stderr, which the process manager owns (the access log
-// file is the exception: docs/operations.md).
+// `on_reload`, SIGUSR1 `on_reopen_logs` (docs/operations.md, "Signals").
 // Returns the process exit code.
 int serve_until_signal(rpc::Server& server, const ServeHooks& hooks = {});
 

@@ -31,18 +31,29 @@ bool same_secret(std::string_view a, std::string_view b) {
 
 }  // namespace
 
+void RouterdService::set_auth_token(std::string token) {
+  std::lock_guard lock(auth_token_mutex_);
+  auth_token_ = std::move(token);
+  auth_on_ = !auth_token_.empty();
+}
+
+std::string RouterdService::auth_token() const {
+  std::lock_guard lock(auth_token_mutex_);
+  return auth_token_;
+}
+
 std::optional<Reply> RouterdService::refuse_unauthenticated(rpc::ConnectionContext& connection) {
-  if (options_.auth_token.empty()) return std::nullopt;
+  if (!auth_on_.load(std::memory_order_relaxed)) return std::nullopt;
   if (auto* state = std::any_cast<AuthState>(&connection.state); state && state->authenticated) return std::nullopt;
   auth_failures_.fetch_add(1, std::memory_order_relaxed);
-  return router_error(Status::unauthenticated,
-                      "authenticate first: procedure 4 with {\"token\":\"...\"}");
+  return Reply::error(Status::unauthenticated, "authenticate first: procedure 4 with {\"token\":\"...\"}");
 }
 
 asio::awaitable<Reply> RouterdService::authenticate(std::string payload, rpc::ConnectionContext& connection) {
   const auto now = Clock::now();
   const auto source = connection.peer.address();
-  if (!options_.auth_token.empty()) {
+  const std::string expected = auth_token();  // a reload may change it meanwhile: one version per attempt
+  if (!expected.empty()) {
     // Checked before the token is even read: while throttled, no guess is tried.
     if (auto wait = auth_throttle_.wait_before_attempt(source, now); wait > Clock::duration::zero()) {
       auth_throttled_.fetch_add(1, std::memory_order_relaxed);
@@ -55,7 +66,7 @@ asio::awaitable<Reply> RouterdService::authenticate(std::string payload, rpc::Co
   common::JsonArgs args(payload);
   std::string token = args.required_string("token");
   if (!args.ok()) co_return router_error(Status::invalid_argument, args.error());
-  if (!options_.auth_token.empty() && !same_secret(token, options_.auth_token)) {
+  if (!expected.empty() && !same_secret(token, expected)) {
     auth_failures_.fetch_add(1, std::memory_order_relaxed);
     auth_throttle_.record_failure(source, now);
     co_return refuse_attempt(connection, Status::unauthenticated, "invalid token");

@@ -16,7 +16,9 @@ RouterdService::RouterdService(ProxyOptions options)
     : options_(std::move(options)),
       rate_limiter_(options_.rate_limit, options_.rate_burst),
       auth_throttle_(options_.auth_throttle),
-      access_log_(options_.access_log) {}
+      access_log_(options_.access_log) {
+  set_auth_token(options_.auth_token);
+}
 
 void RouterdService::register_procedures(rpc::Server& server) {
   server_ = &server;
@@ -37,23 +39,25 @@ void RouterdService::register_procedures(rpc::Server& server) {
 
 std::optional<Reply> RouterdService::refuse_before_start() const {
   if (core_.load() != nullptr) return std::nullopt;
-  return router_error(Status::unavailable, "routerd is starting");
+  return Reply::error(Status::unavailable, "routerd is starting");
 }
 
 void RouterdService::route(std::string_view payload, rpc::ConnectionContext& connection, rpc::Responder responder) {
   const auto start = Clock::now();
   // A call read after its client hung up (it was pipelined behind another):
   // nobody waits for its answer.
-  if (connection.peer_gone) return responder.answer(router_error(Status::cancelled, "cancelled: the client went away"));
-  if (auto refusal = refuse_unauthenticated(connection)) return responder.answer(*refusal);
-  if (auto refusal = refuse_before_start()) return responder.answer(*refusal);
+  // Refused before routing: answered and logged like any call.
+  auto refuse = [&](Reply refusal) {
+    finish_route(responder, core::CallOutcome{std::move(refusal)}, connection, {}, 0, start, payload.size());
+  };
+  if (connection.peer_gone) return refuse(Reply::error(Status::cancelled, "cancelled: the client went away"));
+  if (auto refusal = refuse_unauthenticated(connection)) return refuse(std::move(*refusal));
+  if (auto refusal = refuse_before_start()) return refuse(std::move(*refusal));
   // One per thread, reused: its strings keep their capacity from call to call.
   // Nothing below runs another route() on this thread before it is done with
   // `args` (answers given at once do not serve the connection's next frame).
   thread_local RouteArgs args;
-  if (auto error = parse_route_args(payload, args)) {
-    return responder.answer(router_error(Status::invalid_argument, *error));
-  }
+  if (auto error = parse_route_args(payload, args)) return refuse(Reply::error(Status::invalid_argument, *error));
   const std::size_t request_bytes = args.payload.size();
 
   // The rate limit sits before the router: a refused call takes no slot.
@@ -91,10 +95,19 @@ void RouterdService::finish_route(rpc::Responder& responder, const core::CallOut
                                   const rpc::ConnectionContext& connection, std::string_view system,
                                   std::uint32_t procedure, Clock::time_point start, std::size_t request_bytes) {
   if (access_log_.enabled()) {
-    access_log_.record({rpc::format_host_port(connection.peer), std::string(system), procedure,
-                        static_cast<int>(outcome.reply.status), outcome.from_backend,
-                        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start), request_bytes,
-                        outcome.reply.payload.size()});
+    const bool refused = !outcome.from_backend && outcome.reply.status != Status::ok;
+    const std::string peer = rpc::format_host_port(connection.peer);
+    access_log_.record({.peer = peer,
+                        .system = system,
+                        .procedure = procedure,
+                        .status = static_cast<int>(outcome.reply.status),
+                        .from_backend = outcome.from_backend,
+                        .duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start),
+                        .request_bytes = request_bytes,
+                        .response_bytes = outcome.reply.payload.size(),
+                        .backend = outcome.backend ? std::string_view(outcome.backend->address) : std::string_view(),
+                        .attempts = outcome.attempts,
+                        .error = refused ? std::string_view(outcome.reply.payload) : std::string_view()});
   }
   if (!outcome.from_backend) return responder.answer(router_error(outcome.reply.status, outcome.reply.payload));
   // Built in a per-thread buffer that keeps its capacity: no allocation per
@@ -118,8 +131,8 @@ void RouterdService::finish_route(rpc::Responder& responder, const core::CallOut
 }
 
 asio::awaitable<Reply> RouterdService::set_strategy(std::string payload, rpc::ConnectionContext& connection) {
-  if (auto refusal = refuse_unauthenticated(connection)) co_return std::move(*refusal);
-  if (auto refusal = refuse_before_start()) co_return std::move(*refusal);
+  if (auto refusal = refuse_unauthenticated(connection)) co_return router_error(refusal->status, refusal->payload);
+  if (auto refusal = refuse_before_start()) co_return router_error(refusal->status, refusal->payload);
   common::JsonArgs args(payload);
   std::string strategy = args.required_string("strategy");
   auto name = args.optional_string("name");
@@ -133,8 +146,8 @@ asio::awaitable<Reply> RouterdService::set_strategy(std::string payload, rpc::Co
 }
 
 asio::awaitable<Reply> RouterdService::status(std::string payload, rpc::ConnectionContext& connection) {
-  if (auto refusal = refuse_unauthenticated(connection)) co_return std::move(*refusal);
-  if (auto refusal = refuse_before_start()) co_return std::move(*refusal);
+  if (auto refusal = refuse_unauthenticated(connection)) co_return router_error(refusal->status, refusal->payload);
+  if (auto refusal = refuse_before_start()) co_return router_error(refusal->status, refusal->payload);
   common::JsonArgs args(payload);
   if (!args.ok()) co_return router_error(Status::invalid_argument, args.error());
   co_return Reply::success(status_json(core_.load()->stats(), proxy_stats(*server_)));

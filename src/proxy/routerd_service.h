@@ -26,6 +26,11 @@ class RouterdService {
   void set_draining() { draining_ = true; }
   // A reload: calls per second per system, and the burst, from now on.
   void set_rate_limits(double rate, double burst) { rate_limiter_.set_limits(rate, burst); }
+  // A reload: the token AUTHENTICATE checks from now on (empty: none needed).
+  // Connections that authenticated before stay authenticated.
+  void set_auth_token(std::string token);
+  // The access log: SIGUSR1's reopen, a reload's other file (access_log.h).
+  AccessLog& access_log() { return access_log_; }
   bool draining() const { return draining_; }
 
  private:
@@ -39,14 +44,15 @@ class RouterdService {
   boost::asio::awaitable<Reply> status(std::string payload, rpc::ConnectionContext& connection);
   // Authentication (routerd_auth.cpp).
   boost::asio::awaitable<Reply> authenticate(std::string payload, rpc::ConnectionContext& connection);
-  // nullopt when the connection may call; else the 16 answer.
+  std::string auth_token() const;
+  // nullopt when the connection may call; else the 16 (status and message).
   std::optional<Reply> refuse_unauthenticated(rpc::ConnectionContext& connection);
   // A failed AUTHENTICATE's answer; closes the connection after it once the
   // connection has failed too often.
   Reply refuse_attempt(rpc::ConnectionContext& connection, Status status, std::string_view message);
 
   void count_rate_limited(const std::string& name);
-  // nullopt when the router is attached, else the 14 answer.
+  // nullopt when the router is attached, else the 14 (status and message).
   std::optional<Reply> refuse_before_start() const;
 
   std::atomic<core::RouterCore*> core_{nullptr};
@@ -54,6 +60,9 @@ class RouterdService {
   RateLimiter rate_limiter_;
   AuthThrottle auth_throttle_;
   AccessLog access_log_;
+  mutable std::mutex auth_token_mutex_;
+  std::string auth_token_;        // under auth_token_mutex_
+  std::atomic<bool> auth_on_{false};  // !auth_token_.empty(), read by every call without the lock
   const rpc::Server* server_ = nullptr;
   std::atomic<bool> draining_{false};
   std::atomic<std::uint64_t> auth_failures_{0};

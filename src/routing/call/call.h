@@ -20,8 +20,15 @@ namespace routing::core {
 // A call's reply, and whether the backend gave it (else the router did,
 // with a message: proxies wrap the two differently).
 struct CallOutcome {
+  CallOutcome() = default;
+  CallOutcome(Reply r, bool by_backend = false) : reply(std::move(r)), from_backend(by_backend) {}
+
   Reply reply;
   bool from_backend = false;
+  // The backend of the last attempt (null if none was tried) and how many
+  // attempts the call made: for the access log.
+  std::shared_ptr<const Backend> backend;
+  unsigned attempts = 0;
 };
 
 // When a call must have ended: its arrival (when the router first saw it:

@@ -158,7 +158,8 @@ Step CallFlow<Pools>::finish(TheCall& call, CallOutcome&& outcome, Clock::time_p
   system.calls.add(static_cast<int>(outcome.reply.status));
   system.latency.record(now - call.arrival);
   call.permit.release();
-  call.backend.reset();
+  outcome.attempts = static_cast<unsigned>(call.tries.count) + (call.backend ? 1 : 0);
+  outcome.backend = std::move(call.backend);
   call.outcome = std::move(outcome);
   return Step::finished;
 }

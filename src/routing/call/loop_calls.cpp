@@ -251,6 +251,7 @@ void RouterCore::on_answer(std::unique_ptr<LoopCall> call, Reply& reply) {
   // it (no allocation per answer), and the call's state to the spares.
   c.done(c.outcome);
   reply.payload = std::move(c.outcome.reply.payload);
+  c.outcome.backend.reset();  // a spare call keeps no backend alive
   spare_calls.give_back(std::move(call));
 }
 
