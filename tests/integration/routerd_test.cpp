@@ -292,26 +292,95 @@ TEST(Routerd, ReloadsItsSettingsOnSighupAndSurvivesATypo) {
   ASSERT_TRUE(eventually([&] { return metric("routerd_config_reload_failures_total") == 1; }, 5s));
   EXPECT_TRUE(cluster.routerd().wait_for_log("unknown setting 'rate_limit'"));
   for (int i = 0; i < 5; ++i) EXPECT_TRUE(proxy.call("echo", 1, "x").ok());
-  // A good file: the rate limit applies at once; the pool size is kept and reported.
+  // A good file: the rate limit and the pool size apply at once; the thread
+  // count is kept and reported.
   ProxyClient slow(cluster.address());
   std::thread in_flight([&] { EXPECT_TRUE(slow.call("echo", 2, "500:across the reload").ok()); });
   std::this_thread::sleep_for(100ms);
-  std::ofstream(config) << "pool-size = 20\nrate-limit = 0.001\nrate-burst = 1\n";
+  std::ofstream(config) << "pool-size = 20\nrate-limit = 0.001\nrate-burst = 1\nthreads = 3\n";
   cluster.routerd().signal(SIGHUP);
   ASSERT_TRUE(eventually([&] { return metric("routerd_config_reloads_total") == 1; }, 5s));
   in_flight.join();
-  EXPECT_TRUE(cluster.routerd().wait_for_log("applied rate-burst, rate-limit; changed but kept until a restart: pool-size"));
+  EXPECT_TRUE(cluster.routerd().wait_for_log(
+      "applied pool-size, rate-burst, rate-limit; changed but kept until a restart: threads"));
   auto first = proxy.call("echo", 1, "x");
   auto second = proxy.call("echo", 1, "x");
   EXPECT_TRUE(first.ok()) << first.payload;  // the burst
   EXPECT_EQ(second.status, Status::resource_exhausted);
   auto settings = cluster.http_get("/config");
   EXPECT_NE(settings.find("\nrate-limit = 0.001\n"), std::string::npos) << settings;
-  EXPECT_NE(settings.find("\npool-size = 10\n"), std::string::npos) << settings;  // in force until a restart
+  EXPECT_NE(settings.find("\npool-size = 20\n"), std::string::npos) << settings;
+  EXPECT_NE(settings.find("\nthreads = 1\n"), std::string::npos) << settings;  // in force until a restart
+  EXPECT_NE(cluster.http_get("/status").find("\"pool_size\":20"), std::string::npos);
   cluster.routerd().signal(SIGUSR1);
-  EXPECT_TRUE(cluster.routerd().wait_for_log("reopen logs"));
+  EXPECT_TRUE(cluster.routerd().wait_for_log("no log file to reopen"));
   EXPECT_EQ(proxy.call("echo", 1, "x").status, Status::resource_exhausted);  // still up, still limited
   std::filesystem::remove(config);
+}
+
+std::vector<json::object> access_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<json::object> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line).as_object());
+  return lines;
+}
+
+// CONTRACT section 10: a reload changes the auth token (read from its file
+// again) and the access log's file; SIGUSR1 reopens the access log after
+// rotation. Connections authenticated before keep going.
+TEST(Routerd, ReloadChangesTheTokenAndTheAccessLogAndSigusr1ReopensIt) {
+  const std::string old_token = "old-token-0123456789", new_token = "new-token-0123456789";
+  auto token = temp_file(old_token + "\n");
+  auto first_log = temp_file(""), second_log = temp_file("");
+  auto config = temp_file("access-log = \"" + first_log + "\"\n");
+  Cluster cluster(1, {"--config", config, "--auth-token-file", token});
+  const std::string route = R"(1:{"name":"echo","procedure_id":1,"payload":"x"})" "\n";
+  RawSocket before(cluster.port());
+  before.send("4:{\"token\":\"" + old_token + "\"}\n");
+  ASSERT_EQ(before.read_line(), "0:{}");
+  before.send(route);
+  ASSERT_EQ(before.read_line(), R"(0:{"payload":"x"})");
+  std::ofstream(token) << new_token << "\n";
+  std::ofstream(config) << "access-log = \"" << second_log << "\"\n";
+  cluster.routerd().signal(SIGHUP);
+  ASSERT_TRUE(cluster.routerd().wait_for_log("applied access-log, auth token;"));
+  before.send(route);
+  EXPECT_EQ(before.read_line(), R"(0:{"payload":"x"})");  // authenticated before: still is
+  RawSocket stale(cluster.port());
+  stale.send("4:{\"token\":\"" + old_token + "\"}\n");
+  EXPECT_EQ(stale.read_line(), R"(16:{"error":"invalid token"})");
+  stale.send(route);
+  EXPECT_EQ(stale.read_line()->substr(0, 3), "16:");
+  ProxyClient fresh(ProxyClientOptions{.address = cluster.address(), .auth_token = new_token});
+  EXPECT_TRUE(fresh.call("echo", 1, "z").ok());
+  ASSERT_TRUE(eventually([&] { return access_lines(second_log).size() >= 3; }, 5s));
+
+  // Rotation: the file moves away, SIGUSR1, and lines go to a new file.
+  std::filesystem::rename(second_log, second_log + ".1");
+  cluster.routerd().signal(SIGUSR1);
+  ASSERT_TRUE(cluster.routerd().wait_for_log("reopened the access log " + second_log));
+  EXPECT_TRUE(fresh.call("echo", 1, "after rotation").ok());
+  ASSERT_TRUE(eventually([&] { return access_lines(second_log).size() == 1; }, 5s));
+
+  auto old_lines = access_lines(first_log);
+  ASSERT_EQ(old_lines.size(), 1u);
+  auto rotated = access_lines(second_log + ".1");
+  ASSERT_GE(rotated.size(), 3u);
+  // The stale client's refusal is logged with routerd's reason.
+  bool refusal_logged = false;
+  for (const auto& line : rotated) {
+    if (line.at("status").as_int64() == 16) {
+      refusal_logged = true;
+      EXPECT_EQ(line.at("by").as_string(), "router");
+      EXPECT_NE(std::string(line.at("error").as_string()).find("authenticate first"), std::string::npos);
+    }
+  }
+  EXPECT_TRUE(refusal_logged);
+  auto last = access_lines(second_log).at(0);
+  EXPECT_EQ(last.at("attempts").as_int64(), 1);
+  EXPECT_EQ(last.at("backend").as_string(), "127.0.0.1:" + std::to_string(cluster.echod_port(0)));
+  EXPECT_NE(last.at("request_id").as_string(), old_lines.at(0).at("request_id").as_string());
+  for (const auto& path : {token, config, first_log, second_log, second_log + ".1"}) std::filesystem::remove(path);
 }
 
 TEST(Routerd, AuthenticationIsRequiredWhenATokenIsSet) {
