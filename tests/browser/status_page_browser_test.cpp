@@ -225,6 +225,7 @@ TEST(StatusPageBrowser, ShowsAVisibleErrorWhenStatusCannotBeFetched) {
   std::string body;
   {
     Cluster cluster({"echo"});
+    ASSERT_TRUE(ProxyClient(cluster.address()).call("echo", 1, "x").ok());  // a system exists once called
     std::string response = cluster.http_get("/");
     ASSERT_NE(response.find("200 OK"), std::string::npos) << response;
     body = response.substr(response.find("\r\n\r\n") + 4);
