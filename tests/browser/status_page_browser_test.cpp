@@ -179,7 +179,11 @@ Row row_of(const std::string& dom, const std::string& address) {
   return {true, match[1], match[2], std::stol(match[3])};
 }
 
+#define ASSERT_CHROMIUM_INSTALLED() \
+  ASSERT_TRUE(fs::exists(chromium_path)) << chromium_path << " is missing: run scripts/setup.sh (apt-get install chromium)"
+
 TEST(StatusPageBrowser, ShowsSystemsBackendsAndCallsAndEscapesNames) {
+  ASSERT_CHROMIUM_INSTALLED();
   Cluster cluster({"echo", "echo", evil_name});
   ProxyClient proxy(cluster.address());
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(proxy.call("echo", 1, "x").ok());
@@ -222,6 +226,7 @@ TEST(StatusPageBrowser, ShowsSystemsBackendsAndCallsAndEscapesNames) {
 // Without routerd behind it the script cannot fetch /status: it says so on
 // the page and keeps the figures it has (here the server-rendered ones).
 TEST(StatusPageBrowser, ShowsAVisibleErrorWhenStatusCannotBeFetched) {
+  ASSERT_CHROMIUM_INSTALLED();
   std::string body;
   {
     Cluster cluster({"echo"});
