@@ -13,6 +13,7 @@ PACKAGES=(
   etcd-server etcd-client             # the etcd discovery backend and its tests
   prometheus                          # promtool, to check /metrics
   haproxy gnuplot-nox                 # the benchmark peer, and its charts
+  chromium                            # headless: the admin status page's browser test
 )
 
 missing=()

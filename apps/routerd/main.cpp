@@ -6,6 +6,7 @@
 #include "app/settings.h"
 #include "settings_reload.h"
 #include "proxy/admin_http.h"
+#include "proxy/status_page.h"
 #include "proxy/routerd_service.h"
 #include "rpc/address.h"
 
@@ -72,7 +73,8 @@ int main(int argc, char** argv) {
               return proxy::status_json(c ? c->stats() : RouterStats{}, service->proxy_stats(server));
             },
             .ready = [&] { return core_ready.load() != nullptr && !service->draining(); },
-            .config = [&] { return settings.text(); }},
+            .config = [&] { return settings.text(); },
+            .index = [&] { auto* c = core_ready.load(); return proxy::status_page(proxy::status_json(c ? c->stats() : RouterStats{}, service->proxy_stats(server))); }},
         f.admin_limits);
   } catch (const std::exception& e) {
     spdlog::critical("cannot listen on admin address {}: {}", f.admin, e.what());

@@ -45,6 +45,12 @@ http::response<http::string_body> answer(const http::request<http::string_body>&
     set(http::status::ok, "application/json", pages.status() + "\n");
   } else if (target == "/config" && pages.config) {
     set(http::status::ok, "text/plain; charset=utf-8", pages.config());
+  } else if (target == "/" && pages.index) {
+    HtmlPage page = pages.index();
+    set(http::status::ok, "text/html; charset=utf-8", std::move(page.body));
+    response.set("Content-Security-Policy", page.content_security_policy);
+    response.set("X-Content-Type-Options", "nosniff");
+    response.set(http::field::cache_control, "no-store");  // live figures: never from a cache
   } else if (target == "/healthz") {
     set(http::status::ok, "text/plain", "ok\n");  // alive: until the process exits
   } else if (target == "/readyz") {

@@ -1,6 +1,7 @@
 #pragma once
 // routerd's admin endpoint: a small HTTP/1.1 server (Boost.Beast) answering
-// GET /metrics (Prometheus text), GET /healthz and GET /status (JSON). It
+// GET /metrics (Prometheus text), GET /healthz, GET /status (JSON) and GET /
+// (an HTML status page). It
 // runs on its own event loop, away from the call path.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -12,11 +13,19 @@
 
 namespace routing::proxy {
 
+// An HTML page and the Content-Security-Policy that must travel with it
+// (a per-response nonce appears in both).
+struct HtmlPage {
+  std::string body;
+  std::string content_security_policy;
+};
+
 struct AdminPages {
   std::function<std::string()> metrics;
   std::function<std::string()> status;
   std::function<bool()> ready;  // false: /readyz answers 503 (starting, or draining); /healthz: 200 until exit
   std::function<std::string()> config;  // /config: the settings in force (TOML, secrets masked)
+  std::function<HtmlPage()> index;      // /: the human-readable status page (unset: 404)
 };
 
 struct AdminLimits {

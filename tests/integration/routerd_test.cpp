@@ -256,6 +256,29 @@ TEST(Routerd, AdminEndpointServesMetricsThatPromtoolAccepts) {
   EXPECT_NE(cluster.http_get("/nothing").find("404"), std::string::npos);
 }
 
+// CONTRACT section 10: `/` is a self-contained HTML status page under a
+// policy that allows nothing external and only the page's own script.
+TEST(Routerd, AdminServesAStatusPageThatLoadsNothingExternal) {
+  Cluster cluster(1);
+  ProxyClient proxy(cluster.address());
+  ASSERT_TRUE(proxy.call("echo", 1, "x").ok());
+  std::string response = cluster.http_get("/");
+  ASSERT_NE(response.find("HTTP/1.0 200 OK\r\n"), std::string::npos) << response;
+  auto end_of_head = response.find("\r\n\r\n");
+  std::string head = response.substr(0, end_of_head), body = response.substr(end_of_head + 4);
+  EXPECT_NE(head.find("Content-Type: text/html; charset=utf-8\r\n"), std::string::npos) << head;
+  std::smatch policy;
+  ASSERT_TRUE(std::regex_search(head, policy, std::regex("Content-Security-Policy: ([^\r]*)"))) << head;
+  EXPECT_NE(policy[1].str().find("default-src 'none'"), std::string::npos) << policy[1];
+  EXPECT_NE(policy[1].str().find("connect-src 'self'"), std::string::npos) << policy[1];
+  EXPECT_EQ(body.find("http://"), std::string::npos);
+  EXPECT_EQ(body.find("https://"), std::string::npos);
+  EXPECT_NE(body.find("<h2>echo</h2>"), std::string::npos) << body;  // rendered by the server too
+  EXPECT_NE(body.find("</html>"), std::string::npos);
+  EXPECT_NE(cluster.http_get("/?x=1").find("200 OK"), std::string::npos);
+  EXPECT_NE(cluster.http_get("/index.html").find("404"), std::string::npos);  // no other paths
+}
+
 // CONTRACT section 10: on SIGTERM /readyz turns 503 at once while routerd
 // keeps accepting and serving for --drain-delay-ms (load balancers notice
 // before the listener closes); /healthz stays 200 until exit.
