@@ -13,6 +13,8 @@ PACKAGES=(
   etcd-server etcd-client             # the etcd discovery backend and its tests
   prometheus                          # promtool, to check /metrics
   haproxy gnuplot-nox                 # the benchmark peer, and its charts
+  libsystemd-dev                      # sd_notify (src/app/service_notify.cpp)
+  dpkg-dev file binutils              # cpack -G DEB (dpkg-shlibdeps) and its test's checks
 )
 
 missing=()
