@@ -23,7 +23,7 @@ trap cleanup EXIT
 cmake --install "$build" --prefix "$work/prefix" --component dev >/dev/null
 grep -rq "SEPARATE_COMPILATION" "$work/prefix" && { echo "the installed package imposes a SEPARATE_COMPILATION define" >&2; exit 1; }
 locals="$(nm -C "$work"/prefix/lib*/librouting_asio.a "$work"/prefix/lib*/librouting_beast.a 2>/dev/null |
-          grep -E ' [bdr] boost::(asio|beast)::.*::(instance|state|cat)$' || true)"
+          grep -E ' [bdr] boost::' || true)"
 [ -z "$locals" ] || { echo "file-local Asio/Beast statics in the installed archives:" >&2; echo "$locals" >&2; exit 1; }
 
 for project in examples/hello_router examples/custom_discovery tests/package_app; do
