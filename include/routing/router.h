@@ -31,7 +31,7 @@ struct RouterOptions {
   // Your own discovery instead (routing/discovery.h): when set, `discovery`
   // is ignored and systems are looked up and followed through it. Shared,
   // as the router keeps using it until it is destroyed.
-  std::shared_ptr<Resolver> resolver;
+  std::shared_ptr<Resolver> resolver = nullptr;
   // round-robin, random, least-connections, pick-2 or peak-ewma
   std::string strategy = "round-robin";
   // Per system: at most this many calls in flight, and at most this many

@@ -7,3 +7,9 @@
 #if defined(BOOST_BEAST_SEPARATE_COMPILATION)
 #error "beast_impl.cpp must be compiled header-only (without BOOST_BEAST_SEPARATE_COMPILATION)"
 #endif
+
+// With separate compilation Beast's headers leave the parser's members to
+// these instantiations (as beast/src.hpp makes them); like every template
+// instantiation they are weak, so an application's own copies merge.
+template class boost::beast::http::basic_parser<true>;
+template class boost::beast::http::basic_parser<false>;
