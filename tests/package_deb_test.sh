@@ -40,27 +40,29 @@ for path in ./usr/bin/routerd ./usr/bin/discoveryd ./usr/bin/echod ./usr/bin/rou
   grep -q " $path\$" "$work/runtime.list" || fail "runtime package lacks $path"
 done
 grep -q "routebench" "$work/runtime.list" && fail "routebench belongs in routing-tools, not the runtime package"
-dpkg-deb -c "$tools" | grep -q " ./usr/bin/routebench\$" || fail "tools package lacks routebench"
-for path in ./usr/include/routing/router.h ./usr/include/routing/discovery.h ./usr/lib/[^ ]*librouting.a \
-            ./usr/lib/[^ ]*cmake/routing/routingConfig.cmake; do
+dpkg-deb -c "$tools" >"$work/tools.list"
+grep -q " ./usr/bin/routebench\$" "$work/tools.list" || fail "tools package lacks routebench"
+for path in ./usr/include/routing/router.h ./usr/include/routing/discovery.h ./usr/lib/\S*librouting.a \
+            ./usr/lib/\S*cmake/routing/routingConfig.cmake; do
   grep -q " $path\$" "$work/dev.list" || fail "dev package lacks $path"
 done
-dpkg-deb -I "$runtime" conffiles | grep -qx "/etc/routing/routerd.toml" || fail "routerd.toml is not a conffile"
+dpkg-deb -I "$runtime" conffiles >"$work/conffiles"
+grep -qx "/etc/routing/routerd.toml" "$work/conffiles" || fail "routerd.toml is not a conffile"
 depends="$(dpkg-deb -f "$runtime" Depends)"
 for library in libc6 libstdc++6 libsystemd0; do
   grep -q "$library" <<<"$depends" || fail "runtime Depends lacks $library: $depends"
 done
-dpkg-deb -f "$dev" Depends | grep -q "libboost1.81-dev" || fail "dev Depends lacks Boost"
+grep -q "libboost1.81-dev" <<<"$(dpkg-deb -f "$dev" Depends)" || fail "dev Depends lacks Boost"
 
 # Stripped programs (the build tree keeps the debug information).
 root="$work/root"
 dpkg -x "$runtime" "$root"
 dpkg -x "$tools" "$root"
 for program in routerd discoveryd echod routectl routebench; do
-  file "$root/usr/bin/$program" | grep -q ", stripped" || fail "$program is not stripped"
-  readelf -S "$root/usr/bin/$program" | grep -q "\.debug_info" && fail "$program has debug information"
+  grep -q ", stripped" <<<"$(file "$root/usr/bin/$program")" || fail "$program is not stripped"
+  grep -q "\.debug_info" <<<"$(readelf -S "$root/usr/bin/$program")" && fail "$program has debug information"
 done
-echo "packages: $(cd "$work/debs" && ls ./*.deb | tr '\n' ' ')"
+echo "packages: $(cd "$work/debs" && ls -s ./*.deb | tr '\n' ' ')"
 
 # The installed programs run, with the installed config.
 bin="$root/usr/bin"
@@ -101,4 +103,5 @@ done
 
 kill -TERM "$routerd_pid"
 wait "$routerd_pid" || fail "routerd did not exit 0 on SIGTERM"
+echo "runtime Depends: $depends"
 echo "package test: ok"
