@@ -14,6 +14,8 @@ PACKAGES=(
   prometheus                          # promtool, to check /metrics
   haproxy gnuplot-nox                 # the benchmark peer, and its charts
   chromium                            # headless: the admin status page's browser test
+  libsystemd-dev                      # sd_notify (src/app/service_notify.cpp)
+  dpkg-dev file binutils              # cpack -G DEB (dpkg-shlibdeps) and its test's checks
 )
 
 missing=()

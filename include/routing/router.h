@@ -9,6 +9,7 @@
 //
 // Thread-safe: any number of threads may call one Router at once, and any
 // number of coroutines may await it at once.
+#include <routing/discovery.h>
 #include <routing/reply.h>
 #include <routing/stats.h>
 
@@ -27,6 +28,10 @@ struct RouterOptions {
   // Where systems are found: rpc://host:port, etcd://host:port[,...] or
   // static://name=host:port[,...][;name=...]
   std::string discovery = "rpc://127.0.0.1:10200";
+  // Your own discovery instead (routing/discovery.h): when set, `discovery`
+  // is ignored and systems are looked up and followed through it. Shared,
+  // as the router keeps using it until it is destroyed.
+  std::shared_ptr<Resolver> resolver = nullptr;
   // round-robin, random, least-connections, pick-2 or peak-ewma
   std::string strategy = "round-robin";
   // Per system: at most this many calls in flight, and at most this many

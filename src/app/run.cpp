@@ -1,5 +1,6 @@
 #include "app/run.h"
 
+#include "app/service_notify.h"
 #include "rpc/address.h"
 
 #include <boost/asio/io_context.hpp>
@@ -54,6 +55,7 @@ int serve_until_signal(rpc::Server& server, const ServeHooks& hooks) {
   if (hooks.after_start) hooks.after_start();
   server.start_accepting();
   spdlog::info("listening on {}", rpc::format_host_port(server.local_endpoint()));
+  notify_ready();
 
   asio::steady_timer delay(signal_ctx);
   std::function<void()> await_routine = [&] {
@@ -63,10 +65,16 @@ int serve_until_signal(rpc::Server& server, const ServeHooks& hooks) {
         hooks.on_reopen_logs();
       } else if (signal == SIGUSR1) {
         spdlog::info("signal {} (reopen logs): logs go to stderr, nothing to reopen", signal);
-      } else if (hooks.on_reload) {
-        hooks.on_reload();
       } else {
-        spdlog::info("signal {} (reload): this program has no settings to reload; nothing changed", signal);
+        // `systemctl reload` waits from RELOADING=1 to READY=1; a failed
+        // reload changed nothing, so the server is ready again either way.
+        notify_reloading();
+        if (hooks.on_reload) {
+          hooks.on_reload();
+        } else {
+          spdlog::info("signal {} (reload): this program has no settings to reload; nothing changed", signal);
+        }
+        notify_ready();
       }
       await_routine();
     });
@@ -77,6 +85,7 @@ int serve_until_signal(rpc::Server& server, const ServeHooks& hooks) {
     const auto& options = server.options();
     spdlog::info("signal {}: not ready; draining in {} ms (up to {} ms); a second signal exits now", signal,
                  options.drain_delay.count(), options.drain_timeout.count());
+    notify_stopping();
     if (hooks.before_stop) hooks.before_stop();
     signals.async_wait([](const boost::system::error_code& again, int) {
       if (!again) std::_Exit(130);

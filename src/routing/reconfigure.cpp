@@ -9,6 +9,7 @@ namespace {
 // values the router started with.
 void keep_what_needs_a_restart(RouterOptions& next, const RouterOptions& now) {
   next.discovery = now.discovery;
+  next.resolver = now.resolver;
   next.adaptive_pool = now.adaptive_pool;
   next.adaptive_min_pool = now.adaptive_min_pool;
   next.adaptive_interval = now.adaptive_interval;

@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 #include "discovery/discovery_url.h"
+#include "discovery/resolver_discovery.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -48,7 +49,7 @@ void RouterCore::validate(const RouterOptions& options) {
   if (options.dns_refresh.count() < 0) fail("dns refresh must not be negative");
   if (options.dns_timeout.count() <= 0) fail("dns timeout must be positive");
   if (!parse_strategy(options.strategy)) fail("unknown strategy '" + options.strategy + "'");
-  discovery::parse_discovery_url(options.discovery);
+  if (!options.resolver) discovery::parse_discovery_url(options.discovery);
 }
 
 namespace {
@@ -77,7 +78,9 @@ RouterCore::RouterCore(RouterOptions options, std::vector<asio::any_io_executor>
     worker->sweeper = std::make_unique<asio::steady_timer>(workers[i]);
     workers_.push_back(std::move(worker));
   }
-  discovery_ = discovery::make_discovery(options_.get().discovery, workers_[0]->executor);
+  discovery_ = options_.get().resolver
+                   ? std::make_unique<discovery::ResolverDiscovery>(workers_[0]->executor, options_.get().resolver)
+                   : discovery::make_discovery(options_.get().discovery, workers_[0]->executor);
 }
 
 RouterCore::~RouterCore() {
