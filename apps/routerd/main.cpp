@@ -5,7 +5,8 @@
 #include "app/run.h"
 #include "app/settings.h"
 #include "settings_reload.h"
-#include "proxy/admin_http.h"
+#include "admin/admin_http.h"
+#include "admin/process_metrics.h"
 #include "proxy/routerd_service.h"
 #include "rpc/address.h"
 
@@ -65,7 +66,8 @@ int main(int argc, char** argv) {
               proxy_stats.admin = admin->stats();
               proxy_stats.config_reloads = settings.reloads();
               proxy_stats.config_reload_failures = settings.failures();
-              return proxy::prometheus_text(c ? c->stats() : RouterStats{}, proxy_stats);
+              return proxy::prometheus_text(c ? c->stats() : RouterStats{}, proxy_stats) +
+                     admin::process_metrics_text("routerd");
             },
             .status = [&] {
               auto* c = core_ready.load();

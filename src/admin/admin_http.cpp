@@ -1,4 +1,4 @@
-#include "proxy/admin_http.h"
+#include "admin/admin_http.h"
 
 #include "common/log.h"
 #include "rpc/accept_backoff.h"
@@ -16,7 +16,7 @@
 #include <atomic>
 #include <unordered_map>
 
-namespace routing::proxy {
+namespace routing::admin {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -41,7 +41,7 @@ http::response<http::string_body> answer(const http::request<http::string_body>&
     response.set(http::field::allow, "GET, HEAD");
   } else if (target == "/metrics") {
     set(http::status::ok, "text/plain; version=0.0.4; charset=utf-8", pages.metrics());
-  } else if (target == "/status") {
+  } else if (target == "/status" && pages.status) {
     set(http::status::ok, "application/json", pages.status() + "\n");
   } else if (target == "/config" && pages.config) {
     set(http::status::ok, "text/plain; charset=utf-8", pages.config());
@@ -173,6 +173,10 @@ AdminServer::AdminServer(asio::any_io_executor executor, const std::string& addr
   auto endpoint = rpc::resolve_endpoint(address);
   state_->acceptor.open(endpoint.protocol());
   state_->acceptor.set_option(asio::socket_base::reuse_address(true));
+  // A successor started while this process drains binds the same admin port
+  // (the old one answers /readyz 503 until it exits); the main port stays
+  // exclusive, so two servers started by mistake still collide there.
+  state_->acceptor.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
   state_->acceptor.bind(endpoint);
   state_->acceptor.listen();
   asio::co_spawn(executor, state_->accept_loop(), asio::detached);
@@ -196,4 +200,4 @@ void AdminServer::stop() {
   });
 }
 
-}  // namespace routing::proxy
+}  // namespace routing::admin

@@ -1,7 +1,8 @@
 #pragma once
-// routerd's admin endpoint: a small HTTP/1.1 server (Boost.Beast) answering
-// GET /metrics (Prometheus text), GET /healthz and GET /status (JSON). It
-// runs on its own event loop, away from the call path.
+// The servers' admin endpoint (routerd's and discoveryd's): a small HTTP/1.1
+// server (Boost.Beast) answering GET /metrics (Prometheus text), GET /healthz,
+// GET /readyz, and where the program has them GET /status (JSON) and
+// /config. It runs on its own event loop, away from the call path.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
@@ -10,11 +11,11 @@
 #include <memory>
 #include <string>
 
-namespace routing::proxy {
+namespace routing::admin {
 
 struct AdminPages {
   std::function<std::string()> metrics;
-  std::function<std::string()> status;
+  std::function<std::string()> status;  // absent: /status answers 404
   std::function<bool()> ready;  // false: /readyz answers 503 (starting, or draining); /healthz: 200 until exit
   std::function<std::string()> config;  // /config: the settings in force (TOML, secrets masked)
 };
@@ -49,4 +50,13 @@ class AdminServer {
   std::shared_ptr<State> state_;
 };
 
+}  // namespace routing::admin
+
+// routerd's code (src/proxy, apps/routerd) knew these as proxy:: before they
+// moved here for discoveryd to share.
+namespace routing::proxy {
+using admin::AdminLimits;
+using admin::AdminPages;
+using admin::AdminServer;
+using admin::AdminStats;
 }  // namespace routing::proxy
