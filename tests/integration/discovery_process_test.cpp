@@ -21,6 +21,7 @@
 #include <fstream>
 #include <sys/resource.h>
 #include <thread>
+#include <unistd.h>
 
 namespace routing::test {
 namespace {
