@@ -173,10 +173,9 @@ AdminServer::AdminServer(asio::any_io_executor executor, const std::string& addr
   auto endpoint = rpc::resolve_endpoint(address);
   state_->acceptor.open(endpoint.protocol());
   state_->acceptor.set_option(asio::socket_base::reuse_address(true));
-  // A successor started while this process drains binds the same admin port
-  // (the old one answers /readyz 503 until it exits); the main port stays
-  // exclusive, so two servers started by mistake still collide there.
-  state_->acceptor.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
+  // No SO_REUSEPORT: like the main port, an admin port already taken is an
+  // error (the program exits 1 saying so), never a port silently shared with
+  // another process that would then answer half of the scrapes and probes.
   state_->acceptor.bind(endpoint);
   state_->acceptor.listen();
   asio::co_spawn(executor, state_->accept_loop(), asio::detached);

@@ -239,6 +239,18 @@ TEST(DiscoveryProcesses, AdminListenerShowsMetricsAndReadiness) {
   EXPECT_EQ(cluster.discoveryd->wait_exit(5s), 0);
 }
 
+// Like routerd's (and like its main port): a second discoveryd given an admin
+// port already taken exits 1 saying so, rather than silently sharing it.
+TEST(DiscoveryProcesses, ExitsWithAClearErrorWhenTheAdminPortIsTaken) {
+  Cluster cluster;
+  ASSERT_NE(cluster.admin_port, 0) << cluster.discoveryd->log();
+  Process second(DISCOVERYD_PATH,
+                 {"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:" + std::to_string(cluster.admin_port)});
+  EXPECT_EQ(second.wait_exit(10s), 1) << second.log();
+  EXPECT_NE(second.log().find("cannot listen on admin address"), std::string::npos) << second.log();
+  EXPECT_EQ(admin_status(cluster.admin_port, "/readyz"), 200);
+}
+
 TEST(DiscoveryProcesses, BadDiscoveryFlagsFailWithOneLine) {
   for (auto args : std::vector<std::vector<std::string>>{
            {"--discovery", "zk://x:1"}, {"--discovery", "rpc://nohost"}, {"--ttl-ms", "0"},

@@ -78,6 +78,8 @@ class Cluster {
   Process& routerd() { return *routerd_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::uint16_t port() const { return port_; }
+  std::uint16_t admin_port() const { return admin_port_; }
+  const std::string& discovery_url() const { return discovery_; }
   std::string http_get(const std::string& path) {
     RawSocket http(admin_port_);
     http.send("GET " + path + " HTTP/1.0\r\n\r\n");
@@ -252,6 +254,19 @@ TEST(Routerd, MetricsShowProcessFiguresAndBuildInfo) {
   const double now = static_cast<double>(std::time(nullptr));
   EXPECT_LE(samples["process_start_time_seconds"], now + 1);
   EXPECT_GT(samples["process_start_time_seconds"], now - 3600);
+}
+
+// The admin port is routerd's alone: a second routerd given the same one
+// exits 1 saying so, rather than sharing it (and half of the scrapes and
+// probes) with the first.
+TEST(Routerd, ExitsWithAClearErrorWhenTheAdminPortIsTaken) {
+  Cluster cluster(0);
+  ASSERT_NE(cluster.admin_port(), 0);
+  Process second(ROUTERD_PATH, {"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:" + std::to_string(cluster.admin_port()),
+                                "--discovery", cluster.discovery_url()});
+  EXPECT_EQ(second.wait_exit(10s), 1) << second.log();
+  EXPECT_NE(second.log().find("cannot listen on admin address"), std::string::npos) << second.log();
+  EXPECT_EQ(admin_status(cluster.admin_port(), "/healthz"), 200);
 }
 
 TEST(Routerd, AdminEndpointServesMetricsThatPromtoolAccepts) {
