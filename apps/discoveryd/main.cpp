@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<admin::AdminServer> admin_server;
   try {
     admin_server = std::make_unique<admin::AdminServer>(
-        control.executor(), flags.admin,
+        control.executor(), "discoveryd", flags.admin,
         admin::AdminPages{
             .metrics = [&] {
               return discovery::prometheus_text({service.stats(), server.stats(), draining.load()}) +

@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<proxy::AdminServer> admin;
   try {
     admin = std::make_unique<proxy::AdminServer>(
-        control.executor(), f.admin,
+        control.executor(), "routerd", f.admin,
         proxy::AdminPages{
             .metrics = [&] {
               auto* c = core_ready.load();

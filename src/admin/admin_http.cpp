@@ -26,9 +26,10 @@ namespace {
 
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
-http::response<http::string_body> answer(const http::request<http::string_body>& request, const AdminPages& pages) {
+http::response<http::string_body> answer(const http::request<http::string_body>& request, const AdminPages& pages,
+                                         std::string_view program) {
   http::response<http::string_body> response{http::status::ok, request.version()};
-  response.set(http::field::server, "routerd");
+  response.set(http::field::server, program);
   std::string_view target = request.target();
   if (auto query = target.find('?'); query != std::string_view::npos) target = target.substr(0, query);
   auto set = [&](http::status status, std::string_view type, std::string body) {
@@ -77,6 +78,7 @@ void refuse(tcp::socket& socket) {
 
 struct AdminServer::State : std::enable_shared_from_this<State> {
   tcp::acceptor acceptor;
+  const std::string program;  // the Server header
   AdminPages pages;
   AdminLimits limits;
   rpc::AcceptBackoff accept_backoff{"admin"};
@@ -93,8 +95,8 @@ struct AdminServer::State : std::enable_shared_from_this<State> {
   std::unordered_map<std::uint64_t, Waiting> waiting;
   std::uint64_t next_number = 0;
 
-  State(asio::any_io_executor executor, AdminPages p, AdminLimits l)
-      : acceptor(executor), pages(std::move(p)), limits(l) {}
+  State(asio::any_io_executor executor, std::string name, AdminPages p, AdminLimits l)
+      : acceptor(executor), program(std::move(name)), pages(std::move(p)), limits(l) {}
 
   asio::awaitable<void> serve(tcp::socket socket) {
     auto self = shared_from_this();
@@ -114,7 +116,7 @@ struct AdminServer::State : std::enable_shared_from_this<State> {
       auto [read_ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
       waiting.erase(number);
       if (read_ec) break;
-      auto response = answer(parser.get(), pages);
+      auto response = answer(parser.get(), pages, program);
       auto [write_ec, written] = co_await http::async_write(stream, response, use_nothrow);
       if (write_ec || !response.keep_alive()) break;
     }
@@ -167,9 +169,9 @@ struct AdminServer::State : std::enable_shared_from_this<State> {
   }
 };
 
-AdminServer::AdminServer(asio::any_io_executor executor, const std::string& address, AdminPages pages,
-                         AdminLimits limits)
-    : state_(std::make_shared<State>(executor, std::move(pages), limits)) {
+AdminServer::AdminServer(asio::any_io_executor executor, std::string program, const std::string& address,
+                         AdminPages pages, AdminLimits limits)
+    : state_(std::make_shared<State>(executor, std::move(program), std::move(pages), limits)) {
   auto endpoint = rpc::resolve_endpoint(address);
   state_->acceptor.open(endpoint.protocol());
   state_->acceptor.set_option(asio::socket_base::reuse_address(true));

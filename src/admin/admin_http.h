@@ -37,9 +37,10 @@ struct AdminStats {
 
 class AdminServer {
  public:
-  // Binds `address` ("host:port"); throws on failure.
-  AdminServer(boost::asio::any_io_executor executor, const std::string& address, AdminPages pages,
-              AdminLimits limits = {});
+  // Binds `address` ("host:port"); throws on failure. `program` ("routerd",
+  // "discoveryd") names the server in every answer's `Server` header.
+  AdminServer(boost::asio::any_io_executor executor, std::string program, const std::string& address,
+              AdminPages pages, AdminLimits limits = {});
   ~AdminServer();
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   void stop();  // thread-safe

@@ -216,6 +216,7 @@ TEST(DiscoveryProcesses, AdminListenerShowsMetricsAndReadiness) {
   EXPECT_GT(samples["process_start_time_seconds"], now - 3600);
   EXPECT_EQ(admin_status(cluster.admin_port, "/readyz"), 200);
   EXPECT_EQ(admin_status(cluster.admin_port, "/status"), 404);
+  EXPECT_NE(admin_get(cluster.admin_port, "/healthz").find("\r\nServer: discoveryd\r\n"), std::string::npos);
   {
     std::string answer = admin_get(cluster.admin_port, "/metrics");
     std::string path = "/tmp/routing-discoveryd-metrics-" + std::to_string(::getpid());

@@ -244,7 +244,9 @@ TEST(Routerd, AnAutoPoolSizeReportsItsLimits) {
 // /proc of the running routerd.
 TEST(Routerd, MetricsShowProcessFiguresAndBuildInfo) {
   Cluster cluster(1);
-  auto samples = metric_samples(cluster.http_get("/metrics"));
+  auto answer = cluster.http_get("/metrics");
+  EXPECT_NE(answer.find("\r\nServer: routerd\r\n"), std::string::npos) << answer.substr(0, answer.find("\r\n\r\n"));
+  auto samples = metric_samples(answer);
   EXPECT_EQ((samples[R"(routerd_build_info{version="0.1.0"})"]), 1);
   EXPECT_GT(samples["process_open_fds"], 3);
   EXPECT_GT(samples["process_max_fds"], samples["process_open_fds"]);
