@@ -32,7 +32,7 @@ http_get() {  # http_get PORT PATH (bash only: no curl needed)
 }
 
 say "starting a cluster on loopback"
-start discoveryd "$bin/discoveryd" --listen 127.0.0.1:0
+start discoveryd "$bin/discoveryd" --listen 127.0.0.1:0 --admin 127.0.0.1:0
 discovery="rpc://127.0.0.1:$port"
 echo "  discoveryd   $discovery"
 echod_ports=()

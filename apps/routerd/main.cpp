@@ -5,7 +5,8 @@
 #include "app/run.h"
 #include "app/settings.h"
 #include "settings_reload.h"
-#include "proxy/admin_http.h"
+#include "admin/admin_http.h"
+#include "admin/process_metrics.h"
 #include "proxy/status_page.h"
 #include "proxy/routerd_service.h"
 #include "rpc/address.h"
@@ -58,7 +59,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<proxy::AdminServer> admin;
   try {
     admin = std::make_unique<proxy::AdminServer>(
-        control.executor(), f.admin,
+        control.executor(), "routerd", f.admin,
         proxy::AdminPages{
             .metrics = [&] {
               auto* c = core_ready.load();
@@ -66,7 +67,8 @@ int main(int argc, char** argv) {
               proxy_stats.admin = admin->stats();
               proxy_stats.config_reloads = settings.reloads();
               proxy_stats.config_reload_failures = settings.failures();
-              return proxy::prometheus_text(c ? c->stats() : RouterStats{}, proxy_stats);
+              return proxy::prometheus_text(c ? c->stats() : RouterStats{}, proxy_stats) +
+                     admin::process_metrics_text("routerd");
             },
             .status = [&] {
               auto* c = core_ready.load();
@@ -74,7 +76,10 @@ int main(int argc, char** argv) {
             },
             .ready = [&] { return core_ready.load() != nullptr && !service->draining(); },
             .config = [&] { return settings.text(); },
-            .index = [&] { auto* c = core_ready.load(); return proxy::status_page(proxy::status_json(c ? c->stats() : RouterStats{}, service->proxy_stats(server))); }},
+            .index = [&] {
+              auto* c = core_ready.load();
+              return proxy::status_page(proxy::status_json(c ? c->stats() : RouterStats{}, service->proxy_stats(server)));
+            }},
         f.admin_limits);
   } catch (const std::exception& e) {
     spdlog::critical("cannot listen on admin address {}: {}", f.admin, e.what());

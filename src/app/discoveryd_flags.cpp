@@ -20,6 +20,12 @@ void add_discoveryd_flags(CLI::App& app, DiscoverydFlags& f) {
   add_common_flags(app, f.common);
   add_server_flags(app, f.server, "127.0.0.1:10200");
   add_settings_flags(app);
+  app.add_option("--admin", f.admin, "admin HTTP address: /metrics, /healthz, /readyz")
+      ->check(host_port_validator())->capture_default_str();
+  app.add_option("--admin-max-connections", f.admin_limits.max_connections,
+                 "admin HTTP connections open at once; at the limit a newcomer replaces the one waiting longest "
+                 "(>= 1 s) for a request, else gets 503 and is closed")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}))->capture_default_str();
   auto& l = f.limits;
   add_count(app, "--max-address-bytes", l.max_address_bytes, "REGISTER: longer addresses get status 3", 65'536);
   add_count(app, "--max-names", l.max_names, "names with instances; a new name past it gets 8");

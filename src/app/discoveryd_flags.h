@@ -1,5 +1,6 @@
 #pragma once
 // discoveryd's flags (docs/discovery.md), apart from main() like routerd's.
+#include "admin/admin_http.h"
 #include "app/common_flags.h"
 #include "discovery/limits.h"
 #include "rpc/server_options.h"
@@ -10,6 +11,8 @@ struct DiscoverydFlags {
   CommonOptions common;
   rpc::ServerOptions server;
   discovery::DiscoveryLimits limits;
+  std::string admin = "127.0.0.1:10201";  // /metrics, /healthz, /readyz
+  admin::AdminLimits admin_limits;
 };
 
 // The server flags, and one flag per bound of discovery/limits.h.

@@ -4,7 +4,7 @@
 #include <routing/router.h>
 
 #include "app/common_flags.h"
-#include "proxy/admin_http.h"
+#include "admin/admin_http.h"
 #include "proxy/proxy_options.h"
 #include "rpc/server_options.h"
 

@@ -26,15 +26,33 @@ std::uint64_t random_number() {
 }  // namespace
 
 void DiscoveryService::register_procedures(rpc::Server& server) {
-  auto bind = [this](auto member) {
-    return [this, member](std::string payload, rpc::ConnectionContext& context) {
-      return (this->*member)(std::move(payload), context);
+  auto bind = [this](std::size_t slot, Procedure member) {
+    return [this, slot, member](std::string payload, rpc::ConnectionContext& context) {
+      return counted(slot, member, std::move(payload), context);
     };
   };
-  server.handle(register_procedure, bind(&DiscoveryService::do_register));
-  server.handle(query_procedure, bind(&DiscoveryService::do_query));
-  server.handle(list_procedure, bind(&DiscoveryService::do_list));
-  server.handle(deregister_procedure, bind(&DiscoveryService::do_deregister));
+  server.handle(register_procedure, bind(0, &DiscoveryService::do_register));
+  server.handle(query_procedure, bind(1, &DiscoveryService::do_query));
+  server.handle(list_procedure, bind(2, &DiscoveryService::do_list));
+  server.handle(deregister_procedure, bind(3, &DiscoveryService::do_deregister));
+}
+
+asio::awaitable<Reply> DiscoveryService::counted(std::size_t slot, Procedure procedure, std::string payload,
+                                                 rpc::ConnectionContext& context) {
+  auto call = (this->*procedure)(std::move(payload), context);
+  Reply reply = co_await std::move(call);
+  auto outcome = [&] {
+    switch (reply.status) {
+      case Status::ok: return DiscoveryStats::ok;
+      case Status::invalid_argument: return DiscoveryStats::invalid;
+      case Status::not_found: return DiscoveryStats::not_found;
+      case Status::resource_exhausted: return DiscoveryStats::refused;
+      case Status::unavailable: return DiscoveryStats::draining;
+      default: return DiscoveryStats::other;
+    }
+  }();
+  answers_[slot][outcome].fetch_add(1, std::memory_order_relaxed);
+  co_return reply;
 }
 
 DiscoveryService::Client& DiscoveryService::client_of(rpc::ConnectionContext& context) {
@@ -61,12 +79,14 @@ asio::awaitable<Reply> DiscoveryService::do_register(std::string payload, rpc::C
 
   std::unique_lock lock(mutex_);
   auto now = Clock::now();
-  for (const auto& changed : registry_.expire(now)) wake(changed);
+  expire_leases(now);
   if (auto refusal = registry_.refusal(name, address, owner, limits_)) {
     lock.unlock();
     co_return refuse(Status::resource_exhausted, std::move(*refusal));
   }
   if (registry_.register_instance(name, address, std::chrono::milliseconds(ttl_ms), now, owner)) wake(name);
+  // Draining: the next refresh comes on a new connection, to our successor.
+  if (stopping_) context.close_after_answer = true;
   // A lease shorter than the expiry loop's current sleep: wake it to re-plan.
   if (expiry_timer_ && registry_.next_expiry() < expiry_timer_->expiry()) {
     asio::post(expiry_timer_->get_executor(), [timer = expiry_timer_] { timer->cancel(); });
@@ -74,14 +94,15 @@ asio::awaitable<Reply> DiscoveryService::do_register(std::string payload, rpc::C
   co_return Reply::success(json::serialize(json::object{{"ttl_ms", ttl_ms}}));
 }
 
-asio::awaitable<Reply> DiscoveryService::do_query(std::string payload, rpc::ConnectionContext&) {
+asio::awaitable<Reply> DiscoveryService::do_query(std::string payload, rpc::ConnectionContext& context) {
   std::string error;
   auto args = parse_query_args(payload, error);
   if (!args) co_return invalid(std::move(error));
   const std::string& name = args->name;
 
   std::lock_guard lock(mutex_);
-  for (const auto& changed : registry_.expire(Clock::now())) wake(changed);
+  expire_leases(Clock::now());
+  if (stopping_) context.close_after_answer = true;  // the next query goes to our successor
   auto address = registry_.pick(name, random_number());
   if (!address) co_return Reply::error(Status::not_found, "no live instance of '" + name + "'");
   co_return Reply::success(json::serialize(json::object{{"address", *address}}));
@@ -163,8 +184,17 @@ asio::awaitable<Reply> DiscoveryService::long_poll(const std::vector<std::string
   auto hung_up = std::make_shared<bool>(false);
   std::unique_lock lock(mutex_);
   for (;;) {
-    for (const auto& changed : registry_.expire(Clock::now())) wake(changed);
-    bool final = stopping_ || *hung_up || Clock::now() >= deadline;
+    expire_leases(Clock::now());
+    if (stopping_) {  // waiting or new: the watcher moves on to our successor
+      if (waiter.timer) {
+        forget_waiter(names, &waiter);
+        --long_polls_;
+        --client.long_polls;
+      }
+      lock.unlock();
+      co_return draining_answer(context);
+    }
+    bool final = *hung_up || Clock::now() >= deadline;
     if (auto text = answer(final)) {
       if (waiter.timer) {
         forget_waiter(names, &waiter);
@@ -212,7 +242,7 @@ void DiscoveryService::forget_waiter(const std::vector<std::string>& names, Wait
   }
 }
 
-asio::awaitable<Reply> DiscoveryService::do_deregister(std::string payload, rpc::ConnectionContext&) {
+asio::awaitable<Reply> DiscoveryService::do_deregister(std::string payload, rpc::ConnectionContext& context) {
   std::string error;
   auto args = parse_deregister_args(payload, error);
   if (!args) co_return invalid(std::move(error));
@@ -220,7 +250,31 @@ asio::awaitable<Reply> DiscoveryService::do_deregister(std::string payload, rpc:
 
   std::lock_guard lock(mutex_);
   if (registry_.deregister(name, address)) wake(name);
+  if (stopping_) context.close_after_answer = true;
   co_return Reply::success("{}");
+}
+
+// While draining, leases do not end: our registrants are moving to the
+// successor and stop refreshing here, so an expiry would only announce an
+// instance gone that is alive (the bug of issue 21: watchers still on the
+// draining discoveryd saw their systems empty).
+void DiscoveryService::expire_leases(Clock::time_point now) {
+  if (stopping_) return;
+  const std::size_t before = registry_.size();
+  auto changed = registry_.expire(now);
+  leases_expired_ += before - registry_.size();
+  for (const auto& name : changed) wake(name);
+}
+
+// Status 14 and a closed connection rather than an answer: an OK answer from a
+// draining discoveryd tells nothing new and would be polled again at once on
+// the same connection (a hot loop that keeps the connection from ever being
+// quiet, so the drain never closes it). Every watcher treats a failed LIST by
+// closing its connection and reconnecting after a pause: to the successor on
+// the same port. The last sets it delivered stay in force meanwhile.
+Reply DiscoveryService::draining_answer(rpc::ConnectionContext& context) {
+  context.close_after_answer = true;
+  return Reply::error(Status::unavailable, "discoveryd is draining: reconnect (to its successor)");
 }
 
 void DiscoveryService::wake(const std::string& name) {
@@ -247,7 +301,7 @@ asio::awaitable<void> DiscoveryService::run_expiry() {
       std::lock_guard lock(mutex_);
       if (stopping_) break;
       auto now = Clock::now();
-      for (const auto& changed : registry_.expire(now)) wake(changed);
+      expire_leases(now);
       auto wake_at = std::min(registry_.next_expiry().value_or(now + max_sleep), now + max_sleep);
       expiry_timer_->expires_at(wake_at);
     }
@@ -267,6 +321,25 @@ void DiscoveryService::stop() {
 std::size_t DiscoveryService::waiting_long_polls() const {
   std::lock_guard lock(mutex_);
   return long_polls_;
+}
+
+}  // namespace routing::discovery
+
+namespace routing::discovery {
+
+DiscoveryStats DiscoveryService::stats() const {
+  DiscoveryStats stats;
+  for (std::size_t p = 0; p < DiscoveryStats::procedure_count; ++p) {
+    for (std::size_t o = 0; o < DiscoveryStats::outcome_count; ++o) {
+      stats.answers[p][o] = answers_[p][o].load(std::memory_order_relaxed);
+    }
+  }
+  std::lock_guard lock(mutex_);
+  stats.names = registry_.names();
+  stats.instances = registry_.size();
+  stats.long_polls = long_polls_;
+  stats.leases_expired = leases_expired_;
+  return stats;
 }
 
 }  // namespace routing::discovery

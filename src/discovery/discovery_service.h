@@ -10,6 +10,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <mutex>
@@ -18,6 +19,19 @@
 #include <unordered_set>
 
 namespace routing::discovery {
+
+// What discoveryd's /metrics shows (discovery/discovery_metrics.h): a bounded
+// set of numbers, none per name.
+struct DiscoveryStats {
+  // Answers by procedure (REGISTER, QUERY, LIST, DEREGISTER) and outcome.
+  enum Outcome : std::size_t { ok, invalid, not_found, refused, draining, other, outcome_count };
+  static constexpr std::size_t procedure_count = 4;
+  std::array<std::array<std::uint64_t, outcome_count>, procedure_count> answers{};
+  std::size_t names = 0;
+  std::size_t instances = 0;
+  std::size_t long_polls = 0;  // waiting now
+  std::uint64_t leases_expired = 0;
+};
 
 class DiscoveryService {
  public:
@@ -30,11 +44,15 @@ class DiscoveryService {
   // Runs until stop().
   boost::asio::awaitable<void> run_expiry();
 
-  // Answers every waiting long poll now and ends run_expiry(): call before
-  // stopping the server so that draining does not wait for long polls.
+  // Draining starts: every waiting LIST, and every later one, is answered at
+  // once with status 14 and its connection closed, so that watchers reconnect
+  // (to a successor on the same port); other answers close their connection
+  // too; leases stop expiring; run_expiry() ends. Call before stopping the
+  // server so that draining does not wait for long polls.
   void stop();
 
   std::size_t waiting_long_polls() const;
+  DiscoveryStats stats() const;  // any thread
   // Requests refused over the limits so far.
   std::uint64_t refusals() const { return refusals_.total(); }
 
@@ -51,6 +69,10 @@ class DiscoveryService {
     std::size_t long_polls = 0;
   };
 
+  using Procedure = boost::asio::awaitable<Reply> (DiscoveryService::*)(std::string, rpc::ConnectionContext&);
+  // Runs `procedure` (index `slot` in DiscoveryStats::answers) and counts its outcome.
+  boost::asio::awaitable<Reply> counted(std::size_t slot, Procedure procedure, std::string payload,
+                                        rpc::ConnectionContext& context);
   boost::asio::awaitable<Reply> do_register(std::string payload, rpc::ConnectionContext& context);
   boost::asio::awaitable<Reply> do_query(std::string payload, rpc::ConnectionContext& context);
   boost::asio::awaitable<Reply> do_list(std::string payload, rpc::ConnectionContext& context);
@@ -72,6 +94,8 @@ class DiscoveryService {
   void wake(const std::string& name);  // mutex_ held
   void forget_waiter(const std::vector<std::string>& names, Waiter* waiter);  // mutex_ held
   void wake_all();                     // mutex_ held
+  void expire_leases(Clock::time_point now);  // mutex_ held; nothing expires while stopping
+  Reply draining_answer(rpc::ConnectionContext& context);
 
   const DiscoveryLimits limits_;
   RefusalLog refusals_;
@@ -82,6 +106,9 @@ class DiscoveryService {
   std::unordered_map<std::string, std::unordered_set<Waiter*>> waiters_;
   std::shared_ptr<boost::asio::steady_timer> expiry_timer_;
   bool stopping_ = false;
+  std::uint64_t leases_expired_ = 0;  // mutex_ held
+  std::array<std::array<std::atomic<std::uint64_t>, DiscoveryStats::outcome_count>, DiscoveryStats::procedure_count>
+      answers_{};
 };
 
 }  // namespace routing::discovery

@@ -3,7 +3,7 @@
 // and GET /status) and the Prometheus text of GET /metrics.
 #include <routing/stats.h>
 
-#include "proxy/admin_http.h"
+#include "admin/admin_http.h"
 
 #include <cstdint>
 #include <map>

@@ -8,7 +8,7 @@
 // field added there later (a backend's "zone", routerd's "uptime_seconds")
 // shows without touching routerd. Every string from the JSON is escaped
 // (C++) or inserted as a text node (script): system names come from users.
-#include "proxy/admin_http.h"
+#include "admin/admin_http.h"
 
 #include <string>
 #include <string_view>

@@ -9,6 +9,7 @@
 #include "support/process.h"
 #include "support/raw_socket.h"
 
+#include "support/admin_http.h"
 #include "support/eventually.h"
 #include "support/proc_stats.h"
 #include "support/watch_recorder.h"
@@ -16,9 +17,11 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <ctime>
 #include <fstream>
 #include <sys/resource.h>
 #include <thread>
+#include <unistd.h>
 
 namespace routing::test {
 namespace {
@@ -35,13 +38,19 @@ std::vector<std::string> listed(const std::string& address, const std::string& n
 
 
 struct Cluster {
+  explicit Cluster(std::string drain_delay_ms = "0") : drain_delay_ms(std::move(drain_delay_ms)) {}
   std::uint16_t port = free_port();
   std::string address = "127.0.0.1:" + std::to_string(port);
+  std::string drain_delay_ms;
+  std::uint16_t admin_port = 0;
   std::unique_ptr<Process> discoveryd = start_discoveryd();
 
   std::unique_ptr<Process> start_discoveryd() {
-    auto process = std::make_unique<Process>(DISCOVERYD_PATH, std::vector<std::string>{"--listen", address});
+    auto process = std::make_unique<Process>(
+        DISCOVERYD_PATH, std::vector<std::string>{"--listen", address, "--admin", "127.0.0.1:0", "--drain-delay-ms",
+                                                  drain_delay_ms});
     EXPECT_TRUE(process->wait_listening()) << process->log();
+    admin_port = admin_port_in(process->log()).value_or(0);
     return process;
   }
   std::unique_ptr<Process> start_echod(const std::string& ttl_ms) {
@@ -51,6 +60,10 @@ struct Cluster {
     return process;
   }
 };
+
+double metric(const Cluster& cluster, const std::string& series) {
+  return metric_samples(admin_get(cluster.admin_port, "/metrics"))[series];
+}
 
 TEST(DiscoveryProcesses, AKilledInstanceDisappearsAfterItsTtl) {
   Cluster cluster;
@@ -174,12 +187,69 @@ TEST(DiscoveryProcesses, SigtermAnswersWaitingLongPollsAndExits) {
   Cluster cluster;
   RawSocket watcher(cluster.port);
   watcher.send(R"(3:{"name":"echo","index":0,"wait_ms":300000})" "\n");
-  std::this_thread::sleep_for(200ms);
+  ASSERT_TRUE(eventually([&] { return metric(cluster, "discoveryd_long_polls") == 1; }, 5s));
   cluster.discoveryd->signal(SIGTERM);
   auto answer = watcher.read_line();
   ASSERT_TRUE(answer);
-  EXPECT_EQ(answer->substr(0, 2), "0:");
+  EXPECT_EQ(answer->substr(0, 3), "14:") << *answer;  // reconnect: to the successor
   EXPECT_EQ(cluster.discoveryd->wait_exit(3s), 0);
+}
+
+// discoveryd's admin listener (docs/operations.md): its own figures, the
+// process ones, and /readyz turning 503 from SIGTERM while /healthz stays 200.
+TEST(DiscoveryProcesses, AdminListenerShowsMetricsAndReadiness) {
+  Cluster cluster("2000");  // --drain-delay-ms: still up (and draining) after SIGTERM
+  auto echod = cluster.start_echod("60000");
+  auto samples = metric_samples(admin_get(cluster.admin_port, "/metrics"));
+  EXPECT_EQ(samples["discoveryd_names"], 1);
+  EXPECT_EQ(samples["discoveryd_instances"], 1);
+  EXPECT_GE((samples[R"(discoveryd_answers_total{procedure="register",outcome="ok"})"]), 1);
+  EXPECT_EQ((samples[R"(discoveryd_build_info{version="0.1.0"})"]), 1);
+  EXPECT_GE(samples["discoveryd_connections"], 1);
+  EXPECT_GT(samples["process_open_fds"], 3);
+  EXPECT_GT(samples["process_max_fds"], samples["process_open_fds"]);
+  EXPECT_GT(samples["process_resident_memory_bytes"], 1e5);
+  EXPECT_GE(samples["process_virtual_memory_bytes"], samples["process_resident_memory_bytes"]);
+  EXPECT_GE(samples["process_cpu_seconds_total"], 0);
+  const double now = static_cast<double>(std::time(nullptr));
+  EXPECT_LE(samples["process_start_time_seconds"], now + 1);
+  EXPECT_GT(samples["process_start_time_seconds"], now - 3600);
+  EXPECT_EQ(admin_status(cluster.admin_port, "/readyz"), 200);
+  EXPECT_EQ(admin_status(cluster.admin_port, "/status"), 404);
+  EXPECT_NE(admin_get(cluster.admin_port, "/healthz").find("\r\nServer: discoveryd\r\n"), std::string::npos);
+  {
+    std::string answer = admin_get(cluster.admin_port, "/metrics");
+    std::string path = "/tmp/routing-discoveryd-metrics-" + std::to_string(::getpid());
+    std::ofstream(path) << answer.substr(answer.find("\r\n\r\n") + 4);
+    auto check = run_program("/bin/bash", {"-c", "/usr/bin/promtool check metrics < " + path});
+    std::remove(path.c_str());
+    EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  }
+
+  RawSocket watcher(cluster.port);
+  watcher.send(R"(3:{"name":"echo","index":1000000,"wait_ms":300000})" "\n");
+  ASSERT_TRUE(eventually([&] { return metric(cluster, "discoveryd_long_polls") == 1; }, 5s));
+  cluster.discoveryd->signal(SIGTERM);
+  ASSERT_TRUE(watcher.read_line());
+  EXPECT_EQ(admin_status(cluster.admin_port, "/readyz"), 503);
+  EXPECT_EQ(admin_status(cluster.admin_port, "/healthz"), 200);
+  samples = metric_samples(admin_get(cluster.admin_port, "/metrics"));
+  EXPECT_EQ(samples["discoveryd_draining"], 1);
+  EXPECT_EQ(samples["discoveryd_long_polls"], 0);
+  EXPECT_EQ((samples[R"(discoveryd_answers_total{procedure="list",outcome="draining"})"]), 1);
+  EXPECT_EQ(cluster.discoveryd->wait_exit(5s), 0);
+}
+
+// Like routerd's (and like its main port): a second discoveryd given an admin
+// port already taken exits 1 saying so, rather than silently sharing it.
+TEST(DiscoveryProcesses, ExitsWithAClearErrorWhenTheAdminPortIsTaken) {
+  Cluster cluster;
+  ASSERT_NE(cluster.admin_port, 0) << cluster.discoveryd->log();
+  Process second(DISCOVERYD_PATH,
+                 {"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:" + std::to_string(cluster.admin_port)});
+  EXPECT_EQ(second.wait_exit(10s), 1) << second.log();
+  EXPECT_NE(second.log().find("cannot listen on admin address"), std::string::npos) << second.log();
+  EXPECT_EQ(admin_status(cluster.admin_port, "/readyz"), 200);
 }
 
 TEST(DiscoveryProcesses, BadDiscoveryFlagsFailWithOneLine) {

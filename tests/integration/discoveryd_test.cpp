@@ -2,6 +2,8 @@
 #include "discovery/protocol_json.h"
 #include "discovery/rpc_discovery.h"
 #include "rpc/blocking_client.h"
+#include "support/eventually.h"
+#include "support/raw_socket.h"
 #include "support/test_discoveryd.h"
 
 #include <gtest/gtest.h>
@@ -145,17 +147,46 @@ TEST_F(DiscoverydTest, LongPollWithAnOldIndexAnswersAtOnce) {
   EXPECT_EQ(discovery::parse_address_set(reply.payload)->addresses.size(), 1u);
 }
 
-TEST_F(DiscoverydTest, StoppingAnswersWaitingLongPolls) {
+// Issue 21: a draining discoveryd ends its long polls at once, with 14 (not
+// an OK answer that the watcher would poll again at once on the same
+// connection), and closes their connections so that watchers reconnect.
+TEST_F(DiscoverydTest, DrainingAnswersWaitingLongPollsAtOnceWith14) {
   auto index = list("echo").index;
   auto waiting = std::async(std::launch::async, [&] {
     rpc::BlockingClient watcher(discoveryd_.address(), 15s);
     return watcher.call(3, R"({"name":"echo","index":)" + std::to_string(index) + R"(,"wait_ms":60000})");
   });
-  std::this_thread::sleep_for(200ms);
-  EXPECT_EQ(discoveryd_.service().waiting_long_polls(), 1u);
+  ASSERT_TRUE(eventually([&] { return discoveryd_.service().waiting_long_polls() == 1; }, 5s));
+  auto stopped_at = Clock::now();
   discoveryd_.service().stop();
   ASSERT_EQ(waiting.wait_for(2s), std::future_status::ready);
-  EXPECT_TRUE(waiting.get().ok());
+  EXPECT_LT(Clock::now() - stopped_at, 1s);
+  EXPECT_EQ(waiting.get().status, Status::unavailable);
+  EXPECT_EQ(discoveryd_.service().waiting_long_polls(), 0u);
+  EXPECT_EQ(discoveryd_.service().stats().answers[2][discovery::DiscoveryStats::draining], 1u);
+}
+
+TEST_F(DiscoverydTest, DrainingAnswersNewListsAtOnceAndClosesTheirConnection) {
+  discoveryd_.service().stop();
+  RawSocket watcher(discoveryd_.port());
+  auto start = Clock::now();
+  watcher.send(R"(3:{"name":"echo","index":0,"wait_ms":60000})" "\n");
+  auto answer = watcher.read_line();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->substr(0, 3), "14:") << *answer;
+  EXPECT_LT(Clock::now() - start, 1s);
+  EXPECT_TRUE(watcher.wait_closed());
+}
+
+// The registrants of a draining discoveryd move to its successor and stop
+// refreshing here: their leases ending would only tell watchers (and QUERY)
+// that live instances are gone.
+TEST_F(DiscoverydTest, LeasesDoNotEndWhileDraining) {
+  call(1, R"({"name":"echo","address":"a:1","ttl_ms":100})");
+  discoveryd_.service().stop();
+  std::this_thread::sleep_for(300ms);  // three lease lengths
+  EXPECT_EQ(call(2, R"({"name":"echo"})").payload, R"({"address":"a:1"})");
+  EXPECT_EQ(discoveryd_.service().stats().instances, 1u);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // routing::Router against real echod and discoveryd processes.
 #include <routing/router.h>
 
+#include "discovery/protocol_json.h"
+#include "rpc/blocking_client.h"
 #include "support/ports.h"
 #include "support/process.h"
 
@@ -25,7 +27,8 @@ using Clock = std::chrono::steady_clock;
 class Cluster {
  public:
   Cluster() {
-    discoveryd_ = std::make_unique<Process>(DISCOVERYD_PATH, std::vector<std::string>{"--listen", "127.0.0.1:0"});
+    discoveryd_ = std::make_unique<Process>(DISCOVERYD_PATH,
+                                              std::vector<std::string>{"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"});
     auto port = discoveryd_->wait_listening();
     EXPECT_TRUE(port);
     url_ = "rpc://127.0.0.1:" + std::to_string(port.value_or(0));
@@ -151,6 +154,74 @@ TEST(RouterWithProcesses, AnEchodKilledUnderLoadCostsOnlyItsCallsInFlight) {
   EXPECT_LE(failed_after_kill, 8);
   EXPECT_EQ(failed.load(), failed_after_kill);
   EXPECT_GT(ok.load(), 200);
+}
+
+// Issue 21: SIGTERM to discoveryd and a successor on the same port at once
+// made routers answer NOT_FOUND for about 2 s: the draining discoveryd
+// answered long polls OK at once, so the watcher polled it again in a hot
+// loop (its connection never quiet, so the drain never closed it), while
+// the leases of the echods, which had moved to the successor, expired there.
+// Now a draining discoveryd answers LIST 14 and closes, leases stop expiring
+// while it drains, and the watcher reconnects: to the successor.
+TEST(RouterWithProcesses, AGracefulDiscoverydRestartCostsNoCall) {
+  const std::string address = "127.0.0.1:" + std::to_string(free_port());
+  auto start_discoveryd = [&] {
+    // The old listener closes a moment after SIGTERM (--drain-delay-ms 0):
+    // until then the successor cannot bind, exits 1, and is started again.
+    for (int attempt = 0;; ++attempt) {
+      auto process = std::make_unique<Process>(
+          DISCOVERYD_PATH, std::vector<std::string>{"--listen", address, "--admin", "127.0.0.1:0",
+                                                    "--drain-timeout-ms", "4000"});
+      if (process->wait_listening() || attempt == 50) return process;
+      std::this_thread::sleep_for(20ms);
+    }
+  };
+  auto old_discoveryd = start_discoveryd();
+  std::vector<std::unique_ptr<Process>> echods;
+  for (int i = 0; i < 2; ++i) {
+    echods.push_back(std::make_unique<Process>(
+        ECHOD_PATH, std::vector<std::string>{"--listen", "127.0.0.1:0", "--discovery", "rpc://" + address,
+                                             "--ttl-ms", "1000"}));
+    ASSERT_TRUE(echods.back()->wait_for_log("registered")) << echods.back()->log();
+  }
+  auto options = options_for("rpc://" + address);
+  // Short, so that an empty set from the old discoveryd would show within
+  // the test; long enough for the echods to reach the successor.
+  options.empty_discovery_grace = 1000ms;
+  Router router(options);
+  ASSERT_TRUE(router.call("echo", 1, "warm").ok());
+
+  std::atomic<bool> done{false};
+  std::atomic<int> ok{0}, failed{0}, not_found{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 3; ++t) {
+    callers.emplace_back([&] {
+      while (!done) {
+        Reply reply = router.call("echo", 1, "x");
+        (reply.ok() ? ok : failed)++;
+        not_found += reply.status == Status::not_found;
+        std::this_thread::sleep_for(1ms);
+      }
+    });
+  }
+  std::this_thread::sleep_for(500ms);
+  old_discoveryd->signal(SIGTERM);
+  auto successor = start_discoveryd();
+  ASSERT_TRUE(successor->wait_listening()) << successor->log();
+  // Past the echods' lease (1 s) plus the router's grace (1 s) plus a margin:
+  // without the fix, the old discoveryd reports the echo set empty by now.
+  std::this_thread::sleep_for(3000ms);
+  done = true;
+  for (auto& caller : callers) caller.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(not_found.load(), 0);
+  EXPECT_GT(ok.load(), 500);
+  EXPECT_EQ(old_discoveryd->wait_exit(2s), 0) << old_discoveryd->log();
+  // The echods moved: the successor knows both.
+  rpc::BlockingClient client(address, 2s);
+  auto set = discovery::parse_address_set(client.call(3, R"({"name":"echo"})").payload);
+  ASSERT_TRUE(set);
+  EXPECT_EQ(set->addresses.size(), 2u);
 }
 
 TEST(RouterWithProcesses, StalePooledConnectionsAfterARestartCostNothing) {

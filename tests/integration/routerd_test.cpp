@@ -3,6 +3,7 @@
 
 #include "rpc/blocking_client.h"
 #include "rpc/codec.h"
+#include "support/admin_http.h"
 #include "support/eventually.h"
 #include "support/ports.h"
 #include "support/proc_stats.h"
@@ -16,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <ctime>
 #include <filesystem>
 #include <future>
 #include <fstream>
@@ -43,7 +45,8 @@ std::string temp_file(const std::string& content) {
 class Cluster {
  public:
   explicit Cluster(int echods, std::vector<std::string> flags = {}) {
-    discoveryd_ = std::make_unique<Process>(DISCOVERYD_PATH, std::vector<std::string>{"--listen", "127.0.0.1:0"});
+    discoveryd_ = std::make_unique<Process>(DISCOVERYD_PATH,
+                                              std::vector<std::string>{"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"});
     discovery_ = "rpc://127.0.0.1:" + std::to_string(discoveryd_->wait_listening().value_or(0));
     for (int i = 0; i < echods; ++i) add_echod();
     start_routerd(std::move(flags));
@@ -75,6 +78,8 @@ class Cluster {
   Process& routerd() { return *routerd_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::uint16_t port() const { return port_; }
+  std::uint16_t admin_port() const { return admin_port_; }
+  const std::string& discovery_url() const { return discovery_; }
   std::string http_get(const std::string& path) {
     RawSocket http(admin_port_);
     http.send("GET " + path + " HTTP/1.0\r\n\r\n");
@@ -233,6 +238,37 @@ TEST(Routerd, AnAutoPoolSizeReportsItsLimits) {
   std::string metrics = cluster.http_get("/metrics");
   EXPECT_NE(metrics.find("routing_backend_limit{system=\"echo\",backend="), std::string::npos) << metrics;
   EXPECT_NE(cluster.routerd().log().find("pool size auto (up to 500)"), std::string::npos);
+}
+
+// Issue 21: the standard process_* families and routerd_build_info, from
+// /proc of the running routerd.
+TEST(Routerd, MetricsShowProcessFiguresAndBuildInfo) {
+  Cluster cluster(1);
+  auto answer = cluster.http_get("/metrics");
+  EXPECT_NE(answer.find("\r\nServer: routerd\r\n"), std::string::npos) << answer.substr(0, answer.find("\r\n\r\n"));
+  auto samples = metric_samples(answer);
+  EXPECT_EQ((samples[R"(routerd_build_info{version="0.1.0"})"]), 1);
+  EXPECT_GT(samples["process_open_fds"], 3);
+  EXPECT_GT(samples["process_max_fds"], samples["process_open_fds"]);
+  EXPECT_GT(samples["process_resident_memory_bytes"], 1e5);
+  EXPECT_GE(samples["process_virtual_memory_bytes"], samples["process_resident_memory_bytes"]);
+  EXPECT_GE(samples["process_cpu_seconds_total"], 0);
+  const double now = static_cast<double>(std::time(nullptr));
+  EXPECT_LE(samples["process_start_time_seconds"], now + 1);
+  EXPECT_GT(samples["process_start_time_seconds"], now - 3600);
+}
+
+// The admin port is routerd's alone: a second routerd given the same one
+// exits 1 saying so, rather than sharing it (and half of the scrapes and
+// probes) with the first.
+TEST(Routerd, ExitsWithAClearErrorWhenTheAdminPortIsTaken) {
+  Cluster cluster(0);
+  ASSERT_NE(cluster.admin_port(), 0);
+  Process second(ROUTERD_PATH, {"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:" + std::to_string(cluster.admin_port()),
+                                "--discovery", cluster.discovery_url()});
+  EXPECT_EQ(second.wait_exit(10s), 1) << second.log();
+  EXPECT_NE(second.log().find("cannot listen on admin address"), std::string::npos) << second.log();
+  EXPECT_EQ(admin_status(cluster.admin_port(), "/healthz"), 200);
 }
 
 TEST(Routerd, AdminEndpointServesMetricsThatPromtoolAccepts) {

@@ -85,7 +85,8 @@ class ChaosCluster {
  private:
   void start_discoveryd() {
     discoveryd_ = std::make_unique<Process>(
-        DISCOVERYD_PATH, std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(discoveryd_port_)});
+        DISCOVERYD_PATH, std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(discoveryd_port_),
+                                                  "--admin", "127.0.0.1:0"});
     EXPECT_TRUE(discoveryd_->wait_listening()) << discoveryd_->log();
   }
   void start_echod(int i) {

@@ -1,4 +1,4 @@
-#include "proxy/admin_http.h"
+#include "admin/admin_http.h"
 
 #include "common/log.h"
 #include "rpc/accept_backoff.h"
@@ -16,7 +16,7 @@
 #include <atomic>
 #include <unordered_map>
 
-namespace routing::proxy {
+namespace routing::admin {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -26,9 +26,10 @@ namespace {
 
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
-http::response<http::string_body> answer(const http::request<http::string_body>& request, const AdminPages& pages) {
+http::response<http::string_body> answer(const http::request<http::string_body>& request, const AdminPages& pages,
+                                         std::string_view program) {
   http::response<http::string_body> response{http::status::ok, request.version()};
-  response.set(http::field::server, "routerd");
+  response.set(http::field::server, program);
   std::string_view target = request.target();
   if (auto query = target.find('?'); query != std::string_view::npos) target = target.substr(0, query);
   auto set = [&](http::status status, std::string_view type, std::string body) {
@@ -41,7 +42,7 @@ http::response<http::string_body> answer(const http::request<http::string_body>&
     response.set(http::field::allow, "GET, HEAD");
   } else if (target == "/metrics") {
     set(http::status::ok, "text/plain; version=0.0.4; charset=utf-8", pages.metrics());
-  } else if (target == "/status") {
+  } else if (target == "/status" && pages.status) {
     set(http::status::ok, "application/json", pages.status() + "\n");
   } else if (target == "/config" && pages.config) {
     set(http::status::ok, "text/plain; charset=utf-8", pages.config());
@@ -83,6 +84,7 @@ void refuse(tcp::socket& socket) {
 
 struct AdminServer::State : std::enable_shared_from_this<State> {
   tcp::acceptor acceptor;
+  const std::string program;  // the Server header
   AdminPages pages;
   AdminLimits limits;
   rpc::AcceptBackoff accept_backoff{"admin"};
@@ -99,8 +101,8 @@ struct AdminServer::State : std::enable_shared_from_this<State> {
   std::unordered_map<std::uint64_t, Waiting> waiting;
   std::uint64_t next_number = 0;
 
-  State(asio::any_io_executor executor, AdminPages p, AdminLimits l)
-      : acceptor(executor), pages(std::move(p)), limits(l) {}
+  State(asio::any_io_executor executor, std::string name, AdminPages p, AdminLimits l)
+      : acceptor(executor), program(std::move(name)), pages(std::move(p)), limits(l) {}
 
   asio::awaitable<void> serve(tcp::socket socket) {
     auto self = shared_from_this();
@@ -120,7 +122,7 @@ struct AdminServer::State : std::enable_shared_from_this<State> {
       auto [read_ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
       waiting.erase(number);
       if (read_ec) break;
-      auto response = answer(parser.get(), pages);
+      auto response = answer(parser.get(), pages, program);
       auto [write_ec, written] = co_await http::async_write(stream, response, use_nothrow);
       if (write_ec || !response.keep_alive()) break;
     }
@@ -173,12 +175,15 @@ struct AdminServer::State : std::enable_shared_from_this<State> {
   }
 };
 
-AdminServer::AdminServer(asio::any_io_executor executor, const std::string& address, AdminPages pages,
-                         AdminLimits limits)
-    : state_(std::make_shared<State>(executor, std::move(pages), limits)) {
+AdminServer::AdminServer(asio::any_io_executor executor, std::string program, const std::string& address,
+                         AdminPages pages, AdminLimits limits)
+    : state_(std::make_shared<State>(executor, std::move(program), std::move(pages), limits)) {
   auto endpoint = rpc::resolve_endpoint(address);
   state_->acceptor.open(endpoint.protocol());
   state_->acceptor.set_option(asio::socket_base::reuse_address(true));
+  // No SO_REUSEPORT: like the main port, an admin port already taken is an
+  // error (the program exits 1 saying so), never a port silently shared with
+  // another process that would then answer half of the scrapes and probes.
   state_->acceptor.bind(endpoint);
   state_->acceptor.listen();
   asio::co_spawn(executor, state_->accept_loop(), asio::detached);
@@ -202,4 +207,4 @@ void AdminServer::stop() {
   });
 }
 
-}  // namespace routing::proxy
+}  // namespace routing::admin

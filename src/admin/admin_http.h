@@ -1,8 +1,9 @@
 #pragma once
-// routerd's admin endpoint: a small HTTP/1.1 server (Boost.Beast) answering
-// GET /metrics (Prometheus text), GET /healthz, GET /status (JSON) and GET /
-// (an HTML status page). It
-// runs on its own event loop, away from the call path.
+// The servers' admin endpoint (routerd's and discoveryd's): a small HTTP/1.1
+// server (Boost.Beast) answering GET /metrics (Prometheus text), GET /healthz,
+// GET /readyz, and where the program has them GET /status (JSON), /config
+// and / (an HTML status page). It runs on its own event loop, away from the
+// call path.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
@@ -11,7 +12,7 @@
 #include <memory>
 #include <string>
 
-namespace routing::proxy {
+namespace routing::admin {
 
 // An HTML page and the Content-Security-Policy that must travel with it
 // (a per-response nonce appears in both).
@@ -22,7 +23,7 @@ struct HtmlPage {
 
 struct AdminPages {
   std::function<std::string()> metrics;
-  std::function<std::string()> status;
+  std::function<std::string()> status;  // absent: /status answers 404
   std::function<bool()> ready;  // false: /readyz answers 503 (starting, or draining); /healthz: 200 until exit
   std::function<std::string()> config;  // /config: the settings in force (TOML, secrets masked)
   std::function<HtmlPage()> index;      // /: the human-readable status page (unset: 404)
@@ -45,9 +46,10 @@ struct AdminStats {
 
 class AdminServer {
  public:
-  // Binds `address` ("host:port"); throws on failure.
-  AdminServer(boost::asio::any_io_executor executor, const std::string& address, AdminPages pages,
-              AdminLimits limits = {});
+  // Binds `address` ("host:port"); throws on failure. `program` ("routerd",
+  // "discoveryd") names the server in every answer's `Server` header.
+  AdminServer(boost::asio::any_io_executor executor, std::string program, const std::string& address,
+              AdminPages pages, AdminLimits limits = {});
   ~AdminServer();
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   void stop();  // thread-safe
@@ -58,4 +60,14 @@ class AdminServer {
   std::shared_ptr<State> state_;
 };
 
+}  // namespace routing::admin
+
+// routerd's code (src/proxy, apps/routerd) knew these as proxy:: before they
+// moved here for discoveryd to share.
+namespace routing::proxy {
+using admin::AdminLimits;
+using admin::AdminPages;
+using admin::AdminServer;
+using admin::AdminStats;
+using admin::HtmlPage;
 }  // namespace routing::proxy

@@ -1,0 +1,21 @@
+#pragma once
+// discoveryd's own /metrics families (prefix discoveryd_; the admin endpoint
+// adds the process_* ones): totals only, never one series per name or per
+// client, so a registry of any size scrapes in a few hundred bytes.
+#include "discovery/discovery_service.h"
+#include "rpc/server.h"
+
+#include <string>
+
+namespace routing::discovery {
+
+struct DiscoverydFigures {
+  DiscoveryStats service;
+  rpc::ServerStats server;
+  bool draining = false;
+};
+
+// Prometheus text exposition format 0.0.4.
+std::string prometheus_text(const DiscoverydFigures& figures);
+
+}  // namespace routing::discovery
