@@ -37,6 +37,9 @@ struct BackendStats {
   double min_latency_seconds = 0; // recent minimum (the latency guard's base)
   bool queueing = false;          // latency above the guard: limit being cut
   double slow_start_share = 1;    // slow start: share of its calls it gets now
+  std::uint64_t connect_failures = 0;       // connects refused or failed (timeouts included)
+  std::uint64_t connect_timeouts = 0;       // of those, the ones that ran out of time
+  std::uint64_t health_check_failures = 0;  // active checks it failed
 };
 
 struct SystemStats {
@@ -64,6 +67,10 @@ struct RouterStats {
   std::uint64_t unknown_names_evicted = 0;
   // Calls refused because max_systems systems existed.
   std::uint64_t systems_refused = 0;
+  // Discovery requests and watch rounds that failed in this process, and when
+  // discovery last answered (seconds since the epoch; 0: not yet).
+  std::uint64_t discovery_errors = 0;
+  double discovery_last_success_unix = 0;
 };
 
 }  // namespace routing

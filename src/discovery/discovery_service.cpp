@@ -274,7 +274,7 @@ void DiscoveryService::expire_leases(Clock::time_point now) {
 // the same port. The last sets it delivered stay in force meanwhile.
 Reply DiscoveryService::draining_answer(rpc::ConnectionContext& context) {
   context.close_after_answer = true;
-  return Reply::error(Status::unavailable, "discoveryd is draining: reconnect (to its successor)");
+  return Reply::error(Status::unavailable, std::string(draining_reply));
 }
 
 void DiscoveryService::wake(const std::string& name) {

@@ -1,5 +1,7 @@
 #include "discovery/etcd_watch_hub.h"
 
+#include "discovery/discovery_health.h"
+
 #include "common/log.h"
 #include "discovery/etcd_keys.h"
 #include "discovery/watch_handle.h"
@@ -156,7 +158,7 @@ void EtcdWatchHub::after_stream(const Result<bool>& ended) {
     common::log().warn("etcd cancelled the watch stream of {}: retrying", etcd_key_prefix);
     read_all_again();
   } else if (!read_failed_) {
-    common::log().debug("etcd watch stream of {} broke: {}", etcd_key_prefix, ended.error);
+    DiscoveryHealth::process().failed("etcd watch stream of " + std::string(etcd_key_prefix), ended.error);
   }
 }
 
@@ -175,6 +177,7 @@ bool EtcdWatchHub::on_message(const json::object& message) {
 }
 
 void EtcdWatchHub::on_created(std::int64_t revision) {
+  DiscoveryHealth::process().succeeded();
   live_ = true;
   if (!resume_) resume_ = revision + 1;  // a fresh stream: reads from now on have R >= revision
   // Subscribers that came while the stream was down get their name's set now.
@@ -262,7 +265,7 @@ asio::awaitable<void> EtcdWatchHub::reader() {
 }
 
 void EtcdWatchHub::read_failed(const std::string& name, Name& state, const std::string& error) {
-  common::log().debug("etcd read of watched name '{}': {}", name, error);
+  DiscoveryHealth::process().failed("etcd read of watched name '" + name + "'", error);
   state.early.clear();
   queue_read(name, state);
   if (live_) {
@@ -272,6 +275,7 @@ void EtcdWatchHub::read_failed(const std::string& name, Name& state, const std::
 }
 
 void EtcdWatchHub::apply_read(Name& state, const json::object& answer) {
+  DiscoveryHealth::process().succeeded();
   state.kvs = etcd::kvs_of(answer);
   state.read_revision = state.index = etcd::revision_of(answer);
   for (const auto& event : state.early) {

@@ -12,6 +12,9 @@ inline constexpr std::uint32_t list_procedure = 3;
 inline constexpr std::uint32_t deregister_procedure = 4;
 
 inline constexpr std::int64_t default_ttl_ms = 10'000;
+// A draining discoveryd's answer (status 14) to LIST: the watcher reconnects,
+// to the successor on the same port. A routine restart, not a failure.
+inline constexpr std::string_view draining_reply = "discoveryd is draining: reconnect (to its successor)";
 inline constexpr std::int64_t max_ttl_ms = 604'800'000;  // one week
 inline constexpr std::int64_t max_wait_ms = 300'000;     // longer long polls are capped
 inline constexpr std::size_t max_name_bytes = 1024;

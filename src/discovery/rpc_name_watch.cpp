@@ -1,5 +1,7 @@
 #include "discovery/rpc_name_watch.h"
 
+#include "discovery/discovery_health.h"
+
 #include "common/backoff.h"
 #include "common/log.h"
 #include "discovery/protocol_json.h"
@@ -61,7 +63,7 @@ asio::awaitable<void> RpcNameWatch::run(std::optional<AddressSet> last) {
         ec = asio::error::host_not_found;
       }
       if (ec) {
-        common::log().debug("watch '{}': discoveryd at {} unreachable: {}", name_, address_, ec.message());
+        DiscoveryHealth::process().failed("watch of '" + name_ + "' at discoveryd " + address_, ec.message());
         co_await sleep(backoff.next());
         continue;
       }
@@ -75,13 +77,18 @@ asio::awaitable<void> RpcNameWatch::run(std::optional<AddressSet> last) {
                                             options_.long_poll + options_.call_timeout);
     if (stopped_) break;
     auto set = reply.ok() ? parse_address_set(reply.payload) : std::nullopt;
+    if (!set && reply.payload == draining_reply) {
+      common::log().info("watch '{}': discoveryd at {} is draining: reconnecting", name_, address_);
+    } else if (!set) {
+      DiscoveryHealth::process().failed("LIST of '" + name_ + "' at discoveryd " + address_, reply.payload);
+    }
     if (!set) {
-      common::log().debug("watch '{}': LIST failed: {}", name_, reply.payload);
       connection_->close();
       co_await sleep(backoff.next());
       continue;
     }
     backoff.reset();
+    DiscoveryHealth::process().succeeded();
     index = set->index;
     if (!last || last->addresses != set->addresses) {
       last = *set;

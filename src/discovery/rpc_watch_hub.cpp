@@ -1,5 +1,7 @@
 #include "discovery/rpc_watch_hub.h"
 
+#include "discovery/discovery_health.h"
+
 #include "common/backoff.h"
 #include "common/log.h"
 #include "discovery/rpc_name_watch.h"
@@ -123,7 +125,7 @@ asio::awaitable<void> RpcWatchHub::run() {
     auto connection = co_await connection_.get(error);
     if (names_.empty()) break;
     if (!connection) {
-      common::log().debug("watches: discoveryd at {}", error);
+      DiscoveryHealth::process().failed("watching at discoveryd " + address_, error);
       co_await sleep(backoff.next());
       continue;
     }
@@ -154,11 +156,16 @@ asio::awaitable<bool> RpcWatchHub::poll(const std::shared_ptr<rpc::ClientConnect
     co_return true;
   }
   auto answer = reply.ok() ? parse_named_sets(reply.payload) : std::nullopt;
+  if (!answer && reply.payload == draining_reply) {
+    common::log().info("watches: discoveryd at {} is draining: reconnecting", address_);
+  } else if (!answer) {
+    DiscoveryHealth::process().failed("LIST at discoveryd " + address_, reply.payload);
+  }
   if (!answer) {
-    common::log().debug("watches: LIST at discoveryd {} failed: {}", address_, reply.payload);
     connection_.close();
     co_return false;
   }
+  DiscoveryHealth::process().succeeded();
   index_ = answer->index;
   deliver(*answer);
   co_return true;

@@ -94,6 +94,8 @@ void RouterdService::count_rate_limited(const std::string& name) {
 void RouterdService::finish_route(rpc::Responder& responder, const core::CallOutcome& outcome,
                                   const rpc::ConnectionContext& connection, std::string_view system,
                                   std::uint32_t procedure, Clock::time_point start, std::size_t request_bytes) {
+  request_bytes_.fetch_add(request_bytes, std::memory_order_relaxed);
+  response_bytes_.fetch_add(outcome.reply.payload.size(), std::memory_order_relaxed);
   if (access_log_.enabled()) {
     const bool refused = !outcome.from_backend && outcome.reply.status != Status::ok;
     const std::string peer = rpc::format_host_port(connection.peer);
@@ -167,6 +169,8 @@ ProxyStats RouterdService::proxy_stats(const rpc::Server& server) const {
   out.auth_throttle_addresses = auth_throttle_.addresses();
   out.answers_base64_to_fit = answers_base64_to_fit_.load();
   out.answers_too_large = answers_too_large_.load();
+  out.request_bytes = request_bytes_.load();
+  out.response_bytes = response_bytes_.load();
   out.draining = draining_;
   std::lock_guard lock(rate_limited_mutex_);
   out.rate_limited = rate_limited_;

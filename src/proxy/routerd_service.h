@@ -70,6 +70,8 @@ class RouterdService {
   std::atomic<std::uint64_t> auth_connections_closed_{0};  // closed after too many failures
   std::atomic<std::uint64_t> answers_base64_to_fit_{0};  // UTF-8 answers sent as base64 to fit a frame
   std::atomic<std::uint64_t> answers_too_large_{0};      // answers that fit no form: 8
+  std::atomic<std::uint64_t> request_bytes_{0};
+  std::atomic<std::uint64_t> response_bytes_{0};
   mutable std::mutex rate_limited_mutex_;
   std::map<std::string, std::uint64_t> rate_limited_;
 };

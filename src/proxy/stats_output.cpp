@@ -186,6 +186,11 @@ std::string prometheus_text(const RouterStats& all, const ProxyStats& all_proxy)
   w.single("routerd_answers_base64_to_fit_total", "counter", "Backend answers in UTF-8 sent as payload_base64 because JSON escaping would not fit a frame.", static_cast<double>(proxy.answers_base64_to_fit));
   w.single("routerd_answers_too_large_total", "counter", "Backend answers that fit a frame in no form, answered with status 8.", static_cast<double>(proxy.answers_too_large));
 
+  w.single("routerd_request_bytes_total", "counter", "Payload bytes of ROUTE calls received from clients.", static_cast<double>(proxy.request_bytes));
+  w.single("routerd_response_bytes_total", "counter", "Payload bytes answered to ROUTE calls.", static_cast<double>(proxy.response_bytes));
+  w.single("routing_discovery_errors_total", "counter", "Discovery requests and watch rounds that failed (discovery unreachable, a LIST refused).", static_cast<double>(router.discovery_errors));
+  w.single("routing_discovery_last_success_timestamp_seconds", "gauge", "When discovery last answered (seconds since the epoch; 0: not yet).", router.discovery_last_success_unix);
+
   w.family("routing_calls_total", "counter", "Calls routed, by system and status code.");
   for (const auto& s : router.systems)
     for (auto [status, count] : s.calls_by_status) w.sample("routing_calls_total", system_label(s) + "," + code_label(status), double(count));
@@ -235,6 +240,9 @@ std::string prometheus_text(const RouterStats& all, const ProxyStats& all_proxy)
       {"routing_backend_resolved", "gauge", "1 once the backend's address is known (0: its host name has not resolved).", [](const BackendStats& b) { return b.resolved ? 1.0 : 0.0; }},
       {"routing_backend_ejected", "gauge", "1 while passively ejected.", [](const BackendStats& b) { return b.ejected ? 1.0 : 0.0; }},
       {"routing_backend_ejections_total", "counter", "Times the backend was ejected.", [](const BackendStats& b) { return double(b.ejections); }},
+      {"routing_backend_connect_failures_total", "counter", "Connects to the backend that failed (timeouts included).", [](const BackendStats& b) { return double(b.connect_failures); }},
+      {"routing_backend_connect_timeouts_total", "counter", "Connects to the backend that ran out of time.", [](const BackendStats& b) { return double(b.connect_timeouts); }},
+      {"routing_backend_health_check_failures_total", "counter", "Active health checks the backend failed.", [](const BackendStats& b) { return double(b.health_check_failures); }},
       {"routing_backend_limit", "gauge", "Adaptive pools: the backend's limit on calls in flight (0: fixed pool).", [](const BackendStats& b) { return double(b.limit); }},
       {"routing_backend_slow_start_share", "gauge", "Slow start: the share of its calls the backend gets now (1: full).", [](const BackendStats& b) { return b.slow_start_share; }},
   };

@@ -21,6 +21,8 @@ struct ProxyStats {
   AdminStats admin;                       // the admin HTTP listener's figures
   std::uint64_t config_reloads = 0;          // SIGHUP reloads that passed
   std::uint64_t config_reload_failures = 0;  // SIGHUP reloads refused (nothing changed)
+  std::uint64_t request_bytes = 0;   // ROUTE payload bytes received from clients
+  std::uint64_t response_bytes = 0;  // answer payload bytes sent back to clients
   std::uint64_t auth_failures = 0;
   std::uint64_t auth_throttled = 0;            // AUTHENTICATE answered 8: the address's failure budget is spent
   std::uint64_t auth_connections_closed = 0;   // connections closed after too many failed AUTHENTICATEs

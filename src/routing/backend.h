@@ -78,6 +78,9 @@ struct Backend {
   // When an attempt on it last failed (steady clock, ns): picks pass it over
   // for a moment while another backend is there (System::pick).
   std::atomic<std::int64_t> failed_ns{0};
+  std::atomic<std::uint64_t> connect_failures{0};
+  std::atomic<std::uint64_t> connect_timeouts{0};
+  std::atomic<std::uint64_t> health_check_failures{0};
 
   std::mutex outlier_mutex;
   OutlierState outlier;

@@ -71,7 +71,8 @@ asio::awaitable<void> HealthChecker::check(System& system, std::shared_ptr<Backe
       system.begin_slow_start(*backend, Clock::now());
       common::log().info("system '{}': backend {} is healthy again", system.name(), backend->address);
     }
-  } else if (++backend->health_failures >= options_.get().unhealthy_after && backend->healthy.exchange(false)) {
+  } else if (backend->health_check_failures.fetch_add(1, std::memory_order_relaxed),
+             ++backend->health_failures >= options_.get().unhealthy_after && backend->healthy.exchange(false)) {
     common::log().warn("system '{}': backend {} failed {} health checks: taken out", system.name(), backend->address,
                        backend->health_failures);
   }

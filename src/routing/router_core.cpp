@@ -1,6 +1,7 @@
 #include "routing/router_core.h"
 
 #include "common/log.h"
+#include "discovery/discovery_health.h"
 #include "discovery/discovery_url.h"
 #include "discovery/resolver_discovery.h"
 
@@ -125,9 +126,11 @@ asio::awaitable<void> RouterCore::fetch_first_set(std::shared_ptr<System> system
     listed = decltype(listed)::failure(Status::internal, std::string("internal error: ") + e.what());
   }
   if (!listed.ok()) {
+    discovery::DiscoveryHealth::process().failed("LIST of '" + system->name() + "'", listed.error);
     system->fetch_failed(listed.error);
     co_return;
   }
+  discovery::DiscoveryHealth::process().succeeded();
   if (listed.value.addresses.empty()) {
     systems_.forget_unknown(system);
   } else if (!stopping_) {
@@ -200,6 +203,9 @@ RouterStats RouterCore::stats() const {
   out.unknown_names = counts.unknown_names;
   out.unknown_names_evicted = counts.unknown_names_evicted;
   out.systems_refused = counts.refused;
+  auto discovery = discovery::DiscoveryHealth::process().figures();
+  out.discovery_errors = discovery.errors;
+  out.discovery_last_success_unix = discovery.last_success_unix;
   std::sort(out.systems.begin(), out.systems.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;
 }

@@ -449,6 +449,9 @@ SystemStats System::stats() const {
     b.healthy = backend->healthy.load();
     b.resolved = backend->endpoint.known();
     b.ejected = backend->ejected(now);
+    b.connect_failures = backend->connect_failures.load(std::memory_order_relaxed);
+    b.connect_timeouts = backend->connect_timeouts.load(std::memory_order_relaxed);
+    b.health_check_failures = backend->health_check_failures.load(std::memory_order_relaxed);
     {
       std::lock_guard lock(backend->outlier_mutex);
       b.ejections = backend->outlier.ejections();

@@ -12,7 +12,10 @@ Reply exchange_failure(const Backend& backend, AttemptEnd end, const Reply& fail
   return Reply::error(Status::unavailable, "connection to " + backend.address + " failed: " + failure.payload);
 }
 
-Attempt connect_failed(const Backend& backend, std::string_view error, Clock::duration limit, bool deadline_passed) {
+Attempt connect_failed(Backend& backend, std::string_view error, Clock::duration limit, bool deadline_passed,
+                       bool timed_out) {
+  backend.connect_failures.fetch_add(1, std::memory_order_relaxed);
+  if (timed_out) backend.connect_timeouts.fetch_add(1, std::memory_order_relaxed);
   if (deadline_passed) {
     return Attempt{AttemptEnd::deadline,
                    Reply::error(Status::deadline_exceeded, "deadline exceeded connecting to " + backend.address)};

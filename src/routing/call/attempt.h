@@ -45,8 +45,9 @@ inline AttemptEnd exchange_ended(bool answered, Status failure_status) {
 // `failure`: the connection's own account.
 Reply exchange_failure(const Backend& backend, AttemptEnd end, const Reply& failure);
 // After a failed connect that was given `limit` (`error`: why it failed).
-Attempt connect_failed(const Backend& backend, std::string_view error, std::chrono::steady_clock::duration limit,
-                       bool deadline_passed);
+// Counted in the backend's connect figures (`timed_out`: it ran out of `limit`).
+Attempt connect_failed(Backend& backend, std::string_view error, std::chrono::steady_clock::duration limit,
+                       bool deadline_passed, bool timed_out);
 
 // The backends one call has tried, and whether it may try another.
 struct Tries {

@@ -108,7 +108,10 @@ Step CallFlow<Pools>::connected(TheCall& call, std::shared_ptr<Connection> fresh
   }
   transition(*call.system, nullptr, ConnectionState::connecting, ConnectionState::closed);  // make_room's slot
   if (call.cancelled) return give_up(call, Clock::now());
-  Attempt failed = connect_failed(*call.backend, error, limit, Clock::now() >= call.deadline);
+  // Both adapters say "timed out" when the limit ran out (Asio's timed_out,
+  // the blocking connect's own), "no time left" when none was left to try.
+  const bool timed_out = error.find("timed out") != std::string_view::npos || error == "no time left";
+  Attempt failed = connect_failed(*call.backend, error, limit, Clock::now() >= call.deadline, timed_out);
   return attempt_failed(call, failed);
 }
 
