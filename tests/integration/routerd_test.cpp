@@ -188,15 +188,6 @@ TEST(Routerd, AnswersUnavailableWithoutAHealthyBackend) {
   EXPECT_TRUE(json::parse(reply.payload).as_object().contains("error"));
 }
 
-// The value of a metric line starting with `prefix` on /metrics, or -1.
-double metric_value(const std::string& page, const std::string& prefix) {
-  auto at = page.find("\n" + prefix);
-  if (at == std::string::npos) return -1;
-  auto end = page.find('\n', at + 1);
-  auto space = page.rfind(' ', end);
-  return std::stod(page.substr(space + 1, end - space - 1));
-}
-
 // CONTRACT section 10, metrics: bytes in and out, connect failures, discovery's last answer.
 TEST(Routerd, MetricsCountBytesConnectFailuresAndDiscoveryAnswers) {
   Cluster cluster(2);
@@ -205,18 +196,27 @@ TEST(Routerd, MetricsCountBytesConnectFailuresAndDiscoveryAnswers) {
   const std::string dead = "127.0.0.1:" + std::to_string(cluster.echod_port(1));
   cluster.echod(1).signal(SIGKILL);  // still registered: its connects are refused
   // Idempotent: a call that takes the dead backend's pooled connection before
-  // the router saw it close may be resent too (else it gets 14).
-  for (int i = 0; i < 10; ++i) {
+  // the router saw it close is resent too (else it gets 14). Spaced past the
+  // 100 ms in which a backend that just failed is passed over, so that the
+  // dead one is tried again: a connect, refused.
+  const std::string connect_failures =
+      "routing_backend_connect_failures_total{system=\"echo\",backend=\"" + dead + "\"}";
+  std::string page;
+  int calls = 10;
+  EXPECT_TRUE(eventually([&] {
+    ++calls;
     Reply reply = route_raw(cluster.address(), R"({"name":"echo","procedure_id":1,"payload":"hello","idempotent":true})");
     EXPECT_TRUE(reply.ok()) << reply.payload;
-  }
-  auto page = cluster.http_get("/metrics");
-  EXPECT_GE(metric_value(page, "routerd_request_bytes_total "), 100) << page;
-  EXPECT_GE(metric_value(page, "routerd_response_bytes_total "), 100);
-  EXPECT_GE(metric_value(page, "routing_backend_connect_failures_total{system=\"echo\",backend=\"" + dead + "\"}"), 1);
+    std::this_thread::sleep_for(150ms);
+    page = cluster.http_get("/metrics");
+    return metric_samples(page)[connect_failures] >= 1;
+  }, 10s)) << page;
+  auto samples = metric_samples(page);
+  EXPECT_EQ(samples.at("routerd_request_bytes_total"), 5 * calls) << page;  // "hello" each
+  EXPECT_EQ(samples.at("routerd_response_bytes_total"), 5 * calls);
   const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  EXPECT_NEAR(metric_value(page, "routing_discovery_last_success_timestamp_seconds "), now, 60);
-  EXPECT_EQ(metric_value(page, "routing_discovery_errors_total "), 0);
+  EXPECT_NEAR(samples.at("routing_discovery_last_success_timestamp_seconds"), now, 60);
+  EXPECT_EQ(samples.at("routing_discovery_errors_total"), 0);
 }
 
 // CONTRACT section 10, logging: discovery unreachable is warned about, at
@@ -232,6 +232,9 @@ TEST(Routerd, WarnsOnceWhileDiscoveryIsUnreachableAndCountsEachFailure) {
   }
   ASSERT_TRUE(routerd.wait_for_log("discovery: LIST of 'echo' failed"));
   const std::string log = routerd.log();
+  auto admin = admin_port_in(log);
+  ASSERT_TRUE(admin);
+  EXPECT_EQ(metric_samples(admin_get(*admin, "/metrics")).at("routing_discovery_errors_total"), 5);
   std::size_t lines = 0;
   for (auto at = log.find("discovery: "); at != std::string::npos; at = log.find("discovery: ", at + 1)) ++lines;
   EXPECT_EQ(lines, 1u) << log;
