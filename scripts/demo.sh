@@ -43,11 +43,15 @@ for i in 1 2 3; do
   echod_pids[$i]="${pids[-1]}"
   echo "  echod #$i     127.0.0.1:$port (registered as 'echo')"
 done
+# Its settings in a config file, so that the tour can change them live (SIGHUP).
+printf 'health-check-interval-ms = 200\npool-size = 10\n' >"$work/routerd.toml"
 start routerd "$bin/routerd" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --discovery "$discovery" \
-  --health-check-interval-ms 200
+  --config "$work/routerd.toml"
+routerd_pid="${pids[-1]}"
 proxy="127.0.0.1:$port"
 admin="$(grep -o 'admin endpoint on http://[^ ]*' "$work/routerd.log" | grep -o '[0-9]*$')"
 echo "  routerd      $proxy (admin http://127.0.0.1:$admin)"
+echo "  status page  http://127.0.0.1:$admin/ (open it in a browser: systems, backends, health, latency)"
 
 say "one call through routerd (proxy mode)"
 echo "  \$ routectl call echo 1 'hello, world' --proxy $proxy"
@@ -84,6 +88,15 @@ start echod2b "$bin/echod" --listen "127.0.0.1:${echod_ports[1]}" --name echo --
 sleep 1
 "$bin/routebench" --proxy "$proxy" --procedure 3 --connections 4 --duration-s 1 --warmup-s 0 | sed 's/^/  /'
 
+say "reload routerd's settings while it runs (edit its config file, then SIGHUP)"
+printf 'health-check-interval-ms = 200\npool-size = 4\nstrategy = "pick-2"\n' >"$work/routerd.toml"
+echo "  \$ echo 'pool-size = 4' 'strategy = \"pick-2\"' >> routerd.toml; kill -HUP <routerd>"
+kill -HUP "$routerd_pid"
+for _ in $(seq 50); do grep -q 'reload (SIGHUP)' "$work/routerd.log" && break; sleep 0.1; done
+grep -o 'reload (SIGHUP).*' "$work/routerd.log" | sed 's/^/  /'
+http_get "$admin" /status | grep -o '"strategy":"[^"]*","pool_size":[0-9]*' | head -1 | sed 's/^/  now: /'
+"$bin/routebench" --proxy "$proxy" --procedure 3 --connections 8 --duration-s 1 --warmup-s 0 | sed 's/^/  /'
+
 say "a few metrics (GET http://127.0.0.1:$admin/metrics)"
 http_get "$admin" /metrics | grep -E '^routing_(calls_total|backend_healthy|backend_ejections_total|retries_total|open_connections)' | sed 's/^/  /'
 
@@ -93,6 +106,7 @@ if [ "$keep" = 1 ]; then
   echo "  $bin/routectl status --proxy $proxy"
   echo "  $bin/routebench --proxy $proxy --connections 16 --duration-s 5"
   echo "  curl http://127.0.0.1:$admin/metrics"
+  echo "  open http://127.0.0.1:$admin/ in a browser (the status page)"
   echo "Press Ctrl-C to stop it."
   trap 'echo; echo stopping; exit 0' INT TERM
   while true; do sleep 1; done

@@ -9,4 +9,9 @@ grep -A1 'SIGKILL backend #2 under load' <<<"$out" >/dev/null
 kill_line="$(sed -n '/SIGKILL backend #2/,/restart backend/p' <<<"$out" | grep 'calls/s')"
 grep -q ' 0 failed' <<<"$kill_line" || { echo "calls failed while a backend was killed: $kill_line"; exit 1; }
 grep -q 'routing_calls_total{system="echo",code="0"}' <<<"$out" || { echo "no metrics shown"; exit 1; }
+grep -q 'reload (SIGHUP): applied pool-size, strategy' <<<"$out" || { echo "the reload was not shown"; exit 1; }
+grep -q 'now: "strategy":"pick-2","pool_size":4' <<<"$out" || { echo "the reload did not apply"; exit 1; }
+reload_line="$(sed -n '/reload routerd/,/a few metrics/p' <<<"$out" | grep 'calls/s')"
+grep -q ' 0 failed' <<<"$reload_line" || { echo "calls failed after the reload: $reload_line"; exit 1; }
+grep -q 'status page  http://127.0.0.1:[0-9]*/' <<<"$out" || { echo "no status page URL"; exit 1; }
 echo "demo test: ok"
