@@ -90,7 +90,7 @@ sleep 1
 
 say "reload routerd's settings while it runs (edit its config file, then SIGHUP)"
 printf 'health-check-interval-ms = 200\npool-size = 4\nstrategy = "pick-2"\n' >"$work/routerd.toml"
-echo "  \$ echo 'pool-size = 4' 'strategy = \"pick-2\"' >> routerd.toml; kill -HUP <routerd>"
+echo "  routerd.toml now says pool-size = 4, strategy = \"pick-2\"; \$ kill -HUP <routerd>"
 kill -HUP "$routerd_pid"
 for _ in $(seq 50); do grep -q 'reload (SIGHUP)' "$work/routerd.log" && break; sleep 0.1; done
 grep -o 'reload (SIGHUP).*' "$work/routerd.log" | sed 's/^/  /'

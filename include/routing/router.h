@@ -132,6 +132,8 @@ struct RouterOptions {
   // Event loops the router runs its calls on (library mode).
   unsigned threads = 1;
   std::size_t max_frame_bytes = 1024 * 1024;
+
+  bool operator==(const RouterOptions&) const = default;
 };
 
 struct CallOptions {

@@ -61,8 +61,16 @@ int serve_until_signal(rpc::Server& server, const ServeHooks& hooks) {
   std::function<void()> await_routine = [&] {
     routine.async_wait([&](const boost::system::error_code& ec, int signal) {
       if (ec) return;
+      // A hook that throws must not end the process from the signal thread.
+      auto guarded = [signal](const std::function<void()>& hook) {
+        try {
+          hook();
+        } catch (const std::exception& e) {
+          spdlog::error("signal {}: {}; nothing more changed", signal, e.what());
+        }
+      };
       if (signal == SIGUSR1 && hooks.on_reopen_logs) {
-        hooks.on_reopen_logs();
+        guarded(hooks.on_reopen_logs);
       } else if (signal == SIGUSR1) {
         spdlog::info("signal {} (reopen logs): logs go to stderr, nothing to reopen", signal);
       } else {
@@ -70,7 +78,7 @@ int serve_until_signal(rpc::Server& server, const ServeHooks& hooks) {
         // reload changed nothing, so the server is ready again either way.
         notify_reloading();
         if (hooks.on_reload) {
-          hooks.on_reload();
+          guarded(hooks.on_reload);
         } else {
           spdlog::info("signal {} (reload): this program has no settings to reload; nothing changed", signal);
         }

@@ -30,8 +30,7 @@ void DiscoveryHealth::succeeded() {
   if (!failing_) return;
   failing_ = false;
   common::log().info("discovery: answering again ({} failure(s) not logged)", unlogged_);
-  unlogged_ = 0;
-  next_line_ = {};
+  unlogged_ = 0;  // next_line_ stays: a name that keeps failing among answering ones warns once per interval
 }
 
 DiscoveryFigures DiscoveryHealth::figures() const {

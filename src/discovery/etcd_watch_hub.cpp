@@ -188,6 +188,7 @@ void EtcdWatchHub::on_created(std::int64_t revision) {
 }
 
 void EtcdWatchHub::on_events(const json::array& events, std::int64_t revision) {
+  DiscoveryHealth::process().succeeded();
   std::vector<Name*> changed;
   std::int64_t last = 0;
   for (const auto& item : events) {

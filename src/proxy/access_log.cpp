@@ -19,33 +19,41 @@ namespace routing::proxy {
 // writing one).
 class ReopenableFileSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
-  explicit ReopenableFileSink(const std::string& path) { file_.open(path); }
+  explicit ReopenableFileSink(const std::string& path) : file_(std::make_unique<spdlog::details::file_helper>()) {
+    file_->open(path);
+  }
 
-  // Opens `path` (appending); on failure the current file stays. The error, or nullopt.
+  // Opens `path` (appending) and writes there from the next line on; on
+  // failure the current file stays. The error, or nullopt.
   std::optional<std::string> open(const std::string& path) {
     auto next = std::make_unique<spdlog::details::file_helper>();
     try {
       next->open(path);
-    } catch (const spdlog::spdlog_ex& e) {
+    } catch (const std::exception& e) {
       return std::string(e.what());
     }
-    std::lock_guard lock(mutex_);
-    file_.flush();
-    file_.close();
-    file_.open(path);  // just opened above: it opens again
-    return std::nullopt;
+    std::unique_ptr<spdlog::details::file_helper> old;
+    {
+      std::lock_guard lock(mutex_);
+      try {
+        file_->flush();  // the old file's last lines; a failing disk must not stop the switch
+      } catch (const std::exception&) {
+      }
+      old = std::exchange(file_, std::move(next));
+    }
+    return std::nullopt;  // `old` closes here, outside the lock
   }
 
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
     spdlog::memory_buf_t line;
     formatter_->format(msg, line);
-    file_.write(line);
+    file_->write(line);
   }
-  void flush_() override { file_.flush(); }
+  void flush_() override { file_->flush(); }
 
  private:
-  spdlog::details::file_helper file_;  // under base_sink's mutex_
+  std::unique_ptr<spdlog::details::file_helper> file_;  // under base_sink's mutex_
 };
 
 namespace {

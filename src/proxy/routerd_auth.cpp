@@ -71,7 +71,9 @@ asio::awaitable<Reply> RouterdService::authenticate(std::string payload, rpc::Co
     auth_throttle_.record_failure(source, now);
     co_return refuse_attempt(connection, Status::unauthenticated, "invalid token");
   }
-  auth_state(connection).authenticated = true;
+  // With no token there is nothing to prove: the connection is not marked,
+  // so that a reload turning authentication on finds it unauthenticated.
+  if (!expected.empty()) auth_state(connection).authenticated = true;
   co_return Reply::success("{}");
 }
 

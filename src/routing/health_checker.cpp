@@ -46,17 +46,15 @@ void HealthChecker::watch(const std::shared_ptr<System>& system) {
 asio::awaitable<void> HealthChecker::loop(std::shared_ptr<System> system, std::shared_ptr<asio::steady_timer> timer) {
   while (!stopping_ && !system->retired()) {
     const bool on = checks_on(options_.get());
+    if (!on) forget_check_results(*system);  // also what a round under way when they turned off took out
     timer->expires_after(on ? std::chrono::duration_cast<Clock::duration>(options_.get().health_check_interval)
                             : std::chrono::duration_cast<Clock::duration>(checks_off_wait));
     co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
     if (stopping_ || system->retired()) break;
-    if (!checks_on(options_.get())) {
-      forget_check_results(*system);
-      continue;
-    }
+    if (!checks_on(options_.get())) continue;
     auto list = system->backends();
     for (const auto& backend : list->backends) {
-      if (stopping_) break;
+      if (stopping_ || !checks_on(options_.get())) break;
       co_await check(*system, backend);
     }
   }

@@ -8,6 +8,10 @@ namespace {
 // discovery connected and its bookkeeping built from these. They keep the
 // values the router started with.
 void keep_what_needs_a_restart(RouterOptions& next, const RouterOptions& now) {
+  if (next.adaptive_pool != now.adaptive_pool) {  // "auto" leaves pool_size at its default: keep both
+    next.pool_size = now.pool_size;
+    next.adaptive_max_pool = now.adaptive_max_pool;
+  }
   next.discovery = now.discovery;
   next.resolver = now.resolver;
   next.adaptive_pool = now.adaptive_pool;
@@ -28,7 +32,12 @@ void RouterCore::reconfigure(RouterOptions wanted) {
   const RouterOptions& now = options();
   keep_what_needs_a_restart(wanted, now);
   validate(wanted);  // throws, changing nothing
+  if (wanted == now) return;  // no new version: a reload that changes nothing costs nothing
   const bool strategy_changed = wanted.strategy != now.strategy;
+  const bool checks_changed = wanted.health_check != now.health_check ||
+                              wanted.health_check_interval != now.health_check_interval ||
+                              wanted.health_check_timeout != now.health_check_timeout ||
+                              wanted.unhealthy_after != now.unhealthy_after;
   options_.replace(std::move(wanted));
   const RouterOptions& next = options();
   // Systems made from here on read the new settings; these are the ones made before.
@@ -36,7 +45,7 @@ void RouterCore::reconfigure(RouterOptions wanted) {
   for (const auto& system : systems_.all()) {
     if (!next.adaptive_pool) system->limiter.set_limit(next.pool_size);  // adaptive: the limits loop clamps
     system->limiter.set_max_pending(next.max_pending);
-    system->cancel_health_checks();  // wakes its checks: they re-read the interval, or turn on or off
+    if (checks_changed) system->cancel_health_checks();  // wakes its checks: they re-read their settings
   }
 }
 

@@ -494,6 +494,22 @@ TEST(Routerd, ReloadChangesTheTokenAndTheAccessLogAndSigusr1ReopensIt) {
   for (const auto& path : {token, config, first_log, second_log, second_log + ".1"}) std::filesystem::remove(path);
 }
 
+// Authenticating while no token is set proves nothing: a reload that turns
+// authentication on finds such a connection unauthenticated.
+TEST(Routerd, TurningAuthenticationOnByReloadLeavesNoConnectionAuthenticated) {
+  auto config = temp_file("log-level = \"info\"\n");
+  Cluster cluster(1, {"--config", config});
+  RawSocket early(cluster.port());
+  early.send(R"(4:{"token":"anything"})" "\n");
+  EXPECT_EQ(early.read_line(), "0:{}");
+  std::ofstream(config) << "auth-token = \"0123456789abcdef-token\"\n";
+  cluster.routerd().signal(SIGHUP);
+  ASSERT_TRUE(cluster.routerd().wait_for_log("applied auth-token"));
+  early.send(R"(1:{"name":"echo","procedure_id":1,"payload":"x"})" "\n");
+  EXPECT_EQ(early.read_line()->substr(0, 3), "16:");
+  std::filesystem::remove(config);
+}
+
 TEST(Routerd, AuthenticationIsRequiredWhenATokenIsSet) {
   auto token = temp_file("s3cret-0123456789abcdef\n");
   Cluster cluster(1, {"--auth-token-file", token});
