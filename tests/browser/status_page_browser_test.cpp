@@ -5,6 +5,7 @@
 // fails these tests rather than skipping them.
 #include <routing/proxy_client.h>
 
+#include "support/admin_http.h"
 #include "support/eventually.h"
 #include "support/process.h"
 #include "support/raw_socket.h"
@@ -119,10 +120,7 @@ std::string dump_dom(const std::string& url) {
 
 std::uint16_t admin_port_of(Process& routerd) {
   EXPECT_TRUE(routerd.wait_for_log(R"(admin endpoint on http://[^ \n]*:\d+)")) << routerd.log();
-  std::smatch match;
-  std::string log = routerd.log();
-  if (!std::regex_search(log, match, std::regex(R"(admin endpoint on http://[^ \n]*:(\d+))"))) return 0;
-  return static_cast<std::uint16_t>(std::stoi(match[1]));
+  return admin_port_in(routerd.log()).value_or(0);
 }
 
 // discoveryd, echods serving "echo" (and any other names), and routerd.
@@ -150,11 +148,7 @@ class Cluster {
   const std::string& echod_address(std::size_t i) const { return addresses_[i]; }
   Process& echod(std::size_t i) { return *echods_[i]; }
   std::string page_url() const { return "http://127.0.0.1:" + std::to_string(admin_port_) + "/"; }
-  std::string http_get(const std::string& path) {
-    RawSocket http(admin_port_);
-    http.send("GET " + path + " HTTP/1.0\r\n\r\n");
-    return http.read_all();
-  }
+  std::string http_get(const std::string& path) { return admin_get(admin_port_, path); }
 
  private:
   std::unique_ptr<Process> discoveryd_;

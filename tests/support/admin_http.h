@@ -4,7 +4,10 @@
 // Prometheus text page by series (name plus labels, as written).
 #include "support/raw_socket.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
+#include <ctime>
 #include <map>
 #include <optional>
 #include <regex>
@@ -44,6 +47,18 @@ inline std::map<std::string, double> metric_samples(const std::string& answer) {
     samples[line.substr(0, space)] = std::strtod(line.c_str() + space + 1, nullptr);
   }
   return samples;
+}
+
+// The standard process_* figures of a server's /metrics are there and plausible.
+inline void expect_plausible_process_figures(std::map<std::string, double>& samples) {
+  EXPECT_GT(samples["process_open_fds"], 3);
+  EXPECT_GT(samples["process_max_fds"], samples["process_open_fds"]);
+  EXPECT_GT(samples["process_resident_memory_bytes"], 1e5);
+  EXPECT_GE(samples["process_virtual_memory_bytes"], samples["process_resident_memory_bytes"]);
+  EXPECT_GE(samples["process_cpu_seconds_total"], 0);
+  const double now = static_cast<double>(std::time(nullptr));
+  EXPECT_LE(samples["process_start_time_seconds"], now + 1);
+  EXPECT_GT(samples["process_start_time_seconds"], now - 3600);
 }
 
 }  // namespace routing::test
