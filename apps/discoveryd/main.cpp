@@ -6,6 +6,7 @@
 #include "app/logging.h"
 #include "app/run.h"
 #include "app/settings.h"
+#include "app/settings_reload.h"
 #include "discovery/discovery_metrics.h"
 #include "discovery/discovery_service.h"
 #include "rpc/address.h"
@@ -17,6 +18,35 @@
 #include <atomic>
 #include <iostream>
 #include <memory>
+
+namespace {
+
+void warn_if_long_polls_can_take_every_connection(const routing::discovery::DiscoveryLimits& limits,
+                                                  const routing::rpc::ServerOptions& server) {
+  if (limits.max_long_polls < server.max_connections) return;
+  spdlog::warn("--max-long-polls {} is not below --max-connections {}: watchers can take every connection",
+               limits.max_long_polls, server.max_connections);
+}
+
+// SIGHUP: the limits and the log level change; the rest needs a restart
+// (`running`: the server options discoveryd started with).
+void reload(routing::app::SettingsReload& settings, routing::discovery::DiscoveryService& service,
+            const routing::rpc::ServerOptions& running) {
+  using namespace routing;
+  CLI::App cli;
+  app::DiscoverydFlags fresh;
+  app::add_discoveryd_flags(cli, fresh);
+  app::ReloadSteps steps;
+  steps.check_and_apply = [&]() -> std::optional<std::string> {
+    warn_if_long_polls_can_take_every_connection(fresh.limits, running);
+    service.set_limits(app::effective_limits(fresh.limits, running.max_frame_bytes));
+    return std::nullopt;
+  };
+  steps.keep = app::keep_all_but(app::discoveryd_limit_settings());
+  settings.reload(cli, steps);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace routing;
@@ -34,30 +64,30 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  app::SettingsReload settings(app, app::declare_with(&app::add_discoveryd_flags), "DISCOVERYD_",
+                               std::vector<std::string>(argv + 1, argv + argc));
   app::init_logging("discoveryd", flags.common);
-  if (flags.limits.max_long_polls >= flags.server.max_connections) {
-    spdlog::warn("--max-long-polls {} is not below --max-connections {}: watchers can take every connection",
-                 flags.limits.max_long_polls, flags.server.max_connections);
-  }
+  warn_if_long_polls_can_take_every_connection(flags.limits, flags.server);
   // Declared first, destroyed last: the service's timer lives on this loop.
   app::ControlLoop control;
-  discovery::DiscoveryService service(app::effective_limits(flags));
+  discovery::DiscoveryService service(app::effective_limits(flags.limits, flags.server.max_frame_bytes));
   rpc::Server server(flags.server);
   service.register_procedures(server);
   boost::asio::co_spawn(control.executor(), service.run_expiry(), boost::asio::detached);
   std::atomic<bool> serving{false};  // /readyz: from the first accept until SIGTERM
   std::atomic<bool> draining{false};
+  admin::AdminPages pages;
+  pages.metrics = [&] {
+    return discovery::prometheus_text(
+               {service.stats(), server.stats(), draining.load(), settings.reloads(), settings.failures()}) +
+           admin::process_metrics_text("discoveryd");
+  };
+  pages.ready = [&] { return serving.load() && !draining.load(); };
+  pages.config = [&] { return settings.text(); };
   std::unique_ptr<admin::AdminServer> admin_server;
   try {
-    admin_server = std::make_unique<admin::AdminServer>(
-        control.executor(), "discoveryd", flags.admin,
-        admin::AdminPages{
-            .metrics = [&] {
-              return discovery::prometheus_text({service.stats(), server.stats(), draining.load()}) +
-                     admin::process_metrics_text("discoveryd");
-            },
-            .ready = [&] { return serving.load() && !draining.load(); }},
-        flags.admin_limits);
+    admin_server = std::make_unique<admin::AdminServer>(control.executor(), "discoveryd", flags.admin,
+                                                        std::move(pages), flags.admin_limits);
   } catch (const std::exception& e) {
     spdlog::critical("cannot listen on admin address {}: {}", flags.admin, e.what());
     return 1;
@@ -69,6 +99,7 @@ int main(int argc, char** argv) {
     draining = true;  // /readyz turns 503
     service.stop();   // LISTs answered at once, so that watchers move to the successor
   };
+  hooks.on_reload = [&] { reload(settings, service, flags.server); };
   int code = app::serve_until_signal(server, hooks);
   admin_server->stop();
   control.stop();

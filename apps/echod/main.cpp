@@ -1,6 +1,7 @@
 // echod: the example backend (CONTRACT §4).
 #include "app/echod_flags.h"
 #include "app/settings.h"
+#include "app/settings_reload.h"
 #include "app/control_loop.h"
 #include "app/logging.h"
 #include "app/run.h"
@@ -31,6 +32,8 @@ int main(int argc, char** argv) {
   auto speed = f.speed;
   if (f.change_after_s >= 0) speed.change_after = std::chrono::milliseconds(static_cast<long>(f.change_after_s * 1000));
 
+  app::SettingsReload settings(app, app::declare_with(&app::add_echod_flags), "ECHOD_",
+                               std::vector<std::string>(argv + 1, argv + argc));
   app::init_logging("echod", f.common);
   rpc::Server server(f.server);
   echo::register_echo_service(server, advertise, speed);
@@ -51,6 +54,13 @@ int main(int argc, char** argv) {
   // Deregister first, so routers stop sending new calls, then drain.
   hooks.before_stop = [&] {
     if (registration) registration->stop_blocking(std::chrono::seconds(3));
+  };
+  // SIGHUP: the log level changes; the rest needs a restart (logged).
+  hooks.on_reload = [&] {
+    CLI::App cli;
+    app::EchodFlags fresh;
+    app::add_echod_flags(cli, fresh);
+    settings.reload(cli, app::ReloadSteps{});
   };
   int code = app::serve_until_signal(server, hooks);
   registration.reset();

@@ -4,7 +4,7 @@
 #include "app/logging.h"
 #include "app/run.h"
 #include "app/settings.h"
-#include "settings_reload.h"
+#include "routerd_reload.h"
 #include "admin/admin_http.h"
 #include "admin/process_metrics.h"
 #include "proxy/status_page.h"
@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
     std::cout << "ok\n";
     return 0;
   }
-  app::SettingsReload settings(cli, std::vector<std::string>(argv + 1, argv + argc), f.proxy.auth_token);
+  app::RouterdReload reload(cli, std::vector<std::string>(argv + 1, argv + argc), f.proxy.auth_token);
 
   app::init_logging("routerd", f.common);
   std::unique_ptr<proxy::RouterdService> service;
@@ -65,8 +65,8 @@ int main(int argc, char** argv) {
               auto* c = core_ready.load();
               auto proxy_stats = service->proxy_stats(server);
               proxy_stats.admin = admin->stats();
-              proxy_stats.config_reloads = settings.reloads();
-              proxy_stats.config_reload_failures = settings.failures();
+              proxy_stats.config_reloads = reload.settings().reloads();
+              proxy_stats.config_reload_failures = reload.settings().failures();
               return proxy::prometheus_text(c ? c->stats() : RouterStats{}, proxy_stats) +
                      admin::process_metrics_text("routerd");
             },
@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
               return proxy::status_json(c ? c->stats() : RouterStats{}, service->proxy_stats(server));
             },
             .ready = [&] { return core_ready.load() != nullptr && !service->draining(); },
-            .config = [&] { return settings.text(); },
+            .config = [&] { return reload.settings().text(); },
             .index = [&] {
               auto* c = core_ready.load();
               return proxy::status_page(proxy::status_json(c ? c->stats() : RouterStats{}, service->proxy_stats(server)));
@@ -99,8 +99,8 @@ int main(int argc, char** argv) {
                                         : std::to_string(f.router.pool_size));
   };
   hooks.before_stop = [&] { service->set_draining(); };  // /readyz turns 503
-  hooks.on_reload = [&] { settings.reload(*service, core_ready.load()); };
-  hooks.on_reopen_logs = [&] { settings.reopen_logs(*service); };
+  hooks.on_reload = [&] { reload.reload(*service, core_ready.load()); };
+  hooks.on_reopen_logs = [&] { reload.reopen_logs(*service); };
   hooks.when_drained = [&] {
     if (auto* c = core_ready.load()) c->request_stop();
   };

@@ -7,10 +7,34 @@
 namespace routing::app {
 namespace {
 
-void add_count(CLI::App& app, const std::string& name, std::size_t& field, const std::string& help,
-               std::size_t max = 100'000'000) {
-  app.add_option(name, field, help)->check(CLI::Range(std::size_t{1}, max))->capture_default_str();
-}
+// One flag per bound of discovery/limits.h. All of them change on a reload.
+struct LimitFlag {
+  const char* name;
+  std::size_t discovery::DiscoveryLimits::*field;
+  const char* help;
+  std::size_t max = 100'000'000;
+};
+
+const LimitFlag limit_flags[] = {
+    {"--max-address-bytes", &discovery::DiscoveryLimits::max_address_bytes, "REGISTER: longer addresses get status 3",
+     65'536},
+    {"--max-names", &discovery::DiscoveryLimits::max_names, "names with instances; a new name past it gets 8"},
+    {"--max-instances-per-name", &discovery::DiscoveryLimits::max_instances_per_name,
+     "a new instance of a full name gets 8"},
+    {"--max-instances", &discovery::DiscoveryLimits::max_instances,
+     "instances of all names; a new one past it gets 8"},
+    {"--max-registrations-per-connection", &discovery::DiscoveryLimits::max_registrations_per_connection,
+     "live instances first registered through one connection; a new one past it gets 8"},
+    {"--max-list-bytes", &discovery::DiscoveryLimits::max_list_bytes,
+     "longest LIST answer frame (at most --max-frame-bytes); a REGISTER that would pass it gets 8",
+     std::size_t{1} << 30},
+    {"--max-long-polls-per-connection", &discovery::DiscoveryLimits::max_long_polls_per_connection,
+     "LIST long polls waiting on one connection; one more gets 8"},
+    {"--max-long-polls", &discovery::DiscoveryLimits::max_long_polls,
+     "LIST long polls waiting in total; one more gets 8"},
+    {"--max-watch-names", &discovery::DiscoveryLimits::max_watch_names,
+     "names in one multi-name LIST; more get status 3"},
+};
 
 }  // namespace
 
@@ -26,26 +50,22 @@ void add_discoveryd_flags(CLI::App& app, DiscoverydFlags& f) {
                  "admin HTTP connections open at once; at the limit a newcomer replaces the one waiting longest "
                  "(>= 1 s) for a request, else gets 503 and is closed")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}))->capture_default_str();
-  auto& l = f.limits;
-  add_count(app, "--max-address-bytes", l.max_address_bytes, "REGISTER: longer addresses get status 3", 65'536);
-  add_count(app, "--max-names", l.max_names, "names with instances; a new name past it gets 8");
-  add_count(app, "--max-instances-per-name", l.max_instances_per_name, "a new instance of a full name gets 8");
-  add_count(app, "--max-instances", l.max_instances, "instances of all names; a new one past it gets 8");
-  add_count(app, "--max-registrations-per-connection", l.max_registrations_per_connection,
-            "live instances first registered through one connection; a new one past it gets 8");
-  add_count(app, "--max-list-bytes", l.max_list_bytes,
-            "longest LIST answer frame (at most --max-frame-bytes); a REGISTER that would pass it gets 8",
-            std::size_t{1} << 30);
-  add_count(app, "--max-long-polls-per-connection", l.max_long_polls_per_connection,
-            "LIST long polls waiting on one connection; one more gets 8");
-  add_count(app, "--max-long-polls", l.max_long_polls, "LIST long polls waiting in total; one more gets 8");
-  add_count(app, "--max-watch-names", l.max_watch_names, "names in one multi-name LIST; more get status 3");
+  for (const auto& flag : limit_flags) {
+    app.add_option(flag.name, f.limits.*flag.field, flag.help)
+        ->check(CLI::Range(std::size_t{1}, flag.max))
+        ->capture_default_str();
+  }
 }
 
-discovery::DiscoveryLimits effective_limits(const DiscoverydFlags& flags) {
-  auto limits = flags.limits;
-  limits.max_list_bytes = std::min(limits.max_list_bytes, flags.server.max_frame_bytes);
+discovery::DiscoveryLimits effective_limits(discovery::DiscoveryLimits limits, std::size_t max_frame_bytes) {
+  limits.max_list_bytes = std::min(limits.max_list_bytes, max_frame_bytes);
   return limits;
+}
+
+std::set<std::string> discoveryd_limit_settings() {
+  std::set<std::string> names;
+  for (const auto& flag : limit_flags) names.insert(std::string(flag.name).substr(2));
+  return names;
 }
 
 }  // namespace routing::app

@@ -5,6 +5,9 @@
 #include "discovery/limits.h"
 #include "rpc/server_options.h"
 
+#include <set>
+#include <string>
+
 namespace routing::app {
 
 struct DiscoverydFlags {
@@ -19,7 +22,11 @@ struct DiscoverydFlags {
 void add_discoveryd_flags(CLI::App& app, DiscoverydFlags& flags);
 
 // The limits as discoveryd applies them: a LIST answer never longer than its
-// own frame limit.
-discovery::DiscoveryLimits effective_limits(const DiscoverydFlags& flags);
+// own frame limit (the one it runs with: --max-frame-bytes needs a restart).
+discovery::DiscoveryLimits effective_limits(discovery::DiscoveryLimits limits, std::size_t max_frame_bytes);
+
+// The names of the settings of discovery/limits.h ("max-names", ...): the
+// ones a reload applies, with the log level.
+std::set<std::string> discoveryd_limit_settings();
 
 }  // namespace routing::app

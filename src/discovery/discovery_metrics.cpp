@@ -51,6 +51,11 @@ std::string prometheus_text(const DiscoverydFigures& f) {
          static_cast<double>(f.server.accepted_total));
   single(out, "connections_rejected_total", "counter", "Client connections refused over --max-connections.",
          static_cast<double>(f.server.rejected_total));
+  single(out, "config_reloads_total", "counter", "SIGHUP reloads of the settings that passed.",
+         static_cast<double>(f.config_reloads));
+  single(out, "config_reload_failures_total", "counter",
+         "SIGHUP reloads refused for a bad setting (nothing changed; the log says why).",
+         static_cast<double>(f.config_reload_failures));
   single(out, "draining", "gauge", "1 from SIGTERM on (LISTs are answered 14 at once), else 0.", f.draining ? 1 : 0);
   return out;
 }

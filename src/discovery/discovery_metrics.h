@@ -13,6 +13,8 @@ struct DiscoverydFigures {
   DiscoveryStats service;
   rpc::ServerStats server;
   bool draining = false;
+  std::uint64_t config_reloads = 0;          // SIGHUP reloads that passed
+  std::uint64_t config_reload_failures = 0;  // refused: nothing changed
 };
 
 // Prometheus text exposition format 0.0.4.

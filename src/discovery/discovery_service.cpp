@@ -61,6 +61,16 @@ DiscoveryService::Client& DiscoveryService::client_of(rpc::ConnectionContext& co
   return *std::any_cast<Client>(&context.state);
 }
 
+DiscoveryLimits DiscoveryService::limits() const {
+  std::lock_guard lock(mutex_);
+  return limits_;
+}
+
+void DiscoveryService::set_limits(const DiscoveryLimits& limits) {
+  std::lock_guard lock(mutex_);
+  limits_ = limits;
+}
+
 Reply DiscoveryService::refuse(Status status, std::string reason) {
   refusals_.note(reason);
   return Reply::error(status, std::move(reason));
@@ -71,9 +81,10 @@ asio::awaitable<Reply> DiscoveryService::do_register(std::string payload, rpc::C
   auto args = parse_register_args(payload, error);
   if (!args) co_return invalid(std::move(error));
   const auto& [name, address, ttl_ms] = *args;
-  if (address.size() > limits_.max_address_bytes) {
+  const std::size_t max_address_bytes = limits().max_address_bytes;
+  if (address.size() > max_address_bytes) {
     co_return refuse(Status::invalid_argument, "field \"address\" is too long (" + std::to_string(address.size()) +
-                                                   " bytes, at most " + std::to_string(limits_.max_address_bytes) + ")");
+                                                   " bytes, at most " + std::to_string(max_address_bytes) + ")");
   }
   const std::uint64_t owner = client_of(context).id;
 
@@ -123,7 +134,7 @@ std::optional<std::string> DiscoveryService::long_poll_refusal(const Client& cli
 // wait the same way, for a change of any name they list.
 asio::awaitable<Reply> DiscoveryService::do_list(std::string payload, rpc::ConnectionContext& context) {
   std::string error;
-  auto args = parse_list_args(payload, error, limits_.max_watch_names);
+  auto args = parse_list_args(payload, error, limits().max_watch_names);
   if (!args) co_return invalid(std::move(error));
   const auto index = args->index;
   auto deadline = Clock::now() + std::chrono::milliseconds(args->wait_ms);

@@ -51,6 +51,12 @@ class DiscoveryService {
   // server so that draining does not wait for long polls.
   void stop();
 
+  // The limits in force, and new ones (a reload): they apply to what comes
+  // next; what a client already holds beyond a lowered limit stays until
+  // it ends (a lease expires, a long poll answers).
+  DiscoveryLimits limits() const;
+  void set_limits(const DiscoveryLimits& limits);
+
   std::size_t waiting_long_polls() const;
   DiscoveryStats stats() const;  // any thread
   // Requests refused over the limits so far.
@@ -97,7 +103,7 @@ class DiscoveryService {
   void expire_leases(Clock::time_point now);  // mutex_ held; nothing expires while stopping
   Reply draining_answer(rpc::ConnectionContext& context);
 
-  const DiscoveryLimits limits_;
+  DiscoveryLimits limits_;  // mutex_ held
   RefusalLog refusals_;
   std::atomic<std::uint64_t> next_client_id_{0};
   mutable std::mutex mutex_;

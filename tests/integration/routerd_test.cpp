@@ -33,14 +33,6 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-std::string temp_file(const std::string& content) {
-  std::string path = "/tmp/routing-routerd-XXXXXX";
-  int fd = ::mkstemp(path.data());
-  ::close(fd);
-  std::ofstream(path) << content;
-  return path;
-}
-
 // discoveryd, `echods` echod registered as "echo", and routerd with `flags`.
 class Cluster {
  public:

@@ -59,6 +59,12 @@ int decode_status(int status) {
 
 }  // namespace
 
+std::string temp_file(const std::string& content, const std::string& suffix) {
+  std::string path = temp_path(suffix);
+  std::ofstream(path, std::ios::binary) << content;
+  return path;
+}
+
 Process::Process(std::string program, std::vector<std::string> args, std::vector<std::string> env) {
   log_path_ = temp_path(".log");
   pid_ = spawn(program, args, "/dev/null", log_path_, env);

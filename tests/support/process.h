@@ -34,6 +34,10 @@ class Process {
   std::optional<int> exit_code_;
 };
 
+// A fresh file /tmp/routing-test-XXXXXX<suffix> holding `content` (a config
+// file, a token); the caller removes it.
+std::string temp_file(const std::string& content, const std::string& suffix = "");
+
 // Runs a program to completion and returns {exit code, stdout, stderr}.
 struct RunResult {
   int exit_code = -1;

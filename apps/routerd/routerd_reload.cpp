@@ -1,0 +1,108 @@
+#include "routerd_reload.h"
+
+#include "routing/router_core.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+
+namespace routing::app {
+namespace {
+
+// Settings a running routerd cannot change: its listeners, loops and frame
+// size are set up, its discovery connected, its name bookkeeping sized.
+// A reload reports them and keeps their values (CONTRACT section 10).
+const std::set<std::string> restart_only{
+    "listen", "threads", "max-connections", "idle-timeout-ms", "frame-timeout-ms", "max-frame-bytes",
+    "drain-delay-ms", "drain-timeout-ms", "drain-quiet-ms", "log-format", "admin", "admin-max-connections",
+    "discovery", "dns-refresh-ms", "dns-timeout-ms", "unknown-name-ttl-ms", "max-unknown-names",
+    "auth-max-failures", "auth-failure-rate", "auth-failure-burst", "config"};
+
+std::string read_token(const std::string& path) {
+  std::ifstream in(path);
+  std::string token((std::istreambuf_iterator<char>(in)), {});
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  return token;
+}
+
+std::optional<std::string> reconfigure_router(core::RouterCore& core, const RouterOptions& wanted) {
+  try {
+    core.reconfigure(wanted);
+    return std::nullopt;
+  } catch (const std::invalid_argument& e) {
+    return std::string(e.what());
+  }
+}
+
+// Why a changed setting keeps its value ("" when it simply cannot change
+// while running), or nullopt when it applies.
+std::optional<std::string> needs_restart(const std::string& name, const std::string& value,
+                                         const std::string& current, proxy::RouterdService& service) {
+  if (restart_only.contains(name)) return std::string();
+  // A fixed size may change; switching between fixed and adaptive pools may not.
+  if (name == "pool-size" && (value == "auto") != (current == "auto")) return std::string("fixed or auto");
+  if (name == "access-log") return service.access_log().move_to(value);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> finish_routerd_flags(RouterdFlags& f, const CLI::App& cli) {
+  if (!f.auth_token_file.empty()) f.proxy.auth_token = read_token(f.auth_token_file);
+  const bool auth_on = !f.auth_token_file.empty() || cli.count("--auth-token") || !f.proxy.auth_token.empty();
+  if (auto why = auth_on ? check_auth_token(f.proxy.auth_token) : std::nullopt) return why;
+  f.router.max_frame_bytes = f.server.max_frame_bytes;
+  f.router.threads = f.server.threads;
+  try {
+    core::RouterCore::validate(f.router);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return std::nullopt;
+}
+
+RouterdReload::RouterdReload(const CLI::App& cli, std::vector<std::string> command_line, std::string token)
+    : settings_(cli, declare_with(&add_routerd_flags), "ROUTERD_", std::move(command_line), {"auth-token"}),
+      token_(std::move(token)) {}
+
+void RouterdReload::reload(proxy::RouterdService& service, core::RouterCore* core) {
+  CLI::App cli{"routerd", "routerd"};
+  RouterdFlags fresh;
+  add_routerd_flags(cli, fresh);
+  settings_.reload(
+      cli, ReloadSteps{
+               .check_and_apply = [&]() -> std::optional<std::string> {
+                 if (auto why = finish_routerd_flags(fresh, cli)) return why;
+                 return core ? reconfigure_router(*core, fresh.router) : std::nullopt;
+               },
+               .keep = [&](const std::string& name, const std::string& value,
+                           const std::string& current) { return needs_restart(name, value, current, service); },
+               .finish = [&](const std::vector<std::string>& applied) {
+                 service.set_rate_limits(fresh.proxy.rate_limit, fresh.proxy.rate_burst);
+                 std::vector<std::string> more;
+                 if (fresh.proxy.auth_token == token_) return more;
+                 service.set_auth_token(fresh.proxy.auth_token);
+                 token_ = fresh.proxy.auth_token;
+                 // The same file (or variable) with a new token names no setting.
+                 auto named = [&](const char* name) {
+                   return std::find(applied.begin(), applied.end(), name) != applied.end();
+                 };
+                 if (!named("auth-token") && !named("auth-token-file")) more.push_back("auth token");
+                 return more;
+               }});
+}
+
+void RouterdReload::reopen_logs(proxy::RouterdService& service) {
+  if (auto error = service.access_log().reopen()) {
+    spdlog::error("SIGUSR1: cannot reopen the access log {}: {}; writing on to the old file", service.access_log().path(),
+                  *error);
+    return;
+  }
+  spdlog::info("SIGUSR1: {}", service.access_log().path().empty() || service.access_log().path() == "-"
+                                  ? "no log file to reopen"
+                                  : "reopened the access log " + service.access_log().path());
+}
+
+}  // namespace routing::app
