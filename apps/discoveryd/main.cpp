@@ -73,7 +73,6 @@ int main(int argc, char** argv) {
   discovery::DiscoveryService service(app::effective_limits(flags.limits, flags.server.max_frame_bytes));
   rpc::Server server(flags.server);
   service.register_procedures(server);
-  boost::asio::co_spawn(control.executor(), service.run_expiry(), boost::asio::detached);
   std::atomic<bool> serving{false};  // /readyz: from the first accept until SIGTERM
   std::atomic<bool> draining{false};
   admin::AdminPages pages;
@@ -93,6 +92,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   spdlog::info("admin endpoint on http://{}", rpc::format_host_port(admin_server->local_endpoint()));
+  // Only now: an early exit above must not leave the expiry timer waiting on
+  // the loop while the service that owns it is destroyed (ASan found it).
+  boost::asio::co_spawn(control.executor(), service.run_expiry(), boost::asio::detached);
   app::ServeHooks hooks;
   hooks.after_start = [&] { serving = true; };
   hooks.before_stop = [&] {

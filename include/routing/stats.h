@@ -3,6 +3,7 @@
 // routerd exports as Prometheus metrics and library users read directly.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,14 @@ struct BackendStats {
   std::uint64_t health_check_failures = 0;  // active checks it failed
 };
 
+// Calls of one procedure of a system, by status code. A system labels the
+// first 16 procedures it sees; `procedure` is empty for all later ones
+// together (bounded metrics whatever ids clients send).
+struct ProcedureCalls {
+  std::optional<std::uint32_t> procedure;
+  std::map<int, std::uint64_t> calls_by_status;
+};
+
 struct SystemStats {
   std::string name;
   std::string strategy;
@@ -54,6 +63,7 @@ struct SystemStats {
   std::uint64_t retries = 0;
   std::uint64_t retries_denied = 0;  // refused by the retry budget
   std::map<int, std::uint64_t> calls_by_status;
+  std::vector<ProcedureCalls> calls_by_procedure;  // the same calls, by procedure too
   LatencyHistogram latency;
   std::vector<BackendStats> backends;
 };

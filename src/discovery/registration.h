@@ -13,7 +13,10 @@ class Registration {
  public:
   Registration(Discovery& discovery, std::string name, std::string address,
                std::chrono::milliseconds ttl, DiscoveryOptions options = {});
-  ~Registration();  // stops refreshing; does not withdraw (use stop())
+  // Stops refreshing; does not withdraw (use stop()). A refresh already in
+  // flight still uses the Discovery: destroy that only after stop() (or
+  // once its loop has stopped).
+  ~Registration();
   Registration(const Registration&) = delete;
   Registration& operator=(const Registration&) = delete;
 

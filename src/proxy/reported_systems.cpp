@@ -31,6 +31,11 @@ void add_system(SystemStats& into, const SystemStats& from) {
   into.retries += from.retries;
   into.retries_denied += from.retries_denied;
   for (auto [status, count] : from.calls_by_status) into.calls_by_status[status] += count;
+  // Folded systems' procedures are all "other": ids differ from system to system.
+  if (!from.calls_by_status.empty()) {
+    if (into.calls_by_procedure.empty()) into.calls_by_procedure.push_back({});
+    for (auto [status, count] : from.calls_by_status) into.calls_by_procedure.front().calls_by_status[status] += count;
+  }
   add_histogram(into.latency, from.latency);
 }
 

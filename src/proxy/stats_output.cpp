@@ -194,6 +194,16 @@ std::string prometheus_text(const RouterStats& all, const ProxyStats& all_proxy)
   w.family("routing_calls_total", "counter", "Calls routed, by system and status code.");
   for (const auto& s : router.systems)
     for (auto [status, count] : s.calls_by_status) w.sample("routing_calls_total", system_label(s) + "," + code_label(status), double(count));
+  w.family("routing_calls_by_procedure_total", "counter",
+           "Calls routed, by system, procedure and status code (a system's first 16 procedures; later ones as "
+           "procedure=\"other\").");
+  for (const auto& s : router.systems)
+    for (const auto& p : s.calls_by_procedure)
+      for (auto [status, count] : p.calls_by_status)
+        w.sample("routing_calls_by_procedure_total",
+                 system_label(s) + ",procedure=\"" + (p.procedure ? std::to_string(*p.procedure) : "other") + "\"," +
+                     code_label(status),
+                 double(count));
   w.family("routing_call_duration_seconds", "histogram", "Time from a call's arrival to its answer.");
   for (const auto& s : router.systems) w.histogram("routing_call_duration_seconds", system_label(s), s.latency);
 

@@ -21,6 +21,7 @@ System::System(std::string name, const LiveOptions& live, Strategy strategy)
       live_(live),
       name_(std::move(name)),
       backends_(std::make_shared<const BackendList>()),
+      connection_peak_(2 * live.get().pool_size),
       strategy_(strategy) {
   touch();  // a new system counts as used: it is not forgotten before its first call
 }
@@ -385,6 +386,9 @@ void System::apply_backend_limits(const BackendList& list, Clock::time_point now
     if (backend->available(now)) sum += backend->limit.load(std::memory_order_relaxed);
   }
   limiter.set_limit(std::clamp(sum, options().adaptive_min_pool, options().adaptive_max_pool));
+  // The limits loop and a new backend set may race here: one loses a step (harmless).
+  const std::size_t peak = connection_peak_.load(std::memory_order_relaxed);
+  connection_peak_.store(std::max(2 * limiter.limit(), peak - peak / 64), std::memory_order_relaxed);
 }
 
 void System::record_success(Backend& backend, Clock::time_point now) {
@@ -441,6 +445,7 @@ SystemStats System::stats() const {
   out.retries = retries.load();
   out.retries_denied = retries_denied.load();
   out.calls_by_status = calls.snapshot();
+  out.calls_by_procedure = calls_by_procedure.snapshot();
   out.latency = latency.snapshot();
   auto now = Clock::now();
   for (const auto& backend : backends()->backends) {

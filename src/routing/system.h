@@ -7,6 +7,7 @@
 #include "routing/backend.h"
 #include "routing/dns_refresher.h"
 #include "routing/limiter.h"
+#include "routing/procedure_counters.h"
 #include "routing/live_options.h"
 #include "routing/retry_budget.h"
 #include "routing/sweep_agenda.h"
@@ -72,8 +73,11 @@ class System : public std::enable_shared_from_this<System> {
   // pools), or twice its current limit (adaptive pools: the limit moves
   // every window, and connections should not be closed and reopened with
   // it; each worker also keeps its own idle ones per backend).
+  // Open connections the system may keep: its limit; adaptive pools twice
+  // the limit's recent peak, so that connections do not follow each dip of
+  // a limit that moves every window (apply_backend_limits).
   std::size_t connection_limit() const {
-    return options().adaptive_pool ? 2 * limiter.limit() : limiter.limit();
+    return options().adaptive_pool ? connection_peak_.load(std::memory_order_relaxed) : limiter.limit();
   }
   // Adaptive pools: folds one window of each backend's measurements into its
   // limit and sets the system's to their sum (the limits loop calls it).
@@ -127,6 +131,7 @@ class System : public std::enable_shared_from_this<System> {
   std::atomic<std::uint64_t> retries{0};
   std::atomic<std::uint64_t> retries_denied{0};
   StatusCounters calls;
+  ProcedureCounters calls_by_procedure;
   Histogram latency;
   // The settings in force now (they may change between two reads).
   const RouterOptions& options() const { return live_.get(); }
@@ -148,6 +153,9 @@ class System : public std::enable_shared_from_this<System> {
   // the costs are the same: one locked instruction each way).
   mutable std::mutex backends_mutex_;
   std::shared_ptr<const BackendList> backends_;
+  // Adaptive pools: twice the limit's recent peak, decaying by 1/64 a
+  // window (half-life about 4 s at the default 100 ms windows).
+  std::atomic<std::size_t> connection_peak_;
   std::atomic<Strategy> strategy_;
   std::atomic<bool> strategy_pinned_{false};  // set for this system alone
   std::atomic<std::uint64_t> ticket_{0};

@@ -311,11 +311,19 @@ TEST(Routerd, AdminEndpointServesMetricsThatPromtoolAccepts) {
   Cluster cluster(2);
   ProxyClient proxy(cluster.address());
   for (int i = 0; i < 20; ++i) proxy.call("echo", 1, "x");
+  proxy.call("echo", 2, "5:slow");
+  proxy.call("echo", 2, "not a delay");
   proxy.call("ghost", 1, "x");
   std::string metrics = cluster.http_get("/metrics");
   ASSERT_NE(metrics.find("200 OK"), std::string::npos) << metrics;
   auto body = metrics.substr(metrics.find("\r\n\r\n") + 4);
-  EXPECT_NE(body.find(R"(routing_calls_total{system="echo",code="0"} 20)"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"(routing_calls_total{system="echo",code="0"} 21)"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"(routing_calls_by_procedure_total{system="echo",procedure="1",code="0"} 20)"),
+            std::string::npos) << body;
+  EXPECT_NE(body.find(R"(routing_calls_by_procedure_total{system="echo",procedure="2",code="0"} 1)"),
+            std::string::npos) << body;
+  EXPECT_NE(body.find(R"(routing_calls_by_procedure_total{system="echo",procedure="2",code="3"} 1)"),
+            std::string::npos) << body;
   EXPECT_NE(body.find("routing_call_duration_seconds_bucket"), std::string::npos);
   auto path = temp_file(body);
   auto check = run_program("/bin/bash", {"-c", "/usr/bin/promtool check metrics < " + path});

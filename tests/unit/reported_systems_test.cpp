@@ -32,6 +32,10 @@ TEST(ReportedSystems, KeepsTheBusiestAndSumsTheRestIntoOther) {
   EXPECT_EQ(other.in_flight, 3u);
   EXPECT_EQ(other.latency.count, 30u);
   EXPECT_EQ(other.latency.counts[0], 30u);
+  // Folded systems' procedures are counted together as "other".
+  ASSERT_EQ(other.calls_by_procedure.size(), 1u);
+  EXPECT_FALSE(other.calls_by_procedure[0].procedure);
+  EXPECT_EQ(other.calls_by_procedure[0].calls_by_status.at(0), 30u);
   // Rate-limited counts of names not reported on their own join "_other"
   // only once the map itself is past the limit.
   EXPECT_EQ(rate_limited.at("s4"), 1u);

@@ -159,6 +159,7 @@ template <class Pools>
 Step CallFlow<Pools>::finish(TheCall& call, CallOutcome&& outcome, Clock::time_point now) {
   System& system = *call.system;
   system.calls.add(static_cast<int>(outcome.reply.status));
+  system.calls_by_procedure.add(call.procedure, static_cast<int>(outcome.reply.status));
   system.latency.record(now - call.arrival);
   call.permit.release();
   outcome.attempts = static_cast<unsigned>(call.tries.count) + (call.backend ? 1 : 0);
