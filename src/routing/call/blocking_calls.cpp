@@ -99,8 +99,11 @@ class HandedWait {
 
   void reset() {
     settle();
-    std::uint64_t drained;
-    while (::read(events_, &drained, sizeof drained) > 0) {
+    // Only a handed step writes the eventfd; one read empties its counter.
+    // (Reading it every time cost a system call per waiting call.)
+    if (state_.load(std::memory_order_relaxed) == step_ready) {
+      std::uint64_t drained;
+      [[maybe_unused]] auto read = ::read(events_, &drained, sizeof drained);
     }
     state_.store(pending, std::memory_order_relaxed);
   }
@@ -121,7 +124,9 @@ class HandedWait {
     epoll_event event{};
     event.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
     event.data.u64 = 1;
-    if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, socket, &event) != 0) ::epoll_ctl(epoll_, EPOLL_CTL_MOD, socket, &event);
+    // Re-armed (one system call) when this thread waited on this socket
+    // before, as it mostly has: a pool's few connections serve every thread.
+    if (::epoll_ctl(epoll_, EPOLL_CTL_MOD, socket, &event) != 0) ::epoll_ctl(epoll_, EPOLL_CTL_ADD, socket, &event);
     handing_.store(false, std::memory_order_release);
   }
   // On the waiting thread: until handed a step or `deadline`; the state.
