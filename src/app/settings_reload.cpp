@@ -62,8 +62,12 @@ void SettingsReload::reload(CLI::App& fresh, const ReloadSteps& steps) {
     for (auto& name : steps.finish(applied)) applied.push_back(std::move(name));
   }
   ++reloads_;
+  // The summary shows under whichever level, old or new, is more verbose:
+  // turned up, the new level first; turned down, after the line.
+  const bool more_verbose = spdlog::level::from_str(log_level) < spdlog::default_logger()->level();
+  if (more_verbose) set_log_level(log_level);
   spdlog::info("reload (SIGHUP): applied {}; changed but kept until a restart: {}", joined(applied), joined(kept));
-  set_log_level(log_level);  // last: this line still shows when the new level hides info lines
+  if (!more_verbose) set_log_level(log_level);
 }
 
 }  // namespace routing::app

@@ -3,8 +3,8 @@
 // docs/operations.md, "Reload"): file, environment and command line are read
 // again as at start. A setting that does not pass changes nothing (logged,
 // counted). Of the settings that changed, each is applied or kept until a
-// restart, and one log line says which (under the log level in force before
-// the reload); the log level always applies.
+// restart, and one log line says which (shown if the old or the new log
+// level shows info lines); the log level always applies.
 #include "app/settings.h"
 
 #include <atomic>

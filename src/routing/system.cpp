@@ -386,9 +386,10 @@ void System::apply_backend_limits(const BackendList& list, Clock::time_point now
     if (backend->available(now)) sum += backend->limit.load(std::memory_order_relaxed);
   }
   limiter.set_limit(std::clamp(sum, options().adaptive_min_pool, options().adaptive_max_pool));
-  // The limits loop and a new backend set may race here: one loses a step (harmless).
+  // The limits loop and a new backend set may race here: one may lose its
+  // step, but connection_limit() never goes below twice the limit in force.
   const std::size_t peak = connection_peak_.load(std::memory_order_relaxed);
-  connection_peak_.store(std::max(2 * limiter.limit(), peak - peak / 64), std::memory_order_relaxed);
+  connection_peak_.store(std::max(2 * limiter.limit(), peak - (peak + 63) / 64), std::memory_order_relaxed);
 }
 
 void System::record_success(Backend& backend, Clock::time_point now) {

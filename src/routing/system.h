@@ -70,14 +70,13 @@ class System : public std::enable_shared_from_this<System> {
                                 std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
 
   // At most this many connections open to the system: its limit (fixed
-  // pools), or twice its current limit (adaptive pools: the limit moves
-  // every window, and connections should not be closed and reopened with
-  // it; each worker also keeps its own idle ones per backend).
-  // Open connections the system may keep: its limit; adaptive pools twice
-  // the limit's recent peak, so that connections do not follow each dip of
-  // a limit that moves every window (apply_backend_limits).
+  // pools); adaptive pools twice the limit's recent peak, never less than
+  // twice the limit itself, so that connections do not follow each dip of
+  // a limit that moves every window (apply_backend_limits); each worker
+  // also keeps its own idle ones per backend.
   std::size_t connection_limit() const {
-    return options().adaptive_pool ? connection_peak_.load(std::memory_order_relaxed) : limiter.limit();
+    if (!options().adaptive_pool) return limiter.limit();
+    return std::max(connection_peak_.load(std::memory_order_relaxed), 2 * limiter.limit());
   }
   // Adaptive pools: folds one window of each backend's measurements into its
   // limit and sets the system's to their sum (the limits loop calls it).
@@ -153,8 +152,9 @@ class System : public std::enable_shared_from_this<System> {
   // the costs are the same: one locked instruction each way).
   mutable std::mutex backends_mutex_;
   std::shared_ptr<const BackendList> backends_;
-  // Adaptive pools: twice the limit's recent peak, decaying by 1/64 a
-  // window (half-life about 4 s at the default 100 ms windows).
+  // Adaptive pools: twice the limit's recent peak, decaying by 1/64 (at
+  // least 1) at each update of the limits: every window (half-life about
+  // 4 s at the default 100 ms windows) and each new backend set.
   std::atomic<std::size_t> connection_peak_;
   std::atomic<Strategy> strategy_;
   std::atomic<bool> strategy_pinned_{false};  // set for this system alone

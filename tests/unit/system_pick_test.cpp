@@ -140,5 +140,32 @@ TEST(RecentFailure, ABackendWhoseAttemptJustFailedIsPassedOverForAMoment) {
   EXPECT_EQ(picked_failed, 50);
 }
 
+// Adaptive pools: the connections a system may keep follow its limit's peak
+// down slowly, so that a dip of the limit closes no connection, and a
+// lasting fall does (once the peak has decayed, by at least one a window).
+TEST(AdaptiveConnections, TheBoundFollowsTheLimitsPeakDownSlowly) {
+  RouterOptions options;
+  options.discovery = "static://echo=127.0.0.1:1";
+  options.adaptive_pool = true;
+  options.pool_size = 30;
+  LiveOptions live{options};
+  System system("echo", live, Strategy::round_robin);
+  system.set_backends({"127.0.0.1:1"});
+  ASSERT_EQ(system.limiter.limit(), 30u);
+  EXPECT_EQ(system.connection_limit(), 60u);
+  options.adaptive_max_pool = 1;  // the limit falls to 1 at the next window
+  live.replace(options);
+  const auto now = Clock::now();
+  system.update_limits(100ms, now);
+  ASSERT_EQ(system.limiter.limit(), 1u);
+  EXPECT_GE(system.connection_limit(), 59u);  // a dip: the connections stay
+  for (int window = 0; window < 100; ++window) system.update_limits(100ms, now);
+  EXPECT_EQ(system.connection_limit(), 2u);  // a lasting fall: twice the limit
+  options.adaptive_max_pool = 1000;
+  live.replace(options);
+  system.update_limits(100ms, now);
+  EXPECT_EQ(system.connection_limit(), 60u);  // a rise counts at once
+}
+
 }  // namespace
 }  // namespace routing::core
