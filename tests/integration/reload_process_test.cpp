@@ -5,6 +5,7 @@
 #include "rpc/blocking_client.h"
 #include "support/admin_http.h"
 #include "support/eventually.h"
+#include "support/ports.h"
 #include "support/process.h"
 
 #include <gtest/gtest.h>
@@ -81,6 +82,22 @@ TEST(Reload, EchodAppliesTheLogLevelAndReportsTheRest) {
   echod.signal(SIGTERM);
   EXPECT_EQ(echod.wait_exit(5s), 0);
   EXPECT_EQ(echod.log().find("draining"), std::string::npos) << echod.log();  // an info line
+  std::filesystem::remove(config);
+}
+
+// Turned back up, the new level applies before the reload's own line, so
+// the operator sees it (logged under the old level, warn, it would vanish).
+TEST(Reload, TurningTheLogLevelUpShowsTheReloadLine) {
+  auto config = temp_file("log-level = \"warn\"\n");
+  const std::string address = "127.0.0.1:" + std::to_string(free_port());
+  Process echod(ECHOD_PATH, {"--listen", address, "--config", config});
+  // Under warn nothing says "listening": wait for an answer (the signal
+  // handlers are installed before the listener opens).
+  ASSERT_TRUE(eventually([&] { return rpc::BlockingClient(address, 1s).call(0, "").ok(); }, 10s)) << echod.log();
+  std::ofstream(config) << "log-level = \"info\"\n";
+  echod.signal(SIGHUP);
+  EXPECT_TRUE(echod.wait_for_log("reload \\(SIGHUP\\): applied log-level; changed but kept until a restart: none"))
+      << echod.log();
   std::filesystem::remove(config);
 }
 
