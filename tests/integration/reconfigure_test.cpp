@@ -15,18 +15,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-RouterOptions quiet(std::string discovery) {
-  RouterOptions options;
-  options.discovery = std::move(discovery);
-  options.health_check_interval = 0ms;
-  return options;
-}
-
 SystemStats echo_stats(core::RouterCore& core) { return core.stats().systems.at(0); }
 
 TEST(Reconfigure, PoolSizeAndMaxPendingReachASystemAlreadyRouting) {
   TestBackend backend;
-  auto options = quiet(static_url({&backend}));
+  auto options = quiet_options(static_url({&backend}));
   options.pool_size = 8;
   CoreOnAStoppableLoop router(options);
   auto& core = router.core();
@@ -52,7 +45,7 @@ TEST(Reconfigure, PoolSizeAndMaxPendingReachASystemAlreadyRouting) {
 
 TEST(Reconfigure, KeepsWhatNeedsARestartAndRefusesBadSettingsChangingNothing) {
   TestBackend backend;
-  auto options = quiet(static_url({&backend}));
+  auto options = quiet_options(static_url({&backend}));
   CoreOnAStoppableLoop router(options);
   auto& core = router.core();
   ASSERT_TRUE(core.call_blocking("echo", 1, "x", {}).reply.ok());
@@ -89,7 +82,7 @@ TEST(Reconfigure, KeepsWhatNeedsARestartAndRefusesBadSettingsChangingNothing) {
 TEST(Reconfigure, HealthChecksTurnOffAndOnWhileRunning) {
   TestBackend live;
   const auto dead = "127.0.0.1:" + std::to_string(free_port());
-  auto options = quiet("static://echo=" + live.address() + "," + dead);
+  auto options = quiet_options("static://echo=" + live.address() + "," + dead);
   options.health_check_interval = 50ms;
   options.unhealthy_after = 1;
   options.eject_after = 1000;  // only the checks take the dead one out
@@ -114,7 +107,7 @@ TEST(Reconfigure, HealthChecksTurnOffAndOnWhileRunning) {
 // Calls in flight across many reloads: none fails.
 TEST(Reconfigure, CallsFlowWhileSettingsChange) {
   TestBackend backend;
-  auto options = quiet(static_url({&backend}));
+  auto options = quiet_options(static_url({&backend}));
   CoreOnAStoppableLoop router(options);
   auto& core = router.core();
   std::atomic<bool> done{false};

@@ -34,13 +34,6 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-RouterOptions quiet_options(std::string discovery) {
-  RouterOptions options;
-  options.discovery = std::move(discovery);
-  options.health_check_interval = 0ms;  // tests that want checks turn them on
-  return options;
-}
-
 struct Request {
   std::string system = "echo";
   std::uint32_t procedure = 1;

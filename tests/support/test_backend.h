@@ -6,6 +6,8 @@
 #include "echo/echo_service.h"
 #include "rpc/server.h"
 
+#include <routing/router.h>
+
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 
@@ -96,6 +98,15 @@ inline std::string static_url(const std::vector<TestBackend*>& backends, const s
   std::string url = "static://" + name + "=";
   for (std::size_t i = 0; i < backends.size(); ++i) url += (i ? "," : "") + backends[i]->address();
   return url;
+}
+
+// Router options for tests: `discovery`, health checks off (tests that want
+// them turn them on).
+inline RouterOptions quiet_options(std::string discovery) {
+  RouterOptions options;
+  options.discovery = std::move(discovery);
+  options.health_check_interval = std::chrono::milliseconds(0);
+  return options;
 }
 
 }  // namespace routing::test
