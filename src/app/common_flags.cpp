@@ -68,6 +68,10 @@ void add_server_flags(CLI::App& app, rpc::ServerOptions& options, std::string de
                  "longest frame line accepted; longer gets '3:frame too long' and a close")
       ->check(CLI::Range(std::size_t{16}, std::size_t{1} << 30))
       ->capture_default_str();
+  app.add_option("--max-calls-per-connection", options.max_calls_per_connection,
+                 "tagged calls one connection may have in flight; past it '8#<id>:...'")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+      ->capture_default_str();
   app.add_option_function<long>(
          "--drain-delay-ms",
          [&options](long ms) { options.drain_delay = std::chrono::milliseconds(ms); },

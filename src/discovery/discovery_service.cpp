@@ -27,7 +27,7 @@ std::uint64_t random_number() {
 
 void DiscoveryService::register_procedures(rpc::Server& server) {
   auto bind = [this](std::size_t slot, Procedure member) {
-    return [this, slot, member](std::string payload, rpc::ConnectionContext& context) {
+    return [this, slot, member](std::string payload, rpc::CallContext& context) {
       return counted(slot, member, std::move(payload), context);
     };
   };
@@ -38,7 +38,7 @@ void DiscoveryService::register_procedures(rpc::Server& server) {
 }
 
 asio::awaitable<Reply> DiscoveryService::counted(std::size_t slot, Procedure procedure, std::string payload,
-                                                 rpc::ConnectionContext& context) {
+                                                 rpc::CallContext& context) {
   auto call = (this->*procedure)(std::move(payload), context);
   Reply reply = co_await std::move(call);
   auto outcome = [&] {
@@ -55,10 +55,10 @@ asio::awaitable<Reply> DiscoveryService::counted(std::size_t slot, Procedure pro
   co_return reply;
 }
 
-DiscoveryService::Client& DiscoveryService::client_of(rpc::ConnectionContext& context) {
-  if (auto* client = std::any_cast<Client>(&context.state)) return *client;
-  context.state = Client{next_client_id_.fetch_add(1, std::memory_order_relaxed) + 1};
-  return *std::any_cast<Client>(&context.state);
+DiscoveryService::Client& DiscoveryService::client_of(rpc::CallContext& context) {
+  if (auto* client = std::any_cast<Client>(&context.connection.state)) return *client;
+  context.connection.state = Client{next_client_id_.fetch_add(1, std::memory_order_relaxed) + 1};
+  return *std::any_cast<Client>(&context.connection.state);
 }
 
 DiscoveryLimits DiscoveryService::limits() const {
@@ -76,7 +76,7 @@ Reply DiscoveryService::refuse(Status status, std::string reason) {
   return Reply::error(status, std::move(reason));
 }
 
-asio::awaitable<Reply> DiscoveryService::do_register(std::string payload, rpc::ConnectionContext& context) {
+asio::awaitable<Reply> DiscoveryService::do_register(std::string payload, rpc::CallContext& context) {
   std::string error;
   auto args = parse_register_args(payload, error);
   if (!args) co_return invalid(std::move(error));
@@ -97,7 +97,7 @@ asio::awaitable<Reply> DiscoveryService::do_register(std::string payload, rpc::C
   }
   if (registry_.register_instance(name, address, std::chrono::milliseconds(ttl_ms), now, owner)) wake(name);
   // Draining: the next refresh comes on a new connection, to our successor.
-  if (stopping_) context.close_after_answer = true;
+  if (stopping_) context.connection.close_after_answer = true;
   // A lease shorter than the expiry loop's current sleep: wake it to re-plan.
   if (expiry_timer_ && registry_.next_expiry() < expiry_timer_->expiry()) {
     asio::post(expiry_timer_->get_executor(), [timer = expiry_timer_] { timer->cancel(); });
@@ -105,7 +105,7 @@ asio::awaitable<Reply> DiscoveryService::do_register(std::string payload, rpc::C
   co_return Reply::success(json::serialize(json::object{{"ttl_ms", ttl_ms}}));
 }
 
-asio::awaitable<Reply> DiscoveryService::do_query(std::string payload, rpc::ConnectionContext& context) {
+asio::awaitable<Reply> DiscoveryService::do_query(std::string payload, rpc::CallContext& context) {
   std::string error;
   auto args = parse_query_args(payload, error);
   if (!args) co_return invalid(std::move(error));
@@ -113,7 +113,7 @@ asio::awaitable<Reply> DiscoveryService::do_query(std::string payload, rpc::Conn
 
   std::lock_guard lock(mutex_);
   expire_leases(Clock::now());
-  if (stopping_) context.close_after_answer = true;  // the next query goes to our successor
+  if (stopping_) context.connection.close_after_answer = true;  // the next query goes to our successor
   auto address = registry_.pick(name, random_number());
   if (!address) co_return Reply::error(Status::not_found, "no live instance of '" + name + "'");
   co_return Reply::success(json::serialize(json::object{{"address", *address}}));
@@ -132,7 +132,7 @@ std::optional<std::string> DiscoveryService::long_poll_refusal(const Client& cli
 
 // LIST of one name (CONTRACT §2) or of several ("names", an extension): both
 // wait the same way, for a change of any name they list.
-asio::awaitable<Reply> DiscoveryService::do_list(std::string payload, rpc::ConnectionContext& context) {
+asio::awaitable<Reply> DiscoveryService::do_list(std::string payload, rpc::CallContext& context) {
   std::string error;
   auto args = parse_list_args(payload, error, limits().max_watch_names);
   if (!args) co_return invalid(std::move(error));
@@ -189,7 +189,7 @@ std::optional<std::string> DiscoveryService::named_sets_answer(const std::vector
 // changes; the connection cancels it too when the client hangs up, so a
 // watcher that went away frees its connection at once instead of after wait_ms.
 asio::awaitable<Reply> DiscoveryService::long_poll(const std::vector<std::string>& names, Clock::time_point deadline,
-                                                   rpc::ConnectionContext& context, const ListAnswer& answer) {
+                                                   rpc::CallContext& context, const ListAnswer& answer) {
   Waiter waiter{co_await asio::this_coro::executor, nullptr};
   Client& client = client_of(context);
   auto hung_up = std::make_shared<bool>(false);
@@ -226,13 +226,13 @@ asio::awaitable<Reply> DiscoveryService::long_poll(const std::vector<std::string
       for (const auto& name : names) waiters_[name].insert(&waiter);
     }
     lock.unlock();
-    if (first_wait) {  // the connection reads on while the call waits (ConnectionContext::on_peer_gone)
-      if (context.peer_gone) {
+    if (first_wait) {  // the connection reads on while the call waits (CallContext::on_abandoned)
+      if (context.abandoned) {
         *hung_up = true;
         lock.lock();
         continue;
       }
-      context.on_peer_gone = [timer = waiter.timer, hung_up] {
+      context.on_abandoned = [timer = waiter.timer, hung_up] {
         *hung_up = true;
         timer->cancel();
       };
@@ -253,7 +253,7 @@ void DiscoveryService::forget_waiter(const std::vector<std::string>& names, Wait
   }
 }
 
-asio::awaitable<Reply> DiscoveryService::do_deregister(std::string payload, rpc::ConnectionContext& context) {
+asio::awaitable<Reply> DiscoveryService::do_deregister(std::string payload, rpc::CallContext& context) {
   std::string error;
   auto args = parse_deregister_args(payload, error);
   if (!args) co_return invalid(std::move(error));
@@ -261,7 +261,7 @@ asio::awaitable<Reply> DiscoveryService::do_deregister(std::string payload, rpc:
 
   std::lock_guard lock(mutex_);
   if (registry_.deregister(name, address)) wake(name);
-  if (stopping_) context.close_after_answer = true;
+  if (stopping_) context.connection.close_after_answer = true;
   co_return Reply::success("{}");
 }
 
@@ -283,8 +283,8 @@ void DiscoveryService::expire_leases(Clock::time_point now) {
 // quiet, so the drain never closes it). Every watcher treats a failed LIST by
 // closing its connection and reconnecting after a pause: to the successor on
 // the same port. The last sets it delivered stay in force meanwhile.
-Reply DiscoveryService::draining_answer(rpc::ConnectionContext& context) {
-  context.close_after_answer = true;
+Reply DiscoveryService::draining_answer(rpc::CallContext& context) {
+  context.connection.close_after_answer = true;
   return Reply::error(Status::unavailable, std::string(draining_reply));
 }
 

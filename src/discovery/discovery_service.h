@@ -75,25 +75,25 @@ class DiscoveryService {
     std::size_t long_polls = 0;
   };
 
-  using Procedure = boost::asio::awaitable<Reply> (DiscoveryService::*)(std::string, rpc::ConnectionContext&);
+  using Procedure = boost::asio::awaitable<Reply> (DiscoveryService::*)(std::string, rpc::CallContext&);
   // Runs `procedure` (index `slot` in DiscoveryStats::answers) and counts its outcome.
   boost::asio::awaitable<Reply> counted(std::size_t slot, Procedure procedure, std::string payload,
-                                        rpc::ConnectionContext& context);
-  boost::asio::awaitable<Reply> do_register(std::string payload, rpc::ConnectionContext& context);
-  boost::asio::awaitable<Reply> do_query(std::string payload, rpc::ConnectionContext& context);
-  boost::asio::awaitable<Reply> do_list(std::string payload, rpc::ConnectionContext& context);
+                                        rpc::CallContext& context);
+  boost::asio::awaitable<Reply> do_register(std::string payload, rpc::CallContext& context);
+  boost::asio::awaitable<Reply> do_query(std::string payload, rpc::CallContext& context);
+  boost::asio::awaitable<Reply> do_list(std::string payload, rpc::CallContext& context);
   // The answer to a LIST, or nullopt while it should wait (never when
   // `final`: the wait is over). Called with mutex_ held.
   using ListAnswer = std::function<std::optional<std::string>(bool final)>;
   // A LIST of `names` (distinct), long-polling until `answer` has one.
   boost::asio::awaitable<Reply> long_poll(const std::vector<std::string>& names, Clock::time_point deadline,
-                                          rpc::ConnectionContext& context, const ListAnswer& answer);
+                                          rpc::CallContext& context, const ListAnswer& answer);
   // The multi-name LIST answer: the sets of `names` changed past `index`
   // (all without), as many as fit max_list_bytes, oldest change first.
   std::optional<std::string> named_sets_answer(const std::vector<std::string>& names,
                                                std::optional<std::int64_t> index, bool final) const;  // mutex_ held
-  boost::asio::awaitable<Reply> do_deregister(std::string payload, rpc::ConnectionContext& context);
-  Client& client_of(rpc::ConnectionContext& context);
+  boost::asio::awaitable<Reply> do_deregister(std::string payload, rpc::CallContext& context);
+  Client& client_of(rpc::CallContext& context);
   // Why one more long poll for `client` would pass a limit, if it would.
   std::optional<std::string> long_poll_refusal(const Client& client) const;  // mutex_ held
   Reply refuse(Status status, std::string reason);
@@ -101,7 +101,7 @@ class DiscoveryService {
   void forget_waiter(const std::vector<std::string>& names, Waiter* waiter);  // mutex_ held
   void wake_all();                     // mutex_ held
   void expire_leases(Clock::time_point now);  // mutex_ held; nothing expires while stopping
-  Reply draining_answer(rpc::ConnectionContext& context);
+  Reply draining_answer(rpc::CallContext& context);
 
   DiscoveryLimits limits_;  // mutex_ held
   RefusalLog refusals_;

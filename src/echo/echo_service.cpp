@@ -24,7 +24,7 @@ std::optional<SlowEcho> parse_slow_echo(std::string_view payload) {
 
 void register_echo_service(rpc::Server& server, std::string advertised, EchoSpeed speed) {
   // Answered at once: a callback handler costs no coroutine frame.
-  server.handle_callback(echo_procedure, [](std::string& payload, rpc::ConnectionContext&, rpc::Responder responder) {
+  server.handle_callback(echo_procedure, [](std::string& payload, rpc::CallContext&, rpc::Responder responder) {
     responder.answer(Status::ok, payload);
   });
 
@@ -34,7 +34,7 @@ void register_echo_service(rpc::Server& server, std::string advertised, EchoSpee
     return changed ? speed.later_speed : speed.speed;
   };
   server.handle(slow_echo_procedure,
-                [speed_now](std::string payload, rpc::ConnectionContext&) -> asio::awaitable<Reply> {
+                [speed_now](std::string payload, rpc::CallContext& call) -> asio::awaitable<Reply> {
                   auto request = parse_slow_echo(payload);
                   if (!request) {
                     co_return Reply::error(Status::invalid_argument,
@@ -42,13 +42,19 @@ void register_echo_service(rpc::Server& server, std::string advertised, EchoSpee
                                            "milliseconds in 0..3600000");
                   }
                   auto wait = std::chrono::duration_cast<std::chrono::microseconds>(request->delay / speed_now());
+                  // A tagged call given up (cancelled, past its deadline-ms, its client
+                  // gone) stops waiting at once: its answer would go nowhere. (An
+                  // untagged one answers as before, for clients that half-close.)
                   asio::steady_timer timer(co_await asio::this_coro::executor, wait);
+                  if (call.id != 0) call.on_abandoned = [&timer] { timer.cancel(); };
                   co_await timer.async_wait(rpc::use_nothrow);
+                  call.on_abandoned = nullptr;
+                  if (call.id != 0 && !call.wanted()) co_return Reply::error(Status::cancelled, "cancelled");
                   co_return Reply::success(std::string(request->text));
                 });
 
   server.handle_callback(whoami_procedure, [&server, advertised = std::move(advertised)](
-                                              std::string&, rpc::ConnectionContext&, rpc::Responder responder) {
+                                              std::string&, rpc::CallContext&, rpc::Responder responder) {
     responder.answer(Status::ok, advertised.empty() ? rpc::format_host_port(server.local_endpoint()) : advertised);
   });
 }

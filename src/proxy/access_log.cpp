@@ -107,7 +107,9 @@ void AccessLog::record(const AccessEntry& entry) {
   auto now = std::chrono::system_clock::now();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
   boost::json::object line{{"ts_ms", ms},
-                           {"request_id", fmt::format("{}-{:x}", id_prefix_, next_id_.fetch_add(1) + 1)},
+                           {"request_id", entry.request_id.empty()
+                                              ? fmt::format("{}-{:x}", id_prefix_, next_id_.fetch_add(1) + 1)
+                                              : std::string(entry.request_id)},
                            {"peer", entry.peer},
                            {"system", entry.system},
                            {"procedure", entry.procedure},
@@ -119,6 +121,8 @@ void AccessLog::record(const AccessEntry& entry) {
                            {"attempts", entry.attempts}};
   if (!entry.backend.empty()) line["backend"] = entry.backend;
   if (!entry.error.empty()) line["error"] = entry.error;
+  if (!entry.trace_id.empty()) line["trace_id"] = entry.trace_id;
+  if (entry.call_id != 0) line["call_id"] = entry.call_id;
   logger_->info(boost::json::serialize(line));
 }
 

@@ -35,6 +35,9 @@ struct AccessEntry {
   std::string_view backend;       // the backend of the last attempt; empty if none was tried
   unsigned attempts = 0;          // backends tried (resends included)
   std::string_view error;         // routerd's own refusal, when it answered non-zero itself
+  std::string_view request_id;    // the caller's request-id (tagged frames); else one is made up
+  std::string_view trace_id;      // from the caller's traceparent, if any
+  std::uint64_t call_id = 0;      // the tagged call's id on its connection; 0 for the line form
 };
 
 class AccessLog {

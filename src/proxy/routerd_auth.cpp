@@ -17,9 +17,9 @@ struct AuthState {
   unsigned failures = 0;  // failed AUTHENTICATE calls on this connection
 };
 
-AuthState& auth_state(rpc::ConnectionContext& connection) {
-  if (auto* state = std::any_cast<AuthState>(&connection.state)) return *state;
-  return connection.state.emplace<AuthState>();
+AuthState& auth_state(rpc::CallContext& call) {
+  if (auto* state = std::any_cast<AuthState>(&call.connection.state)) return *state;
+  return call.connection.state.emplace<AuthState>();
 }
 
 // Compares without leaking, through timing, how much of a guess was right.
@@ -42,23 +42,23 @@ std::string RouterdService::auth_token() const {
   return auth_token_;
 }
 
-std::optional<Reply> RouterdService::refuse_unauthenticated(rpc::ConnectionContext& connection) {
+std::optional<Reply> RouterdService::refuse_unauthenticated(rpc::CallContext& call) {
   if (!auth_on_.load(std::memory_order_relaxed)) return std::nullopt;
-  if (auto* state = std::any_cast<AuthState>(&connection.state); state && state->authenticated) return std::nullopt;
+  if (auto* state = std::any_cast<AuthState>(&call.connection.state); state && state->authenticated) return std::nullopt;
   auth_failures_.fetch_add(1, std::memory_order_relaxed);
   return Reply::error(Status::unauthenticated, "authenticate first: procedure 4 with {\"token\":\"...\"}");
 }
 
-asio::awaitable<Reply> RouterdService::authenticate(std::string payload, rpc::ConnectionContext& connection) {
+asio::awaitable<Reply> RouterdService::authenticate(std::string payload, rpc::CallContext& call) {
   const auto now = Clock::now();
-  const auto source = connection.peer.address();
+  const auto source = call.connection.peer.address();
   const std::string expected = auth_token();  // a reload may change it meanwhile: one version per attempt
   if (!expected.empty()) {
     // Checked before the token is even read: while throttled, no guess is tried.
     if (auto wait = auth_throttle_.wait_before_attempt(source, now); wait > Clock::duration::zero()) {
       auth_throttled_.fetch_add(1, std::memory_order_relaxed);
       auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
-      co_return refuse_attempt(connection, Status::resource_exhausted,
+      co_return refuse_attempt(call, Status::resource_exhausted,
                                "too many failed authentications from this address; retry in " +
                                    std::to_string(ms) + " ms");
     }
@@ -69,19 +69,19 @@ asio::awaitable<Reply> RouterdService::authenticate(std::string payload, rpc::Co
   if (!expected.empty() && !same_secret(token, expected)) {
     auth_failures_.fetch_add(1, std::memory_order_relaxed);
     auth_throttle_.record_failure(source, now);
-    co_return refuse_attempt(connection, Status::unauthenticated, "invalid token");
+    co_return refuse_attempt(call, Status::unauthenticated, "invalid token");
   }
   // With no token there is nothing to prove: the connection is not marked,
   // so that a reload turning authentication on finds it unauthenticated.
-  if (!expected.empty()) auth_state(connection).authenticated = true;
+  if (!expected.empty()) auth_state(call).authenticated = true;
   co_return Reply::success("{}");
 }
 
-Reply RouterdService::refuse_attempt(rpc::ConnectionContext& connection, Status status, std::string_view message) {
-  AuthState& state = auth_state(connection);
+Reply RouterdService::refuse_attempt(rpc::CallContext& call, Status status, std::string_view message) {
+  AuthState& state = auth_state(call);
   state.authenticated = false;
   if (auth_throttle_.connection_spent(++state.failures)) {
-    connection.close_after_answer = true;
+    call.connection.close_after_answer = true;
     auth_connections_closed_.fetch_add(1, std::memory_order_relaxed);
   }
   return router_error(status, message);

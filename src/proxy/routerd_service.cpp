@@ -1,6 +1,7 @@
 #include "proxy/routerd_service.h"
 
 #include "common/json_args.h"
+#include "common/trace_context.h"
 #include "proxy/reported_systems.h"
 #include "proxy/route_args.h"
 #include "rpc/address.h"
@@ -22,15 +23,15 @@ RouterdService::RouterdService(ProxyOptions options)
 
 void RouterdService::register_procedures(rpc::Server& server) {
   server_ = &server;
-  using Member = asio::awaitable<Reply> (RouterdService::*)(std::string, rpc::ConnectionContext&);
+  using Member = asio::awaitable<Reply> (RouterdService::*)(std::string, rpc::CallContext&);
   auto bind = [this](Member member) {
-    return [this, member](std::string payload, rpc::ConnectionContext& connection) {
-      return (this->*member)(std::move(payload), connection);
+    return [this, member](std::string payload, rpc::CallContext& call) {
+      return (this->*member)(std::move(payload), call);
     };
   };
   server.handle_callback(route_procedure,
-                         [this](std::string& payload, rpc::ConnectionContext& connection, rpc::Responder responder) {
-                           route(payload, connection, std::move(responder));
+                         [this](std::string& payload, rpc::CallContext& call, rpc::Responder responder) {
+                           route(payload, call, std::move(responder));
                          });
   server.handle(set_strategy_procedure, bind(&RouterdService::set_strategy));
   server.handle(status_procedure, bind(&RouterdService::status));
@@ -42,16 +43,29 @@ std::optional<Reply> RouterdService::refuse_before_start() const {
   return Reply::error(Status::unavailable, "routerd is starting");
 }
 
-void RouterdService::route(std::string_view payload, rpc::ConnectionContext& connection, rpc::Responder responder) {
+// A tagged call's deadline-ms (CONTRACT §8) bounds the call as a shorter
+// timeout_ms would: the smaller of the caller's and the router's wins.
+// False when it has passed already.
+bool RouterdService::apply_caller_deadline(const rpc::CallContext& call, CallOptions& options,
+                                           Clock::time_point start) {
+  if (call.deadline == Clock::time_point::max()) return true;
+  if (call.deadline <= start) return false;
+  auto remaining = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(call.deadline - start),
+                            std::chrono::milliseconds(1));
+  if (!options.timeout || remaining < *options.timeout) options.timeout = remaining;
+  return true;
+}
+
+void RouterdService::route(std::string_view payload, rpc::CallContext& call, rpc::Responder responder) {
   const auto start = Clock::now();
-  // A call read after its client hung up (it was pipelined behind another):
-  // nobody waits for its answer.
   // Refused before routing: answered and logged like any call.
   auto refuse = [&](Reply refusal) {
-    finish_route(responder, core::CallOutcome{std::move(refusal)}, connection, {}, 0, start, payload.size());
+    finish_route(responder, core::CallOutcome{std::move(refusal)}, call, {}, 0, start, payload.size());
   };
-  if (connection.peer_gone) return refuse(Reply::error(Status::cancelled, "cancelled: the client went away"));
-  if (auto refusal = refuse_unauthenticated(connection)) return refuse(std::move(*refusal));
+  // A call read after its client hung up (it was pipelined behind another):
+  // nobody waits for its answer.
+  if (call.abandoned) return refuse(Reply::error(Status::cancelled, "cancelled: the client went away"));
+  if (auto refusal = refuse_unauthenticated(call)) return refuse(std::move(*refusal));
   if (auto refusal = refuse_before_start()) return refuse(std::move(*refusal));
   // One per thread, reused: its strings keep their capacity from call to call.
   // Nothing below runs another route() on this thread before it is done with
@@ -59,24 +73,28 @@ void RouterdService::route(std::string_view payload, rpc::ConnectionContext& con
   thread_local RouteArgs args;
   if (auto error = parse_route_args(payload, args)) return refuse(Reply::error(Status::invalid_argument, *error));
   const std::size_t request_bytes = args.payload.size();
+  if (!apply_caller_deadline(call, args.options, start)) {
+    return refuse(Reply::error(Status::deadline_exceeded, "deadline exceeded before the call started"));
+  }
 
   // The rate limit sits before the router: a refused call takes no slot.
   if (!rate_limiter_.allow(args.name, start)) {
     count_rate_limited(args.name);
     core::CallOutcome refused{Reply::error(Status::resource_exhausted, "rate limit exceeded for '" + args.name + "'")};
-    return finish_route(responder, refused, connection, args.name, args.procedure_id, start, request_bytes);
+    return finish_route(responder, refused, call, args.name, args.procedure_id, start, request_bytes);
   }
-  // The responder keeps the connection, and so `connection`, alive. The
-  // system's name is kept only for the access log.
+  // The responder keeps the connection, and so `call`, alive. The system's
+  // name is kept only for the access log.
   std::string logged_name = access_log_.enabled() ? args.name : std::string();
-  core::CallCompletion done = [this, responder = std::move(responder), &connection, name = std::move(logged_name),
+  core::CallCompletion done = [this, responder = std::move(responder), &call, name = std::move(logged_name),
                                procedure = args.procedure_id, start, request_bytes](core::CallOutcome& outcome) mutable {
-    finish_route(responder, outcome, connection, name, procedure, start, request_bytes);
+    finish_route(responder, outcome, call, name, procedure, start, request_bytes);
   };
-  // A client that hangs up gives its call up at once (its slot and
-  // connection are freed): ServerConnection watches for it.
+  // A client that hangs up, cancels the call or lets its deadline pass gives
+  // the call up at once (its slot and connection are freed): ServerConnection
+  // tells it through on_abandoned.
   core_.load()->call_then(args.name, args.procedure_id, args.payload, args.options, std::move(done),
-                          start, &connection.on_peer_gone);
+                          start, &call.on_abandoned);
 }
 
 // Counted per name up to max_reported_systems names, then under "_other":
@@ -92,13 +110,14 @@ void RouterdService::count_rate_limited(const std::string& name) {
 }
 
 void RouterdService::finish_route(rpc::Responder& responder, const core::CallOutcome& outcome,
-                                  const rpc::ConnectionContext& connection, std::string_view system,
+                                  const rpc::CallContext& call, std::string_view system,
                                   std::uint32_t procedure, Clock::time_point start, std::size_t request_bytes) {
   request_bytes_.fetch_add(request_bytes, std::memory_order_relaxed);
   response_bytes_.fetch_add(outcome.reply.payload.size(), std::memory_order_relaxed);
   if (access_log_.enabled()) {
     const bool refused = !outcome.from_backend && outcome.reply.status != Status::ok;
-    const std::string peer = rpc::format_host_port(connection.peer);
+    const std::string peer = rpc::format_host_port(call.connection.peer);
+    auto trace = common::parse_traceparent(call.traceparent);
     access_log_.record({.peer = peer,
                         .system = system,
                         .procedure = procedure,
@@ -109,7 +128,10 @@ void RouterdService::finish_route(rpc::Responder& responder, const core::CallOut
                         .response_bytes = outcome.reply.payload.size(),
                         .backend = outcome.backend ? std::string_view(outcome.backend->address) : std::string_view(),
                         .attempts = outcome.attempts,
-                        .error = refused ? std::string_view(outcome.reply.payload) : std::string_view()});
+                        .error = refused ? std::string_view(outcome.reply.payload) : std::string_view(),
+                        .request_id = call.request_id,
+                        .trace_id = trace ? trace->trace_id : std::string_view(),
+                        .call_id = call.id});
   }
   if (!outcome.from_backend) return responder.answer(router_error(outcome.reply.status, outcome.reply.payload));
   // Built in a per-thread buffer that keeps its capacity: no allocation per
@@ -132,8 +154,8 @@ void RouterdService::finish_route(rpc::Responder& responder, const core::CallOut
   responder.answer(outcome.reply.status, wrapped);
 }
 
-asio::awaitable<Reply> RouterdService::set_strategy(std::string payload, rpc::ConnectionContext& connection) {
-  if (auto refusal = refuse_unauthenticated(connection)) co_return router_error(refusal->status, refusal->payload);
+asio::awaitable<Reply> RouterdService::set_strategy(std::string payload, rpc::CallContext& call) {
+  if (auto refusal = refuse_unauthenticated(call)) co_return router_error(refusal->status, refusal->payload);
   if (auto refusal = refuse_before_start()) co_return router_error(refusal->status, refusal->payload);
   common::JsonArgs args(payload);
   std::string strategy = args.required_string("strategy");
@@ -147,8 +169,8 @@ asio::awaitable<Reply> RouterdService::set_strategy(std::string payload, rpc::Co
   co_return Reply::success(boost::json::serialize(boost::json::object{{"strategy", strategy}}));
 }
 
-asio::awaitable<Reply> RouterdService::status(std::string payload, rpc::ConnectionContext& connection) {
-  if (auto refusal = refuse_unauthenticated(connection)) co_return router_error(refusal->status, refusal->payload);
+asio::awaitable<Reply> RouterdService::status(std::string payload, rpc::CallContext& call) {
+  if (auto refusal = refuse_unauthenticated(call)) co_return router_error(refusal->status, refusal->payload);
   if (auto refusal = refuse_before_start()) co_return router_error(refusal->status, refusal->payload);
   common::JsonArgs args(payload);
   if (!args.ok()) co_return router_error(Status::invalid_argument, args.error());

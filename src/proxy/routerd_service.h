@@ -35,21 +35,23 @@ class RouterdService {
 
  private:
   // A callback handler: the usual call never makes a coroutine frame.
-  void route(std::string_view payload, rpc::ConnectionContext& connection, rpc::Responder responder);
+  void route(std::string_view payload, rpc::CallContext& call, rpc::Responder responder);
+  static bool apply_caller_deadline(const rpc::CallContext& call, CallOptions& options,
+                                    std::chrono::steady_clock::time_point start);
   // The answer to the client, and the access log's line.
-  void finish_route(rpc::Responder& responder, const core::CallOutcome& outcome, const rpc::ConnectionContext& connection,
+  void finish_route(rpc::Responder& responder, const core::CallOutcome& outcome, const rpc::CallContext& call,
                     std::string_view system, std::uint32_t procedure, std::chrono::steady_clock::time_point start,
                     std::size_t request_bytes);
-  boost::asio::awaitable<Reply> set_strategy(std::string payload, rpc::ConnectionContext& connection);
-  boost::asio::awaitable<Reply> status(std::string payload, rpc::ConnectionContext& connection);
+  boost::asio::awaitable<Reply> set_strategy(std::string payload, rpc::CallContext& call);
+  boost::asio::awaitable<Reply> status(std::string payload, rpc::CallContext& call);
   // Authentication (routerd_auth.cpp).
-  boost::asio::awaitable<Reply> authenticate(std::string payload, rpc::ConnectionContext& connection);
+  boost::asio::awaitable<Reply> authenticate(std::string payload, rpc::CallContext& call);
   std::string auth_token() const;
   // nullopt when the connection may call; else the 16 (status and message).
-  std::optional<Reply> refuse_unauthenticated(rpc::ConnectionContext& connection);
+  std::optional<Reply> refuse_unauthenticated(rpc::CallContext& call);
   // A failed AUTHENTICATE's answer; closes the connection after it once the
   // connection has failed too often.
-  Reply refuse_attempt(rpc::ConnectionContext& connection, Status status, std::string_view message);
+  Reply refuse_attempt(rpc::CallContext& call, Status status, std::string_view message);
 
   void count_rate_limited(const std::string& name);
   // nullopt when the router is attached, else the 14 (status and message).

@@ -66,7 +66,7 @@ class RouterCore {
   // `cancel_hook` (on a worker's thread only, else nullptr): the call sets it
   // while it runs; calling it gives the call up (it ends with status 1,
   // without another attempt) and clears it. routerd passes the client
-  // connection's ConnectionContext::on_peer_gone.
+  // call's CallContext::on_abandoned.
   void call_then(std::string_view system, std::uint32_t procedure, std::string_view payload, CallOptions options,
                  CallCompletion done, std::chrono::steady_clock::time_point arrival,
                  std::function<void()>* cancel_hook = nullptr);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 
 namespace routing::rpc {
@@ -35,6 +36,92 @@ FrameError parse_number(std::string_view digits, std::uint32_t& number) {
   if (value > max_frame_number) return FrameError::number_too_large;
   number = static_cast<std::uint32_t>(value);
   return FrameError::none;
+}
+
+// 1 to 20 digits, value 1..2^64-1: a call id (or the id a cancel names).
+bool parse_call_id(std::string_view digits, std::uint64_t& id) {
+  if (digits.empty() || digits.size() > 20) return false;
+  std::uint64_t value = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return false;
+    auto digit = static_cast<std::uint64_t>(c - '0');
+    if (value > (UINT64_MAX - digit) / 10) return false;
+    value = value * 10 + digit;
+  }
+  if (value == 0) return false;
+  id = value;
+  return true;
+}
+
+// Decimal digits, saturating: a deadline too far to matter stays far.
+bool parse_saturating(std::string_view digits, std::uint64_t& out) {
+  std::uint64_t value = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return false;
+    auto digit = static_cast<std::uint64_t>(c - '0');
+    value = value > (UINT64_MAX - digit) / 10 ? UINT64_MAX : value * 10 + digit;
+  }
+  out = value;
+  return true;
+}
+
+bool valid_key(std::string_view key) {
+  if (key.empty() || key.size() > max_key_bytes) return false;
+  return std::all_of(key.begin(), key.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+}
+
+bool valid_value(std::string_view value) {
+  if (value.empty() || value.size() > max_value_bytes) return false;
+  return std::all_of(value.begin(), value.end(),
+                     [](char c) { return c >= '!' && c <= '~' && c != ';' && c != ':' && c != '\\'; });
+}
+
+// One "key=value" of a tagged frame's header.
+FrameError parse_key(std::string_view item, FrameKeys& keys) {
+  std::size_t equals = item.find('=');
+  if (equals == std::string_view::npos || !valid_key(item.substr(0, equals))) return FrameError::bad_key;
+  std::string_view key = item.substr(0, equals);
+  std::string_view value = item.substr(equals + 1);
+  if (!valid_value(value)) return FrameError::bad_value;
+  if (key == "deadline-ms") {
+    std::uint64_t ms = 0;
+    if (!parse_saturating(value, ms)) return FrameError::bad_value;
+    keys.deadline_ms = ms;
+  } else if (key == "cancel") {
+    if (!parse_call_id(value, keys.cancel)) return FrameError::bad_value;
+  } else if (key == "traceparent") {
+    keys.traceparent.assign(value);
+  } else if (key == "request-id") {
+    keys.request_id.assign(value);
+  }
+  return FrameError::none;
+}
+
+// "<id>[;key=value]*", the part between '#' and ':'.
+FrameError parse_tag(std::string_view tag, Frame& frame) {
+  frame.keys.clear();
+  std::size_t semicolon = tag.find(';');
+  if (!parse_call_id(tag.substr(0, semicolon), frame.id)) return FrameError::bad_call_id;
+  while (semicolon != std::string_view::npos) {
+    tag.remove_prefix(semicolon + 1);
+    semicolon = tag.find(';');
+    if (auto error = parse_key(tag.substr(0, semicolon), frame.keys); error != FrameError::none) return error;
+  }
+  return FrameError::none;
+}
+
+void append_key(std::string& out, std::string_view key, std::string_view value) {
+  out.push_back(';');
+  out.append(key);
+  out.push_back('=');
+  out.append(value);
+}
+
+void append_number_key(std::string& out, std::string_view key, std::uint64_t value) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+  append_key(out, key, std::string_view(digits, end - digits));
 }
 
 // The first byte in [p, end) that needs escaping, or end: eight bytes at a
@@ -103,6 +190,30 @@ void append_frame(std::string& out, std::uint32_t number, std::string_view paylo
   out.push_back('\n');
 }
 
+void append_tagged_frame(std::string& out, std::uint32_t number, std::uint64_t id, std::string_view payload,
+                         const FrameKeysView& keys) {
+  char digits[48];
+  char* end = std::to_chars(digits, digits + 16, number).ptr;
+  *end++ = '#';
+  end = std::to_chars(end, digits + sizeof digits, id).ptr;
+  out.reserve(out.size() + (end - digits) + payload.size() + 2);
+  out.append(digits, end);
+  if (keys.deadline_ms) append_number_key(out, "deadline-ms", *keys.deadline_ms);
+  if (keys.cancel != 0) append_number_key(out, "cancel", keys.cancel);
+  if (!keys.traceparent.empty()) append_key(out, "traceparent", keys.traceparent);
+  if (!keys.request_id.empty()) append_key(out, "request-id", keys.request_id);
+  out.push_back(':');
+  append_escaped(out, payload);
+  out.push_back('\n');
+}
+
+void FrameKeys::clear() {
+  deadline_ms.reset();
+  cancel = 0;
+  traceparent.clear();
+  request_id.clear();
+}
+
 std::string escape(std::string_view payload) {
   std::string out;
   append_escaped(out, payload);
@@ -121,6 +232,13 @@ std::string encode_frame(std::uint32_t number, std::string_view payload) {
   return out;
 }
 
+std::string encode_tagged_frame(std::uint32_t number, std::uint64_t id, std::string_view payload,
+                                const FrameKeysView& keys) {
+  std::string out;
+  append_tagged_frame(out, number, id, payload, keys);
+  return out;
+}
+
 std::string_view describe(FrameError error) noexcept {
   switch (error) {
     case FrameError::none: return "ok";
@@ -129,6 +247,9 @@ std::string_view describe(FrameError error) noexcept {
     case FrameError::bad_digit: return "malformed frame: number is not decimal digits";
     case FrameError::number_too_large: return "malformed frame: number out of range 0..2147483647";
     case FrameError::too_long: return "frame too long";
+    case FrameError::bad_call_id: return "malformed frame: call id out of range 1..18446744073709551615";
+    case FrameError::bad_key: return "malformed frame: a key must be key=value with key of [a-z0-9-]{1,32}";
+    case FrameError::bad_value: return "malformed frame: a value must be 1..256 bytes of '!'..'~' other than ; : \\";
   }
   return "malformed frame";
 }
@@ -136,7 +257,15 @@ std::string_view describe(FrameError error) noexcept {
 FrameError parse_line(std::string_view line, Frame& frame) {
   std::size_t colon = line.find(':');
   if (colon == std::string_view::npos) return FrameError::missing_colon;
-  if (auto error = parse_number(line.substr(0, colon), frame.number); error != FrameError::none) {
+  std::string_view header = line.substr(0, colon);
+  std::size_t hash = header.find('#');
+  if (auto error = parse_number(header.substr(0, hash), frame.number); error != FrameError::none) {
+    return error;
+  }
+  if (hash == std::string_view::npos) {
+    frame.id = 0;
+  } else if (auto error = parse_tag(header.substr(hash + 1), frame); error != FrameError::none) {
+    frame.id = 0;
     return error;
   }
   frame.payload.clear();

@@ -1,8 +1,10 @@
 #pragma once
-// The line protocol codec (CONTRACT §1): "<number>:<escaped payload>\n".
+// The line protocol codec (CONTRACT §1): "<number>:<escaped payload>\n", and
+// its tagged form (CONTRACT §8): "<number>#<id>[;<key>=<value>]*:<payload>\n".
 // Pure byte handling, no I/O, so it can be unit-tested, benchmarked and fuzzed.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -23,10 +25,25 @@ void append_unescaped(std::string& out, std::string_view escaped);
 // Appends a whole frame "<number>:<escaped payload>\n" to `out`.
 void append_frame(std::string& out, std::uint32_t number, std::string_view payload);
 
+// Call metadata on the way out (CONTRACT §8); absent keys are not written.
+// Values must already be valid (1..256 bytes of '!'..'~' without ';' ':' '\\').
+struct FrameKeysView {
+  std::optional<std::uint64_t> deadline_ms;
+  std::uint64_t cancel = 0;  // cancel=<id>, on a tagged ping
+  std::string_view traceparent;
+  std::string_view request_id;
+};
+
+// Appends "<number>#<id>[;key=value]*:<escaped payload>\n" to `out`.
+void append_tagged_frame(std::string& out, std::uint32_t number, std::uint64_t id, std::string_view payload,
+                         const FrameKeysView& keys = {});
+
 // Convenience forms for tests and tools.
 std::string escape(std::string_view payload);
 std::string unescape(std::string_view escaped);
 std::string encode_frame(std::uint32_t number, std::string_view payload);
+std::string encode_tagged_frame(std::uint32_t number, std::uint64_t id, std::string_view payload,
+                                const FrameKeysView& keys = {});
 
 // Why a line is not a valid frame.
 enum class FrameError : std::uint8_t {
@@ -36,18 +53,38 @@ enum class FrameError : std::uint8_t {
   bad_digit,         // a non-digit before ':'
   number_too_large,  // more than 10 digits or above 2147483647
   too_long,          // the line exceeds the maximum frame size
+  bad_call_id,       // a tag that is not 1..18446744073709551615
+  bad_key,           // a key not of [a-z0-9-]{1,32}, or without '='
+  bad_value,         // a value not 1..256 bytes of '!'..'~' without ';' ':' '\\'
 };
 
 // The message sent back with status 3, e.g. "frame too long".
 std::string_view describe(FrameError error) noexcept;
 
-struct Frame {
-  std::uint32_t number = 0;
-  std::string payload;  // decoded
+inline constexpr std::size_t max_key_bytes = 32;
+inline constexpr std::size_t max_value_bytes = 256;
+
+// The keys of a tagged frame that mean something here; unknown keys are
+// skipped. Only a tagged frame (id != 0) carries them.
+struct FrameKeys {
+  std::optional<std::uint64_t> deadline_ms;  // saturates at the largest value
+  std::uint64_t cancel = 0;
+  std::string traceparent;
+  std::string request_id;
+
+  void clear();
+  FrameKeysView view() const { return {deadline_ms, cancel, traceparent, request_id}; }
 };
 
-// Parses one line (without its "\n" or "\r\n") into `frame`. On error `frame`
-// is left in an unspecified state.
+struct Frame {
+  std::uint32_t number = 0;
+  std::uint64_t id = 0;  // the call id of a tagged frame; 0 for the line form
+  std::string payload;   // decoded
+  FrameKeys keys;        // meaningful only when id != 0
+};
+
+// Parses one line (without its "\n" or "\r\n") into `frame`, either form. On
+// error `frame` is left in an unspecified state.
 FrameError parse_line(std::string_view line, Frame& frame);
 
 // Splits a byte stream into frames. Bytes are read straight into its buffer

@@ -15,6 +15,7 @@
 #include <any>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -23,17 +24,12 @@
 
 namespace routing::rpc {
 
-// What a handler knows of the connection its call came on.
+// What a handler knows of the connection its call came on, shared by every
+// call on it.
 struct ConnectionContext {
   asio::ip::tcp::endpoint peer;
   asio::any_io_executor executor;  // the connection's loop: where a Responder must answer
   std::any state;  // per-connection state a service may keep (e.g. auth)
-  // Set by a handler while its call is unanswered: run once, on the
-  // connection's loop, if the client closes or resets the connection first
-  // (its answer has no one to go to: the handler should give up the call).
-  // Watched only while the client has sent nothing beyond the call (a
-  // client pipelining calls is still there). docs/reliability.md.
-  std::function<void()> on_peer_gone;
   bool peer_gone = false;  // the client closed or reset the connection
   // Set by a handler before it answers: the connection closes once that
   // answer is written, serving nothing it read after the call (e.g. too many
@@ -41,19 +37,50 @@ struct ConnectionContext {
   bool close_after_answer = false;
 };
 
-using Handler = std::function<asio::awaitable<Reply>(std::string payload, ConnectionContext&)>;
+// What a handler knows of its own call. It stays valid until the call is
+// answered: for a callback handler, as long as its Responder lives; for a
+// coroutine handler, until it returns. Tagged calls (CONTRACT §8) run
+// concurrently on one connection, each with a CallContext of its own.
+struct CallContext {
+  using Clock = std::chrono::steady_clock;
+  explicit CallContext(ConnectionContext& connection) : connection(connection) {}
+
+  ConnectionContext& connection;
+  std::uint64_t id = 0;  // the tag of a tagged call; 0 for the line form
+  Clock::time_point deadline = Clock::time_point::max();  // from deadline-ms
+  std::string traceparent;  // as the caller sent it (tagged calls only)
+  std::string request_id;
+  // Set by a handler while its call is unanswered: run once, on the
+  // connection's loop, when the call is given up: cancelled by the client
+  // (cancel=), past its deadline (the server has answered 4 already), or its
+  // client closed or reset the connection. An answer given after that is
+  // dropped (or, for a client that only half-closed, still written). For an
+  // untagged call it is watched only while the client has sent nothing
+  // beyond the call (a client pipelining calls is still there).
+  // docs/reliability.md.
+  std::function<void()> on_abandoned;
+  bool abandoned = false;
+
+  // False once the call was given up or its deadline has passed: a handler
+  // asks before (or while) doing work nobody may wait for.
+  bool wanted() const { return !abandoned && Clock::now() < deadline; }
+};
+
+using Handler = std::function<asio::awaitable<Reply>(std::string payload, CallContext&)>;
 
 class ServerConnection;
 
 // Answers one call of a callback handler, at once or later, on the
 // connection's thread (ConnectionContext::executor). Move-only. A Responder destroyed unanswered (the
 // handler threw, or dropped it) answers 13 "internal error", so a call is
-// never left without an answer. It keeps the connection object (and its
-// ConnectionContext) alive until it answers.
+// never left without an answer. It keeps the connection object (and the
+// call's CallContext) alive until it answers.
 class Responder {
  public:
+  static constexpr std::uint32_t untagged = UINT32_MAX;
+
   Responder() = default;
-  explicit Responder(std::shared_ptr<ServerConnection> connection);
+  Responder(std::shared_ptr<ServerConnection> connection, std::uint32_t slot);
   Responder(Responder&&) noexcept = default;
   Responder& operator=(Responder&& other) noexcept;
   ~Responder();
@@ -64,13 +91,15 @@ class Responder {
 
  private:
   std::shared_ptr<ServerConnection> connection_;
+  std::uint32_t slot_ = untagged;  // which call: the untagged one, or a tagged call's slot
 };
 
 // The callback kind: must answer through `responder` exactly once. The
-// payload is the connection's read buffer: it stays valid until the call is
-// answered (the connection reads nothing else meanwhile); a handler that
-// needs it longer moves it out.
-using CallbackHandler = std::function<void(std::string& payload, ConnectionContext&, Responder responder)>;
+// payload is the connection's read buffer: for an untagged call it stays
+// valid until the call is answered (the connection reads nothing else
+// meanwhile); for a tagged call only until the handler returns (the next
+// frame is read into it). A handler that needs it longer moves it out.
+using CallbackHandler = std::function<void(std::string& payload, CallContext&, Responder responder)>;
 
 struct ServerStats {
   std::size_t open_connections = 0;

@@ -42,6 +42,7 @@ ServerConnection::ServerConnection(asio::ip::tcp::socket socket, ServerShared& s
       set_(set),
       decoder_(shared.options.max_frame_bytes),
       idle_timer_(socket_.get_executor()),
+      deadline_timer_(socket_.get_executor()),
       batch_(BatchedWrites::of(socket_.get_executor())),
       last_activity_(common::coarse_now()) {
   error_code ec;
@@ -98,11 +99,19 @@ void ServerConnection::cut() {
     cut_ = true;  // its Responder's answer, should it still come, goes nowhere
     queue_answer(Status::unavailable, "cut at the server's drain timeout: the call may have been processed");
   }
+  for (std::uint32_t slot : tagged_.answerable_slots()) {
+    give_up_tagged(slot, Status::unavailable, "cut at the server's drain timeout: the call may have been processed");
+  }
   FrameError error = FrameError::none;
   for (;;) {
     auto result = decoder_.next(frame_, error);
     if (result == FrameDecoder::Result::need_more || result == FrameDecoder::Result::too_long) break;
-    queue_answer(Status::unavailable, "not processed: the server is stopping");
+    constexpr std::string_view not_processed = "not processed: the server is stopping";
+    if (result == FrameDecoder::Result::frame && frame_.id != 0) {
+      queue_tagged_answer(Status::unavailable, frame_.id, not_processed);
+    } else {
+      queue_answer(Status::unavailable, not_processed);
+    }
   }
   if (!write_active_) {  // else the bytes in flight go first: nothing more can follow in order
     error_code ec;
@@ -117,6 +126,7 @@ void ServerConnection::close() {
   error_code ec;
   socket_.close(ec);  // a pending read completes (aborted) and stops the reader
   idle_timer_.cancel();
+  deadline_timer_.cancel();
   if (reader_blocked_) {
     reader_blocked_ = false;
     stop_reading();
@@ -132,6 +142,13 @@ void ServerConnection::queue_answer(Status status, std::string_view payload) {
   auto number = static_cast<std::int32_t>(status);
   if (number < 0) number = static_cast<std::int32_t>(Status::internal);
   append_frame(output_, static_cast<std::uint32_t>(number), payload);
+  if (!write_active_ && !write_queued_) write_soon();
+}
+
+void ServerConnection::queue_tagged_answer(Status status, std::uint64_t id, std::string_view payload) {
+  auto number = static_cast<std::int32_t>(status);
+  if (number < 0) number = static_cast<std::int32_t>(Status::internal);
+  append_tagged_frame(output_, static_cast<std::uint32_t>(number), id, payload);
   if (!write_active_ && !write_queued_) write_soon();
 }
 
@@ -194,6 +211,7 @@ void ServerConnection::resume_reader() {
 // After the reader stopped and every answer is written: close gently.
 void ServerConnection::finish_if_done() {
   if (!reading_done_ || write_active_ || !output_.empty() || finishing_ || closed_) return;
+  if (tagged_.answerable() != 0) return;  // their answers are still to come
   finishing_ = true;
   asio::co_spawn(socket_.get_executor(), linger_then_close(shared_from_this()), log_escaped_exception);
 }
@@ -217,7 +235,8 @@ void ServerConnection::on_read(error_code ec, std::size_t bytes) {
   read_pending_ = false;
   if (ec) {
     peer_closed_ = ec != asio::error::operation_aborted;
-    if (in_call_) return peer_gone_during_call();
+    if (peer_closed_) abandon_all_calls();  // not our own cancel (stop_reading)
+    if (in_call_) return;  // its end decides what comes next
     stop_reading();
     return;
   }
@@ -229,7 +248,7 @@ void ServerConnection::on_read(error_code ec, std::size_t bytes) {
 
 // While a call is unanswered the reader goes on reading, so that a client
 // that hangs up is noticed at once (its call then gives up its slot: 
-// ConnectionContext::on_peer_gone) rather than when the answer is written.
+// CallContext::on_abandoned) rather than when the answer is written.
 // Only while nothing else is buffered: a client that pipelines is still
 // there, and its bytes must not pile up behind a slow call.
 void ServerConnection::watch_for_peer_gone() {
@@ -238,16 +257,20 @@ void ServerConnection::watch_for_peer_gone() {
   start_read();
 }
 
-// The client closed (or reset) while its call runs. Its remaining answer is
-// still written (a client that only half-closed reads it), then the
-// connection ends.
-void ServerConnection::peer_gone_during_call() {
-  if (!peer_closed_) return;  // our own cancel (stop_reading): the call's end decides
+// The client closed (or reset) while calls run: each is told (its
+// CallContext::on_abandoned). Their answers are still written (a client that
+// only half-closed reads them), then the connection ends.
+void ServerConnection::abandon_all_calls() {
   context_.peer_gone = true;
-  if (auto hook = std::move(context_.on_peer_gone)) {
-    context_.on_peer_gone = nullptr;
-    hook();
-  }
+  auto tell = [](CallContext& call) {
+    call.abandoned = true;
+    if (auto hook = std::move(call.on_abandoned)) {
+      call.on_abandoned = nullptr;
+      hook();
+    }
+  };
+  if (in_call_) tell(call_);
+  for (std::uint32_t slot : tagged_.answerable_slots()) tell(tagged_.at(slot).call);
 }
 
 void ServerConnection::stop_reading() {
@@ -281,7 +304,11 @@ void ServerConnection::serve_buffered() {
         return stop_reading();
       case FrameDecoder::Result::frame:
         partial_since_ = Clock::time_point::max();
-        dispatch();
+        if (frame_.id != 0) {
+          dispatch_tagged();
+        } else {
+          dispatch();
+        }
         break;
     }
   }
@@ -303,12 +330,13 @@ void ServerConnection::start_call() {
   if (it == shared_.handlers.end()) {
     return answer_call(Status::unimplemented, "unknown procedure " + std::to_string(procedure));
   }
-  Responder responder(shared_from_this());
+  call_.abandoned = context_.peer_gone;  // read after its client hung up: nobody waits for it
+  Responder responder(shared_from_this(), Responder::untagged);
   try {
     if (it->second.callback) {
-      it->second.callback(frame_.payload, context_, std::move(responder));
+      it->second.callback(frame_.payload, call_, std::move(responder));
     } else {
-      run_coroutine_handler(it->second.coroutine, std::move(responder));
+      run_coroutine_handler(it->second.coroutine, call_, std::move(responder));
     }
   } catch (const std::exception& e) {
     // The Responder was the handler's: destroyed unanswered while the
@@ -317,15 +345,17 @@ void ServerConnection::start_call() {
   }
 }
 
-void ServerConnection::run_coroutine_handler(const Handler& handler, Responder responder) {
+// `call` lives as long as the responder (its slot is held until then).
+void ServerConnection::run_coroutine_handler(const Handler& handler, CallContext& call, Responder responder) {
   const std::uint32_t procedure = frame_.number;
-  asio::co_spawn(socket_.get_executor(), handler(std::move(frame_.payload), context_),
-                 [responder = std::move(responder), procedure](std::exception_ptr error, Reply reply) mutable {
+  asio::co_spawn(socket_.get_executor(), handler(std::move(frame_.payload), call),
+                 [responder = std::move(responder), procedure, &call](std::exception_ptr error, Reply reply) mutable {
                    if (!error) return responder.answer(reply);
                    try {
                      std::rethrow_exception(error);
                    } catch (const std::exception& e) {
-                     common::log().error("procedure {} threw: {}", procedure, e.what());
+                     // A call given up may end in an exception nobody sees.
+                     if (!call.abandoned) common::log().error("procedure {} threw: {}", procedure, e.what());
                    }
                    responder.answer(Status::internal, "internal error");
                  });
@@ -334,7 +364,7 @@ void ServerConnection::run_coroutine_handler(const Handler& handler, Responder r
 void ServerConnection::answer_call(Status status, std::string_view payload) {
   if (cut_) return;  // answered by cut()
   in_call_ = false;
-  context_.on_peer_gone = nullptr;
+  call_.on_abandoned = nullptr;
   last_activity_ = common::coarse_now();
   if (closed_) return;
   queue_answer(status, payload);
@@ -343,12 +373,14 @@ void ServerConnection::answer_call(Status status, std::string_view payload) {
   if (!dispatching_) serve_buffered();
 }
 
-Responder::Responder(std::shared_ptr<ServerConnection> connection) : connection_(std::move(connection)) {}
+Responder::Responder(std::shared_ptr<ServerConnection> connection, std::uint32_t slot)
+    : connection_(std::move(connection)), slot_(slot) {}
 
 Responder& Responder::operator=(Responder&& other) noexcept {
   if (this != &other) {
     if (connection_) answer(Status::internal, "internal error: the call was dropped without an answer");
     connection_ = std::move(other.connection_);
+    slot_ = other.slot_;
   }
   return *this;
 }
@@ -360,7 +392,8 @@ Responder::~Responder() {
 void Responder::answer(Status status, std::string_view payload) {
   if (!connection_) return;  // answered already
   auto connection = std::move(connection_);
-  connection->answer_call(status, payload);
+  if (slot_ == untagged) return connection->answer_call(status, payload);
+  connection->answer_tagged(slot_, status, payload);
 }
 
 asio::awaitable<void> ServerConnection::linger_then_close(std::shared_ptr<ServerConnection> self) {

@@ -1,7 +1,8 @@
 #pragma once
 // One accepted connection: a reader that decodes frames and serves their
-// calls in order, one at a time (it reads on only when the call's answer is
-// queued), answers written as they are ready (batched while a write is in
+// untagged calls in order, one at a time (it reads on only when the call's
+// answer is queued), and tagged calls (CONTRACT §8) concurrently, each
+// answered as it finishes (tagged_calls.h), answers written as they are ready (batched while a write is in
 // flight, so a slow client never stalls the reader and a slow call never
 // delays the answers before it), and an idle watchdog. The reader is plain
 // callbacks, not a coroutine: a routed call then costs no coroutine frame
@@ -10,6 +11,7 @@
 #include "rpc/drained_read.h"
 #include "rpc/handler_slot.h"
 #include "rpc/server.h"
+#include "rpc/tagged_calls.h"
 
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -77,12 +79,26 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void serve_buffered();
   void dispatch();
   void start_call();
-  void run_coroutine_handler(const Handler& handler, Responder responder);
+  void run_coroutine_handler(const Handler& handler, CallContext& call, Responder responder);
   // The pending call's answer (from its Responder).
   void answer_call(Status status, std::string_view payload);
+  // A tagged frame: answered here (ping, cancel, refusals) or started.
+  void dispatch_tagged();
+  bool refuse_tagged();
+  void start_tagged_call(const RegisteredHandler& handler);
+  // A tagged call's Responder answered (or was dropped): write the answer
+  // unless the call was given up already, and free its slot.
+  void answer_tagged(std::uint32_t slot, Status status, std::string_view payload);
+  // Answers a tagged call now with `status` (cancel, deadline, cut) and tells
+  // its handler (CallContext::on_abandoned); its slot stays taken until the
+  // handler lets go.
+  void give_up_tagged(std::uint32_t slot, Status status, std::string_view message);
+  // The client closed: every call in flight is abandoned.
+  void abandon_all_calls();
+  void arm_deadline_timer(Clock::time_point deadline);
+  void expire_overdue_calls();
   void stop_reading();
   void watch_for_peer_gone();
-  void peer_gone_during_call();
   // Output drained below the limit: serve on if the reader waited for that.
   void resume_reader();
   void start_write();
@@ -92,10 +108,11 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   asio::awaitable<void> idle_watchdog(std::shared_ptr<ServerConnection> self);
   asio::awaitable<void> linger_then_close(std::shared_ptr<ServerConnection> self);
   void queue_answer(Status status, std::string_view payload);
+  void queue_tagged_answer(Status status, std::uint64_t id, std::string_view payload);
   void note_partial_frame();
   Clock::time_point watchdog_deadline() const;
   bool frame_overdue(Clock::time_point now) const;
-  bool busy() const { return in_call_ || !output_.empty() || !writing_.empty(); }
+  bool busy() const { return in_call_ || tagged_.answerable() != 0 || !output_.empty() || !writing_.empty(); }
 
   asio::ip::tcp::socket socket_;
   DrainedReader reader_{socket_};  // reads that skip the recv bound to find nothing
@@ -104,6 +121,12 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   FrameDecoder decoder_;
   Frame frame_;
   ConnectionContext context_;
+  CallContext call_{context_};    // the untagged call in flight
+  TaggedCalls tagged_{context_};  // the tagged calls in flight
+  // Wakes at the earliest deadline of the tagged calls (armed at
+  // deadline_armed_; max() when idle).
+  asio::steady_timer deadline_timer_;
+  Clock::time_point deadline_armed_ = Clock::time_point::max();
   std::string output_;   // answers queued for the writer
   std::string writing_;  // answers being written now
   asio::steady_timer idle_timer_;

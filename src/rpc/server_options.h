@@ -29,6 +29,10 @@ struct ServerOptions {
   // Responses waiting to be written past which the connection stops reading:
   // a client that pipelines without reading cannot grow memory without limit.
   std::size_t max_pending_output_bytes = 4 * 1024 * 1024;
+  // Tagged calls (CONTRACT §8) one connection may have in flight; past it a
+  // new one gets "8#<id>:too many calls in flight on this connection". A
+  // call counts until its handler has answered (a cancelled call too).
+  std::size_t max_calls_per_connection = 128;
 };
 
 }  // namespace routing::rpc

@@ -16,11 +16,17 @@ void check(bool condition) {
   if (!condition) std::abort();
 }
 
+// Either form; a tagged frame keeps its id and known keys (unknown keys are
+// dropped on the way in, so they do not come back).
 void check_round_trip(const Frame& frame) {
-  std::string wire = encode_frame(frame.number, frame.payload);
+  std::string wire = frame.id == 0 ? encode_frame(frame.number, frame.payload)
+                                   : encode_tagged_frame(frame.number, frame.id, frame.payload, frame.keys.view());
   Frame again;
   check(parse_line(std::string_view(wire).substr(0, wire.size() - 1), again) == FrameError::none);
-  check(again.number == frame.number && again.payload == frame.payload);
+  check(again.number == frame.number && again.payload == frame.payload && again.id == frame.id);
+  if (frame.id == 0) return;
+  check(again.keys.deadline_ms == frame.keys.deadline_ms && again.keys.cancel == frame.keys.cancel &&
+        again.keys.traceparent == frame.keys.traceparent && again.keys.request_id == frame.keys.request_id);
 }
 
 }  // namespace

@@ -28,7 +28,7 @@ std::unique_ptr<rpc::Server> start_backend() {
   auto server = std::make_unique<rpc::Server>(rpc::ServerOptions{});
   echo::register_echo_service(*server);
   server->handle(control_bytes_procedure,
-                 [](std::string payload, rpc::ConnectionContext&) -> boost::asio::awaitable<Reply> {
+                 [](std::string payload, rpc::CallContext&) -> boost::asio::awaitable<Reply> {
                    std::size_t count = 0;
                    std::from_chars(payload.data(), payload.data() + payload.size(), count);
                    co_return Reply::success(std::string(count, '\x01'));

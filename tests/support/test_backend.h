@@ -31,7 +31,7 @@ class TestBackend {
     options.drain_timeout = std::chrono::milliseconds(0);  // stop() cuts calls in flight
     server_ = std::make_unique<rpc::Server>(options);
     echo::register_echo_service(*server_);
-    server_->handle(tracked_procedure, [this](std::string payload, rpc::ConnectionContext&)
+    server_->handle(tracked_procedure, [this](std::string payload, rpc::CallContext&)
                                            -> boost::asio::awaitable<Reply> {
       auto request = echo::parse_slow_echo(payload);
       if (!request) co_return Reply::error(Status::invalid_argument, "bad");

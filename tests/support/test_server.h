@@ -22,22 +22,22 @@ inline std::unique_ptr<rpc::Server> start_test_server(rpc::ServerOptions options
   auto server = std::make_unique<rpc::Server>(std::move(options));
   echo::register_echo_service(*server);
   server->handle(throwing_procedure,
-                 [](std::string, rpc::ConnectionContext&) -> boost::asio::awaitable<Reply> {
+                 [](std::string, rpc::CallContext&) -> boost::asio::awaitable<Reply> {
                    throw std::runtime_error("handler bug");
                    co_return Reply{};
                  });
   server->handle(denied_procedure,
-                 [](std::string payload, rpc::ConnectionContext&) -> boost::asio::awaitable<Reply> {
+                 [](std::string payload, rpc::CallContext&) -> boost::asio::awaitable<Reply> {
                    co_return Reply::error(Status::permission_denied, std::move(payload));
                  });
-  server->handle_callback(later_procedure, [](std::string& payload, rpc::ConnectionContext& connection,
+  server->handle_callback(later_procedure, [](std::string& payload, rpc::CallContext& call,
                                                rpc::Responder responder) {
-    boost::asio::post(connection.executor, [payload = std::move(payload), responder = std::move(responder)]() mutable {
+    boost::asio::post(call.connection.executor, [payload = std::move(payload), responder = std::move(responder)]() mutable {
       responder.answer(Status::ok, "later " + payload);
     });
   });
-  server->handle_callback(dropping_procedure, [](std::string&, rpc::ConnectionContext&, rpc::Responder) {});
-  server->handle_callback(throwing_callback_procedure, [](std::string&, rpc::ConnectionContext&, rpc::Responder) {
+  server->handle_callback(dropping_procedure, [](std::string&, rpc::CallContext&, rpc::Responder) {});
+  server->handle_callback(throwing_callback_procedure, [](std::string&, rpc::CallContext&, rpc::Responder) {
     throw std::runtime_error("callback handler bug");
   });
   server->start();

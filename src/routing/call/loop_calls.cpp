@@ -29,7 +29,7 @@ struct RouterCore::LoopCall : Call<rpc::ClientConnection> {
   std::uint64_t answers_before = 0;
   CallCompletion done;
   // The caller's slot through which it can give the call up (routerd: the
-  // client connection's on_peer_gone), or nullptr; and what the call waits
+  // call's CallContext::on_abandoned), or nullptr; and what the call waits
   // for now, so that giving up can cut that wait short.
   std::function<void()>* cancel_hook = nullptr;
   Step waiting_for = Step::finished;
