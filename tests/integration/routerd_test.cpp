@@ -849,6 +849,60 @@ TEST(Routerd, WritesAnAccessLogLinePerCall) {
   EXPECT_EQ(json::parse(lines[1]).at("status").as_int64(), 5);
 }
 
+// CONTRACT section 8 through routerd: tagged ROUTE calls of one client
+// connection run concurrently and are answered as each finishes; a
+// caller's deadline-ms bounds the call; request-id and the trace id reach
+// the access log.
+std::string tagged_route(std::uint64_t id, const std::string& args, rpc::FrameKeysView keys = {}) {
+  return rpc::encode_tagged_frame(1, id, args, keys);
+}
+
+TEST(Routerd, AnswersTaggedRoutesOfOneConnectionAsEachFinishes) {
+  auto log = temp_file("");
+  Cluster cluster(1, {"--access-log", log});
+  RawSocket s(cluster.port());
+  const std::string traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  s.send(tagged_route(1, R"({"name":"echo","procedure_id":2,"payload":"400:slow"})") +
+         tagged_route(2, R"({"name":"echo","procedure_id":1,"payload":"fast"})",
+                      {.traceparent = traceparent, .request_id = "req-42"}));
+  EXPECT_EQ(s.read_line(), R"(0#2:{"payload":"fast"})");
+  EXPECT_EQ(s.read_line(), R"(0#1:{"payload":"slow"})");
+  // The caller's deadline is shorter than the call: status 4, long before
+  // the backend would have answered.
+  s.send(tagged_route(3, R"({"name":"echo","procedure_id":2,"payload":"5000:late"})", {.deadline_ms = 200}) +
+         tagged_route(4, R"({"name":"echo","procedure_id":1,"payload":"after"})"));
+  EXPECT_EQ(s.read_line(), R"(0#4:{"payload":"after"})");
+  auto late = s.read_line();
+  ASSERT_TRUE(late);
+  EXPECT_EQ(late->rfind("4#3:", 0), 0u) << *late;
+  cluster.routerd().signal(SIGTERM);
+  cluster.routerd().wait_exit(10s);
+  auto lines = access_lines(log);
+  std::filesystem::remove(log);
+  ASSERT_GE(lines.size(), 3u);
+  bool found = false;
+  for (const auto& line : lines) {
+    if (!line.contains("call_id") || line.at("call_id").as_int64() != 2) continue;
+    found = true;
+    EXPECT_EQ(line.at("request_id").as_string(), "req-42");
+    EXPECT_EQ(line.at("trace_id").as_string(), "0af7651916cd43dd8448eb211c80319c");
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(Routerd, ATaggedRouteWhoseClientCancelsIsGivenUp) {
+  Cluster cluster(1, {"--pool-size", "1"});
+  RawSocket s(cluster.port());
+  s.send(tagged_route(7, R"({"name":"echo","procedure_id":2,"payload":"5000:never"})"));
+  std::this_thread::sleep_for(100ms);  // the call is with the backend
+  s.send("0#8;cancel=7:\n");
+  EXPECT_EQ(s.read_line(), "1#7:cancelled");
+  EXPECT_EQ(s.read_line(), "0#8:pong");
+  // The system's slot came back: a pool of one still serves.
+  s.send(tagged_route(9, R"({"name":"echo","procedure_id":1,"payload":"next"})"));
+  EXPECT_EQ(s.read_line(), R"(0#9:{"payload":"next"})");
+}
+
 TEST(Routerd, RejectsBadFlagsWithOneLine) {
   for (auto args : std::vector<std::vector<std::string>>{
            {"--pool-size", "0"}, {"--pool-size", "automatic"}, {"--pool-size", "12x"}, {"--max-pool-size", "0"},
