@@ -5,6 +5,9 @@
 # (1 thread), at 1, 16 and 64 connections (closed loop). Reports calls/s,
 # latency p50/p99/p99.9 and the CPU time each proxy (and echod) spends per
 # call, from /proc, and library / direct ratios per connection count; then
+# tagged frames (CONTRACT section 8): the same calls in flight carried by
+# connections of 16 tagged calls each (direct to echod, and into routerd 1
+# worker) against HAProxy's one connection per call in flight; then
 # the time from starting routerd to its first routed call, and the Google
 # Benchmarks of the router's building blocks. Writes
 # bench/results/bench-<time>.md, .tsv and .png.
@@ -44,14 +47,20 @@ start_haproxy "$echod_port"
 
 results="$work/results.tsv"
 printf 'mode\tconnections\tcalls_per_s\tp50_us\tp99_us\tp999_us\tproxy_cpu_us\techod_cpu_us\n' >"$results"
+tagged=0  # 1: C calls in flight are max(1, C/16) connections of C/connections tagged calls each
 run() {  # run MODE PROXY_PID ROUTEBENCH-ARGS...
   local mode="$1" proxy_pid="$2"; shift 2
   local c
   for c in $counts; do
-    local p0=0 e0 p1=0 e1 json calls
+    local p0=0 e0 p1=0 e1 json calls shape
+    shape=(--connections "$c")
+    if [ "$tagged" = 1 ]; then
+      local conns=$((c >= 16 ? c / 16 : 1))
+      shape=(--connections "$conns" --in-flight-per-connection "$((c / conns))")
+    fi
     [ "$proxy_pid" != - ] && p0="$(cpu_ticks "$proxy_pid")"
     e0="$(cpu_ticks "$echod_pid")"
-    json="$("$bin/routebench" "$@" --connections "$c" --duration-s "$seconds" --warmup-s 0 --json || true)"
+    json="$("$bin/routebench" "$@" "${shape[@]}" --duration-s "$seconds" --warmup-s 0 --json || true)"
     # Library rows say which pool size they ran with (for the report).
     grep -o '"pool_size":[0-9]*' <<<"$json" | cut -d: -f2 >"$work/pool-$mode" || true
     [ "$proxy_pid" != - ] && p1="$(cpu_ticks "$proxy_pid")"
@@ -79,6 +88,10 @@ run library-default-pool - --discovery "static://echo=127.0.0.1:$echod_port" --p
 run "routerd-1-worker" "$routerd1_pid" --proxy "127.0.0.1:$routerd1_port"
 run "routerd-2-workers" "$routerd2_pid" --proxy "127.0.0.1:$routerd2_port"
 run "haproxy-tcp" "$haproxy_pid" --direct "127.0.0.1:$haproxy_port"
+tagged=1
+run "direct-tagged" - --direct "127.0.0.1:$echod_port"
+run "routerd-1-worker-tagged" "$routerd1_pid" --proxy "127.0.0.1:$routerd1_port"
+tagged=0
 
 startup_runs=$([ "$smoke" = 1 ] && echo 2 || echo 20)
 startup="$("$root/build/bench/startup_time" "$bin/routerd" "127.0.0.1:$echod_port" "$startup_runs")"
@@ -90,7 +103,8 @@ if [ "$smoke" = 1 ]; then
   # Every path must have carried calls, with none failed.
   bad="$(tail -n +2 "$results" | awk -F'\t' '$3 <= 0 {print $1}')"
   if [ -s "$work/failed" ]; then bad="$bad $(xargs <"$work/failed")"; fi
-  for mode in direct library library-default-pool routerd-1-worker routerd-2-workers haproxy-tcp; do
+  for mode in direct library library-default-pool routerd-1-worker routerd-2-workers haproxy-tcp direct-tagged \
+      routerd-1-worker-tagged; do
     grep -q "^$mode"$'\t' "$results" || bad="$bad $mode(missing)"
   done
   grep -q '"median_ms"' <<<"$startup" || bad="$bad startup_time"
@@ -133,6 +147,22 @@ out="bench/results/bench-$stamp"
         printf "| %s | %s | %s | %s | %s |\n", c, ratio(calls["library-default-pool"], calls["direct"]),
                ratio(p99["library-default-pool"], p99["direct"]), ratio(calls["library"], calls["direct"]),
                ratio(p99["library"], p99["direct"])
+      }' "$results"
+  done
+  echo
+  echo "Tagged frames: the *-tagged rows carry the same calls in flight (the connections column) over"
+  echo "max(1, N/16) connections of N/connections tagged calls each; routerd still calls echod over the"
+  echo "line protocol, one call per backend connection. Issue 23's target at 64: routerd tagged >= 1.5x"
+  echo "HAProxy's calls/s, CPU per call <= 0.67x, p50 no worse."
+  echo
+  echo "| calls in flight | routerd-1-worker-tagged calls/s ÷ haproxy-tcp | CPU per call ÷ haproxy-tcp | p50 ÷ haproxy-tcp |"
+  echo "| ---: | ---: | ---: | ---: |"
+  for c in $counts; do
+    awk -F'\t' -v c="$c" '$2 == c { calls[$1] = $3; p50[$1] = $4; cpu[$1] = $7 }
+      function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
+      END {
+        t = "routerd-1-worker-tagged"; h = "haproxy-tcp"
+        printf "| %s | %s | %s | %s |\n", c, ratio(calls[t], calls[h]), ratio(cpu[t], cpu[h]), ratio(p50[t], p50[h])
       }' "$results"
   done
   echo

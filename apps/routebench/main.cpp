@@ -10,6 +10,7 @@
 #include "proxy/route_args.h"
 #include "rpc/address.h"
 #include "rpc/codec.h"
+#include "tagged_load.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -44,6 +45,9 @@ struct Settings {
   // Library mode: the router's pool size; unset, as many as the connections
   // (the pool never limits the callers; numbers before --pool-size compare).
   std::optional<std::size_t> pool_size;
+  // Tagged frames: calls each connection keeps in flight (0: the line
+  // protocol, one call at a time).
+  unsigned in_flight = 0;
 };
 
 // One caller's way of making a call: true if it got status 0.
@@ -159,6 +163,36 @@ void run_caller(Caller call, const Settings& s, Clock::time_point measure_from, 
   for (auto& [backend, count] : seen) totals.by_backend[backend] += count;
 }
 
+// --in-flight-per-connection: a thread per connection, each keeping that
+// many tagged calls in flight (tagged_load.h).
+void run_tagged(const Settings& s, Clock::time_point measure_from, Clock::time_point end, Totals& totals) {
+  bench::TaggedLoad load{.address = s.direct.empty() ? s.proxy : s.direct, .procedure = s.procedure,
+                         .payload = s.payload ? *s.payload : std::string(s.payload_bytes, 'x'),
+                         .in_flight = s.in_flight};
+  if (!s.proxy.empty()) {
+    CallOptions options{.timeout = std::chrono::milliseconds(s.timeout_ms), .idempotent = s.idempotent};
+    load.payload = proxy::route_args_json(s.system, s.procedure, load.payload, options);
+    load.procedure = proxy::route_procedure;
+  }
+  std::vector<std::thread> threads;
+  std::atomic<bool> failed_to_connect{false};
+  for (int i = 0; i < s.connections; ++i) {
+    threads.emplace_back([&] {
+      try {
+        auto counts = bench::run_tagged_connection(load, measure_from, end);
+        std::lock_guard lock(totals.mutex);
+        totals.latencies_us.insert(totals.latencies_us.end(), counts.latencies_us.begin(), counts.latencies_us.end());
+        totals.ok += counts.ok;
+        totals.failed += counts.failed;
+      } catch (const std::exception&) {
+        failed_to_connect = true;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  if (failed_to_connect) throw std::runtime_error("cannot connect to " + load.address);
+}
+
 constexpr std::size_t max_pool_size = 100'000;  // as routerd's --pool-size
 
 // "default" (RouterOptions{}'s pool size, what library users start with) or
@@ -209,11 +243,20 @@ int main(int argc, char** argv) {
           },
           "N|default"))
       ->needs(discovery);
+  cli.add_option("--in-flight-per-connection", s.in_flight,
+                 "direct and proxy modes: tagged calls each connection keeps in flight (0: line protocol, one at a time)")
+      ->check(CLI::Range(0u, 100000u))
+      ->excludes(discovery)
+      ->capture_default_str();
   cli.add_flag("--idempotent", s.idempotent, "mark calls idempotent (resent once if a backend dies mid-call)");
   cli.add_flag("--json", s.json, "print one JSON line instead of text");
   if (int code = app::parse_flags(cli, argc, argv); code >= 0) return code;
   if (s.direct.empty() && s.proxy.empty() && s.discovery.empty()) {
     std::fprintf(stderr, "routebench: give --direct, --proxy or --discovery\n");
+    return 2;
+  }
+  if (s.in_flight > 0 && (s.rate > 0 || s.procedure == 3)) {
+    std::fprintf(stderr, "routebench: --in-flight-per-connection is a closed loop without the WHOAMI spread\n");
     return 2;
   }
   common::log().set_level(spdlog::level::warn);
@@ -227,12 +270,16 @@ int main(int argc, char** argv) {
   }
   Totals totals;
   try {
-    auto factory = caller_factory(s, router.get());
+    // Connections are made before the clock starts (tagged connections connect in their threads).
     std::vector<Caller> callers;
-    for (int i = 0; i < s.connections; ++i) callers.push_back(factory());
+    if (s.in_flight == 0) {
+      auto factory = caller_factory(s, router.get());
+      for (int i = 0; i < s.connections; ++i) callers.push_back(factory());
+    }
     auto start = Clock::now();
     auto measure_from = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s.warmup_s));
     auto end = measure_from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s.duration_s));
+    if (s.in_flight > 0) run_tagged(s, measure_from, end, totals);
     std::vector<std::thread> threads;
     for (auto& call : callers) {
       threads.emplace_back([&, call] { run_caller(call, s, measure_from, end, s.procedure == 3, totals); });
