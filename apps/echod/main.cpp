@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   app::SettingsReload settings(app, app::declare_with(&app::add_echod_flags), "ECHOD_",
                                std::vector<std::string>(argv + 1, argv + argc));
   app::init_logging("echod", f.common);
+  f.server.tagged_frames = !f.line_protocol_only;
   rpc::Server server(f.server);
   echo::register_echo_service(server, advertise, speed);
 

@@ -121,6 +121,20 @@ struct RouterOptions {
   // instead of handing it another call's answer (the line protocol has no
   // call ids). Costs one tiny frame each way per call. docs/reliability.md.
   bool verify_answers = true;
+  // Tagged frames to backends (CONTRACT §8): each new connection asks its
+  // backend once whether it speaks them (`0#1:`, one round trip). One that
+  // does carries several calls at once, each with its remaining deadline,
+  // trace context and request id; answers are matched by id (verify_answers
+  // is not needed there), and a call that misses its deadline or is given up
+  // is cancelled alone while the connection serves on. A version-1 backend
+  // gets the line protocol, one call at a time per connection. false: line
+  // protocol everywhere.
+  bool tagged_frames = true;
+  // Calls one tagged connection carries before another is opened (while
+  // pool_size allows: at the bound, calls share the least loaded one).
+  // Fewer connections batch more answers per read and write; more spread a
+  // backend's calls over its threads. docs/performance.md has the numbers.
+  std::size_t calls_per_connection = 8;
   // Backends registered by host name (not a literal IP) are looked up off
   // the event loops (Asio's resolver thread), each attempt given up after
   // dns_timeout, and looked up again every dns_refresh (0: only once) so a
@@ -141,6 +155,15 @@ struct CallOptions {
   // The call may be resent once to another backend if its backend fails
   // while it is in flight (only safe when processing it twice is harmless).
   bool idempotent = false;
+  // Carried to backends that speak tagged frames (CONTRACT §8): a W3C
+  // traceparent (the router passes on its own span; not valid: not sent)
+  // and an opaque request id. Empty: none. Viewed, not owned: they must stay
+  // valid until call()/call_then() returns or async_call()'s co_await ends;
+  // the router copies them when the call starts. (Views keep CallOptions
+  // trivially destructible: GCC 12 frees owning members of an aggregate
+  // temporary twice when it is an argument inside a co_await expression.)
+  std::string_view traceparent{};
+  std::string_view request_id{};
 };
 
 namespace core {

@@ -29,6 +29,8 @@ void add_echod_flags(CLI::App& app, EchodFlags& f) {
   app.add_option("--later-speed", f.speed.later_speed, "the speed after --speed-change-after-s")
       ->check(finite_number())->check(CLI::Range(0.001, 1000.0))
       ->capture_default_str();
+  app.add_flag("--line-protocol-only", f.line_protocol_only,
+               "speak version 1 only: answer tagged frames '3:malformed frame' (to test clients' fallback)");
 }
 
 }  // namespace routing::app

@@ -18,6 +18,7 @@ struct EchodFlags {
   long ttl_ms = 10000;
   echo::EchoSpeed speed;
   double change_after_s = -1;
+  bool line_protocol_only = false;  // rpc::ServerOptions::tagged_frames off
 };
 
 // Every flag, with --config FILE and --check-config (environment prefix ECHOD_).

@@ -87,6 +87,13 @@ void add_routerd_flags(CLI::App& app, RouterdFlags& f) {
   app.add_option("--verify-answers", f.router.verify_answers,
                  "send a ping behind each request and accept an answer only when its pong follows (true/false)")
       ->capture_default_str();
+  app.add_option("--tagged-backends", f.router.tagged_frames,
+                 "ask each new backend connection whether it speaks tagged frames and, if so, share it among "
+                 "calls (true/false)")
+      ->capture_default_str();
+  app.add_option("--calls-per-connection", f.router.calls_per_connection,
+                 "calls a tagged backend connection carries before another is opened (within --pool-size)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}))->capture_default_str();
   app.add_option("--max-systems", f.router.max_systems, "systems known at once; a call naming one more new system gets 8")
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))->capture_default_str();
   add_millis(app, "--unknown-name-ttl-ms", f.router.unknown_name_ttl,

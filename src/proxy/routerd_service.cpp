@@ -44,16 +44,33 @@ std::optional<Reply> RouterdService::refuse_before_start() const {
 }
 
 // A tagged call's deadline-ms (CONTRACT §8) bounds the call as a shorter
-// timeout_ms would: the smaller of the caller's and the router's wins.
-// False when it has passed already.
+// timeout_ms would: the smallest of the caller's deadline, its timeout_ms and
+// the router's request timeout wins, so a far deadline never lengthens a
+// call. False when it has passed already.
 bool RouterdService::apply_caller_deadline(const rpc::CallContext& call, CallOptions& options,
-                                           Clock::time_point start) {
+                                           Clock::time_point start) const {
   if (call.deadline == Clock::time_point::max()) return true;
   if (call.deadline <= start) return false;
   auto remaining = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(call.deadline - start),
                             std::chrono::milliseconds(1));
-  if (!options.timeout || remaining < *options.timeout) options.timeout = remaining;
+  const auto current = options.timeout.value_or(core_.load()->options().request_timeout);
+  options.timeout = std::min(remaining, current);
   return true;
+}
+
+// What travels on to a backend that speaks tagged frames (CONTRACT §8): the
+// caller's request id, and its trace with routerd's own span as the parent.
+// An invalid traceparent is not passed on.
+// The views stay valid until call_then returns (it copies them): `call`
+// lives as long as its connection, `args` is this thread's.
+void RouterdService::pass_on_call_keys(const rpc::CallContext& call, RouteArgs& args) {
+  args.options.request_id = call.request_id;
+  args.options.traceparent = {};
+  if (call.traceparent.empty()) return;
+  if (auto parent = common::parse_traceparent(call.traceparent)) {
+    args.traceparent = common::child_traceparent(*parent, common::new_span_id());
+    args.options.traceparent = args.traceparent;
+  }
 }
 
 void RouterdService::route(std::string_view payload, rpc::CallContext& call, rpc::Responder responder) {
@@ -76,6 +93,7 @@ void RouterdService::route(std::string_view payload, rpc::CallContext& call, rpc
   if (!apply_caller_deadline(call, args.options, start)) {
     return refuse(Reply::error(Status::deadline_exceeded, "deadline exceeded before the call started"));
   }
+  pass_on_call_keys(call, args);
 
   // The rate limit sits before the router: a refused call takes no slot.
   if (!rate_limiter_.allow(args.name, start)) {

@@ -13,6 +13,7 @@
 #include "rpc/server.h"
 
 namespace routing::proxy {
+struct RouteArgs;
 
 class RouterdService {
  public:
@@ -36,8 +37,9 @@ class RouterdService {
  private:
   // A callback handler: the usual call never makes a coroutine frame.
   void route(std::string_view payload, rpc::CallContext& call, rpc::Responder responder);
-  static bool apply_caller_deadline(const rpc::CallContext& call, CallOptions& options,
-                                    std::chrono::steady_clock::time_point start);
+  static void pass_on_call_keys(const rpc::CallContext& call, RouteArgs& args);
+  bool apply_caller_deadline(const rpc::CallContext& call, CallOptions& options,
+                             std::chrono::steady_clock::time_point start) const;
   // The answer to the client, and the access log's line.
   void finish_route(rpc::Responder& responder, const core::CallOutcome& outcome, const rpc::CallContext& call,
                     std::string_view system, std::uint32_t procedure, std::chrono::steady_clock::time_point start,

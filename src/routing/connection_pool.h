@@ -21,21 +21,48 @@
 #include <unordered_map>
 
 namespace routing::core {
+namespace pool_detail {
+
+// Blocking connections (and the tests' fakes) never speak tagged frames.
+template <class Connection>
+bool shares(const Connection& connection) {
+  if constexpr (requires { connection.tagged(); }) {
+    return connection.tagged();
+  } else {
+    return false;
+  }
+}
+template <class Connection>
+std::size_t calls_on(const Connection& connection) {
+  if constexpr (requires { connection.in_flight(); }) {
+    return connection.in_flight();
+  } else {
+    return 0;
+  }
+}
+
+}  // namespace pool_detail
 
 // A connection in use, counted while it exists (made from a connecting
-// one); closing it (or destroying this) moves it to closed. `Connection` is rpc::ClientConnection (event
+// one); closing it (or destroying this) moves it to closed. Or a lease of a
+// shared tagged connection (one of several calls on it): the pool owns and
+// counts that connection, and closing a lease only lets go of it. `Connection` is rpc::ClientConnection (event
 // loops) or rpc::BlockingConnection (blocking calls on the caller's thread).
 template <class Connection>
 class BasicPooledConnection {
  public:
   BasicPooledConnection() = default;
   BasicPooledConnection(std::shared_ptr<Connection> connection, std::shared_ptr<Backend> backend);
+  // A lease of a shared connection the pool keeps (not counted again).
+  static BasicPooledConnection lease(std::shared_ptr<Connection> connection, std::shared_ptr<Backend> backend);
   BasicPooledConnection(BasicPooledConnection&&) noexcept = default;
   BasicPooledConnection& operator=(BasicPooledConnection&& other) noexcept;
   ~BasicPooledConnection() { close(); }
 
   explicit operator bool() const { return connection_ != nullptr; }
+  bool is_lease() const { return lease_; }
   Connection& connection() { return *connection_; }
+  const Connection& connection() const { return *connection_; }
   const std::shared_ptr<Connection>& shared() const { return connection_; }
   Backend& backend() { return *backend_; }
   const std::shared_ptr<Backend>& backend_shared() const { return backend_; }
@@ -52,6 +79,7 @@ class BasicPooledConnection {
   std::shared_ptr<Connection> connection_;
   std::shared_ptr<Backend> backend_;
   std::uint64_t failures_before_use_ = 0;
+  bool lease_ = false;
 };
 
 // Idle connections, per backend, oldest first. Not thread-safe: each event
@@ -80,11 +108,21 @@ class BasicConnectionPool {
   // numbers: docs/performance.md, "Blocking pooled connections are trusted
   // for 2 ms".
 
-  // The oldest idle connection to `backend` that still looks usable; dead
-  // ones met on the way are closed. Empty if none. `now`: the caller's
-  // clock reading, if it has one (a clock read costs on these paths).
-  PooledConnection take(Backend& backend, Clock::time_point now = Clock::now());
-  // Back to the idle list, unless after_use() says it drains.
+  // Connections that speak tagged frames (Connection::tagged()) are shared
+  // instead: once given back after their first call they stay here, and
+  // take() lends them (leases) to up to `calls_per_connection` calls at
+  // once, the least loaded first; at the system's bound on connections,
+  // to more. A shared connection with no call counts as idle for the idle
+  // timeout and for making room (evict_one).
+
+  // A lease of the least loaded shared connection to `backend` below
+  // `calls_per_connection` calls (any load, at the system's bound), else
+  // the oldest idle connection that still looks usable; dead ones met on the
+  // way are closed. Empty if none. `now`: the caller's clock reading, if it
+  // has one (a clock read costs on these paths).
+  PooledConnection take(Backend& backend, Clock::time_point now = Clock::now(), std::size_t calls_per_connection = 1);
+  // Back to the idle list (a tagged one: shared), unless after_use() says it
+  // drains. A lease: the shared connection's last use is noted.
   void give_back(PooledConnection connection, Clock::time_point now = Clock::now());
   // What a connection given back becomes: idle, or closed when it broke,
   // its backend left discovery, the pool closed, or its system is over the
@@ -117,12 +155,24 @@ class BasicConnectionPool {
     Clock::time_point since;
     std::uint64_t failed_attempts;  // the backend's count when its last use began
   };
+  struct Shared {
+    PooledConnection connection;  // counted in use while it is open
+    Clock::time_point last_used;
+  };
   struct BackendIdle {
     std::shared_ptr<Backend> backend;  // kept alive while connections idle
     common::RingQueue<Idle> idle;      // oldest first
+    std::vector<Shared> shared;        // tagged connections, lent to many calls
   };
   // Moves the oldest idle connection of `list` out of the idle state.
   PooledConnection leave_idle(BackendIdle& list);
+  PooledConnection lease_shared(BackendIdle& list, Backend& backend, std::size_t calls_per_connection);
+  void share(PooledConnection connection, Clock::time_point now);
+  void return_lease(PooledConnection lease, Clock::time_point now);
+  // Closes the shared connections that are closed, or carry no call and
+  // `unwanted` says so; true when one was closed by `unwanted`.
+  template <class Unwanted>
+  bool close_shared(BackendIdle& list, Unwanted unwanted, bool just_one = false);
   void push_idle(PooledConnection connection, Clock::time_point since, bool at_front);
 
   std::unordered_map<Backend*, BackendIdle> idle_;

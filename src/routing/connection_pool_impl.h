@@ -15,6 +15,16 @@ BasicPooledConnection<Connection>::BasicPooledConnection(std::shared_ptr<Connect
 }
 
 template <class Connection>
+BasicPooledConnection<Connection> BasicPooledConnection<Connection>::lease(std::shared_ptr<Connection> connection,
+                                                                           std::shared_ptr<Backend> backend) {
+  BasicPooledConnection leased;
+  leased.connection_ = std::move(connection);
+  leased.backend_ = std::move(backend);
+  leased.lease_ = true;
+  return leased;
+}
+
+template <class Connection>
 BasicPooledConnection<Connection>& BasicPooledConnection<Connection>::operator=(
     BasicPooledConnection&& other) noexcept {
   if (this != &other) {
@@ -22,6 +32,7 @@ BasicPooledConnection<Connection>& BasicPooledConnection<Connection>::operator=(
     connection_ = std::move(other.connection_);
     backend_ = std::move(other.backend_);
     failures_before_use_ = other.failures_before_use_;
+    lease_ = other.lease_;
   }
   return *this;
 }
@@ -29,6 +40,12 @@ BasicPooledConnection<Connection>& BasicPooledConnection<Connection>::operator=(
 template <class Connection>
 void BasicPooledConnection<Connection>::close() {
   if (!connection_) return;
+  if (lease_) {  // the pool owns the connection: only this call lets go
+    connection_.reset();
+    backend_.reset();
+    lease_ = false;
+    return;
+  }
   connection_->close();
   connection_.reset();
   transition(backend_->system, backend_.get(), ConnectionState::in_use, ConnectionState::closed);
@@ -60,10 +77,14 @@ void BasicConnectionPool<Connection>::push_idle(PooledConnection connection, Clo
 }
 
 template <class Connection>
-BasicPooledConnection<Connection> BasicConnectionPool<Connection>::take(Backend& backend, Clock::time_point now) {
+BasicPooledConnection<Connection> BasicConnectionPool<Connection>::take(Backend& backend, Clock::time_point now,
+                                                                        std::size_t calls_per_connection) {
   auto it = idle_.find(&backend);
   if (it == idle_.end()) return {};
   auto& list = it->second;
+  if (!list.shared.empty()) {
+    if (auto leased = lease_shared(list, backend, calls_per_connection)) return leased;
+  }
   while (!list.idle.empty()) {
     bool trusted = now - list.idle.front().since < Connection::trusted_while_idle_for &&
                    list.idle.front().failed_attempts == backend.failed_attempts.load(std::memory_order_relaxed);
@@ -90,7 +111,77 @@ ConnectionState BasicConnectionPool<Connection>::after_use(PooledConnection& con
 
 template <class Connection>
 void BasicConnectionPool<Connection>::give_back(PooledConnection connection, Clock::time_point now) {
-  if (after_use(connection) == ConnectionState::idle) push_idle(std::move(connection), now, false);
+  if (connection.is_lease()) return return_lease(std::move(connection), now);
+  if (after_use(connection) != ConnectionState::idle) return;  // `connection` closes
+  if (pool_detail::shares(connection.connection())) return share(std::move(connection), now);
+  push_idle(std::move(connection), now, false);
+}
+
+// Fills the busiest connection below the target first, so that answers
+// batch on few connections and the rest fall idle (and are closed by the
+// idle timeout); at the system's bound, the least loaded takes one more.
+template <class Connection>
+auto BasicConnectionPool<Connection>::lease_shared(BackendIdle& list, Backend& backend,
+                                                   std::size_t calls_per_connection) -> PooledConnection {
+  close_shared(list, [](const Shared&) { return false; });  // the dead ones
+  Shared* fullest_below = nullptr;
+  Shared* least_loaded = nullptr;
+  for (Shared& entry : list.shared) {
+    const std::size_t calls = pool_detail::calls_on(entry.connection.connection());
+    if (calls < calls_per_connection &&
+        (!fullest_below || calls > pool_detail::calls_on(fullest_below->connection.connection()))) {
+      fullest_below = &entry;
+    }
+    if (!least_loaded || calls < pool_detail::calls_on(least_loaded->connection.connection())) least_loaded = &entry;
+  }
+  Shared* chosen = fullest_below;
+  if (!chosen && backend.system.open_connections.load(std::memory_order_relaxed) >= backend.system.connection_limit()) {
+    chosen = least_loaded;
+  }
+  if (!chosen) return {};
+  return PooledConnection::lease(chosen->connection.shared(), chosen->connection.backend_shared());
+}
+
+template <class Connection>
+void BasicConnectionPool<Connection>::share(PooledConnection connection, Clock::time_point now) {
+  auto& list = idle_[&connection.backend()];
+  if (!list.backend) list.backend = connection.backend_shared();
+  list.shared.push_back(Shared{std::move(connection), now});
+}
+
+template <class Connection>
+void BasicConnectionPool<Connection>::return_lease(PooledConnection lease, Clock::time_point now) {
+  Backend& backend = lease.backend();
+  auto it = idle_.find(&backend);
+  if (it == idle_.end()) return;
+  auto& list = it->second;
+  for (Shared& entry : list.shared) {
+    if (entry.connection.shared() == lease.shared()) entry.last_used = now;
+  }
+  // Drains as an idle one would (after_use): once it carries no call.
+  const bool draining = closed_ || backend.removed.load(std::memory_order_relaxed) ||
+                        backend.system.open_connections.load(std::memory_order_relaxed) >
+                            backend.system.connection_limit();
+  if (draining) close_shared(list, [&](const Shared& entry) { return entry.connection.shared() == lease.shared(); });
+}
+
+template <class Connection>
+template <class Unwanted>
+bool BasicConnectionPool<Connection>::close_shared(BackendIdle& list, Unwanted unwanted, bool just_one) {
+  bool closed_one = false;
+  for (auto entry = list.shared.begin(); entry != list.shared.end();) {
+    auto& connection = entry->connection.connection();
+    const bool dead = !connection.is_open();
+    const bool drop =
+        dead || (!(just_one && closed_one) && pool_detail::calls_on(connection) == 0 && unwanted(*entry));
+    if (!drop) {
+      ++entry;
+      continue;
+    }
+    closed_one = closed_one || !dead;
+    entry = list.shared.erase(entry);  // its PooledConnection closes it
+  }
+  return closed_one;
 }
 
 template <class Connection>
@@ -119,9 +210,27 @@ void BasicConnectionPool<Connection>::put_back(Borrowed borrowed) {
 template <class Connection>
 bool BasicConnectionPool<Connection>::evict_one(const System& system) {
   BackendIdle* oldest = nullptr;
+  const Shared* oldest_shared = nullptr;
+  BackendIdle* shared_list = nullptr;
+  auto since = Clock::time_point::max();
   for (auto& [backend, list] : idle_) {
-    if (&backend->system != &system || list.idle.empty()) continue;
-    if (!oldest || list.idle.front().since < oldest->idle.front().since) oldest = &list;
+    if (&backend->system != &system) continue;
+    if (!list.idle.empty() && list.idle.front().since < since) {
+      oldest = &list;
+      oldest_shared = nullptr;
+      since = list.idle.front().since;
+    }
+    for (const Shared& entry : list.shared) {  // one with no call counts as idle
+      if (pool_detail::calls_on(entry.connection.connection()) != 0 || entry.last_used >= since) continue;
+      oldest_shared = &entry;
+      shared_list = &list;
+      since = entry.last_used;
+    }
+  }
+  if (oldest_shared) {
+    const Connection* target = oldest_shared->connection.shared().get();  // entries move as dead ones leave
+    return close_shared(*shared_list, [&](const Shared& entry) { return entry.connection.shared().get() == target; },
+                        true);
   }
   if (!oldest) return false;
   leave_idle(*oldest);  // and closed
@@ -139,18 +248,23 @@ void BasicConnectionPool<Connection>::sweep(std::chrono::milliseconds idle_timeo
             !list.idle.front().connection.connection().is_open())) {
       leave_idle(list);  // and closed
     }
+    close_shared(list, [&](const Shared& entry) { return removed || now - entry.last_used >= idle_timeout; });
     // Dead connections further back are found when they are taken.
-    it = list.idle.empty() ? idle_.erase(it) : std::next(it);
+    it = list.idle.empty() && list.shared.empty() ? idle_.erase(it) : std::next(it);
   }
 }
 
 template <class Connection>
 void BasicConnectionPool<Connection>::close_all() {
   closed_ = true;  // connections given back later are closed too
-  for (auto& [backend, list] : idle_) {
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    auto& list = it->second;
     while (!list.idle.empty()) leave_idle(list);
+    // A shared connection still carrying calls closes when its last call
+    // gives its lease back (return_lease).
+    close_shared(list, [](const Shared&) { return true; });
+    it = list.shared.empty() ? idle_.erase(it) : std::next(it);
   }
-  idle_.clear();
 }
 
 }  // namespace routing::core

@@ -20,6 +20,7 @@ using Clock = std::chrono::steady_clock;
 void RouterCore::validate(const RouterOptions& options) {
   auto fail = [](const std::string& why) { throw std::invalid_argument(why); };
   if (options.pool_size == 0) fail("pool size must be at least 1");
+  if (options.calls_per_connection == 0) fail("calls per connection must be at least 1");
   if (options.adaptive_pool) {
     if (options.adaptive_min_pool == 0) fail("adaptive min pool must be at least 1");
     if (options.adaptive_max_pool < options.adaptive_min_pool) fail("adaptive max pool must be at least its min");

@@ -126,7 +126,7 @@ class RouterCore {
                      std::function<void()>* cancel_hook);
   void give_up(LoopCall& call);
   void advance(std::unique_ptr<LoopCall> call, Step step);
-  void on_answer(std::unique_ptr<LoopCall> call, Reply& reply);
+  void on_answer(std::unique_ptr<LoopCall> call, Reply& reply, bool answered);
   boost::asio::awaitable<void> learn_backends(std::unique_ptr<LoopCall> call);
   boost::asio::awaitable<void> connect(std::unique_ptr<LoopCall> call);
   Step wait_for_permit_here(Call<rpc::BlockingConnection>& call, CallFlow<BlockingPools>& flow);

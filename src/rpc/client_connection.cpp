@@ -38,12 +38,40 @@ asio::awaitable<error_code> ClientConnection::connect(asio::ip::tcp::endpoint en
 
 void ClientConnection::start_call(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline,
                                   CallHandler handler) {
+  if (tagged_) {
+    enqueue_tagged(procedure, payload, Waiting{std::move(handler), {}, deadline}, {});
+    return;
+  }
   enqueue(procedure, payload, Waiting{std::move(handler), {}, deadline});
 }
 
-void ClientConnection::call_then(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline,
-                                 Callback done) {
+std::uint64_t ClientConnection::call_then(std::uint32_t procedure, std::string_view payload,
+                                          Clock::time_point deadline, Callback done, const CallKeys& keys) {
+  if (tagged_) return enqueue_tagged(procedure, payload, Waiting{{}, std::move(done), deadline}, keys);
   enqueue(procedure, payload, Waiting{{}, std::move(done), deadline});
+  return 0;
+}
+
+void ClientConnection::start_probe(Clock::time_point deadline, asio::any_completion_handler<void(bool)> done) {
+  if (!open_ || probing_ || tagged_ || !waiting_.empty()) {  // only before the first call
+    asio::post(socket_.get_executor(), asio::append(std::move(done), tagged_));
+    return;
+  }
+  probing_ = true;
+  probed_.swap(done);  // not operator=: Boost 1.81's move assignment copies itself into itself
+  output_ += "0#1:\n";
+  waiting_.push_back(Waiting{{}, {}, deadline});
+  if (deadline < armed_for_) arm_deadline(deadline);
+  if (!writing_active_ && !flush_queued_) flush_soon();
+}
+
+void ClientConnection::cancel(std::uint64_t id) {
+  if (!tagged_) return close();
+  if (id == 0) return;  // the call never went out (it failed at once)
+  const auto index = static_cast<std::uint32_t>(id & ((std::uint64_t{1} << slot_bits) - 1));
+  if (index < slots_.size() && slots_[index].id == id && !slots_[index].given_up) {
+    give_up_tagged(index, Reply::error(Status::cancelled, "cancelled"));
+  }
 }
 
 void ClientConnection::enqueue(std::uint32_t procedure, std::string_view payload, Waiting waiting) {
@@ -83,14 +111,15 @@ void ClientConnection::arm_deadline(Clock::time_point deadline) {
 void ClientConnection::on_deadline_timer() {
   armed_for_ = Clock::time_point::max();
   const auto now = Clock::now();
-  Clock::time_point next = Clock::time_point::max();
+  if (tagged_) expire_tagged(now);  // given up one by one; the connection serves on
+  Clock::time_point next = armed_for_;
   bool missed = false;
   for (const auto& call : waiting_) {
     missed = missed || call.deadline <= now;
     next = std::min(next, call.deadline);
   }
   if (!missed) {
-    if (next != Clock::time_point::max()) arm_deadline(next);
+    if (next < armed_for_) arm_deadline(next);
     return;
   }
   fail_all("connection closed: an earlier call timed out", now);
@@ -139,7 +168,10 @@ struct ClientConnection::OnRead {
   OnRead(OnRead&&) noexcept = default;
   allocator_type get_allocator() const noexcept { return allocator_type(*slot); }
   ~OnRead() {
-    if (self) auto dropped = std::move(self->waiting_);
+    if (!self) return;
+    auto dropped = std::move(self->waiting_);
+    auto dropped_tagged = std::move(self->slots_);
+    auto dropped_probe = std::move(self->probed_);
   }
   void operator()(error_code ec, std::size_t bytes) {
     auto connection = std::move(self);
@@ -173,9 +205,24 @@ void ClientConnection::on_read(error_code ec, std::size_t bytes) {
       fail_all(std::string("protocol error: ") + std::string(describe(error)));
       return;
     }
+    if (frame_.id != 0 && !probing_) {  // a tagged answer
+      if (!on_tagged_answer()) {
+        fail_all("protocol error: a tagged answer to no call of this connection");
+        return;
+      }
+      if (!open_) return;
+      continue;
+    }
     if (waiting_.empty()) {
       fail_all("protocol error: answer without a request");
       return;
+    }
+    if (probing_) {  // the probe is the first request, so this is its answer
+      Waiting probe = std::move(waiting_.front());
+      waiting_.pop_front();
+      on_probe_answer(std::move(probe));
+      if (!open_) return;
+      continue;
     }
     if (verify_answers_) {
       auto read = barrier_.next(frame_);
@@ -189,18 +236,34 @@ void ClientConnection::on_read(error_code ec, std::size_t bytes) {
     Waiting call = std::move(waiting_.front());
     waiting_.pop_front();
     Reply reply{static_cast<Status>(frame_.number), std::move(frame_.payload)};
-    // The answer goes to its caller inline (no trip through the queue); the
-    // caller may start its next call on this connection or close it, so
-    // check again.
-    if (call.callback) {
-      call.callback(reply);
-      frame_.payload = std::move(reply.payload);  // the decoder reuses the buffer, unless taken
-    } else {
-      asio::dispatch(asio::append(std::move(call.handler), std::move(reply)));
-    }
+    deliver(std::move(call), reply);
     if (!open_) return;
   }
   start_read();
+}
+
+// The answer goes to its caller inline (no trip through the queue); the
+// caller may start its next call on this connection or close it, so the
+// reader checks again.
+void ClientConnection::deliver(Waiting call, Reply& reply) {
+  if (call.callback) {
+    call.callback(reply, true);
+    frame_.payload = std::move(reply.payload);  // the decoder reuses the buffer, unless taken
+  } else {
+    asio::dispatch(asio::append(std::move(call.handler), std::move(reply)));
+  }
+}
+
+void ClientConnection::on_probe_answer(Waiting probe) {
+  probing_ = false;
+  if (frame_.id == 1 && frame_.number == 0) {
+    tagged_ = true;
+  } else if (frame_.id != 0) {
+    fail_all("protocol error: a tagged answer that is not the probe's");
+    return;
+  }
+  // Else a version-1 server refused the tagged frame (`3:...`): line protocol.
+  asio::dispatch(asio::append(std::move(probed_), tagged_));
 }
 
 void ClientConnection::close() { fail_all("connection closed"); }
@@ -216,6 +279,7 @@ bool ClientConnection::peer_looks_open() {
 // Closes the socket and completes every outstanding call with `reason`, or
 // with status 4 those whose deadline is at or before `timed_out_by`.
 void ClientConnection::fail_all(std::string_view reason, Clock::time_point timed_out_by) {
+  const bool was_open = open_;
   open_ = false;
   barrier_.reset();
   error_code ignored;
@@ -223,6 +287,12 @@ void ClientConnection::fail_all(std::string_view reason, Clock::time_point timed
   output_.clear();
   armed_for_ = Clock::time_point::max();
   deadline_timer_.cancel();
+  if (was_open) fail_tagged(reason);
+  if (probing_) {
+    probing_ = false;
+    asio::post(socket_.get_executor(), asio::append(std::move(probed_), false));
+    waiting_.pop_front();  // the probe's place
+  }
   auto waiting = std::move(waiting_);
   waiting_.clear();
   while (!waiting.empty()) {
@@ -240,10 +310,11 @@ void ClientConnection::fail_all(std::string_view reason, Clock::time_point timed
 void ClientConnection::complete(Waiting call, Reply reply) {
   if (call.callback) {
     asio::post(socket_.get_executor(), [done = std::move(call.callback), reply = std::move(reply)]() mutable {
-      done(reply);
+      done(reply, false);
     });
     return;
   }
+  if (!call.handler) return;
   // post() goes through the handler's own executor (e.g. its coroutine's).
   asio::post(socket_.get_executor(), asio::append(std::move(call.handler), std::move(reply)));
 }

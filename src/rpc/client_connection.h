@@ -1,6 +1,11 @@
 #pragma once
-// A client connection that pipelines: any number of calls may be outstanding;
-// they are written in call order and matched with answers in that order.
+// A client connection with any number of calls outstanding. In the line
+// protocol they are written in call order and matched with answers in that
+// order. Once async_probe_tagged() found the peer speaking tagged frames (CONTRACT
+// §8), each call carries an id and its deadline, trace context and request
+// id, answers are matched by id in any order, and a call that misses its
+// deadline or is cancelled is given up alone (a cancel goes to the server)
+// while the connection serves on (client_tagged_calls.cpp).
 // Use it only on its loop's thread (or, on an io_context that several threads
 // run, through one strand).
 #include <routing/reply.h>
@@ -21,6 +26,7 @@
 
 #include <chrono>
 #include <memory>
+#include <vector>
 
 namespace routing::rpc {
 
@@ -60,18 +66,46 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
 
   // The same as a plain callback, for hot paths: no type-erased completion
   // handler, no executor hop. `done` runs on this connection's loop: inline
-  // when the answer is read, or, on a failure, from a later turn of the loop
-  // (never inside this call). The Reply is `done`'s (it may move the payload
-  // out). `done` may make the next call on this connection or close it.
-  using Callback = common::InplaceFunction<void(Reply&), 32>;
-  void call_then(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline, Callback done);
+  // when the answer is read (`answered` true), or, on a failure, from a later
+  // turn of the loop (never inside this call; `answered` false: the Reply is
+  // the connection's account, 4 at the deadline, 1 when cancelled, else 14).
+  // The Reply is `done`'s (it may move the payload out). `done` may make the
+  // next call on this connection or close it.
+  // Returns the call's id on a tagged connection (for cancel()), else 0.
+  using Callback = common::InplaceFunction<void(Reply&, bool answered), 32>;
+  // What a tagged call carries besides its deadline (ignored in the line protocol).
+  struct CallKeys {
+    std::string_view traceparent;
+    std::string_view request_id;
+  };
+  std::uint64_t call_then(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline,
+                          Callback done, const CallKeys& keys = {});
+  // Gives up the call `id` (call_then's): on a tagged connection it alone is
+  // completed with status 1 and the server is told; in the line protocol the
+  // connection closes (its answer could not be told from the next call's).
+  void cancel(std::uint64_t id);
+
+  // Asks the peer, once, before the first call, whether it speaks tagged
+  // frames (`0#1:`, answered `0#1:pong`; a version-1 server answers `3:...`).
+  // Completes with true when it does: the connection is tagged from then on;
+  // false on a line-protocol peer or a failure (is_open() tells them apart).
+  template <asio::completion_token_for<void(bool)> Token>
+  auto async_probe_tagged(Clock::time_point deadline, Token&& token) {
+    return asio::async_initiate<Token, void(bool)>(
+        [self = shared_from_this()](auto handler, Clock::time_point at) {
+          self->start_probe(at, asio::any_completion_handler<void(bool)>(std::move(handler)));
+        },
+        token, deadline);
+  }
+  bool tagged() const noexcept { return tagged_; }
 
   void close();
   // Sends a ping behind every request and hands out an answer only once its
   // pong follows (rpc/answer_barrier.h). Set before the first call.
   void verify_answers(bool on) noexcept { verify_answers_ = on; }
   bool is_open() const noexcept { return open_; }
-  std::size_t in_flight() const noexcept { return waiting_.size(); }
+  // Calls whose callers still wait for an answer.
+  std::size_t in_flight() const noexcept { return tagged_ ? tagged_in_flight_ : waiting_.size(); }
   // Answers read so far: tells an answer from a transport failure when both
   // carry a status (the router keeps one call at a time per connection).
   std::uint64_t answers_received() const noexcept { return answers_received_; }
@@ -89,10 +123,31 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
 
  private:
   struct Waiting {
-    CallHandler handler;  // one of the two is set
+    CallHandler handler;  // one of the two is set (neither: the probe, or a cancel's ping)
     Callback callback;
     Clock::time_point deadline;
+
+    Waiting() = default;
+    Waiting(CallHandler h, Callback c, Clock::time_point at)
+        : handler(std::move(h)), callback(std::move(c)), deadline(at) {}
+    Waiting(Waiting&&) noexcept = default;
+    // Not memberwise: Boost 1.81's any_completion_handler move assignment
+    // wraps the source in itself without end (a stack overflow). Swap instead.
+    Waiting& operator=(Waiting&& other) noexcept {
+      CallHandler(std::move(other.handler)).swap(handler);
+      callback = std::move(other.callback);
+      deadline = other.deadline;
+      return *this;
+    }
   };
+  // A tagged call's place; its id is (serial << slot_bits) | index, so an
+  // answer finds its call without a search or an allocation.
+  struct Slot {
+    Waiting call;
+    std::uint64_t id = 0;   // 0: free
+    bool given_up = false;  // its caller has been answered: the answer to come is dropped
+  };
+  static constexpr unsigned slot_bits = 20;
   void start_call(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline,
                   CallHandler handler);
   void enqueue(std::uint32_t procedure, std::string_view payload, Waiting waiting);
@@ -105,6 +160,21 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void start_read();
   void on_read(error_code ec, std::size_t bytes);
   void fail_all(std::string_view reason, Clock::time_point timed_out_by = Clock::time_point::min());
+  void deliver(Waiting call, Reply& reply);
+  void start_probe(Clock::time_point deadline, asio::any_completion_handler<void(bool)> done);
+  // Tagged calls (client_tagged_calls.cpp).
+  std::uint64_t enqueue_tagged(std::uint32_t procedure, std::string_view payload, Waiting waiting,
+                               const CallKeys& keys);
+  std::uint32_t open_slot();
+  void free_slot(std::uint32_t index);
+  // Completes the call with `reply` at once (its answer, when it comes, is
+  // dropped) and tells the server with a cancel.
+  void give_up_tagged(std::uint32_t index, Reply reply);
+  // False when the frame answers no call (a protocol error).
+  bool on_tagged_answer();
+  void on_probe_answer(Waiting probe);
+  void expire_tagged(Clock::time_point now);
+  void fail_tagged(std::string_view reason);
 
   asio::ip::tcp::socket socket_;
   DrainedReader reader_{socket_};  // reads that skip the recv bound to find nothing
@@ -123,6 +193,13 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   bool open_ = false;
   bool verify_answers_ = false;
   AnswerBarrier barrier_;
+  bool tagged_ = false;
+  bool probing_ = false;
+  asio::any_completion_handler<void(bool)> probed_;
+  std::vector<Slot> slots_;
+  std::vector<std::uint32_t> free_slots_;
+  std::uint64_t serial_ = 0;
+  std::size_t tagged_in_flight_ = 0;  // slots whose callers wait
 };
 
 }  // namespace routing::rpc

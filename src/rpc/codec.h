@@ -28,10 +28,10 @@ void append_frame(std::string& out, std::uint32_t number, std::string_view paylo
 // Call metadata on the way out (CONTRACT §8); absent keys are not written.
 // Values must already be valid (1..256 bytes of '!'..'~' without ';' ':' '\\').
 struct FrameKeysView {
-  std::optional<std::uint64_t> deadline_ms;
+  std::optional<std::uint64_t> deadline_ms{};
   std::uint64_t cancel = 0;  // cancel=<id>, on a tagged ping
-  std::string_view traceparent;
-  std::string_view request_id;
+  std::string_view traceparent{};
+  std::string_view request_id{};
 };
 
 // Appends "<number>#<id>[;key=value]*:<escaped payload>\n" to `out`.

@@ -41,8 +41,8 @@ ServerConnection::ServerConnection(asio::ip::tcp::socket socket, ServerShared& s
       shared_(shared),
       set_(set),
       decoder_(shared.options.max_frame_bytes),
-      idle_timer_(socket_.get_executor()),
       deadline_timer_(socket_.get_executor()),
+      idle_timer_(socket_.get_executor()),
       batch_(BatchedWrites::of(socket_.get_executor())),
       last_activity_(common::coarse_now()) {
   error_code ec;
@@ -127,6 +127,10 @@ void ServerConnection::close() {
   socket_.close(ec);  // a pending read completes (aborted) and stops the reader
   idle_timer_.cancel();
   deadline_timer_.cancel();
+  // Closed under running calls (a write failed: the client cannot get their
+  // answers): each is told, so it gives up its slot now rather than at its
+  // timeout.
+  if (!context_.peer_gone && (in_call_ || tagged_.answerable() != 0)) abandon_all_calls();
   if (reader_blocked_) {
     reader_blocked_ = false;
     stop_reading();
@@ -304,7 +308,9 @@ void ServerConnection::serve_buffered() {
         return stop_reading();
       case FrameDecoder::Result::frame:
         partial_since_ = Clock::time_point::max();
-        if (frame_.id != 0) {
+        if (frame_.id != 0 && !shared_.options.tagged_frames) {
+          queue_answer(Status::invalid_argument, describe(FrameError::bad_digit));  // as version 1 read it
+        } else if (frame_.id != 0) {
           dispatch_tagged();
         } else {
           dispatch();

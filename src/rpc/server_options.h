@@ -33,6 +33,10 @@ struct ServerOptions {
   // new one gets "8#<id>:too many calls in flight on this connection". A
   // call counts until its handler has answered (a cancelled call too).
   std::size_t max_calls_per_connection = 128;
+  // False: speak version 1 only, answering a tagged frame as a version-1
+  // server does (`3:malformed frame: ...`). For tests and for rolling out
+  // version 2 behind a switch; echod's --line-protocol-only.
+  bool tagged_frames = true;
 };
 
 }  // namespace routing::rpc

@@ -87,10 +87,10 @@ void ServerConnection::answer_tagged(std::uint32_t slot, Status status, std::str
   const std::uint64_t id = tagged_.at(slot).call.id;
   tagged_.release(slot);
   last_activity_ = common::coarse_now();
-  if (answer && !closed_) {
-    queue_tagged_answer(status, id, payload);
-    if (context_.close_after_answer) begin_shutdown();
-  }
+  if (answer && !closed_) queue_tagged_answer(status, id, payload);
+  // Asked by a handler whose call was given up too (answered already): the
+  // connection still ends.
+  if (context_.close_after_answer) begin_shutdown();
   finish_if_done();
 }
 

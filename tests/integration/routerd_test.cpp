@@ -890,6 +890,17 @@ TEST(Routerd, AnswersTaggedRoutesOfOneConnectionAsEachFinishes) {
   EXPECT_TRUE(found);
 }
 
+// A caller's far deadline never lengthens routerd's own request timeout:
+// the shorter of the two bounds the call.
+TEST(Routerd, ATaggedRoutesFarDeadlineKeepsTheRoutersTimeout) {
+  Cluster cluster(1, {"--request-timeout-ms", "300"});
+  RawSocket s(cluster.port());
+  s.send(tagged_route(5, R"({"name":"echo","procedure_id":2,"payload":"2000:slow"})", {.deadline_ms = 60000}));
+  auto answer = s.read_line();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->rfind("4#5:", 0), 0u) << *answer;
+}
+
 TEST(Routerd, ATaggedRouteWhoseClientCancelsIsGivenUp) {
   Cluster cluster(1, {"--pool-size", "1"});
   RawSocket s(cluster.port());

@@ -143,6 +143,30 @@ TEST_F(CallFlowTest, AFailureAfterSendingIsNotResentUnlessIdempotent) {
   EXPECT_EQ(system->retries.load(), 1u);
 }
 
+// A backend that answers 14 could not serve the call (e.g. it cut the call
+// as it stopped): an idempotent call goes to another backend, any other
+// call gets the backend's own answer.
+TEST_F(CallFlowTest, ABackendsAnswer14IsResentOnlyWhenIdempotent) {
+  auto call = make_call();
+  flow.start(call);
+  connect_ok(call);
+  ASSERT_EQ(answer(call, Reply{Status::unavailable, "cut at the server's drain timeout"}), Step::finished);
+  EXPECT_EQ(call.outcome.reply.status, Status::unavailable);
+  EXPECT_EQ(call.outcome.reply.payload, "cut at the server's drain timeout");
+  EXPECT_TRUE(call.outcome.from_backend);
+  EXPECT_EQ(system->retries.load(), 0u);
+
+  auto idempotent = make_call(CallOptions{.timeout = {}, .idempotent = true});
+  flow.start(idempotent);
+  auto first = idempotent.backend;
+  connect_ok(idempotent);
+  ASSERT_EQ(answer(idempotent, Reply{Status::unavailable, "stopping"}), Step::exchange);  // resent on a pooled one
+  EXPECT_NE(idempotent.backend, first);
+  ASSERT_EQ(answer(idempotent, Reply{Status::ok, "done"}), Step::finished);
+  EXPECT_EQ(idempotent.outcome.reply.payload, "done");
+  EXPECT_EQ(system->retries.load(), 1u);
+}
+
 TEST_F(CallFlowTest, TheDeadlineEndsTheCallWithoutAResend) {
   auto call = make_call(CallOptions{.timeout = {}, .idempotent = true});
   flow.start(call);

@@ -59,6 +59,8 @@ class CallFlow {
   Step next_attempt(TheCall& call, Clock::time_point now);
   Step attempt_failed(TheCall& call, Attempt& failed);
   Step finish(TheCall& call, CallOutcome&& outcome, Clock::time_point now);
+  void keep_if_still_usable(TheCall& call, Clock::time_point now);
+  Step backend_could_not_serve(TheCall& call, Reply& reply, Clock::time_point now);
   // The caller went away: the call ends without another attempt.
   Step give_up(TheCall& call, Clock::time_point now);
 

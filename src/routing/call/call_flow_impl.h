@@ -119,24 +119,55 @@ template <class Pools>
 Step CallFlow<Pools>::exchanged(TheCall& call, Reply& reply, bool answered, Clock::time_point now) {
   Backend& backend = *call.backend;
   backend.end_call(now - call.attempt_start, now);
-  if (call.cancelled && !answered) {  // we closed the connection: no fault of the backend's
-    call.connection.close();
+  if (call.cancelled && !answered) {  // we cancelled the call: no fault of the backend's
+    keep_if_still_usable(call, now);
     return give_up(call, now);
   }
   backend.calls.add(static_cast<int>(reply.status));
   const AttemptEnd end = exchange_ended(answered, reply.status);
+  if (end == AttemptEnd::answered && reply.status == Status::unavailable) {
+    return backend_could_not_serve(call, reply, now);
+  }
   if (end == AttemptEnd::answered) {
     call.system->record_success(backend, now);
     pools_.give_back(std::move(call.connection), now);
     return finish(call, CallOutcome{std::move(reply), true}, now);
   }
-  call.connection.close();  // one that saw any error is never reused
   Attempt attempt{end, exchange_failure(backend, end, reply)};
   if (end == AttemptEnd::deadline) {
+    keep_if_still_usable(call, now);
     call.system->record_missed_deadline(backend, call.attempt_start);
     return finish(call, CallOutcome{std::move(attempt.reply)}, now);
   }
+  call.connection.close();  // one that saw any error is never reused
   return attempt_failed(call, attempt);
+}
+
+// The backend answered 14: it could not serve the call (it is stopping and
+// cut the call, or something it needs is down), which may have been partly
+// processed. A failure of that backend, as a connection failing after the
+// send: an idempotent call is resent once to another backend; any other gets
+// the backend's answer. The connection itself ended the exchange cleanly.
+template <class Pools>
+Step CallFlow<Pools>::backend_could_not_serve(TheCall& call, Reply& reply, Clock::time_point now) {
+  pools_.give_back(std::move(call.connection), now);
+  Attempt attempt{AttemptEnd::failed_after_send, std::move(reply)};
+  if (call.tries.try_another(*call.system, *call.backend, attempt, call.options, call.deadline)) {
+    return next_attempt(call, Clock::now());
+  }
+  return finish(call, CallOutcome{std::move(attempt.reply), true}, now);
+}
+
+// A tagged connection gave up the one call (cancelled, or past its
+// deadline) and serves on; any other connection that saw a failure is closed.
+template <class Pools>
+void CallFlow<Pools>::keep_if_still_usable(TheCall& call, Clock::time_point now) {
+  auto& connection = call.connection;
+  if (connection && pool_detail::shares(connection.connection()) && connection.connection().is_open()) {
+    pools_.give_back(std::move(connection), now);
+    return;
+  }
+  connection.close();
 }
 
 template <class Pools>

@@ -26,7 +26,8 @@ using Clock = std::chrono::steady_clock;
 struct RouterCore::LoopCall : Call<rpc::ClientConnection> {
   std::size_t worker = 0;
   std::string payload_copy;  // `payload` views it; keeps its capacity
-  std::uint64_t answers_before = 0;
+  std::string keys_copy;     // options.traceparent and .request_id view it
+  std::uint64_t call_id = 0;  // on a tagged connection, for cancel()
   CallCompletion done;
   // The caller's slot through which it can give the call up (routerd: the
   // call's CallContext::on_abandoned), or nullptr; and what the call waits
@@ -45,6 +46,7 @@ struct RouterCore::LoopCall : Call<rpc::ClientConnection> {
     list.reset();
     tries.reset();
     payload_copy.clear();
+    keys_copy.clear();
     done = CallCompletion{};
     cancelled = false;
     cancel_hook = nullptr;
@@ -78,6 +80,18 @@ class SpareCalls {
 
 thread_local SpareCalls spare_calls;
 
+// The call outlives its caller's strings: its options view its own copy.
+void keep_keys(RouterCore::LoopCall& call) {
+  CallOptions& options = call.options;
+  if (options.traceparent.empty() && options.request_id.empty()) return;
+  const std::size_t split = options.traceparent.size();
+  call.keys_copy.assign(options.traceparent);
+  call.keys_copy.append(options.request_id);
+  const std::string_view kept = call.keys_copy;
+  options.traceparent = kept.substr(0, split);
+  options.request_id = kept.substr(split);
+}
+
 }  // namespace
 
 void RouterCore::call_then(std::string_view system, std::uint32_t procedure, std::string_view payload,
@@ -89,7 +103,11 @@ void RouterCore::call_then(std::string_view system, std::uint32_t procedure, std
   // Not on one of our loops: the call moves to one (round-robin).
   Worker& target = next_worker();
   asio::post(target.executor, [this, &target, system = std::string(system), procedure,
-                               payload = std::string(payload), options, done = std::move(done), arrival]() mutable {
+                               payload = std::string(payload), options, traceparent = std::string(options.traceparent),
+                               request_id = std::string(options.request_id), done = std::move(done),
+                               arrival]() mutable {
+    options.traceparent = traceparent;  // the caller's strings are gone by now
+    options.request_id = request_id;
     run_loop_call(target, system, procedure, payload, options, done, arrival, nullptr);
   });
 }
@@ -108,6 +126,7 @@ void RouterCore::run_loop_call(Worker& worker, std::string_view system, std::uin
   call->payload_copy.assign(payload);
   call->payload = call->payload_copy;
   call->options = options;
+  keep_keys(*call);
   call->arrival = arrival;
   call->deadline = call_deadline(arrival, options, RouterCore::options());
   call->done = std::move(done);
@@ -182,9 +201,13 @@ void RouterCore::advance(std::unique_ptr<LoopCall> call, Step step) {
     case Step::answer:  // blocking adapter only
     case Step::exchange: {
       auto& wire = c.connection.connection();
-      c.answers_before = wire.answers_received();
-      wire.call_then(c.procedure, c.payload, c.deadline,
-                     [this, call = std::move(call)](Reply& reply) mutable { on_answer(std::move(call), reply); });
+      const rpc::ClientConnection::CallKeys keys{c.options.traceparent, c.options.request_id};
+      // Never completes inside call_then: `c` is still there to note the id.
+      c.call_id = wire.call_then(c.procedure, c.payload, c.deadline,
+                                 [this, call = std::move(call)](Reply& reply, bool answered) mutable {
+                                   on_answer(std::move(call), reply, answered);
+                                 },
+                                 keys);
       return;
     }
     case Step::finished: {
@@ -225,6 +248,12 @@ asio::awaitable<void> RouterCore::connect(std::unique_ptr<LoopCall> call) {
       auto connection = rpc::ClientConnection::create(workers_[call->worker]->executor, options().max_frame_bytes);
       connection->verify_answers(options().verify_answers);
       auto ec = co_await rpc::connect_within(connection, *target, limit);
+      // Does the backend speak tagged frames? Asked once per connection,
+      // within the connect limit.
+      if (!ec && options().tagged_frames) {
+        co_await connection->async_probe_tagged(Clock::now() + limit, asio::use_awaitable);
+        if (!connection->is_open()) ec = asio::error::timed_out;
+      }
       if (ec) {
         error = ec.message();
       } else {
@@ -238,10 +267,9 @@ asio::awaitable<void> RouterCore::connect(std::unique_ptr<LoopCall> call) {
   advance(std::move(call), next);
 }
 
-void RouterCore::on_answer(std::unique_ptr<LoopCall> call, Reply& reply) {
+void RouterCore::on_answer(std::unique_ptr<LoopCall> call, Reply& reply, bool answered) {
   const auto now = Clock::now();
   LoopCall& c = *call;
-  bool answered = c.connection.connection().answers_received() > c.answers_before;
   LoopPools pools{pools_, c.worker};
   Step next = CallFlow(pools, options()).exchanged(c, reply, answered, now);
   if (next != Step::finished) return advance(std::move(call), next);
@@ -256,8 +284,9 @@ void RouterCore::on_answer(std::unique_ptr<LoopCall> call, Reply& reply) {
 }
 
 // The caller went away: the wait in progress is cut short where it can be
-// (a slot's wait, an exchange: the connection is closed, since its answer
-// could not be told from the next call's); discovery and connecting are
+// (a slot's wait; an exchange: on a tagged connection the call alone is
+// cancelled, else the connection is closed, since its answer could not be
+// told from the next call's); discovery and connecting are
 // bounded by the deadline and the connect timeout. The flow ends the call
 // when the wait ends (CallFlow::give_up). On the call's worker thread.
 void RouterCore::give_up(LoopCall& c) {
@@ -266,7 +295,7 @@ void RouterCore::give_up(LoopCall& c) {
   if (c.waiting_for == Step::wait_for_permit) {
     if (auto waiter = c.permit_wait.lock()) c.system->limiter.cut_short(*waiter);
   } else if (c.waiting_for == Step::exchange && c.connection) {
-    c.connection.connection().close();
+    c.connection.connection().cancel(c.call_id);  // the line protocol: closes
   }
 }
 

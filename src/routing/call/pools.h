@@ -11,7 +11,7 @@ struct LoopPools {
   std::size_t worker;
 
   PooledConnection take(Backend& backend, std::chrono::steady_clock::time_point now) {
-    return pools.loop_pool(worker).take(backend, now);
+    return pools.loop_pool(worker).take(backend, now, backend.system.options().calls_per_connection);
   }
   void give_back(PooledConnection connection, std::chrono::steady_clock::time_point now) {
     pools.loop_pool(worker).give_back(std::move(connection), now);
