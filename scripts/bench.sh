@@ -43,6 +43,11 @@ routerd1_port="$port"; routerd1_pid="${pids[-1]}"
 start routerd2 "$bin/routerd" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --threads 2 \
   --discovery "static://echo=127.0.0.1:$echod_port" --pool-size 128 --health-check-interval-ms 0
 routerd2_port="$port"; routerd2_pid="${pids[-1]}"
+# routerd as a user starts it: every flag at its default (pool size 10, one
+# worker, health checks on, tagged backend connections of 8 calls).
+start routerd_defaults "$bin/routerd" --listen 127.0.0.1:0 --admin 127.0.0.1:0 \
+  --discovery "static://echo=127.0.0.1:$echod_port"
+routerd_defaults_port="$port"; routerd_defaults_pid="${pids[-1]}"
 start_haproxy "$echod_port"
 
 results="$work/results.tsv"
@@ -87,10 +92,12 @@ run library - --discovery "static://echo=127.0.0.1:$echod_port"
 run library-default-pool - --discovery "static://echo=127.0.0.1:$echod_port" --pool-size default
 run "routerd-1-worker" "$routerd1_pid" --proxy "127.0.0.1:$routerd1_port"
 run "routerd-2-workers" "$routerd2_pid" --proxy "127.0.0.1:$routerd2_port"
+run "routerd-defaults" "$routerd_defaults_pid" --proxy "127.0.0.1:$routerd_defaults_port"
 run "haproxy-tcp" "$haproxy_pid" --direct "127.0.0.1:$haproxy_port"
 tagged=1
 run "direct-tagged" - --direct "127.0.0.1:$echod_port"
 run "routerd-1-worker-tagged" "$routerd1_pid" --proxy "127.0.0.1:$routerd1_port"
+run "routerd-defaults-tagged" "$routerd_defaults_pid" --proxy "127.0.0.1:$routerd_defaults_port"
 tagged=0
 
 startup_runs=$([ "$smoke" = 1 ] && echo 2 || echo 20)
@@ -103,8 +110,8 @@ if [ "$smoke" = 1 ]; then
   # Every path must have carried calls, with none failed.
   bad="$(tail -n +2 "$results" | awk -F'\t' '$3 <= 0 {print $1}')"
   if [ -s "$work/failed" ]; then bad="$bad $(xargs <"$work/failed")"; fi
-  for mode in direct library library-default-pool routerd-1-worker routerd-2-workers haproxy-tcp direct-tagged \
-      routerd-1-worker-tagged; do
+  for mode in direct library library-default-pool routerd-1-worker routerd-2-workers routerd-defaults haproxy-tcp \
+      direct-tagged routerd-1-worker-tagged routerd-defaults-tagged; do
     grep -q "^$mode"$'\t' "$results" || bad="$bad $mode(missing)"
   done
   grep -q '"median_ms"' <<<"$startup" || bad="$bad startup_time"
@@ -151,18 +158,22 @@ out="bench/results/bench-$stamp"
   done
   echo
   echo "Tagged frames: the *-tagged rows carry the same calls in flight (the connections column) over"
-  echo "max(1, N/16) connections of N/connections tagged calls each; routerd still calls echod over the"
-  echo "line protocol, one call per backend connection. Issue 23's target at 64: routerd tagged >= 1.5x"
-  echo "HAProxy's calls/s, CPU per call <= 0.67x, p50 no worse."
+  echo "max(1, N/16) connections of N/connections tagged calls each. routerd-1-worker and -2-workers run"
+  echo "with --pool-size 128; routerd-defaults with every flag at its default (pool size 10: at most 10"
+  echo "calls in flight to echod, the rest wait in routerd). routerd calls echod over tagged frames (up to"
+  echo "8 calls per backend connection; bash scripts/bench_calls_per_connection.sh compares the line"
+  echo "protocol). Issue 23's target at 64: routerd tagged >= 1.5x HAProxy's calls/s, CPU per call <= 0.67x,"
+  echo "p50 no worse."
   echo
-  echo "| calls in flight | routerd-1-worker-tagged calls/s ÷ haproxy-tcp | CPU per call ÷ haproxy-tcp | p50 ÷ haproxy-tcp |"
-  echo "| ---: | ---: | ---: | ---: |"
+  echo "| calls in flight | routerd-1-worker-tagged calls/s ÷ haproxy-tcp | CPU per call ÷ haproxy-tcp | p50 ÷ haproxy-tcp | routerd-defaults-tagged calls/s ÷ haproxy-tcp | CPU per call ÷ haproxy-tcp |"
+  echo "| ---: | ---: | ---: | ---: | ---: | ---: |"
   for c in $counts; do
     awk -F'\t' -v c="$c" '$2 == c { calls[$1] = $3; p50[$1] = $4; cpu[$1] = $7 }
       function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
       END {
-        t = "routerd-1-worker-tagged"; h = "haproxy-tcp"
-        printf "| %s | %s | %s | %s |\n", c, ratio(calls[t], calls[h]), ratio(cpu[t], cpu[h]), ratio(p50[t], p50[h])
+        t = "routerd-1-worker-tagged"; h = "haproxy-tcp"; d = "routerd-defaults-tagged"
+        printf "| %s | %s | %s | %s | %s | %s |\n", c, ratio(calls[t], calls[h]), ratio(cpu[t], cpu[h]), ratio(p50[t], p50[h]),
+               ratio(calls[d], calls[h]), ratio(cpu[d], cpu[h])
       }' "$results"
   done
   echo

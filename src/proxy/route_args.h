@@ -23,7 +23,6 @@ struct RouteArgs {
   std::uint32_t procedure_id = 0;
   std::string payload;  // decoded from "payload" or "payload_base64"
   CallOptions options;
-  std::string traceparent;  // what options.traceparent views (routerd's own span)
 };
 
 // The arguments, or the reason they are invalid (for status 3).

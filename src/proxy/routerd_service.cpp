@@ -61,16 +61,12 @@ bool RouterdService::apply_caller_deadline(const rpc::CallContext& call, CallOpt
 // What travels on to a backend that speaks tagged frames (CONTRACT §8): the
 // caller's request id, and its trace with routerd's own span as the parent.
 // An invalid traceparent is not passed on.
-// The views stay valid until call_then returns (it copies them): `call`
-// lives as long as its connection, `args` is this thread's.
-void RouterdService::pass_on_call_keys(const rpc::CallContext& call, RouteArgs& args) {
-  args.options.request_id = call.request_id;
-  args.options.traceparent = {};
-  if (call.traceparent.empty()) return;
-  if (auto parent = common::parse_traceparent(call.traceparent)) {
-    args.traceparent = common::child_traceparent(*parent, common::new_span_id());
-    args.options.traceparent = args.traceparent;
-  }
+// The router passes them on (the trace context as a child of its own span);
+// the views stay valid until call_then returns (it copies them): `call`
+// lives as long as its connection.
+void RouterdService::pass_on_call_keys(const rpc::CallContext& call, CallOptions& options) {
+  options.request_id = call.request_id;
+  options.traceparent = call.traceparent;
 }
 
 void RouterdService::route(std::string_view payload, rpc::CallContext& call, rpc::Responder responder) {
@@ -93,7 +89,7 @@ void RouterdService::route(std::string_view payload, rpc::CallContext& call, rpc
   if (!apply_caller_deadline(call, args.options, start)) {
     return refuse(Reply::error(Status::deadline_exceeded, "deadline exceeded before the call started"));
   }
-  pass_on_call_keys(call, args);
+  pass_on_call_keys(call, args.options);
 
   // The rate limit sits before the router: a refused call takes no slot.
   if (!rate_limiter_.allow(args.name, start)) {

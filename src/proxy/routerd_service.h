@@ -13,7 +13,6 @@
 #include "rpc/server.h"
 
 namespace routing::proxy {
-struct RouteArgs;
 
 class RouterdService {
  public:
@@ -37,7 +36,7 @@ class RouterdService {
  private:
   // A callback handler: the usual call never makes a coroutine frame.
   void route(std::string_view payload, rpc::CallContext& call, rpc::Responder responder);
-  static void pass_on_call_keys(const rpc::CallContext& call, RouteArgs& args);
+  static void pass_on_call_keys(const rpc::CallContext& call, CallOptions& options);
   bool apply_caller_deadline(const rpc::CallContext& call, CallOptions& options,
                              std::chrono::steady_clock::time_point start) const;
   // The answer to the client, and the access log's line.

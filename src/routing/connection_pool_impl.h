@@ -82,7 +82,7 @@ BasicPooledConnection<Connection> BasicConnectionPool<Connection>::take(Backend&
   auto it = idle_.find(&backend);
   if (it == idle_.end()) return {};
   auto& list = it->second;
-  if (!list.shared.empty()) {
+  if (!list.shared.empty() && !closed_) {
     if (auto leased = lease_shared(list, backend, calls_per_connection)) return leased;
   }
   while (!list.idle.empty()) {
@@ -162,7 +162,8 @@ void BasicConnectionPool<Connection>::return_lease(PooledConnection lease, Clock
   const bool draining = closed_ || backend.removed.load(std::memory_order_relaxed) ||
                         backend.system.open_connections.load(std::memory_order_relaxed) >
                             backend.system.connection_limit();
-  if (draining) close_shared(list, [&](const Shared& entry) { return entry.connection.shared() == lease.shared(); });
+  // close_shared also drops connections that closed (this lease's, if it failed).
+  close_shared(list, [&](const Shared& entry) { return draining && entry.connection.shared() == lease.shared(); });
 }
 
 template <class Connection>

@@ -129,6 +129,8 @@ class RouterCore {
   void on_answer(std::unique_ptr<LoopCall> call, Reply& reply, bool answered);
   boost::asio::awaitable<void> learn_backends(std::unique_ptr<LoopCall> call);
   boost::asio::awaitable<void> connect(std::unique_ptr<LoopCall> call);
+  static boost::asio::awaitable<bool> probe_tagged(rpc::ClientConnection& connection,
+                                                   std::chrono::steady_clock::time_point until, std::string& error);
   Step wait_for_permit_here(Call<rpc::BlockingConnection>& call, CallFlow<BlockingPools>& flow);
   // The blocking adapter's one wait on a loop (call/blocking_calls.cpp).
   std::optional<Reply> learn_backends_on_a_worker(const std::shared_ptr<System>& system,

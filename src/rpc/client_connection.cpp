@@ -255,13 +255,15 @@ void ClientConnection::deliver(Waiting call, Reply& reply) {
 }
 
 void ClientConnection::on_probe_answer(Waiting probe) {
-  probing_ = false;
-  if (frame_.id == 1 && frame_.number == 0) {
-    tagged_ = true;
-  } else if (frame_.id != 0) {
-    fail_all("protocol error: a tagged answer that is not the probe's");
+  if (frame_.id != 0 && !(frame_.id == 1 && frame_.number == 0)) {
+    // E.g. 14#1 from a server that is stopping: no use for this connection.
+    // fail_all completes the probe (false) while probing_ is still set.
+    waiting_.push_front(std::move(probe));  // the place fail_all takes back
+    fail_all("the backend answered the probe " + std::to_string(frame_.number) + "#" + std::to_string(frame_.id));
     return;
   }
+  probing_ = false;
+  tagged_ = frame_.id == 1;
   // Else a version-1 server refused the tagged frame (`3:...`): line protocol.
   asio::dispatch(asio::append(std::move(probed_), tagged_));
 }

@@ -200,8 +200,8 @@ void append_tagged_frame(std::string& out, std::uint32_t number, std::uint64_t i
   out.append(digits, end);
   if (keys.deadline_ms) append_number_key(out, "deadline-ms", *keys.deadline_ms);
   if (keys.cancel != 0) append_number_key(out, "cancel", keys.cancel);
-  if (!keys.traceparent.empty()) append_key(out, "traceparent", keys.traceparent);
-  if (!keys.request_id.empty()) append_key(out, "request-id", keys.request_id);
+  if (valid_value(keys.traceparent)) append_key(out, "traceparent", keys.traceparent);
+  if (valid_value(keys.request_id)) append_key(out, "request-id", keys.request_id);
   out.push_back(':');
   append_escaped(out, payload);
   out.push_back('\n');

@@ -25,8 +25,9 @@ void append_unescaped(std::string& out, std::string_view escaped);
 // Appends a whole frame "<number>:<escaped payload>\n" to `out`.
 void append_frame(std::string& out, std::uint32_t number, std::string_view payload);
 
-// Call metadata on the way out (CONTRACT §8); absent keys are not written.
-// Values must already be valid (1..256 bytes of '!'..'~' without ';' ':' '\\').
+// Call metadata on the way out (CONTRACT §8); absent keys are not written,
+// nor values that are not valid (1..256 bytes of '!'..'~' without ';' ':'
+// '\\'): a caller's bad request id must not break the frame, or inject one.
 struct FrameKeysView {
   std::optional<std::uint64_t> deadline_ms{};
   std::uint64_t cancel = 0;  // cancel=<id>, on a tagged ping

@@ -2,13 +2,16 @@
 // An in-process server with the echo procedures, plus test procedures:
 // 40 throws, 41 answers status 7 with the payload (coroutines); callbacks:
 // 42 answers from a later turn of the loop, 43 drops its Responder
-// unanswered, 44 throws before answering.
+// unanswered, 44 throws before answering; 45 answers what its call carried
+// (CONTRACT §8 keys): "deadline-ms=<left or none> traceparent=<..> request-id=<..>".
 #include "echo/echo_service.h"
 #include "rpc/server.h"
 
 #include <boost/asio/post.hpp>
 
 #include <memory>
+#include <chrono>
+#include <string>
 
 namespace routing::test {
 
@@ -17,6 +20,16 @@ inline constexpr std::uint32_t denied_procedure = 41;
 inline constexpr std::uint32_t later_procedure = 42;
 inline constexpr std::uint32_t dropping_procedure = 43;
 inline constexpr std::uint32_t throwing_callback_procedure = 44;
+inline constexpr std::uint32_t call_keys_procedure = 45;
+
+inline std::string describe_call_keys(const rpc::CallContext& call) {
+  std::string deadline = "none";
+  if (call.deadline != rpc::CallContext::Clock::time_point::max()) {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(call.deadline - rpc::CallContext::Clock::now());
+    deadline = std::to_string(left.count());
+  }
+  return "deadline-ms=" + deadline + " traceparent=" + call.traceparent + " request-id=" + call.request_id;
+}
 
 inline std::unique_ptr<rpc::Server> start_test_server(rpc::ServerOptions options = {}) {
   auto server = std::make_unique<rpc::Server>(std::move(options));
@@ -39,6 +52,9 @@ inline std::unique_ptr<rpc::Server> start_test_server(rpc::ServerOptions options
   server->handle_callback(dropping_procedure, [](std::string&, rpc::CallContext&, rpc::Responder) {});
   server->handle_callback(throwing_callback_procedure, [](std::string&, rpc::CallContext&, rpc::Responder) {
     throw std::runtime_error("callback handler bug");
+  });
+  server->handle_callback(call_keys_procedure, [](std::string&, rpc::CallContext& call, rpc::Responder responder) {
+    responder.answer(Status::ok, describe_call_keys(call));
   });
   server->start();
   return server;

@@ -139,7 +139,7 @@ Step CallFlow<Pools>::exchanged(TheCall& call, Reply& reply, bool answered, Cloc
     call.system->record_missed_deadline(backend, call.attempt_start);
     return finish(call, CallOutcome{std::move(attempt.reply)}, now);
   }
-  call.connection.close();  // one that saw any error is never reused
+  keep_if_still_usable(call, now);  // one that saw an error is closed (a shared one: by the failure)
   return attempt_failed(call, attempt);
 }
 
@@ -160,10 +160,12 @@ Step CallFlow<Pools>::backend_could_not_serve(TheCall& call, Reply& reply, Clock
 
 // A tagged connection gave up the one call (cancelled, or past its
 // deadline) and serves on; any other connection that saw a failure is closed.
+// A lease always goes back: the pool then drops its connection if it closed.
 template <class Pools>
 void CallFlow<Pools>::keep_if_still_usable(TheCall& call, Clock::time_point now) {
   auto& connection = call.connection;
-  if (connection && pool_detail::shares(connection.connection()) && connection.connection().is_open()) {
+  if (connection && (connection.is_lease() ||
+                     (pool_detail::shares(connection.connection()) && connection.connection().is_open()))) {
     pools_.give_back(std::move(connection), now);
     return;
   }

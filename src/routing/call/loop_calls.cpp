@@ -10,6 +10,7 @@
 #include "routing/call/pools.h"
 #include "routing/router_core.h"
 #include "rpc/timed_call.h"
+#include "common/trace_context.h"
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -81,11 +82,16 @@ class SpareCalls {
 thread_local SpareCalls spare_calls;
 
 // The call outlives its caller's strings: its options view its own copy.
+// The trace context goes on with the router's own span as the parent
+// (CONTRACT §8); one that is not valid is not passed on.
 void keep_keys(RouterCore::LoopCall& call) {
   CallOptions& options = call.options;
   if (options.traceparent.empty() && options.request_id.empty()) return;
-  const std::size_t split = options.traceparent.size();
-  call.keys_copy.assign(options.traceparent);
+  call.keys_copy.clear();
+  if (auto parent = common::parse_traceparent(options.traceparent)) {
+    call.keys_copy = common::child_traceparent(*parent, common::new_span_id());
+  }
+  const std::size_t split = call.keys_copy.size();
   call.keys_copy.append(options.request_id);
   const std::string_view kept = call.keys_copy;
   options.traceparent = kept.substr(0, split);
@@ -235,6 +241,18 @@ asio::awaitable<void> RouterCore::learn_backends(std::unique_ptr<LoopCall> call)
   advance(std::move(call), next);
 }
 
+// Does the backend speak tagged frames? Asked once per connection, within
+// the connect step's limit. False, with `error`, when the connection did not
+// survive the question (a version-1 backend answers and stays usable).
+asio::awaitable<bool> RouterCore::probe_tagged(rpc::ClientConnection& connection, Clock::time_point until,
+                                               std::string& error) {
+  co_await connection.async_probe_tagged(until, asio::use_awaitable);
+  if (connection.is_open()) co_return true;
+  error = Clock::now() >= until ? "timed out waiting for the answer to the tagged-frames probe"
+                                : "connection closed during the tagged-frames probe";
+  co_return false;
+}
+
 // The connect step: a short coroutine (connects are rare on a warm pool).
 asio::awaitable<void> RouterCore::connect(std::unique_ptr<LoopCall> call) {
   LoopPools pools{pools_, call->worker};
@@ -247,15 +265,12 @@ asio::awaitable<void> RouterCore::connect(std::unique_ptr<LoopCall> call) {
     try {
       auto connection = rpc::ClientConnection::create(workers_[call->worker]->executor, options().max_frame_bytes);
       connection->verify_answers(options().verify_answers);
+      const auto until = Clock::now() + limit;
       auto ec = co_await rpc::connect_within(connection, *target, limit);
-      // Does the backend speak tagged frames? Asked once per connection,
-      // within the connect limit.
-      if (!ec && options().tagged_frames) {
-        co_await connection->async_probe_tagged(Clock::now() + limit, asio::use_awaitable);
-        if (!connection->is_open()) ec = asio::error::timed_out;
-      }
       if (ec) {
         error = ec.message();
+      } else if (options().tagged_frames && !co_await probe_tagged(*connection, until, error)) {
+        // `error` says why; the call was not sent, so it may go elsewhere.
       } else {
         fresh = std::move(connection);
       }

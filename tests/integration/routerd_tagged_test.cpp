@@ -1,0 +1,103 @@
+// routerd to its backends over tagged frames (CONTRACT §8), at its default
+// flags: the trace context (as a child of routerd's span), the request id
+// and the remaining deadline reach the backend; calls share backend
+// connections; an echod that speaks only the line protocol is served as before.
+#include "common/trace_context.h"
+#include "rpc/codec.h"
+#include "support/process.h"
+#include "support/raw_socket.h"
+#include "support/test_backend.h"
+#include "support/test_server.h"
+
+#include <gtest/gtest.h>
+
+#include <regex>
+
+namespace routing::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// routerd at its defaults (admin on a free port; health checks off, so that only calls open
+// backend connections), finding "echo" at `backend_port`.
+Process start_routerd(std::uint16_t backend_port) {
+  return Process(ROUTERD_PATH, {"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--discovery",
+                                "static://echo=127.0.0.1:" + std::to_string(backend_port),
+                                "--health-check-interval-ms", "0"});
+}
+
+std::string tagged_route(std::uint64_t id, const std::string& args, rpc::FrameKeysView keys = {}) {
+  return rpc::encode_tagged_frame(1, id, args, keys);
+}
+
+TEST(RouterdTagged, PassesTheTraceAsAChildTheRequestIdAndTheDeadline) {
+  auto backend = start_test_server();
+  auto routerd = start_routerd(backend->local_endpoint().port());
+  auto port = routerd.wait_listening();
+  ASSERT_TRUE(port) << routerd.log();
+  RawSocket s(*port);
+  const std::string trace_id = "0af7651916cd43dd8448eb211c80319c";
+  const std::string traceparent = "00-" + trace_id + "-b7ad6b7169203331-01";
+  s.send(tagged_route(1, R"({"name":"echo","procedure_id":45,"payload":""})",
+                      {.deadline_ms = 3000, .traceparent = traceparent, .request_id = "req-9"}));
+  auto answer = s.read_line();
+  ASSERT_TRUE(answer);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(*answer, m,
+                                std::regex(R"re(^0#1:\{"payload":"deadline-ms=(\d+) traceparent=(\S+) request-id=(\S+)"\}$)re")))
+      << *answer;
+  EXPECT_LE(std::stoi(m[1]), 3000);
+  EXPECT_GT(std::stoi(m[1]), 2000);
+  const std::string sent = m[2];
+  EXPECT_TRUE(common::parse_traceparent(sent)) << sent;
+  EXPECT_NE(sent.find(trace_id), std::string::npos) << sent;  // the caller's trace ...
+  EXPECT_EQ(sent.find("b7ad6b7169203331"), std::string::npos) << sent;  // ... under routerd's span
+  EXPECT_EQ(m[3], "req-9");
+}
+
+TEST(RouterdTagged, CallsInFlightShareABackendConnection) {
+  TestBackend backend;
+  auto routerd = start_routerd(backend.port());
+  auto port = routerd.wait_listening();
+  ASSERT_TRUE(port) << routerd.log();
+  RawSocket s(*port);
+  s.send(tagged_route(1, R"({"name":"echo","procedure_id":1,"payload":"warm"})"));
+  ASSERT_EQ(s.read_line(), R"(0#1:{"payload":"warm"})");
+  std::string calls;
+  for (int id = 2; id < 10; ++id) {
+    calls += tagged_route(id, R"({"name":"echo","procedure_id":42,"payload":"300:x"})");
+  }
+  s.send(calls);
+  for (int i = 0; i < 8; ++i) {
+    auto line = s.read_line();
+    ASSERT_TRUE(line);
+    EXPECT_NE(line->find(R"(:{"payload":"x"})"), std::string::npos) << *line;
+  }
+  EXPECT_EQ(backend.max_in_flight(), 8u);
+  EXPECT_EQ(backend.accepted(), 1u);  // eight calls at once on routerd's one connection
+}
+
+TEST(RouterdTagged, AnEchodThatSpeaksOnlyTheLineProtocolIsServedAsBefore) {
+  Process echod(ECHOD_PATH, {"--listen", "127.0.0.1:0", "--line-protocol-only"});
+  auto echod_port = echod.wait_listening();
+  ASSERT_TRUE(echod_port) << echod.log();
+  {
+    RawSocket direct(*echod_port);
+    direct.send("1#1:tagged\n1:plain\n");
+    auto refused = direct.read_line();
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->rfind("3:", 0), 0u) << *refused;  // as a version-1 server
+    EXPECT_EQ(direct.read_line(), "0:plain");
+  }
+  auto routerd = start_routerd(*echod_port);
+  auto port = routerd.wait_listening();
+  ASSERT_TRUE(port) << routerd.log();
+  RawSocket s(*port);
+  s.send(tagged_route(1, R"({"name":"echo","procedure_id":2,"payload":"300:slow"})") +
+         tagged_route(2, R"({"name":"echo","procedure_id":1,"payload":"fast"})"));
+  EXPECT_EQ(s.read_line(), R"(0#2:{"payload":"fast"})");
+  EXPECT_EQ(s.read_line(), R"(0#1:{"payload":"slow"})");
+}
+
+}  // namespace
+}  // namespace routing::test
