@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
   // Declared first, destroyed last: the service's timer lives on this loop.
   app::ControlLoop control;
   discovery::DiscoveryService service(app::effective_limits(flags.limits, flags.server.max_frame_bytes));
+  flags.server.service_name = "discoveryd";
   rpc::Server server(flags.server);
   service.register_procedures(server);
   std::atomic<bool> serving{false};  // /readyz: from the first accept until SIGTERM

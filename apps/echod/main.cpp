@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
                                std::vector<std::string>(argv + 1, argv + argc));
   app::init_logging("echod", f.common);
   f.server.tagged_frames = !f.line_protocol_only;
+  f.server.service_name = "echod";
   rpc::Server server(f.server);
   echo::register_echo_service(server, advertise, speed);
 

@@ -16,7 +16,7 @@ namespace {
 // A reload reports them and keeps their values (CONTRACT section 10).
 const std::set<std::string> restart_only{
     "listen", "threads", "max-connections", "idle-timeout-ms", "frame-timeout-ms", "max-frame-bytes",
-    "max-calls-per-connection",
+    "max-calls-per-connection", "trace-log",
     "drain-delay-ms", "drain-timeout-ms", "drain-quiet-ms", "log-format", "admin", "admin-max-connections",
     "discovery", "dns-refresh-ms", "dns-timeout-ms", "unknown-name-ttl-ms", "max-unknown-names",
     "auth-max-failures", "auth-failure-rate", "auth-failure-burst", "config"};
@@ -55,6 +55,8 @@ std::optional<std::string> finish_routerd_flags(RouterdFlags& f, const CLI::App&
   const bool auth_on = !f.auth_token_file.empty() || cli.count("--auth-token") || !f.proxy.auth_token.empty();
   if (auto why = auth_on ? check_auth_token(f.proxy.auth_token) : std::nullopt) return why;
   f.router.max_frame_bytes = f.server.max_frame_bytes;
+  f.router.trace_log = f.server.trace_log;  // routerd's client spans, beside its server spans
+  f.server.service_name = "routerd";
   f.router.threads = f.server.threads;
   try {
     core::RouterCore::validate(f.router);

@@ -135,6 +135,11 @@ struct RouterOptions {
   // Fewer connections batch more answers per read and write; more spread a
   // backend's calls over its threads. docs/performance.md has the numbers.
   std::size_t calls_per_connection = 8;
+  // Appends a JSON line per call that carried a valid traceparent (its
+  // client span: the span id the backend sees as its parent) to this file;
+  // empty: none. The file is opened when the router starts (a failure
+  // throws std::invalid_argument). docs/operations.md, "Trace log".
+  std::string trace_log{};
   // Backends registered by host name (not a literal IP) are looked up off
   // the event loops (Asio's resolver thread), each attempt given up after
   // dns_timeout, and looked up again every dns_refresh (0: only once) so a

@@ -1,3 +1,6 @@
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include "app/common_flags.h"
 
 #include "rpc/host_port.h"
@@ -68,6 +71,17 @@ void add_server_flags(CLI::App& app, rpc::ServerOptions& options, std::string de
                  "longest frame line accepted; longer gets '3:frame too long' and a close")
       ->check(CLI::Range(std::size_t{16}, std::size_t{1} << 30))
       ->capture_default_str();
+  app.add_option("--trace-log", options.trace_log,
+                 "append a JSON line per span of each tagged call that carries a W3C traceparent to this file")
+      ->check(CLI::Validator(
+          [](const std::string& path) -> std::string {
+            if (FILE* file = std::fopen(path.c_str(), "a")) {
+              std::fclose(file);
+              return "";
+            }
+            return "cannot open '" + path + "' for appending: " + std::strerror(errno);
+          },
+          "FILE"));
   app.add_option("--max-calls-per-connection", options.max_calls_per_connection,
                  "tagged calls one connection may have in flight; past it '8#<id>:...'")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))

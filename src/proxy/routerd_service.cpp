@@ -61,12 +61,13 @@ bool RouterdService::apply_caller_deadline(const rpc::CallContext& call, CallOpt
 // What travels on to a backend that speaks tagged frames (CONTRACT §8): the
 // caller's request id, and its trace with routerd's own span as the parent.
 // An invalid traceparent is not passed on.
-// The router passes them on (the trace context as a child of its own span);
-// the views stay valid until call_then returns (it copies them): `call`
-// lives as long as its connection.
+// The router passes them on (the trace context as a child of its own
+// client span, under routerd's server span when it logs spans); the views
+// stay valid until call_then returns (it copies them): `call` lives as long
+// as its connection.
 void RouterdService::pass_on_call_keys(const rpc::CallContext& call, CallOptions& options) {
   options.request_id = call.request_id;
-  options.traceparent = call.traceparent;
+  options.traceparent = call.child_traceparent;
 }
 
 void RouterdService::route(std::string_view payload, rpc::CallContext& call, rpc::Responder responder) {

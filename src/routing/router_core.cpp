@@ -73,6 +73,13 @@ RouterCore::RouterCore(RouterOptions options, std::vector<asio::any_io_executor>
       pools_(non_empty(workers)),
       health_(options_, workers.front(), pools_.loop_pool(0)),
       systems_(options_, *parse_strategy(options_.get().strategy)) {
+  if (!options_.get().trace_log.empty()) {
+    try {
+      spans_ = std::make_unique<common::SpanLog>(options_.get().trace_log, "router");
+    } catch (const std::runtime_error& e) {
+      throw std::invalid_argument(e.what());
+    }
+  }
   for (std::size_t i = 0; i < workers.size(); ++i) {
     auto worker = std::make_unique<Worker>();
     worker->index = i;

@@ -10,6 +10,7 @@
 //     (the caller's thread)
 // Limits are per system, shared by all workers.
 #include "common/inplace_function.h"
+#include "common/span_log.h"
 #include "discovery/discovery.h"
 #include "routing/call/call.h"
 #include "routing/health_checker.h"
@@ -129,6 +130,7 @@ class RouterCore {
   void on_answer(std::unique_ptr<LoopCall> call, Reply& reply, bool answered);
   boost::asio::awaitable<void> learn_backends(std::unique_ptr<LoopCall> call);
   boost::asio::awaitable<void> connect(std::unique_ptr<LoopCall> call);
+  void end_client_span(const LoopCall& call);
   static boost::asio::awaitable<bool> probe_tagged(rpc::ClientConnection& connection,
                                                    std::chrono::steady_clock::time_point until, std::string& error);
   Step wait_for_permit_here(Call<rpc::BlockingConnection>& call, CallFlow<BlockingPools>& flow);
@@ -147,6 +149,7 @@ class RouterCore {
   std::unique_ptr<discovery::Discovery> discovery_;
   PoolSet pools_;
   HealthChecker health_;
+  std::unique_ptr<common::SpanLog> spans_;  // RouterOptions::trace_log; null: none
   SystemRegistry systems_;
   std::atomic<std::size_t> next_worker_{0};
   std::atomic<bool> stopping_{false};

@@ -96,6 +96,9 @@ Server::Server(ServerOptions options)
   if (options_.threads == 0) options_.threads = std::max(1u, std::thread::hardware_concurrency());
   if (options_.max_frame_bytes == 0) throw std::invalid_argument("max frame bytes must be positive");
   shared_->options = options_;
+  if (!options_.trace_log.empty()) {
+    shared_->spans = std::make_shared<common::SpanLog>(options_.trace_log, options_.service_name);
+  }
 }
 
 Server::~Server() {

@@ -47,6 +47,7 @@ struct CallContext {
 
   ConnectionContext& connection;
   std::uint64_t id = 0;  // the tag of a tagged call; 0 for the line form
+  std::uint32_t procedure = 0;  // set for tagged calls
   Clock::time_point deadline = Clock::time_point::max();  // from deadline-ms
   std::string traceparent;  // as the caller sent it (tagged calls only)
   std::string request_id;
@@ -60,6 +61,14 @@ struct CallContext {
   // docs/reliability.md.
   std::function<void()> on_abandoned;
   bool abandoned = false;
+  // What a hop passes on to the calls it makes for this one: the caller's
+  // trace with this server's span as the parent when the server logs spans
+  // (ServerOptions::trace_log), else the caller's traceparent as it came.
+  std::string child_traceparent;
+  // This call's server span while it is logged (empty: not logged).
+  std::string span_id;
+  std::chrono::system_clock::time_point span_start;
+  Clock::time_point span_began;
 
   // False once the call was given up or its deadline has passed: a handler
   // asks before (or while) doing work nobody may wait for.

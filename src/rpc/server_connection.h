@@ -7,6 +7,7 @@
 // delays the answers before it), and an idle watchdog. The reader is plain
 // callbacks, not a coroutine: a routed call then costs no coroutine frame
 // here. Everything runs on the owning worker's single-threaded event loop.
+#include "common/span_log.h"
 #include "rpc/batched_writes.h"
 #include "rpc/drained_read.h"
 #include "rpc/handler_slot.h"
@@ -33,6 +34,7 @@ struct RegisteredHandler {
 // apart from the counters.
 struct ServerShared {
   ServerOptions options;
+  std::shared_ptr<common::SpanLog> spans;  // null: no trace log
   std::unordered_map<std::uint32_t, RegisteredHandler> handlers;
   std::atomic<std::size_t> open{0};
   std::atomic<std::uint64_t> accepted{0};
@@ -95,6 +97,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void give_up_tagged(std::uint32_t slot, Status status, std::string_view message);
   // The client closed: every call in flight is abandoned.
   void abandon_all_calls();
+  void begin_span(CallContext& call);
+  void end_span(CallContext& call, Status status);
   void arm_deadline_timer(Clock::time_point deadline);
   void expire_overdue_calls();
   void stop_reading();

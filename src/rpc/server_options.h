@@ -33,6 +33,11 @@ struct ServerOptions {
   // new one gets "8#<id>:too many calls in flight on this connection". A
   // call counts until its handler has answered (a cancelled call too).
   std::size_t max_calls_per_connection = 128;
+  // Spans of tagged calls that carry a valid traceparent, as JSON lines
+  // appended to this file (common/span_log.h); empty: none. `service_name`
+  // names this server in them.
+  std::string trace_log;
+  std::string service_name = "server";
   // False: speak version 1 only, answering a tagged frame as a version-1
   // server does (`3:malformed frame: ...`). For tests and for rolling out
   // version 2 behind a switch; echod's --line-protocol-only.

@@ -4,6 +4,7 @@
 
 #include "common/coarse_clock.h"
 #include "common/log.h"
+#include "common/trace_context.h"
 
 #include <boost/asio/co_spawn.hpp>
 
@@ -65,6 +66,8 @@ void ServerConnection::start_tagged_call(const RegisteredHandler& handler) {
   TaggedCall& tagged = tagged_.at(slot);  // a deque element: it stays put
   tagged.call.traceparent.swap(frame_.keys.traceparent);
   tagged.call.request_id.swap(frame_.keys.request_id);
+  tagged.call.procedure = frame_.number;
+  begin_span(tagged.call);
   last_activity_ = common::coarse_now();
   Responder responder(shared_from_this(), slot);
   try {
@@ -85,6 +88,7 @@ void ServerConnection::start_tagged_call(const RegisteredHandler& handler) {
 void ServerConnection::answer_tagged(std::uint32_t slot, Status status, std::string_view payload) {
   const bool answer = tagged_.take_answer(slot);
   const std::uint64_t id = tagged_.at(slot).call.id;
+  if (answer) end_span(tagged_.at(slot).call, status);
   tagged_.release(slot);
   last_activity_ = common::coarse_now();
   if (answer && !closed_) queue_tagged_answer(status, id, payload);
@@ -97,6 +101,7 @@ void ServerConnection::answer_tagged(std::uint32_t slot, Status status, std::str
 void ServerConnection::give_up_tagged(std::uint32_t slot, Status status, std::string_view message) {
   if (!tagged_.take_answer(slot)) return;
   CallContext& call = tagged_.at(slot).call;
+  end_span(call, status);
   if (!closed_) queue_tagged_answer(status, call.id, message);
   call.abandoned = true;
   if (auto hook = std::move(call.on_abandoned)) {
@@ -104,6 +109,38 @@ void ServerConnection::give_up_tagged(std::uint32_t slot, Status status, std::st
     hook();  // may answer (ignored: answered here) and free the slot
   }
   finish_if_done();
+}
+
+// A traced call gets a server span of its own when the server logs spans;
+// its handler passes the trace on as a child of that span.
+void ServerConnection::begin_span(CallContext& call) {
+  call.span_id.clear();
+  call.child_traceparent.clear();
+  if (call.traceparent.empty()) return;
+  if (!shared_.spans) {
+    call.child_traceparent = call.traceparent;
+    return;
+  }
+  auto parent = common::parse_traceparent(call.traceparent);
+  if (!parent) return;
+  call.span_id = common::new_span_id();
+  call.child_traceparent = common::child_traceparent(*parent, call.span_id);
+  call.span_start = std::chrono::system_clock::now();
+  call.span_began = Clock::now();
+}
+
+void ServerConnection::end_span(CallContext& call, Status status) {
+  if (call.span_id.empty()) return;
+  auto parent = common::parse_traceparent(call.traceparent);  // valid: begin_span checked it
+  if (!parent) return;
+  const std::string name = "procedure " + std::to_string(call.procedure);
+  const std::string peer = context_.peer.address().to_string() + ":" + std::to_string(context_.peer.port());
+  shared_.spans->record(common::Span{.trace_id = parent->trace_id, .span_id = call.span_id,
+                                     .parent_span_id = parent->parent_id, .kind = "server", .name = name,
+                                     .peer = peer, .start = call.span_start,
+                                     .duration = Clock::now() - call.span_began,
+                                     .status = static_cast<int>(status)});
+  call.span_id.clear();
 }
 
 // One timer per connection, at the earliest deadline of its running calls:

@@ -9,9 +9,13 @@
 #include "support/test_backend.h"
 #include "support/test_server.h"
 
+#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <regex>
+#include <unistd.h>
 
 namespace routing::test {
 namespace {
@@ -97,6 +101,70 @@ TEST(RouterdTagged, AnEchodThatSpeaksOnlyTheLineProtocolIsServedAsBefore) {
          tagged_route(2, R"({"name":"echo","procedure_id":1,"payload":"fast"})"));
   EXPECT_EQ(s.read_line(), R"(0#2:{"payload":"fast"})");
   EXPECT_EQ(s.read_line(), R"(0#1:{"payload":"slow"})");
+}
+
+// The spans of one trace in a --trace-log file, by kind ("server"/"client").
+std::vector<boost::json::object> spans_of(const std::string& path, const std::string& trace_id) {
+  std::vector<boost::json::object> spans;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    auto span = boost::json::parse(line).as_object();
+    if (span.at("trace_id").as_string() == trace_id) spans.push_back(span);
+  }
+  return spans;
+}
+
+std::string field(const boost::json::object& span, const char* name) {
+  return std::string(span.at(name).as_string());
+}
+
+// A trace followed through routerd into echod by the two --trace-log files:
+// caller -> routerd's server span -> routerd's client span -> echod's server span.
+TEST(RouterdTagged, ATraceIsFollowedThroughRouterdIntoEchod) {
+  auto dir = std::filesystem::temp_directory_path() / ("trace-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string echod_log = (dir / "echod.jsonl").string(), routerd_log = (dir / "routerd.jsonl").string();
+  Process echod(ECHOD_PATH, {"--listen", "127.0.0.1:0", "--trace-log", echod_log});
+  auto echod_port = echod.wait_listening();
+  ASSERT_TRUE(echod_port) << echod.log();
+  Process routerd(ROUTERD_PATH, {"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--discovery",
+                                 "static://echo=127.0.0.1:" + std::to_string(*echod_port), "--trace-log", routerd_log});
+  auto port = routerd.wait_listening();
+  ASSERT_TRUE(port) << routerd.log();
+  RawSocket s(*port);
+  const std::string trace_id = "5bf92f3577b34da6a3ce929d0e0e4736", caller_span = "00f067aa0ba902b7";
+  s.send(tagged_route(1, R"({"name":"echo","procedure_id":2,"payload":"20:traced"})",
+                      {.traceparent = "00-" + trace_id + "-" + caller_span + "-01"}));
+  ASSERT_EQ(s.read_line(), R"(0#1:{"payload":"traced"})");
+  s.send(tagged_route(2, R"({"name":"echo","procedure_id":1,"payload":"untraced"})"));
+  ASSERT_EQ(s.read_line(), R"(0#2:{"payload":"untraced"})");
+
+  auto at_routerd = spans_of(routerd_log, trace_id);
+  auto at_echod = spans_of(echod_log, trace_id);
+  ASSERT_EQ(at_routerd.size(), 2u);  // its server span and its client span; the untraced call has none
+  ASSERT_EQ(at_echod.size(), 1u);
+  auto& server = field(at_routerd[0], "kind") == "server" ? at_routerd[0] : at_routerd[1];
+  auto& client = field(at_routerd[0], "kind") == "client" ? at_routerd[0] : at_routerd[1];
+  EXPECT_EQ(field(server, "kind"), "server");
+  EXPECT_EQ(field(client, "kind"), "client");
+  EXPECT_EQ(field(server, "service"), "routerd");
+  EXPECT_EQ(field(server, "parent_span_id"), caller_span);
+  EXPECT_EQ(field(client, "parent_span_id"), field(server, "span_id"));
+  EXPECT_EQ(field(client, "name"), "echo/2");
+  EXPECT_EQ(field(client, "peer"), "127.0.0.1:" + std::to_string(*echod_port));
+  EXPECT_EQ(field(at_echod[0], "service"), "echod");
+  EXPECT_EQ(field(at_echod[0], "parent_span_id"), field(client, "span_id"));
+  EXPECT_EQ(field(at_echod[0], "name"), "procedure 2");
+  EXPECT_EQ(at_echod[0].at("status").as_int64(), 0);
+  EXPECT_GE(at_echod[0].at("duration_us").as_int64(), 20000);  // SLOW_ECHO's 20 ms
+  EXPECT_GE(client.at("duration_us").as_int64(), at_echod[0].at("duration_us").as_int64());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(RouterdTagged, AnUnwritableTraceLogIsABadFlag) {
+  auto result = run_program(ROUTERD_PATH, {"--trace-log", "/nonexistent/dir/trace.jsonl"});
+  EXPECT_EQ(result.exit_code, 2) << result.err;
+  EXPECT_NE(result.err.find("--trace-log"), std::string::npos) << result.err;
 }
 
 }  // namespace

@@ -138,8 +138,10 @@ TEST(TaggedClient, ADeadlineGivesUpOneCallAndTheConnectionServesOn) {
   auto meanwhile = client.call(2, "200:meanwhile");
   client.wait_for({late, meanwhile});
   ASSERT_TRUE(*late && *meanwhile);
+  // 4 from whichever side's timer fires first: the client's own, or the
+  // server's (it was told deadline-ms, rounded up) when its answer is read
+  // first on a loaded machine. Either way only this call ends.
   EXPECT_EQ((*late)->reply.status, Status::deadline_exceeded);
-  EXPECT_FALSE((*late)->answered);
   EXPECT_EQ((*meanwhile)->reply.payload, "meanwhile");
   client.run_for(500ms);  // the server's own answer to the given-up call comes and is dropped
   EXPECT_TRUE(client.connection().is_open());

@@ -28,6 +28,7 @@ struct RouterCore::LoopCall : Call<rpc::ClientConnection> {
   std::size_t worker = 0;
   std::string payload_copy;  // `payload` views it; keeps its capacity
   std::string keys_copy;     // options.traceparent and .request_id view it
+  std::string span_parent;   // the caller's parent span id, when the call is traced
   std::uint64_t call_id = 0;  // on a tagged connection, for cancel()
   CallCompletion done;
   // The caller's slot through which it can give the call up (routerd: the
@@ -48,6 +49,7 @@ struct RouterCore::LoopCall : Call<rpc::ClientConnection> {
     tries.reset();
     payload_copy.clear();
     keys_copy.clear();
+    span_parent.clear();
     done = CallCompletion{};
     cancelled = false;
     cancel_hook = nullptr;
@@ -90,6 +92,7 @@ void keep_keys(RouterCore::LoopCall& call) {
   call.keys_copy.clear();
   if (auto parent = common::parse_traceparent(options.traceparent)) {
     call.keys_copy = common::child_traceparent(*parent, common::new_span_id());
+    call.span_parent.assign(parent->parent_id);
   }
   const std::size_t split = call.keys_copy.size();
   call.keys_copy.append(options.request_id);
@@ -217,6 +220,7 @@ void RouterCore::advance(std::unique_ptr<LoopCall> call, Step step) {
       return;
     }
     case Step::finished: {
+      end_client_span(c);
       // The call's state goes back before the caller hears the answer.
       CallCompletion done = std::move(c.done);
       CallOutcome outcome = std::move(c.outcome);
@@ -239,6 +243,23 @@ asio::awaitable<void> RouterCore::learn_backends(std::unique_ptr<LoopCall> call)
   LoopPools pools{pools_, call->worker};
   Step next = CallFlow(pools, options()).backends_learned(*call, std::move(failure));
   advance(std::move(call), next);
+}
+
+// A traced call's client span, when the router logs spans: its span id is
+// the parent its backend saw (the middle field of the traceparent it sent).
+void RouterCore::end_client_span(const LoopCall& c) {
+  if (!spans_ || c.span_parent.empty()) return;
+  auto sent = common::parse_traceparent(c.options.traceparent);
+  if (!sent) return;
+  const auto now = Clock::now();
+  const auto start = std::chrono::system_clock::now() -
+                     std::chrono::duration_cast<std::chrono::system_clock::duration>(now - c.arrival);
+  const std::string name = c.system->name() + "/" + std::to_string(c.procedure);
+  spans_->record(common::Span{.trace_id = sent->trace_id, .span_id = sent->parent_id,
+                              .parent_span_id = c.span_parent, .kind = "client", .name = name,
+                              .peer = c.outcome.backend ? std::string_view(c.outcome.backend->address) : "",
+                              .start = start, .duration = now - c.arrival,
+                              .status = static_cast<int>(c.outcome.reply.status)});
 }
 
 // Does the backend speak tagged frames? Asked once per connection, within
@@ -289,6 +310,7 @@ void RouterCore::on_answer(std::unique_ptr<LoopCall> call, Reply& reply, bool an
   Step next = CallFlow(pools, options()).exchanged(c, reply, answered, now);
   if (next != Step::finished) return advance(std::move(call), next);
   if (c.cancel_hook != nullptr) *c.cancel_hook = nullptr;
+  end_client_span(c);
   // The outcome is lent to `done` (the permit is back already); then its
   // buffer goes back to the connection, which decodes its next answer into
   // it (no allocation per answer), and the call's state to the spares.
