@@ -137,8 +137,9 @@ struct RouterOptions {
   std::size_t calls_per_connection = 8;
   // Appends a JSON line per call that carried a valid traceparent (its
   // client span: the span id the backend sees as its parent) to this file;
-  // empty: none. The file is opened when the router starts (a failure
-  // throws std::invalid_argument). docs/operations.md, "Trace log".
+  // empty: none. The file is opened when the router starts; one that cannot
+  // be opened is logged (error) and no spans are written (calls are not
+  // affected). docs/operations.md, "Trace log".
   std::string trace_log{};
   // Backends registered by host name (not a literal IP) are looked up off
   // the event loops (Asio's resolver thread), each attempt given up after

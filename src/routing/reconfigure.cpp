@@ -23,6 +23,7 @@ void keep_what_needs_a_restart(RouterOptions& next, const RouterOptions& now) {
   next.dns_timeout = now.dns_timeout;
   next.unknown_name_ttl = now.unknown_name_ttl;
   next.max_unknown_names = now.max_unknown_names;
+  next.trace_log = now.trace_log;
 }
 
 }  // namespace

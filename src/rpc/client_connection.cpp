@@ -255,8 +255,11 @@ void ClientConnection::deliver(Waiting call, Reply& reply) {
 }
 
 void ClientConnection::on_probe_answer(Waiting probe) {
-  if (frame_.id != 0 && !(frame_.id == 1 && frame_.number == 0)) {
-    // E.g. 14#1 from a server that is stopping: no use for this connection.
+  const bool pong = frame_.id == 1 && frame_.number == 0;
+  const bool version_1 = frame_.id == 0 && frame_.number == static_cast<std::uint32_t>(Status::invalid_argument);
+  if (!pong && !version_1) {
+    // E.g. 14#1 or 14: from a server that is stopping, 8: from one at its
+    // connection limit: no use for this connection, and no call was sent.
     // fail_all completes the probe (false) while probing_ is still set.
     waiting_.push_front(std::move(probe));  // the place fail_all takes back
     fail_all("the backend answered the probe " + std::to_string(frame_.number) + "#" + std::to_string(frame_.id));

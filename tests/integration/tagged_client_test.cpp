@@ -228,32 +228,37 @@ TEST(TaggedClient, CallsCarryTheirDeadlineTraceAndRequestId) {
   EXPECT_TRUE(client.connection().is_open());
 }
 
-// A server that answers the probe with another tagged frame (here 14, as a
-// stopping server answers what it will not start) is not used, and the
-// probe completes rather than hanging its caller.
-TEST(TaggedClient, AProbeAnsweredWithAnythingButItsPongClosesTheConnection) {
-  asio::io_context server_ctx;
-  asio::ip::tcp::acceptor acceptor(server_ctx, {asio::ip::make_address("127.0.0.1"), 0});
-  std::thread server([&] {
-    asio::ip::tcp::socket peer(server_ctx);
-    acceptor.accept(peer);
-    asio::streambuf line;
-    asio::read_until(peer, line, '\n');
-    asio::write(peer, asio::buffer(std::string("14#1:not processed: the server is stopping\n")));
-    std::this_thread::sleep_for(200ms);  // the client closes first
-  });
-  asio::io_context ctx;
-  auto connection = ClientConnection::create(ctx.get_executor());
-  std::optional<bool> tagged;
-  asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
-    co_await connection->connect(acceptor.local_endpoint());
-    tagged = co_await connection->async_probe_tagged(Clock::now() + 5s, asio::use_awaitable);
-  }, asio::detached);
-  ctx.run_for(3s);
-  server.join();
-  ASSERT_TRUE(tagged.has_value());  // completed, not left hanging
-  EXPECT_FALSE(*tagged);
-  EXPECT_FALSE(connection->is_open());
+// A server that answers the probe with anything but its pong or a version-1
+// server's `3:` (a stopping server's 14, with or without the tag; 8 from one
+// at its connection limit) is not used, and the probe completes rather than
+// hanging its caller: the connect fails with nothing sent, so the call may
+// go elsewhere.
+TEST(TaggedClient, AProbeAnsweredWithAnythingButPongOrThreeClosesTheConnection) {
+  for (std::string answer : {"14#1:not processed: the server is stopping\n", "8:too many connections\n",
+                             "14:not processed: the server is stopping\n"}) {
+    asio::io_context server_ctx;
+    asio::ip::tcp::acceptor acceptor(server_ctx, {asio::ip::make_address("127.0.0.1"), 0});
+    std::thread server([&] {
+      asio::ip::tcp::socket peer(server_ctx);
+      acceptor.accept(peer);
+      asio::streambuf line;
+      asio::read_until(peer, line, '\n');
+      asio::write(peer, asio::buffer(answer));
+      std::this_thread::sleep_for(200ms);  // the client closes first
+    });
+    asio::io_context ctx;
+    auto connection = ClientConnection::create(ctx.get_executor());
+    std::optional<bool> tagged;
+    asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
+      co_await connection->connect(acceptor.local_endpoint());
+      tagged = co_await connection->async_probe_tagged(Clock::now() + 5s, asio::use_awaitable);
+    }, asio::detached);
+    ctx.run_for(3s);
+    server.join();
+    ASSERT_TRUE(tagged.has_value()) << answer;  // completed, not left hanging
+    EXPECT_FALSE(*tagged) << answer;
+    EXPECT_FALSE(connection->is_open()) << answer;
+  }
 }
 
 }  // namespace

@@ -70,6 +70,11 @@ struct CallFlowTest : ::testing::Test {
   }
   // Answers the connect step with a fresh connection.
   Step connect_ok(TheCall& call) { return flow.connected(call, std::make_shared<FakeConnection>(), "", 1s); }
+  Step connect_tagged(TheCall& call) {
+    auto connection = std::make_shared<FakeConnection>();
+    connection->shared = true;
+    return flow.connected(call, connection, "", 1s);
+  }
   Step connect_refused(TheCall& call) { return flow.connected(call, nullptr, "connection refused", 1s); }
   Step answer(TheCall& call, Reply reply) { return flow.exchanged(call, reply, true, Clock::now()); }
   Step fail(TheCall& call, Status status) {
@@ -143,27 +148,39 @@ TEST_F(CallFlowTest, AFailureAfterSendingIsNotResentUnlessIdempotent) {
   EXPECT_EQ(system->retries.load(), 1u);
 }
 
-// A backend that answers 14 could not serve the call (e.g. it cut the call
-// as it stopped): an idempotent call goes to another backend, any other
-// call gets the backend's own answer.
-TEST_F(CallFlowTest, ABackendsAnswer14IsResentOnlyWhenIdempotent) {
+// A backend that answers 14 on a tagged connection could not serve the call
+// (e.g. it cut the call as it stopped): an idempotent call goes to another
+// backend; any other call, and any 14 on the line protocol, is the
+// backend's answer.
+TEST_F(CallFlowTest, ABackendsAnswer14IsTheAnswerOfANonIdempotentCall) {
   auto call = make_call();
-  flow.start(call);
-  connect_ok(call);
+  ASSERT_EQ(flow.start(call), Step::connect);
+  ASSERT_EQ(connect_tagged(call), Step::exchange);
   ASSERT_EQ(answer(call, Reply{Status::unavailable, "cut at the server's drain timeout"}), Step::finished);
-  EXPECT_EQ(call.outcome.reply.status, Status::unavailable);
   EXPECT_EQ(call.outcome.reply.payload, "cut at the server's drain timeout");
   EXPECT_TRUE(call.outcome.from_backend);
   EXPECT_EQ(system->retries.load(), 0u);
+}
 
-  auto idempotent = make_call(CallOptions{.timeout = {}, .idempotent = true});
-  flow.start(idempotent);
-  auto first = idempotent.backend;
-  connect_ok(idempotent);
-  ASSERT_EQ(answer(idempotent, Reply{Status::unavailable, "stopping"}), Step::exchange);  // resent on a pooled one
-  EXPECT_NE(idempotent.backend, first);
-  ASSERT_EQ(answer(idempotent, Reply{Status::ok, "done"}), Step::finished);
-  EXPECT_EQ(idempotent.outcome.reply.payload, "done");
+TEST_F(CallFlowTest, ABackendsAnswer14OnTheLineProtocolIsTheAnswer) {
+  auto call = make_call(CallOptions{.timeout = {}, .idempotent = true});
+  ASSERT_EQ(flow.start(call), Step::connect);
+  ASSERT_EQ(connect_ok(call), Step::exchange);
+  ASSERT_EQ(answer(call, Reply{Status::unavailable, "dependency down"}), Step::finished);
+  EXPECT_TRUE(call.outcome.from_backend);
+  EXPECT_EQ(system->retries.load(), 0u);
+}
+
+TEST_F(CallFlowTest, AnIdempotentCallAnswered14OnATaggedConnectionIsResentOnce) {
+  auto call = make_call(CallOptions{.timeout = {}, .idempotent = true});
+  ASSERT_EQ(flow.start(call), Step::connect);
+  auto first = call.backend;
+  ASSERT_EQ(connect_tagged(call), Step::exchange);
+  ASSERT_EQ(answer(call, Reply{Status::unavailable, "stopping"}), Step::connect);  // to the other backend
+  EXPECT_NE(call.backend, first);
+  ASSERT_EQ(connect_tagged(call), Step::exchange);
+  ASSERT_EQ(answer(call, Reply{Status::ok, "done"}), Step::finished);
+  EXPECT_EQ(call.outcome.reply.payload, "done");
   EXPECT_EQ(system->retries.load(), 1u);
 }
 

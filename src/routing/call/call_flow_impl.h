@@ -125,7 +125,8 @@ Step CallFlow<Pools>::exchanged(TheCall& call, Reply& reply, bool answered, Cloc
   }
   backend.calls.add(static_cast<int>(reply.status));
   const AttemptEnd end = exchange_ended(answered, reply.status);
-  if (end == AttemptEnd::answered && reply.status == Status::unavailable) {
+  if (end == AttemptEnd::answered && reply.status == Status::unavailable && call.options.idempotent &&
+      pool_detail::shares(call.connection.connection())) {
     return backend_could_not_serve(call, reply, now);
   }
   if (end == AttemptEnd::answered) {
@@ -143,11 +144,12 @@ Step CallFlow<Pools>::exchanged(TheCall& call, Reply& reply, bool answered, Cloc
   return attempt_failed(call, attempt);
 }
 
-// The backend answered 14: it could not serve the call (it is stopping and
-// cut the call, or something it needs is down), which may have been partly
-// processed. A failure of that backend, as a connection failing after the
-// send: an idempotent call is resent once to another backend; any other gets
-// the backend's answer. The connection itself ended the exchange cleanly.
+// An idempotent call the backend answered 14 on a tagged connection: it
+// could not serve it (a stopping server answers 14#<id> to the calls it cuts
+// at its drain timeout, where the line protocol's cut shows as a broken
+// connection), so it is resent once to another backend, as after a
+// connection failure. Other calls, and 14 on the line protocol, keep the
+// backend's answer. The connection itself ended the exchange cleanly.
 template <class Pools>
 Step CallFlow<Pools>::backend_could_not_serve(TheCall& call, Reply& reply, Clock::time_point now) {
   pools_.give_back(std::move(call.connection), now);
