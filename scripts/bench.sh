@@ -32,8 +32,6 @@ pids=()
 source "$root/scripts/lib.sh"
 trap stop_all EXIT
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, in clock ticks
-hz="$(getconf CLK_TCK)"
 
 start echod "$bin/echod" --listen 127.0.0.1:0 --threads 1
 echod_port="$port"; echod_pid="${pids[-1]}"

@@ -55,6 +55,11 @@ CFG
   echo "haproxy did not start:"; cat "$work/haproxy.log"; exit 1
 }
 
+# cpu_ticks PID: the process's user + system time so far, in clock ticks
+# ($hz per second).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz="$(getconf CLK_TCK)"
+
 # Kills whatever start() started and removes $work.
 stop_all() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done

@@ -111,12 +111,12 @@ class BasicConnectionPool {
   // Connections that speak tagged frames (Connection::tagged()) are shared
   // instead: once given back after their first call they stay here, and
   // take() lends them (leases) to up to `calls_per_connection` calls at
-  // once, the least loaded first; at the system's bound on connections,
-  // to more. A shared connection with no call counts as idle for the idle
+  // once, the busiest below that first (answers batch on few connections);
+  // at the system's bound on connections, the least loaded takes more. A shared connection with no call counts as idle for the idle
   // timeout and for making room (evict_one).
 
-  // A lease of the least loaded shared connection to `backend` below
-  // `calls_per_connection` calls (any load, at the system's bound), else
+  // A lease of the busiest shared connection to `backend` below
+  // `calls_per_connection` calls (the least loaded, at the system's bound), else
   // the oldest idle connection that still looks usable; dead ones met on the
   // way are closed. Empty if none. `now`: the caller's clock reading, if it
   // has one (a clock read costs on these paths).
@@ -164,6 +164,10 @@ class BasicConnectionPool {
     common::RingQueue<Idle> idle;      // oldest first
     std::vector<Shared> shared;        // tagged connections, lent to many calls
   };
+  // Whether a connection of `backend` given back now is closed instead of
+  // kept: the pool closed, the backend left discovery, or its system is over
+  // its bound on connections.
+  bool drains(const Backend& backend) const;
   // Moves the oldest idle connection of `list` out of the idle state.
   PooledConnection leave_idle(BackendIdle& list);
   PooledConnection lease_shared(BackendIdle& list, Backend& backend, std::size_t calls_per_connection);

@@ -99,14 +99,14 @@ BasicPooledConnection<Connection> BasicConnectionPool<Connection>::take(Backend&
 
 template <class Connection>
 ConnectionState BasicConnectionPool<Connection>::after_use(PooledConnection& connection) const {
-  Backend& backend = connection.backend();
-  if (closed_ || !connection.connection().is_open() || backend.removed.load(std::memory_order_relaxed)) {
-    return ConnectionState::closed;
-  }
-  if (backend.system.open_connections.load(std::memory_order_relaxed) > backend.system.connection_limit()) {
-    return ConnectionState::closed;
-  }
+  if (!connection.connection().is_open() || drains(connection.backend())) return ConnectionState::closed;
   return ConnectionState::idle;
+}
+
+template <class Connection>
+bool BasicConnectionPool<Connection>::drains(const Backend& backend) const {
+  return closed_ || backend.removed.load(std::memory_order_relaxed) ||
+         backend.system.open_connections.load(std::memory_order_relaxed) > backend.system.connection_limit();
 }
 
 template <class Connection>
@@ -159,9 +159,7 @@ void BasicConnectionPool<Connection>::return_lease(PooledConnection lease, Clock
     if (entry.connection.shared() == lease.shared()) entry.last_used = now;
   }
   // Drains as an idle one would (after_use): once it carries no call.
-  const bool draining = closed_ || backend.removed.load(std::memory_order_relaxed) ||
-                        backend.system.open_connections.load(std::memory_order_relaxed) >
-                            backend.system.connection_limit();
+  const bool draining = drains(backend);
   // close_shared also drops connections that closed (this lease's, if it failed).
   close_shared(list, [&](const Shared& entry) { return draining && entry.connection.shared() == lease.shared(); });
 }

@@ -209,5 +209,48 @@ TEST_F(PoolTest, ABorrowedConnectionKeepsItsPlaceAndIdleTime) {
   EXPECT_EQ(pool.take(*a, now).connection().id, 2);
 }
 
+// Tagged connections are shared: given back after their first call they
+// stay in the pool and are lent to up to calls_per_connection calls at once
+// (the busiest below that first), counted once; at the system's bound the
+// least loaded takes one more; one that closed is dropped when its lease
+// comes back.
+TEST_F(PoolTest, SharesTaggedConnectionsUpToCallsPerConnection) {
+  Pooled first;
+  auto one = open(a, first);
+  one->shared = true;
+  pool.give_back(std::move(first), t0);
+  EXPECT_EQ(system_open(), 1u);
+  EXPECT_EQ(a->idle_connections.load(), 0u);  // shared: in use, not idle
+
+  Pooled lease = pool.take(*a, t0, 2);
+  ASSERT_TRUE(lease);
+  EXPECT_TRUE(lease.is_lease());
+  EXPECT_EQ(&lease.connection(), one.get());
+  one->calls = 2;                          // at the target: no more leases of it
+  EXPECT_FALSE(pool.take(*a, t0, 2));      // below the bound (3): the caller makes another
+
+  Pooled second, third;
+  auto two = open(a, second);
+  open(b, third);                          // the system is at its bound now
+  two->shared = true;
+  pool.give_back(std::move(second), t0);
+  two->calls = 1;
+  EXPECT_EQ(&pool.take(*a, t0, 2).connection(), two.get());  // the one below the target
+  one->calls = 3;
+  two->calls = 2;
+  EXPECT_EQ(&pool.take(*a, t0, 2).connection(), two.get());  // at the bound: the least loaded
+  EXPECT_EQ(system_open(), 3u);            // leases are never counted
+
+  one->calls = 1;
+  one->open = false;                       // it failed
+  lease.close();                           // a lease lets go only; the pool drops the dead one when asked
+  one->calls = 0;
+  two->calls = 1;
+  Pooled back = pool.take(*a, t0, 2);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(&back.connection(), two.get());
+  EXPECT_EQ(system_open(), 2u);            // the dead shared connection was closed and uncounted
+}
+
 }  // namespace
 }  // namespace routing::core
