@@ -32,6 +32,15 @@ bool shares(const Connection& connection) {
     return false;
   }
 }
+// A connection that counts its leases itself (the blocking one: its calls
+// register only once they run, on other threads, after the pool's lock is
+// released) hears of each lease taken and returned.
+template <class Connection>
+void note_lease(Connection& connection, bool taken) {
+  if constexpr (requires { connection.lease_taken(); }) {
+    taken ? connection.lease_taken() : connection.lease_returned();
+  }
+}
 template <class Connection>
 std::size_t calls_on(const Connection& connection) {
   if constexpr (requires { connection.in_flight(); }) {
@@ -170,7 +179,8 @@ class BasicConnectionPool {
   bool drains(const Backend& backend) const;
   // Moves the oldest idle connection of `list` out of the idle state.
   PooledConnection leave_idle(BackendIdle& list);
-  PooledConnection lease_shared(BackendIdle& list, Backend& backend, std::size_t calls_per_connection);
+  PooledConnection lease_shared(BackendIdle& list, Backend& backend, std::size_t calls_per_connection,
+                                Clock::time_point now);
   void share(PooledConnection connection, Clock::time_point now);
   void return_lease(PooledConnection lease, Clock::time_point now);
   // Closes the shared connections that are closed, or carry no call and

@@ -41,6 +41,7 @@ template <class Connection>
 void BasicPooledConnection<Connection>::close() {
   if (!connection_) return;
   if (lease_) {  // the pool owns the connection: only this call lets go
+    pool_detail::note_lease(*connection_, false);
     connection_.reset();
     backend_.reset();
     lease_ = false;
@@ -83,7 +84,7 @@ BasicPooledConnection<Connection> BasicConnectionPool<Connection>::take(Backend&
   if (it == idle_.end()) return {};
   auto& list = it->second;
   if (!list.shared.empty() && !closed_) {
-    if (auto leased = lease_shared(list, backend, calls_per_connection)) return leased;
+    if (auto leased = lease_shared(list, backend, calls_per_connection, now)) return leased;
   }
   while (!list.idle.empty()) {
     bool trusted = now - list.idle.front().since < Connection::trusted_while_idle_for &&
@@ -122,7 +123,18 @@ void BasicConnectionPool<Connection>::give_back(PooledConnection connection, Clo
 // idle timeout); at the system's bound, the least loaded takes one more.
 template <class Connection>
 auto BasicConnectionPool<Connection>::lease_shared(BackendIdle& list, Backend& backend,
-                                                   std::size_t calls_per_connection) -> PooledConnection {
+                                                   std::size_t calls_per_connection,
+                                                   Clock::time_point now) -> PooledConnection {
+  // One that carried no call for a while is checked as an idle one is
+  // (take()): nothing may have read it since (a blocking one), so a peer
+  // that closed it shows only now.
+  for (Shared& entry : list.shared) {
+    auto& connection = entry.connection.connection();
+    if (pool_detail::calls_on(connection) == 0 && now - entry.last_used >= Connection::trusted_while_idle_for &&
+        !connection.peer_looks_open()) {
+      connection.close();
+    }
+  }
   close_shared(list, [](const Shared&) { return false; });  // the dead ones
   Shared* fullest_below = nullptr;
   Shared* least_loaded = nullptr;
@@ -139,6 +151,7 @@ auto BasicConnectionPool<Connection>::lease_shared(BackendIdle& list, Backend& b
     chosen = least_loaded;
   }
   if (!chosen) return {};
+  pool_detail::note_lease(chosen->connection.connection(), true);
   return PooledConnection::lease(chosen->connection.shared(), chosen->connection.backend_shared());
 }
 

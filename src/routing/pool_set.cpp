@@ -8,9 +8,10 @@ PoolSet::PoolSet(std::vector<boost::asio::any_io_executor> loops) : loops_(std::
   for (std::size_t i = 0; i < loops_.size(); ++i) loop_pools_.push_back(std::make_unique<ConnectionPool>());
 }
 
-PooledBlockingConnection PoolSet::take_blocking(Backend& backend, Clock::time_point now) {
+PooledBlockingConnection PoolSet::take_blocking(Backend& backend, Clock::time_point now,
+                                                std::size_t calls_per_connection) {
   std::lock_guard lock(blocking_mutex_);
-  return blocking_.take(backend, now);
+  return blocking_.take(backend, now, calls_per_connection);
 }
 
 void PoolSet::give_back_blocking(PooledBlockingConnection connection, Clock::time_point now) {

@@ -22,7 +22,7 @@ class PoolSet {
   // Worker `index`'s pool: use it on that worker's thread only.
   ConnectionPool& loop_pool(std::size_t index) { return *loop_pools_[index]; }
 
-  PooledBlockingConnection take_blocking(Backend& backend, Clock::time_point now);
+  PooledBlockingConnection take_blocking(Backend& backend, Clock::time_point now, std::size_t calls_per_connection);
   void give_back_blocking(PooledBlockingConnection connection, Clock::time_point now);
 
   // Takes a slot of `system`'s bound for a new connection; over the bound,

@@ -56,7 +56,9 @@ bool wait_writable(int fd, BlockingConnection::Clock::duration timeout) {
 
 std::shared_ptr<BlockingConnection> BlockingConnection::connect(const boost::asio::ip::tcp::endpoint& endpoint,
                                                                 Clock::duration timeout,
-                                                                std::size_t max_frame_bytes, std::string& error) {
+                                                                std::size_t max_frame_bytes, std::string& error,
+                                                                bool probe_tagged) {
+  const auto deadline = Clock::now() + timeout;
   int fd = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) {
     error = "socket: " + last_error();
@@ -83,20 +85,58 @@ std::shared_ptr<BlockingConnection> BlockingConnection::connect(const boost::asi
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);  // blocking from now on
+  if (probe_tagged && !connection->probe(deadline, error)) return nullptr;
   return connection;
+}
+
+// Does the peer speak tagged frames? One `0#1:` and its answer, before any
+// call (rpc/codec.h: read_probe_answer).
+bool BlockingConnection::probe(Clock::time_point deadline, std::string& error) {
+  std::size_t sent = 0;
+  Io io = send_all(probe_frame, deadline, sent);
+  while (io == Io::done) {
+    FrameError bad = FrameError::none;
+    auto result = decoder_.next(frame_, bad);
+    if (result == FrameDecoder::Result::frame) {
+      if (decoder_.buffered() != 0) break;  // more than one answer to one question
+      switch (read_probe_answer(frame_)) {
+        case ProbeAnswer::tagged:
+          tagged_ = true;
+          return true;
+        case ProbeAnswer::line_only:
+          return true;
+        case ProbeAnswer::unusable:
+          error = "the backend answered the probe " + std::to_string(frame_.number) + "#" + std::to_string(frame_.id);
+          return false;
+      }
+    }
+    if (result != FrameDecoder::Result::need_more) break;
+    io = read_some(deadline);
+  }
+  error = io == Io::timed_out ? "timed out waiting for the answer to the tagged-frames probe"
+          : io == Io::done    ? "protocol error in the answer to the tagged-frames probe"
+                              : "connection closed during the tagged-frames probe";
+  return false;
 }
 
 BlockingConnection::BlockingConnection(int fd, std::size_t max_frame_bytes) : fd_(fd), decoder_(max_frame_bytes) {}
 
-BlockingConnection::~BlockingConnection() { close(); }
+BlockingConnection::~BlockingConnection() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
 void BlockingConnection::close() {
+  if (tagged_) {  // other threads may be using the socket: it closes with the last of them
+    std::lock_guard lock(mutex_);
+    fail_all("connection closed");
+    return;
+  }
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
 }
 
 bool BlockingConnection::peer_looks_open() {
-  if (fd_ < 0) return false;
+  if (!is_open()) return false;
   char byte;
   ssize_t n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
@@ -109,28 +149,68 @@ bool BlockingConnection::fail(Reply& reply, Status status, std::string message) 
 }
 
 // Makes sure a blocked send or receive returns a little before the deadline
-// (the rest is waited precisely), changing the socket's timeouts only when the ones set would
-// overshoot: calls that share a timeout set them once per connection, not
-// once per call.
-bool BlockingConnection::timeouts_cover(Clock::duration remaining) {
+// (the rest is waited precisely), changing the socket's timeout only when the
+// one set would overshoot: calls that share a timeout set it once per
+// connection, not once per call.
+bool BlockingConnection::timeout_covers(int option, Clock::duration& current, Clock::duration remaining) {
   remaining = early_aim(remaining);
   // Kept while it neither overshoots the deadline nor wakes us long before it
   // (after a short call, a long one would otherwise wake up many times).
-  if (io_timeout_.count() != 0 && io_timeout_ <= remaining + io_timeout_slack && io_timeout_ * 2 >= remaining) {
-    return true;
-  }
+  if (current.count() != 0 && current <= remaining + io_timeout_slack && current * 2 >= remaining) return true;
   auto us = std::max<long long>(1000, std::chrono::duration_cast<std::chrono::microseconds>(remaining).count());
   timeval tv{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
-  if (::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
-      ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0) {
-    return false;
-  }
-  io_timeout_ = std::chrono::microseconds(us);
+  if (::setsockopt(fd_, SOL_SOCKET, option, &tv, sizeof tv) != 0) return false;
+  current = std::chrono::microseconds(us);
   return true;
 }
 
+auto BlockingConnection::send_all(std::string_view bytes, Clock::time_point deadline, std::size_t& sent) -> Io {
+  while (sent < bytes.size()) {
+    auto remaining = deadline - Clock::now();
+    if (remaining <= Clock::duration::zero()) return Io::timed_out;
+    int flags = MSG_NOSIGNAL;
+    if (remaining < precise_wait_below) {
+      wait_precisely(fd_, POLLOUT, remaining);
+      flags |= MSG_DONTWAIT;
+    } else if (!timeout_covers(SO_SNDTIMEO, send_timeout_, remaining)) {
+      return Io::failed;
+    }
+    ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, flags);
+    if (n >= 0) {
+      sent += static_cast<std::size_t>(n);
+    } else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+      return Io::failed;
+    }
+  }
+  return Io::done;
+}
+
+auto BlockingConnection::read_some(Clock::time_point deadline) -> Io {
+  auto remaining = deadline - Clock::now();
+  if (remaining <= Clock::duration::zero()) return Io::timed_out;
+  int flags = 0;
+  if (remaining < precise_wait_below) {
+    wait_precisely(fd_, POLLIN, remaining);
+    flags = MSG_DONTWAIT;
+  } else if (!timeout_covers(SO_RCVTIMEO, receive_timeout_, remaining)) {
+    return Io::failed;
+  }
+  auto space = decoder_.prepare_read();
+  ssize_t n = ::recv(fd_, space.data(), space.size(), flags);
+  if (n > 0) {
+    decoder_.commit(static_cast<std::size_t>(n));
+    return Io::done;
+  }
+  if (n == 0) return Io::closed;
+  if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return Io::failed;
+  // The socket's timeout (or the precise wait) passed, or a signal: the
+  // caller's deadline check decides.
+  return Clock::now() >= deadline ? Io::timed_out : Io::done;
+}
+
 bool BlockingConnection::exchange(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline,
-                                  Reply& reply) {
+                                  Reply& reply, const CallKeys& keys) {
+  if (tagged_) return exchange_tagged(procedure, payload, deadline, reply, keys);
   return send_request(procedure, payload, deadline, reply) && receive_answer(deadline, reply);
 }
 
@@ -141,29 +221,17 @@ bool BlockingConnection::send_request(std::uint32_t procedure, std::string_view 
   append_frame(request_, procedure, payload);
   if (verify_answers_) append_barrier(request_);
   std::size_t sent = 0;
-  while (sent < request_.size()) {
-    auto remaining = deadline - Clock::now();
-    if (remaining <= Clock::duration::zero()) {
+  switch (send_all(request_, deadline, sent)) {
+    case Io::done:
+      return true;
+    case Io::timed_out:
       // A partial frame is never acted on (its newline comes last).
       return sent == 0 ? fail(reply, Status::deadline_exceeded, "deadline passed before sending")
                        : fail(reply, Status::deadline_exceeded, "deadline exceeded sending");
-    }
-    int flags = MSG_NOSIGNAL;
-    if (remaining < precise_wait_below) {
-      wait_precisely(fd_, POLLOUT, remaining);
-      flags |= MSG_DONTWAIT;
-    } else if (!timeouts_cover(remaining)) {
-      return fail(reply, Status::unavailable, "setsockopt: " + last_error());
-    }
-    ssize_t n = ::send(fd_, request_.data() + sent, request_.size() - sent, flags);
-    if (n >= 0) {
-      sent += static_cast<std::size_t>(n);
-    } else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+    default:
       // Nothing of a frame the server could act on arrived unless all of it did.
       return fail(reply, Status::unavailable, "send failed: " + last_error());
-    }
   }
-  return true;
 }
 
 bool BlockingConnection::receive_answer(Clock::time_point deadline, Reply& reply) {
@@ -193,28 +261,16 @@ bool BlockingConnection::receive_answer(Clock::time_point deadline, Reply& reply
       case FrameDecoder::Result::need_more:
         break;
     }
-    auto remaining = deadline - Clock::now();
-    if (remaining <= Clock::duration::zero()) {
-      return fail(reply, Status::deadline_exceeded, "no answer by the deadline");
+    switch (read_some(deadline)) {
+      case Io::done:
+        break;
+      case Io::timed_out:
+        return fail(reply, Status::deadline_exceeded, "no answer by the deadline");
+      case Io::closed:
+        return fail(reply, Status::unavailable, "connection closed by peer");
+      case Io::failed:
+        return fail(reply, Status::unavailable, "receive failed: " + last_error());
     }
-    int flags = 0;
-    if (remaining < precise_wait_below) {
-      wait_precisely(fd_, POLLIN, remaining);
-      flags = MSG_DONTWAIT;
-    } else if (!timeouts_cover(remaining)) {
-      return fail(reply, Status::unavailable, "setsockopt: " + last_error());
-    }
-    auto space = decoder_.prepare_read();
-    ssize_t n = ::recv(fd_, space.data(), space.size(), flags);
-    if (n > 0) {
-      decoder_.commit(static_cast<std::size_t>(n));
-    } else if (n == 0) {
-      return fail(reply, Status::unavailable, "connection closed by peer");
-    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-      return fail(reply, Status::unavailable, "receive failed: " + last_error());
-    }
-    // EAGAIN: the socket's timeout (or the precise wait) passed; the deadline
-    // check above decides.
   }
 }
 

@@ -59,7 +59,7 @@ void ClientConnection::start_probe(Clock::time_point deadline, asio::any_complet
   }
   probing_ = true;
   probed_.swap(done);  // not operator=: Boost 1.81's move assignment copies itself into itself
-  output_ += "0#1:\n";
+  output_ += probe_frame;
   waiting_.push_back(Waiting{{}, {}, deadline});
   if (deadline < armed_for_) arm_deadline(deadline);
   if (!writing_active_ && !flush_queued_) flush_soon();
@@ -255,9 +255,8 @@ void ClientConnection::deliver(Waiting call, Reply& reply) {
 }
 
 void ClientConnection::on_probe_answer(Waiting probe) {
-  const bool pong = frame_.id == 1 && frame_.number == 0;
-  const bool version_1 = frame_.id == 0 && frame_.number == static_cast<std::uint32_t>(Status::invalid_argument);
-  if (!pong && !version_1) {
+  const ProbeAnswer answer = read_probe_answer(frame_);
+  if (answer == ProbeAnswer::unusable) {
     // E.g. 14#1 or 14: from a server that is stopping, 8: from one at its
     // connection limit: no use for this connection, and no call was sent.
     // fail_all completes the probe (false) while probing_ is still set.
@@ -266,7 +265,7 @@ void ClientConnection::on_probe_answer(Waiting probe) {
     return;
   }
   probing_ = false;
-  tagged_ = frame_.id == 1;
+  tagged_ = answer == ProbeAnswer::tagged;
   // Else a version-1 server refused the tagged frame (`3:...`): line protocol.
   asio::dispatch(asio::append(std::move(probed_), tagged_));
 }

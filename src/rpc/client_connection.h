@@ -74,10 +74,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // Returns the call's id on a tagged connection (for cancel()), else 0.
   using Callback = common::InplaceFunction<void(Reply&, bool answered), 32>;
   // What a tagged call carries besides its deadline (ignored in the line protocol).
-  struct CallKeys {
-    std::string_view traceparent;
-    std::string_view request_id;
-  };
+  using CallKeys = rpc::CallKeys;
   std::uint64_t call_then(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline,
                           Callback done, const CallKeys& keys = {});
   // Gives up the call `id` (call_then's): on a tagged connection it alone is

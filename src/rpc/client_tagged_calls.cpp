@@ -48,8 +48,7 @@ std::uint64_t ClientConnection::enqueue_tagged(std::uint32_t procedure, std::str
       complete(std::move(waiting), Reply::error(Status::deadline_exceeded, "no time left to send the call"));
       return 0;
     }
-    // Rounded up: the server must not give up before we do.
-    view.deadline_ms = static_cast<std::uint64_t>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
+    view.deadline_ms = deadline_ms_for(std::chrono::duration_cast<std::chrono::nanoseconds>(left).count());
   }
   const std::uint32_t index = open_slot();
   if (index == static_cast<std::uint32_t>(-1)) {

@@ -239,6 +239,15 @@ std::string encode_tagged_frame(std::uint32_t number, std::uint64_t id, std::str
   return out;
 }
 
+ProbeAnswer read_probe_answer(const Frame& frame) {
+  if (frame.id == 1 && frame.number == 0) return ProbeAnswer::tagged;
+  // 8 (at its connection limit) and 14 (stopping) refuse the connection;
+  // any other untagged answer comes from a server that reads only the line
+  // protocol (ours says 3, others e.g. 12 for an unknown procedure).
+  if (frame.id == 0 && frame.number != 8 && frame.number != 14) return ProbeAnswer::line_only;
+  return ProbeAnswer::unusable;
+}
+
 std::string_view describe(FrameError error) noexcept {
   switch (error) {
     case FrameError::none: return "ok";

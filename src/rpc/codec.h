@@ -35,6 +35,18 @@ struct FrameKeysView {
   std::string_view request_id{};
 };
 
+// What a tagged call carries besides its deadline (the line protocol drops it).
+struct CallKeys {
+  std::string_view traceparent;
+  std::string_view request_id;
+};
+
+// The `deadline-ms` a caller sends with `nanoseconds_left` to go: rounded up,
+// so that the server never gives up before the caller does.
+constexpr std::uint64_t deadline_ms_for(std::int64_t nanoseconds_left) {
+  return static_cast<std::uint64_t>((nanoseconds_left + 999'999) / 1'000'000);
+}
+
 // Appends "<number>#<id>[;key=value]*:<escaped payload>\n" to `out`.
 void append_tagged_frame(std::string& out, std::uint32_t number, std::uint64_t id, std::string_view payload,
                          const FrameKeysView& keys = {});
@@ -83,6 +95,15 @@ struct Frame {
   std::string payload;   // decoded
   FrameKeys keys;        // meaningful only when id != 0
 };
+
+// What the answer to the tagged-frames probe `0#1:` says about a server:
+// `0#1:pong`: it speaks tagged frames; an untagged answer (CONTRACT §8 says
+// `3:...`; a server not built on this library may say e.g. `12:`): only the
+// line protocol; `14:` (stopping), `8:` (at its connection limit) or another
+// tagged frame: the connection is of no use, and no call was sent on it.
+enum class ProbeAnswer : std::uint8_t { tagged, line_only, unusable };
+ProbeAnswer read_probe_answer(const Frame& frame);
+inline constexpr std::string_view probe_frame = "0#1:\n";
 
 // Parses one line (without its "\n" or "\r\n") into `frame`, either form. On
 // error `frame` is left in an unspecified state.

@@ -1,5 +1,5 @@
-// The router over tagged frames (CONTRACT §8), as Router::async_call and
-// routerd use it: calls share a backend connection up to
+// The router over tagged frames (CONTRACT §8), as Router::async_call,
+// Router::call and routerd use it: calls share a backend connection up to
 // calls_per_connection, a version-1 backend gets the line protocol, and each
 // call carries its remaining deadline, the trace context (as a child of the
 // router's span) and its request id.
@@ -15,31 +15,50 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 
+#include <thread>
+
 namespace routing::test {
 namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-// `count` calls at once through async_call (one coroutine each).
-std::vector<Reply> at_once(Router& router, int count, std::uint32_t procedure, const std::string& payload,
-                           CallOptions options = {}) {
-  asio::io_context ctx;
-  std::vector<Reply> replies(static_cast<std::size_t>(count));
-  for (int i = 0; i < count; ++i) {
-    asio::co_spawn(ctx, [&, i]() -> asio::awaitable<void> {
-      replies[static_cast<std::size_t>(i)] = co_await router.async_call("echo", procedure, payload, options);
-    }, asio::detached);
+// Both of the library's entries: Router::async_call runs on the router's
+// loops (shared rpc::ClientConnections), Router::call on the callers' threads
+// (shared rpc::BlockingConnections, read by whichever caller is waiting).
+enum class Entry { async, blocking };
+
+class TaggedRouter : public ::testing::TestWithParam<Entry> {
+ protected:
+  // `count` calls at once through async_call (one coroutine each) or the
+  // blocking call (one thread each).
+  std::vector<Reply> at_once(Router& router, int count, std::uint32_t procedure, const std::string& payload,
+                             CallOptions options = {}) {
+    std::vector<Reply> replies(static_cast<std::size_t>(count));
+    if (GetParam() == Entry::blocking) {
+      std::vector<std::thread> callers;
+      for (auto& reply : replies) {
+        callers.emplace_back([&] { reply = router.call("echo", procedure, payload, options); });
+      }
+      for (auto& caller : callers) caller.join();
+      return replies;
+    }
+    asio::io_context ctx;
+    for (auto& reply : replies) {
+      asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
+        reply = co_await router.async_call("echo", procedure, payload, options);
+      }, asio::detached);
+    }
+    ctx.run();
+    return replies;
   }
-  ctx.run();
-  return replies;
-}
 
-void expect_all_ok(const std::vector<Reply>& replies) {
-  for (const auto& reply : replies) EXPECT_TRUE(reply.ok()) << reply.payload;
-}
+  static void expect_all_ok(const std::vector<Reply>& replies) {
+    for (const auto& reply : replies) EXPECT_TRUE(reply.ok()) << reply.payload;
+  }
+};
 
-TEST(TaggedRouter, CallsShareAConnectionUpToCallsPerConnection) {
+TEST_P(TaggedRouter, CallsShareAConnectionUpToCallsPerConnection) {
   TestBackend backend;
   Router router(quiet_options(static_url({&backend})));  // defaults: pool 10, 8 calls per connection
   expect_all_ok(at_once(router, 1, 1, "first"));  // one connection, probed and tagged
@@ -49,7 +68,7 @@ TEST(TaggedRouter, CallsShareAConnectionUpToCallsPerConnection) {
   EXPECT_EQ(router.stats().systems.at(0).open_connections, 1u);
 }
 
-TEST(TaggedRouter, WithoutTaggedFramesEachCallInFlightHasAConnection) {
+TEST_P(TaggedRouter, WithoutTaggedFramesEachCallInFlightHasAConnection) {
   TestBackend backend;
   auto options = quiet_options(static_url({&backend}));
   options.tagged_frames = false;
@@ -60,7 +79,7 @@ TEST(TaggedRouter, WithoutTaggedFramesEachCallInFlightHasAConnection) {
   EXPECT_EQ(backend.accepted(), 8u);
 }
 
-TEST(TaggedRouter, ThePoolSizeStillBoundsCallsInFlightOnSharedConnections) {
+TEST_P(TaggedRouter, ThePoolSizeStillBoundsCallsInFlightOnSharedConnections) {
   TestBackend backend;
   auto options = quiet_options(static_url({&backend}));
   options.pool_size = 4;
@@ -72,7 +91,7 @@ TEST(TaggedRouter, ThePoolSizeStillBoundsCallsInFlightOnSharedConnections) {
   EXPECT_EQ(backend.accepted(), 1u);
 }
 
-TEST(TaggedRouter, AVersion1BackendGetsTheLineProtocol) {
+TEST_P(TaggedRouter, AVersion1BackendGetsTheLineProtocol) {
   rpc::ServerOptions v1;
   v1.tagged_frames = false;
   auto server = start_test_server(v1);
@@ -83,7 +102,7 @@ TEST(TaggedRouter, AVersion1BackendGetsTheLineProtocol) {
   EXPECT_EQ(server->stats().accepted_total, 4u);  // one connection per call in flight
 }
 
-TEST(TaggedRouter, ACallCarriesItsDeadlineTraceAsAChildAndRequestId) {
+TEST_P(TaggedRouter, ACallCarriesItsDeadlineTraceAsAChildAndRequestId) {
   auto server = start_test_server();
   Router router(quiet_options("static://echo=127.0.0.1:" + std::to_string(server->local_endpoint().port())));
   const std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -106,6 +125,9 @@ TEST(TaggedRouter, ACallCarriesItsDeadlineTraceAsAChildAndRequestId) {
   replies = at_once(router, 1, call_keys_procedure, "", CallOptions{.timeout = {}, .traceparent = "00-nonsense"});
   EXPECT_NE(replies[0].payload.find("traceparent= "), std::string::npos) << replies[0].payload;
 }
+
+INSTANTIATE_TEST_SUITE_P(EveryEntry, TaggedRouter, ::testing::Values(Entry::async, Entry::blocking),
+                         [](const auto& info) { return info.param == Entry::async ? "Async" : "Blocking"; });
 
 }  // namespace
 }  // namespace routing::test

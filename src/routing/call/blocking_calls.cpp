@@ -4,6 +4,7 @@
 // finds every slot taken sleeps here in the limiter's FIFO queue (no hop to
 // a loop and back); only a system's first discovery runs on a worker.
 #include "routing/call/call_flow.h"
+#include "routing/call/call_trace.h"
 #include "routing/call/pools.h"
 #include "routing/router_core.h"
 
@@ -31,6 +32,7 @@ CallOutcome RouterCore::call_blocking(std::string_view system, std::uint32_t pro
   call.procedure = procedure;
   call.payload = payload;
   call.options = options;
+  call.keys.keep(call.options);
   call.arrival = arrival;
   const RouterOptions& router = RouterCore::options();  // one version for the whole call
   call.deadline = call_deadline(arrival, options, router);
@@ -51,7 +53,7 @@ CallOutcome RouterCore::call_blocking(std::string_view system, std::uint32_t pro
         std::string error = target ? "no time left" : "host not found";
         std::shared_ptr<rpc::BlockingConnection> fresh;
         if (target && limit > Clock::duration::zero()) {
-          fresh = rpc::BlockingConnection::connect(*target, limit, router.max_frame_bytes, error);
+          fresh = rpc::BlockingConnection::connect(*target, limit, router.max_frame_bytes, error, router.tagged_frames);
           if (fresh) fresh->verify_answers(router.verify_answers);
         }
         step = flow.connected(call, std::move(fresh), error, limit);
@@ -59,7 +61,9 @@ CallOutcome RouterCore::call_blocking(std::string_view system, std::uint32_t pro
       }
       case Step::exchange: {
         Reply reply;
-        bool answered = call.connection.connection().exchange(call.procedure, call.payload, call.deadline, reply);
+        const rpc::CallKeys keys{call.options.traceparent, call.options.request_id};
+        bool answered =
+            call.connection.connection().exchange(call.procedure, call.payload, call.deadline, reply, keys);
         step = flow.exchanged(call, reply, answered, Clock::now());
         break;
       }
@@ -70,6 +74,10 @@ CallOutcome RouterCore::call_blocking(std::string_view system, std::uint32_t pro
         break;
       }
       case Step::finished:
+        if (spans_) {
+          record_client_span(*spans_, call.options, call.keys, call.system->name(), call.procedure, call.outcome,
+                             call.arrival);
+        }
         return std::move(call.outcome);
     }
   }
@@ -172,7 +180,9 @@ Step RouterCore::wait_for_permit_here(Call<rpc::BlockingConnection>& call, CallF
   auto waiter = call.system->limiter.enqueue_handed([&call, &flow, &wait](Permit& permit) {
     wait.begin_handing();
     Step next = flow.permit_waited(call, ConcurrencyLimiter::Outcome::acquired, permit);
-    if (next == Step::exchange) {
+    // A tagged connection's answer may come to any of its callers' reads:
+    // the waiting thread makes its exchange itself.
+    if (next == Step::exchange && !call.connection.connection().tagged()) {
       Reply failure;
       auto& connection = call.connection.connection();
       if (connection.send_request(call.procedure, call.payload, call.deadline, failure)) {

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <memory>
+#include <string>
 #include <string_view>
 
 namespace routing::core {
@@ -42,6 +43,22 @@ inline std::chrono::steady_clock::time_point call_deadline(std::chrono::steady_c
   return arrival + std::min(call.timeout.value_or(router.request_timeout), router.max_request_timeout);
 }
 
+// The trace context and request id a call passes on (CONTRACT §8): kept in
+// the call (the caller's strings may be gone before it ends), the trace as
+// a child of a new span of the router's; one that is not valid is not
+// passed on. call_trace.cpp.
+struct KeptKeys {
+  std::string copy;         // the options' traceparent and request_id view it
+  std::string span_parent;  // the caller's parent span id, when the call is traced
+
+  // Makes `options` view the copies, with the router's span in the trace.
+  void keep(CallOptions& options);
+  void clear() {
+    copy.clear();
+    span_parent.clear();
+  }
+};
+
 template <class Connection>
 struct Call {
   using Clock = std::chrono::steady_clock;
@@ -50,6 +67,7 @@ struct Call {
   std::uint32_t procedure = 0;
   std::string_view payload;  // the caller's bytes, or a copy the entry path keeps
   CallOptions options;
+  KeptKeys keys;
   Clock::time_point arrival;
   Clock::time_point deadline;
   Permit permit;  // held across retries: a retry never needs a second slot

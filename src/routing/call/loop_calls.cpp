@@ -7,10 +7,10 @@
 // discovery and connecting through a short coroutine, a slot through the
 // limiter's queue, the exchange through ClientConnection::call_then.
 #include "routing/call/call_flow.h"
+#include "routing/call/call_trace.h"
 #include "routing/call/pools.h"
 #include "routing/router_core.h"
 #include "rpc/timed_call.h"
-#include "common/trace_context.h"
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -27,8 +27,6 @@ using Clock = std::chrono::steady_clock;
 struct RouterCore::LoopCall : Call<rpc::ClientConnection> {
   std::size_t worker = 0;
   std::string payload_copy;  // `payload` views it; keeps its capacity
-  std::string keys_copy;     // options.traceparent and .request_id view it
-  std::string span_parent;   // the caller's parent span id, when the call is traced
   std::uint64_t call_id = 0;  // on a tagged connection, for cancel()
   CallCompletion done;
   // The caller's slot through which it can give the call up (routerd: the
@@ -48,8 +46,7 @@ struct RouterCore::LoopCall : Call<rpc::ClientConnection> {
     list.reset();
     tries.reset();
     payload_copy.clear();
-    keys_copy.clear();
-    span_parent.clear();
+    keys.clear();
     done = CallCompletion{};
     cancelled = false;
     cancel_hook = nullptr;
@@ -82,24 +79,6 @@ class SpareCalls {
 };
 
 thread_local SpareCalls spare_calls;
-
-// The call outlives its caller's strings: its options view its own copy.
-// The trace context goes on with the router's own span as the parent
-// (CONTRACT §8); one that is not valid is not passed on.
-void keep_keys(RouterCore::LoopCall& call) {
-  CallOptions& options = call.options;
-  if (options.traceparent.empty() && options.request_id.empty()) return;
-  call.keys_copy.clear();
-  if (auto parent = common::parse_traceparent(options.traceparent)) {
-    call.keys_copy = common::child_traceparent(*parent, common::new_span_id());
-    call.span_parent.assign(parent->parent_id);
-  }
-  const std::size_t split = call.keys_copy.size();
-  call.keys_copy.append(options.request_id);
-  const std::string_view kept = call.keys_copy;
-  options.traceparent = kept.substr(0, split);
-  options.request_id = kept.substr(split);
-}
 
 }  // namespace
 
@@ -135,7 +114,7 @@ void RouterCore::run_loop_call(Worker& worker, std::string_view system, std::uin
   call->payload_copy.assign(payload);
   call->payload = call->payload_copy;
   call->options = options;
-  keep_keys(*call);
+  call->keys.keep(call->options);
   call->arrival = arrival;
   call->deadline = call_deadline(arrival, options, RouterCore::options());
   call->done = std::move(done);
@@ -245,21 +224,9 @@ asio::awaitable<void> RouterCore::learn_backends(std::unique_ptr<LoopCall> call)
   advance(std::move(call), next);
 }
 
-// A traced call's client span, when the router logs spans: its span id is
-// the parent its backend saw (the middle field of the traceparent it sent).
+// A traced call's client span, when the router logs spans.
 void RouterCore::end_client_span(const LoopCall& c) {
-  if (!spans_ || c.span_parent.empty()) return;
-  auto sent = common::parse_traceparent(c.options.traceparent);
-  if (!sent) return;
-  const auto now = Clock::now();
-  const auto start = std::chrono::system_clock::now() -
-                     std::chrono::duration_cast<std::chrono::system_clock::duration>(now - c.arrival);
-  const std::string name = c.system->name() + "/" + std::to_string(c.procedure);
-  spans_->record(common::Span{.trace_id = sent->trace_id, .span_id = sent->parent_id,
-                              .parent_span_id = c.span_parent, .kind = "client", .name = name,
-                              .peer = c.outcome.backend ? std::string_view(c.outcome.backend->address) : "",
-                              .start = start, .duration = now - c.arrival,
-                              .status = static_cast<int>(c.outcome.reply.status)});
+  if (spans_) record_client_span(*spans_, c.options, c.keys, c.system->name(), c.procedure, c.outcome, c.arrival);
 }
 
 // Does the backend speak tagged frames? Asked once per connection, within

@@ -24,7 +24,7 @@ struct BlockingPools {
   PoolSet& pools;
 
   PooledBlockingConnection take(Backend& backend, std::chrono::steady_clock::time_point now) {
-    return pools.take_blocking(backend, now);
+    return pools.take_blocking(backend, now, backend.system.options().calls_per_connection);
   }
   void give_back(PooledBlockingConnection connection, std::chrono::steady_clock::time_point now) {
     pools.give_back_blocking(std::move(connection), now);
