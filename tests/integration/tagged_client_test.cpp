@@ -152,22 +152,12 @@ TEST(TaggedClient, ADeadlineGivesUpOneCallAndTheConnectionServesOn) {
   EXPECT_EQ(client.connection().in_flight(), 0u);
 }
 
-// Procedure 50 waits until its call is given up (or 10 s) and counts give-ups.
-constexpr std::uint32_t waits_for_give_up = 50;
-
 std::unique_ptr<rpc::Server> start_server_counting_give_ups(std::atomic<int>& given_up) {
   rpc::ServerOptions options;
   options.threads = 1;
   auto server = std::make_unique<rpc::Server>(options);
   echo::register_echo_service(*server);
-  server->handle(waits_for_give_up, [&given_up](std::string, rpc::CallContext& call) -> asio::awaitable<Reply> {
-    asio::steady_timer timer(co_await asio::this_coro::executor, 10s);
-    call.on_abandoned = [&timer] { timer.cancel(); };
-    co_await timer.async_wait(rpc::use_nothrow);
-    call.on_abandoned = nullptr;
-    if (!call.wanted()) given_up.fetch_add(1);
-    co_return Reply::success("finished");
-  });
+  register_give_up_counter(*server, given_up);
   server->start();
   return server;
 }

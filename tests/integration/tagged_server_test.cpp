@@ -18,8 +18,6 @@
 namespace routing::test {
 namespace {
 
-constexpr std::uint32_t waits_for_give_up = 50;  // waits until abandoned (or 10 s), counts give-ups
-
 class TaggedServerTest : public ::testing::Test {
  protected:
   void SetUp() override { start({}); }
@@ -31,16 +29,7 @@ class TaggedServerTest : public ::testing::Test {
     options.threads = 1;
     server_ = std::make_unique<rpc::Server>(options);
     echo::register_echo_service(*server_);
-    server_->handle(waits_for_give_up,
-                    [this](std::string, rpc::CallContext& call) -> boost::asio::awaitable<Reply> {
-                      boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor,
-                                                      std::chrono::seconds(10));
-                      call.on_abandoned = [&timer] { timer.cancel(); };
-                      co_await timer.async_wait(rpc::use_nothrow);
-                      call.on_abandoned = nullptr;
-                      if (!call.wanted()) given_up_.fetch_add(1);
-                      co_return Reply::success("finished");
-                    });
+    register_give_up_counter(*server_, given_up_);
     server_->start();
   }
   void TearDown() override {

@@ -4,10 +4,16 @@
 // 42 answers from a later turn of the loop, 43 drops its Responder
 // unanswered, 44 throws before answering; 45 answers what its call carried
 // (CONTRACT §8 keys): "deadline-ms=<left or none> traceparent=<..> request-id=<..>".
+// register_give_up_counter adds 50: waits until its caller gives it up (or
+// 10 s) and counts those given up.
 #include "echo/echo_service.h"
 #include "rpc/server.h"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <atomic>
 
 #include <memory>
 #include <chrono>
@@ -21,6 +27,20 @@ inline constexpr std::uint32_t later_procedure = 42;
 inline constexpr std::uint32_t dropping_procedure = 43;
 inline constexpr std::uint32_t throwing_callback_procedure = 44;
 inline constexpr std::uint32_t call_keys_procedure = 45;
+
+inline constexpr std::uint32_t waits_for_give_up = 50;
+
+// Before server.start(); `given_up` must outlive the server.
+inline void register_give_up_counter(rpc::Server& server, std::atomic<int>& given_up) {
+  server.handle(waits_for_give_up, [&given_up](std::string, rpc::CallContext& call) -> boost::asio::awaitable<Reply> {
+    boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, std::chrono::seconds(10));
+    call.on_abandoned = [&timer] { timer.cancel(); };
+    co_await timer.async_wait(rpc::use_nothrow);
+    call.on_abandoned = nullptr;
+    if (!call.wanted()) given_up.fetch_add(1);
+    co_return Reply::success("finished");
+  });
+}
 
 inline std::string describe_call_keys(const rpc::CallContext& call) {
   std::string deadline = "none";
