@@ -1,8 +1,10 @@
 // Library mode against direct calls, in one run on the same echod:
 // N callers (threads) in a closed loop for a fixed time each way.
-//   library_vs_direct ECHOD_ADDRESS [callers=16] [seconds=3] [payload_bytes=16] [pool_size=callers]
+//   library_vs_direct ECHOD_ADDRESS [callers=16] [seconds=3] [payload_bytes=16] [pool_size=callers] [line]
 // Direct: each caller owns a blocking socket to echod (the cheapest client).
 // Library: each caller uses one shared routing::Router (router.call).
+// `line`: the router's backend connections on the line protocol
+// (tagged_frames off), to compare with the default tagged frames.
 // pool_size: the router's pool size, a number, or 'default' for
 // RouterOptions{}'s (what users start with: fewer slots than callers here
 // means callers wait for one); left out, as many as the callers, so the pool
@@ -103,7 +105,7 @@ void print(const char* name, const Result& r) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: library_vs_direct ECHOD_ADDRESS [callers] [seconds] [payload_bytes] [pool_size|default]\n");
+    std::fprintf(stderr, "usage: library_vs_direct ECHOD_ADDRESS [callers] [seconds] [payload_bytes] [pool_size|default] [line]\n");
     return 2;
   }
   std::string address = argv[1];
@@ -134,6 +136,7 @@ int main(int argc, char** argv) {
   routing::RouterOptions options;
   options.discovery = "static://echo=" + address;
   options.pool_size = *pool_size;
+  options.tagged_frames = !(argc > 6 && std::string(argv[6]) == "line");
   options.health_check_interval = std::chrono::milliseconds(0);
   routing::Router router(options);
   router.call("echo", 1, "warm-up");
@@ -141,8 +144,9 @@ int main(int argc, char** argv) {
     return [&] { return router.call("echo", 1, payload).ok(); };
   });
 
-  std::printf("%d callers, %.1f s each, %zu-byte payloads, echod at %s, library pool size %zu\n", callers, seconds,
-              payload.size(), address.c_str(), *pool_size);
+  std::printf("%d callers, %.1f s each, %zu-byte payloads, echod at %s, library pool size %zu, %s\n", callers,
+              seconds, payload.size(), address.c_str(), *pool_size,
+              options.tagged_frames ? "tagged frames" : "line protocol");
   print("direct", direct);
   print("library", library);
   std::printf("library/direct calls/s ratio: %.2f   p99 ratio: %.2f\n",

@@ -134,6 +134,7 @@ class RouterCore {
   static boost::asio::awaitable<bool> probe_tagged(rpc::ClientConnection& connection,
                                                    std::chrono::steady_clock::time_point until, std::string& error);
   Step wait_for_permit_here(Call<rpc::BlockingConnection>& call, CallFlow<BlockingPools>& flow);
+  Step receive_handed_answer(Call<rpc::BlockingConnection>& call, CallFlow<BlockingPools>& flow);
   // The blocking adapter's one wait on a loop (call/blocking_calls.cpp).
   std::optional<Reply> learn_backends_on_a_worker(const std::shared_ptr<System>& system,
                                                   std::chrono::steady_clock::time_point deadline);

@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -60,6 +61,26 @@ class BlockingConnection {
   bool receive_answer(Clock::time_point deadline, Reply& reply);
   int native_handle() const noexcept { return fd_; }
 
+  // The same split for a tagged call (a waiting call handed its permit):
+  // send_tagged registers `call` and sends it (false: it ended unsent,
+  // `reply` says why); receive_tagged, on the caller's thread, waits for its
+  // answer as exchange does (at once if it ended). Until receive_tagged
+  // begins, `call.waker` (if set) is told instead of the call's condition
+  // variable whenever the call ends or is to read for the others; a call
+  // sent for another thread always ends through it.
+  class Waker {
+   public:
+    // The call ended, or is to read for the others.
+    virtual void wake() = 0;
+
+   protected:
+    ~Waker() = default;
+  };
+  struct TaggedCall;
+  bool send_tagged(TaggedCall& call, std::uint32_t procedure, std::string_view payload, Clock::time_point deadline,
+                   const CallKeys& keys);
+  bool receive_tagged(TaggedCall& call, Clock::time_point deadline);
+
   // Line protocol: closes the socket. Tagged: shuts it down, failing every
   // call on it (the socket closes with the last owner).
   void close();
@@ -82,7 +103,6 @@ class BlockingConnection {
 
  private:
   enum class Io { done, timed_out, closed, failed };
-  struct TaggedCall;
 
   bool fail(Reply& reply, Status status, std::string message);
   // One socket timeout per direction, changed only when the one set would
@@ -98,7 +118,8 @@ class BlockingConnection {
   // Tagged calls (blocking_tagged_calls.cpp).
   bool exchange_tagged(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline, Reply& reply,
                        const CallKeys& keys);
-  void wait_for_answer(TaggedCall& call, Clock::time_point deadline);
+  void wake(TaggedCall& call);
+  void end_unsent(TaggedCall& call, Status status, const char* why);  // under mutex_
   void read_for_everyone(std::unique_lock<std::mutex>& lock, TaggedCall& mine, Clock::time_point deadline);
   void hand_reading_on();
   void forget(TaggedCall& call);
@@ -122,6 +143,16 @@ class BlockingConnection {
   std::mutex mutex_;                        // calls_, reading_
   std::vector<TaggedCall*> calls_;          // waiting for their answers
   bool reading_ = false;                    // a caller's thread is reading for all
+};
+
+// A tagged call waiting for its answer (see send_tagged).
+struct BlockingConnection::TaggedCall {
+  std::uint64_t id = 0;
+  Reply reply;
+  bool answered = false;  // `reply` holds the outcome, whatever it is
+  bool ok = false;        // ... and it is the server's answer
+  Waker* waker = nullptr;
+  std::condition_variable wake;
 };
 
 }  // namespace routing::rpc

@@ -11,37 +11,33 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <condition_variable>
 
 namespace routing::rpc {
 
-// A call waiting for its answer, on its caller's stack.
-struct BlockingConnection::TaggedCall {
-  std::uint64_t id = 0;
-  Reply* reply = nullptr;
-  bool answered = false;  // `reply` holds the outcome, whatever it is
-  bool ok = false;        // ... and it is the server's answer
-  std::condition_variable wake;
-};
-
 bool BlockingConnection::exchange_tagged(std::uint32_t procedure, std::string_view payload,
                                          Clock::time_point deadline, Reply& reply, const CallKeys& keys) {
+  TaggedCall call;
+  const bool ok = send_tagged(call, procedure, payload, deadline, keys) && receive_tagged(call, deadline);
+  reply = std::move(call.reply);
+  return ok;
+}
+
+bool BlockingConnection::send_tagged(TaggedCall& call, std::uint32_t procedure, std::string_view payload,
+                                     Clock::time_point deadline, const CallKeys& keys) {
+  // Sent for another thread: once the call is answered that thread may reuse
+  // `call`, so nothing here reads it after the send but to end it unsent.
+  const bool for_another = call.waker != nullptr;
+  call.answered = call.ok = false;
   const auto left = deadline - Clock::now();
-  if (left <= Clock::duration::zero()) {
-    reply = Reply::error(Status::deadline_exceeded, "deadline passed before sending");
+  std::unique_lock lock(mutex_);
+  if (left <= Clock::duration::zero() || broken_.load(std::memory_order_relaxed)) {
+    end_unsent(call, left <= Clock::duration::zero() ? Status::deadline_exceeded : Status::unavailable,
+               left <= Clock::duration::zero() ? "deadline passed before sending" : "connection is not open");
     return false;
   }
-  TaggedCall call;
   call.id = last_id_.fetch_add(1, std::memory_order_relaxed) + 1;
-  call.reply = &reply;
-  {
-    std::lock_guard lock(mutex_);
-    if (broken_.load(std::memory_order_relaxed)) {
-      reply = Reply::error(Status::unavailable, "connection is not open");
-      return false;
-    }
-    calls_.push_back(&call);  // before sending: another thread may read the answer
-  }
+  calls_.push_back(&call);  // before sending: another thread may read the answer
+  lock.unlock();
   const FrameKeysView view{
       .deadline_ms = deadline_ms_for(std::chrono::duration_cast<std::chrono::nanoseconds>(left).count()),
       .traceparent = keys.traceparent,
@@ -49,28 +45,39 @@ bool BlockingConnection::exchange_tagged(std::uint32_t procedure, std::string_vi
   Io sent_io;
   std::size_t sent = 0;
   {
-    std::lock_guard lock(send_mutex_);
+    std::lock_guard send_lock(send_mutex_);
     request_.clear();
     append_tagged_frame(request_, procedure, call.id, payload, view);
     sent_io = send_all(request_, deadline, sent);
   }
-  if (sent_io != Io::done) {
-    std::lock_guard lock(mutex_);
-    if (sent == 0 && sent_io == Io::timed_out) {  // nothing went out: only this call ends
-      forget(call);
-      reply = Reply::error(Status::deadline_exceeded, "deadline passed before sending");
-      return false;
-    }
-    // Part of a frame, or a broken socket: the stream is of no use to anyone.
-    fail_all(sent_io == Io::timed_out ? "deadline exceeded sending" : "send failed");
+  lock.lock();
+  if (sent_io == Io::done) {
+    // The thread it was sent for may be asleep: someone reads if nobody does.
+    if (for_another) hand_reading_on();
+    return true;
   }
-  wait_for_answer(call, deadline);
-  return call.ok;
+  // Not answered (the server never had the whole frame), so still ours.
+  if (sent == 0 && sent_io == Io::timed_out) {  // nothing went out: only this call ends
+    forget(call);
+    end_unsent(call, Status::deadline_exceeded, "deadline passed before sending");
+    return false;
+  }
+  // Part of a frame, or a broken socket: the stream is of no use to anyone.
+  fail_all(sent_io == Io::timed_out ? "deadline exceeded sending" : "send failed");
+  return false;
+}
+
+// A call that never went out ends with `status`; its waiter is told.
+void BlockingConnection::end_unsent(TaggedCall& call, Status status, const char* why) {
+  call.reply = Reply::error(status, why);
+  call.answered = true;
+  wake(call);
 }
 
 // Until `call` is answered, failed, or past `deadline` (then given up alone).
-void BlockingConnection::wait_for_answer(TaggedCall& call, Clock::time_point deadline) {
+bool BlockingConnection::receive_tagged(TaggedCall& call, Clock::time_point deadline) {
   std::unique_lock lock(mutex_);
+  call.waker = nullptr;  // this thread waits on the call's condition variable now
   while (!call.answered) {
     if (!reading_) {
       read_for_everyone(lock, call, deadline);
@@ -81,12 +88,21 @@ void BlockingConnection::wait_for_answer(TaggedCall& call, Clock::time_point dea
       forget(call);
       hand_reading_on();
       lock.unlock();
-      *call.reply = Reply::error(Status::deadline_exceeded, "no answer by the deadline");
+      call.reply = Reply::error(Status::deadline_exceeded, "no answer by the deadline");
       send_cancel(call.id);  // the server stops working on it (CONTRACT §8)
-      return;
+      return false;
     }
   }
   hand_reading_on();
+  return call.ok;
+}
+
+void BlockingConnection::wake(TaggedCall& call) {
+  if (call.waker) {
+    call.waker->wake();
+  } else {
+    call.wake.notify_one();
+  }
 }
 
 // One read on behalf of every waiting call, with `mutex_` released while it
@@ -121,10 +137,10 @@ void BlockingConnection::read_for_everyone(std::unique_lock<std::mutex>& lock, T
     // Else the late answer of a call given up, or a cancel's pong.
     if (found == calls_.end()) continue;
     TaggedCall& answered = **found;
-    *answered.reply = Reply{static_cast<Status>(frame_.number), std::move(frame_.payload)};
+    answered.reply = Reply{static_cast<Status>(frame_.number), std::move(frame_.payload)};
     answered.ok = true;
     forget(answered);
-    if (&answered != &mine) answered.wake.notify_one();
+    if (&answered != &mine) wake(answered);
   }
   reading_ = false;
 }
@@ -139,15 +155,15 @@ void BlockingConnection::forget(TaggedCall& call) {
 
 // Someone must go on reading for the calls still waiting when nobody is.
 void BlockingConnection::hand_reading_on() {
-  if (!reading_ && !calls_.empty()) calls_.front()->wake.notify_one();
+  if (!reading_ && !calls_.empty()) wake(*calls_.front());
 }
 
 void BlockingConnection::fail_all(std::string_view why) {
   if (!broken_.exchange(true, std::memory_order_relaxed)) ::shutdown(fd_, SHUT_RDWR);
   for (TaggedCall* call : calls_) {
-    *call->reply = Reply::error(Status::unavailable, std::string(why));
+    call->reply = Reply::error(Status::unavailable, std::string(why));
     call->answered = true;
-    call->wake.notify_one();
+    wake(*call);
   }
   calls_.clear();
 }

@@ -68,9 +68,7 @@ CallOutcome RouterCore::call_blocking(std::string_view system, std::uint32_t pro
         break;
       }
       case Step::answer: {  // the request went out from the thread that granted the permit
-        Reply reply;
-        bool answered = call.connection.connection().receive_answer(call.deadline, reply);
-        step = flow.exchanged(call, reply, answered, Clock::now());
+        step = receive_handed_answer(call, flow);
         break;
       }
       case Step::finished:
@@ -89,9 +87,11 @@ namespace {
 // (the granter's "your turn, go on from this step") and, when the granter
 // sent this call's request for it, that request's socket, so the one wake-up
 // of a waiting call is its answer's arrival. docs/performance.md has why.
-class HandedWait {
+class HandedWait final : public rpc::BlockingConnection::Waker {
  public:
-  enum State { pending, step_ready, sent };
+  // sent: a line-protocol request (its socket is in the epoll set);
+  // sent_tagged: a tagged one (its connection wakes us through wake()).
+  enum State { pending, step_ready, sent, sent_tagged };
 
   static HandedWait& mine() {
     thread_local HandedWait wait;
@@ -109,10 +109,11 @@ class HandedWait {
     settle();
     // Only a handed step writes the eventfd; one read empties its counter.
     // (Reading it every time cost a system call per waiting call.)
-    if (state_.load(std::memory_order_relaxed) == step_ready) {
+    if (state_.load(std::memory_order_relaxed) == step_ready || woken_.load(std::memory_order_relaxed)) {
       std::uint64_t drained;
       [[maybe_unused]] auto read = ::read(events_, &drained, sizeof drained);
     }
+    woken_.store(false, std::memory_order_relaxed);
     state_.store(pending, std::memory_order_relaxed);
   }
   // On the granter's thread: begin_handing(), then go_on() or answer_on().
@@ -129,21 +130,29 @@ class HandedWait {
   }
   void answer_on(int socket) {
     state_.store(sent, std::memory_order_release);  // before the socket can wake us
-    epoll_event event{};
-    event.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
-    event.data.u64 = 1;
-    // Re-armed (one system call) when this thread waited on this socket
-    // before, as it mostly has: a pool's few connections serve every thread.
-    if (::epoll_ctl(epoll_, EPOLL_CTL_MOD, socket, &event) != 0) ::epoll_ctl(epoll_, EPOLL_CTL_ADD, socket, &event);
+    watch(socket);
     handing_.store(false, std::memory_order_release);
   }
-  // On the waiting thread: until handed a step or `deadline`; the state.
+  void mark_sent_tagged() { state_.store(sent_tagged, std::memory_order_release); }
+  void done_handing() { handing_.store(false, std::memory_order_release); }
+  // A tagged connection: the call sent for us is answered, or we are to read.
+  // Under the connection's lock, so before this thread's receive_tagged.
+  void wake() override {
+    woken_.store(true, std::memory_order_release);
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto written = ::write(events_, &one, sizeof one);
+  }
+  rpc::BlockingConnection::TaggedCall& tagged_call() { return tagged_call_; }
+
+  // On the waiting thread: until handed a step, a line request's answer
+  // arrives, a tagged one's connection wakes us, or `deadline`; the state.
   State sleep_until(Clock::time_point deadline) {
     for (;;) {
       auto state = static_cast<State>(state_.load(std::memory_order_acquire));
-      if (state != pending) return state;
+      if (state == step_ready || state == sent) return state;
+      if (state == sent_tagged && woken_.load(std::memory_order_acquire)) return state;
       auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
-      if (left <= 0) return pending;
+      if (left <= 0) return state;
       epoll_event events[2];
       ::epoll_wait(epoll_, events, 2, static_cast<int>(std::min<long long>(left, 60'000)));
     }
@@ -151,6 +160,15 @@ class HandedWait {
   Step step() const { return step_; }
 
  private:
+  // Wakes this thread once `socket` has data (one-shot). Re-armed (one
+  // system call) when this thread waited on this socket before, as it
+  // mostly has: a pool's few connections serve every thread.
+  void watch(int socket) {
+    epoll_event event{};
+    event.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+    event.data.u64 = 1;
+    if (::epoll_ctl(epoll_, EPOLL_CTL_MOD, socket, &event) != 0) ::epoll_ctl(epoll_, EPOLL_CTL_ADD, socket, &event);
+  }
   void settle() {
     while (handing_.load(std::memory_order_acquire)) std::this_thread::yield();
   }
@@ -164,7 +182,9 @@ class HandedWait {
   int events_;
   std::atomic<int> state_{pending};
   std::atomic<bool> handing_{false};
+  std::atomic<bool> woken_{false};  // wake() wrote to the eventfd
   Step step_ = Step::finished;
+  rpc::BlockingConnection::TaggedCall tagged_call_;
 };
 
 }  // namespace
@@ -180,9 +200,18 @@ Step RouterCore::wait_for_permit_here(Call<rpc::BlockingConnection>& call, CallF
   auto waiter = call.system->limiter.enqueue_handed([&call, &flow, &wait](Permit& permit) {
     wait.begin_handing();
     Step next = flow.permit_waited(call, ConcurrencyLimiter::Outcome::acquired, permit);
-    // A tagged connection's answer may come to any of its callers' reads:
-    // the waiting thread makes its exchange itself.
-    if (next == Step::exchange && !call.connection.connection().tagged()) {
+    if (next == Step::exchange && call.connection.connection().tagged()) {
+      // Its answer may come to any caller's read, even before send_tagged
+      // returns: whoever reads it wakes us (a failed send too), so the state
+      // is set first and the waiting thread makes the call's next step.
+      auto& pending = wait.tagged_call();
+      pending.waker = &wait;
+      wait.mark_sent_tagged();
+      const rpc::CallKeys keys{call.options.traceparent, call.options.request_id};
+      call.connection.connection().send_tagged(pending, call.procedure, call.payload, call.deadline, keys);
+      return wait.done_handing();
+    }
+    if (next == Step::exchange) {
       Reply failure;
       auto& connection = call.connection.connection();
       if (connection.send_request(call.procedure, call.payload, call.deadline, failure)) {
@@ -201,7 +230,22 @@ Step RouterCore::wait_for_permit_here(Call<rpc::BlockingConnection>& call, CallF
     while ((state = wait.sleep_until(Clock::now() + std::chrono::milliseconds(10))) == HandedWait::pending) {
     }
   }
-  return state == HandedWait::sent ? Step::answer : wait.step();
+  return state == HandedWait::sent || state == HandedWait::sent_tagged ? Step::answer : wait.step();
+}
+
+// The answer to the request the granter sent for this thread.
+Step RouterCore::receive_handed_answer(Call<rpc::BlockingConnection>& call, CallFlow<BlockingPools>& flow) {
+  auto& connection = call.connection.connection();
+  Reply reply;
+  bool answered;
+  if (connection.tagged()) {
+    auto& pending = HandedWait::mine().tagged_call();
+    answered = connection.receive_tagged(pending, call.deadline);
+    reply = std::move(pending.reply);
+  } else {
+    answered = connection.receive_answer(call.deadline, reply);
+  }
+  return flow.exchanged(call, reply, answered, Clock::now());
 }
 
 // Discovery runs on the loops: a system's first call waits for it there.
