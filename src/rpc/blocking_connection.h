@@ -70,8 +70,11 @@ class BlockingConnection {
   // sent for another thread always ends through it.
   class Waker {
    public:
-    // The call ended, or is to read for the others.
+    // The call ended.
     virtual void wake() = 0;
+    // The call is to read for the others once `socket` has data: its
+    // thread need not wake before then.
+    virtual void read_when_ready(int socket) = 0;
 
    protected:
     ~Waker() = default;

@@ -155,7 +155,13 @@ void BlockingConnection::forget(TaggedCall& call) {
 
 // Someone must go on reading for the calls still waiting when nobody is.
 void BlockingConnection::hand_reading_on() {
-  if (!reading_ && !calls_.empty()) wake(*calls_.front());
+  if (reading_ || calls_.empty()) return;
+  TaggedCall& next = *calls_.front();
+  if (next.waker) {
+    next.waker->read_when_ready(fd_);  // it sleeps on until there is something to read
+  } else {
+    next.wake.notify_one();
+  }
 }
 
 void BlockingConnection::fail_all(std::string_view why) {

@@ -88,7 +88,13 @@ TEST_P(TaggedRouter, ThePoolSizeStillBoundsCallsInFlightOnSharedConnections) {
   expect_all_ok(at_once(router, 1, 1, "first"));
   expect_all_ok(at_once(router, 12, tracked_procedure, "100:x"));
   EXPECT_EQ(backend.max_in_flight(), 4u);
-  EXPECT_EQ(backend.accepted(), 1u);
+  // Blocking calls share a connection only while no call waits for a slot
+  // (routing/call/pools.h): here calls wait, so each has one, within the bound.
+  if (GetParam() == Entry::async) {
+    EXPECT_EQ(backend.accepted(), 1u);
+  } else {
+    EXPECT_LE(backend.accepted(), 4u);
+  }
 }
 
 TEST_P(TaggedRouter, AVersion1BackendGetsTheLineProtocol) {

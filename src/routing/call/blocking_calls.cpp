@@ -142,19 +142,23 @@ class HandedWait final : public rpc::BlockingConnection::Waker {
     std::uint64_t one = 1;
     [[maybe_unused]] auto written = ::write(events_, &one, sizeof one);
   }
+  // A tagged connection: we are to read for its callers once it has data.
+  void read_when_ready(int socket) override { watch(socket); }
   rpc::BlockingConnection::TaggedCall& tagged_call() { return tagged_call_; }
 
   // On the waiting thread: until handed a step, a line request's answer
   // arrives, a tagged one's connection wakes us, or `deadline`; the state.
   State sleep_until(Clock::time_point deadline) {
+    bool socket_ready = false;  // a watched socket has data
     for (;;) {
       auto state = static_cast<State>(state_.load(std::memory_order_acquire));
       if (state == step_ready || state == sent) return state;
-      if (state == sent_tagged && woken_.load(std::memory_order_acquire)) return state;
+      if (state == sent_tagged && (woken_.load(std::memory_order_acquire) || socket_ready)) return state;
       auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
       if (left <= 0) return state;
       epoll_event events[2];
-      ::epoll_wait(epoll_, events, 2, static_cast<int>(std::min<long long>(left, 60'000)));
+      int ready = ::epoll_wait(epoll_, events, 2, static_cast<int>(std::min<long long>(left, 60'000)));
+      for (int i = 0; i < ready; ++i) socket_ready = socket_ready || events[i].data.u64 == 1;
     }
   }
   Step step() const { return step_; }

@@ -112,6 +112,10 @@ Step CallFlow<Pools>::connected(TheCall& call, std::shared_ptr<Connection> fresh
   // the blocking connect's own), "no time left" when none was left to try.
   const bool timed_out = error.find("timed out") != std::string_view::npos || error == "no time left";
   Attempt failed = connect_failed(*call.backend, error, limit, Clock::now() >= call.deadline, timed_out);
+  // A backend that took the call's whole time to connect or to answer the
+  // tagged-frames probe (one that accepts and never reads) is as unresponsive
+  // as one that never answers a call: the same rule may eject it.
+  if (failed.end == AttemptEnd::deadline) call.system->record_missed_deadline(*call.backend, call.attempt_start);
   return attempt_failed(call, failed);
 }
 
