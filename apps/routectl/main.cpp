@@ -5,6 +5,8 @@
 #include "app/common_flags.h"
 #include "app/control_loop.h"
 #include "common/log.h"
+#include "common/trace_context.h"
+#include "rpc/codec.h"
 #include "discovery/discovery.h"
 
 #include <boost/asio/co_spawn.hpp>
@@ -71,6 +73,19 @@ int main(int argc, char** argv) {
   add_proxy(call);
   auto* via_discovery = add_discovery(call, "route in-process (library mode) with this discovery instead of --proxy");
   call->add_flag("--idempotent", idempotent, "the call may be resent once if its backend fails mid-call");
+  std::string traceparent, request_id;
+  call->add_option("--traceparent", traceparent, "W3C trace context the call carries (tagged frames, CONTRACT §8)")
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            return common::parse_traceparent(value) ? "" : "not a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)";
+          },
+          "TRACEPARENT"));
+  call->add_option("--request-id", request_id, "an id the call carries to routerd and the backend (their logs show it)")
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            return rpc::is_valid_key_value(value) ? "" : "1 to 256 bytes of '!'..'~' without ';', ':' or '\\'";
+          },
+          "ID"));
   call->get_option("--proxy")->excludes(via_discovery);
 
   auto* reg = cli.add_subcommand("register", "register NAME ADDRESS once, with a lease");
@@ -98,7 +113,8 @@ int main(int argc, char** argv) {
   if (c.discovery.empty()) c.discovery = "rpc://127.0.0.1:10200";
 
   try {
-    CallOptions options{.timeout = milliseconds(c.timeout_ms), .idempotent = idempotent};
+    CallOptions options{.timeout = milliseconds(c.timeout_ms), .idempotent = idempotent,
+                        .traceparent = traceparent, .request_id = request_id};
     if (call->parsed()) {
       if (via_discovery->count() > 0) {
         Router router(RouterOptions{.discovery = c.discovery, .health_check_interval = milliseconds(0)});

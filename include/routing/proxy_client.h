@@ -29,10 +29,16 @@ struct ProxyClientOptions {
   std::chrono::milliseconds request_timeout{5000};
   std::chrono::milliseconds connect_timeout{1000};
   // Connections to routerd. A call takes a free one if there is one, else it
-  // is pipelined on the least busy. routerd serves one connection's calls one
-  // after another and starts each call's deadline when it reads it, so for
-  // strict deadlines keep this at least the number of concurrent callers.
+  // shares the least busy. Over tagged frames routerd serves one
+  // connection's calls at once; on the line protocol one after another,
+  // starting each call's deadline when it reads it (then, for strict
+  // deadlines, keep this at least the number of concurrent callers).
   std::size_t connections = 4;
+  // Ask routerd on each new connection whether it speaks tagged frames
+  // (CONTRACT §8) and use them when it does: calls on one connection run
+  // concurrently, and each carries its deadline (deadline-ms) and
+  // CallOptions::traceparent and request_id to routerd.
+  bool tagged_frames = true;
   std::size_t max_frame_bytes = 1024 * 1024;
 };
 

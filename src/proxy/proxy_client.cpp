@@ -30,7 +30,8 @@ struct ProxyClient::Impl {
       connections.push_back(std::make_unique<rpc::ReconnectingConnection>(
           loop.executor(), options.address, options.connect_timeout, options.max_frame_bytes,
           options.auth_token.empty() ? rpc::ReconnectingConnection::Setup{}
-                                     : rpc::ReconnectingConnection::Setup{[this](auto c) { return authenticate(c); }}));
+                                     : rpc::ReconnectingConnection::Setup{[this](auto c) { return authenticate(c); }},
+          options.tagged_frames));
     }
   }
   ~Impl() {
@@ -62,20 +63,28 @@ struct ProxyClient::Impl {
     return *connections[best];
   }
 
-  // One request to routerd, on the loop.
-  asio::awaitable<Reply> send(std::uint32_t procedure, std::string payload, std::chrono::milliseconds timeout) {
+  // One request to routerd, on the loop. On a tagged connection it carries
+  // `keys` (and its deadline, as deadline-ms).
+  asio::awaitable<Reply> send(std::uint32_t procedure, std::string payload, std::chrono::milliseconds timeout,
+                              rpc::CallKeys keys = {}) {
     auto& slot = pick_connection();
     std::string error;
     auto connection = co_await slot.get(error);
     if (!connection) co_return Reply::error(Status::unavailable, "routerd at " + error);
     // routerd answers 4 itself at the deadline; the margin lets that answer arrive.
-    co_return co_await rpc::call_within(connection, procedure, payload, timeout + std::chrono::seconds(1));
+    const auto deadline = std::chrono::steady_clock::now() + timeout + std::chrono::seconds(1);
+    co_return co_await connection->async_call(procedure, payload, deadline, keys, asio::use_awaitable);
   }
 
-  asio::awaitable<Reply> route(std::string system, std::uint32_t procedure, std::string payload, CallOptions call) {
+  // `system`, `payload` and the strings `call` views live in this frame.
+  asio::awaitable<Reply> route(std::string system, std::uint32_t procedure, std::string payload, CallOptions call,
+                               std::string traceparent, std::string request_id) {
     if (!call.timeout) call.timeout = options.request_timeout;
+    call.traceparent = traceparent;  // the caller's strings may be gone
+    call.request_id = request_id;
     std::string args = proxy::route_args_json(system, procedure, payload, call);
-    Reply answer = co_await send(proxy::route_procedure, std::move(args), *call.timeout);
+    const rpc::CallKeys keys{traceparent, request_id};
+    Reply answer = co_await send(proxy::route_procedure, std::move(args), *call.timeout, keys);
     co_return proxy::unwrap_answer(answer);
   }
 
@@ -101,13 +110,16 @@ ProxyClient::~ProxyClient() = default;
 
 Reply ProxyClient::call(std::string_view system, std::uint32_t procedure, std::string_view payload,
                         const CallOptions& options) {
-  return impl_->run(impl_->route(std::string(system), procedure, std::string(payload), options));
+  return impl_->run(impl_->route(std::string(system), procedure, std::string(payload), options,
+                                 std::string(options.traceparent), std::string(options.request_id)));
 }
 
 asio::awaitable<Reply> ProxyClient::async_call(std::string system, std::uint32_t procedure, std::string payload,
                                                CallOptions options) {
+  std::string traceparent(options.traceparent), request_id(options.request_id);
   co_return co_await asio::co_spawn(impl_->loop.context(),
-                                    impl_->route(std::move(system), procedure, std::move(payload), options),
+                                    impl_->route(std::move(system), procedure, std::move(payload), options,
+                                                 std::move(traceparent), std::move(request_id)),
                                     asio::use_awaitable);
 }
 

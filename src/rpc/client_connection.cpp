@@ -37,9 +37,9 @@ asio::awaitable<error_code> ClientConnection::connect(asio::ip::tcp::endpoint en
 }
 
 void ClientConnection::start_call(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline,
-                                  CallHandler handler) {
+                                  CallHandler handler, const CallKeys& keys) {
   if (tagged_) {
-    enqueue_tagged(procedure, payload, Waiting{std::move(handler), {}, deadline}, {});
+    enqueue_tagged(procedure, payload, Waiting{std::move(handler), {}, deadline}, keys);
     return;
   }
   enqueue(procedure, payload, Waiting{std::move(handler), {}, deadline});

@@ -57,11 +57,19 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // costs no timer operation in the usual case.
   template <asio::completion_token_for<void(Reply)> Token>
   auto async_call(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline, Token&& token) {
+    return async_call(procedure, payload, deadline, CallKeys{}, std::forward<Token>(token));
+  }
+  // The same with the keys a tagged call carries (ignored on the line
+  // protocol); what they view must live until the call is started.
+  template <asio::completion_token_for<void(Reply)> Token>
+  auto async_call(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline,
+                  const CallKeys& keys, Token&& token) {
     return asio::async_initiate<Token, void(Reply)>(
-        [self = shared_from_this()](auto handler, std::uint32_t proc, std::string_view data, Clock::time_point at) {
-          self->start_call(proc, data, at, CallHandler(std::move(handler)));
+        [self = shared_from_this()](auto handler, std::uint32_t proc, std::string_view data, Clock::time_point at,
+                                    CallKeys call_keys) {
+          self->start_call(proc, data, at, CallHandler(std::move(handler)), call_keys);
         },
-        token, procedure, payload, deadline);
+        token, procedure, payload, deadline, keys);
   }
 
   // The same as a plain callback, for hot paths: no type-erased completion
@@ -146,7 +154,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   };
   static constexpr unsigned slot_bits = 20;
   void start_call(std::uint32_t procedure, std::string_view payload, Clock::time_point deadline,
-                  CallHandler handler);
+                  CallHandler handler, const CallKeys& keys);
   void enqueue(std::uint32_t procedure, std::string_view payload, Waiting waiting);
   void complete(Waiting call, Reply reply);
   void arm_deadline(Clock::time_point deadline);

@@ -248,6 +248,8 @@ ProbeAnswer read_probe_answer(const Frame& frame) {
   return ProbeAnswer::unusable;
 }
 
+bool is_valid_key_value(std::string_view value) { return valid_value(value); }
+
 std::string_view describe(FrameError error) noexcept {
   switch (error) {
     case FrameError::none: return "ok";

@@ -47,6 +47,9 @@ constexpr std::uint64_t deadline_ms_for(std::int64_t nanoseconds_left) {
   return static_cast<std::uint64_t>((nanoseconds_left + 999'999) / 1'000'000);
 }
 
+// Whether `value` may be a key's value (what append_tagged_frame writes).
+bool is_valid_key_value(std::string_view value);
+
 // Appends "<number>#<id>[;key=value]*:<escaped payload>\n" to `out`.
 void append_tagged_frame(std::string& out, std::uint32_t number, std::uint64_t id, std::string_view payload,
                          const FrameKeysView& keys = {});

@@ -3,16 +3,19 @@
 #include "rpc/address.h"
 #include "rpc/timed_call.h"
 
+#include <boost/asio/use_awaitable.hpp>
+
 namespace routing::rpc {
 
 ReconnectingConnection::ReconnectingConnection(asio::any_io_executor executor, std::string address,
                                                std::chrono::milliseconds connect_timeout,
-                                               std::size_t max_frame_bytes, Setup setup)
+                                               std::size_t max_frame_bytes, Setup setup, bool probe_tagged)
     : executor_(executor),
       address_(std::move(address)),
       connect_timeout_(connect_timeout),
       max_frame_bytes_(max_frame_bytes),
       setup_(std::move(setup)),
+      probe_tagged_(probe_tagged),
       connect_done_(executor) {}
 
 asio::awaitable<std::shared_ptr<ClientConnection>> ReconnectingConnection::get(std::string& error) {
@@ -28,8 +31,13 @@ asio::awaitable<std::shared_ptr<ClientConnection>> ReconnectingConnection::get(s
   auto fresh = ClientConnection::create(executor_, max_frame_bytes_);
   last_error_.clear();
   try {
+    const auto until = std::chrono::steady_clock::now() + connect_timeout_;
     if (auto ec = co_await connect_within(fresh, resolve_endpoint(address_), connect_timeout_)) {
       last_error_ = address_ + " unreachable: " + ec.message();
+    } else if (probe_tagged_) {
+      co_await fresh->async_probe_tagged(until, asio::use_awaitable);
+      // A version-1 peer leaves it open, on the line protocol.
+      if (!fresh->is_open()) last_error_ = address_ + ": no answer to the tagged-frames probe";
     }
   } catch (const std::exception& e) {
     last_error_ = e.what();

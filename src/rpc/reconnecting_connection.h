@@ -18,9 +18,11 @@ class ReconnectingConnection {
   // Returns an error message when the new connection must not be used.
   using Setup = std::function<asio::awaitable<std::optional<std::string>>(std::shared_ptr<ClientConnection>)>;
 
+  // `probe_tagged`: each new connection asks the peer whether it speaks
+  // tagged frames (ClientConnection::async_probe_tagged) before its setup.
   ReconnectingConnection(asio::any_io_executor executor, std::string address,
                          std::chrono::milliseconds connect_timeout, std::size_t max_frame_bytes = default_max_frame_bytes,
-                         Setup setup = {});
+                         Setup setup = {}, bool probe_tagged = false);
 
   // The open connection, connecting first if needed; nullptr with `error`
   // set when that fails.
@@ -36,6 +38,7 @@ class ReconnectingConnection {
   std::chrono::milliseconds connect_timeout_;
   std::size_t max_frame_bytes_;
   Setup setup_;
+  bool probe_tagged_;
   std::shared_ptr<ClientConnection> connection_;
   bool connecting_ = false;
   std::string last_error_;

@@ -9,6 +9,11 @@
 #include "support/test_backend.h"
 #include "support/test_server.h"
 
+#include <routing/proxy_client.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
@@ -165,6 +170,83 @@ TEST(RouterdTagged, AnUnwritableTraceLogIsABadFlag) {
   auto result = run_program(ROUTERD_PATH, {"--trace-log", "/nonexistent/dir/trace.jsonl"});
   EXPECT_EQ(result.exit_code, 2) << result.err;
   EXPECT_NE(result.err.find("--trace-log"), std::string::npos) << result.err;
+}
+
+// ProxyClient speaks tagged frames to routerd (CONTRACT §8): the calls of
+// one connection run at once, and each carries its deadline, trace context
+// and request id, which routerd passes on to the backend.
+TEST(RouterdTagged, AProxyClientRunsCallsAtOnceOnOneConnection) {
+  TestBackend backend;
+  auto routerd = start_routerd(backend.port());
+  auto port = routerd.wait_listening();
+  ASSERT_TRUE(port) << routerd.log();
+  ProxyClientOptions options;
+  options.address = "127.0.0.1:" + std::to_string(*port);
+  options.connections = 1;
+  ProxyClient proxy(options);
+  ASSERT_TRUE(proxy.call("echo", 1, "warm").ok());
+  boost::asio::io_context ctx;
+  std::vector<Reply> replies(6);
+  for (auto& reply : replies) {
+    boost::asio::co_spawn(ctx, [&]() -> boost::asio::awaitable<void> {
+      reply = co_await proxy.async_call("echo", tracked_procedure, "300:x");
+    }, boost::asio::detached);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  ctx.run();
+  const auto took = std::chrono::steady_clock::now() - start;
+  for (const auto& reply : replies) EXPECT_EQ(reply.payload, "x");
+  EXPECT_EQ(backend.max_in_flight(), 6u);  // all at once, over one client connection
+  EXPECT_LT(took, 1500ms);                 // one after another would take 1.8 s
+}
+
+TEST(RouterdTagged, AProxyClientPassesItsDeadlineTraceAndRequestId) {
+  auto backend = start_test_server();
+  auto routerd = start_routerd(backend->local_endpoint().port());
+  auto port = routerd.wait_listening();
+  ASSERT_TRUE(port) << routerd.log();
+  ProxyClient proxy("127.0.0.1:" + std::to_string(*port));
+  const std::string trace_id = "0af7651916cd43dd8448eb211c80319c";
+  const std::string traceparent = "00-" + trace_id + "-b7ad6b7169203331-01";
+  Reply reply = proxy.call("echo", call_keys_procedure, "",
+                           CallOptions{.timeout = 2000ms, .traceparent = traceparent, .request_id = "req-11"});
+  ASSERT_TRUE(reply.ok()) << reply.payload;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(reply.payload, m,
+                                std::regex(R"re(^deadline-ms=(\d+) traceparent=(\S+) request-id=(\S+)$)re")))
+      << reply.payload;
+  EXPECT_LE(std::stoi(m[1]), 2000);
+  EXPECT_GT(std::stoi(m[1]), 1000);
+  const std::string sent = m[2];
+  EXPECT_NE(sent.find(trace_id), std::string::npos) << sent;            // the caller's trace ...
+  EXPECT_EQ(sent.find("b7ad6b7169203331"), std::string::npos) << sent;  // ... under routerd's span
+  EXPECT_EQ(m[3], "req-11");
+}
+
+// routectl call carries --traceparent and --request-id (and its deadline)
+// through routerd to the backend; a value that is not valid is a bad argument.
+TEST(RouterdTagged, RoutectlCallCarriesATraceAndARequestId) {
+  auto backend = start_test_server();
+  auto routerd = start_routerd(backend->local_endpoint().port());
+  auto port = routerd.wait_listening();
+  ASSERT_TRUE(port) << routerd.log();
+  const std::string address = "127.0.0.1:" + std::to_string(*port);
+  const std::string trace_id = "0af7651916cd43dd8448eb211c80319c";
+  auto printed = run_program(ROUTECTL_PATH, {"call", "echo", std::to_string(call_keys_procedure), "", "--proxy", address,
+                                             "--timeout-ms", "2500", "--traceparent",
+                                             "00-" + trace_id + "-b7ad6b7169203331-01", "--request-id", "ops-42"});
+  EXPECT_EQ(printed.exit_code, 0) << printed.err;
+  EXPECT_NE(printed.out.find("request-id=ops-42"), std::string::npos) << printed.out;
+  EXPECT_NE(printed.out.find(trace_id), std::string::npos) << printed.out;
+  EXPECT_EQ(printed.out.find("deadline-ms=none"), std::string::npos) << printed.out;
+  for (std::vector<std::string> bad : {std::vector<std::string>{"--traceparent", "00-nonsense"},
+                                       std::vector<std::string>{"--request-id", "a:b"}}) {
+    std::vector<std::string> args{"call", "echo", "1", "x", "--proxy", address};
+    args.insert(args.end(), bad.begin(), bad.end());
+    auto refused = run_program(ROUTECTL_PATH, args);
+    EXPECT_EQ(refused.exit_code, 2) << bad[0];
+    EXPECT_NE(refused.err.find(bad[0]), std::string::npos) << refused.err;
+  }
 }
 
 }  // namespace
