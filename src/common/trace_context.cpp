@@ -51,6 +51,12 @@ std::string child_traceparent(const TraceParent& parent, std::string_view span_i
   return out;
 }
 
+std::string root_traceparent(std::string_view trace_id, std::string_view span_id) {
+  std::string out = "00-";
+  out.append(trace_id).append("-").append(span_id).append("-01");
+  return out;
+}
+
 std::string new_span_id() { return random_hex(16); }
 std::string new_trace_id() { return random_hex(32); }
 

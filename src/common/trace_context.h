@@ -23,6 +23,9 @@ std::optional<TraceParent> parse_traceparent(std::string_view text);
 // The same trace with `span_id` (16 hex) as the parent: what a hop passes on.
 std::string child_traceparent(const TraceParent& parent, std::string_view span_id);
 
+// The first hop of a new trace: "00-<trace_id>-<span_id>-01" (sampled).
+std::string root_traceparent(std::string_view trace_id, std::string_view span_id);
+
 // A new random span id (16 lower-case hex, not all zero), and trace id (32).
 std::string new_span_id();
 std::string new_trace_id();

@@ -132,7 +132,8 @@ void RouterdService::finish_route(rpc::Responder& responder, const core::CallOut
   if (access_log_.enabled()) {
     const bool refused = !outcome.from_backend && outcome.reply.status != Status::ok;
     const std::string peer = rpc::format_host_port(call.connection.peer);
-    auto trace = common::parse_traceparent(call.traceparent);
+    // The trace the call joined, or the one routerd started for it.
+    auto trace = common::parse_traceparent(call.child_traceparent.empty() ? call.traceparent : call.child_traceparent);
     access_log_.record({.peer = peer,
                         .system = system,
                         .procedure = procedure,

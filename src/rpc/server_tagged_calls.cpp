@@ -5,6 +5,7 @@
 #include "common/coarse_clock.h"
 #include "common/log.h"
 #include "common/trace_context.h"
+#include "rpc/address.h"
 
 #include <boost/asio/co_spawn.hpp>
 
@@ -116,27 +117,30 @@ void ServerConnection::give_up_tagged(std::uint32_t slot, Status status, std::st
 void ServerConnection::begin_span(CallContext& call) {
   call.span_id.clear();
   call.child_traceparent.clear();
-  if (call.traceparent.empty()) return;
   if (!shared_.spans) {
     call.child_traceparent = call.traceparent;
     return;
   }
-  auto parent = common::parse_traceparent(call.traceparent);
-  if (!parent) return;
+  // Tracing is on: a call without a valid trace context starts a trace
+  // (CONTRACT §8; W3C Trace Context restarts an invalid one).
   call.span_id = common::new_span_id();
-  call.child_traceparent = common::child_traceparent(*parent, call.span_id);
+  auto parent = common::parse_traceparent(call.traceparent);
+  call.child_traceparent = parent ? common::child_traceparent(*parent, call.span_id)
+                                  : common::root_traceparent(common::new_trace_id(), call.span_id);
   call.span_start = std::chrono::system_clock::now();
   call.span_began = Clock::now();
 }
 
 void ServerConnection::end_span(CallContext& call, Status status) {
   if (call.span_id.empty()) return;
-  auto parent = common::parse_traceparent(call.traceparent);  // valid: begin_span checked it
-  if (!parent) return;
+  auto own = common::parse_traceparent(call.child_traceparent);  // begin_span made it
+  if (!own) return;
+  auto parent = common::parse_traceparent(call.traceparent);  // none: this span is the trace's root
   const std::string name = "procedure " + std::to_string(call.procedure);
-  const std::string peer = context_.peer.address().to_string() + ":" + std::to_string(context_.peer.port());
-  shared_.spans->record(common::Span{.trace_id = parent->trace_id, .span_id = call.span_id,
-                                     .parent_span_id = parent->parent_id, .kind = "server", .name = name,
+  const std::string peer = format_host_port(context_.peer);
+  shared_.spans->record(common::Span{.trace_id = own->trace_id, .span_id = call.span_id,
+                                     .parent_span_id = parent ? parent->parent_id : std::string_view(),
+                                     .kind = "server", .name = name,
                                      .peer = peer, .start = call.span_start,
                                      .duration = Clock::now() - call.span_began,
                                      .status = static_cast<int>(status)});

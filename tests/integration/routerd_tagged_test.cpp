@@ -108,13 +108,13 @@ TEST(RouterdTagged, AnEchodThatSpeaksOnlyTheLineProtocolIsServedAsBefore) {
   EXPECT_EQ(s.read_line(), R"(0#1:{"payload":"slow"})");
 }
 
-// The spans of one trace in a --trace-log file, by kind ("server"/"client").
+// The spans of one trace in a --trace-log file (every span: an empty id).
 std::vector<boost::json::object> spans_of(const std::string& path, const std::string& trace_id) {
   std::vector<boost::json::object> spans;
   std::ifstream in(path);
   for (std::string line; std::getline(in, line);) {
     auto span = boost::json::parse(line).as_object();
-    if (span.at("trace_id").as_string() == trace_id) spans.push_back(span);
+    if (trace_id.empty() || span.at("trace_id").as_string() == trace_id) spans.push_back(span);
   }
   return spans;
 }
@@ -146,7 +146,7 @@ TEST(RouterdTagged, ATraceIsFollowedThroughRouterdIntoEchod) {
 
   auto at_routerd = spans_of(routerd_log, trace_id);
   auto at_echod = spans_of(echod_log, trace_id);
-  ASSERT_EQ(at_routerd.size(), 2u);  // its server span and its client span; the untraced call has none
+  ASSERT_EQ(at_routerd.size(), 2u);  // its server span and its client span
   ASSERT_EQ(at_echod.size(), 1u);
   auto& server = field(at_routerd[0], "kind") == "server" ? at_routerd[0] : at_routerd[1];
   auto& client = field(at_routerd[0], "kind") == "client" ? at_routerd[0] : at_routerd[1];
@@ -163,6 +163,21 @@ TEST(RouterdTagged, ATraceIsFollowedThroughRouterdIntoEchod) {
   EXPECT_EQ(at_echod[0].at("status").as_int64(), 0);
   EXPECT_GE(at_echod[0].at("duration_us").as_int64(), 20000);  // SLOW_ECHO's 20 ms
   EXPECT_GE(client.at("duration_us").as_int64(), at_echod[0].at("duration_us").as_int64());
+
+  // The call without a trace context started a trace of its own at routerd
+  // (tracing is on there), and echod joined it.
+  std::string started;
+  for (const auto& span : spans_of(routerd_log, "")) {
+    if (field(span, "trace_id") != trace_id) started = field(span, "trace_id");
+  }
+  ASSERT_FALSE(started.empty());
+  auto root = spans_of(routerd_log, started);
+  ASSERT_EQ(root.size(), 2u);
+  auto& root_server = field(root[0], "kind") == "server" ? root[0] : root[1];
+  EXPECT_EQ(field(root_server, "parent_span_id"), "");  // the trace's root
+  auto joined = spans_of(echod_log, started);
+  ASSERT_EQ(joined.size(), 1u);
+  EXPECT_EQ(field(joined[0], "name"), "procedure 1");
   std::filesystem::remove_all(dir);
 }
 

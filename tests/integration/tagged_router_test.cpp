@@ -15,7 +15,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <thread>
+#include <unistd.h>
 
 namespace routing::test {
 namespace {
@@ -130,6 +133,33 @@ TEST_P(TaggedRouter, ACallCarriesItsDeadlineTraceAsAChildAndRequestId) {
   // Not a valid trace context: not passed on.
   replies = at_once(router, 1, call_keys_procedure, "", CallOptions{.timeout = {}, .traceparent = "00-nonsense"});
   EXPECT_NE(replies[0].payload.find("traceparent= "), std::string::npos) << replies[0].payload;
+}
+
+// With a trace log (tracing on), a call without a trace context starts a
+// trace: the backend gets a traceparent, and the router logs the root span.
+TEST_P(TaggedRouter, WithATraceLogACallWithoutTraceStartsOne) {
+  auto server = start_test_server();
+  const std::string log = std::filesystem::temp_directory_path() /
+                          ("router-trace-" + std::to_string(::getpid()) + ".jsonl");
+  std::filesystem::remove(log);
+  auto options = quiet_options("static://echo=127.0.0.1:" + std::to_string(server->local_endpoint().port()));
+  options.trace_log = log;
+  {
+    Router router(options);
+    auto replies = at_once(router, 1, call_keys_procedure, "");
+    ASSERT_TRUE(replies[0].ok()) << replies[0].payload;
+    const auto& keys = replies[0].payload;
+    auto sent = keys.substr(keys.find("traceparent=") + 12, 55);
+    auto parsed = common::parse_traceparent(sent);
+    ASSERT_TRUE(parsed) << keys;
+    std::ifstream in(log);
+    std::string line;
+    ASSERT_TRUE(std::getline(in, line));
+    EXPECT_NE(line.find(std::string(R"("trace_id":")") + std::string(parsed->trace_id)), std::string::npos) << line;
+    EXPECT_NE(line.find(R"("parent_span_id":"")"), std::string::npos) << line;  // the trace's root
+    EXPECT_NE(line.find(R"("kind":"client")"), std::string::npos) << line;
+  }
+  std::filesystem::remove(log);
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryEntry, TaggedRouter, ::testing::Values(Entry::async, Entry::blocking),

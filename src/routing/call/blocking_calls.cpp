@@ -32,7 +32,7 @@ CallOutcome RouterCore::call_blocking(std::string_view system, std::uint32_t pro
   call.procedure = procedure;
   call.payload = payload;
   call.options = options;
-  call.keys.keep(call.options);
+  call.keys.keep(call.options, spans_ != nullptr);
   call.arrival = arrival;
   const RouterOptions& router = RouterCore::options();  // one version for the whole call
   call.deadline = call_deadline(arrival, options, router);

@@ -49,13 +49,17 @@ inline std::chrono::steady_clock::time_point call_deadline(std::chrono::steady_c
 // passed on. call_trace.cpp.
 struct KeptKeys {
   std::string copy;         // the options' traceparent and request_id view it
-  std::string span_parent;  // the caller's parent span id, when the call is traced
+  std::string span_parent;  // the caller's parent span id (empty: the router started the trace)
+  bool traced = false;      // the call carries the router's span
 
-  // Makes `options` view the copies, with the router's span in the trace.
-  void keep(CallOptions& options);
+  // Makes `options` view the copies, with the router's span in the trace;
+  // `start_trace` (the router logs spans): a call without a valid trace
+  // context starts one.
+  void keep(CallOptions& options, bool start_trace);
   void clear() {
     copy.clear();
     span_parent.clear();
+    traced = false;
   }
 };
 

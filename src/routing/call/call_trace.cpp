@@ -4,12 +4,16 @@
 
 namespace routing::core {
 
-void KeptKeys::keep(CallOptions& options) {
-  if (options.traceparent.empty() && options.request_id.empty()) return;
+void KeptKeys::keep(CallOptions& options, bool start_trace) {
+  if (options.traceparent.empty() && options.request_id.empty() && !start_trace) return;
   copy.clear();
   if (auto parent = common::parse_traceparent(options.traceparent)) {
     copy = common::child_traceparent(*parent, common::new_span_id());
     span_parent.assign(parent->parent_id);
+    traced = true;
+  } else if (start_trace) {
+    copy = common::root_traceparent(common::new_trace_id(), common::new_span_id());
+    traced = true;
   }
   const std::size_t split = copy.size();
   copy.append(options.request_id);
@@ -21,7 +25,7 @@ void KeptKeys::keep(CallOptions& options) {
 void record_client_span(common::SpanLog& log, const CallOptions& sent, const KeptKeys& keys,
                         const std::string& system, std::uint32_t procedure, const CallOutcome& outcome,
                         std::chrono::steady_clock::time_point arrival) {
-  if (keys.span_parent.empty()) return;
+  if (!keys.traced) return;
   auto context = common::parse_traceparent(sent.traceparent);
   if (!context) return;
   const auto now = std::chrono::steady_clock::now();

@@ -114,7 +114,7 @@ void RouterCore::run_loop_call(Worker& worker, std::string_view system, std::uin
   call->payload_copy.assign(payload);
   call->payload = call->payload_copy;
   call->options = options;
-  call->keys.keep(call->options);
+  call->keys.keep(call->options, spans_ != nullptr);
   call->arrival = arrival;
   call->deadline = call_deadline(arrival, options, RouterCore::options());
   call->done = std::move(done);
