@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
   };
   hooks.before_stop = [&] { service->set_draining(); };  // /readyz turns 503
   hooks.on_reload = [&] { reload.reload(*service, core_ready.load()); };
-  hooks.on_reopen_logs = [&] { reload.reopen_logs(*service); };
+  hooks.on_reopen_logs = [&] { reload.reopen_logs(*service, core_ready.load()); };
   hooks.when_drained = [&] {
     if (auto* c = core_ready.load()) c->request_stop();
   };

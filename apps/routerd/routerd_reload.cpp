@@ -97,7 +97,11 @@ void RouterdReload::reload(proxy::RouterdService& service, core::RouterCore* cor
                }});
 }
 
-void RouterdReload::reopen_logs(proxy::RouterdService& service) {
+void RouterdReload::reopen_logs(proxy::RouterdService& service, core::RouterCore* core) {
+  // The router's client spans (the server's own are reopened by the caller).
+  if (auto error = core ? core->reopen_trace_log() : std::nullopt) {
+    spdlog::error("SIGUSR1: {}; the router writes on to the old file", *error);
+  }
   if (auto error = service.access_log().reopen()) {
     spdlog::error("SIGUSR1: cannot reopen the access log {}: {}; writing on to the old file", service.access_log().path(),
                   *error);

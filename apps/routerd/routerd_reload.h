@@ -33,8 +33,9 @@ class RouterdReload {
   // change while running (restart_only, in the .cpp) keeps its value and is
   // logged as needing a restart.
   void reload(proxy::RouterdService& service, core::RouterCore* core);
-  // SIGUSR1: reopens the access log by its name (rotation).
-  void reopen_logs(proxy::RouterdService& service);
+  // SIGUSR1 (rotation): reopens the access log by its name, and the
+  // router's trace log when `core` is running.
+  void reopen_logs(proxy::RouterdService& service, core::RouterCore* core);
 
   const SettingsReload& settings() const { return settings_; }
 

@@ -69,10 +69,17 @@ int serve_until_signal(rpc::Server& server, const ServeHooks& hooks) {
           spdlog::error("signal {}: {}; nothing more changed", signal, e.what());
         }
       };
-      if (signal == SIGUSR1 && hooks.on_reopen_logs) {
-        guarded(hooks.on_reopen_logs);
-      } else if (signal == SIGUSR1) {
-        spdlog::info("signal {} (reopen logs): logs go to stderr, nothing to reopen", signal);
+      if (signal == SIGUSR1) {
+        if (hooks.on_reopen_logs) {
+          guarded(hooks.on_reopen_logs);
+        } else if (!server.writes_trace_log()) {
+          spdlog::info("signal {} (reopen logs): logs go to stderr, nothing to reopen", signal);
+        }
+        if (auto error = server.reopen_trace_log()) {
+          spdlog::error("SIGUSR1: {}; writing on to the old file", *error);
+        } else if (server.writes_trace_log()) {
+          spdlog::info("SIGUSR1: reopened the trace log {}", server.options().trace_log);
+        }
       } else {
         // `systemctl reload` waits from RELOADING=1 to READY=1; a failed
         // reload changed nothing, so the server is ready again either way.

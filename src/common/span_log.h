@@ -1,8 +1,8 @@
 #pragma once
 // Spans as JSON lines (`--trace-log FILE`, RouterOptions::trace_log): enough
 // to follow one call by its trace id across routerd and a backend without a
-// tracing system. One line per span of a call that carried a valid W3C
-// traceparent (CONTRACT §8):
+// tracing system. One line per span of a tagged call (CONTRACT §8; one
+// without a valid traceparent starts a trace):
 //   {"trace_id":"…","span_id":"…","parent_span_id":"…","kind":"server"|"client",
 //    "service":"…","name":"…","peer":"…","start_unix_us":N,"duration_us":N,"status":N}
 // A server span is one tagged call served; a client span is one call the

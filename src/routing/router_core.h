@@ -94,6 +94,9 @@ class RouterCore {
   // without a name does. Throws std::invalid_argument, changing nothing.
   void reconfigure(RouterOptions wanted);
   RouterStats stats() const;
+  // Log rotation: opens RouterOptions::trace_log again by its name; an
+  // error message (the old file stays in use), or nullopt.
+  std::optional<std::string> reopen_trace_log() { return spans_ ? spans_->reopen() : std::nullopt; }
   // The settings in force (reconfigure replaces them).
   const RouterOptions& options() const { return options_.get(); }
   std::size_t worker_count() const { return workers_.size(); }

@@ -228,3 +228,14 @@ ServerStats Server::stats() const {
 }
 
 }  // namespace routing::rpc
+
+namespace routing::rpc {
+
+bool Server::writes_trace_log() const { return shared_ && shared_->spans; }
+
+std::optional<std::string> Server::reopen_trace_log() {
+  if (!writes_trace_log()) return std::nullopt;
+  return shared_->spans->reopen();
+}
+
+}  // namespace routing::rpc

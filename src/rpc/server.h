@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -152,6 +153,10 @@ class Server {
 
   ServerStats stats() const;
   const ServerOptions& options() const { return options_; }
+  // Log rotation (SIGUSR1): opens --trace-log again by its name; an error
+  // message (the old file stays in use), or nullopt. Nothing without one.
+  std::optional<std::string> reopen_trace_log();
+  bool writes_trace_log() const;
 
  private:
   struct Worker;

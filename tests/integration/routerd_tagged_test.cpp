@@ -17,7 +17,9 @@
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <filesystem>
+#include <thread>
 #include <fstream>
 #include <regex>
 #include <unistd.h>
@@ -178,6 +180,43 @@ TEST(RouterdTagged, ATraceIsFollowedThroughRouterdIntoEchod) {
   auto joined = spans_of(echod_log, started);
   ASSERT_EQ(joined.size(), 1u);
   EXPECT_EQ(field(joined[0], "name"), "procedure 1");
+  std::filesystem::remove_all(dir);
+}
+
+// Log rotation as an operator does it: move the file away, SIGUSR1, and
+// new spans go to a new file of the old name (routerd's server and client
+// spans, and echod's).
+TEST(RouterdTagged, SigusrOneReopensTheTraceLogs) {
+  auto dir = std::filesystem::temp_directory_path() / ("trace-rotate-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string echod_log = (dir / "echod.jsonl").string(), routerd_log = (dir / "routerd.jsonl").string();
+  Process echod(ECHOD_PATH, {"--listen", "127.0.0.1:0", "--trace-log", echod_log});
+  auto echod_port = echod.wait_listening();
+  ASSERT_TRUE(echod_port) << echod.log();
+  Process routerd(ROUTERD_PATH, {"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--discovery",
+                                 "static://echo=127.0.0.1:" + std::to_string(*echod_port), "--trace-log", routerd_log});
+  auto port = routerd.wait_listening();
+  ASSERT_TRUE(port) << routerd.log();
+  RawSocket s(*port);
+  s.send(tagged_route(1, R"({"name":"echo","procedure_id":1,"payload":"before"})"));
+  ASSERT_EQ(s.read_line(), R"(0#1:{"payload":"before"})");
+  std::filesystem::rename(routerd_log, routerd_log + ".1");
+  std::filesystem::rename(echod_log, echod_log + ".1");
+  routerd.signal(SIGUSR1);
+  echod.signal(SIGUSR1);
+  auto reopened = [](Process& p) { return p.log().find("reopened the trace log") != std::string::npos; };
+  for (auto until = std::chrono::steady_clock::now() + 5s;
+       !(reopened(routerd) && reopened(echod)) && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(reopened(routerd)) << routerd.log();
+  ASSERT_TRUE(reopened(echod)) << echod.log();
+  s.send(tagged_route(2, R"({"name":"echo","procedure_id":1,"payload":"after"})"));
+  ASSERT_EQ(s.read_line(), R"(0#2:{"payload":"after"})");
+  EXPECT_EQ(spans_of(routerd_log + ".1", "").size(), 2u);  // before: server and client span
+  EXPECT_EQ(spans_of(routerd_log, "").size(), 2u);         // after, in the new file
+  EXPECT_EQ(spans_of(echod_log + ".1", "").size(), 1u);
+  EXPECT_EQ(spans_of(echod_log, "").size(), 1u);
   std::filesystem::remove_all(dir);
 }
 
