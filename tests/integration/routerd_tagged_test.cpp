@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <thread>
 #include <fstream>
+#include <optional>
 #include <regex>
 #include <unistd.h>
 
@@ -127,17 +128,38 @@ std::string field(const boost::json::object& span, const char* name) {
 
 // A trace followed through routerd into echod by the two --trace-log files:
 // caller -> routerd's server span -> routerd's client span -> echod's server span.
-TEST(RouterdTagged, ATraceIsFollowedThroughRouterdIntoEchod) {
-  auto dir = std::filesystem::temp_directory_path() / ("trace-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  const std::string echod_log = (dir / "echod.jsonl").string(), routerd_log = (dir / "routerd.jsonl").string();
-  Process echod(ECHOD_PATH, {"--listen", "127.0.0.1:0", "--trace-log", echod_log});
-  auto echod_port = echod.wait_listening();
-  ASSERT_TRUE(echod_port) << echod.log();
-  Process routerd(ROUTERD_PATH, {"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--discovery",
-                                 "static://echo=127.0.0.1:" + std::to_string(*echod_port), "--trace-log", routerd_log});
-  auto port = routerd.wait_listening();
-  ASSERT_TRUE(port) << routerd.log();
+// echod behind routerd, each writing a --trace-log file in a directory of
+// the test's own.
+class TracedHops : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("trace-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    echod_log = (dir_ / "echod.jsonl").string();
+    routerd_log = (dir_ / "routerd.jsonl").string();
+    echod.emplace(ECHOD_PATH, std::vector<std::string>{"--listen", "127.0.0.1:0", "--trace-log", echod_log});
+    echod_port = echod->wait_listening();
+    ASSERT_TRUE(echod_port) << echod->log();
+    routerd.emplace(ROUTERD_PATH, std::vector<std::string>{"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
+                                                           "--discovery", "static://echo=127.0.0.1:" +
+                                                                              std::to_string(*echod_port),
+                                                           "--trace-log", routerd_log});
+    port = routerd->wait_listening();
+    ASSERT_TRUE(port) << routerd->log();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string echod_log, routerd_log;
+  std::optional<Process> echod, routerd;
+  std::optional<std::uint16_t> echod_port, port;
+
+ private:
+  std::filesystem::path dir_;
+};
+
+TEST_F(TracedHops, ATraceIsFollowedThroughRouterdIntoEchod) {
   RawSocket s(*port);
   const std::string trace_id = "5bf92f3577b34da6a3ce929d0e0e4736", caller_span = "00f067aa0ba902b7";
   s.send(tagged_route(1, R"({"name":"echo","procedure_id":2,"payload":"20:traced"})",
@@ -180,44 +202,32 @@ TEST(RouterdTagged, ATraceIsFollowedThroughRouterdIntoEchod) {
   auto joined = spans_of(echod_log, started);
   ASSERT_EQ(joined.size(), 1u);
   EXPECT_EQ(field(joined[0], "name"), "procedure 1");
-  std::filesystem::remove_all(dir);
 }
 
 // Log rotation as an operator does it: move the file away, SIGUSR1, and
 // new spans go to a new file of the old name (routerd's server and client
 // spans, and echod's).
-TEST(RouterdTagged, SigusrOneReopensTheTraceLogs) {
-  auto dir = std::filesystem::temp_directory_path() / ("trace-rotate-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  const std::string echod_log = (dir / "echod.jsonl").string(), routerd_log = (dir / "routerd.jsonl").string();
-  Process echod(ECHOD_PATH, {"--listen", "127.0.0.1:0", "--trace-log", echod_log});
-  auto echod_port = echod.wait_listening();
-  ASSERT_TRUE(echod_port) << echod.log();
-  Process routerd(ROUTERD_PATH, {"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--discovery",
-                                 "static://echo=127.0.0.1:" + std::to_string(*echod_port), "--trace-log", routerd_log});
-  auto port = routerd.wait_listening();
-  ASSERT_TRUE(port) << routerd.log();
+TEST_F(TracedHops, SigusrOneReopensTheTraceLogs) {
   RawSocket s(*port);
   s.send(tagged_route(1, R"({"name":"echo","procedure_id":1,"payload":"before"})"));
   ASSERT_EQ(s.read_line(), R"(0#1:{"payload":"before"})");
   std::filesystem::rename(routerd_log, routerd_log + ".1");
   std::filesystem::rename(echod_log, echod_log + ".1");
-  routerd.signal(SIGUSR1);
-  echod.signal(SIGUSR1);
+  routerd->signal(SIGUSR1);
+  echod->signal(SIGUSR1);
   auto reopened = [](Process& p) { return p.log().find("reopened the trace log") != std::string::npos; };
   for (auto until = std::chrono::steady_clock::now() + 5s;
-       !(reopened(routerd) && reopened(echod)) && std::chrono::steady_clock::now() < until;) {
+       !(reopened(*routerd) && reopened(*echod)) && std::chrono::steady_clock::now() < until;) {
     std::this_thread::sleep_for(20ms);
   }
-  ASSERT_TRUE(reopened(routerd)) << routerd.log();
-  ASSERT_TRUE(reopened(echod)) << echod.log();
+  ASSERT_TRUE(reopened(*routerd)) << routerd->log();
+  ASSERT_TRUE(reopened(*echod)) << echod->log();
   s.send(tagged_route(2, R"({"name":"echo","procedure_id":1,"payload":"after"})"));
   ASSERT_EQ(s.read_line(), R"(0#2:{"payload":"after"})");
   EXPECT_EQ(spans_of(routerd_log + ".1", "").size(), 2u);  // before: server and client span
   EXPECT_EQ(spans_of(routerd_log, "").size(), 2u);         // after, in the new file
   EXPECT_EQ(spans_of(echod_log + ".1", "").size(), 1u);
   EXPECT_EQ(spans_of(echod_log, "").size(), 1u);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(RouterdTagged, AnUnwritableTraceLogIsABadFlag) {
