@@ -167,14 +167,16 @@ void BasicConnectionPool<Connection>::return_lease(PooledConnection lease, Clock
   Backend& backend = lease.backend();
   auto it = idle_.find(&backend);
   if (it == idle_.end()) return;
-  auto& list = it->second;
+  auto& list = it->second;  // keeps the backend alive
+  const Connection* leased = lease.shared().get();
   for (Shared& entry : list.shared) {
-    if (entry.connection.shared() == lease.shared()) entry.last_used = now;
+    if (entry.connection.shared().get() == leased) entry.last_used = now;
   }
+  lease.close();  // first: a connection counting its leases carries one call less now
   // Drains as an idle one would (after_use): once it carries no call.
   const bool draining = drains(backend);
   // close_shared also drops connections that closed (this lease's, if it failed).
-  close_shared(list, [&](const Shared& entry) { return draining && entry.connection.shared() == lease.shared(); });
+  close_shared(list, [&](const Shared& entry) { return draining && entry.connection.shared().get() == leased; });
 }
 
 template <class Connection>

@@ -139,6 +139,10 @@ bool BlockingConnection::peer_looks_open() {
   if (!is_open()) return false;
   char byte;
   ssize_t n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  // Bytes waiting on a tagged connection are the late answers of calls
+  // given up (and their cancels' pongs): the next reader drops them. On the
+  // line protocol nothing may arrive between calls.
+  if (n > 0) return tagged_;
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
 }
 

@@ -125,7 +125,7 @@ class BlockingConnection {
   void end_unsent(TaggedCall& call, Status status, const char* why);  // under mutex_
   void read_for_everyone(std::unique_lock<std::mutex>& lock, TaggedCall& mine, Clock::time_point deadline);
   void hand_reading_on();
-  void forget(TaggedCall& call);
+  bool forget(TaggedCall& call);  // false: not waiting (ended already)
   void fail_all(std::string_view why);  // under mutex_
   void send_cancel(std::uint64_t id);
 
@@ -154,6 +154,7 @@ struct BlockingConnection::TaggedCall {
   Reply reply;
   bool answered = false;  // `reply` holds the outcome, whatever it is
   bool ok = false;        // ... and it is the server's answer
+  bool sent = false;      // its frame is out: its thread waits (or will) and may be asked to read
   Waker* waker = nullptr;
   std::condition_variable wake;
 };

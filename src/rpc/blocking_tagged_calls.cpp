@@ -27,7 +27,7 @@ bool BlockingConnection::send_tagged(TaggedCall& call, std::uint32_t procedure, 
   // Sent for another thread: once the call is answered that thread may reuse
   // `call`, so nothing here reads it after the send but to end it unsent.
   const bool for_another = call.waker != nullptr;
-  call.answered = call.ok = false;
+  call.answered = call.ok = call.sent = false;
   const auto left = deadline - Clock::now();
   std::unique_lock lock(mutex_);
   if (left <= Clock::duration::zero() || broken_.load(std::memory_order_relaxed)) {
@@ -52,14 +52,17 @@ bool BlockingConnection::send_tagged(TaggedCall& call, std::uint32_t procedure, 
   }
   lock.lock();
   if (sent_io == Io::done) {
+    if (call.answered) return true;  // already (or the connection failed meanwhile)
+    call.sent = true;
     // The thread it was sent for may be asleep: someone reads if nobody does.
     if (for_another) hand_reading_on();
     return true;
   }
-  // Not answered (the server never had the whole frame), so still ours.
+  // Not answered (the server never had the whole frame), so still ours,
+  // unless the connection failed meanwhile (fail_all ended it).
   if (sent == 0 && sent_io == Io::timed_out) {  // nothing went out: only this call ends
-    forget(call);
-    end_unsent(call, Status::deadline_exceeded, "deadline passed before sending");
+    if (forget(call)) end_unsent(call, Status::deadline_exceeded, "deadline passed before sending");
+    hand_reading_on();  // it may have been asked to read for the others
     return false;
   }
   // Part of a frame, or a broken socket: the stream is of no use to anyone.
@@ -78,6 +81,7 @@ void BlockingConnection::end_unsent(TaggedCall& call, Status status, const char*
 bool BlockingConnection::receive_tagged(TaggedCall& call, Clock::time_point deadline) {
   std::unique_lock lock(mutex_);
   call.waker = nullptr;  // this thread waits on the call's condition variable now
+  call.sent = true;
   while (!call.answered) {
     if (!reading_) {
       read_for_everyone(lock, call, deadline);
@@ -146,17 +150,21 @@ void BlockingConnection::read_for_everyone(std::unique_lock<std::mutex>& lock, T
 }
 
 // Off the list of waiting calls (answered, failed or given up).
-void BlockingConnection::forget(TaggedCall& call) {
+bool BlockingConnection::forget(TaggedCall& call) {
   auto found = std::find(calls_.begin(), calls_.end(), &call);
-  if (found == calls_.end()) return;
+  if (found == calls_.end()) return false;
   calls_.erase(found);
   call.answered = true;
+  return true;
 }
 
 // Someone must go on reading for the calls still waiting when nobody is.
 void BlockingConnection::hand_reading_on() {
-  if (reading_ || calls_.empty()) return;
-  TaggedCall& next = *calls_.front();
+  if (reading_) return;
+  // Not one still sending: it could not read before its frame is out.
+  auto waiting = std::find_if(calls_.begin(), calls_.end(), [](const TaggedCall* c) { return c->sent; });
+  if (waiting == calls_.end()) return;  // the first to wait will read
+  TaggedCall& next = **waiting;
   if (next.waker) {
     next.waker->read_when_ready(fd_);  // it sleeps on until there is something to read
   } else {
@@ -183,7 +191,9 @@ void BlockingConnection::send_cancel(std::uint64_t id) {
   request_.clear();
   append_tagged_frame(request_, 0, ping, "", FrameKeysView{.cancel = id});
   std::size_t sent = 0;
-  if (send_all(request_, Clock::now() + std::chrono::milliseconds(100), sent) != Io::done) {
+  const Io io = send_all(request_, Clock::now() + std::chrono::milliseconds(100), sent);
+  // Unsent, it does no harm; part of a frame, or a broken socket, does.
+  if (io != Io::done && (sent > 0 || io != Io::timed_out)) {
     std::lock_guard calls_lock(mutex_);
     fail_all("cancel could not be sent");
   }

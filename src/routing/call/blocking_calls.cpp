@@ -115,7 +115,11 @@ class HandedWait final : public rpc::BlockingConnection::Waker {
     }
     woken_.store(false, std::memory_order_relaxed);
     state_.store(pending, std::memory_order_relaxed);
+    tagged_call_.answered = tagged_call_.ok = tagged_call_.sent = false;
   }
+  // Until the thread handing this call over is done with it (a tagged
+  // call's send may still be under way when this thread wakes).
+  void wait_for_granter() { settle(); }
   // On the granter's thread: begin_handing(), then go_on() or answer_on().
   // The waiting thread may run on as soon as the state is stored, but this
   // thread still writes to the eventfd or the epoll set after it: `handing_`
@@ -234,7 +238,11 @@ Step RouterCore::wait_for_permit_here(Call<rpc::BlockingConnection>& call, CallF
     while ((state = wait.sleep_until(Clock::now() + std::chrono::milliseconds(10))) == HandedWait::pending) {
     }
   }
-  return state == HandedWait::sent || state == HandedWait::sent_tagged ? Step::answer : wait.step();
+  if (state == HandedWait::sent_tagged) {
+    wait.wait_for_granter();  // its send_tagged may still be running
+    return Step::answer;
+  }
+  return state == HandedWait::sent ? Step::answer : wait.step();
 }
 
 // The answer to the request the granter sent for this thread.
