@@ -52,6 +52,11 @@ class ChromiumDump {
     std::vector<std::string> args{chromium_path, "--headless", "--no-sandbox", "--disable-gpu",
                                   "--no-first-run", "--user-data-dir=" + (dir_ / "profile").string(),
                                   "--virtual-time-budget=5000", "--dump-dom", url};
+    // Built before fork(): between fork and exec a child of a threaded
+    // process must not allocate (support/process.cpp says why).
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
     pid_ = ::fork();
     if (pid_ == 0) {
       ::setpgid(0, 0);
@@ -59,9 +64,6 @@ class ChromiumDump {
       int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
       ::dup2(o, 1);
       ::dup2(e, 2);
-      std::vector<char*> argv;
-      for (auto& arg : args) argv.push_back(arg.data());
-      argv.push_back(nullptr);
       ::execv(chromium_path, argv.data());
       ::_exit(127);
     }

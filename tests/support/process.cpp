@@ -32,8 +32,30 @@ std::string read_file(const std::string& path) {
   return content.str();
 }
 
+// Everything the child needs is built before fork(): the test process has
+// threads, and a child of a threaded process may only make async-signal-safe
+// calls until it execs. An allocation there can deadlock the child forever
+// on a lock another thread held at the fork (under ASan, its allocator's),
+// which showed as a server that never started.
 pid_t spawn(const std::string& program, const std::vector<std::string>& args,
             const std::string& out_path, const std::string& err_path, const std::vector<std::string>& env = {}) {
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(program.c_str()));
+  for (auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;  // the test's environment, `env` replacing what it names
+  auto replaced = [&](std::string_view variable) {
+    for (const auto& set : env) {
+      auto name = std::string_view(set).substr(0, set.find('=') + 1);
+      if (variable.starts_with(name)) return true;
+    }
+    return false;
+  };
+  for (char** variable = environ; *variable != nullptr; ++variable) {
+    if (!replaced(*variable)) envp.push_back(*variable);
+  }
+  for (const auto& variable : env) envp.push_back(const_cast<char*>(variable.c_str()));
+  envp.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid != 0) return pid;
   int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -42,12 +64,7 @@ pid_t spawn(const std::string& program, const std::vector<std::string>& args,
   ::dup2(null_in, 0);
   ::dup2(out, 1);
   ::dup2(err, 2);
-  for (const auto& variable : env) ::putenv(const_cast<char*>(variable.c_str()));
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(program.c_str()));
-  for (auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  ::execv(program.c_str(), argv.data());
+  ::execve(program.c_str(), argv.data(), envp.data());
   ::_exit(127);
 }
 
