@@ -256,12 +256,9 @@ TEST(RouterdTagged, AProxyClientRunsCallsAtOnceOnOneConnection) {
       reply = co_await proxy.async_call("echo", tracked_procedure, "300:x");
     }, boost::asio::detached);
   }
-  const auto start = std::chrono::steady_clock::now();
   ctx.run();
-  const auto took = std::chrono::steady_clock::now() - start;
   for (const auto& reply : replies) EXPECT_EQ(reply.payload, "x");
-  EXPECT_EQ(backend.max_in_flight(), 6u);  // all at once, over one client connection
-  EXPECT_LT(took, 1500ms);                 // one after another would take 1.8 s
+  EXPECT_EQ(backend.max_in_flight(), 6u);  // all at once, over one client connection (line protocol: 1)
 }
 
 TEST(RouterdTagged, AProxyClientPassesItsDeadlineTraceAndRequestId) {
