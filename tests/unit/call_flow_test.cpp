@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 namespace routing::core {
 // Named (not anonymous): explicit instantiations with these types are
 // then used across the file without unused-function warnings.
@@ -191,6 +193,28 @@ TEST_F(CallFlowTest, TheDeadlineEndsTheCallWithoutAResend) {
   ASSERT_EQ(fail(call, Status::deadline_exceeded), Step::finished);
   EXPECT_EQ(call.outcome.reply.status, Status::deadline_exceeded);
   EXPECT_EQ(system->retries.load(), 0u);
+}
+
+// The deadline travels to a tagged backend, which gives up at it and answers
+// 4: arriving after the call's deadline, that answer is the router's own
+// deadline (as when the router's timer fires first); arriving before it, it
+// is the backend's answer.
+TEST_F(CallFlowTest, ABackends4PastTheDeadlineIsTheCallsDeadline) {
+  auto call = make_call(CallOptions{.timeout = 1ms, .idempotent = false});
+  flow.start(call);
+  connect_tagged(call);
+  std::this_thread::sleep_until(call.deadline);
+  ASSERT_EQ(answer(call, Reply{Status::deadline_exceeded, "deadline exceeded"}), Step::finished);
+  EXPECT_EQ(call.outcome.reply.status, Status::deadline_exceeded);
+  EXPECT_FALSE(call.outcome.from_backend);
+  EXPECT_NE(call.outcome.reply.payload.find("deadline exceeded calling"), std::string::npos);
+  EXPECT_EQ(system->open_connections.load(), 1u);  // the answer arrived: the connection serves on
+
+  auto early = make_call();
+  if (flow.start(early) == Step::connect) connect_tagged(early);
+  ASSERT_EQ(answer(early, Reply{Status::deadline_exceeded, "cannot finish in time"}), Step::finished);
+  EXPECT_TRUE(early.outcome.from_backend);
+  EXPECT_EQ(early.outcome.reply.payload, "cannot finish in time");
 }
 
 TEST_F(CallFlowTest, CallsPastThePoolWaitAndPastMaxPendingAreRefused) {

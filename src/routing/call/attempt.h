@@ -36,10 +36,14 @@ struct Attempt {
 };
 
 // After the exchange: `answered` when the backend's answer arrived (whatever
-// its status), else `failure_status` is the connection's (4 at the deadline).
-inline AttemptEnd exchange_ended(bool answered, Status failure_status) {
-  if (answered) return AttemptEnd::answered;
-  return failure_status == Status::deadline_exceeded ? AttemptEnd::deadline : AttemptEnd::failed_after_send;
+// its status), else `status` is the connection's (4 at the deadline). A
+// backend's own 4 that arrives once the call's deadline has passed is the
+// call's deadline too: the backend gave up at the deadline-ms it was sent
+// (rounded up, so never before ours), and whether its answer or our timer
+// comes first is a race the caller must not see.
+inline AttemptEnd exchange_ended(bool answered, Status status, bool deadline_passed) {
+  if (answered && !(status == Status::deadline_exceeded && deadline_passed)) return AttemptEnd::answered;
+  return status == Status::deadline_exceeded ? AttemptEnd::deadline : AttemptEnd::failed_after_send;
 }
 // The router's answer for an exchange that ended `end` (not answered);
 // `failure`: the connection's own account.

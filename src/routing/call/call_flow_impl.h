@@ -128,7 +128,7 @@ Step CallFlow<Pools>::exchanged(TheCall& call, Reply& reply, bool answered, Cloc
     return give_up(call, now);
   }
   backend.calls.add(static_cast<int>(reply.status));
-  const AttemptEnd end = exchange_ended(answered, reply.status);
+  const AttemptEnd end = exchange_ended(answered, reply.status, now >= call.deadline);
   if (end == AttemptEnd::answered && reply.status == Status::unavailable && call.options.idempotent &&
       pool_detail::shares(call.connection.connection())) {
     return backend_could_not_serve(call, reply, now);
