@@ -42,7 +42,7 @@ set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/packaging/d
 set(CPACK_DEBIAN_TOOLS_PACKAGE_NAME routing-tools)
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME routing-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-    "libboost1.81-dev, libboost-json1.81-dev, libboost-url1.81-dev, libspdlog-dev, libfmt-dev")
+    "libboost1.81-dev, libboost-json1.81-dev, libboost-url1.81-dev, libspdlog-dev, libfmt-dev, libssl-dev")
 set(CPACK_COMPONENT_RUNTIME_DESCRIPTION "routerd, discoveryd, echod and routectl, with systemd units")
 set(CPACK_COMPONENT_TOOLS_DESCRIPTION "routebench, a load generator for routerd and the library")
 set(CPACK_COMPONENT_DEV_DESCRIPTION "headers, static libraries and CMake package of routing::Router")

@@ -15,6 +15,7 @@ PACKAGES=(
   haproxy gnuplot-nox                 # the benchmark peer, and its charts
   chromium                            # headless: the admin status page's browser test
   libsystemd-dev                      # sd_notify (src/app/service_notify.cpp)
+  libssl-dev openssl                  # TLS (src/rpc/tls/), and the tests' certificates
   dpkg-dev file binutils              # cpack -G DEB (dpkg-shlibdeps) and its test's checks
 )
 

@@ -1,6 +1,7 @@
 // discoveryd: the discovery service (CONTRACT §2).
 #include "admin/admin_http.h"
 #include "admin/process_metrics.h"
+#include "app/tls_flags.h"
 #include "app/control_loop.h"
 #include "app/discoveryd_flags.h"
 #include "app/logging.h"
@@ -58,6 +59,10 @@ int main(int argc, char** argv) {
   if (int code = app::parse_settings(app, app::declare_with(&app::add_discoveryd_flags), "DISCOVERYD_", argc, argv);
       code >= 0) {
     return code;
+  }
+  if (auto why = app::server_tls_problem(flags.server)) {
+    std::cerr << "discoveryd: " << *why << "\n";
+    return 2;
   }
   if (app::checking_config(app)) {
     std::cout << "ok\n";

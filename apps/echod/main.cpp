@@ -5,6 +5,7 @@
 #include "app/control_loop.h"
 #include "app/logging.h"
 #include "app/run.h"
+#include "app/tls_flags.h"
 #include "discovery/registration.h"
 #include "echo/echo_service.h"
 #include "rpc/address.h"
@@ -21,6 +22,10 @@ int main(int argc, char** argv) {
   app::add_echod_flags(app, f);
   if (int code = app::parse_settings(app, app::declare_with(&app::add_echod_flags), "ECHOD_", argc, argv); code >= 0) {
     return code;
+  }
+  if (auto why = app::server_tls_problem(f.server)) {
+    std::cerr << "echod: " << *why << "\n";
+    return 2;
   }
   if (app::checking_config(app)) {
     std::cout << "ok\n";

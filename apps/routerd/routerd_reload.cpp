@@ -1,5 +1,6 @@
 #include "routerd_reload.h"
 
+#include "app/tls_flags.h"
 #include "routing/router_core.h"
 
 #include <spdlog/spdlog.h>
@@ -19,7 +20,9 @@ const std::set<std::string> restart_only{
     "max-calls-per-connection", "trace-log",
     "drain-delay-ms", "drain-timeout-ms", "drain-quiet-ms", "log-format", "admin", "admin-max-connections",
     "discovery", "dns-refresh-ms", "dns-timeout-ms", "unknown-name-ttl-ms", "max-unknown-names",
-    "auth-max-failures", "auth-failure-rate", "auth-failure-burst", "config"};
+    "auth-max-failures", "auth-failure-rate", "auth-failure-burst", "config",
+    // TLS files are read at start only, for now (docs/security.md).
+    "tls-cert", "tls-key", "tls-client-ca", "tls-ca", "tls-server-name", "upstream-tls-cert", "upstream-tls-key"};
 
 std::string read_token(const std::string& path) {
   std::ifstream in(path);
@@ -63,7 +66,7 @@ std::optional<std::string> finish_routerd_flags(RouterdFlags& f, const CLI::App&
   } catch (const std::invalid_argument& e) {
     return e.what();
   }
-  return std::nullopt;
+  return server_tls_problem(f.server);
 }
 
 RouterdReload::RouterdReload(const CLI::App& cli, std::vector<std::string> command_line, std::string token)

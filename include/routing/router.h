@@ -24,6 +24,23 @@
 
 namespace routing {
 
+// TLS on the router's connections to backends (CONTRACT §9). With `ca_file`
+// set, every backend connection speaks TLS 1.3 and the backend must present
+// a certificate signed by that CA for its name: the host part of its
+// registered address, or `server_name` when set. `cert_file`/`key_file`
+// (PEM, both or neither): the client certificate presented to backends that
+// ask for one (mutual TLS). Pooled TLS connections are reused like plain
+// ones. Files that cannot be loaded make the Router constructor throw
+// std::invalid_argument. docs/security.md.
+struct TlsClientOptions {
+  std::string ca_file{};
+  std::string cert_file{};
+  std::string key_file{};
+  std::string server_name{};
+
+  bool operator==(const TlsClientOptions&) const = default;
+};
+
 struct RouterOptions {
   // Where systems are found: rpc://host:port, etcd://host:port[,...] or
   // static://name=host:port[,...][;name=...]
@@ -148,6 +165,9 @@ struct RouterOptions {
   // address. Until its first answer such a backend gets no calls.
   std::chrono::milliseconds dns_refresh{30000};
   std::chrono::milliseconds dns_timeout{2000};
+
+  // TLS to backends (see TlsClientOptions); empty ca_file: plain TCP.
+  TlsClientOptions tls{};
 
   // Event loops the router runs its calls on (library mode).
   unsigned threads = 1;

@@ -3,6 +3,7 @@
 #include <cstring>
 #include "app/common_flags.h"
 
+#include "app/tls_flags.h"
 #include "rpc/host_port.h"
 
 #include <cmath>
@@ -104,6 +105,7 @@ void add_server_flags(CLI::App& app, rpc::ServerOptions& options, std::string de
          "while draining, close a connection once it has been quiet this long (lame duck)")
       ->check(CLI::Range(0L, 3'600'000L))
       ->default_str(std::to_string(options.drain_quiet.count()));
+  add_server_tls_flags(app, options.tls);
 }
 
 int parse_flags(CLI::App& app, int argc, char** argv) {

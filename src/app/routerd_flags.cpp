@@ -1,4 +1,5 @@
 #include "app/routerd_flags.h"
+#include "app/tls_flags.h"
 
 #include "app/settings.h"
 
@@ -45,6 +46,7 @@ void set_pool_size(RouterOptions& router, const std::string& value) {
 void add_routerd_flags(CLI::App& app, RouterdFlags& f) {
   add_common_flags(app, f.common);
   add_server_flags(app, f.server, "127.0.0.1:10300");
+  add_client_tls_flags(app, f.router.tls, "--upstream-tls");  // to backends (discovery: plain for now)
   add_settings_flags(app);
   app.add_option("--admin", f.admin, "admin HTTP address: /metrics, /healthz, /status")
       ->check(host_port_validator())->capture_default_str();

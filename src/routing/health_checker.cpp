@@ -13,8 +13,9 @@ namespace routing::core {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
-HealthChecker::HealthChecker(const LiveOptions& options, asio::any_io_executor loop, ConnectionPool& pool)
-    : options_(options), loop_(std::move(loop)), pool_(pool) {}
+HealthChecker::HealthChecker(const LiveOptions& options, asio::any_io_executor loop, ConnectionPool& pool,
+                             const BackendTls& tls)
+    : options_(options), tls_(tls), loop_(std::move(loop)), pool_(pool) {}
 
 namespace {
 
@@ -88,6 +89,7 @@ asio::awaitable<bool> HealthChecker::ping(const std::shared_ptr<Backend>& backen
   // (a backend that holds every pooled connection without answering must
   // still be checked), closed after the check.
   auto fresh = rpc::ClientConnection::create(loop_, options_.get().max_frame_bytes);
+  if (!connect_only) tls_.apply(*fresh, backend->address);  // a TCP check stops before any handshake
   const auto target = backend->endpoint.get();
   if (!target) co_return false;  // not resolved (yet)
   auto ec = co_await rpc::connect_within(fresh, *target, options_.get().health_check_timeout);

@@ -15,6 +15,7 @@
 // (RouterCore::reconfigure) wakes each loop, which re-reads the settings.
 // Turned off, the loop only waits, and backends its checks had taken out
 // come back.
+#include "routing/backend_tls.h"
 #include "routing/connection_pool.h"
 #include "routing/system.h"
 
@@ -30,7 +31,8 @@ namespace routing::core {
 class HealthChecker {
  public:
   // `pool`: worker 0's, used on `loop` (worker 0's loop) only.
-  HealthChecker(const LiveOptions& options, boost::asio::any_io_executor loop, ConnectionPool& pool);
+  HealthChecker(const LiveOptions& options, boost::asio::any_io_executor loop, ConnectionPool& pool,
+                const BackendTls& tls);
 
   // Starts checking `system` (a new one) until it is retired or stop().
   void watch(const std::shared_ptr<System>& system);
@@ -45,6 +47,7 @@ class HealthChecker {
   boost::asio::awaitable<bool> ping(const std::shared_ptr<Backend>& backend);
 
   const LiveOptions& options_;
+  const BackendTls& tls_;
   boost::asio::any_io_executor loop_;
   ConnectionPool& pool_;
   std::atomic<bool> stopping_{false};

@@ -24,6 +24,7 @@ void keep_what_needs_a_restart(RouterOptions& next, const RouterOptions& now) {
   next.unknown_name_ttl = now.unknown_name_ttl;
   next.max_unknown_names = now.max_unknown_names;
   next.trace_log = now.trace_log;
+  next.tls = now.tls;  // certificate reload is its own step (not yet: a restart)
 }
 
 }  // namespace

@@ -53,17 +53,6 @@ Reply Router::call(std::string_view system, std::uint32_t procedure, std::string
   if (core_->on_worker_thread()) {
     return Reply::error(Status::internal, "blocking Router::call from a router thread would deadlock; use async_call");
   }
-  if (std::getenv("PROTO_VIA_LOOP")) {
-    std::atomic<int> done{0};
-    Reply out;
-    core_->call_then(system, procedure, payload, options, [&](core::CallOutcome& o) {
-      out = std::move(o.reply);
-      done.store(1, std::memory_order_release);
-      done.notify_one();
-    }, std::chrono::steady_clock::now());
-    while (done.load(std::memory_order_acquire) == 0) done.wait(0, std::memory_order_acquire);
-    return out;
-  }
   return core_->call_blocking(system, procedure, payload, options).reply;
 }
 

@@ -44,6 +44,7 @@ void RouterCore::validate(const RouterOptions& options) {
   if (options.max_ejected_percent > 100) fail("max ejected percent must be 0..100");
   if (options.retry_ratio < 0) fail("retry ratio must not be negative");
   if (options.max_frame_bytes < 16) fail("max frame bytes must be at least 16");
+  BackendTls check(options.tls);  // throws when the files do not make a context
   if (options.unused_system_retention.count() <= 0) fail("unused system retention must be positive");
   if (options.max_systems == 0) fail("max systems must be at least 1");
   if (options.unknown_name_ttl.count() < 0) fail("unknown name ttl must not be negative");
@@ -71,7 +72,8 @@ std::vector<asio::any_io_executor> non_empty(std::vector<asio::any_io_executor> 
 RouterCore::RouterCore(RouterOptions options, std::vector<asio::any_io_executor> workers)
     : options_(validated(std::move(options))),
       pools_(non_empty(workers)),
-      health_(options_, workers.front(), pools_.loop_pool(0)),
+      backend_tls_(options_.get().tls),
+      health_(options_, workers.front(), pools_.loop_pool(0), backend_tls_),
       systems_(options_, *parse_strategy(options_.get().strategy)) {
   if (!options_.get().trace_log.empty()) {
     try {

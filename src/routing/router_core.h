@@ -76,6 +76,8 @@ class RouterCore {
                                            CallOptions options);
   // The same on the calling thread (blocking sockets; waiting for a slot
   // sleeps here). Only a system's first discovery goes through a worker.
+  // With TLS to backends the call runs on a worker (call_then) while the
+  // caller waits: blocking connections speak no TLS yet.
   // Not from a worker thread.
   CallOutcome call_blocking(std::string_view system, std::uint32_t procedure, std::string_view payload,
                             const CallOptions& options);
@@ -136,6 +138,9 @@ class RouterCore {
   void end_client_span(const LoopCall& call);
   static boost::asio::awaitable<bool> probe_tagged(rpc::ClientConnection& connection,
                                                    std::chrono::steady_clock::time_point until, std::string& error);
+  // call_blocking through a worker's loop, the caller waiting (TLS to backends).
+  CallOutcome call_on_a_worker(std::string_view system, std::uint32_t procedure, std::string_view payload,
+                               const CallOptions& options, std::chrono::steady_clock::time_point arrival);
   Step wait_for_permit_here(Call<rpc::BlockingConnection>& call, CallFlow<BlockingPools>& flow);
   Step receive_handed_answer(Call<rpc::BlockingConnection>& call, CallFlow<BlockingPools>& flow);
   // The blocking adapter's one wait on a loop (call/blocking_calls.cpp).
@@ -152,6 +157,7 @@ class RouterCore {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<discovery::Discovery> discovery_;
   PoolSet pools_;
+  BackendTls backend_tls_;  // before health_: both connect through it
   HealthChecker health_;
   std::unique_ptr<common::SpanLog> spans_;  // RouterOptions::trace_log; null: none
   SystemRegistry systems_;

@@ -1,6 +1,6 @@
 #include "rpc/client_connection.h"
 
-#include "rpc/send_now.h"
+#include "rpc/tls/handshake.h"
 
 #include <boost/asio/append.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -20,7 +20,12 @@ std::shared_ptr<ClientConnection> ClientConnection::create(asio::any_io_executor
 }
 
 ClientConnection::ClientConnection(asio::any_io_executor executor, std::size_t max_frame_bytes)
-    : socket_(executor), decoder_(max_frame_bytes), deadline_timer_(executor), batch_(BatchedWrites::of(executor)) {}
+    : transport_(asio::ip::tcp::socket(executor)), decoder_(max_frame_bytes), deadline_timer_(executor), batch_(BatchedWrites::of(executor)) {}
+
+void ClientConnection::use_tls(std::shared_ptr<const tls::Context> context, std::string host) {
+  tls_context_ = std::move(context);
+  tls_host_ = std::move(host);
+}
 
 asio::awaitable<error_code> ClientConnection::connect(asio::ip::tcp::endpoint endpoint) {
   auto [ec] = co_await socket_.async_connect(endpoint, use_nothrow);
@@ -30,7 +35,18 @@ asio::awaitable<error_code> ClientConnection::connect(asio::ip::tcp::endpoint en
     co_return ec;
   }
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
-  socket_.non_blocking(true, ec);  // for try_send_now
+  socket_.non_blocking(true, ec);  // for send_now
+  if (tls_context_) {
+    auto session = std::make_unique<tls::Session>(tls_context_, socket_.native_handle(), tls_host_);
+    // The caller bounds the whole connect; this bound only keeps a forgotten one finite.
+    tls_failure_ = co_await tls::async_handshake(socket_, *session, Clock::now() + std::chrono::minutes(1));
+    if (!tls_failure_.empty()) {
+      error_code ignored;
+      socket_.close(ignored);
+      co_return asio::error::connection_refused;
+    }
+    transport_.use_tls(std::move(session));
+  }
   open_ = true;
   start_read();
   co_return error_code{};
@@ -131,7 +147,7 @@ void ClientConnection::flush() {
   // Usually the socket has room: hand the requests over at once, without an
   // asynchronous operation (and its trip through the event loop).
   error_code ec;
-  std::size_t sent = try_send_now(socket_, output_, ec);
+  std::size_t sent = transport_.send_now(output_, ec);
   if (ec) {
     fail_all("send failed: " + ec.message());
     return;
@@ -140,7 +156,7 @@ void ClientConnection::flush() {
   if (output_.empty()) return;
   writing_active_ = true;
   std::swap(output_, writing_);
-  asio::async_write(socket_, asio::buffer(writing_),
+  transport_.async_write(writing_,
                     [self = shared_from_this()](error_code ec, std::size_t) {
                       self->writing_.clear();
                       self->writing_active_ = false;
@@ -188,7 +204,7 @@ struct ClientConnection::OnRead {
 void ClientConnection::start_read() {
   if (!open_) return;
   auto space = decoder_.prepare_read();
-  reader_.async_read_some(asio::buffer(space.data(), space.size()), OnRead{shared_from_this()});
+  transport_.async_read_some(asio::buffer(space.data(), space.size()), OnRead{shared_from_this()});
 }
 
 void ClientConnection::on_read(error_code ec, std::size_t bytes) {
@@ -274,11 +290,15 @@ void ClientConnection::close() { fail_all("connection closed"); }
 
 bool ClientConnection::peer_looks_open() {
   if (!open_) return false;
-  char byte;
-  ssize_t n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return true;
-  return false;  // 0: the peer closed; > 0: stray bytes; < 0: an error
+  return transport_.peer_looks_open();
 }
+
+std::string ClientConnection::describe_connect_error(const error_code& ec) const {
+  if (!tls_failure_.empty()) return "TLS handshake failed: " + tls_failure_;
+  return ec.message();
+}
+
+bool ClientConnection::resumed_tls_session() const { return transport_.tls() && transport_.tls()->resumed(); }
 
 // Closes the socket and completes every outstanding call with `reason`, or
 // with status 4 those whose deadline is at or before `timed_out_by`.

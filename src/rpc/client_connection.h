@@ -16,8 +16,8 @@
 #include "rpc/batched_writes.h"
 #include "rpc/answer_barrier.h"
 #include "rpc/codec.h"
-#include "rpc/drained_read.h"
 #include "rpc/handler_slot.h"
+#include "rpc/transport.h"
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
@@ -39,8 +39,19 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   static std::shared_ptr<ClientConnection> create(
       asio::any_io_executor executor, std::size_t max_frame_bytes = default_max_frame_bytes);
 
-  // Connects; failures are returned, not thrown.
+  // Speak TLS on this connection (set before connect()): the server is
+  // verified against the context's CA and `host` (the address's host part,
+  // unless the context names the server).
+  void use_tls(std::shared_ptr<const tls::Context> context, std::string host);
+  // Connects (and completes the TLS handshake when use_tls() was called);
+  // failures are returned, not thrown. Bounded by the caller (connect_within
+  // closes the socket at its limit).
   asio::awaitable<error_code> connect(asio::ip::tcp::endpoint endpoint);
+  // What connect()'s error `ec` means, with the TLS failure's reason.
+  std::string describe_connect_error(const error_code& ec) const;
+  // Whether the connection speaks TLS, and whether its session was resumed.
+  bool uses_tls() const noexcept { return transport_.tls() != nullptr; }
+  bool resumed_tls_session() const;
 
   // Sends one request and completes with its answer. The payload is copied
   // (escaped) when the call starts. A transport failure completes every
@@ -181,8 +192,11 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void expire_tagged(Clock::time_point now);
   void fail_tagged(std::string_view reason);
 
-  asio::ip::tcp::socket socket_;
-  DrainedReader reader_{socket_};  // reads that skip the recv bound to find nothing
+  Transport transport_;
+  asio::ip::tcp::socket& socket_ = transport_.socket();
+  std::shared_ptr<const tls::Context> tls_context_;  // null: plain TCP
+  std::string tls_host_;
+  std::string tls_failure_;  // why the handshake failed
   FrameDecoder decoder_;
   Frame frame_;
   std::string output_;   // requests not yet handed to the socket

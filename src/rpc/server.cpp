@@ -4,6 +4,8 @@
 #include "rpc/address.h"
 #include "rpc/loop_thread.h"
 #include "rpc/server_connection.h"
+#include "rpc/tls/handshake.h"
+#include "common/throttled_log.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -17,6 +19,12 @@ namespace routing::rpc {
 
 struct Server::Shared : ServerShared {
   AcceptBackoff accept_backoff{"main"};
+  std::atomic<std::shared_ptr<const tls::Context>> tls;
+  std::atomic<std::uint64_t> tls_handshakes{0};
+  std::atomic<std::uint64_t> tls_resumed{0};
+  // Plain TCP on a TLS port, garbage, a wrong certificate, a stall: one line
+  // a second at most, however many arrive.
+  common::ThrottledLog tls_failures{"TLS handshake(s) failed", std::chrono::seconds(1)};
 };
 
 // One worker: a loop, its thread and its connections. `connections` is
@@ -132,6 +140,7 @@ void Server::start_accepting() {
 
 void Server::prepare() {
   auto endpoint = resolve_endpoint(options_.listen);
+  if (options_.tls.enabled() && !shared_->tls.load()) shared_->tls = tls::Context::server(options_.tls);
   for (unsigned i = 0; i < options_.threads; ++i) workers_.push_back(std::make_unique<Worker>());
 
   // One listener, on the first worker; accepted sockets are dealt round-robin
@@ -172,7 +181,42 @@ asio::awaitable<void> Server::accept_loop(asio::ip::tcp::acceptor& acceptor) {
 }
 
 void Server::admit(Worker& worker, asio::ip::tcp::socket socket) {
-  auto connection = std::make_shared<ServerConnection>(std::move(socket), *shared_, worker.connections);
+  if (auto context = shared_->tls.load()) {
+    asio::co_spawn(worker.loop.context(), admit_after_handshake(worker, std::move(socket), std::move(context)),
+                   asio::detached);
+    return;
+  }
+  auto connection = std::make_shared<ServerConnection>(std::move(socket), nullptr, *shared_, worker.connections);
+  connection->start();
+  if (worker.connections.draining) connection->begin_drain();
+}
+
+// Counted as open from the accept: a handshake in progress holds a place
+// under max_connections, as a connection does.
+asio::awaitable<void> Server::admit_after_handshake(Worker& worker, asio::ip::tcp::socket socket,
+                                                    std::shared_ptr<const tls::Context> context) {
+  std::unique_ptr<tls::Session> session;
+  std::string failure;
+  error_code ec;
+  const auto peer = socket.remote_endpoint(ec);
+  socket.non_blocking(true, ec);
+  try {
+    session = std::make_unique<tls::Session>(std::move(context), socket.native_handle());
+    failure = co_await tls::async_handshake(socket, *session,
+                                            std::chrono::steady_clock::now() + options_.tls_handshake_timeout);
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  if (!failure.empty()) {
+    shared_->tls_failures.note(format_host_port(peer) + ": " + failure);
+    socket.close(ec);
+    shared_->open.fetch_sub(1, std::memory_order_relaxed);
+    co_return;
+  }
+  shared_->tls_handshakes.fetch_add(1, std::memory_order_relaxed);
+  if (session->resumed()) shared_->tls_resumed.fetch_add(1, std::memory_order_relaxed);
+  auto connection =
+      std::make_shared<ServerConnection>(std::move(socket), std::move(session), *shared_, worker.connections);
   connection->start();
   if (worker.connections.draining) connection->begin_drain();
 }
@@ -223,9 +267,14 @@ void Server::wait() {
 }
 
 ServerStats Server::stats() const {
-  return {shared_->open.load(), shared_->accepted.load(), shared_->rejected.load(), shared_->evicted.load(),
-          shared_->accept_backoff.errors()};
+  return {shared_->open.load(),        shared_->accepted.load(),       shared_->rejected.load(),
+          shared_->evicted.load(),     shared_->accept_backoff.errors(), shared_->tls_handshakes.load(),
+          shared_->tls_resumed.load(), shared_->tls_failures.total()};
 }
+
+std::shared_ptr<const tls::Context> Server::tls_context() const { return shared_->tls.load(); }
+
+void Server::set_tls(std::shared_ptr<const tls::Context> context) { shared_->tls.store(std::move(context)); }
 
 }  // namespace routing::rpc
 

@@ -29,6 +29,9 @@ namespace routing::rpc {
 // call on it.
 struct ConnectionContext {
   asio::ip::tcp::endpoint peer;
+  // The client's identity from its verified TLS certificate (CONTRACT §9);
+  // empty without one.
+  std::string identity;
   asio::any_io_executor executor;  // the connection's loop: where a Responder must answer
   std::any state;  // per-connection state a service may keep (e.g. auth)
   bool peer_gone = false;  // the client closed or reset the connection
@@ -117,6 +120,9 @@ struct ServerStats {
   std::uint64_t rejected_total = 0;   // over max_connections
   std::uint64_t evicted_total = 0;    // quiet connections closed to admit new ones at the limit
   std::uint64_t accept_errors_total = 0;  // failed accepts (e.g. out of descriptors), each followed by a pause
+  std::uint64_t tls_handshakes_total = 0;          // completed (resumed ones included)
+  std::uint64_t tls_resumed_total = 0;             // completed by resuming a session
+  std::uint64_t tls_handshake_failures_total = 0;  // refused before any procedure ran
 };
 
 class Server {
@@ -131,7 +137,7 @@ class Server {
   void handle_callback(std::uint32_t procedure, CallbackHandler handler);
 
   // Binds the listener and starts the workers, then accepts. Throws on bind
-  // failure. start() = prepare() + start_accepting(); in between, the
+  // failure, or when the TLS files (ServerOptions::tls) do not make a context. start() = prepare() + start_accepting(); in between, the
   // workers' loops run (e.g. to set up a router on them) while connections
   // wait in the listen backlog.
   void start();
@@ -152,6 +158,10 @@ class Server {
   void wait();
 
   ServerStats stats() const;
+  // The listener's TLS context (null: plain TCP). set_tls swaps it for the
+  // connections accepted from then on (a reload); connections keep theirs.
+  std::shared_ptr<const tls::Context> tls_context() const;
+  void set_tls(std::shared_ptr<const tls::Context> context);
   const ServerOptions& options() const { return options_; }
   // Log rotation (SIGUSR1): opens --trace-log again by its name; an error
   // message (the old file stays in use), or nullopt. Nothing without one.
@@ -164,6 +174,9 @@ class Server {
   asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor);
   // On `worker`'s thread: serve `socket` (already counted as open).
   void admit(Worker& worker, asio::ip::tcp::socket socket);
+  // The same after a TLS handshake within the handshake timeout.
+  asio::awaitable<void> admit_after_handshake(Worker& worker, asio::ip::tcp::socket socket,
+                                              std::shared_ptr<const tls::Context> context);
   // On `worker`'s thread, at the connection limit: admit `socket` in place of
   // the worker's quietest connection, or turn it away with status 8.
   void admit_or_reject(Worker& worker, asio::ip::tcp::socket socket);

@@ -1,7 +1,6 @@
 #include "rpc/server_connection.h"
 
 #include "common/coarse_clock.h"
-#include "rpc/send_now.h"
 
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -35,9 +34,9 @@ void log_escaped_exception(std::exception_ptr error) {
 
 }  // namespace
 
-ServerConnection::ServerConnection(asio::ip::tcp::socket socket, ServerShared& shared,
-                                   ConnectionSet& set)
-    : socket_(std::move(socket)),
+ServerConnection::ServerConnection(asio::ip::tcp::socket socket, std::unique_ptr<tls::Session> tls,
+                                   ServerShared& shared, ConnectionSet& set)
+    : transport_(std::move(socket), std::move(tls)),
       shared_(shared),
       set_(set),
       decoder_(shared.options.max_frame_bytes),
@@ -49,7 +48,8 @@ ServerConnection::ServerConnection(asio::ip::tcp::socket socket, ServerShared& s
   context_.peer = socket_.remote_endpoint(ec);
   context_.executor = socket_.get_executor();
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
-  socket_.non_blocking(true, ec);  // for try_send_now
+  socket_.non_blocking(true, ec);  // for send_now
+  if (auto* session = transport_.tls()) context_.identity = session->peer_identity();
   set_.live.insert(this);
 }
 
@@ -115,7 +115,7 @@ void ServerConnection::cut() {
   }
   if (!write_active_) {  // else the bytes in flight go first: nothing more can follow in order
     error_code ec;
-    try_send_now(socket_, output_, ec);
+    transport_.send_now(output_, ec);
   }
   close();
 }
@@ -174,7 +174,7 @@ void ServerConnection::start_write() {
   // Usually the socket has room: hand the answers over at once, without an
   // asynchronous operation (and its trip through the event loop).
   error_code ec;
-  std::size_t sent = try_send_now(socket_, output_, ec);
+  std::size_t sent = transport_.send_now(output_, ec);
   if (ec) {
     close();
     return;
@@ -187,7 +187,7 @@ void ServerConnection::start_write() {
   }
   write_active_ = true;
   std::swap(output_, writing_);
-  asio::async_write(socket_, asio::buffer(writing_),
+  transport_.async_write(writing_,
                     [self = shared_from_this()](error_code ec, std::size_t) { self->on_written(ec); });
 }
 
@@ -229,7 +229,7 @@ void ServerConnection::start_read() {
   read_pending_ = true;
   auto space = decoder_.prepare_read();
   auto on_read = [self = shared_from_this()](error_code ec, std::size_t n) { self->on_read(ec, n); };
-  reader_.async_read_some(
+  transport_.async_read_some(
       asio::buffer(space.data(), space.size()),
       asio::bind_cancellation_slot(read_cancel_.slot(),
                                    asio::bind_allocator(SlotAllocator<void>(read_slot_), std::move(on_read))));
@@ -405,7 +405,7 @@ void Responder::answer(Status status, std::string_view payload) {
 asio::awaitable<void> ServerConnection::linger_then_close(std::shared_ptr<ServerConnection> self) {
   if (closed_) co_return;
   error_code ec;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  transport_.shutdown_send(ec);
   if (!peer_closed_ && !ec) {
     using namespace asio::experimental::awaitable_operators;
     auto discard = [this]() -> asio::awaitable<void> {

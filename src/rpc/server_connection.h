@@ -9,10 +9,10 @@
 // here. Everything runs on the owning worker's single-threaded event loop.
 #include "common/span_log.h"
 #include "rpc/batched_writes.h"
-#include "rpc/drained_read.h"
 #include "rpc/handler_slot.h"
 #include "rpc/server.h"
 #include "rpc/tagged_calls.h"
+#include "rpc/transport.h"
 
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -53,7 +53,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
  public:
   using Clock = std::chrono::steady_clock;
 
-  ServerConnection(asio::ip::tcp::socket socket, ServerShared& shared, ConnectionSet& set);
+  // `tls`: the session whose handshake completed on `socket`, or null.
+  ServerConnection(asio::ip::tcp::socket socket, std::unique_ptr<tls::Session> tls, ServerShared& shared,
+                   ConnectionSet& set);
   ~ServerConnection();
 
   void start();
@@ -118,8 +120,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   bool frame_overdue(Clock::time_point now) const;
   bool busy() const { return in_call_ || tagged_.answerable() != 0 || !output_.empty() || !writing_.empty(); }
 
-  asio::ip::tcp::socket socket_;
-  DrainedReader reader_{socket_};  // reads that skip the recv bound to find nothing
+  Transport transport_;
+  asio::ip::tcp::socket& socket_ = transport_.socket();
   ServerShared& shared_;
   ConnectionSet& set_;
   FrameDecoder decoder_;

@@ -1,6 +1,7 @@
 #pragma once
 // The line-protocol server's settings (its flags: app/common_flags.h).
 #include "rpc/codec.h"
+#include "rpc/tls/tls_context.h"
 
 #include <chrono>
 #include <cstddef>
@@ -42,6 +43,11 @@ struct ServerOptions {
   // server does (`3:malformed frame: ...`). For tests and for rolling out
   // version 2 behind a switch; echod's --line-protocol-only.
   bool tagged_frames = true;
+  // TLS on this listener (CONTRACT §9): only TLS is served when set, and
+  // with a client CA only clients with a certificate it signed.
+  tls::ServerFiles tls;
+  // A client must complete its TLS handshake within this, or it is let go.
+  std::chrono::milliseconds tls_handshake_timeout{10000};
 };
 
 }  // namespace routing::rpc

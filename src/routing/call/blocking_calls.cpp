@@ -21,9 +21,31 @@ namespace routing::core {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
+// The caller sleeps on an atomic until the worker's `done` has filled the
+// outcome. The state is shared: `done` may still be inside notify_one()
+// when the caller, already woken, returns.
+CallOutcome RouterCore::call_on_a_worker(std::string_view system, std::uint32_t procedure, std::string_view payload,
+                                         const CallOptions& options, Clock::time_point arrival) {
+  struct Waited {
+    std::atomic<bool> done{false};
+    CallOutcome outcome;
+  };
+  auto waited = std::make_shared<Waited>();
+  call_then(system, procedure, payload, options,
+            [waited](CallOutcome& finished) {
+              waited->outcome = std::move(finished);
+              waited->done.store(true, std::memory_order_release);
+              waited->done.notify_one();
+            },
+            arrival);
+  while (!waited->done.load(std::memory_order_acquire)) waited->done.wait(false, std::memory_order_acquire);
+  return std::move(waited->outcome);
+}
+
 CallOutcome RouterCore::call_blocking(std::string_view system, std::uint32_t procedure, std::string_view payload,
                                       const CallOptions& options) {
   const auto arrival = Clock::now();
+  if (backend_tls_.enabled()) return call_on_a_worker(system, procedure, payload, options, arrival);
   Call<rpc::BlockingConnection> call;
   CallOutcome refused;
   call.system = system_for_call(system, refused);

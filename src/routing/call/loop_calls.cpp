@@ -253,10 +253,11 @@ asio::awaitable<void> RouterCore::connect(std::unique_ptr<LoopCall> call) {
     try {
       auto connection = rpc::ClientConnection::create(workers_[call->worker]->executor, options().max_frame_bytes);
       connection->verify_answers(options().verify_answers);
+      backend_tls_.apply(*connection, call->backend->address);
       const auto until = Clock::now() + limit;
       auto ec = co_await rpc::connect_within(connection, *target, limit);
       if (ec) {
-        error = ec.message();
+        error = connection->describe_connect_error(ec);
       } else if (options().tagged_frames && !co_await probe_tagged(*connection, until, error)) {
         // `error` says why; the call was not sent, so it may go elsewhere.
       } else {

@@ -1,0 +1,32 @@
+#pragma once
+// The TLS a router's backend connections speak (RouterOptions::tls): one
+// client context for the whole router, made once from the files, applied to
+// every new connection with that backend's host as the name to verify. The
+// call path and the health checker both connect through it, so a health
+// check sees what a call would.
+#include "rpc/client_connection.h"
+#include "rpc/tls/tls_context.h"
+
+#include <routing/router.h>
+
+#include <memory>
+
+namespace routing::core {
+
+class BackendTls {
+ public:
+  // Throws std::invalid_argument when the files do not make a context.
+  explicit BackendTls(const TlsClientOptions& options);
+
+  bool enabled() const noexcept { return context_ != nullptr; }
+  // Prepares a connection not yet connected to `address` ("host:port").
+  void apply(rpc::ClientConnection& connection, const std::string& address) const;
+  const std::shared_ptr<const rpc::tls::Context>& context() const noexcept { return context_; }
+
+  static rpc::tls::ClientFiles files_of(const TlsClientOptions& options);
+
+ private:
+  std::shared_ptr<const rpc::tls::Context> context_;
+};
+
+}  // namespace routing::core

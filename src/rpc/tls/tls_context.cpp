@@ -1,0 +1,91 @@
+#include "rpc/tls/tls_context.h"
+
+#include "rpc/tls/tls_errors.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <ctime>
+#include <stdexcept>
+
+namespace routing::rpc::tls {
+namespace {
+
+[[noreturn]] void fail(const std::string& what, const std::string& file) {
+  std::string reason = last_error();
+  throw std::runtime_error(what + " '" + file + "': " + (reason.empty() ? "unreadable" : reason));
+}
+
+SSL_CTX* new_context(Context::Role role) {
+  SSL_CTX* ctx = SSL_CTX_new(role == Context::Role::server ? TLS_server_method() : TLS_client_method());
+  if (ctx == nullptr) throw std::runtime_error("TLS: cannot make a context: " + last_error());
+  SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+  // Writes hand over what the socket takes (a partial write is progress,
+  // and the rest is retried from wherever the buffer has moved); reads pull
+  // what is there in one recv, not a record header first.
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_read_ahead(ctx, 1);
+  return ctx;
+}
+
+void use_certificate(SSL_CTX* ctx, const std::string& cert, const std::string& key) {
+  clear_errors();
+  if (SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) != 1) fail("TLS: cannot load the certificate", cert);
+  if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) fail("TLS: cannot load the key", key);
+  if (SSL_CTX_check_private_key(ctx) != 1) fail("TLS: the key does not match the certificate", key);
+}
+
+void trust(SSL_CTX* ctx, const std::string& ca) {
+  clear_errors();
+  if (SSL_CTX_load_verify_locations(ctx, ca.c_str(), nullptr) != 1) fail("TLS: cannot load the CA", ca);
+}
+
+std::chrono::system_clock::time_point expiry_of(SSL_CTX* ctx) {
+  X509* cert = SSL_CTX_get0_certificate(ctx);
+  if (cert == nullptr) return std::chrono::system_clock::time_point::max();
+  std::tm when{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &when) != 1) return std::chrono::system_clock::time_point::max();
+  return std::chrono::system_clock::from_time_t(timegm(&when));
+}
+
+}  // namespace
+
+std::shared_ptr<const Context> Context::server(const ServerFiles& files) {
+  std::shared_ptr<Context> context(new Context(new_context(Role::server), Role::server));
+  SSL_CTX* ctx = context->ctx_;
+  use_certificate(ctx, files.cert, files.key);
+  // Resumed sessions must be tied to this service, or OpenSSL refuses to
+  // resume them once client certificates are verified.
+  static const unsigned char id[] = "routing";
+  SSL_CTX_set_session_id_context(ctx, id, sizeof(id) - 1);
+  SSL_CTX_set_num_tickets(ctx, 1);  // one reconnect's worth per handshake
+  if (!files.client_ca.empty()) {
+    trust(ctx, files.client_ca);
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(files.client_ca.c_str());
+    if (names != nullptr) SSL_CTX_set_client_CA_list(ctx, names);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  }
+  context->expiry_ = expiry_of(ctx);
+  return context;
+}
+
+std::shared_ptr<const Context> Context::client(const ClientFiles& files) {
+  std::shared_ptr<Context> context(new Context(new_context(Role::client), Role::client));
+  SSL_CTX* ctx = context->ctx_;
+  trust(ctx, files.ca);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  if (!files.cert.empty() || !files.key.empty()) {
+    if (files.cert.empty() || files.key.empty()) {
+      throw std::runtime_error("TLS: a client certificate needs both a certificate and a key file");
+    }
+    use_certificate(ctx, files.cert, files.key);
+  }
+  context->server_name_ = files.server_name;
+  context->expiry_ = expiry_of(ctx);
+  return context;
+}
+
+Context::~Context() { SSL_CTX_free(ctx_); }
+
+}  // namespace routing::rpc::tls

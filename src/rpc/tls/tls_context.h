@@ -1,0 +1,61 @@
+#pragma once
+// TLS settings made into OpenSSL contexts (CONTRACT section 9). A context is
+// built once from its files and shared by every connection made with it; a
+// reload builds a new one (connections keep the context they started with).
+// TLS 1.3 only: every peer of the project speaks it, and it has no
+// renegotiation to refuse.
+#include <chrono>
+#include <memory>
+#include <string>
+
+typedef struct ssl_ctx_st SSL_CTX;  // NOLINT: OpenSSL's own declaration
+
+namespace routing::rpc::tls {
+
+// A listener's TLS: its certificate chain and key (PEM); with `client_ca`,
+// mutual TLS: a client must present a certificate signed by that CA.
+struct ServerFiles {
+  std::string cert;
+  std::string key;
+  std::string client_ca;
+  bool enabled() const { return !cert.empty(); }
+};
+
+// An outgoing connection's TLS: the server is verified against `ca` and its
+// name (the host part of the address, or `server_name` when given); `cert`
+// and `key`, when given, are the client certificate presented.
+struct ClientFiles {
+  std::string ca;
+  std::string cert;
+  std::string key;
+  std::string server_name;
+  bool enabled() const { return !ca.empty(); }
+};
+
+class Context {
+ public:
+  enum class Role { server, client };
+
+  // Throw std::runtime_error naming the file and OpenSSL's reason.
+  static std::shared_ptr<const Context> server(const ServerFiles& files);
+  static std::shared_ptr<const Context> client(const ClientFiles& files);
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  SSL_CTX* native() const noexcept { return ctx_; }
+  Role role() const noexcept { return role_; }
+  // Client: the name to verify instead of the address's host (empty: none).
+  const std::string& server_name() const noexcept { return server_name_; }
+  // When the certificate this side presents expires (none: max()).
+  std::chrono::system_clock::time_point certificate_expiry() const noexcept { return expiry_; }
+
+ private:
+  Context(SSL_CTX* ctx, Role role) : ctx_(ctx), role_(role) {}
+  SSL_CTX* ctx_;
+  Role role_;
+  std::string server_name_;
+  std::chrono::system_clock::time_point expiry_ = std::chrono::system_clock::time_point::max();
+};
+
+}  // namespace routing::rpc::tls

@@ -1,0 +1,70 @@
+#pragma once
+// One TLS connection driven on a socket's own descriptor: OpenSSL reads and
+// writes the non-blocking socket itself and says when it must wait for it
+// (want_read / want_write). The connections wait with the socket's own
+// async_wait (rpc/transport.h), so a TLS connection keeps the plain one's
+// shape: hand the bytes over at once, wait for epoll only when the socket is
+// full or empty. (Asio's ssl::stream would put memory buffers between
+// OpenSSL and the socket, one more copy, and make a synchronous write on a
+// non-blocking socket unsafe: see docs/security.md.)
+// Use it from one thread at a time (the connection's loop).
+#include "rpc/tls/tls_context.h"
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+typedef struct ssl_st SSL;  // NOLINT: OpenSSL's own declaration
+
+namespace routing::rpc::tls {
+
+enum class Io { done, want_read, want_write, closed, failed };
+
+struct IoResult {
+  Io io;
+  std::size_t bytes = 0;
+};
+
+class Session {
+ public:
+  // `host`: a client's peer as addressed (a name or an IP literal), verified
+  // against the server's certificate unless the context names another.
+  Session(std::shared_ptr<const Context> context, int descriptor, std::string_view host = {});
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  IoResult handshake();
+  IoResult read(void* data, std::size_t size);
+  IoResult write(const void* data, std::size_t size);
+  // Whether OpenSSL holds bytes read from the socket and not yet returned
+  // (epoll will not report them again).
+  bool has_buffered() const;
+  // Consumes protocol records (session tickets, a close) without returning
+  // application bytes: `done` when application bytes wait, want_read when
+  // nothing does, closed / failed when the peer has gone.
+  IoResult peek();
+  // Sends close_notify, best effort (never waits).
+  void shutdown();
+
+  // The verified peer's identity (CONTRACT §9: first URI SAN, else first DNS
+  // SAN, else subject CN); empty without a peer certificate.
+  std::string peer_identity() const;
+  // Why the last handshake, read or write failed.
+  const std::string& failure() const noexcept { return failure_; }
+  bool resumed() const;
+  bool handshake_done() const;
+
+ private:
+  IoResult outcome(int ret);
+
+  std::shared_ptr<const Context> context_;
+  SSL* ssl_;
+  std::string failure_;
+};
+
+// The identity of a certificate (see peer_identity); empty for nullptr.
+std::string identity_of(const void* x509_certificate);
+
+}  // namespace routing::rpc::tls

@@ -1,0 +1,220 @@
+// TLS on rpc::Server and rpc::ClientConnection (CONTRACT §9): calls over
+// TLS 1.3, the server verified by CA and name, mutual TLS and the client's
+// identity, and what is refused before any procedure runs (plain TCP,
+// garbage, a stalled handshake, unverified certificates) without disturbing
+// other connections.
+#include "rpc/client_connection.h"
+#include "rpc/tls/tls_session.h"
+#include "support/raw_socket.h"
+#include "support/test_certificates.h"
+#include "support/test_server.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <gtest/gtest.h>
+#include <openssl/pem.h>
+
+#include <cstdio>
+#include <thread>
+
+namespace routing::test {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::uint32_t identity_procedure = 60;
+
+// A TLS echo server (mutual TLS with `client_ca`) that also answers 60 with
+// the caller's identity.
+std::unique_ptr<rpc::Server> tls_server(const KeyPair& pair, std::string client_ca = {},
+                                        std::chrono::milliseconds handshake_timeout = 10s) {
+  rpc::ServerOptions options;
+  options.tls = {pair.cert, pair.key, std::move(client_ca)};
+  options.tls_handshake_timeout = handshake_timeout;
+  auto server = std::make_unique<rpc::Server>(options);
+  echo::register_echo_service(*server);
+  server->handle(identity_procedure, [](std::string, rpc::CallContext& call) -> asio::awaitable<Reply> {
+    co_return Reply::success(call.connection.identity.empty() ? "(none)" : call.connection.identity);
+  });
+  server->start();
+  return server;
+}
+
+rpc::tls::ClientFiles client_files(const std::string& ca, const KeyPair& pair = {}, std::string name = {}) {
+  return {ca, pair.cert, pair.key, std::move(name)};
+}
+
+// One client connection on its own loop, used synchronously.
+class Client {
+ public:
+  Client(const rpc::Server& server, const rpc::tls::ClientFiles& files, std::string host = "127.0.0.1")
+      : connection_(rpc::ClientConnection::create(ctx_.get_executor())) {
+    if (files.enabled()) connection_->use_tls(rpc::tls::Context::client(files), std::move(host));
+    run([this, endpoint = server.local_endpoint()]() -> asio::awaitable<void> {
+      auto ec = co_await connection_->connect(endpoint);
+      error_ = ec ? connection_->describe_connect_error(ec) : "";
+      connected_ = !ec;
+    });
+  }
+  bool connected() const { return connected_; }
+  const std::string& error() const { return error_; }
+  rpc::ClientConnection& connection() { return *connection_; }
+
+  Reply call(std::uint32_t procedure, std::string payload) {
+    Reply out = Reply::error(Status::internal, "no answer");
+    run([&]() -> asio::awaitable<void> {
+      out = co_await connection_->async_call(procedure, payload, Clock::now() + 5s, asio::use_awaitable);
+    });
+    return out;
+  }
+  bool probe_tagged() {
+    bool tagged = false;
+    run([&]() -> asio::awaitable<void> {
+      tagged = co_await connection_->async_probe_tagged(Clock::now() + 5s, asio::use_awaitable);
+    });
+    return tagged;
+  }
+
+ private:
+  template <class Body>
+  void run(Body body) {
+    bool done = false;
+    asio::co_spawn(ctx_, [&]() -> asio::awaitable<void> {
+      co_await body();
+      done = true;
+    }, asio::detached);
+    auto until = Clock::now() + 10s;
+    while (!done && Clock::now() < until) ctx_.run_one_for(50ms);
+    ctx_.restart();
+  }
+
+  asio::io_context ctx_;
+  std::shared_ptr<rpc::ClientConnection> connection_;
+  bool connected_ = false;
+  std::string error_;
+};
+
+TEST(Tls, ServesCallsOverTls13) {
+  const auto& certs = test_certificates();
+  auto server = tls_server(certs.server);
+  Client client(*server, client_files(certs.ca));
+  ASSERT_TRUE(client.connected()) << client.error();
+  EXPECT_TRUE(client.connection().uses_tls());
+  Reply reply = client.call(1, "over tls");
+  EXPECT_EQ(reply.status, Status::ok);
+  EXPECT_EQ(reply.payload, "over tls");
+  // Big enough to take many records and partial writes both ways.
+  std::string big(600 * 1024, 'x');
+  for (std::size_t i = 0; i < big.size(); i += 7) big[i] = static_cast<char>('a' + i % 26);
+  Reply echoed = client.call(1, big);
+  EXPECT_EQ(echoed.status, Status::ok);
+  EXPECT_EQ(echoed.payload, big);
+  EXPECT_EQ(client.call(identity_procedure, "").payload, "(none)");  // no client certificate asked for
+  EXPECT_EQ(server->stats().tls_handshakes_total, 1u);
+  EXPECT_EQ(server->stats().tls_handshake_failures_total, 0u);
+}
+
+TEST(Tls, TaggedCallsShareATlsConnection) {
+  const auto& certs = test_certificates();
+  auto server = tls_server(certs.server);
+  Client client(*server, client_files(certs.ca));
+  ASSERT_TRUE(client.connected()) << client.error();
+  ASSERT_TRUE(client.probe_tagged());
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(client.call(1, "n" + std::to_string(i)).payload, "n" + std::to_string(i));
+  EXPECT_EQ(server->stats().tls_handshakes_total, 1u);  // every call on the one session
+}
+
+TEST(Tls, AServerIsVerifiedByItsCaAndItsName) {
+  const auto& certs = test_certificates();
+  auto server = tls_server(certs.server);
+  Client stranger_ca(*server, client_files(certs.other_ca));
+  EXPECT_FALSE(stranger_ca.connected());
+  EXPECT_NE(stranger_ca.error().find("certificate verify failed"), std::string::npos) << stranger_ca.error();
+
+  Client by_hostname(*server, client_files(certs.ca), "localhost");  // also in its certificate
+  EXPECT_TRUE(by_hostname.connected()) << by_hostname.error();
+
+  auto misnamed = tls_server(certs.wrong_name_server);
+  Client wrong_name(*misnamed, client_files(certs.ca));
+  EXPECT_FALSE(wrong_name.connected());
+  EXPECT_NE(wrong_name.error().find("certificate verify failed"), std::string::npos) << wrong_name.error();
+  Client named(*misnamed, client_files(certs.ca, {}, "elsewhere.example"));  // --tls-server-name
+  EXPECT_TRUE(named.connected()) << named.error();
+  EXPECT_EQ(named.call(1, "ok").payload, "ok");
+}
+
+TEST(Tls, MutualTlsRequiresAClientCertificateSignedByTheClientCa) {
+  const auto& certs = test_certificates();
+  auto server = tls_server(certs.server, certs.ca);
+  // TLS 1.3: the client finishes its side first and learns of the refusal
+  // at its first read; the call must fail and nothing must run.
+  Client anonymous(*server, client_files(certs.ca));
+  if (anonymous.connected()) EXPECT_NE(anonymous.call(identity_procedure, "").status, Status::ok);
+  Client stranger(*server, client_files(certs.ca, certs.stranger));
+  if (stranger.connected()) EXPECT_NE(stranger.call(identity_procedure, "").status, Status::ok);
+
+  Client billing(*server, client_files(certs.ca, certs.billing));
+  ASSERT_TRUE(billing.connected()) << billing.error();
+  Reply who = billing.call(identity_procedure, "");
+  EXPECT_EQ(who.status, Status::ok);
+  EXPECT_EQ(who.payload, "spiffe://example/billing");
+  EXPECT_EQ(server->stats().tls_handshakes_total, 1u);
+  EXPECT_GE(server->stats().tls_handshake_failures_total, 2u);
+}
+
+TEST(Tls, IdentityIsTheFirstUriSanElseTheFirstDnsSanElseTheCommonName) {
+  const auto& certs = test_certificates();
+  auto identity = [](const std::string& path) {
+    std::FILE* file = std::fopen(path.c_str(), "r");
+    if (file == nullptr) return std::string("(unreadable)");
+    X509* cert = PEM_read_X509(file, nullptr, nullptr, nullptr);
+    std::fclose(file);
+    std::string out = rpc::tls::identity_of(cert);
+    X509_free(cert);
+    return out;
+  };
+  EXPECT_EQ(identity(certs.billing.cert), "spiffe://example/billing");
+  EXPECT_EQ(identity(certs.dns_only.cert), "ledger.example");
+  EXPECT_EQ(identity(certs.cn_only.cert), "plain-cn");
+
+  auto server = tls_server(certs.server, certs.ca);
+  Client ledger(*server, client_files(certs.ca, certs.dns_only));
+  EXPECT_EQ(ledger.call(identity_procedure, "").payload, "ledger.example");
+}
+
+// Plain TCP and garbage are refused before any procedure runs, and a
+// TLS client connected meanwhile is not disturbed.
+TEST(Tls, PlainTcpAndGarbageAreRefusedAtTheHandshake) {
+  const auto& certs = test_certificates();
+  auto server = tls_server(certs.server);
+  Client good(*server, client_files(certs.ca));
+  ASSERT_TRUE(good.connected()) << good.error();
+
+  RawSocket plain(server->local_endpoint().port(), 3s);
+  plain.send("1:hello\n");
+  EXPECT_TRUE(plain.wait_closed());
+  RawSocket garbage(server->local_endpoint().port(), 3s);
+  garbage.send(std::string("\x16\x03\x01\x00\x05\xff\xff\xff\xff\xff garbage that is no ClientHello\n", 40));
+  EXPECT_TRUE(garbage.wait_closed());
+
+  EXPECT_EQ(good.call(1, "still here").payload, "still here");
+  EXPECT_GE(server->stats().tls_handshake_failures_total, 2u);
+}
+
+TEST(Tls, AClientThatStallsMidHandshakeIsLetGoAtTheTimeout) {
+  const auto& certs = test_certificates();
+  auto server = tls_server(certs.server, {}, 300ms);
+  RawSocket silent(server->local_endpoint().port(), 5s);
+  const auto start = Clock::now();
+  EXPECT_TRUE(silent.wait_closed());
+  EXPECT_GE(Clock::now() - start, 250ms);  // not before the timeout (an order, not a speed)
+  EXPECT_EQ(server->stats().tls_handshake_failures_total, 1u);
+  EXPECT_EQ(server->stats().open_connections, 0u);
+}
+
+}  // namespace
+}  // namespace routing::test
