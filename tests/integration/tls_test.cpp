@@ -6,6 +6,7 @@
 #include "rpc/client_connection.h"
 #include "rpc/tls/tls_session.h"
 #include "support/raw_socket.h"
+#include "support/sync_client.h"
 #include "support/test_certificates.h"
 #include "support/test_server.h"
 
@@ -44,64 +45,10 @@ std::unique_ptr<rpc::Server> tls_server(const KeyPair& pair, std::string client_
   return server;
 }
 
-rpc::tls::ClientFiles client_files(const std::string& ca, const KeyPair& pair = {}, std::string name = {}) {
-  return {ca, pair.cert, pair.key, std::move(name)};
-}
-
-// One client connection on its own loop, used synchronously.
-class Client {
- public:
-  Client(const rpc::Server& server, const rpc::tls::ClientFiles& files, std::string host = "127.0.0.1")
-      : connection_(rpc::ClientConnection::create(ctx_.get_executor())) {
-    if (files.enabled()) connection_->use_tls(rpc::tls::Context::client(files), std::move(host));
-    run([this, endpoint = server.local_endpoint()]() -> asio::awaitable<void> {
-      auto ec = co_await connection_->connect(endpoint);
-      error_ = ec ? connection_->describe_connect_error(ec) : "";
-      connected_ = !ec;
-    });
-  }
-  bool connected() const { return connected_; }
-  const std::string& error() const { return error_; }
-  rpc::ClientConnection& connection() { return *connection_; }
-
-  Reply call(std::uint32_t procedure, std::string payload) {
-    Reply out = Reply::error(Status::internal, "no answer");
-    run([&]() -> asio::awaitable<void> {
-      out = co_await connection_->async_call(procedure, payload, Clock::now() + 5s, asio::use_awaitable);
-    });
-    return out;
-  }
-  bool probe_tagged() {
-    bool tagged = false;
-    run([&]() -> asio::awaitable<void> {
-      tagged = co_await connection_->async_probe_tagged(Clock::now() + 5s, asio::use_awaitable);
-    });
-    return tagged;
-  }
-
- private:
-  template <class Body>
-  void run(Body body) {
-    bool done = false;
-    asio::co_spawn(ctx_, [&]() -> asio::awaitable<void> {
-      co_await body();
-      done = true;
-    }, asio::detached);
-    auto until = Clock::now() + 10s;
-    while (!done && Clock::now() < until) ctx_.run_one_for(50ms);
-    ctx_.restart();
-  }
-
-  asio::io_context ctx_;
-  std::shared_ptr<rpc::ClientConnection> connection_;
-  bool connected_ = false;
-  std::string error_;
-};
-
 TEST(Tls, ServesCallsOverTls13) {
   const auto& certs = test_certificates();
   auto server = tls_server(certs.server);
-  Client client(*server, client_files(certs.ca));
+  SyncClient client(server->local_endpoint(), client_files(certs.ca));
   ASSERT_TRUE(client.connected()) << client.error();
   EXPECT_TRUE(client.connection().uses_tls());
   Reply reply = client.call(1, "over tls");
@@ -121,7 +68,7 @@ TEST(Tls, ServesCallsOverTls13) {
 TEST(Tls, TaggedCallsShareATlsConnection) {
   const auto& certs = test_certificates();
   auto server = tls_server(certs.server);
-  Client client(*server, client_files(certs.ca));
+  SyncClient client(server->local_endpoint(), client_files(certs.ca));
   ASSERT_TRUE(client.connected()) << client.error();
   ASSERT_TRUE(client.probe_tagged());
   for (int i = 0; i < 20; ++i) EXPECT_EQ(client.call(1, "n" + std::to_string(i)).payload, "n" + std::to_string(i));
@@ -131,18 +78,18 @@ TEST(Tls, TaggedCallsShareATlsConnection) {
 TEST(Tls, AServerIsVerifiedByItsCaAndItsName) {
   const auto& certs = test_certificates();
   auto server = tls_server(certs.server);
-  Client stranger_ca(*server, client_files(certs.other_ca));
+  SyncClient stranger_ca(server->local_endpoint(), client_files(certs.other_ca));
   EXPECT_FALSE(stranger_ca.connected());
   EXPECT_NE(stranger_ca.error().find("certificate verify failed"), std::string::npos) << stranger_ca.error();
 
-  Client by_hostname(*server, client_files(certs.ca), "localhost");  // also in its certificate
+  SyncClient by_hostname(server->local_endpoint(), client_files(certs.ca), "localhost");  // also in its certificate
   EXPECT_TRUE(by_hostname.connected()) << by_hostname.error();
 
   auto misnamed = tls_server(certs.wrong_name_server);
-  Client wrong_name(*misnamed, client_files(certs.ca));
+  SyncClient wrong_name(misnamed->local_endpoint(), client_files(certs.ca));
   EXPECT_FALSE(wrong_name.connected());
   EXPECT_NE(wrong_name.error().find("certificate verify failed"), std::string::npos) << wrong_name.error();
-  Client named(*misnamed, client_files(certs.ca, {}, "elsewhere.example"));  // --tls-server-name
+  SyncClient named(misnamed->local_endpoint(), client_files(certs.ca, {}, "elsewhere.example"));  // --tls-server-name
   EXPECT_TRUE(named.connected()) << named.error();
   EXPECT_EQ(named.call(1, "ok").payload, "ok");
 }
@@ -152,12 +99,12 @@ TEST(Tls, MutualTlsRequiresAClientCertificateSignedByTheClientCa) {
   auto server = tls_server(certs.server, certs.ca);
   // TLS 1.3: the client finishes its side first and learns of the refusal
   // at its first read; the call must fail and nothing must run.
-  Client anonymous(*server, client_files(certs.ca));
+  SyncClient anonymous(server->local_endpoint(), client_files(certs.ca));
   if (anonymous.connected()) EXPECT_NE(anonymous.call(identity_procedure, "").status, Status::ok);
-  Client stranger(*server, client_files(certs.ca, certs.stranger));
+  SyncClient stranger(server->local_endpoint(), client_files(certs.ca, certs.stranger));
   if (stranger.connected()) EXPECT_NE(stranger.call(identity_procedure, "").status, Status::ok);
 
-  Client billing(*server, client_files(certs.ca, certs.billing));
+  SyncClient billing(server->local_endpoint(), client_files(certs.ca, certs.billing));
   ASSERT_TRUE(billing.connected()) << billing.error();
   Reply who = billing.call(identity_procedure, "");
   EXPECT_EQ(who.status, Status::ok);
@@ -182,7 +129,7 @@ TEST(Tls, IdentityIsTheFirstUriSanElseTheFirstDnsSanElseTheCommonName) {
   EXPECT_EQ(identity(certs.cn_only.cert), "plain-cn");
 
   auto server = tls_server(certs.server, certs.ca);
-  Client ledger(*server, client_files(certs.ca, certs.dns_only));
+  SyncClient ledger(server->local_endpoint(), client_files(certs.ca, certs.dns_only));
   EXPECT_EQ(ledger.call(identity_procedure, "").payload, "ledger.example");
 }
 
@@ -191,7 +138,7 @@ TEST(Tls, IdentityIsTheFirstUriSanElseTheFirstDnsSanElseTheCommonName) {
 TEST(Tls, PlainTcpAndGarbageAreRefusedAtTheHandshake) {
   const auto& certs = test_certificates();
   auto server = tls_server(certs.server);
-  Client good(*server, client_files(certs.ca));
+  SyncClient good(server->local_endpoint(), client_files(certs.ca));
   ASSERT_TRUE(good.connected()) << good.error();
 
   RawSocket plain(server->local_endpoint().port(), 3s);

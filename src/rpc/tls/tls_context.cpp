@@ -2,6 +2,7 @@
 
 #include "rpc/tls/tls_errors.h"
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -32,7 +33,13 @@ SSL_CTX* new_context(Context::Role role) {
 void use_certificate(SSL_CTX* ctx, const std::string& cert, const std::string& key) {
   clear_errors();
   if (SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) != 1) fail("TLS: cannot load the certificate", cert);
-  if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) fail("TLS: cannot load the key", key);
+  if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+      clear_errors();
+      throw std::runtime_error("TLS: the key '" + key + "' does not match the certificate '" + cert + "'");
+    }
+    fail("TLS: cannot load the key", key);
+  }
   if (SSL_CTX_check_private_key(ctx) != 1) fail("TLS: the key does not match the certificate", key);
 }
 

@@ -1,0 +1,110 @@
+// routerd and echod as an operator runs them with TLS on both legs (CONTRACT
+// §9): a client speaks TLS to routerd, routerd mutual TLS to echod with its
+// --upstream-tls-cert; a routerd without that certificate is refused by
+// echod; bad TLS flags exit 2 with the reason, before serving.
+#include "support/process.h"
+#include "support/sync_client.h"
+#include "support/test_certificates.h"
+
+#include <boost/asio/ip/address.hpp>
+#include <gtest/gtest.h>
+
+namespace routing::test {
+namespace {
+
+boost::asio::ip::tcp::endpoint loopback(std::uint16_t port) {
+  return {boost::asio::ip::make_address("127.0.0.1"), port};
+}
+
+// echod serving TLS only to clients with a certificate from the test CA.
+Process start_tls_echod() {
+  const auto& certs = test_certificates();
+  return Process(ECHOD_PATH, {"--listen", "127.0.0.1:0", "--tls-cert", certs.server.cert, "--tls-key",
+                              certs.server.key, "--tls-client-ca", certs.ca});
+}
+
+std::vector<std::string> tls_routerd_args(std::uint16_t echod_port) {
+  const auto& certs = test_certificates();
+  return {"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--health-check-interval-ms", "0",
+          "--discovery", "static://echo=127.0.0.1:" + std::to_string(echod_port),
+          "--tls-cert", certs.server.cert, "--tls-key", certs.server.key, "--tls-ca", certs.ca};
+}
+
+TEST(RouterdTls, RoutesOverTlsOnBothLegsWithItsUpstreamCertificate) {
+  const auto& certs = test_certificates();
+  auto echod = start_tls_echod();
+  auto echod_port = echod.wait_listening();
+  ASSERT_TRUE(echod_port) << echod.log();
+  auto args = tls_routerd_args(*echod_port);
+  args.insert(args.end(), {"--upstream-tls-cert", certs.billing.cert, "--upstream-tls-key", certs.billing.key});
+  Process routerd(ROUTERD_PATH, args);
+  auto port = routerd.wait_listening();
+  ASSERT_TRUE(port) << routerd.log();
+
+  SyncClient client(loopback(*port), client_files(certs.ca));
+  ASSERT_TRUE(client.connected()) << client.error();
+  for (int i = 0; i < 5; ++i) {
+    Reply reply = client.call(1, R"({"name":"echo","procedure_id":1,"payload":"secret )" + std::to_string(i) + R"("})");
+    EXPECT_EQ(reply.status, Status::ok) << reply.payload;
+    EXPECT_EQ(reply.payload, R"({"payload":"secret )" + std::to_string(i) + R"("})");
+  }
+  ASSERT_TRUE(client.probe_tagged());  // tagged frames over TLS too
+  EXPECT_EQ(client.call(1, R"({"name":"echo","procedure_id":1,"payload":"tagged"})").payload,
+            R"({"payload":"tagged"})");
+}
+
+TEST(RouterdTls, EchodRefusesARouterdWithoutAClientCertificate) {
+  const auto& certs = test_certificates();
+  auto echod = start_tls_echod();
+  auto echod_port = echod.wait_listening();
+  ASSERT_TRUE(echod_port) << echod.log();
+  Process routerd(ROUTERD_PATH, tls_routerd_args(*echod_port));
+  auto port = routerd.wait_listening();
+  ASSERT_TRUE(port) << routerd.log();
+  SyncClient client(loopback(*port), client_files(certs.ca));
+  ASSERT_TRUE(client.connected()) << client.error();
+  Reply reply = client.call(1, R"({"name":"echo","procedure_id":1,"payload":"x"})");
+  EXPECT_EQ(reply.status, Status::unavailable) << reply.payload;
+  EXPECT_TRUE(echod.wait_for_log("TLS handshake\\(s\\) failed")) << echod.log();
+}
+
+TEST(RouterdTls, APlainClientIsRefusedByATlsRouterd) {
+  auto echod = start_tls_echod();
+  auto echod_port = echod.wait_listening();
+  ASSERT_TRUE(echod_port) << echod.log();
+  Process routerd(ROUTERD_PATH, tls_routerd_args(*echod_port));
+  auto port = routerd.wait_listening();
+  ASSERT_TRUE(port) << routerd.log();
+  SyncClient plain(loopback(*port), {});
+  ASSERT_TRUE(plain.connected());  // TCP connects; nothing is served
+  EXPECT_NE(plain.call(1, R"({"name":"echo","procedure_id":1,"payload":"x"})").status, Status::ok);
+  EXPECT_TRUE(routerd.wait_for_log("TLS handshake\\(s\\) failed")) << routerd.log();
+}
+
+TEST(RouterdTls, BadTlsFlagsExit2WithTheReason) {
+  const auto& certs = test_certificates();
+  struct Case {
+    std::string program;
+    std::vector<std::string> args;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {ECHOD_PATH, {"--tls-cert", certs.server.cert}, "requires --tls-key"},
+      {ECHOD_PATH, {"--tls-cert", certs.server.key, "--tls-key", certs.server.key}, "holds no PEM certificate"},
+      {ECHOD_PATH, {"--tls-cert", certs.server.cert, "--tls-key", certs.billing.key}, "does not match"},
+      {ECHOD_PATH, {"--tls-client-ca", certs.ca}, "requires --tls-cert"},
+      {ROUTERD_PATH, {"--tls-ca", certs.dir + "/absent.pem"}, "cannot read"},
+      {ROUTERD_PATH, {"--upstream-tls-cert", certs.billing.cert, "--upstream-tls-key", certs.billing.key},
+       "requires --tls-ca"},
+      {ROUTERD_PATH, {"--tls-ca", certs.ca, "--upstream-tls-cert", certs.billing.cert, "--upstream-tls-key",
+                      certs.cn_only.key}, "does not match"},
+  };
+  for (const auto& c : cases) {
+    RunResult result = run_program(c.program, c.args);
+    EXPECT_EQ(result.exit_code, 2) << c.program << " " << c.args.front() << ": " << result.err;
+    EXPECT_NE(result.err.find(c.says), std::string::npos) << c.says << " not in: " << result.err;
+  }
+}
+
+}  // namespace
+}  // namespace routing::test
