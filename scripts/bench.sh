@@ -7,7 +7,8 @@
 # call, from /proc, and library / direct ratios per connection count; then
 # tagged frames (CONTRACT section 8): the same calls in flight carried by
 # connections of 16 tagged calls each (direct to echod, and into routerd 1
-# worker) against HAProxy's one connection per call in flight; then
+# worker) against HAProxy's one connection per call in flight; then TLS on
+# both legs (CONTRACT section 9), routerd against HAProxy with ssl; then
 # the time from starting routerd to its first routed call, and the Google
 # Benchmarks of the router's building blocks. Writes
 # bench/results/bench-<time>.md, .tsv and .png.
@@ -97,6 +98,36 @@ run "direct-tagged" - --direct "127.0.0.1:$echod_port"
 run "routerd-1-worker-tagged" "$routerd1_pid" --proxy "127.0.0.1:$routerd1_port"
 run "routerd-defaults-tagged" "$routerd_defaults_pid" --proxy "127.0.0.1:$routerd_defaults_port"
 tagged=0
+# TLS on both legs (CONTRACT section 9): the same certificates and the same
+# TLS echod behind routerd and HAProxy (ssl on both sides, TLS 1.3, the
+# backend verified by name on both). Handshakes are counted on routerd.
+certs="$work/certs"
+make_certificates "$certs"
+start echod_tls "$bin/echod" --listen 127.0.0.1:0 --threads 1 --tls-cert "$certs/server.pem" --tls-key "$certs/server.key"
+echod_tls_port="$port"; plain_echod_pid="$echod_pid"; echod_pid="${pids[-1]}"
+tls_routerd() {  # tls_routerd NAME ROUTERD-FLAGS...
+  local name="$1"; shift
+  start "$name" "$bin/routerd" --listen 127.0.0.1:0 --admin 127.0.0.1:0 "$@" \
+    --discovery "static://echo=127.0.0.1:$echod_tls_port" \
+    --tls-cert "$certs/server.pem" --tls-key "$certs/server.key" --tls-ca "$certs/ca.pem"
+}
+tls_routerd routerd_tls1 --threads 1 --pool-size 128 --health-check-interval-ms 0
+routerd_tls1_port="$port"; routerd_tls1_pid="${pids[-1]}"
+routerd_tls1_admin="$(grep -o 'admin endpoint on http://[^ ]*' "$work/routerd_tls1.log" | sed 's|.*http://||')"
+tls_routerd routerd_tls_defaults
+routerd_tls_defaults_port="$port"; routerd_tls_defaults_pid="${pids[-1]}"
+start_haproxy_tls "$echod_tls_port" "$certs"
+tls=(--tls-ca "$certs/ca.pem")
+run direct-tls - --direct "127.0.0.1:$echod_tls_port" "${tls[@]}"
+run routerd-1-worker-tls "$routerd_tls1_pid" --proxy "127.0.0.1:$routerd_tls1_port" "${tls[@]}"
+run routerd-defaults-tls "$routerd_tls_defaults_pid" --proxy "127.0.0.1:$routerd_tls_defaults_port" "${tls[@]}"
+run haproxy-tls "$haproxy_tls_pid" --direct "127.0.0.1:$haproxy_tls_port" "${tls[@]}"
+# Handshakes per call on routerd-1-worker-tls: client side and backend side.
+tls_metrics="$(curl -s "http://$routerd_tls1_admin/metrics" 2>/dev/null || true)"
+tls_calls="$(awk -F'\t' '$1 == "routerd-1-worker-tls" {s += $3} END {printf "%.0f", s * '"$seconds"'}' "$results")"
+client_handshakes="$(awk '/^routerd_tls_handshakes_total/ {print $2}' <<<"$tls_metrics")"
+backend_handshakes="$(awk '/^routing_backend_tls_handshakes_total/ {print $2}' <<<"$tls_metrics")"
+echod_pid="$plain_echod_pid"
 
 startup_runs=$([ "$smoke" = 1 ] && echo 2 || echo 20)
 startup="$("$root/build/bench/startup_time" "$bin/routerd" "127.0.0.1:$echod_port" "$startup_runs")"
@@ -109,10 +140,12 @@ if [ "$smoke" = 1 ]; then
   bad="$(tail -n +2 "$results" | awk -F'\t' '$3 <= 0 {print $1}')"
   if [ -s "$work/failed" ]; then bad="$bad $(xargs <"$work/failed")"; fi
   for mode in direct library library-default-pool routerd-1-worker routerd-2-workers routerd-defaults haproxy-tcp \
-      direct-tagged routerd-1-worker-tagged routerd-defaults-tagged; do
+      direct-tagged routerd-1-worker-tagged routerd-defaults-tagged \
+      direct-tls routerd-1-worker-tls routerd-defaults-tls haproxy-tls; do
     grep -q "^$mode"$'\t' "$results" || bad="$bad $mode(missing)"
   done
   grep -q '"median_ms"' <<<"$startup" || bad="$bad startup_time"
+  [ -n "$client_handshakes" ] && [ -n "$backend_handshakes" ] || bad="$bad tls-handshake-counts"
   grep -q 'BM_Pick' <<<"$blocks" || bad="$bad routing_bench"
   grep -q 'BM_Encode' <<<"$codec" || bad="$bad codec_bench"
   bash scripts/bench_adaptive.sh --smoke || bad="$bad bench_adaptive"
@@ -170,6 +203,25 @@ out="bench/results/bench-$stamp"
       function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
       END {
         t = "routerd-1-worker-tagged"; h = "haproxy-tcp"; d = "routerd-defaults-tagged"
+        printf "| %s | %s | %s | %s | %s | %s |\n", c, ratio(calls[t], calls[h]), ratio(cpu[t], cpu[h]), ratio(p50[t], p50[h]),
+               ratio(calls[d], calls[h]), ratio(cpu[d], cpu[h])
+      }' "$results"
+  done
+  echo
+  echo "TLS on both legs: routerd (--tls-cert on its port, --tls-ca to echod) and HAProxy (ssl on bind and"
+  echo "server, TLS 1.3, the backend verified) in front of the same echod serving TLS; clients speak TLS."
+  echo "routerd-1-worker-tls: --pool-size 128; routerd-defaults-tls: every other flag at its default."
+  echo "Issue 22's target at 16 and 64: routerd calls/s >= 1.0x HAProxy's, CPU per call <= 1.0x."
+  echo "Handshakes on routerd-1-worker-tls over its $tls_calls calls: ${client_handshakes:-?} from clients,"
+  echo "${backend_handshakes:-?} to echod (one per connection, none per call)."
+  echo
+  echo "| connections | routerd-1-worker-tls calls/s ÷ haproxy-tls | CPU per call ÷ haproxy-tls | p50 ÷ haproxy-tls | routerd-defaults-tls calls/s ÷ haproxy-tls | CPU per call ÷ haproxy-tls |"
+  echo "| ---: | ---: | ---: | ---: | ---: | ---: |"
+  for c in $counts; do
+    awk -F'\t' -v c="$c" '$2 == c { calls[$1] = $3; p50[$1] = $4; cpu[$1] = $7 }
+      function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
+      END {
+        t = "routerd-1-worker-tls"; h = "haproxy-tls"; d = "routerd-defaults-tls"
         printf "| %s | %s | %s | %s | %s | %s |\n", c, ratio(calls[t], calls[h]), ratio(cpu[t], cpu[h]), ratio(p50[t], p50[h]),
                ratio(calls[d], calls[h]), ratio(cpu[d], cpu[h])
       }' "$results"

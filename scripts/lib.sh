@@ -55,6 +55,54 @@ CFG
   echo "haproxy did not start:"; cat "$work/haproxy.log"; exit 1
 }
 
+# make_certificates DIR: a CA (DIR/ca.pem), a server certificate for
+# 127.0.0.1 and localhost (DIR/server.pem, DIR/server.key, and both in
+# DIR/server-combined.pem as HAProxy wants them) and a client certificate
+# with identity spiffe://example/client (DIR/client.pem, DIR/client.key).
+make_certificates() {
+  local dir="$1" ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  mkdir -p "$dir"
+  openssl req -x509 "${ec[@]}" -keyout "$dir/ca.key" -out "$dir/ca.pem" -subj /CN=routing-demo-ca -days 2 2>/dev/null
+  leaf() {  # leaf NAME SUBJECT SAN
+    openssl req -x509 "${ec[@]}" -keyout "$dir/$1.key" -out "$dir/$1.pem" -subj "$2" -days 1 \
+      -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -addext basicConstraints=critical,CA:FALSE \
+      -addext "subjectAltName=$3" 2>/dev/null
+  }
+  leaf server /CN=server "IP:127.0.0.1,DNS:localhost"
+  leaf client /CN=client "URI:spiffe://example/client"
+  cat "$dir/server.pem" "$dir/server.key" >"$dir/server-combined.pem"
+}
+
+# start_haproxy_tls BACKEND_PORT CERT_DIR: start_haproxy's twin with TLS 1.3
+# on both legs (the certificates of make_certificates: it serves
+# server-combined.pem and verifies the backend against ca.pem as
+# "localhost"); sets $haproxy_tls_port and $haproxy_tls_pid.
+start_haproxy_tls() {
+  for _ in 1 2 3 4 5; do
+    haproxy_tls_port="$(free_port)"
+    cat >"$work/haproxy-tls.cfg" <<CFG
+global
+  nbthread 1
+  maxconn 5000
+  ssl-default-bind-options ssl-min-ver TLSv1.3
+  ssl-default-server-options ssl-min-ver TLSv1.3
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+listen echo
+  bind 127.0.0.1:$haproxy_tls_port ssl crt $2/server-combined.pem
+  server echod 127.0.0.1:$1 ssl verify required ca-file $2/ca.pem verifyhost localhost
+CFG
+    haproxy -f "$work/haproxy-tls.cfg" -db 2>"$work/haproxy-tls.log" &
+    haproxy_tls_pid="$!"
+    sleep 0.5
+    if kill -0 "$haproxy_tls_pid" 2>/dev/null; then pids+=("$haproxy_tls_pid"); return 0; fi
+  done
+  echo "haproxy (TLS) did not start:"; cat "$work/haproxy-tls.log"; exit 1
+}
+
 # cpu_ticks PID: the process's user + system time so far, in clock ticks
 # ($hz per second).
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

@@ -9,7 +9,7 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  netcat-openbsd procps
+  netcat-openbsd procps curl
   etcd-server etcd-client             # the etcd discovery backend and its tests
   prometheus                          # promtool, to check /metrics
   haproxy gnuplot-nox                 # the benchmark peer, and its charts

@@ -10,6 +10,9 @@
 #include "proxy/route_args.h"
 #include "rpc/address.h"
 #include "rpc/codec.h"
+#include "app/tls_flags.h"
+#include "bench_stream.h"
+#include "routing/backend_tls.h"
 #include "tagged_load.h"
 
 #include <netinet/in.h>
@@ -48,25 +51,21 @@ struct Settings {
   // Tagged frames: calls each connection keeps in flight (0: the line
   // protocol, one call at a time).
   unsigned in_flight = 0;
+  TlsClientOptions tls;  // --tls-ca ...: TLS to the server (direct, proxy) or the backends (library)
+  std::shared_ptr<const rpc::tls::Context> tls_context;
 };
 
 // One caller's way of making a call: true if it got status 0.
 using Caller = std::function<bool(std::string* who)>;
 
-// A blocking line-protocol connection: the cheapest client there is.
+// A blocking line-protocol connection (plain or TLS): the cheapest client there is.
 class LineSocket {
  public:
-  explicit LineSocket(const std::string& address) {
-    auto endpoint = rpc::resolve_endpoint(address);
-    fd_ = ::socket(endpoint.protocol().family(), SOCK_STREAM, 0);
-    if (::connect(fd_, endpoint.data(), endpoint.size()) != 0) throw std::runtime_error("cannot connect to " + address);
-    int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  }
-  ~LineSocket() { ::close(fd_); }
+  LineSocket(const std::string& address, const std::shared_ptr<const rpc::tls::Context>& tls)
+      : stream_(address, tls) {}
   // Sends one frame and reads one answer line; false on a transport error.
   bool exchange(const std::string& frame, std::string& line) {
-    if (::send(fd_, frame.data(), frame.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(frame.size())) return false;
+    if (!stream_.send_all(frame)) return false;
     for (;;) {
       if (auto newline = buffer_.find('\n'); newline != std::string::npos) {
         line.assign(buffer_, 0, newline);
@@ -74,14 +73,14 @@ class LineSocket {
         return true;
       }
       char chunk[65536];
-      ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+      long n = stream_.receive(chunk, sizeof chunk);
       if (n <= 0) return false;
       buffer_.append(chunk, static_cast<std::size_t>(n));
     }
   }
 
  private:
-  int fd_ = -1;
+  bench::BenchStream stream_;
   std::string buffer_;
 };
 
@@ -89,8 +88,8 @@ std::function<Caller()> caller_factory(const Settings& s, Router* router) {
   std::string payload = s.payload ? *s.payload : std::string(s.payload_bytes, 'x');
   if (!s.direct.empty()) {
     std::string frame = rpc::encode_frame(s.procedure, payload);
-    return [frame, address = s.direct] {
-      auto socket = std::make_shared<LineSocket>(address);
+    return [frame, address = s.direct, tls = s.tls_context] {
+      auto socket = std::make_shared<LineSocket>(address, tls);
       return [socket, frame, line = std::string()](std::string* who) mutable {
         if (!socket->exchange(frame, line)) return false;
         if (who) *who = line.substr(line.find(':') + 1);
@@ -101,8 +100,8 @@ std::function<Caller()> caller_factory(const Settings& s, Router* router) {
   CallOptions options{.timeout = std::chrono::milliseconds(s.timeout_ms), .idempotent = s.idempotent};
   if (!s.proxy.empty()) {
     std::string frame = rpc::encode_frame(proxy::route_procedure, proxy::route_args_json(s.system, s.procedure, payload, options));
-    return [frame, address = s.proxy] {
-      auto socket = std::make_shared<LineSocket>(address);
+    return [frame, address = s.proxy, tls = s.tls_context] {
+      auto socket = std::make_shared<LineSocket>(address, tls);
       return [socket, frame, line = std::string()](std::string* who) mutable {
         if (!socket->exchange(frame, line)) return false;
         bool ok = line.rfind("0:", 0) == 0;
@@ -168,7 +167,7 @@ void run_caller(Caller call, const Settings& s, Clock::time_point measure_from, 
 void run_tagged(const Settings& s, Clock::time_point measure_from, Clock::time_point end, Totals& totals) {
   bench::TaggedLoad load{.address = s.direct.empty() ? s.proxy : s.direct, .procedure = s.procedure,
                          .payload = s.payload ? *s.payload : std::string(s.payload_bytes, 'x'),
-                         .in_flight = s.in_flight};
+                         .in_flight = s.in_flight, .tls = s.tls_context};
   if (!s.proxy.empty()) {
     CallOptions options{.timeout = std::chrono::milliseconds(s.timeout_ms), .idempotent = s.idempotent};
     load.payload = proxy::route_args_json(s.system, s.procedure, load.payload, options);
@@ -250,6 +249,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   cli.add_flag("--idempotent", s.idempotent, "mark calls idempotent (resent once if a backend dies mid-call)");
   cli.add_flag("--json", s.json, "print one JSON line instead of text");
+  app::add_client_tls_flags(cli, s.tls, "--tls");
   if (int code = app::parse_flags(cli, argc, argv); code >= 0) return code;
   if (s.direct.empty() && s.proxy.empty() && s.discovery.empty()) {
     std::fprintf(stderr, "routebench: give --direct, --proxy or --discovery\n");
@@ -260,13 +260,26 @@ int main(int argc, char** argv) {
     return 2;
   }
   common::log().set_level(spdlog::level::warn);
+  if (!s.tls.ca_file.empty() && s.discovery.empty()) {
+    try {
+      s.tls_context = rpc::tls::Context::client(core::BackendTls::files_of(s.tls));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "routebench: %s\n", e.what());
+      return 2;
+    }
+  }
 
   std::unique_ptr<Router> router;
   const std::size_t pool_size = s.pool_size.value_or(static_cast<std::size_t>(s.connections));
   if (!s.discovery.empty()) {
-    router = std::make_unique<Router>(RouterOptions{.discovery = s.discovery,
-                                                    .pool_size = pool_size,
-                                                    .max_pending = 100000});
+    RouterOptions options{.discovery = s.discovery, .pool_size = pool_size, .max_pending = 100000};
+    options.tls = s.tls;
+    try {
+      router = std::make_unique<Router>(options);
+    } catch (const std::invalid_argument& e) {
+      std::fprintf(stderr, "routebench: %s\n", e.what());
+      return 2;
+    }
   }
   Totals totals;
   try {

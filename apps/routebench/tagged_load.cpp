@@ -1,13 +1,9 @@
 #include "tagged_load.h"
 
-#include "rpc/address.h"
+#include "bench_stream.h"
+
 #include "rpc/codec.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 #include <charconv>
 #include <stdexcept>
@@ -17,30 +13,6 @@ namespace routing::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-int connect_to(const std::string& address) {
-  auto endpoint = rpc::resolve_endpoint(address);
-  int fd = ::socket(endpoint.protocol().family(), SOCK_STREAM, 0);
-  if (fd < 0 || ::connect(fd, endpoint.data(), endpoint.size()) != 0) {
-    if (fd >= 0) ::close(fd);
-    throw std::runtime_error("cannot connect to " + address);
-  }
-  int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  timeval timeout{.tv_sec = 10, .tv_usec = 0};  // the run is bounded even if the peer goes silent
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  return fd;
-}
-
-bool send_all(int fd, const std::string& bytes) {
-  std::size_t sent = 0;
-  while (sent < bytes.size()) {
-    ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    sent += static_cast<std::size_t>(n);
-  }
-  return true;
-}
 
 // "<status>#<id>:...": the status and id, or false for any other line.
 bool parse_answer(std::string_view line, std::uint32_t& status, std::uint64_t& id) {
@@ -55,7 +27,7 @@ bool parse_answer(std::string_view line, std::uint32_t& status, std::uint64_t& i
 }  // namespace
 
 LoadCounts run_tagged_connection(const TaggedLoad& load, Clock::time_point measure_from, Clock::time_point end) {
-  const int fd = connect_to(load.address);
+  BenchStream stream(load.address, load.tls);
   const std::string escaped = rpc::escape(load.payload);
   const std::string prefix = std::to_string(load.procedure) + "#";
   std::unordered_map<std::uint64_t, Clock::time_point> sent_at;
@@ -71,9 +43,9 @@ LoadCounts run_tagged_connection(const TaggedLoad& load, Clock::time_point measu
   for (unsigned i = 0; i < load.in_flight; ++i) add_call(Clock::now());
   std::string buffer;
   char chunk[65536];
-  bool alive = send_all(fd, out);
+  bool alive = stream.send_all(out);
   while (alive && !sent_at.empty()) {
-    ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    long n = stream.receive(chunk, sizeof chunk);
     if (n <= 0) break;
     buffer.append(chunk, static_cast<std::size_t>(n));
     const auto now = Clock::now();
@@ -93,12 +65,11 @@ LoadCounts run_tagged_connection(const TaggedLoad& load, Clock::time_point measu
       if (now < end) add_call(now);
     }
     buffer.erase(0, begin);
-    if (!out.empty()) alive = send_all(fd, out);
+    if (!out.empty()) alive = stream.send_all(out);
   }
   for (const auto& [id, when] : sent_at) {
     if (when >= measure_from && when < end) ++counts.failed;  // lost: no answer
   }
-  ::close(fd);
   return counts;
 }
 

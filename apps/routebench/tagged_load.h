@@ -3,7 +3,10 @@
 // calls (CONTRACT §8) in flight, closed loop: each answer sends the next
 // call at once, and every call whose answer arrived in one read goes out in
 // one send, as a multiplexing client would.
+#include "rpc/tls/tls_context.h"
+
 #include <chrono>
+#include <memory>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -15,6 +18,7 @@ struct TaggedLoad {
   std::uint32_t procedure = 1;
   std::string payload;  // unescaped
   unsigned in_flight = 1;
+  std::shared_ptr<const rpc::tls::Context> tls;  // null: plain TCP
 };
 
 struct LoadCounts {

@@ -81,6 +81,10 @@ struct RouterStats {
   // discovery last answered (seconds since the epoch; 0: not yet).
   std::uint64_t discovery_errors = 0;
   double discovery_last_success_unix = 0;
+  // TLS handshakes begun on new backend connections (RouterOptions::tls;
+  // health checks' own connections included). Pooled connections are
+  // reused: in steady state this stays still while calls go on.
+  std::uint64_t backend_tls_handshakes = 0;
 };
 
 }  // namespace routing

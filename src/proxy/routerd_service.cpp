@@ -201,6 +201,9 @@ ProxyStats RouterdService::proxy_stats(const rpc::Server& server) const {
   out.rejected_connections = stats.rejected_total;
   out.evicted_connections = stats.evicted_total;
   out.accept_errors = stats.accept_errors_total;
+  out.tls_handshakes = stats.tls_handshakes_total;
+  out.tls_resumed = stats.tls_resumed_total;
+  out.tls_handshake_failures = stats.tls_handshake_failures_total;
   out.auth_failures = auth_failures_.load();
   out.auth_throttled = auth_throttled_.load();
   out.auth_connections_closed = auth_connections_closed_.load();

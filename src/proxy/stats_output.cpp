@@ -166,6 +166,17 @@ std::string prometheus_text(const RouterStats& all, const ProxyStats& all_proxy)
   w.single("routerd_client_connections_accepted_total", "counter", "Client connections accepted.", static_cast<double>(proxy.accepted_connections));
   w.single("routerd_client_connections_rejected_total", "counter", "Client connections refused over the limit.", static_cast<double>(proxy.rejected_connections));
   w.single("routerd_client_connections_evicted_total", "counter", "Quiet client connections closed to admit new ones at the connection limit.", static_cast<double>(proxy.evicted_connections));
+  w.single("routerd_tls_handshakes_total", "counter",
+           "Client TLS handshakes completed on the main port (--tls-cert); steady clients make none per call.",
+           static_cast<double>(proxy.tls_handshakes));
+  w.single("routerd_tls_resumed_total", "counter", "Of those, resumed TLS sessions.",
+           static_cast<double>(proxy.tls_resumed));
+  w.single("routerd_tls_handshake_failures_total", "counter",
+           "Client connections refused at the TLS handshake (plain TCP, garbage, bad or no certificate, a stall).",
+           static_cast<double>(proxy.tls_handshake_failures));
+  w.single("routing_backend_tls_handshakes_total", "counter",
+           "TLS handshakes begun on new backend connections (--tls-ca); pooled connections are reused.",
+           static_cast<double>(all.backend_tls_handshakes));
   w.family("routerd_accept_errors_total", "counter",
            "Failed accepts (e.g. out of file descriptors), by listener; each is followed by a pause of 50 ms "
            "doubling to 1 s.");

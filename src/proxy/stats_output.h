@@ -18,6 +18,9 @@ struct ProxyStats {
   std::uint64_t rejected_connections = 0;
   std::uint64_t evicted_connections = 0;  // quiet ones closed to admit new ones at the limit
   std::uint64_t accept_errors = 0;        // failed accepts on the main port (each followed by a pause)
+  std::uint64_t tls_handshakes = 0;          // client TLS handshakes completed on the main port
+  std::uint64_t tls_resumed = 0;             // of those, resumed sessions
+  std::uint64_t tls_handshake_failures = 0;  // refused before any procedure ran
   AdminStats admin;                       // the admin HTTP listener's figures
   std::uint64_t config_reloads = 0;          // SIGHUP reloads that passed
   std::uint64_t config_reload_failures = 0;  // SIGHUP reloads refused (nothing changed)

@@ -27,6 +27,7 @@ BackendTls::BackendTls(const TlsClientOptions& options) {
 
 void BackendTls::apply(rpc::ClientConnection& connection, const std::string& address) const {
   if (!context_) return;
+  handshakes_.fetch_add(1, std::memory_order_relaxed);
   auto parsed = rpc::parse_host_port(address);
   connection.use_tls(context_, parsed ? parsed->host : address);
 }

@@ -9,6 +9,7 @@
 
 #include <routing/router.h>
 
+#include <atomic>
 #include <memory>
 
 namespace routing::core {
@@ -22,11 +23,14 @@ class BackendTls {
   // Prepares a connection not yet connected to `address` ("host:port").
   void apply(rpc::ClientConnection& connection, const std::string& address) const;
   const std::shared_ptr<const rpc::tls::Context>& context() const noexcept { return context_; }
+  // Connections prepared for TLS so far (each makes one handshake).
+  std::uint64_t handshakes() const noexcept { return handshakes_.load(std::memory_order_relaxed); }
 
   static rpc::tls::ClientFiles files_of(const TlsClientOptions& options);
 
  private:
   std::shared_ptr<const rpc::tls::Context> context_;
+  mutable std::atomic<std::uint64_t> handshakes_{0};
 };
 
 }  // namespace routing::core

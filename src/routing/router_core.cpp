@@ -216,6 +216,7 @@ RouterStats RouterCore::stats() const {
   auto discovery = discovery::DiscoveryHealth::process().figures();
   out.discovery_errors = discovery.errors;
   out.discovery_last_success_unix = discovery.last_success_unix;
+  out.backend_tls_handshakes = backend_tls_.handshakes();
   std::sort(out.systems.begin(), out.systems.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;
 }
