@@ -2,6 +2,7 @@
 // §9): a client speaks TLS to routerd, routerd mutual TLS to echod with its
 // --upstream-tls-cert; a routerd without that certificate is refused by
 // echod; bad TLS flags exit 2 with the reason, before serving.
+#include "support/admin_http.h"
 #include "support/process.h"
 #include "support/sync_client.h"
 #include "support/test_certificates.h"
@@ -51,6 +52,14 @@ TEST(RouterdTls, RoutesOverTlsOnBothLegsWithItsUpstreamCertificate) {
   ASSERT_TRUE(client.probe_tagged());  // tagged frames over TLS too
   EXPECT_EQ(client.call(1, R"({"name":"echo","procedure_id":1,"payload":"tagged"})").payload,
             R"({"payload":"tagged"})");
+
+  // Six calls, one handshake on each leg: pooled TLS connections are reused.
+  auto admin = admin_port_in(routerd.log());
+  ASSERT_TRUE(admin) << routerd.log();
+  auto samples = metric_samples(admin_get(*admin, "/metrics"));
+  EXPECT_EQ(samples["routerd_tls_handshakes_total"], 1);
+  EXPECT_EQ(samples["routing_backend_tls_handshakes_total"], 1);
+  EXPECT_EQ(samples["routerd_tls_handshake_failures_total"], 0);
 }
 
 TEST(RouterdTls, EchodRefusesARouterdWithoutAClientCertificate) {
@@ -66,6 +75,20 @@ TEST(RouterdTls, EchodRefusesARouterdWithoutAClientCertificate) {
   Reply reply = client.call(1, R"({"name":"echo","procedure_id":1,"payload":"x"})");
   EXPECT_EQ(reply.status, Status::unavailable) << reply.payload;
   EXPECT_TRUE(echod.wait_for_log("TLS handshake\\(s\\) failed")) << echod.log();
+}
+
+// TLS 1.3 only: a client that offers at most TLS 1.2 is refused at the handshake.
+TEST(RouterdTls, AClientOfferingOnlyTls12IsRefused) {
+  const auto& certs = test_certificates();
+  Process echod(ECHOD_PATH, {"--listen", "127.0.0.1:0", "--tls-cert", certs.server.cert, "--tls-key", certs.server.key});
+  auto port = echod.wait_listening();
+  ASSERT_TRUE(port) << echod.log();
+  const std::string connect = "-connect 127.0.0.1:" + std::to_string(*port) + " -CAfile " + certs.ca;
+  RunResult old = run_program("/bin/sh", {"-c", "openssl s_client -tls1_2 " + connect + " </dev/null"});
+  EXPECT_NE(old.exit_code, 0) << old.out;
+  RunResult current = run_program("/bin/sh", {"-c", "openssl s_client -tls1_3 " + connect + " </dev/null"});
+  EXPECT_EQ(current.exit_code, 0) << current.err;
+  EXPECT_NE(current.out.find("TLSv1.3"), std::string::npos) << current.out;
 }
 
 TEST(RouterdTls, APlainClientIsRefusedByATlsRouterd) {
