@@ -201,7 +201,8 @@ asio::awaitable<void> Server::admit_after_handshake(Worker& worker, asio::ip::tc
   const auto peer = socket.remote_endpoint(ec);
   socket.non_blocking(true, ec);
   try {
-    session = std::make_unique<tls::Session>(std::move(context), socket.native_handle());
+    session = std::make_unique<tls::Session>(std::move(context), socket.native_handle(), std::string_view{},
+                                             tls::Session::Reads::fed);
     failure = co_await tls::async_handshake(socket, *session,
                                             std::chrono::steady_clock::now() + options_.tls_handshake_timeout);
   } catch (const std::exception& e) {

@@ -32,12 +32,20 @@ std::size_t Transport::send_now(std::string_view data, error_code& ec) {
   return sent;
 }
 
+void Transport::use_tls(std::unique_ptr<tls::Session> session) {
+  tls_ = std::move(session);
+  if (tls_) raw_.resize(32 * 1024);  // two full records
+}
+
 bool Transport::peer_looks_open() {
   if (tls_) {
-    // OpenSSL consumes what is protocol (a session ticket, a close) and
-    // tells whether application bytes wait.
+    // What was fed: OpenSSL consumes what is protocol (a session ticket, a
+    // close) and tells whether application bytes wait. Bytes not yet read
+    // from the socket are looked at as on a plain connection (the pending
+    // read takes them within a turn of the loop; a ticket then costs at most
+    // one needless reconnect).
     tls::IoResult result = tls_->peek();
-    return result.io == tls::Io::want_read || result.io == tls::Io::want_write;
+    if (result.io != tls::Io::want_read && result.io != tls::Io::want_write) return false;
   }
   char byte;
   ssize_t n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);

@@ -100,7 +100,7 @@ std::string identity_of(const void* x509_certificate) {
   return common_name(cert);
 }
 
-Session::Session(std::shared_ptr<const Context> context, int descriptor, std::string_view host)
+Session::Session(std::shared_ptr<const Context> context, int descriptor, std::string_view host, Reads reads)
     : context_(std::move(context)), ssl_(SSL_new(context_->native())) {
   if (ssl_ == nullptr) throw std::runtime_error("TLS: cannot make a session: " + last_error());
   BIO* bio = BIO_new(socket_method());
@@ -109,7 +109,18 @@ Session::Session(std::shared_ptr<const Context> context, int descriptor, std::st
     throw std::runtime_error("TLS: cannot make a socket BIO: " + last_error());
   }
   BIO_set_data(bio, reinterpret_cast<void*>(static_cast<std::intptr_t>(descriptor)));
-  SSL_set_bio(ssl_, bio, bio);  // one reference, for both directions
+  if (reads == Reads::fed) {
+    fed_ = BIO_new(BIO_s_mem());
+    if (fed_ == nullptr) {
+      BIO_free(bio);
+      SSL_free(ssl_);
+      throw std::runtime_error("TLS: cannot make a memory BIO: " + last_error());
+    }
+    BIO_set_mem_eof_return(fed_, -1);  // empty means "more to come" (want_read) until feed_end()
+    SSL_set_bio(ssl_, fed_, bio);
+  } else {
+    SSL_set_bio(ssl_, bio, bio);  // one reference, for both directions
+  }
   // A peer that closes without close_notify has closed: frames carry their
   // own ends, so a cut one is never taken for a whole one.
   SSL_set_options(ssl_, SSL_OP_IGNORE_UNEXPECTED_EOF);
@@ -176,7 +187,21 @@ IoResult Session::write(const void* data, std::size_t size) {
   return outcome(SSL_write(ssl_, data, static_cast<int>(std::min<std::size_t>(size, INT_MAX))));
 }
 
-bool Session::has_buffered() const { return SSL_has_pending(ssl_) == 1; }
+bool Session::has_buffered() const {
+  return SSL_has_pending(ssl_) == 1 || (fed_ != nullptr && BIO_ctrl_pending(fed_) > 0);
+}
+
+void Session::feed(const char* data, std::size_t size) {
+  while (size > 0) {
+    int chunk = static_cast<int>(std::min<std::size_t>(size, INT_MAX));
+    int written = BIO_write(fed_, data, chunk);
+    if (written <= 0) break;  // out of memory: what is lost shows as a failure at the next read
+    data += written;
+    size -= static_cast<std::size_t>(written);
+  }
+}
+
+void Session::feed_end() { BIO_set_mem_eof_return(fed_, 0); }
 
 IoResult Session::peek() {
   char byte;

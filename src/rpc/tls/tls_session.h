@@ -16,6 +16,7 @@
 #include <string_view>
 
 typedef struct ssl_st SSL;  // NOLINT: OpenSSL's own declaration
+typedef struct bio_st BIO;  // NOLINT: OpenSSL's own declaration
 
 namespace routing::rpc::tls {
 
@@ -28,9 +29,16 @@ struct IoResult {
 
 class Session {
  public:
+  // Where OpenSSL gets the bytes it reads: from the socket itself (blocking
+  // clients), or only from what the connection feeds it (feed(): the event
+  // loop's connections read the socket themselves, one recv per batch, as
+  // plain connections do). Writes always go to the socket.
+  enum class Reads { from_socket, fed };
+
   // `host`: a client's peer as addressed (a name or an IP literal), verified
   // against the server's certificate unless the context names another.
-  Session(std::shared_ptr<const Context> context, int descriptor, std::string_view host = {});
+  Session(std::shared_ptr<const Context> context, int descriptor, std::string_view host = {},
+          Reads reads = Reads::from_socket);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -38,9 +46,14 @@ class Session {
   IoResult handshake();
   IoResult read(void* data, std::size_t size);
   IoResult write(const void* data, std::size_t size);
-  // Whether OpenSSL holds bytes read from the socket and not yet returned
-  // (epoll will not report them again).
+  // Whether OpenSSL holds bytes read from the socket (or fed) and not yet
+  // returned (epoll will not report them again).
   bool has_buffered() const;
+  bool reads_fed() const noexcept { return fed_ != nullptr; }
+  // Reads::fed: bytes read from the socket, for OpenSSL to decrypt; and the
+  // end of the stream (the peer closed).
+  void feed(const char* data, std::size_t size);
+  void feed_end();
   // Consumes protocol records (session tickets, a close) without returning
   // application bytes: `done` when application bytes wait, want_read when
   // nothing does, closed / failed when the peer has gone.
@@ -61,6 +74,7 @@ class Session {
 
   std::shared_ptr<const Context> context_;
   SSL* ssl_;
+  BIO* fed_ = nullptr;  // Reads::fed: the memory BIO OpenSSL reads from (owned by ssl_)
   std::string failure_;
 };
 
