@@ -97,6 +97,33 @@ grep -o 'reload (SIGHUP).*' "$work/routerd.log" | sed 's/^/  /'
 http_get "$admin" /status | grep -o '"strategy":"[^"]*","pool_size":[0-9]*' | head -1 | sed 's/^/  now: /'
 "$bin/routebench" --proxy "$proxy" --procedure 3 --connections 8 --duration-s 1 --warmup-s 0 | sed 's/^/  /'
 
+say "TLS on both legs: a CA and certificates made on the spot with openssl"
+make_certificates "$work/certs"
+certs="$work/certs"
+echo "  ca.pem; server.pem (127.0.0.1, localhost); client.pem (identity spiffe://example/client)"
+start echod_tls "$bin/echod" --listen 127.0.0.1:0 --tls-cert "$certs/server.pem" --tls-key "$certs/server.key" \
+  --tls-client-ca "$certs/ca.pem"
+echod_tls="127.0.0.1:$port"
+echo "  echod        $echod_tls: TLS only, mutual (a client certificate from ca.pem required)"
+start routerd_tls "$bin/routerd" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --discovery "static://echo=$echod_tls" \
+  --tls-cert "$certs/server.pem" --tls-key "$certs/server.key" \
+  --tls-ca "$certs/ca.pem" --upstream-tls-cert "$certs/client.pem" --upstream-tls-key "$certs/client.key"
+proxy_tls="127.0.0.1:$port"
+admin_tls="$(grep -o 'admin endpoint on http://[^ ]*' "$work/routerd_tls.log" | grep -o '[0-9]*$')"
+echo "  routerd      $proxy_tls: TLS to its clients, mutual TLS to echod as spiffe://example/client"
+echo "  8 TLS clients through routerd for 1 s:"
+"$bin/routebench" --proxy "$proxy_tls" --tls-ca "$certs/ca.pem" --connections 8 --duration-s 1 --warmup-s 0 | sed 's/^/    /'
+http_get "$admin_tls" /metrics | grep -E '^(routerd_tls_handshakes_total|routing_backend_tls_handshakes_total)' \
+  | sed 's/^/    /;s/$/   (one handshake per connection, none per call)/'
+echo "  a routerd without a client certificate is refused by echod at the handshake:"
+start routerd_anonymous "$bin/routerd" --listen 127.0.0.1:0 --admin 127.0.0.1:0 \
+  --discovery "static://echo=$echod_tls" --tls-ca "$certs/ca.pem" --health-check-interval-ms 0
+"$bin/routectl" call echo 1 hello --proxy "127.0.0.1:$port" 2>&1 | sed 's/^/    /' || true
+sleep 0.2
+grep -o 'TLS handshake(s) failed.*' "$work/echod_tls.log" | head -1 | sed 's/^/    echod: /'
+echo "  and a plain-TCP client on routerd's TLS port gets nothing:"
+"$bin/routectl" call echo 1 hello --proxy "$proxy_tls" --timeout-ms 1000 2>&1 | sed 's/^/    /' || true
+
 say "a few metrics (GET http://127.0.0.1:$admin/metrics)"
 http_get "$admin" /metrics | grep -E '^routing_(calls_total|backend_healthy|backend_ejections_total|retries_total|open_connections)' | sed 's/^/  /'
 

@@ -210,6 +210,7 @@ void ClientConnection::start_read() {
 
 void ClientConnection::on_read(error_code ec, std::size_t bytes) {
   if (ec) {
+    if (std::string why = tls_failure(); !why.empty()) return fail_all("TLS: " + why);
     fail_all(ec == asio::error::eof ? "connection closed by peer" : "receive failed: " + ec.message());
     return;
   }
@@ -297,6 +298,10 @@ bool ClientConnection::peer_looks_open() {
 std::string ClientConnection::describe_connect_error(const error_code& ec) const {
   if (!tls_failure_.empty()) return "TLS handshake failed: " + tls_failure_;
   return ec.message();
+}
+
+std::string ClientConnection::tls_failure() const {
+  return transport_.tls() ? transport_.tls()->failure() : std::string();
 }
 
 bool ClientConnection::resumed_tls_session() const { return transport_.tls() && transport_.tls()->resumed(); }

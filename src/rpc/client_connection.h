@@ -52,6 +52,10 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // Whether the connection speaks TLS, and whether its session was resumed.
   bool uses_tls() const noexcept { return transport_.tls() != nullptr; }
   bool resumed_tls_session() const;
+  // Why TLS ended the connection after its handshake (e.g. the server's
+  // alert refusing our certificate, which TLS 1.3 sends once the client
+  // has finished its side); empty otherwise.
+  std::string tls_failure() const;
 
   // Sends one request and completes with its answer. The payload is copied
   // (escaped) when the call starts. A transport failure completes every

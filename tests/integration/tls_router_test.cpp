@@ -83,6 +83,7 @@ TEST_P(TlsRouter, PresentsItsClientCertificateToABackendThatAsks) {
   Router without(tls_options(*backend, {.ca_file = certs.ca}));
   Reply refused = call(without, "x");
   EXPECT_EQ(refused.status, Status::unavailable) << refused.payload;
+  EXPECT_NE(refused.payload.find("TLS: "), std::string::npos) << refused.payload;  // the backend's alert, not a riddle
 }
 
 TEST_P(TlsRouter, ABackendThatFailsVerificationGets14WithTheReason) {

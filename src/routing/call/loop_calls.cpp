@@ -236,8 +236,12 @@ asio::awaitable<bool> RouterCore::probe_tagged(rpc::ClientConnection& connection
                                                std::string& error) {
   co_await connection.async_probe_tagged(until, asio::use_awaitable);
   if (connection.is_open()) co_return true;
-  error = Clock::now() >= until ? "timed out waiting for the answer to the tagged-frames probe"
-                                : "connection closed during the tagged-frames probe";
+  if (std::string why = connection.tls_failure(); !why.empty()) {
+    error = "TLS: " + why;  // e.g. the backend refused our certificate
+  } else {
+    error = Clock::now() >= until ? "timed out waiting for the answer to the tagged-frames probe"
+                                  : "connection closed during the tagged-frames probe";
+  }
   co_return false;
 }
 
