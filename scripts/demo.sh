@@ -121,6 +121,9 @@ start routerd_anonymous "$bin/routerd" --listen 127.0.0.1:0 --admin 127.0.0.1:0 
 "$bin/routectl" call echo 1 hello --proxy "127.0.0.1:$port" 2>&1 | sed 's/^/    /' || true
 sleep 0.2
 grep -o 'TLS handshake(s) failed.*' "$work/echod_tls.log" | head -1 | sed 's/^/    echod: /'
+echo "  routectl with the CA (verifies routerd's certificate, then calls through it):"
+echo "  \$ routectl call echo 1 'hello over TLS' --proxy $proxy_tls --tls-ca ca.pem"
+"$bin/routectl" call echo 1 'hello over TLS' --proxy "$proxy_tls" --tls-ca "$certs/ca.pem" 2>&1 | sed 's/^/    /'
 echo "  and a plain-TCP client on routerd's TLS port gets nothing:"
 "$bin/routectl" call echo 1 hello --proxy "$proxy_tls" --timeout-ms 1000 2>&1 | sed 's/^/    /' || true
 

@@ -2,6 +2,7 @@
 #include <routing/proxy_client.h>
 #include <routing/router.h>
 
+#include "app/tls_flags.h"
 #include "app/common_flags.h"
 #include "app/control_loop.h"
 #include "common/log.h"
@@ -40,11 +41,14 @@ struct Common {
   std::string discovery;
   std::string token;
   long timeout_ms = 5000;
+  TlsClientOptions tls;  // to routerd (--proxy), or to the backends (call --discovery)
 };
 
 ProxyClient make_proxy(const Common& c) {
-  return ProxyClient(ProxyClientOptions{.address = c.proxy, .auth_token = c.token,
-                                        .request_timeout = milliseconds(c.timeout_ms), .connections = 1});
+  ProxyClientOptions options{.address = c.proxy, .auth_token = c.token,
+                             .request_timeout = milliseconds(c.timeout_ms), .connections = 1};
+  options.tls = c.tls;
+  return ProxyClient(options);
 }
 
 }  // namespace
@@ -58,6 +62,7 @@ int main(int argc, char** argv) {
     sub->add_option("--proxy", c.proxy, "routerd address")->check(app::host_port_validator())->capture_default_str();
     sub->add_option("--token", c.token, "authenticate with this token (routerd --auth-token)")->envname("ROUTECTL_TOKEN");
     sub->add_option("--timeout-ms", c.timeout_ms, "deadline of the call")->check(CLI::Range(1L, 3'600'000L))->capture_default_str();
+    app::add_client_tls_flags(*sub, c.tls, "--tls");
   };
   auto add_discovery = [&](CLI::App* sub, const char* help) {
     return sub->add_option("--discovery", c.discovery, help)->check(app::discovery_url_validator());
@@ -117,7 +122,9 @@ int main(int argc, char** argv) {
                         .traceparent = traceparent, .request_id = request_id};
     if (call->parsed()) {
       if (via_discovery->count() > 0) {
-        Router router(RouterOptions{.discovery = c.discovery, .health_check_interval = milliseconds(0)});
+        RouterOptions router_options{.discovery = c.discovery, .health_check_interval = milliseconds(0)};
+        router_options.tls = c.tls;
+        Router router(router_options);
         return report(router.call(system, static_cast<std::uint32_t>(procedure), payload, options));
       }
       return report(make_proxy(c).call(system, static_cast<std::uint32_t>(procedure), payload, options));

@@ -40,6 +40,12 @@ struct ProxyClientOptions {
   // CallOptions::traceparent and request_id to routerd.
   bool tagged_frames = true;
   std::size_t max_frame_bytes = 1024 * 1024;
+  // TLS to routerd (its --tls-cert): with `tls.ca_file` set, routerd is
+  // verified against that CA and the host of `address` (or
+  // tls.server_name); tls.cert_file/key_file is the client certificate for
+  // a routerd that asks for one (--tls-client-ca). Files that make no
+  // context make the constructor throw std::invalid_argument.
+  TlsClientOptions tls{};
 };
 
 class ProxyClient {

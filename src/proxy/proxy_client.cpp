@@ -3,6 +3,7 @@
 #include <routing/proxy_client.h>
 
 #include "proxy/route_args.h"
+#include "routing/backend_tls.h"
 #include "rpc/loop_thread.h"
 #include "rpc/reconnecting_connection.h"
 #include "rpc/timed_call.h"
@@ -19,19 +20,20 @@ namespace json = boost::json;
 
 struct ProxyClient::Impl {
   ProxyClientOptions options;
+  core::BackendTls tls;  // routerd is this client's backend; throws before the loop starts
   // Declared before the connections: they go first, while the loop exists.
   rpc::LoopThread loop;
   std::vector<std::unique_ptr<rpc::ReconnectingConnection>> connections;
   std::size_t next = 0;  // on the loop only
 
-  explicit Impl(ProxyClientOptions opts) : options(std::move(opts)) {
+  explicit Impl(ProxyClientOptions opts) : options(std::move(opts)), tls(options.tls) {
     if (options.connections == 0) options.connections = 1;
     for (std::size_t i = 0; i < options.connections; ++i) {
       connections.push_back(std::make_unique<rpc::ReconnectingConnection>(
           loop.executor(), options.address, options.connect_timeout, options.max_frame_bytes,
           options.auth_token.empty() ? rpc::ReconnectingConnection::Setup{}
                                      : rpc::ReconnectingConnection::Setup{[this](auto c) { return authenticate(c); }},
-          options.tagged_frames));
+          options.tagged_frames, tls.context()));
     }
   }
   ~Impl() {

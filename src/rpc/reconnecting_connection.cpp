@@ -1,6 +1,7 @@
 #include "rpc/reconnecting_connection.h"
 
 #include "rpc/address.h"
+#include "rpc/host_port.h"
 #include "rpc/timed_call.h"
 
 #include <boost/asio/use_awaitable.hpp>
@@ -9,13 +10,15 @@ namespace routing::rpc {
 
 ReconnectingConnection::ReconnectingConnection(asio::any_io_executor executor, std::string address,
                                                std::chrono::milliseconds connect_timeout,
-                                               std::size_t max_frame_bytes, Setup setup, bool probe_tagged)
+                                               std::size_t max_frame_bytes, Setup setup, bool probe_tagged,
+                                               std::shared_ptr<const tls::Context> tls)
     : executor_(executor),
       address_(std::move(address)),
       connect_timeout_(connect_timeout),
       max_frame_bytes_(max_frame_bytes),
       setup_(std::move(setup)),
       probe_tagged_(probe_tagged),
+      tls_(std::move(tls)),
       connect_done_(executor) {}
 
 asio::awaitable<std::shared_ptr<ClientConnection>> ReconnectingConnection::get(std::string& error) {
@@ -29,15 +32,22 @@ asio::awaitable<std::shared_ptr<ClientConnection>> ReconnectingConnection::get(s
   connecting_ = true;
   connect_done_.expires_at(asio::steady_timer::time_point::max());
   auto fresh = ClientConnection::create(executor_, max_frame_bytes_);
+  if (tls_) {
+    auto host = parse_host_port(address_);
+    fresh->use_tls(tls_, host ? host->host : address_);
+  }
   last_error_.clear();
   try {
     const auto until = std::chrono::steady_clock::now() + connect_timeout_;
     if (auto ec = co_await connect_within(fresh, resolve_endpoint(address_), connect_timeout_)) {
-      last_error_ = address_ + " unreachable: " + ec.message();
+      last_error_ = address_ + " unreachable: " + fresh->describe_connect_error(ec);
     } else if (probe_tagged_) {
       co_await fresh->async_probe_tagged(until, asio::use_awaitable);
       // A version-1 peer leaves it open, on the line protocol.
-      if (!fresh->is_open()) last_error_ = address_ + ": no answer to the tagged-frames probe";
+      if (!fresh->is_open()) {
+        std::string why = fresh->tls_failure();
+        last_error_ = address_ + (why.empty() ? ": no answer to the tagged-frames probe" : ": TLS: " + why);
+      }
     }
   } catch (const std::exception& e) {
     last_error_ = e.what();

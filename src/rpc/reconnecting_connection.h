@@ -20,9 +20,12 @@ class ReconnectingConnection {
 
   // `probe_tagged`: each new connection asks the peer whether it speaks
   // tagged frames (ClientConnection::async_probe_tagged) before its setup.
+  // `tls`: each new connection speaks TLS, verifying the host of `address`
+  // (null: plain TCP).
   ReconnectingConnection(asio::any_io_executor executor, std::string address,
                          std::chrono::milliseconds connect_timeout, std::size_t max_frame_bytes = default_max_frame_bytes,
-                         Setup setup = {}, bool probe_tagged = false);
+                         Setup setup = {}, bool probe_tagged = false,
+                         std::shared_ptr<const tls::Context> tls = nullptr);
 
   // The open connection, connecting first if needed; nullptr with `error`
   // set when that fails.
@@ -39,6 +42,7 @@ class ReconnectingConnection {
   std::size_t max_frame_bytes_;
   Setup setup_;
   bool probe_tagged_;
+  std::shared_ptr<const tls::Context> tls_;
   std::shared_ptr<ClientConnection> connection_;
   bool connecting_ = false;
   std::string last_error_;

@@ -7,6 +7,8 @@
 #include "support/sync_client.h"
 #include "support/test_certificates.h"
 
+#include <routing/proxy_client.h>
+
 #include <boost/asio/ip/address.hpp>
 #include <gtest/gtest.h>
 
@@ -102,6 +104,35 @@ TEST(RouterdTls, APlainClientIsRefusedByATlsRouterd) {
   ASSERT_TRUE(plain.connected());  // TCP connects; nothing is served
   EXPECT_NE(plain.call(1, R"({"name":"echo","procedure_id":1,"payload":"x"})").status, Status::ok);
   EXPECT_TRUE(routerd.wait_for_log("TLS handshake\\(s\\) failed")) << routerd.log();
+}
+
+TEST(RouterdTls, ProxyClientAndRoutectlSpeakTlsToRouterd) {
+  const auto& certs = test_certificates();
+  auto echod = start_tls_echod();
+  auto echod_port = echod.wait_listening();
+  ASSERT_TRUE(echod_port) << echod.log();
+  auto args = tls_routerd_args(*echod_port);
+  args.insert(args.end(), {"--upstream-tls-cert", certs.billing.cert, "--upstream-tls-key", certs.billing.key});
+  Process routerd(ROUTERD_PATH, args);
+  auto port = routerd.wait_listening();
+  ASSERT_TRUE(port) << routerd.log();
+  const std::string address = "127.0.0.1:" + std::to_string(*port);
+
+  ProxyClientOptions options{.address = address};
+  options.tls.ca_file = certs.ca;
+  ProxyClient client(options);
+  Reply reply = client.call("echo", 1, "through TLS");
+  EXPECT_EQ(reply.status, Status::ok) << reply.payload;
+  EXPECT_EQ(reply.payload, "through TLS");
+  ProxyClient plain(ProxyClientOptions{.address = address, .connect_timeout = std::chrono::milliseconds(500)});
+  EXPECT_NE(plain.call("echo", 1, "x").status, Status::ok);
+
+  RunResult routectl = run_program(ROUTECTL_PATH, {"call", "echo", "1", "hello", "--proxy", address, "--tls-ca", certs.ca});
+  EXPECT_EQ(routectl.exit_code, 0) << routectl.err;
+  EXPECT_EQ(routectl.out, "hello\n");
+  RunResult stranger = run_program(ROUTECTL_PATH, {"call", "echo", "1", "x", "--proxy", address, "--tls-ca", certs.other_ca});
+  EXPECT_NE(stranger.exit_code, 0);
+  EXPECT_NE(stranger.err.find("certificate verify failed"), std::string::npos) << stranger.err;
 }
 
 TEST(RouterdTls, BadTlsFlagsExit2WithTheReason) {
