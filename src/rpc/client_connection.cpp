@@ -38,7 +38,8 @@ asio::awaitable<error_code> ClientConnection::connect(asio::ip::tcp::endpoint en
   socket_.non_blocking(true, ec);  // for send_now
   if (tls_context_) {
     auto session = std::make_unique<tls::Session>(tls_context_, socket_.native_handle(), tls_host_,
-                                                  tls::Session::Reads::fed);
+                                                  tls::Session::Reads::fed,
+                                                  tls_host_ + ":" + std::to_string(endpoint.port()));
     // The caller bounds the whole connect; this bound only keeps a forgotten one finite.
     tls_failure_ = co_await tls::async_handshake(socket_, *session, Clock::now() + std::chrono::minutes(1));
     if (!tls_failure_.empty()) {

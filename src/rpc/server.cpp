@@ -209,9 +209,10 @@ asio::awaitable<void> Server::admit_after_handshake(Worker& worker, asio::ip::tc
     failure = e.what();
   }
   if (!failure.empty()) {
+    // Counted before the close: the peer sees the close after the figures say so.
     shared_->tls_failures.note(format_host_port(peer) + ": " + failure);
-    socket.close(ec);
     shared_->open.fetch_sub(1, std::memory_order_relaxed);
+    socket.close(ec);
     co_return;
   }
   shared_->tls_handshakes.fetch_add(1, std::memory_order_relaxed);

@@ -100,7 +100,7 @@ TEST(RouterdTls, APlainClientIsRefusedByATlsRouterd) {
   Process routerd(ROUTERD_PATH, tls_routerd_args(*echod_port));
   auto port = routerd.wait_listening();
   ASSERT_TRUE(port) << routerd.log();
-  SyncClient plain(loopback(*port), {});
+  SyncClient plain(loopback(*port), nullptr);  // plain TCP
   ASSERT_TRUE(plain.connected());  // TCP connects; nothing is served
   EXPECT_NE(plain.call(1, R"({"name":"echo","procedure_id":1,"payload":"x"})").status, Status::ok);
   EXPECT_TRUE(routerd.wait_for_log("TLS handshake\\(s\\) failed")) << routerd.log();

@@ -75,6 +75,30 @@ TEST(Tls, TaggedCallsShareATlsConnection) {
   EXPECT_EQ(server->stats().tls_handshakes_total, 1u);  // every call on the one session
 }
 
+// A reconnect offers the session the server gave the last connection (a
+// TLS 1.3 ticket, kept by the client context per server): no certificate
+// exchange, and the server counts it as resumed.
+TEST(Tls, AReconnectResumesTheLastSession) {
+  const auto& certs = test_certificates();
+  auto server = tls_server(certs.server);
+  auto context = rpc::tls::Context::client(client_files(certs.ca));
+  auto connect_and_call = [&] {
+    SyncClient client(server->local_endpoint(), context);
+    EXPECT_TRUE(client.connected()) << client.error();
+    EXPECT_EQ(client.call(1, "hi").payload, "hi");  // the ticket arrives after the handshake: read it
+    return client.connection().resumed_tls_session();
+  };
+  EXPECT_FALSE(connect_and_call());
+  EXPECT_TRUE(connect_and_call());
+  EXPECT_TRUE(connect_and_call());
+  EXPECT_EQ(server->stats().tls_handshakes_total, 3u);
+  EXPECT_EQ(server->stats().tls_resumed_total, 2u);
+  // Another client context has no session to offer.
+  SyncClient fresh(server->local_endpoint(), client_files(certs.ca));
+  EXPECT_TRUE(fresh.connected());
+  EXPECT_FALSE(fresh.connection().resumed_tls_session());
+}
+
 TEST(Tls, AServerIsVerifiedByItsCaAndItsName) {
   const auto& certs = test_certificates();
   auto server = tls_server(certs.server);

@@ -25,8 +25,12 @@ class SyncClient {
 
   SyncClient(boost::asio::ip::tcp::endpoint endpoint, const rpc::tls::ClientFiles& files,
              std::string host = "127.0.0.1")
+      : SyncClient(endpoint, files.enabled() ? rpc::tls::Context::client(files) : nullptr, std::move(host)) {}
+  // With a client context made once (its sessions resume across connections); null: plain TCP.
+  SyncClient(boost::asio::ip::tcp::endpoint endpoint, std::shared_ptr<const rpc::tls::Context> tls,
+             std::string host = "127.0.0.1")
       : connection_(rpc::ClientConnection::create(ctx_.get_executor())) {
-    if (files.enabled()) connection_->use_tls(rpc::tls::Context::client(files), std::move(host));
+    if (tls) connection_->use_tls(std::move(tls), std::move(host));
     run([this, endpoint]() -> boost::asio::awaitable<void> {
       auto ec = co_await connection_->connect(endpoint);
       error_ = ec ? connection_->describe_connect_error(ec) : "";

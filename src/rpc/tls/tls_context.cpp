@@ -1,6 +1,7 @@
 #include "rpc/tls/tls_context.h"
 
 #include "rpc/tls/tls_errors.h"
+#include "rpc/tls/tls_session.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -89,10 +90,38 @@ std::shared_ptr<const Context> Context::client(const ClientFiles& files) {
     use_certificate(ctx, files.cert, files.key);
   }
   context->server_name_ = files.server_name;
+  // Sessions the servers hand out (TLS 1.3 tickets) are kept per server by
+  // the Session that received them (tls_session.cpp), not in OpenSSL's cache.
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(ctx, keep_new_session);
   context->expiry_ = expiry_of(ctx);
   return context;
 }
 
-Context::~Context() { SSL_CTX_free(ctx_); }
+Context::~Context() {
+  for (auto& [server, session] : sessions_) SSL_SESSION_free(session);
+  SSL_CTX_free(ctx_);
+}
+
+SSL_SESSION* Context::take_session(const std::string& server) const {
+  std::lock_guard lock(sessions_mutex_);
+  auto found = sessions_.find(server);
+  if (found == sessions_.end()) return nullptr;
+  SSL_SESSION_up_ref(found->second);
+  return found->second;
+}
+
+void Context::keep_session(const std::string& server, SSL_SESSION* session) const {
+  constexpr std::size_t max_servers = 10000;  // a router with more backends resumes only to the first
+  std::lock_guard lock(sessions_mutex_);
+  auto [it, inserted] = sessions_.try_emplace(server, session);
+  if (!inserted) {
+    SSL_SESSION_free(it->second);
+    it->second = session;
+  } else if (sessions_.size() > max_servers) {
+    sessions_.erase(it);
+    SSL_SESSION_free(session);
+  }
+}
 
 }  // namespace routing::rpc::tls

@@ -6,9 +6,12 @@
 // renegotiation to refuse.
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
 #include <string>
 
 typedef struct ssl_ctx_st SSL_CTX;  // NOLINT: OpenSSL's own declaration
+typedef struct ssl_session_st SSL_SESSION;  // NOLINT
 
 namespace routing::rpc::tls {
 
@@ -50,9 +53,18 @@ class Context {
   // When the certificate this side presents expires (none: max()).
   std::chrono::system_clock::time_point certificate_expiry() const noexcept { return expiry_; }
 
+  // Client: the last session a server ("host:port") gave for resumption,
+  // offered by the next connection to it, so a reconnect skips the full
+  // handshake (certificate exchange and verification). Thread-safe.
+  // take_session returns a new reference (the caller frees it) or null.
+  SSL_SESSION* take_session(const std::string& server) const;
+  void keep_session(const std::string& server, SSL_SESSION* session) const;  // takes the reference
+
  private:
   Context(SSL_CTX* ctx, Role role) : ctx_(ctx), role_(role) {}
   SSL_CTX* ctx_;
+  mutable std::mutex sessions_mutex_;
+  mutable std::unordered_map<std::string, SSL_SESSION*> sessions_;  // bounded: one per server
   Role role_;
   std::string server_name_;
   std::chrono::system_clock::time_point expiry_ = std::chrono::system_clock::time_point::max();

@@ -100,8 +100,25 @@ std::string identity_of(const void* x509_certificate) {
   return common_name(cert);
 }
 
-Session::Session(std::shared_ptr<const Context> context, int descriptor, std::string_view host, Reads reads)
-    : context_(std::move(context)), ssl_(SSL_new(context_->native())) {
+// The Session an SSL belongs to (for the new-session callback).
+int session_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+int keep_new_session(SSL* ssl, SSL_SESSION* session) {
+  auto* owner = static_cast<Session*>(SSL_get_ex_data(ssl, session_index()));
+  if (owner == nullptr || owner->resume_key_.empty()) return 0;  // OpenSSL frees it
+  // A copy: OpenSSL marks a connection's own session not resumable when the
+  // connection is freed without a close_notify, as a pooled one may be.
+  SSL_SESSION* copy = SSL_SESSION_dup(session);
+  if (copy != nullptr) owner->context_->keep_session(owner->resume_key_, copy);
+  return 0;  // OpenSSL keeps (and frees) its own
+}
+
+Session::Session(std::shared_ptr<const Context> context, int descriptor, std::string_view host, Reads reads,
+                 std::string resume_key)
+    : context_(std::move(context)), ssl_(SSL_new(context_->native())), resume_key_(std::move(resume_key)) {
   if (ssl_ == nullptr) throw std::runtime_error("TLS: cannot make a session: " + last_error());
   BIO* bio = BIO_new(socket_method());
   if (bio == nullptr) {
@@ -129,6 +146,13 @@ Session::Session(std::shared_ptr<const Context> context, int descriptor, std::st
     return;
   }
   SSL_set_connect_state(ssl_);
+  if (!resume_key_.empty()) {
+    SSL_set_ex_data(ssl_, session_index(), this);
+    if (SSL_SESSION* offered = context_->take_session(resume_key_)) {
+      SSL_set_session(ssl_, offered);  // takes its own reference
+      SSL_SESSION_free(offered);
+    }
+  }
   std::string name = context_->server_name().empty() ? std::string(host) : context_->server_name();
   if (name.empty()) return;
   if (is_ip_literal(name)) {

@@ -37,8 +37,11 @@ class Session {
 
   // `host`: a client's peer as addressed (a name or an IP literal), verified
   // against the server's certificate unless the context names another.
+  // `resume_key`: a client's server as "host:port": the session that server
+  // last gave is offered (Context::take_session), and the ones it gives on
+  // this connection are kept for the next (empty: no resumption).
   Session(std::shared_ptr<const Context> context, int descriptor, std::string_view host = {},
-          Reads reads = Reads::from_socket);
+          Reads reads = Reads::from_socket, std::string resume_key = {});
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -71,12 +74,18 @@ class Session {
 
  private:
   IoResult outcome(int ret);
+  friend int keep_new_session(SSL* ssl, SSL_SESSION* session);
 
   std::shared_ptr<const Context> context_;
   SSL* ssl_;
-  BIO* fed_ = nullptr;  // Reads::fed: the memory BIO OpenSSL reads from (owned by ssl_)
+  BIO* fed_ = nullptr;
+  std::string resume_key_;  // Reads::fed: the memory BIO OpenSSL reads from (owned by ssl_)
   std::string failure_;
 };
+
+// OpenSSL's new-session callback (client contexts): hands the session to
+// the Context under the Session's resume key.
+int keep_new_session(SSL* ssl, SSL_SESSION* session);
 
 // The identity of a certificate (see peer_identity); empty for nullptr.
 std::string identity_of(const void* x509_certificate);
