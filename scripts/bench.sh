@@ -158,6 +158,23 @@ if [ "$smoke" = 1 ]; then
   exit 0
 fi
 
+# versus_haproxy_table FIRST-COLUMN ROUTERD-MODE HAPROXY-MODE ROUTERD-DEFAULTS-MODE:
+# per connection count, the two routerd rows' calls/s, CPU per call (and
+# the first's p50) as ratios of HAProxy's row, from $results.
+versus_haproxy_table() {
+  local first="$1" t="$2" h="$3" d="$4"
+  echo "| $first | $t calls/s ÷ $h | CPU per call ÷ $h | p50 ÷ $h | $d calls/s ÷ $h | CPU per call ÷ $h |"
+  echo "| ---: | ---: | ---: | ---: | ---: | ---: |"
+  for c in $counts; do
+    awk -F'\t' -v c="$c" -v t="$t" -v h="$h" -v d="$d" '$2 == c { calls[$1] = $3; p50[$1] = $4; cpu[$1] = $7 }
+      function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
+      END {
+        printf "| %s | %s | %s | %s | %s | %s |\n", c, ratio(calls[t], calls[h]), ratio(cpu[t], cpu[h]), ratio(p50[t], p50[h]),
+               ratio(calls[d], calls[h]), ratio(cpu[d], cpu[h])
+      }' "$results"
+  done
+}
+
 stamp="$(date -u +%Y%m%d-%H%M%S)"
 out="bench/results/bench-$stamp"
 {
@@ -196,17 +213,7 @@ out="bench/results/bench-$stamp"
   echo "protocol). Issue 23's target at 64: routerd tagged >= 1.5x HAProxy's calls/s, CPU per call <= 0.67x,"
   echo "p50 no worse."
   echo
-  echo "| calls in flight | routerd-1-worker-tagged calls/s ÷ haproxy-tcp | CPU per call ÷ haproxy-tcp | p50 ÷ haproxy-tcp | routerd-defaults-tagged calls/s ÷ haproxy-tcp | CPU per call ÷ haproxy-tcp |"
-  echo "| ---: | ---: | ---: | ---: | ---: | ---: |"
-  for c in $counts; do
-    awk -F'\t' -v c="$c" '$2 == c { calls[$1] = $3; p50[$1] = $4; cpu[$1] = $7 }
-      function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
-      END {
-        t = "routerd-1-worker-tagged"; h = "haproxy-tcp"; d = "routerd-defaults-tagged"
-        printf "| %s | %s | %s | %s | %s | %s |\n", c, ratio(calls[t], calls[h]), ratio(cpu[t], cpu[h]), ratio(p50[t], p50[h]),
-               ratio(calls[d], calls[h]), ratio(cpu[d], cpu[h])
-      }' "$results"
-  done
+  versus_haproxy_table "calls in flight" routerd-1-worker-tagged haproxy-tcp routerd-defaults-tagged
   echo
   echo "TLS on both legs: routerd (--tls-cert on its port, --tls-ca to echod) and HAProxy (ssl on bind and"
   echo "server, TLS 1.3, the backend verified) in front of the same echod serving TLS; clients speak TLS."
@@ -215,17 +222,7 @@ out="bench/results/bench-$stamp"
   echo "Handshakes on routerd-1-worker-tls over its $tls_calls calls: ${client_handshakes:-?} from clients,"
   echo "${backend_handshakes:-?} to echod (one per connection, none per call)."
   echo
-  echo "| connections | routerd-1-worker-tls calls/s ÷ haproxy-tls | CPU per call ÷ haproxy-tls | p50 ÷ haproxy-tls | routerd-defaults-tls calls/s ÷ haproxy-tls | CPU per call ÷ haproxy-tls |"
-  echo "| ---: | ---: | ---: | ---: | ---: | ---: |"
-  for c in $counts; do
-    awk -F'\t' -v c="$c" '$2 == c { calls[$1] = $3; p50[$1] = $4; cpu[$1] = $7 }
-      function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
-      END {
-        t = "routerd-1-worker-tls"; h = "haproxy-tls"; d = "routerd-defaults-tls"
-        printf "| %s | %s | %s | %s | %s | %s |\n", c, ratio(calls[t], calls[h]), ratio(cpu[t], cpu[h]), ratio(p50[t], p50[h]),
-               ratio(calls[d], calls[h]), ratio(cpu[d], cpu[h])
-      }' "$results"
-  done
+  versus_haproxy_table connections routerd-1-worker-tls haproxy-tls routerd-defaults-tls
   echo
   echo "Start of routerd to its first routed call answered (build/bench/startup_time, $startup_runs runs): \`$startup\`"
   echo

@@ -26,33 +26,42 @@ free_port() {
   return 1
 }
 
-# start_haproxy BACKEND_PORT: HAProxy 2.6 in TCP mode, one thread, in front
-# of 127.0.0.1:BACKEND_PORT; sets $haproxy_port and $haproxy_pid. HAProxy
-# cannot bind port 0 and report it, and a port found free can still be taken
-# before it binds (by another process, or as an outgoing connection's local
-# port): a few tries.
-start_haproxy() {
+# launch_haproxy NAME GLOBAL_EXTRA LISTEN_LINES: HAProxy 2.6, one thread, TCP
+# mode, with LISTEN_LINES (where @PORT@ stands for the port it listens on);
+# sets $launched_port and $launched_pid. HAProxy cannot bind port 0 and
+# report it, and a port found free can still be taken before it binds (by
+# another process, or as an outgoing connection's local port): a few tries.
+launch_haproxy() {
+  local name="$1" global_extra="$2" listen="$3"
   for _ in 1 2 3 4 5; do
-    haproxy_port="$(free_port)"
-    cat >"$work/haproxy.cfg" <<CFG
+    launched_port="$(free_port)"
+    cat >"$work/$name.cfg" <<CFG
 global
   nbthread 1
   maxconn 5000
+$global_extra
 defaults
   mode tcp
   timeout connect 5s
   timeout client 60s
   timeout server 60s
 listen echo
-  bind 127.0.0.1:$haproxy_port
-  server echod 127.0.0.1:$1
+${listen//@PORT@/$launched_port}
 CFG
-    haproxy -f "$work/haproxy.cfg" -db 2>"$work/haproxy.log" &
-    haproxy_pid="$!"
+    haproxy -f "$work/$name.cfg" -db 2>"$work/$name.log" &
+    launched_pid="$!"
     sleep 0.5
-    if kill -0 "$haproxy_pid" 2>/dev/null; then pids+=("$haproxy_pid"); return 0; fi
+    if kill -0 "$launched_pid" 2>/dev/null; then pids+=("$launched_pid"); return 0; fi
   done
-  echo "haproxy did not start:"; cat "$work/haproxy.log"; exit 1
+  echo "$name did not start:"; cat "$work/$name.log"; exit 1
+}
+
+# start_haproxy BACKEND_PORT: in front of 127.0.0.1:BACKEND_PORT; sets
+# $haproxy_port and $haproxy_pid.
+start_haproxy() {
+  launch_haproxy haproxy "" "  bind 127.0.0.1:@PORT@
+  server echod 127.0.0.1:$1"
+  haproxy_port="$launched_port"; haproxy_pid="$launched_pid"
 }
 
 # make_certificates DIR: a CA (DIR/ca.pem), a server certificate for
@@ -78,29 +87,10 @@ make_certificates() {
 # server-combined.pem and verifies the backend against ca.pem as
 # "localhost"); sets $haproxy_tls_port and $haproxy_tls_pid.
 start_haproxy_tls() {
-  for _ in 1 2 3 4 5; do
-    haproxy_tls_port="$(free_port)"
-    cat >"$work/haproxy-tls.cfg" <<CFG
-global
-  nbthread 1
-  maxconn 5000
-  ssl-default-bind-options ssl-min-ver TLSv1.3
-  ssl-default-server-options ssl-min-ver TLSv1.3
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-listen echo
-  bind 127.0.0.1:$haproxy_tls_port ssl crt $2/server-combined.pem
-  server echod 127.0.0.1:$1 ssl verify required ca-file $2/ca.pem verifyhost localhost
-CFG
-    haproxy -f "$work/haproxy-tls.cfg" -db 2>"$work/haproxy-tls.log" &
-    haproxy_tls_pid="$!"
-    sleep 0.5
-    if kill -0 "$haproxy_tls_pid" 2>/dev/null; then pids+=("$haproxy_tls_pid"); return 0; fi
-  done
-  echo "haproxy (TLS) did not start:"; cat "$work/haproxy-tls.log"; exit 1
+  launch_haproxy haproxy-tls "  ssl-default-bind-options ssl-min-ver TLSv1.3
+  ssl-default-server-options ssl-min-ver TLSv1.3" "  bind 127.0.0.1:@PORT@ ssl crt $2/server-combined.pem
+  server echod 127.0.0.1:$1 ssl verify required ca-file $2/ca.pem verifyhost localhost"
+  haproxy_tls_port="$launched_port"; haproxy_tls_pid="$launched_pid"
 }
 
 # cpu_ticks PID: the process's user + system time so far, in clock ticks
