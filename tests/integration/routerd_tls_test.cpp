@@ -12,6 +12,8 @@
 #include <boost/asio/ip/address.hpp>
 #include <gtest/gtest.h>
 
+#include <optional>
+
 namespace routing::test {
 namespace {
 
@@ -33,16 +35,35 @@ std::vector<std::string> tls_routerd_args(std::uint16_t echod_port) {
           "--tls-cert", certs.server.cert, "--tls-key", certs.server.key, "--tls-ca", certs.ca};
 }
 
+// A TLS echod (mutual TLS) behind a TLS routerd; with `upstream_cert`,
+// routerd presents the billing certificate to echod.
+class TlsLegs {
+ public:
+  explicit TlsLegs(bool upstream_cert)
+      : echod(start_tls_echod()), routerd(ROUTERD_PATH, routerd_args(echod, upstream_cert)) {
+    port = routerd.wait_listening();
+  }
+  Process echod;
+  Process routerd;
+  std::optional<std::uint16_t> port;  // routerd's
+
+ private:
+  static std::vector<std::string> routerd_args(Process& echod, bool upstream_cert) {
+    const auto& certs = test_certificates();
+    auto args = tls_routerd_args(echod.wait_listening().value_or(0));
+    if (upstream_cert) {
+      args.insert(args.end(), {"--upstream-tls-cert", certs.billing.cert, "--upstream-tls-key", certs.billing.key});
+    }
+    return args;
+  }
+};
+
 TEST(RouterdTls, RoutesOverTlsOnBothLegsWithItsUpstreamCertificate) {
   const auto& certs = test_certificates();
-  auto echod = start_tls_echod();
-  auto echod_port = echod.wait_listening();
-  ASSERT_TRUE(echod_port) << echod.log();
-  auto args = tls_routerd_args(*echod_port);
-  args.insert(args.end(), {"--upstream-tls-cert", certs.billing.cert, "--upstream-tls-key", certs.billing.key});
-  Process routerd(ROUTERD_PATH, args);
-  auto port = routerd.wait_listening();
-  ASSERT_TRUE(port) << routerd.log();
+  TlsLegs legs(/*upstream_cert=*/true);
+  auto& routerd = legs.routerd;
+  auto port = legs.port;
+  ASSERT_TRUE(port) << legs.echod.log() << routerd.log();
 
   SyncClient client(loopback(*port), client_files(certs.ca));
   ASSERT_TRUE(client.connected()) << client.error();
@@ -66,12 +87,11 @@ TEST(RouterdTls, RoutesOverTlsOnBothLegsWithItsUpstreamCertificate) {
 
 TEST(RouterdTls, EchodRefusesARouterdWithoutAClientCertificate) {
   const auto& certs = test_certificates();
-  auto echod = start_tls_echod();
-  auto echod_port = echod.wait_listening();
-  ASSERT_TRUE(echod_port) << echod.log();
-  Process routerd(ROUTERD_PATH, tls_routerd_args(*echod_port));
-  auto port = routerd.wait_listening();
-  ASSERT_TRUE(port) << routerd.log();
+  TlsLegs legs(/*upstream_cert=*/false);
+  auto& echod = legs.echod;
+  auto& routerd = legs.routerd;
+  auto port = legs.port;
+  ASSERT_TRUE(port) << echod.log() << routerd.log();
   SyncClient client(loopback(*port), client_files(certs.ca));
   ASSERT_TRUE(client.connected()) << client.error();
   Reply reply = client.call(1, R"({"name":"echo","procedure_id":1,"payload":"x"})");
@@ -94,12 +114,11 @@ TEST(RouterdTls, AClientOfferingOnlyTls12IsRefused) {
 }
 
 TEST(RouterdTls, APlainClientIsRefusedByATlsRouterd) {
-  auto echod = start_tls_echod();
-  auto echod_port = echod.wait_listening();
-  ASSERT_TRUE(echod_port) << echod.log();
-  Process routerd(ROUTERD_PATH, tls_routerd_args(*echod_port));
-  auto port = routerd.wait_listening();
-  ASSERT_TRUE(port) << routerd.log();
+  TlsLegs legs(/*upstream_cert=*/false);
+  auto& echod = legs.echod;
+  auto& routerd = legs.routerd;
+  auto port = legs.port;
+  ASSERT_TRUE(port) << echod.log() << routerd.log();
   SyncClient plain(loopback(*port), nullptr);  // plain TCP
   ASSERT_TRUE(plain.connected());  // TCP connects; nothing is served
   EXPECT_NE(plain.call(1, R"({"name":"echo","procedure_id":1,"payload":"x"})").status, Status::ok);
@@ -108,23 +127,23 @@ TEST(RouterdTls, APlainClientIsRefusedByATlsRouterd) {
 
 TEST(RouterdTls, ProxyClientAndRoutectlSpeakTlsToRouterd) {
   const auto& certs = test_certificates();
-  auto echod = start_tls_echod();
-  auto echod_port = echod.wait_listening();
-  ASSERT_TRUE(echod_port) << echod.log();
-  auto args = tls_routerd_args(*echod_port);
-  args.insert(args.end(), {"--upstream-tls-cert", certs.billing.cert, "--upstream-tls-key", certs.billing.key});
-  Process routerd(ROUTERD_PATH, args);
-  auto port = routerd.wait_listening();
-  ASSERT_TRUE(port) << routerd.log();
+  TlsLegs legs(/*upstream_cert=*/true);
+  auto& routerd = legs.routerd;
+  auto port = legs.port;
+  ASSERT_TRUE(port) << legs.echod.log() << routerd.log();
   const std::string address = "127.0.0.1:" + std::to_string(*port);
 
-  ProxyClientOptions options{.address = address};
+  ProxyClientOptions options;
+  options.address = address;
   options.tls.ca_file = certs.ca;
   ProxyClient client(options);
   Reply reply = client.call("echo", 1, "through TLS");
   EXPECT_EQ(reply.status, Status::ok) << reply.payload;
   EXPECT_EQ(reply.payload, "through TLS");
-  ProxyClient plain(ProxyClientOptions{.address = address, .connect_timeout = std::chrono::milliseconds(500)});
+  ProxyClientOptions plain_options;
+  plain_options.address = address;
+  plain_options.connect_timeout = std::chrono::milliseconds(500);
+  ProxyClient plain(plain_options);
   EXPECT_NE(plain.call("echo", 1, "x").status, Status::ok);
 
   RunResult routectl = run_program(ROUTECTL_PATH, {"call", "echo", "1", "hello", "--proxy", address, "--tls-ca", certs.ca});
