@@ -34,7 +34,7 @@ std::size_t Transport::send_now(std::string_view data, error_code& ec) {
 
 void Transport::use_tls(std::unique_ptr<tls::Session> session) {
   tls_ = std::move(session);
-  if (tls_) raw_.resize(32 * 1024);  // two full records
+  if (tls_) raw_.resize(16 * 1024);  // a full record (kept per connection: see docs/security.md)
 }
 
 bool Transport::peer_looks_open() {

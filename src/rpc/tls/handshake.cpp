@@ -11,7 +11,9 @@ asio::awaitable<std::string> async_handshake(asio::ip::tcp::socket& socket, Sess
                                              std::chrono::steady_clock::time_point deadline) {
   using namespace asio::experimental::awaitable_operators;
   asio::steady_timer timer(socket.get_executor(), deadline);
-  std::array<char, 16 * 1024> raw;  // a session that reads what it is fed: the socket's bytes
+  // A session that reads what it is fed gets the socket's bytes through this. Small:
+  // every handshake in progress (a stalled one too) holds one until it ends.
+  std::array<char, 4 * 1024> raw;
   for (;;) {
     IoResult step = session.handshake();
     if (step.io == Io::done) co_return std::string();
