@@ -1,6 +1,7 @@
 // discoveryd: the discovery service (CONTRACT §2).
 #include "admin/admin_http.h"
 #include "admin/process_metrics.h"
+#include "app/policy_flags.h"
 #include "app/tls_flags.h"
 #include "app/control_loop.h"
 #include "app/discoveryd_flags.h"
@@ -16,6 +17,7 @@
 #include <boost/asio/detached.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <iostream>
 #include <memory>
@@ -38,12 +40,25 @@ void reload(routing::app::SettingsReload& settings, routing::discovery::Discover
   app::DiscoverydFlags fresh;
   app::add_discoveryd_flags(cli, fresh);
   app::ReloadSteps steps;
+  bool policy_changed = false;
   steps.check_and_apply = [&]() -> std::optional<std::string> {
+    // The file is read again even when its name did not change. Checked
+    // against the listener discoveryd runs (its TLS files need a restart).
+    auto loaded = app::load_policy_flag(fresh.policy_file, running);
+    if (loaded.error) return loaded.error;
     warn_if_long_polls_can_take_every_connection(fresh.limits, running);
     service.set_limits(app::effective_limits(fresh.limits, running.max_frame_bytes));
+    policy_changed = service.policy().replace(std::move(loaded.policy));
     return std::nullopt;
   };
-  steps.keep = app::keep_all_but(app::discoveryd_limit_settings());
+  auto changeable = app::discoveryd_limit_settings();
+  changeable.insert("policy");
+  steps.keep = app::keep_all_but(std::move(changeable));
+  // The same file with new rules names no setting.
+  steps.finish = [&](const std::vector<std::string>& applied) {
+    const bool named = std::find(applied.begin(), applied.end(), "policy") != applied.end();
+    return policy_changed && !named ? std::vector<std::string>{"policy"} : std::vector<std::string>{};
+  };
   settings.reload(cli, steps);
 }
 
@@ -64,6 +79,11 @@ int main(int argc, char** argv) {
     std::cerr << "discoveryd: " << *why << "\n";
     return 2;
   }
+  auto policy = app::load_policy_flag(flags.policy_file, flags.server);
+  if (policy.error) {
+    std::cerr << "discoveryd: " << *policy.error << "\n";
+    return 2;
+  }
   if (app::checking_config(app)) {
     std::cout << "ok\n";
     return 0;
@@ -78,6 +98,7 @@ int main(int argc, char** argv) {
   discovery::DiscoveryService service(app::effective_limits(flags.limits, flags.server.max_frame_bytes));
   flags.server.service_name = "discoveryd";
   rpc::Server server(flags.server);
+  service.policy().set(std::move(policy.policy));
   service.register_procedures(server);
   std::atomic<bool> serving{false};  // /readyz: from the first accept until SIGTERM
   std::atomic<bool> draining{false};

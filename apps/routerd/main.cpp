@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
     spdlog::critical("cannot open the access log: {}", e.what());
     return 1;
   }
+  service->policy().set(f.policy);
   rpc::Server server(f.server);
   service->register_procedures(server);
 

@@ -1,5 +1,6 @@
 #include "routerd_reload.h"
 
+#include "app/policy_flags.h"
 #include "app/tls_flags.h"
 #include "routing/router_core.h"
 
@@ -66,7 +67,10 @@ std::optional<std::string> finish_routerd_flags(RouterdFlags& f, const CLI::App&
   } catch (const std::invalid_argument& e) {
     return e.what();
   }
-  return server_tls_problem(f.server);
+  if (auto why = server_tls_problem(f.server)) return why;
+  auto loaded = load_policy_flag(f.policy_file, f.server);
+  f.policy = std::move(loaded.policy);
+  return loaded.error;
 }
 
 RouterdReload::RouterdReload(const CLI::App& cli, std::vector<std::string> command_line, std::string token)
@@ -87,14 +91,15 @@ void RouterdReload::reload(proxy::RouterdService& service, core::RouterCore* cor
                            const std::string& current) { return needs_restart(name, value, current, service); },
                .finish = [&](const std::vector<std::string>& applied) {
                  service.set_rate_limits(fresh.proxy.rate_limit, fresh.proxy.rate_burst);
-                 std::vector<std::string> more;
-                 if (fresh.proxy.auth_token == token_) return more;
-                 service.set_auth_token(fresh.proxy.auth_token);
-                 token_ = fresh.proxy.auth_token;
-                 // The same file (or variable) with a new token names no setting.
+                 // The same file (or variable) with new contents names no setting.
                  auto named = [&](const char* name) {
                    return std::find(applied.begin(), applied.end(), name) != applied.end();
                  };
+                 std::vector<std::string> more;
+                 if (service.policy().replace(fresh.policy) && !named("policy")) more.push_back("policy");
+                 if (fresh.proxy.auth_token == token_) return more;
+                 service.set_auth_token(fresh.proxy.auth_token);
+                 token_ = fresh.proxy.auth_token;
                  if (!named("auth-token") && !named("auth-token-file")) more.push_back("auth token");
                  return more;
                }});

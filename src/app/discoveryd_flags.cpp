@@ -1,5 +1,6 @@
 #include "app/discoveryd_flags.h"
 
+#include "app/policy_flags.h"
 #include "app/settings.h"
 
 #include <algorithm>
@@ -50,6 +51,7 @@ void add_discoveryd_flags(CLI::App& app, DiscoverydFlags& f) {
                  "admin HTTP connections open at once; at the limit a newcomer replaces the one waiting longest "
                  "(>= 1 s) for a request, else gets 503 and is closed")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}))->capture_default_str();
+  add_policy_flag(app, f.policy_file);
   for (const auto& flag : limit_flags) {
     app.add_option(flag.name, f.limits.*flag.field, flag.help)
         ->check(CLI::Range(std::size_t{1}, flag.max))

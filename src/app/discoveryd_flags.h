@@ -16,6 +16,7 @@ struct DiscoverydFlags {
   discovery::DiscoveryLimits limits;
   std::string admin = "127.0.0.1:10201";  // /metrics, /healthz, /readyz
   admin::AdminLimits admin_limits;
+  std::string policy_file;  // --policy: who may REGISTER which names
 };
 
 // The server flags, and one flag per bound of discovery/limits.h.

@@ -1,4 +1,5 @@
 #include "app/routerd_flags.h"
+#include "app/policy_flags.h"
 #include "app/tls_flags.h"
 
 #include "app/settings.h"
@@ -115,6 +116,7 @@ void add_routerd_flags(CLI::App& app, RouterdFlags& f) {
   app.add_option("--auth-token", f.proxy.auth_token,
                  "require clients to authenticate (procedure 4) with this token; prefer --auth-token-file");
   app.add_option("--auth-token-file", f.auth_token_file, "read the token from this file")->check(CLI::ExistingFile);
+  add_policy_flag(app, f.policy_file);
   auto& throttle = f.proxy.auth_throttle;
   app.add_option("--auth-max-failures", throttle.max_failures_per_connection,
                  "failed authentications after which a connection is closed")

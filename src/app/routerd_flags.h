@@ -5,9 +5,11 @@
 
 #include "app/common_flags.h"
 #include "admin/admin_http.h"
+#include "policy/policy.h"
 #include "proxy/proxy_options.h"
 #include "rpc/server_options.h"
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -21,6 +23,8 @@ struct RouterdFlags {
   std::string admin = "127.0.0.1:10301";
   proxy::AdminLimits admin_limits;
   std::string auth_token_file;
+  std::string policy_file;                        // --policy
+  std::shared_ptr<const policy::Policy> policy;  // its rules, read by finish_routerd_flags
 };
 
 // Every flag, with --config FILE and --check-config (settings.h: read with

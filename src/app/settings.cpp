@@ -1,6 +1,7 @@
 #include "app/settings.h"
 
 #include "app/common_flags.h"
+#include "common/toml_text.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -17,52 +18,6 @@ namespace {
 // Settings that are not settings of the program but of how it reads them.
 bool is_meta(const std::string& name) {
   return name.empty() || name == "help" || name == "version" || name == "config" || name == "check-config";
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.remove_suffix(1);
-  return text;
-}
-
-bool is_bare_key_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
-
-// What may follow a value: blanks, then nothing or a comment.
-bool only_comment_left(std::string_view rest) {
-  rest = trim(rest);
-  return rest.empty() || rest.front() == '#';
-}
-
-// A TOML basic string ("..."), `text` starting at its opening quote; the
-// value, or nullopt with `why`. `rest` gets what follows the closing quote.
-std::optional<std::string> basic_string(std::string_view text, std::string_view& rest, std::string& why) {
-  std::string out;
-  for (std::size_t i = 1; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '"') {
-      rest = text.substr(i + 1);
-      return out;
-    }
-    if (c != '\\') {
-      out += c;
-      continue;
-    }
-    if (++i == text.size()) break;
-    switch (text[i]) {
-      case '"': out += '"'; break;
-      case '\\': out += '\\'; break;
-      case 'n': out += '\n'; break;
-      case 't': out += '\t'; break;
-      case 'r': out += '\r'; break;
-      default:
-        why = std::string("unsupported escape \\") + text[i] + " in a string";
-        return std::nullopt;
-    }
-  }
-  why = "a string without its closing quote";
-  return std::nullopt;
 }
 
 // A TOML number or boolean: true when `word` is one. No leading zeros (TOML
@@ -90,28 +45,16 @@ bool is_toml_scalar(std::string_view word) {
 
 // The value part of a line (after `=`); the value as its flag takes it.
 std::optional<std::string> parse_value(std::string_view text, std::string& why) {
-  text = trim(text);
+  text = common::toml_trim(text);
   if (text.empty()) {
     why = "no value after '='";
     return std::nullopt;
   }
   std::string_view rest;
   std::optional<std::string> value;
-  if (text.starts_with("\"\"\"") || text.starts_with("'''")) {
-    why = "multi-line strings are not supported";
-    return std::nullopt;
-  }
-  if (text.front() == '"') {
-    value = basic_string(text, rest, why);
+  if (text.front() == '"' || text.front() == '\'') {
+    value = common::toml_string(text, rest, why);
     if (!value) return std::nullopt;
-  } else if (text.front() == '\'') {
-    auto close = text.find('\'', 1);
-    if (close == std::string_view::npos) {
-      why = "a string without its closing quote";
-      return std::nullopt;
-    }
-    value = std::string(text.substr(1, close - 1));
-    rest = text.substr(close + 1);
   } else if (text.front() == '[' || text.front() == '{') {
     why = "arrays and tables are not settings: write name = value";
     return std::nullopt;
@@ -128,7 +71,7 @@ std::optional<std::string> parse_value(std::string_view text, std::string& why) 
       if (c != '_') *value += c;  // TOML's digit separators
     }
   }
-  if (!only_comment_left(rest)) {
+  if (!common::toml_only_comment_left(rest)) {
     why = "unexpected text after the value";
     return std::nullopt;
   }
@@ -228,9 +171,7 @@ ParsedConfig parse_config_text(std::string_view text, const std::string& path) {
   int number = 0;
   while (!text.empty() || number == 0) {
     ++number;
-    auto end = text.find('\n');
-    std::string_view line = trim(text.substr(0, end));
-    text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
+    std::string_view line = common::toml_next_line(text);
     auto fail = [&](const std::string& why) {
       parsed.error = path + ":" + std::to_string(number) + ": " + why;
       parsed.entries.clear();
@@ -242,24 +183,15 @@ ParsedConfig parse_config_text(std::string_view text, const std::string& path) {
       continue;
     }
     if (line.front() == '[') return fail("tables are not settings: write name = value lines at the top level");
-    std::size_t key_end = 0;
-    std::string name;
-    if (line.front() == '"') {
-      std::string_view rest;
-      std::string why;
-      auto quoted = basic_string(line, rest, why);
-      if (!quoted) return fail(why);
-      name = *quoted;
-      key_end = line.size() - rest.size();
-    } else {
-      while (key_end < line.size() && is_bare_key_char(line[key_end])) ++key_end;
-      name = std::string(line.substr(0, key_end));
-    }
-    std::string_view after = trim(line.substr(key_end));
-    if (name.empty() || after.empty() || after.front() != '=') {
+    std::string_view after_key;
+    std::string why;
+    auto key = common::toml_key(line, after_key, why);
+    if (!key && (line.front() == '"' || line.front() == '\'')) return fail(why);
+    std::string name = key.value_or(std::string());
+    std::string_view after = common::toml_trim(after_key);
+    if (!key || name.empty() || after.empty() || after.front() != '=') {
       return fail("not a setting: expected name = value, got '" + std::string(line.substr(0, 60)) + "'");
     }
-    std::string why;
     auto value = parse_value(after.substr(1), why);
     if (!value) return fail(why);
     if (auto [it, added] = seen.emplace(name, number); !added) {

@@ -1,5 +1,7 @@
 #include "discovery/discovery_metrics.h"
 
+#include "common/prometheus_label.h"
+
 #include <charconv>
 
 namespace routing::discovery {
@@ -7,8 +9,8 @@ namespace {
 
 constexpr std::string_view procedure_names[DiscoveryStats::procedure_count] = {"register", "query", "list",
                                                                                "deregister"};
-constexpr std::string_view outcome_names[DiscoveryStats::outcome_count] = {"ok",      "invalid",  "not_found",
-                                                                           "refused", "draining", "other"};
+constexpr std::string_view outcome_names[DiscoveryStats::outcome_count] = {
+    "ok", "invalid", "not_found", "refused", "draining", "denied", "other"};
 
 void head(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
   out.append("# HELP discoveryd_").append(name).append(" ").append(help).append("\n");
@@ -33,7 +35,7 @@ std::string prometheus_text(const DiscoverydFigures& f) {
   const auto& s = f.service;
   head(out, "answers_total", "counter",
        "Answers by procedure and outcome (ok, invalid: status 3, not_found: 5, refused: 8 over a limit, "
-       "draining: 14 while draining, other).");
+       "draining: 14 while draining, denied: 7 by the --policy, other).");
   for (std::size_t p = 0; p < DiscoveryStats::procedure_count; ++p) {
     for (std::size_t o = 0; o < DiscoveryStats::outcome_count; ++o) {
       std::string labels = "{procedure=\"" + std::string(procedure_names[p]) + "\",outcome=\"" +
@@ -51,6 +53,22 @@ std::string prometheus_text(const DiscoverydFigures& f) {
          static_cast<double>(f.server.accepted_total));
   single(out, "connections_rejected_total", "counter", "Client connections refused over --max-connections.",
          static_cast<double>(f.server.rejected_total));
+  single(out, "tls_handshakes_total", "counter", "Client TLS handshakes completed (--tls-cert).",
+         static_cast<double>(f.server.tls_handshakes_total));
+  single(out, "tls_resumed_total", "counter", "Of those, resumed TLS sessions.",
+         static_cast<double>(f.server.tls_resumed_total));
+  single(out, "tls_handshake_failures_total", "counter",
+         "Client connections refused at the TLS handshake (plain TCP, garbage, bad or no certificate, a stall).",
+         static_cast<double>(f.server.tls_handshake_failures_total));
+  single(out, "policy_rules", "gauge", "[[allow]] rules of the --policy in force (0: no policy).",
+         static_cast<double>(s.policy_rules));
+  head(out, "policy_denials_total", "counter",
+       "REGISTER and DEREGISTER calls refused (7) by the --policy, by the caller's identity (\"_none\": no client "
+       "certificate; past 100 identities, \"_other\").");
+  for (const auto& [identity, count] : s.policy_denials) {
+    value(out, "policy_denials_total", "{identity=\"" + common::prometheus_label(identity) + "\"}",
+          static_cast<double>(count));
+  }
   single(out, "config_reloads_total", "counter", "SIGHUP reloads of the settings that passed.",
          static_cast<double>(f.config_reloads));
   single(out, "config_reload_failures_total", "counter",

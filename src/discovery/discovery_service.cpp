@@ -48,6 +48,7 @@ asio::awaitable<Reply> DiscoveryService::counted(std::size_t slot, Procedure pro
       case Status::not_found: return DiscoveryStats::not_found;
       case Status::resource_exhausted: return DiscoveryStats::refused;
       case Status::unavailable: return DiscoveryStats::draining;
+      case Status::permission_denied: return DiscoveryStats::denied;
       default: return DiscoveryStats::other;
     }
   }();
@@ -81,6 +82,9 @@ asio::awaitable<Reply> DiscoveryService::do_register(std::string payload, rpc::C
   auto args = parse_register_args(payload, error);
   if (!args) co_return invalid(std::move(error));
   const auto& [name, address, ttl_ms] = *args;
+  if (auto denied = policy_.refuse_use(context.connection, "register", name)) {
+    co_return Reply::error(Status::permission_denied, std::move(*denied));
+  }
   const std::size_t max_address_bytes = limits().max_address_bytes;
   if (address.size() > max_address_bytes) {
     co_return refuse(Status::invalid_argument, "field \"address\" is too long (" + std::to_string(address.size()) +
@@ -258,6 +262,9 @@ asio::awaitable<Reply> DiscoveryService::do_deregister(std::string payload, rpc:
   auto args = parse_deregister_args(payload, error);
   if (!args) co_return invalid(std::move(error));
   const auto& [name, address] = *args;
+  if (auto denied = policy_.refuse_use(context.connection, "deregister", name)) {
+    co_return Reply::error(Status::permission_denied, std::move(*denied));
+  }
 
   std::lock_guard lock(mutex_);
   if (registry_.deregister(name, address)) wake(name);
@@ -345,6 +352,9 @@ DiscoveryStats DiscoveryService::stats() const {
       stats.answers[p][o] = answers_[p][o].load(std::memory_order_relaxed);
     }
   }
+  stats.policy_denials = policy_.denials();
+  auto policy = policy_.current();
+  stats.policy_rules = policy ? policy->rule_count() : 0;
   std::lock_guard lock(mutex_);
   stats.names = registry_.names();
   stats.instances = registry_.size();

@@ -6,6 +6,7 @@
 #include "discovery/limits.h"
 #include "discovery/refusal_log.h"
 #include "discovery/registry.h"
+#include "policy/policy_gate.h"
 #include "rpc/server.h"
 
 #include <boost/asio/steady_timer.hpp>
@@ -13,6 +14,7 @@
 #include <array>
 #include <atomic>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -24,13 +26,15 @@ namespace routing::discovery {
 // set of numbers, none per name.
 struct DiscoveryStats {
   // Answers by procedure (REGISTER, QUERY, LIST, DEREGISTER) and outcome.
-  enum Outcome : std::size_t { ok, invalid, not_found, refused, draining, other, outcome_count };
+  enum Outcome : std::size_t { ok, invalid, not_found, refused, draining, denied, other, outcome_count };
   static constexpr std::size_t procedure_count = 4;
   std::array<std::array<std::uint64_t, outcome_count>, procedure_count> answers{};
   std::size_t names = 0;
   std::size_t instances = 0;
   std::size_t long_polls = 0;  // waiting now
   std::uint64_t leases_expired = 0;
+  std::map<std::string, std::uint64_t> policy_denials;  // identity ("_none", "_other") -> refused (7)
+  std::size_t policy_rules = 0;                         // 0 without --policy
 };
 
 class DiscoveryService {
@@ -56,6 +60,10 @@ class DiscoveryService {
   // it ends (a lease expires, a long poll answers).
   DiscoveryLimits limits() const;
   void set_limits(const DiscoveryLimits& limits);
+
+  // --policy (CONTRACT §9): who may REGISTER and DEREGISTER which names;
+  // set at start and by a reload.
+  policy::PolicyGate& policy() { return policy_; }
 
   std::size_t waiting_long_polls() const;
   DiscoveryStats stats() const;  // any thread
@@ -105,6 +113,7 @@ class DiscoveryService {
 
   DiscoveryLimits limits_;  // mutex_ held
   RefusalLog refusals_;
+  policy::PolicyGate policy_;
   std::atomic<std::uint64_t> next_client_id_{0};
   mutable std::mutex mutex_;
   Registry registry_;

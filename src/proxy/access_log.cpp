@@ -123,6 +123,7 @@ void AccessLog::record(const AccessEntry& entry) {
   if (!entry.error.empty()) line["error"] = entry.error;
   if (!entry.trace_id.empty()) line["trace_id"] = entry.trace_id;
   if (entry.call_id != 0) line["call_id"] = entry.call_id;
+  if (!entry.identity.empty()) line["identity"] = entry.identity;
   logger_->info(boost::json::serialize(line));
 }
 

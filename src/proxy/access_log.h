@@ -38,6 +38,7 @@ struct AccessEntry {
   std::string_view request_id;    // the caller's request-id (tagged frames); else one is made up
   std::string_view trace_id;      // from the caller's traceparent, if any
   std::uint64_t call_id = 0;      // the tagged call's id on its connection; 0 for the line form
+  std::string_view identity;      // the caller's, from its verified client certificate; empty without one
 };
 
 class AccessLog {

@@ -91,6 +91,10 @@ void RouterdService::route(std::string_view payload, rpc::CallContext& call, rpc
     return refuse(Reply::error(Status::deadline_exceeded, "deadline exceeded before the call started"));
   }
   pass_on_call_keys(call, args.options);
+  if (auto denied = policy_.refuse_use(call.connection, "route to", args.name)) {
+    core::CallOutcome refused{Reply::error(Status::permission_denied, std::move(*denied))};
+    return finish_route(responder, refused, call, args.name, args.procedure_id, start, request_bytes);
+  }
 
   // The rate limit sits before the router: a refused call takes no slot.
   if (!rate_limiter_.allow(args.name, start)) {
@@ -147,7 +151,8 @@ void RouterdService::finish_route(rpc::Responder& responder, const core::CallOut
                         .error = refused ? std::string_view(outcome.reply.payload) : std::string_view(),
                         .request_id = call.request_id,
                         .trace_id = trace ? trace->trace_id : std::string_view(),
-                        .call_id = call.id});
+                        .call_id = call.id,
+                        .identity = call.connection.identity});
   }
   if (!outcome.from_backend) return responder.answer(router_error(outcome.reply.status, outcome.reply.payload));
   // Built in a per-thread buffer that keeps its capacity: no allocation per
@@ -172,6 +177,9 @@ void RouterdService::finish_route(rpc::Responder& responder, const core::CallOut
 
 asio::awaitable<Reply> RouterdService::set_strategy(std::string payload, rpc::CallContext& call) {
   if (auto refusal = refuse_unauthenticated(call)) co_return router_error(refusal->status, refusal->payload);
+  if (auto denied = policy_.refuse_admin(call.connection, "SET_STRATEGY")) {
+    co_return router_error(Status::permission_denied, *denied);
+  }
   if (auto refusal = refuse_before_start()) co_return router_error(refusal->status, refusal->payload);
   common::JsonArgs args(payload);
   std::string strategy = args.required_string("strategy");
@@ -213,6 +221,9 @@ ProxyStats RouterdService::proxy_stats(const rpc::Server& server) const {
   out.request_bytes = request_bytes_.load();
   out.response_bytes = response_bytes_.load();
   out.draining = draining_;
+  out.policy_denials = policy_.denials();
+  auto policy = policy_.current();
+  out.policy_rules = policy ? policy->rule_count() : 0;
   std::lock_guard lock(rate_limited_mutex_);
   out.rate_limited = rate_limited_;
   return out;

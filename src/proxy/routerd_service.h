@@ -1,9 +1,10 @@
 #pragma once
 // routerd's procedures (CONTRACT §3) on top of the router core: ROUTE,
 // SET_STRATEGY, STATUS, and AUTHENTICATE (4) when a token is configured,
-// with the proxy's cross-cutting duties: authentication, rate limiting and
-// the access log. Calls run on the server worker that received them, which
+// with the proxy's cross-cutting duties: authentication, the policy, rate
+// limiting and the access log. Calls run on the server worker that received them, which
 // is also a router worker: no thread hop.
+#include "policy/policy_gate.h"
 #include "proxy/access_log.h"
 #include "proxy/auth_throttle.h"
 #include "proxy/proxy_options.h"
@@ -29,6 +30,9 @@ class RouterdService {
   // A reload: the token AUTHENTICATE checks from now on (empty: none needed).
   // Connections that authenticated before stay authenticated.
   void set_auth_token(std::string token);
+  // --policy (CONTRACT §9): who may ROUTE to which systems and call
+  // SET_STRATEGY; set at start and by a reload.
+  policy::PolicyGate& policy() { return policy_; }
   // The access log: SIGUSR1's reopen, a reload's other file (access_log.h).
   AccessLog& access_log() { return access_log_; }
   bool draining() const { return draining_; }
@@ -63,6 +67,7 @@ class RouterdService {
   RateLimiter rate_limiter_;
   AuthThrottle auth_throttle_;
   AccessLog access_log_;
+  policy::PolicyGate policy_;
   mutable std::mutex auth_token_mutex_;
   std::string auth_token_;        // under auth_token_mutex_
   std::atomic<bool> auth_on_{false};  // !auth_token_.empty(), read by every call without the lock

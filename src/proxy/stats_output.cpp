@@ -1,5 +1,6 @@
 #include "proxy/stats_output.h"
 
+#include "common/prometheus_label.h"
 #include "proxy/reported_systems.h"
 
 #include <boost/json/array.hpp>
@@ -39,17 +40,7 @@ json::object latency_json(const LatencyHistogram& histogram) {
           {"p99_le_ms", quantile(histogram, 0.99) * 1000}};
 }
 
-// Prometheus label values escape backslash, double quote and line feed.
-std::string label(std::string_view value) {
-  std::string out;
-  for (char c : value) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
-  }
-  return out;
-}
+std::string label(std::string_view value) { return common::prometheus_label(value); }
 
 std::string number(double value) {
   char buffer[64];
@@ -239,6 +230,15 @@ std::string prometheus_text(const RouterStats& all, const ProxyStats& all_proxy)
   for (const auto& s : router.systems) w.sample("routing_retries_denied_total", system_label(s), double(s.retries_denied));
   w.family("routing_rate_limited_total", "counter", "Calls refused by the rate limit.");
   for (const auto& [system, count] : proxy.rate_limited) w.sample("routing_rate_limited_total", "system=\"" + label(system) + "\"", double(count));
+
+  w.single("routerd_policy_rules", "gauge", "[[allow]] rules of the --policy in force (0: no policy).",
+           static_cast<double>(proxy.policy_rules));
+  w.family("routerd_policy_denials_total", "counter",
+           "Calls refused (7) by the --policy, by the caller's identity (\"_none\": no client certificate; "
+           "past 100 identities, \"_other\").");
+  for (const auto& [identity, count] : proxy.policy_denials) {
+    w.sample("routerd_policy_denials_total", "identity=\"" + label(identity) + "\"", double(count));
+  }
 
   w.family("routing_backend_calls_total", "counter", "Attempts sent to a backend, by status code.");
   for (const auto& s : router.systems)

@@ -33,6 +33,8 @@ struct ProxyStats {
   std::uint64_t answers_base64_to_fit = 0;  // UTF-8 backend answers sent as base64 to fit a frame
   std::uint64_t answers_too_large = 0;      // backend answers that fit no form: answered 8
   std::map<std::string, std::uint64_t> rate_limited;  // system -> calls refused
+  std::map<std::string, std::uint64_t> policy_denials;  // identity ("_none", "_other") -> calls refused (7)
+  std::size_t policy_rules = 0;                         // [[allow]] rules in force; 0 without --policy
   bool draining = false;
 };
 
