@@ -6,7 +6,9 @@
 #include "app/logging.h"
 #include "app/run.h"
 #include "app/tls_flags.h"
+#include "discovery/discovery_url.h"
 #include "discovery/registration.h"
+#include "routing/backend_tls.h"
 #include "echo/echo_service.h"
 #include "rpc/address.h"
 
@@ -25,6 +27,16 @@ int main(int argc, char** argv) {
   }
   if (auto why = app::server_tls_problem(f.server)) {
     std::cerr << "echod: " << *why << "\n";
+    return 2;
+  }
+  std::shared_ptr<const rpc::tls::Context> discovery_tls;
+  try {
+    discovery_tls = core::BackendTls(f.discovery_tls).context();
+    if (!f.discovery_url.empty() && discovery::parse_discovery_url(f.discovery_url).tls && !discovery_tls) {
+      throw std::invalid_argument("--discovery " + f.discovery_url + " speaks TLS: give --tls-ca to verify it with");
+    }
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "echod: " << e.what() << "\n";
     return 2;
   }
   if (app::checking_config(app)) {
@@ -53,7 +65,7 @@ int main(int argc, char** argv) {
     spdlog::info("serving system '{}'", name);
     if (discovery_url.empty()) return;
     std::string address = advertise.empty() ? rpc::format_host_port(server.local_endpoint()) : advertise;
-    discovery = discovery::make_discovery(discovery_url, control.executor());
+    discovery = discovery::make_discovery(discovery_url, control.executor(), {.tls = discovery_tls});
     registration = std::make_unique<discovery::Registration>(*discovery, name, address,
                                                              std::chrono::milliseconds(f.ttl_ms));
     registration->start();

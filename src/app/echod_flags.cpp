@@ -1,6 +1,7 @@
 #include "app/echod_flags.h"
 
 #include "app/settings.h"
+#include "app/tls_flags.h"
 
 namespace routing::app {
 
@@ -11,9 +12,11 @@ void add_echod_flags(CLI::App& app, EchodFlags& f) {
   app.add_option("--name", f.name, "system name this instance serves (registered with discovery)")
       ->capture_default_str();
   app.add_option("--discovery", f.discovery_url,
-                 "register with this discovery and keep the lease alive: rpc://HOST:PORT, "
-                 "etcd://HOST:PORT[,HOST:PORT...] or static://NAME=ADDR,...")
+                 "register with this discovery and keep the lease alive: rpc[s]://HOST:PORT, "
+                 "etcd[s]://HOST:PORT[,HOST:PORT...] or static://NAME=ADDR,...")
       ->check(discovery_url_validator());
+  // To discovery (rpcs://, etcds://); --tls-cert is the listener's.
+  add_client_tls_flags(app, f.discovery_tls, "--upstream-tls");
   app.add_option("--advertise", f.advertise,
                  "address to register and answer WHOAMI with (default: the listening address)")
       ->check(host_port_validator());

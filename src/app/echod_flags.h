@@ -5,6 +5,8 @@
 #include "echo/echo_service.h"
 #include "rpc/server_options.h"
 
+#include <routing/router.h>
+
 #include <string>
 
 namespace routing::app {
@@ -19,6 +21,7 @@ struct EchodFlags {
   echo::EchoSpeed speed;
   double change_after_s = -1;
   bool line_protocol_only = false;  // rpc::ServerOptions::tagged_frames off
+  TlsClientOptions discovery_tls;   // --tls-ca, --upstream-tls-*: to discoveryd (rpcs://) or etcd (etcds://)
 };
 
 // Every flag, with --config FILE and --check-config (environment prefix ECHOD_).

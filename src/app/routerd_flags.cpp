@@ -47,7 +47,7 @@ void set_pool_size(RouterOptions& router, const std::string& value) {
 void add_routerd_flags(CLI::App& app, RouterdFlags& f) {
   add_common_flags(app, f.common);
   add_server_flags(app, f.server, "127.0.0.1:10300");
-  add_client_tls_flags(app, f.router.tls, "--upstream-tls");  // to backends (discovery: plain for now)
+  add_client_tls_flags(app, f.router.tls, "--upstream-tls");  // to backends and to rpcs:// or etcds:// discovery
   add_settings_flags(app);
   app.add_option("--admin", f.admin, "admin HTTP address: /metrics, /healthz, /status")
       ->check(host_port_validator())->capture_default_str();
@@ -55,7 +55,8 @@ void add_routerd_flags(CLI::App& app, RouterdFlags& f) {
                  "admin HTTP connections open at once; at the limit a newcomer replaces the one waiting longest "
                  "(>= 1 s) for a request, else gets 503 and is closed")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}))->capture_default_str();
-  app.add_option("--discovery", f.router.discovery, "rpc://HOST:PORT, etcd://HOST:PORT[,...] or static://...")
+  app.add_option("--discovery", f.router.discovery,
+                 "rpc://HOST:PORT, etcd://HOST:PORT[,...] or static://...; rpcs:// and etcds:// over TLS (--tls-ca)")
       ->check(discovery_url_validator())->capture_default_str();
   app.add_option("--strategy", f.router.strategy, "round-robin, random, least-connections, pick-2 or peak-ewma")
       ->check(CLI::IsMember({"round-robin", "random", "least-connections", "pick-2", "peak-ewma"}))

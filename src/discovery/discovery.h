@@ -1,7 +1,8 @@
 #pragma once
 // The client side of discovery: one interface, three backends chosen by URL
 // (CONTRACT §5): rpc:// (discoveryd), etcd:// (an etcd v3 cluster) and
-// static:// (a fixed map). See docs/discovery.md.
+// static:// (a fixed map); rpcs:// and etcds:// are the first two over TLS
+// (CONTRACT §9). See docs/discovery.md.
 //
 // A Discovery object runs on the executor it was made with; its coroutines
 // may be awaited from any executor (they hop over and back). Failures are
@@ -19,6 +20,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+
+namespace routing::rpc::tls {
+class Context;
+}
 
 namespace routing::discovery {
 
@@ -74,6 +79,9 @@ struct DiscoveryOptions {
   std::chrono::milliseconds retry_initial{100};  // first pause after a failure
   std::chrono::milliseconds retry_max{5000};     // pauses double up to this
   std::chrono::milliseconds long_poll{30000};    // rpc:// watch: one LIST wait
+  // rpcs:// and etcds://: the client TLS (CA to verify the server, client
+  // certificate if any). Ignored by the plain schemes; required by the TLS ones.
+  std::shared_ptr<const rpc::tls::Context> tls;
 };
 
 // Makes the backend a URL names. Throws std::invalid_argument with a readable

@@ -56,7 +56,7 @@ DiscoveryUrl parse_discovery_url(std::string_view url) {
   auto separator = url.find("://");
   if (separator == std::string_view::npos) {
     throw std::invalid_argument("discovery URL '" + std::string(url) +
-                                "' has no scheme (rpc://, etcd:// or static://)");
+                                "' has no scheme (rpc://, rpcs://, etcd://, etcds:// or static://)");
   }
   DiscoveryUrl parsed;
   parsed.scheme = std::string(url.substr(0, separator));
@@ -65,9 +65,13 @@ DiscoveryUrl parse_discovery_url(std::string_view url) {
     parsed.fixed = parse_static_map(body, url);
     return parsed;
   }
+  if (parsed.scheme == "rpcs" || parsed.scheme == "etcds") {
+    parsed.scheme.pop_back();
+    parsed.tls = true;
+  }
   if (parsed.scheme != "rpc" && parsed.scheme != "etcd") {
     throw std::invalid_argument("discovery URL '" + std::string(url) + "': unknown scheme '" +
-                                parsed.scheme + "' (rpc, etcd or static)");
+                                parsed.scheme + "' (rpc, rpcs, etcd, etcds or static)");
   }
   if (!body.empty() && body.back() == '/') body.remove_suffix(1);
   if (body.empty()) {

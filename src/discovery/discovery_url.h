@@ -9,6 +9,7 @@ namespace routing::discovery {
 
 struct DiscoveryUrl {
   std::string scheme;                  // "rpc", "etcd" or "static"
+  bool tls = false;                    // rpcs:// or etcds://: the same over TLS
   std::vector<std::string> endpoints;  // rpc/etcd: host:port, in order
   std::map<std::string, std::vector<std::string>> fixed;  // static: name -> addresses
 };

@@ -37,7 +37,7 @@ RpcDiscovery::RpcDiscovery(asio::any_io_executor executor, std::string address, 
     : executor_(std::move(executor)),
       address_(std::move(address)),
       options_(options),
-      connection_(executor_, address_, options.call_timeout),
+      connection_(executor_, address_, options.call_timeout, rpc::default_max_frame_bytes, {}, false, options.tls),
       watches_(std::make_shared<RpcWatchHub>(executor_, address_, options)) {}
 
 void RpcDiscovery::shutdown() {

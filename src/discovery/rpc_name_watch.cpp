@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "discovery/protocol_json.h"
 #include "rpc/address.h"
+#include "rpc/host_port.h"
 #include "rpc/timed_call.h"
 
 #include <boost/asio/co_spawn.hpp>
@@ -56,6 +57,10 @@ asio::awaitable<void> RpcNameWatch::run(std::optional<AddressSet> last) {
     if (!connection_ || !connection_->is_open()) {
       index.reset();
       connection_ = rpc::ClientConnection::create(executor_);
+      if (options_.tls) {
+        auto host = rpc::parse_host_port(address_);
+        connection_->use_tls(options_.tls, host ? host->host : address_);
+      }
       rpc::error_code ec;
       try {
         ec = co_await rpc::connect_within(connection_, rpc::resolve_endpoint(address_), options_.call_timeout);

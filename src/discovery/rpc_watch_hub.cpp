@@ -53,7 +53,7 @@ RpcWatchHub::RpcWatchHub(asio::any_io_executor executor, std::string address, Di
     : executor_(executor),
       address_(std::move(address)),
       options_(options),
-      connection_(executor_, address_, options.call_timeout),
+      connection_(executor_, address_, options.call_timeout, rpc::default_max_frame_bytes, {}, false, options.tls),
       pause_(executor_) {}
 
 std::unique_ptr<WatchHandle> RpcWatchHub::watch(std::string name, WatchCallback on_change) {

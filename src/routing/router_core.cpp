@@ -52,7 +52,9 @@ void RouterCore::validate(const RouterOptions& options) {
   if (options.dns_refresh.count() < 0) fail("dns refresh must not be negative");
   if (options.dns_timeout.count() <= 0) fail("dns timeout must be positive");
   if (!parse_strategy(options.strategy)) fail("unknown strategy '" + options.strategy + "'");
-  if (!options.resolver) discovery::parse_discovery_url(options.discovery);
+  if (!options.resolver && discovery::parse_discovery_url(options.discovery).tls && !check.enabled()) {
+    fail("discovery URL '" + options.discovery + "' speaks TLS: it needs a CA to verify the server with (tls.ca_file)");
+  }
 }
 
 namespace {
@@ -91,7 +93,8 @@ RouterCore::RouterCore(RouterOptions options, std::vector<asio::any_io_executor>
   }
   discovery_ = options_.get().resolver
                    ? std::make_unique<discovery::ResolverDiscovery>(workers_[0]->executor, options_.get().resolver)
-                   : discovery::make_discovery(options_.get().discovery, workers_[0]->executor);
+                   : discovery::make_discovery(options_.get().discovery, workers_[0]->executor,
+                                               discovery::DiscoveryOptions{.tls = backend_tls_.context()});
 }
 
 RouterCore::~RouterCore() {

@@ -229,5 +229,59 @@ TEST(DiscoverydPolicy, RegistersOnlyTheNamesTheRulesAllow) {
   std::filesystem::remove(policy);
 }
 
+// Every hop over TLS (CONTRACT §9): echod registers with discoveryd over
+// rpcs:// with its client certificate, which discoveryd's policy checks;
+// routerd follows discoveryd over rpcs:// and calls echod with mutual TLS.
+// An echod whose identity may not register that name is refused (7) and
+// never reached by calls.
+TEST(TlsEverywhere, RegistrationDiscoveryAndCallsAllSpeakTls) {
+  const auto& certs = test_certificates();
+  auto policy = temp_file("[[allow]]\nidentity = \"spiffe://example/billing\"\nsystems = [\"echo\"]\n", ".toml");
+  const std::vector<std::string> serve_tls = {"--tls-cert", certs.server.cert, "--tls-key", certs.server.key,
+                                              "--tls-client-ca", certs.ca};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.end(), serve_tls.begin(), serve_tls.end());
+    return args;
+  };
+  Process discoveryd(DISCOVERYD_PATH, with({"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--policy", policy}));
+  auto discovery_port = discoveryd.wait_listening();
+  ASSERT_TRUE(discovery_port) << discoveryd.log();
+  const std::string url = "rpcs://127.0.0.1:" + std::to_string(*discovery_port);
+  Process echod(ECHOD_PATH, with({"--listen", "127.0.0.1:0", "--discovery", url, "--tls-ca", certs.ca,
+                                  "--upstream-tls-cert", certs.billing.cert, "--upstream-tls-key", certs.billing.key}));
+  Process intruder(ECHOD_PATH, with({"--listen", "127.0.0.1:0", "--discovery", url, "--advertise", "127.0.0.1:1",
+                                     "--tls-ca", certs.ca, "--upstream-tls-cert", certs.dns_only.cert,
+                                     "--upstream-tls-key", certs.dns_only.key}));
+  ASSERT_TRUE(echod.wait_listening() && intruder.wait_listening()) << echod.log() << intruder.log();
+  EXPECT_TRUE(intruder.wait_for_log("permission denied: 'ledger.example' may not register 'echo'")) << intruder.log();
+  Process routerd(ROUTERD_PATH, {"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--discovery", url,
+                                 "--tls-ca", certs.ca, "--upstream-tls-cert", certs.billing.cert,
+                                 "--upstream-tls-key", certs.billing.key});
+  auto port = routerd.wait_listening();
+  ASSERT_TRUE(port) << routerd.log();
+  SyncClient client(loopback(*port), nullptr);  // routerd's own port is plain here
+  ASSERT_TRUE(client.connected());
+  for (int i = 0; i < 4; ++i) {
+    Reply reply;
+    ASSERT_TRUE(eventually([&] { return (reply = client.call(1, route("echo", "hop"))).ok(); }, 5s))
+        << reply.payload << routerd.log();
+    EXPECT_EQ(reply.payload, R"({"payload":"hop"})");
+  }
+  auto admin = admin_port_in(discoveryd.log());
+  ASSERT_TRUE(admin);
+  auto samples = metric_samples(admin_get(*admin, "/metrics"));
+  EXPECT_GE(samples["discoveryd_tls_handshakes_total"], 3) << "echod, the intruder and routerd";
+  EXPECT_GE((samples["discoveryd_policy_denials_total{identity=\"ledger.example\"}"]), 1);
+
+  // A plain rpc:// client gets nowhere; rpcs:// without a CA is refused at start.
+  RunResult plain = run_program(ROUTERD_PATH, {"--discovery", url, "--check-config"});
+  EXPECT_EQ(plain.exit_code, 2);
+  EXPECT_NE(plain.err.find("needs a CA"), std::string::npos) << plain.err;
+  RunResult echod_plain = run_program(ECHOD_PATH, {"--discovery", url, "--check-config"});
+  EXPECT_EQ(echod_plain.exit_code, 2);
+  EXPECT_NE(echod_plain.err.find("give --tls-ca"), std::string::npos) << echod_plain.err;
+  std::filesystem::remove(policy);
+}
+
 }  // namespace
 }  // namespace routing::test
