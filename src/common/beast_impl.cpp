@@ -3,6 +3,7 @@
 // (src/CMakeLists.txt). The project's other files see Beast with
 // BOOST_BEAST_SEPARATE_COMPILATION.
 #include <boost/beast.hpp>
+#include <boost/beast/ssl.hpp>
 
 #if defined(BOOST_BEAST_SEPARATE_COMPILATION)
 #error "beast_impl.cpp must be compiled header-only (without BOOST_BEAST_SEPARATE_COMPILATION)"

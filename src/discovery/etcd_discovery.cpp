@@ -31,7 +31,7 @@ Result<T> pass_failure(const Result<json::object>& answer) {
 EtcdDiscovery::EtcdDiscovery(asio::any_io_executor executor, std::vector<std::string> endpoints,
                              DiscoveryOptions options)
     : executor_(std::move(executor)), endpoints_(std::move(endpoints)), options_(options),
-      http_(std::make_shared<EtcdHttp>(executor_, endpoints_, options.call_timeout)),
+      http_(std::make_shared<EtcdHttp>(executor_, endpoints_, options.call_timeout, options.tls)),
       watches_(std::make_shared<EtcdWatchHub>(executor_, http_, options)) {}
 
 std::string EtcdDiscovery::describe() const {

@@ -1,12 +1,13 @@
 #include "discovery/etcd_http.h"
 
+#include "discovery/etcd_stream.h"
 #include "rpc/address.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -33,16 +34,13 @@ http::request<http::string_body> make_request(const std::string& host, const std
   return request;
 }
 
-// Connects to one endpoint within the stream's current expiry.
-asio::awaitable<boost::system::error_code> connect(beast::tcp_stream& stream, const std::string& endpoint) {
-  asio::ip::tcp::endpoint target;
-  try {
-    target = rpc::resolve_endpoint(endpoint);
-  } catch (const std::exception&) {
-    co_return asio::error::host_not_found;
+// A failure as a log line shows it: TLS errors with OpenSSL's reason
+// ("certificate verify failed"), not only "handshake failed".
+std::string describe(const boost::system::error_code& ec) {
+  if (ec.category() == asio::error::get_ssl_category()) {
+    return "TLS: " + ec.message();
   }
-  auto [ec] = co_await stream.async_connect(target, use_nothrow);
-  co_return ec;
+  return ec.message();
 }
 
 std::optional<json::object> parse_object(std::string_view text) {
@@ -80,33 +78,42 @@ std::optional<std::int64_t> etcd_int(const json::object& object, std::string_vie
 }
 
 EtcdHttp::EtcdHttp(asio::any_io_executor executor, std::vector<std::string> endpoints,
-                   std::chrono::milliseconds timeout)
-    : executor_(std::move(executor)), endpoints_(std::move(endpoints)), timeout_(timeout) {}
+                   std::chrono::milliseconds timeout, std::shared_ptr<const rpc::tls::Context> tls)
+    : executor_(std::move(executor)),
+      endpoints_(std::move(endpoints)),
+      timeout_(timeout),
+      tls_(std::make_unique<EtcdTls>(std::move(tls))) {}
+
+EtcdHttp::~EtcdHttp() = default;
 
 asio::awaitable<Result<json::object>> EtcdHttp::post(std::string path, json::object body) {
   std::string last_error;
   for (std::size_t attempt = 0; attempt < endpoints_.size(); ++attempt) {
     std::size_t which = (preferred_ + attempt) % endpoints_.size();
     const std::string& endpoint = endpoints_[which];
-    beast::tcp_stream stream(executor_);
-    stream.expires_after(timeout_);
-    if (auto ec = co_await connect(stream, endpoint)) {
-      last_error = "etcd at " + endpoint + " unreachable: " + ec.message();
+    EtcdStream stream(executor_, *tls_);
+    stream.tcp().expires_after(timeout_);
+    if (auto ec = co_await stream.connect(endpoint)) {
+      last_error = "etcd at " + endpoint + " unreachable: " + describe(ec);
       continue;
     }
     auto request = make_request(endpoint, path, body);
-    auto [write_ec, written] = co_await http::async_write(stream, request, use_nothrow);
+    auto [write_ec, written] =
+        co_await stream.with([&](auto& s) { return http::async_write(s, request, use_nothrow); });
     beast::flat_buffer buffer;
     http::response<http::string_body> response;
     boost::system::error_code read_ec;
-    if (!write_ec) std::tie(read_ec, std::ignore) = co_await http::async_read(stream, buffer, response, use_nothrow);
+    if (!write_ec) {
+      std::tie(read_ec, std::ignore) =
+          co_await stream.with([&](auto& s) { return http::async_read(s, buffer, response, use_nothrow); });
+    }
     if (write_ec || read_ec) {
       last_error = "etcd at " + endpoint + " failed: " + (write_ec ? write_ec : read_ec).message();
       continue;
     }
     preferred_ = which;
     beast::error_code ignored;
-    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    stream.tcp().socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     if (response.result() != http::status::ok) {
       co_return Result<json::object>::failure(Status::internal, http_error(response.result_int(), response.body()));
     }
@@ -125,30 +132,32 @@ asio::awaitable<Result<bool>> EtcdHttp::stream(std::string path, json::object bo
     preferred_ = (preferred_ + 1) % endpoints_.size();  // try another member next time
     return Result<bool>::failure(Status::unavailable, "etcd watch on " + endpoint + ": " + why);
   };
-  beast::tcp_stream stream(executor_);
-  cancel->abort = [&stream] { stream.cancel(); beast::error_code ignored; stream.socket().close(ignored); };
+  EtcdStream stream(executor_, *tls_);
+  cancel->abort = [&stream] { stream.abort(); };
   struct Reset {
     std::shared_ptr<StreamCancel> cancel;
     ~Reset() { cancel->abort = nullptr; }
   } reset{cancel};
   if (cancel->cancelled) co_return Result<bool>{Status::cancelled, "stopped", false};
 
-  stream.expires_after(timeout_);
-  if (auto ec = co_await connect(stream, endpoint)) co_return fail(ec.message());
+  stream.tcp().expires_after(timeout_);
+  if (auto ec = co_await stream.connect(endpoint)) co_return fail(describe(ec));
   auto request = make_request(endpoint, path, body);
-  auto [write_ec, written] = co_await http::async_write(stream, request, use_nothrow);
+  auto [write_ec, written] =
+      co_await stream.with([&](auto& s) { return http::async_write(s, request, use_nothrow); });
   if (write_ec) co_return fail(write_ec.message());
 
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(boost::none);  // an endless stream of messages
-  auto [header_ec, header_bytes] = co_await http::async_read_header(stream, buffer, parser, use_nothrow);
+  auto [header_ec, header_bytes] =
+      co_await stream.with([&](auto& s) { return http::async_read_header(s, buffer, parser, use_nothrow); });
   if (header_ec) co_return fail(header_ec.message());
   if (parser.get().result() != http::status::ok) co_return fail("HTTP " + std::to_string(parser.get().result_int()));
-  stream.expires_never();  // a quiet watch is not a failure
+  stream.tcp().expires_never();  // a quiet watch is not a failure
 
   for (;;) {
-    auto [ec, n] = co_await http::async_read_some(stream, buffer, parser, use_nothrow);
+    auto [ec, n] = co_await stream.with([&](auto& s) { return http::async_read_some(s, buffer, parser, use_nothrow); });
     if (cancel->cancelled) co_return Result<bool>{Status::cancelled, "stopped", false};
     if (ec) co_return fail(ec.message());
     // The gateway ends each message with a newline.

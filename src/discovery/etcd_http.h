@@ -1,5 +1,5 @@
 #pragma once
-// A small client for etcd's gRPC-JSON gateway (HTTP/1.1, JSON bodies): unary
+// A small client for etcd's gRPC-JSON gateway (HTTP/1.1 or HTTPS, JSON bodies): unary
 // POSTs and the streaming watch. Each request uses a fresh connection; a
 // request that cannot reach one endpoint moves on to the next, and the
 // endpoint that answered is tried first next time.
@@ -23,10 +23,14 @@ struct StreamCancel {
   }
 };
 
+class EtcdTls;  // etcd_stream.h
+
 class EtcdHttp {
  public:
+  // `tls`: etcds:// (null: plain HTTP).
   EtcdHttp(boost::asio::any_io_executor executor, std::vector<std::string> endpoints,
-           std::chrono::milliseconds timeout);
+           std::chrono::milliseconds timeout, std::shared_ptr<const rpc::tls::Context> tls = nullptr);
+  ~EtcdHttp();
 
   // POSTs `body` to `path` (e.g. "/v3/kv/range"). Unreachable: status 14;
   // an HTTP error from etcd: status 13 with its message.
@@ -47,6 +51,7 @@ class EtcdHttp {
   std::vector<std::string> endpoints_;
   std::chrono::milliseconds timeout_;
   std::size_t preferred_ = 0;
+  std::unique_ptr<EtcdTls> tls_;  // one per client: its connections share the context
 };
 
 // etcd encodes 64-bit integers as JSON strings; accepts numbers too.

@@ -7,6 +7,7 @@
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/channel_error.hpp>
+#include <boost/asio/ssl.hpp>  // etcds:// (discovery/etcd_stream.h)
 
 #if !defined(BOOST_ASIO_HEADER_ONLY)
 #error "asio_impl.cpp must be compiled header-only (without BOOST_ASIO_SEPARATE_COMPILATION)"

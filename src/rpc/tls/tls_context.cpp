@@ -7,11 +7,18 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <arpa/inet.h>
+
 #include <ctime>
 #include <stdexcept>
 
 namespace routing::rpc::tls {
 namespace {
+
+bool is_ip_literal(const std::string& host) {
+  unsigned char address[16];
+  return inet_pton(AF_INET, host.c_str(), address) == 1 || inet_pton(AF_INET6, host.c_str(), address) == 1;
+}
 
 [[noreturn]] void fail(const std::string& what, const std::string& file) {
   std::string reason = last_error();
@@ -121,6 +128,17 @@ void Context::keep_session(const std::string& server, SSL_SESSION* session) cons
   } else if (sessions_.size() > max_servers) {
     sessions_.erase(it);
     SSL_SESSION_free(session);
+  }
+}
+
+void Context::expect_server_name(SSL* ssl, const std::string& host) const {
+  const std::string& name = server_name_.empty() ? host : server_name_;
+  if (name.empty()) return;
+  if (is_ip_literal(name)) {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str());
+  } else {
+    SSL_set_tlsext_host_name(ssl, name.c_str());
+    SSL_set1_host(ssl, name.c_str());
   }
 }
 

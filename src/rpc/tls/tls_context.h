@@ -12,6 +12,7 @@
 
 typedef struct ssl_ctx_st SSL_CTX;  // NOLINT: OpenSSL's own declaration
 typedef struct ssl_session_st SSL_SESSION;  // NOLINT
+typedef struct ssl_st SSL;  // NOLINT
 
 namespace routing::rpc::tls {
 
@@ -50,6 +51,11 @@ class Context {
   Role role() const noexcept { return role_; }
   // Client: the name to verify instead of the address's host (empty: none).
   const std::string& server_name() const noexcept { return server_name_; }
+  // Client: makes `ssl` (a connection to `host`) verify the server's name:
+  // server_name() if set, else `host` (an IP address as an IP SAN, a name
+  // as a DNS SAN, also sent as SNI). Every client TLS connection, ours or
+  // Beast's (etcds://), names its server this way.
+  void expect_server_name(SSL* ssl, const std::string& host) const;
   // When the certificate this side presents expires (none: max()).
   std::chrono::system_clock::time_point certificate_expiry() const noexcept { return expiry_; }
 

@@ -7,7 +7,6 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -59,11 +58,6 @@ BIO_METHOD* socket_method() {
     return m;
   }();
   return method;
-}
-
-bool is_ip_literal(const std::string& host) {
-  unsigned char address[16];
-  return inet_pton(AF_INET, host.c_str(), address) == 1 || inet_pton(AF_INET6, host.c_str(), address) == 1;
 }
 
 std::string text_of(const ASN1_STRING* value) {
@@ -153,14 +147,7 @@ Session::Session(std::shared_ptr<const Context> context, int descriptor, std::st
       SSL_SESSION_free(offered);
     }
   }
-  std::string name = context_->server_name().empty() ? std::string(host) : context_->server_name();
-  if (name.empty()) return;
-  if (is_ip_literal(name)) {
-    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), name.c_str());
-  } else {
-    SSL_set_tlsext_host_name(ssl_, name.c_str());
-    SSL_set1_host(ssl_, name.c_str());
-  }
+  context_->expect_server_name(ssl_, std::string(host));
 }
 
 Session::~Session() { SSL_free(ssl_); }
