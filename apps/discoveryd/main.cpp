@@ -3,6 +3,7 @@
 #include "admin/process_metrics.h"
 #include "app/policy_flags.h"
 #include "app/tls_flags.h"
+#include "app/tls_reload.h"
 #include "app/control_loop.h"
 #include "app/discoveryd_flags.h"
 #include "app/logging.h"
@@ -31,10 +32,11 @@ void warn_if_long_polls_can_take_every_connection(const routing::discovery::Disc
                limits.max_long_polls, server.max_connections);
 }
 
-// SIGHUP: the limits and the log level change; the rest needs a restart
-// (`running`: the server options discoveryd started with).
+// SIGHUP: the limits, the policy, the listener's TLS files and the log
+// level change; the rest needs a restart (`running`: the server options
+// discoveryd started with).
 void reload(routing::app::SettingsReload& settings, routing::discovery::DiscoveryService& service,
-            const routing::rpc::ServerOptions& running) {
+            routing::rpc::Server& server, const routing::rpc::ServerOptions& running) {
   using namespace routing;
   CLI::App cli;
   app::DiscoverydFlags fresh;
@@ -46,14 +48,22 @@ void reload(routing::app::SettingsReload& settings, routing::discovery::Discover
     // against the listener discoveryd runs (its TLS files need a restart).
     auto loaded = app::load_policy_flag(fresh.policy_file, running);
     if (loaded.error) return loaded.error;
+    std::string error;
+    auto listener = app::listener_tls_from(fresh.server.tls, server.tls_context() != nullptr, error);
+    if (!error.empty()) return "--tls-cert/--tls-key: " + error;
+    if (listener) server.set_tls(*listener);
     warn_if_long_polls_can_take_every_connection(fresh.limits, running);
     service.set_limits(app::effective_limits(fresh.limits, running.max_frame_bytes));
     policy_changed = service.policy().replace(std::move(loaded.policy));
     return std::nullopt;
   };
   auto changeable = app::discoveryd_limit_settings();
-  changeable.insert("policy");
-  steps.keep = app::keep_all_but(std::move(changeable));
+  changeable.insert({"policy", "tls-cert", "tls-key", "tls-client-ca"});
+  steps.keep = [keep = app::keep_all_but(std::move(changeable))](const std::string& name, const std::string& value,
+                                                                 const std::string& current) {
+    if (name == "tls-cert" && value.empty() != current.empty()) return std::optional<std::string>("turning TLS on or off");
+    return keep(name, value, current);
+  };
   // The same file with new rules names no setting.
   steps.finish = [&](const std::vector<std::string>& applied) {
     const bool named = std::find(applied.begin(), applied.end(), "policy") != applied.end();
@@ -106,7 +116,7 @@ int main(int argc, char** argv) {
   pages.metrics = [&] {
     return discovery::prometheus_text(
                {service.stats(), server.stats(), draining.load(), settings.reloads(), settings.failures()}) +
-           admin::process_metrics_text("discoveryd");
+           app::listener_expiry_metrics(server, "discoveryd") + admin::process_metrics_text("discoveryd");
   };
   pages.ready = [&] { return serving.load() && !draining.load(); };
   pages.config = [&] { return settings.text(); };
@@ -123,12 +133,18 @@ int main(int argc, char** argv) {
   // the loop while the service that owns it is destroyed (ASan found it).
   boost::asio::co_spawn(control.executor(), service.run_expiry(), boost::asio::detached);
   app::ServeHooks hooks;
-  hooks.after_start = [&] { serving = true; };
+  hooks.after_start = [&] {
+    serving = true;
+    app::warn_if_expiring(app::expiry_of(server.tls_context()), "the listener's TLS certificate (--tls-cert)");
+  };
   hooks.before_stop = [&] {
     draining = true;  // /readyz turns 503
     service.stop();   // LISTs answered at once, so that watchers move to the successor
   };
-  hooks.on_reload = [&] { reload(settings, service, flags.server); };
+  hooks.on_reload = [&] {
+    reload(settings, service, server, flags.server);
+    app::warn_if_expiring(app::expiry_of(server.tls_context()), "the listener's TLS certificate (--tls-cert)");
+  };
   int code = app::serve_until_signal(server, hooks);
   admin_server->stop();
   control.stop();

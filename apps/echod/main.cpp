@@ -6,6 +6,7 @@
 #include "app/logging.h"
 #include "app/run.h"
 #include "app/tls_flags.h"
+#include "app/tls_reload.h"
 #include "discovery/discovery_url.h"
 #include "discovery/registration.h"
 #include "routing/backend_tls.h"
@@ -63,6 +64,7 @@ int main(int argc, char** argv) {
   app::ServeHooks hooks;
   hooks.after_start = [&] {
     spdlog::info("serving system '{}'", name);
+    app::warn_if_expiring(app::expiry_of(server.tls_context()), "the listener's TLS certificate (--tls-cert)");
     if (discovery_url.empty()) return;
     std::string address = advertise.empty() ? rpc::format_host_port(server.local_endpoint()) : advertise;
     discovery = discovery::make_discovery(discovery_url, control.executor(), {.tls = discovery_tls});
@@ -74,12 +76,29 @@ int main(int argc, char** argv) {
   hooks.before_stop = [&] {
     if (registration) registration->stop_blocking(std::chrono::seconds(3));
   };
-  // SIGHUP: the log level changes; the rest needs a restart (logged).
+  // SIGHUP: the log level and the listener's TLS files change; the rest
+  // needs a restart (logged).
   hooks.on_reload = [&] {
     CLI::App cli;
     app::EchodFlags fresh;
     app::add_echod_flags(cli, fresh);
-    settings.reload(cli, app::ReloadSteps{});
+    app::ReloadSteps steps;
+    steps.check_and_apply = [&]() -> std::optional<std::string> {
+      std::string error;
+      auto listener = app::listener_tls_from(fresh.server.tls, server.tls_context() != nullptr, error);
+      if (!error.empty()) return "--tls-cert/--tls-key: " + error;
+      if (listener) server.set_tls(*listener);
+      return std::nullopt;
+    };
+    steps.keep = [keep = app::keep_all_but({"tls-cert", "tls-key", "tls-client-ca"})](
+                     const std::string& name, const std::string& value, const std::string& current) {
+      if (name == "tls-cert" && value.empty() != current.empty()) {
+        return std::optional<std::string>("turning TLS on or off");
+      }
+      return keep(name, value, current);
+    };
+    settings.reload(cli, steps);
+    app::warn_if_expiring(app::expiry_of(server.tls_context()), "the listener's TLS certificate (--tls-cert)");
   };
   int code = app::serve_until_signal(server, hooks);
   registration.reset();

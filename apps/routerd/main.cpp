@@ -4,6 +4,7 @@
 #include "app/logging.h"
 #include "app/run.h"
 #include "app/settings.h"
+#include "app/tls_reload.h"
 #include "routerd_reload.h"
 #include "admin/admin_http.h"
 #include "admin/process_metrics.h"
@@ -19,6 +20,21 @@ namespace {
 
 using namespace routing;
 using std::chrono::milliseconds;
+
+// At start and after each reload (docs/security.md, "Rotating certificates").
+void warn_of_expiring_certificates(const rpc::Server& server, const core::RouterCore* core) {
+  app::warn_if_expiring(app::expiry_of(server.tls_context()), "the listener's TLS certificate (--tls-cert)");
+  if (core) {
+    app::warn_if_expiring(core->backend_certificate_expiry(), "the client certificate to backends (--upstream-tls-cert)");
+  }
+}
+
+std::string certificate_expiry_metrics(const rpc::Server& server, const core::RouterCore* core) {
+  std::vector<app::CertificateExpiry> certificates;
+  if (auto expiry = app::expiry_of(server.tls_context())) certificates.push_back({"listener", *expiry});
+  if (auto expiry = core ? core->backend_certificate_expiry() : std::nullopt) certificates.push_back({"upstream", *expiry});
+  return app::expiry_metrics_text("routerd", certificates);
+}
 
 }  // namespace
 
@@ -69,7 +85,7 @@ int main(int argc, char** argv) {
               proxy_stats.config_reloads = reload.settings().reloads();
               proxy_stats.config_reload_failures = reload.settings().failures();
               return proxy::prometheus_text(c ? c->stats() : RouterStats{}, proxy_stats) +
-                     admin::process_metrics_text("routerd");
+                     certificate_expiry_metrics(server, c) + admin::process_metrics_text("routerd");
             },
             .status = [&] {
               auto* c = core_ready.load();
@@ -95,12 +111,16 @@ int main(int argc, char** argv) {
     core->start();
     service->attach(*core);
     core_ready = core.get();
+    warn_of_expiring_certificates(server, core.get());
     spdlog::info("routing with discovery {}, strategy {}, pool size {}", f.router.discovery, f.router.strategy,
                  f.router.adaptive_pool ? "auto (up to " + std::to_string(f.router.adaptive_max_pool) + ")"
                                         : std::to_string(f.router.pool_size));
   };
   hooks.before_stop = [&] { service->set_draining(); };  // /readyz turns 503
-  hooks.on_reload = [&] { reload.reload(*service, core_ready.load()); };
+  hooks.on_reload = [&] {
+    reload.reload(*service, server, core_ready.load());
+    warn_of_expiring_certificates(server, core_ready.load());
+  };
   hooks.on_reopen_logs = [&] { reload.reopen_logs(*service, core_ready.load()); };
   hooks.when_drained = [&] {
     if (auto* c = core_ready.load()) c->request_stop();

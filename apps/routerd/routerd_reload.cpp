@@ -2,6 +2,7 @@
 
 #include "app/policy_flags.h"
 #include "app/tls_flags.h"
+#include "app/tls_reload.h"
 #include "routing/router_core.h"
 
 #include <spdlog/spdlog.h>
@@ -21,9 +22,7 @@ const std::set<std::string> restart_only{
     "max-calls-per-connection", "trace-log",
     "drain-delay-ms", "drain-timeout-ms", "drain-quiet-ms", "log-format", "admin", "admin-max-connections",
     "discovery", "dns-refresh-ms", "dns-timeout-ms", "unknown-name-ttl-ms", "max-unknown-names",
-    "auth-max-failures", "auth-failure-rate", "auth-failure-burst", "config",
-    // TLS files are read at start only, for now (docs/security.md).
-    "tls-cert", "tls-key", "tls-client-ca", "tls-ca", "tls-server-name", "upstream-tls-cert", "upstream-tls-key"};
+    "auth-max-failures", "auth-failure-rate", "auth-failure-burst", "config"};
 
 std::string read_token(const std::string& path) {
   std::ifstream in(path);
@@ -46,6 +45,10 @@ std::optional<std::string> reconfigure_router(core::RouterCore& core, const Rout
 std::optional<std::string> needs_restart(const std::string& name, const std::string& value,
                                          const std::string& current, proxy::RouterdService& service) {
   if (restart_only.contains(name)) return std::string();
+  // Other certificate files apply (reload_tls); TLS on or off needs a restart.
+  if ((name == "tls-cert" || name == "tls-ca") && value.empty() != current.empty()) {
+    return std::string("turning TLS on or off");
+  }
   // A fixed size may change; switching between fixed and adaptive pools may not.
   if (name == "pool-size" && (value == "auto") != (current == "auto")) return std::string("fixed or auto");
   if (name == "access-log") return service.access_log().move_to(value);
@@ -77,15 +80,23 @@ RouterdReload::RouterdReload(const CLI::App& cli, std::vector<std::string> comma
     : settings_(cli, declare_with(&add_routerd_flags), "ROUTERD_", std::move(command_line), {"auth-token"}),
       token_(std::move(token)) {}
 
-void RouterdReload::reload(proxy::RouterdService& service, core::RouterCore* core) {
+void RouterdReload::reload(proxy::RouterdService& service, rpc::Server& server, core::RouterCore* core) {
   CLI::App cli{"routerd", "routerd"};
   RouterdFlags fresh;
   add_routerd_flags(cli, fresh);
+  bool tls_read = false;
   settings_.reload(
       cli, ReloadSteps{
                .check_and_apply = [&]() -> std::optional<std::string> {
                  if (auto why = finish_routerd_flags(fresh, cli)) return why;
-                 return core ? reconfigure_router(*core, fresh.router) : std::nullopt;
+                 // Every step that can fail comes before any that changes something.
+                 std::string error;
+                 auto listener = listener_tls_from(fresh.server.tls, server.tls_context() != nullptr, error);
+                 if (!error.empty()) return "--tls-cert/--tls-key: " + error;
+                 if (auto why = core ? reconfigure_router(*core, fresh.router) : std::nullopt) return why;
+                 if (listener) server.set_tls(*listener);
+                 tls_read = listener || (core && core->backend_certificate_expiry());
+                 return std::nullopt;
                },
                .keep = [&](const std::string& name, const std::string& value,
                            const std::string& current) { return needs_restart(name, value, current, service); },
@@ -96,6 +107,7 @@ void RouterdReload::reload(proxy::RouterdService& service, core::RouterCore* cor
                    return std::find(applied.begin(), applied.end(), name) != applied.end();
                  };
                  std::vector<std::string> more;
+                 if (tls_read) more.push_back("TLS files (read again)");
                  if (service.policy().replace(fresh.policy) && !named("policy")) more.push_back("policy");
                  if (fresh.proxy.auth_token == token_) return more;
                  service.set_auth_token(fresh.proxy.auth_token);

@@ -32,7 +32,9 @@ class RouterdReload {
   // the auth token, the log level, the access log's file. What cannot
   // change while running (restart_only, in the .cpp) keeps its value and is
   // logged as needing a restart.
-  void reload(proxy::RouterdService& service, core::RouterCore* core);
+  // `server`: its listener's TLS files are read again (new handshakes use
+  // them); the router's backend TLS files too (RouterCore::reconfigure).
+  void reload(proxy::RouterdService& service, rpc::Server& server, core::RouterCore* core);
   // SIGUSR1 (rotation): reopens the access log by its name, and the
   // router's trace log when `core` is running.
   void reopen_logs(proxy::RouterdService& service, core::RouterCore* core);

@@ -19,17 +19,27 @@ class BackendTls {
   // Throws std::invalid_argument when the files do not make a context.
   explicit BackendTls(const TlsClientOptions& options);
 
-  bool enabled() const noexcept { return context_ != nullptr; }
+  bool enabled() const noexcept { return enabled_; }
   // Prepares a connection not yet connected to `address` ("host:port").
   void apply(rpc::ClientConnection& connection, const std::string& address) const;
-  const std::shared_ptr<const rpc::tls::Context>& context() const noexcept { return context_; }
+  // The context new connections get (null without TLS).
+  std::shared_ptr<const rpc::tls::Context> context() const noexcept { return context_.load(); }
+  // A certificate reload (SIGHUP): the files read again; connections made
+  // from now on present the new certificate and trust the new CA, pooled
+  // ones keep theirs until they close. Throws std::invalid_argument (and
+  // changes nothing) when the files do not make a context. Turning TLS on
+  // or off is not a reload: the caller keeps the state it started with.
+  void reload(const TlsClientOptions& options);
   // Connections prepared for TLS so far (each makes one handshake).
   std::uint64_t handshakes() const noexcept { return handshakes_.load(std::memory_order_relaxed); }
 
   static rpc::tls::ClientFiles files_of(const TlsClientOptions& options);
 
  private:
-  std::shared_ptr<const rpc::tls::Context> context_;
+  static std::shared_ptr<const rpc::tls::Context> make(const TlsClientOptions& options);
+
+  bool enabled_ = false;
+  std::atomic<std::shared_ptr<const rpc::tls::Context>> context_;
   mutable std::atomic<std::uint64_t> handshakes_{0};
 };
 

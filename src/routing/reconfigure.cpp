@@ -24,7 +24,8 @@ void keep_what_needs_a_restart(RouterOptions& next, const RouterOptions& now) {
   next.unknown_name_ttl = now.unknown_name_ttl;
   next.max_unknown_names = now.max_unknown_names;
   next.trace_log = now.trace_log;
-  next.tls = now.tls;  // certificate reload is its own step (not yet: a restart)
+  // Other files may be named (reload_tls reads them); TLS on or off may not.
+  if (next.tls.ca_file.empty() != now.tls.ca_file.empty()) next.tls = now.tls;
 }
 
 }  // namespace
@@ -34,6 +35,9 @@ void RouterCore::reconfigure(RouterOptions wanted) {
   const RouterOptions& now = options();
   keep_what_needs_a_restart(wanted, now);
   validate(wanted);  // throws, changing nothing
+  // Certificates are rotated under the same names: read the files again
+  // whether or not their names changed.
+  backend_tls_.reload(wanted.tls);  // throws, changing nothing
   if (wanted == now) return;  // no new version: a reload that changes nothing costs nothing
   const bool strategy_changed = wanted.strategy != now.strategy;
   const bool checks_changed = wanted.health_check != now.health_check ||
@@ -49,6 +53,12 @@ void RouterCore::reconfigure(RouterOptions wanted) {
     system->limiter.set_max_pending(next.max_pending);
     if (checks_changed) system->cancel_health_checks();  // wakes its checks: they re-read their settings
   }
+}
+
+std::optional<std::chrono::system_clock::time_point> RouterCore::backend_certificate_expiry() const {
+  auto context = backend_tls_.context();
+  if (!context || context->certificate_expiry() == std::chrono::system_clock::time_point::max()) return std::nullopt;
+  return context->certificate_expiry();
 }
 
 }  // namespace routing::core

@@ -94,7 +94,11 @@ class RouterCore {
   // pools, threads, frame size, DNS and unknown-name bookkeeping) keep their
   // values. A changed strategy applies to every system, as SET_STRATEGY
   // without a name does. Throws std::invalid_argument, changing nothing.
+  // The backends' TLS files are read again each time (certificate rotation
+  // under the same names): new connections use them, pooled ones keep theirs.
   void reconfigure(RouterOptions wanted);
+  // When the client certificate presented to backends expires (none: nullopt).
+  std::optional<std::chrono::system_clock::time_point> backend_certificate_expiry() const;
   RouterStats stats() const;
   // Log rotation: opens RouterOptions::trace_log again by its name; an
   // error message (the old file stays in use), or nullopt.

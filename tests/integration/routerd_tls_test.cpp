@@ -12,6 +12,8 @@
 #include <boost/asio/ip/address.hpp>
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <filesystem>
 #include <optional>
 
 namespace routing::test {
@@ -152,6 +154,64 @@ TEST(RouterdTls, ProxyClientAndRoutectlSpeakTlsToRouterd) {
   RunResult stranger = run_program(ROUTECTL_PATH, {"call", "echo", "1", "x", "--proxy", address, "--tls-ca", certs.other_ca});
   EXPECT_NE(stranger.exit_code, 0);
   EXPECT_NE(stranger.err.find("certificate verify failed"), std::string::npos) << stranger.err;
+}
+
+// Certificate rotation as an operator does it: new files under the same
+// names, then SIGHUP. New handshakes get the new certificate, connections
+// made before keep working, and a half-written rotation (a key that does
+// not belong to the certificate) changes nothing. Certificates close to
+// expiry are warned of and measured.
+TEST(RouterdTls, RotatesItsCertificateOnSighupWithoutDroppingConnections) {
+  namespace fs = std::filesystem;
+  const auto& certs = test_certificates();
+  const std::string cert = certs.dir + "/rotating.pem", key = certs.dir + "/rotating.key";
+  auto install = [&](const KeyPair& from_cert, const KeyPair& from_key) {
+    fs::copy_file(from_cert.cert, cert, fs::copy_options::overwrite_existing);
+    fs::copy_file(from_key.key, key, fs::copy_options::overwrite_existing);
+  };
+  install(certs.server, certs.server);
+  Process echod = start_tls_echod();
+  auto args = tls_routerd_args(echod.wait_listening().value_or(0));
+  args.insert(args.end(), {"--tls-cert", cert, "--tls-key", key,  // the later flags win
+                           "--upstream-tls-cert", certs.billing.cert, "--upstream-tls-key", certs.billing.key});
+  Process routerd(ROUTERD_PATH, args);
+  auto port = routerd.wait_listening();
+  auto admin = admin_port_in(routerd.log());
+  ASSERT_TRUE(port && admin) << routerd.log();
+  const std::string echo = R"({"name":"echo","procedure_id":1,"payload":"x"})";
+  SyncClient before(loopback(*port), client_files(certs.ca));
+  ASSERT_TRUE(before.connected()) << before.error();
+  ASSERT_EQ(before.call(1, echo).status, Status::ok);
+
+  // The test certificates live one day: warned of, and measured.
+  EXPECT_TRUE(routerd.wait_for_log("the listener's TLS certificate \\(--tls-cert\\) expires in [01]\\.[0-9] days"))
+      << routerd.log();
+  auto samples = metric_samples(admin_get(*admin, "/metrics"));
+  for (const char* which : {"listener", "upstream"}) {
+    double left = samples["routerd_tls_certificate_expiry_seconds{certificate=\"" + std::string(which) + "\"}"];
+    EXPECT_GT(left, 3600) << which;
+    EXPECT_LE(left, 86400) << which;
+  }
+
+  install(certs.wrong_name_server, certs.wrong_name_server);  // now for elsewhere.example
+  routerd.signal(SIGHUP);
+  ASSERT_TRUE(routerd.wait_for_log("reload \\(SIGHUP\\): applied TLS files \\(read again\\)")) << routerd.log();
+  EXPECT_EQ(before.call(1, echo).status, Status::ok) << "a connection made before the rotation stays";
+  SyncClient by_address(loopback(*port), client_files(certs.ca));
+  EXPECT_FALSE(by_address.connected()) << "the new certificate does not name 127.0.0.1";
+  SyncClient by_new_name(loopback(*port), client_files(certs.ca, {}, "elsewhere.example"));
+  ASSERT_TRUE(by_new_name.connected()) << by_new_name.error();
+  EXPECT_EQ(by_new_name.call(1, echo).status, Status::ok);
+
+  install(certs.server, certs.wrong_name_server);  // half-way: the key of the other certificate
+  routerd.signal(SIGHUP);
+  ASSERT_TRUE(routerd.wait_for_log("reload \\(SIGHUP\\) failed, nothing changed: .*does not match the certificate"))
+      << routerd.log();
+  SyncClient still_new(loopback(*port), client_files(certs.ca, {}, "elsewhere.example"));
+  EXPECT_TRUE(still_new.connected()) << still_new.error();
+  EXPECT_EQ(metric_samples(admin_get(*admin, "/metrics"))["routerd_config_reload_failures_total"], 1);
+  fs::remove(cert);
+  fs::remove(key);
 }
 
 TEST(RouterdTls, BadTlsFlagsExit2WithTheReason) {

@@ -6,6 +6,7 @@
 #include "rpc/client_connection.h"
 #include "rpc/tls/tls_session.h"
 #include "support/raw_socket.h"
+#include "support/eventually.h"
 #include "support/sync_client.h"
 #include "support/test_certificates.h"
 #include "support/test_server.h"
@@ -135,6 +136,23 @@ TEST(Tls, MutualTlsRequiresAClientCertificateSignedByTheClientCa) {
   EXPECT_EQ(who.payload, "spiffe://example/billing");
   EXPECT_EQ(server->stats().tls_handshakes_total, 1u);
   EXPECT_GE(server->stats().tls_handshake_failures_total, 2u);
+}
+
+// Expired certificates are refused at the handshake, on either side: a
+// client's by a mutual-TLS server (with the identity billing would have),
+// a server's by its clients.
+TEST(Tls, ExpiredCertificatesAreRefusedAtTheHandshake) {
+  const auto& certs = test_certificates();
+  auto server = tls_server(certs.server, certs.ca);
+  SyncClient expired_client(server->local_endpoint(), client_files(certs.ca, certs.expired_client));
+  if (expired_client.connected()) EXPECT_NE(expired_client.call(identity_procedure, "").status, Status::ok);
+  EXPECT_EQ(server->stats().tls_handshakes_total, 0u);
+  EXPECT_TRUE(eventually([&] { return server->stats().tls_handshake_failures_total >= 1; }));
+
+  auto expired = tls_server(certs.expired_server);
+  SyncClient client(expired->local_endpoint(), client_files(certs.ca));
+  EXPECT_FALSE(client.connected());
+  EXPECT_NE(client.error().find("certificate has expired"), std::string::npos) << client.error();
 }
 
 TEST(Tls, IdentityIsTheFirstUriSanElseTheFirstDnsSanElseTheCommonName) {

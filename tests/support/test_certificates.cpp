@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 namespace routing::test {
@@ -34,6 +36,25 @@ KeyPair make_leaf(const std::string& dir, const std::string& name, const std::st
   return pair;
 }
 
+// A leaf signed by `ca` that expired in 2020: `openssl req` cannot backdate,
+// `openssl ca` can (-startdate/-enddate), with a minimal CA database.
+KeyPair make_expired_leaf(const std::string& dir, const std::string& name, const std::string& ca,
+                          const std::string& subject, const std::string& alt_names) {
+  KeyPair pair{dir + "/" + name + ".pem", dir + "/" + name + ".key"};
+  const std::string db = dir + "/" + name + "-db";
+  std::filesystem::create_directories(db);
+  std::ofstream(db + "/index.txt");
+  std::ofstream(db + "/serial") << "01\n";
+  std::ofstream(db + "/ca.cnf") << "[ca]\ndefault_ca=d\n[d]\ndatabase=" << db << "/index.txt\nnew_certs_dir=" << db
+                                << "\nserial=" << db << "/serial\ndefault_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n";
+  std::ofstream(db + "/ext.cnf") << "basicConstraints=critical,CA:FALSE\nsubjectAltName=" << alt_names << "\n";
+  run("openssl req -new " + new_key(pair.key) + " -out " + db + "/leaf.csr -subj " + subject);
+  run("openssl ca -batch -config " + db + "/ca.cnf -cert " + dir + "/" + ca + ".pem -keyfile " + dir + "/" + ca +
+      ".key -in " + db + "/leaf.csr -out " + pair.cert + " -extfile " + db +
+      "/ext.cnf -startdate 20200101000000Z -enddate 20200102000000Z -notext");
+  return pair;
+}
+
 TestCertificates make_all() {
   char pattern[] = "/tmp/routing-tls-XXXXXX";
   if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
@@ -49,6 +70,8 @@ TestCertificates make_all() {
   c.dns_only = make_leaf(c.dir, "dns_only", "ca", "/CN=ledger", "DNS:ledger.example");
   c.cn_only = make_leaf(c.dir, "cn_only", "ca", "/CN=plain-cn", "");
   c.stranger = make_leaf(c.dir, "stranger", "other_ca", "/CN=stranger", "URI:spiffe://example/stranger");
+  c.expired_client = make_expired_leaf(c.dir, "expired_client", "ca", "/CN=expired", "URI:spiffe://example/billing");
+  c.expired_server = make_expired_leaf(c.dir, "expired_server", "ca", "/CN=expired-server", "IP:127.0.0.1");
   return c;
 }
 

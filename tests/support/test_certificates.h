@@ -9,6 +9,9 @@
 //   dns_only           client: DNS SAN ledger.example, CN ledger
 //   cn_only            client: no SAN, CN plain-cn
 //   other_ca           a CA nobody trusts; stranger is a client it signed
+//   expired_client     signed by ca, URI SAN spiffe://example/billing, expired in 2020
+//   expired_server     signed by ca, for 127.0.0.1, expired in 2020
+// The others are valid for one day (a day from expiry: servers warn).
 #include <string>
 
 namespace routing::test {
@@ -28,6 +31,8 @@ struct TestCertificates {
   KeyPair dns_only;
   KeyPair cn_only;
   KeyPair stranger;
+  KeyPair expired_client;
+  KeyPair expired_server;
 };
 
 // Made on first use; fails the test (and returns empty paths) if openssl fails.
