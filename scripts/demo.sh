@@ -126,6 +126,26 @@ echo "  \$ routectl call echo 1 'hello over TLS' --proxy $proxy_tls --tls-ca ca.
 "$bin/routectl" call echo 1 'hello over TLS' --proxy "$proxy_tls" --tls-ca "$certs/ca.pem" 2>&1 | sed 's/^/    /'
 echo "  and a plain-TCP client on routerd's TLS port gets nothing:"
 "$bin/routectl" call echo 1 hello --proxy "$proxy_tls" --timeout-ms 1000 2>&1 | sed 's/^/    /' || true
+echo "  discoveryd over TLS (rpcs://) with a policy: only spiffe://example/client may register 'echo':"
+printf '[[allow]]\nidentity = "spiffe://example/client"\nsystems = ["echo"]\n' >"$work/policy.toml"
+sed 's/^/    policy.toml: /' "$work/policy.toml"
+serve_tls=(--tls-cert "$certs/server.pem" --tls-key "$certs/server.key" --tls-client-ca "$certs/ca.pem")
+start discoveryd_tls "$bin/discoveryd" --listen 127.0.0.1:0 --admin 127.0.0.1:0 "${serve_tls[@]}" \
+  --policy "$work/policy.toml"
+discovery_tls="rpcs://127.0.0.1:$port"
+discovery_tls_admin="$(grep -o 'admin endpoint on http://[^ ]*' "$work/discoveryd_tls.log" | grep -o '[0-9]*$')"
+as_identity() { echo --tls-ca "$certs/ca.pem" --upstream-tls-cert "$certs/$1.pem" --upstream-tls-key "$certs/$1.key"; }
+# shellcheck disable=SC2046  # as_identity's words are separate flags
+start echod_client "$bin/echod" --listen 127.0.0.1:0 --discovery "$discovery_tls" "${serve_tls[@]}" $(as_identity client)
+# shellcheck disable=SC2046
+start echod_intruder "$bin/echod" --listen 127.0.0.1:0 --discovery "$discovery_tls" --advertise 127.0.0.1:1 \
+  "${serve_tls[@]}" $(as_identity intruder)
+for _ in $(seq 50); do grep -q 'permission denied' "$work/echod_intruder.log" && break; sleep 0.1; done
+grep -o "permission denied: .*may not register 'echo'" "$work/echod_intruder.log" | head -1 | sed 's/^/    intruder echod: /'
+http_get "$discovery_tls_admin" /metrics | grep '^discoveryd_policy_denials_total' | sed 's/^/    /'
+echo "  \$ routectl call echo 1 'found through rpcs://' --discovery $discovery_tls --tls-ca ca.pem --tls-cert client.pem ..."
+"$bin/routectl" call echo 1 'found through rpcs://' --discovery "$discovery_tls" --tls-ca "$certs/ca.pem" \
+  --tls-cert "$certs/client.pem" --tls-key "$certs/client.key" 2>&1 | sed 's/^/    /'
 
 say "a few metrics (GET http://127.0.0.1:$admin/metrics)"
 http_get "$admin" /metrics | grep -E '^routing_(calls_total|backend_healthy|backend_ejections_total|retries_total|open_connections)' | sed 's/^/  /'

@@ -67,7 +67,8 @@ start_haproxy() {
 # make_certificates DIR: a CA (DIR/ca.pem), a server certificate for
 # 127.0.0.1 and localhost (DIR/server.pem, DIR/server.key, and both in
 # DIR/server-combined.pem as HAProxy wants them) and a client certificate
-# with identity spiffe://example/client (DIR/client.pem, DIR/client.key).
+# with identity spiffe://example/client (DIR/client.pem, DIR/client.key),
+# and another with identity spiffe://example/intruder (DIR/intruder.*).
 make_certificates() {
   local dir="$1" ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
   mkdir -p "$dir"
@@ -79,6 +80,7 @@ make_certificates() {
   }
   leaf server /CN=server "IP:127.0.0.1,DNS:localhost"
   leaf client /CN=client "URI:spiffe://example/client"
+  leaf intruder /CN=intruder "URI:spiffe://example/intruder"
   cat "$dir/server.pem" "$dir/server.key" >"$dir/server-combined.pem"
 }
 

@@ -36,7 +36,8 @@ void warn_if_long_polls_can_take_every_connection(const routing::discovery::Disc
 // level change; the rest needs a restart (`running`: the server options
 // discoveryd started with).
 void reload(routing::app::SettingsReload& settings, routing::discovery::DiscoveryService& service,
-            routing::rpc::Server& server, const routing::rpc::ServerOptions& running) {
+            routing::rpc::Server& server, routing::admin::AdminServer& admin,
+            const routing::rpc::ServerOptions& running) {
   using namespace routing;
   CLI::App cli;
   app::DiscoverydFlags fresh;
@@ -51,17 +52,23 @@ void reload(routing::app::SettingsReload& settings, routing::discovery::Discover
     std::string error;
     auto listener = app::listener_tls_from(fresh.server.tls, server.tls_context() != nullptr, error);
     if (!error.empty()) return "--tls-cert/--tls-key: " + error;
+    auto admin_tls = app::listener_tls_from(fresh.admin_tls, admin.tls_enabled(), error);
+    if (!error.empty()) return "--admin-tls-cert/--admin-tls-key: " + error;
     if (listener) server.set_tls(*listener);
+    if (admin_tls) admin.set_tls(*admin_tls);
     warn_if_long_polls_can_take_every_connection(fresh.limits, running);
     service.set_limits(app::effective_limits(fresh.limits, running.max_frame_bytes));
     policy_changed = service.policy().replace(std::move(loaded.policy));
     return std::nullopt;
   };
   auto changeable = app::discoveryd_limit_settings();
-  changeable.insert({"policy", "tls-cert", "tls-key", "tls-client-ca"});
+  changeable.insert({"policy", "tls-cert", "tls-key", "tls-client-ca", "admin-tls-cert", "admin-tls-key",
+                     "admin-tls-client-ca"});
   steps.keep = [keep = app::keep_all_but(std::move(changeable))](const std::string& name, const std::string& value,
                                                                  const std::string& current) {
-    if (name == "tls-cert" && value.empty() != current.empty()) return std::optional<std::string>("turning TLS on or off");
+    if ((name == "tls-cert" || name == "admin-tls-cert") && value.empty() != current.empty()) {
+      return std::optional<std::string>("turning TLS on or off");
+    }
     return keep(name, value, current);
   };
   // The same file with new rules names no setting.
@@ -70,6 +77,12 @@ void reload(routing::app::SettingsReload& settings, routing::discovery::Discover
     return policy_changed && !named ? std::vector<std::string>{"policy"} : std::vector<std::string>{};
   };
   settings.reload(cli, steps);
+}
+
+void warn_of_expiring_certificates(const routing::rpc::Server& server, const routing::admin::AdminServer& admin) {
+  using namespace routing;
+  app::warn_if_expiring(app::expiry_of(server.tls_context()), "the listener's TLS certificate (--tls-cert)");
+  app::warn_if_expiring(app::expiry_of(admin.tls_context()), "the admin listener's TLS certificate (--admin-tls-cert)");
 }
 
 }  // namespace
@@ -87,6 +100,10 @@ int main(int argc, char** argv) {
   }
   if (auto why = app::server_tls_problem(flags.server)) {
     std::cerr << "discoveryd: " << *why << "\n";
+    return 2;
+  }
+  if (auto why = app::server_tls_problem(flags.admin_tls)) {
+    std::cerr << "discoveryd: --admin-tls-cert/--admin-tls-key: " << *why << "\n";
     return 2;
   }
   auto policy = app::load_policy_flag(flags.policy_file, flags.server);
@@ -112,38 +129,43 @@ int main(int argc, char** argv) {
   service.register_procedures(server);
   std::atomic<bool> serving{false};  // /readyz: from the first accept until SIGTERM
   std::atomic<bool> draining{false};
+  std::unique_ptr<admin::AdminServer> admin_server;
   admin::AdminPages pages;
   pages.metrics = [&] {
+    std::vector<app::CertificateExpiry> certificates;
+    if (auto expiry = app::expiry_of(server.tls_context())) certificates.push_back({"listener", *expiry});
+    if (auto expiry = app::expiry_of(admin_server->tls_context())) certificates.push_back({"admin", *expiry});
     return discovery::prometheus_text(
                {service.stats(), server.stats(), draining.load(), settings.reloads(), settings.failures()}) +
-           app::listener_expiry_metrics(server, "discoveryd") + admin::process_metrics_text("discoveryd");
+           app::expiry_metrics_text("discoveryd", certificates) + admin::process_metrics_text("discoveryd");
   };
   pages.ready = [&] { return serving.load() && !draining.load(); };
   pages.config = [&] { return settings.text(); };
-  std::unique_ptr<admin::AdminServer> admin_server;
   try {
-    admin_server = std::make_unique<admin::AdminServer>(control.executor(), "discoveryd", flags.admin,
-                                                        std::move(pages), flags.admin_limits);
+    admin_server = std::make_unique<admin::AdminServer>(
+        control.executor(), "discoveryd", flags.admin, std::move(pages), flags.admin_limits,
+        flags.admin_tls.enabled() ? rpc::tls::Context::server(flags.admin_tls) : nullptr);
   } catch (const std::exception& e) {
     spdlog::critical("cannot listen on admin address {}: {}", flags.admin, e.what());
     return 1;
   }
-  spdlog::info("admin endpoint on http://{}", rpc::format_host_port(admin_server->local_endpoint()));
+  spdlog::info("admin endpoint on {}://{}", flags.admin_tls.enabled() ? "https" : "http",
+               rpc::format_host_port(admin_server->local_endpoint()));
   // Only now: an early exit above must not leave the expiry timer waiting on
   // the loop while the service that owns it is destroyed (ASan found it).
   boost::asio::co_spawn(control.executor(), service.run_expiry(), boost::asio::detached);
   app::ServeHooks hooks;
   hooks.after_start = [&] {
     serving = true;
-    app::warn_if_expiring(app::expiry_of(server.tls_context()), "the listener's TLS certificate (--tls-cert)");
+    warn_of_expiring_certificates(server, *admin_server);
   };
   hooks.before_stop = [&] {
     draining = true;  // /readyz turns 503
     service.stop();   // LISTs answered at once, so that watchers move to the successor
   };
   hooks.on_reload = [&] {
-    reload(settings, service, server, flags.server);
-    app::warn_if_expiring(app::expiry_of(server.tls_context()), "the listener's TLS certificate (--tls-cert)");
+    reload(settings, service, server, *admin_server, flags.server);
+    warn_of_expiring_certificates(server, *admin_server);
   };
   int code = app::serve_until_signal(server, hooks);
   admin_server->stop();

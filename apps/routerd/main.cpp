@@ -22,16 +22,20 @@ using namespace routing;
 using std::chrono::milliseconds;
 
 // At start and after each reload (docs/security.md, "Rotating certificates").
-void warn_of_expiring_certificates(const rpc::Server& server, const core::RouterCore* core) {
+void warn_of_expiring_certificates(const rpc::Server& server, const admin::AdminServer& admin,
+                                   const core::RouterCore* core) {
   app::warn_if_expiring(app::expiry_of(server.tls_context()), "the listener's TLS certificate (--tls-cert)");
+  app::warn_if_expiring(app::expiry_of(admin.tls_context()), "the admin listener's TLS certificate (--admin-tls-cert)");
   if (core) {
     app::warn_if_expiring(core->backend_certificate_expiry(), "the client certificate to backends (--upstream-tls-cert)");
   }
 }
 
-std::string certificate_expiry_metrics(const rpc::Server& server, const core::RouterCore* core) {
+std::string certificate_expiry_metrics(const rpc::Server& server, const admin::AdminServer& admin,
+                                       const core::RouterCore* core) {
   std::vector<app::CertificateExpiry> certificates;
   if (auto expiry = app::expiry_of(server.tls_context())) certificates.push_back({"listener", *expiry});
+  if (auto expiry = app::expiry_of(admin.tls_context())) certificates.push_back({"admin", *expiry});
   if (auto expiry = core ? core->backend_certificate_expiry() : std::nullopt) certificates.push_back({"upstream", *expiry});
   return app::expiry_metrics_text("routerd", certificates);
 }
@@ -85,7 +89,7 @@ int main(int argc, char** argv) {
               proxy_stats.config_reloads = reload.settings().reloads();
               proxy_stats.config_reload_failures = reload.settings().failures();
               return proxy::prometheus_text(c ? c->stats() : RouterStats{}, proxy_stats) +
-                     certificate_expiry_metrics(server, c) + admin::process_metrics_text("routerd");
+                     certificate_expiry_metrics(server, *admin, c) + admin::process_metrics_text("routerd");
             },
             .status = [&] {
               auto* c = core_ready.load();
@@ -97,12 +101,13 @@ int main(int argc, char** argv) {
               auto* c = core_ready.load();
               return proxy::status_page(proxy::status_json(c ? c->stats() : RouterStats{}, service->proxy_stats(server)));
             }},
-        f.admin_limits);
+        f.admin_limits, f.admin_tls.enabled() ? rpc::tls::Context::server(f.admin_tls) : nullptr);
   } catch (const std::exception& e) {
     spdlog::critical("cannot listen on admin address {}: {}", f.admin, e.what());
     return 1;
   }
-  spdlog::info("admin endpoint on http://{}", rpc::format_host_port(admin->local_endpoint()));
+  spdlog::info("admin endpoint on {}://{}", f.admin_tls.enabled() ? "https" : "http",
+               rpc::format_host_port(admin->local_endpoint()));
 
   app::ServeHooks hooks;
   hooks.after_start = [&] {
@@ -111,15 +116,15 @@ int main(int argc, char** argv) {
     core->start();
     service->attach(*core);
     core_ready = core.get();
-    warn_of_expiring_certificates(server, core.get());
+    warn_of_expiring_certificates(server, *admin, core.get());
     spdlog::info("routing with discovery {}, strategy {}, pool size {}", f.router.discovery, f.router.strategy,
                  f.router.adaptive_pool ? "auto (up to " + std::to_string(f.router.adaptive_max_pool) + ")"
                                         : std::to_string(f.router.pool_size));
   };
   hooks.before_stop = [&] { service->set_draining(); };  // /readyz turns 503
   hooks.on_reload = [&] {
-    reload.reload(*service, server, core_ready.load());
-    warn_of_expiring_certificates(server, core_ready.load());
+    reload.reload(*service, server, *admin, core_ready.load());
+    warn_of_expiring_certificates(server, *admin, core_ready.load());
   };
   hooks.on_reopen_logs = [&] { reload.reopen_logs(*service, core_ready.load()); };
   hooks.when_drained = [&] {

@@ -46,7 +46,7 @@ std::optional<std::string> needs_restart(const std::string& name, const std::str
                                          const std::string& current, proxy::RouterdService& service) {
   if (restart_only.contains(name)) return std::string();
   // Other certificate files apply (reload_tls); TLS on or off needs a restart.
-  if ((name == "tls-cert" || name == "tls-ca") && value.empty() != current.empty()) {
+  if ((name == "tls-cert" || name == "tls-ca" || name == "admin-tls-cert") && value.empty() != current.empty()) {
     return std::string("turning TLS on or off");
   }
   // A fixed size may change; switching between fixed and adaptive pools may not.
@@ -71,6 +71,7 @@ std::optional<std::string> finish_routerd_flags(RouterdFlags& f, const CLI::App&
     return e.what();
   }
   if (auto why = server_tls_problem(f.server)) return why;
+  if (auto why = server_tls_problem(f.admin_tls)) return "--admin-tls-cert/--admin-tls-key: " + *why;
   auto loaded = load_policy_flag(f.policy_file, f.server);
   f.policy = std::move(loaded.policy);
   return loaded.error;
@@ -80,7 +81,8 @@ RouterdReload::RouterdReload(const CLI::App& cli, std::vector<std::string> comma
     : settings_(cli, declare_with(&add_routerd_flags), "ROUTERD_", std::move(command_line), {"auth-token"}),
       token_(std::move(token)) {}
 
-void RouterdReload::reload(proxy::RouterdService& service, rpc::Server& server, core::RouterCore* core) {
+void RouterdReload::reload(proxy::RouterdService& service, rpc::Server& server, admin::AdminServer& admin,
+                           core::RouterCore* core) {
   CLI::App cli{"routerd", "routerd"};
   RouterdFlags fresh;
   add_routerd_flags(cli, fresh);
@@ -93,9 +95,12 @@ void RouterdReload::reload(proxy::RouterdService& service, rpc::Server& server, 
                  std::string error;
                  auto listener = listener_tls_from(fresh.server.tls, server.tls_context() != nullptr, error);
                  if (!error.empty()) return "--tls-cert/--tls-key: " + error;
+                 auto admin_tls = listener_tls_from(fresh.admin_tls, admin.tls_enabled(), error);
+                 if (!error.empty()) return "--admin-tls-cert/--admin-tls-key: " + error;
                  if (auto why = core ? reconfigure_router(*core, fresh.router) : std::nullopt) return why;
                  if (listener) server.set_tls(*listener);
-                 tls_read = listener || (core && core->backend_certificate_expiry());
+                 if (admin_tls) admin.set_tls(*admin_tls);
+                 tls_read = listener || admin_tls || (core && core->backend_certificate_expiry());
                  return std::nullopt;
                },
                .keep = [&](const std::string& name, const std::string& value,

@@ -34,7 +34,7 @@ class RouterdReload {
   // logged as needing a restart.
   // `server`: its listener's TLS files are read again (new handshakes use
   // them); the router's backend TLS files too (RouterCore::reconfigure).
-  void reload(proxy::RouterdService& service, rpc::Server& server, core::RouterCore* core);
+  void reload(proxy::RouterdService& service, rpc::Server& server, admin::AdminServer& admin, core::RouterCore* core);
   // SIGUSR1 (rotation): reopens the access log by its name, and the
   // router's trace log when `core` is running.
   void reopen_logs(proxy::RouterdService& service, core::RouterCore* core);

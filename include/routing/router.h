@@ -30,7 +30,8 @@ namespace routing {
 // registered address, or `server_name` when set. `cert_file`/`key_file`
 // (PEM, both or neither): the client certificate presented to backends that
 // ask for one (mutual TLS). Pooled TLS connections are reused like plain
-// ones. Files that cannot be loaded make the Router constructor throw
+// ones. The same settings reach discovery when its URL is rpcs:// or
+// etcds://. Files that cannot be loaded make the Router constructor throw
 // std::invalid_argument. docs/security.md.
 struct TlsClientOptions {
   std::string ca_file{};
@@ -43,7 +44,8 @@ struct TlsClientOptions {
 
 struct RouterOptions {
   // Where systems are found: rpc://host:port, etcd://host:port[,...] or
-  // static://name=host:port[,...][;name=...]
+  // static://name=host:port[,...][;name=...]; rpcs:// and etcds:// over TLS
+  // (they need tls.ca_file).
   std::string discovery = "rpc://127.0.0.1:10200";
   // Your own discovery instead (routing/discovery.h): when set, `discovery`
   // is ignored and systems are looked up and followed through it. Shared,

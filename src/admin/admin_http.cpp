@@ -3,6 +3,8 @@
 #include "common/log.h"
 #include "rpc/accept_backoff.h"
 #include "rpc/address.h"
+#include "rpc/tls/asio_context.h"
+#include "common/throttled_log.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -12,6 +14,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <atomic>
 #include <unordered_map>
@@ -100,6 +103,10 @@ struct AdminServer::State : std::enable_shared_from_this<State> {
   };
   std::unordered_map<std::uint64_t, Waiting> waiting;
   std::uint64_t next_number = 0;
+  // --admin-tls-*: HTTPS only (null: plain HTTP); replaced by a reload.
+  std::atomic<std::shared_ptr<asio::ssl::context>> tls;
+  std::atomic<std::shared_ptr<const rpc::tls::Context>> tls_source;  // what `tls` was made from
+  common::ThrottledLog tls_failures{"admin TLS handshake(s) failed", std::chrono::seconds(1)};
 
   State(asio::any_io_executor executor, std::string name, AdminPages p, AdminLimits l)
       : acceptor(executor), program(std::move(name)), pages(std::move(p)), limits(l) {}
@@ -110,15 +117,36 @@ struct AdminServer::State : std::enable_shared_from_this<State> {
       std::atomic<std::size_t>& open;
       ~Counted() { open.fetch_sub(1, std::memory_order_relaxed); }
     } counted{open};
-    beast::tcp_stream stream(std::move(socket));
+    auto context = tls.load();
+    if (!context) {
+      beast::tcp_stream stream(std::move(socket));
+      co_await serve_requests(stream);
+      co_return;
+    }
+    boost::system::error_code peer_ec;
+    const auto peer = socket.remote_endpoint(peer_ec);
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *context);
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));  // a stalled handshake cannot hold it
+    auto [handshake_ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_nothrow);
+    if (handshake_ec) {
+      tls_failures.note(rpc::format_host_port(peer) + ": " + handshake_ec.message());
+      co_return;
+    }
+    co_await serve_requests(stream);
+  }
+
+  // HTTP/1.1 requests on one connection, plain or TLS, until it closes.
+  template <class Stream>
+  asio::awaitable<void> serve_requests(Stream& stream) {
+    beast::tcp_stream& lowest = beast::get_lowest_layer(stream);
     beast::flat_buffer buffer;
     const std::uint64_t number = ++next_number;
     for (;;) {
-      stream.expires_after(std::chrono::seconds(30));  // a stalled client cannot hold it
+      lowest.expires_after(std::chrono::seconds(30));  // a stalled client cannot hold it
       http::request_parser<http::string_body> parser;
       parser.body_limit(64 * 1024);
       parser.header_limit(16 * 1024);
-      waiting[number] = {&stream.socket(), std::chrono::steady_clock::now()};
+      waiting[number] = {&lowest.socket(), std::chrono::steady_clock::now()};
       auto [read_ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
       waiting.erase(number);
       if (read_ec) break;
@@ -127,7 +155,7 @@ struct AdminServer::State : std::enable_shared_from_this<State> {
       if (write_ec || !response.keep_alive()) break;
     }
     beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
   asio::awaitable<void> accept_loop() {
@@ -176,8 +204,9 @@ struct AdminServer::State : std::enable_shared_from_this<State> {
 };
 
 AdminServer::AdminServer(asio::any_io_executor executor, std::string program, const std::string& address,
-                         AdminPages pages, AdminLimits limits)
+                         AdminPages pages, AdminLimits limits, std::shared_ptr<const rpc::tls::Context> tls)
     : state_(std::make_shared<State>(executor, std::move(program), std::move(pages), limits)) {
+  set_tls(tls);
   auto endpoint = rpc::resolve_endpoint(address);
   state_->acceptor.open(endpoint.protocol());
   state_->acceptor.set_option(asio::socket_base::reuse_address(true));
@@ -197,8 +226,18 @@ tcp::endpoint AdminServer::local_endpoint() const {
 }
 
 AdminStats AdminServer::stats() const {
-  return {state_->open.load(), state_->rejected.load(), state_->evicted.load(), state_->accept_backoff.errors()};
+  return {state_->open.load(), state_->rejected.load(), state_->evicted.load(), state_->accept_backoff.errors(),
+          state_->tls_failures.total()};
 }
+
+void AdminServer::set_tls(const std::shared_ptr<const rpc::tls::Context>& context) {
+  state_->tls.store(context ? rpc::tls::asio_context_of(*context) : nullptr);
+  state_->tls_source.store(context);
+}
+
+bool AdminServer::tls_enabled() const { return state_->tls.load() != nullptr; }
+
+std::shared_ptr<const rpc::tls::Context> AdminServer::tls_context() const { return state_->tls_source.load(); }
 
 void AdminServer::stop() {
   asio::post(state_->acceptor.get_executor(), [state = state_] {

@@ -12,6 +12,10 @@
 #include <memory>
 #include <string>
 
+namespace routing::rpc::tls {
+class Context;
+}
+
 namespace routing::admin {
 
 // An HTML page and the Content-Security-Policy that must travel with it
@@ -42,18 +46,26 @@ struct AdminStats {
   std::uint64_t rejected_total = 0;       // refused over max_connections
   std::uint64_t evicted_total = 0;        // idle ones closed to admit newcomers at the limit
   std::uint64_t accept_errors_total = 0;  // failed accepts (each followed by a pause)
+  std::uint64_t tls_handshake_failures_total = 0;  // HTTPS connections refused at the handshake
 };
 
 class AdminServer {
  public:
   // Binds `address` ("host:port"); throws on failure. `program` ("routerd",
   // "discoveryd") names the server in every answer's `Server` header.
+  // `tls`: HTTPS only (--admin-tls-*), from the first connection on.
   AdminServer(boost::asio::any_io_executor executor, std::string program, const std::string& address,
-              AdminPages pages, AdminLimits limits = {});
+              AdminPages pages, AdminLimits limits = {}, std::shared_ptr<const rpc::tls::Context> tls = nullptr);
   ~AdminServer();
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   void stop();  // thread-safe
   AdminStats stats() const;  // thread-safe
+  // HTTPS from now on with this server context (--admin-tls-*; null: plain
+  // HTTP). Connections accepted before keep what they started with. Call
+  // before the first client, and again on a certificate reload.
+  void set_tls(const std::shared_ptr<const rpc::tls::Context>& context);
+  bool tls_enabled() const;
+  std::shared_ptr<const rpc::tls::Context> tls_context() const;  // null: plain HTTP
 
  private:
   struct State;

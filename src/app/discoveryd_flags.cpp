@@ -1,6 +1,7 @@
 #include "app/discoveryd_flags.h"
 
 #include "app/policy_flags.h"
+#include "app/tls_flags.h"
 #include "app/settings.h"
 
 #include <algorithm>
@@ -47,6 +48,7 @@ void add_discoveryd_flags(CLI::App& app, DiscoverydFlags& f) {
   add_settings_flags(app);
   app.add_option("--admin", f.admin, "admin HTTP address: /metrics, /healthz, /readyz")
       ->check(host_port_validator())->capture_default_str();
+  add_server_tls_flags(app, f.admin_tls, "--admin-tls");
   app.add_option("--admin-max-connections", f.admin_limits.max_connections,
                  "admin HTTP connections open at once; at the limit a newcomer replaces the one waiting longest "
                  "(>= 1 s) for a request, else gets 503 and is closed")

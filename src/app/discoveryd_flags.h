@@ -15,6 +15,7 @@ struct DiscoverydFlags {
   rpc::ServerOptions server;
   discovery::DiscoveryLimits limits;
   std::string admin = "127.0.0.1:10201";  // /metrics, /healthz, /readyz
+  rpc::tls::ServerFiles admin_tls;          // --admin-tls-*: HTTPS on the admin listener
   admin::AdminLimits admin_limits;
   std::string policy_file;  // --policy: who may REGISTER which names
 };

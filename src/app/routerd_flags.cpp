@@ -51,6 +51,7 @@ void add_routerd_flags(CLI::App& app, RouterdFlags& f) {
   add_settings_flags(app);
   app.add_option("--admin", f.admin, "admin HTTP address: /metrics, /healthz, /status")
       ->check(host_port_validator())->capture_default_str();
+  add_server_tls_flags(app, f.admin_tls, "--admin-tls");
   app.add_option("--admin-max-connections", f.admin_limits.max_connections,
                  "admin HTTP connections open at once; at the limit a newcomer replaces the one waiting longest "
                  "(>= 1 s) for a request, else gets 503 and is closed")

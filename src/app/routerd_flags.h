@@ -21,6 +21,7 @@ struct RouterdFlags {
   RouterOptions router;
   proxy::ProxyOptions proxy;
   std::string admin = "127.0.0.1:10301";
+  rpc::tls::ServerFiles admin_tls;  // --admin-tls-*: HTTPS on the admin listener
   proxy::AdminLimits admin_limits;
   std::string auth_token_file;
   std::string policy_file;                        // --policy

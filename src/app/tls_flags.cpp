@@ -45,14 +45,18 @@ CLI::Validator pem_key_file() {
       "FILE");
 }
 
-std::optional<std::string> server_tls_problem(const rpc::ServerOptions& options) {
-  if (!options.tls.enabled()) return std::nullopt;
+std::optional<std::string> server_tls_problem(const rpc::tls::ServerFiles& files) {
+  if (!files.enabled()) return std::nullopt;
   try {
-    rpc::tls::Context::server(options.tls);
+    rpc::tls::Context::server(files);
     return std::nullopt;
   } catch (const std::runtime_error& e) {
     return std::string(e.what());
   }
+}
+
+std::optional<std::string> server_tls_problem(const rpc::ServerOptions& options) {
+  return server_tls_problem(options.tls);
 }
 
 void add_server_tls_flags(CLI::App& app, rpc::tls::ServerFiles& files, const std::string& prefix) {

@@ -28,6 +28,8 @@ void add_client_tls_flags(CLI::App& app, TlsClientOptions& tls, const std::strin
 // Why the listener's TLS files do not make a context (say, a key that does
 // not belong to the certificate), or nullopt (also without TLS).
 std::optional<std::string> server_tls_problem(const rpc::ServerOptions& options);
+// The same for other listeners' files (the admin listener's --admin-tls-*).
+std::optional<std::string> server_tls_problem(const rpc::tls::ServerFiles& files);
 
 // CLI11 validators: a PEM file holding a certificate (or CA certificates),
 // or a private key.

@@ -49,9 +49,4 @@ std::string expiry_metrics_text(std::string_view prefix, const std::vector<Certi
   return out;
 }
 
-std::string listener_expiry_metrics(const rpc::Server& server, std::string_view prefix) {
-  auto expiry = expiry_of(server.tls_context());
-  return expiry ? expiry_metrics_text(prefix, {{"listener", *expiry}}) : std::string();
-}
-
 }  // namespace routing::app

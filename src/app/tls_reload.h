@@ -30,14 +30,12 @@ void warn_if_expiring(std::optional<std::chrono::system_clock::time_point> expir
 std::optional<std::chrono::system_clock::time_point> expiry_of(const std::shared_ptr<const rpc::tls::Context>& context);
 
 // `prefix`_tls_certificate_expiry_seconds, one sample per certificate
-// (label certificate="listener", "upstream"): seconds until it expires,
+// (label certificate="listener", "admin", "upstream"): seconds until it expires,
 // negative once it has. Empty when there is none.
 struct CertificateExpiry {
   std::string certificate;
   std::chrono::system_clock::time_point expiry;
 };
 std::string expiry_metrics_text(std::string_view prefix, const std::vector<CertificateExpiry>& certificates);
-// The same for a server whose only certificate is its listener's.
-std::string listener_expiry_metrics(const rpc::Server& server, std::string_view prefix);
 
 }  // namespace routing::app

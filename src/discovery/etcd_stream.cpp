@@ -2,10 +2,10 @@
 
 #include "rpc/address.h"
 #include "rpc/host_port.h"
+#include "rpc/tls/asio_context.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <openssl/ssl.h>
 
 namespace routing::discovery {
 namespace asio = boost::asio;
@@ -15,17 +15,10 @@ namespace {
 
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
-// Asio's context over the same SSL_CTX (it frees its own reference).
-std::unique_ptr<asio::ssl::context> wrap(const rpc::tls::Context* context) {
-  if (!context) return nullptr;
-  SSL_CTX_up_ref(context->native());
-  return std::make_unique<asio::ssl::context>(context->native());
-}
-
 }  // namespace
 
 EtcdTls::EtcdTls(std::shared_ptr<const rpc::tls::Context> context)
-    : context_(std::move(context)), asio_(wrap(context_.get())) {}
+    : context_(std::move(context)), asio_(context_ ? rpc::tls::asio_context_of(*context_) : nullptr) {}
 
 EtcdStream::EtcdStream(asio::any_io_executor executor, EtcdTls& tls)
     : tls_(tls),

@@ -28,7 +28,7 @@ class EtcdTls {
 
  private:
   std::shared_ptr<const rpc::tls::Context> context_;
-  std::unique_ptr<boost::asio::ssl::context> asio_;
+  std::shared_ptr<boost::asio::ssl::context> asio_;
 };
 
 class EtcdStream {

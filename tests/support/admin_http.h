@@ -18,7 +18,7 @@ namespace routing::test {
 
 inline std::optional<std::uint16_t> admin_port_in(const std::string& log) {
   std::smatch match;
-  if (!std::regex_search(log, match, std::regex(R"(admin endpoint on http://[^ \n]*:(\d+))"))) return std::nullopt;
+  if (!std::regex_search(log, match, std::regex(R"(admin endpoint on https?://[^ \n]*:(\d+))"))) return std::nullopt;
   return static_cast<std::uint16_t>(std::stoi(match[1]));
 }
 
