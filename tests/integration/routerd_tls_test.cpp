@@ -214,6 +214,39 @@ TEST(RouterdTls, RotatesItsCertificateOnSighupWithoutDroppingConnections) {
   fs::remove(key);
 }
 
+// The admin listeners speak HTTPS with --admin-tls-* (mutual with
+// --admin-tls-client-ca): a scraper without the client certificate, or
+// speaking plain HTTP, gets nothing.
+TEST(RouterdTls, AdminListenersServeHttpsOnlyToVerifiedScrapers) {
+  const auto& certs = test_certificates();
+  const std::vector<std::string> admin_tls = {"--admin", "127.0.0.1:0", "--admin-tls-cert", certs.server.cert,
+                                              "--admin-tls-key", certs.server.key, "--admin-tls-client-ca", certs.ca};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.end(), admin_tls.begin(), admin_tls.end());
+    return args;
+  };
+  Process routerd(ROUTERD_PATH, with({"--listen", "127.0.0.1:0", "--discovery", "static://echo=127.0.0.1:1"}));
+  Process discoveryd(DISCOVERYD_PATH, with({"--listen", "127.0.0.1:0"}));
+  ASSERT_TRUE(routerd.wait_listening() && discoveryd.wait_listening()) << routerd.log() << discoveryd.log();
+  ASSERT_TRUE(routerd.wait_for_log("admin endpoint on https://")) << routerd.log();
+  for (auto* process : {&routerd, &discoveryd}) {
+    auto admin = admin_port_in(process->log());
+    ASSERT_TRUE(admin) << process->log();
+    const std::string url = "https://127.0.0.1:" + std::to_string(*admin) + "/metrics";
+    RunResult scrape = run_program("/usr/bin/curl", {"-sS", "--cacert", certs.ca, "--cert", certs.billing.cert,
+                                                     "--key", certs.billing.key, url});
+    EXPECT_EQ(scrape.exit_code, 0) << scrape.err;
+    EXPECT_NE(scrape.out.find("_tls_certificate_expiry_seconds{certificate=\"admin\"}"), std::string::npos)
+        << scrape.out;
+    RunResult anonymous = run_program("/usr/bin/curl", {"-sS", "--cacert", certs.ca, url});
+    EXPECT_NE(anonymous.exit_code, 0) << anonymous.out;
+    RunResult plain = run_program("/usr/bin/curl", {"-sS", "--max-time", "3",
+                                                    "http://127.0.0.1:" + std::to_string(*admin) + "/metrics"});
+    EXPECT_EQ(plain.out.find("process_open_fds"), std::string::npos) << plain.out;
+    EXPECT_TRUE(process->wait_for_log("admin TLS handshake\\(s\\) failed")) << process->log();
+  }
+}
+
 TEST(RouterdTls, BadTlsFlagsExit2WithTheReason) {
   const auto& certs = test_certificates();
   struct Case {
@@ -231,6 +264,10 @@ TEST(RouterdTls, BadTlsFlagsExit2WithTheReason) {
        "requires --tls-ca"},
       {ROUTERD_PATH, {"--tls-ca", certs.ca, "--upstream-tls-cert", certs.billing.cert, "--upstream-tls-key",
                       certs.cn_only.key}, "does not match"},
+      {ROUTERD_PATH, {"--admin-tls-cert", certs.server.cert}, "requires --admin-tls-key"},
+      {ROUTERD_PATH, {"--admin-tls-cert", certs.server.cert, "--admin-tls-key", certs.billing.key}, "does not match"},
+      {DISCOVERYD_PATH, {"--admin-tls-cert", certs.server.cert, "--admin-tls-key", certs.billing.key},
+       "does not match"},
   };
   for (const auto& c : cases) {
     RunResult result = run_program(c.program, c.args);
