@@ -6,23 +6,45 @@
 # comparison than one bench.sh row on a shared VM. Needs a build
 # (scripts/build.sh) and haproxy (scripts/setup.sh).
 #   scripts/versus_haproxy.sh [seconds per run, default 3] [connections, default 16] [rounds, default 5]
+#                             [plain|tls, default plain] [tuned|defaults, default tuned]
+# tls: TLS 1.3 on both legs (certificates made on the spot; routerd
+# --tls-cert and --tls-ca, HAProxy ssl on bind and server, a TLS echod).
+# tuned: routerd --pool-size 128 without health checks; defaults: every
+# routerd flag at its default (pool size 10, one worker), what users start with.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 seconds="${1:-3}"
 connections="${2:-16}"
 rounds="${3:-5}"
+transport="${4:-plain}"
+routerd_setup="${5:-tuned}"
 bin="$root/build/apps"
 work="$(mktemp -d)"
 pids=()
 source "$root/scripts/lib.sh"
 trap stop_all EXIT
 
-start echod "$bin/echod" --listen 127.0.0.1:0 --threads 1
+echod_tls=() routerd_tls=() client_tls=()
+if [ "$transport" = tls ]; then
+  make_certificates "$work/certs"
+  certs="$work/certs"
+  echod_tls=(--tls-cert "$certs/server.pem" --tls-key "$certs/server.key")
+  routerd_tls=("${echod_tls[@]}" --tls-ca "$certs/ca.pem")
+  client_tls=(--tls-ca "$certs/ca.pem")
+fi
+tuned=()
+[ "$routerd_setup" = tuned ] && tuned=(--threads 1 --pool-size 128 --health-check-interval-ms 0)
+start echod "$bin/echod" --listen 127.0.0.1:0 --threads 1 "${echod_tls[@]}"
 echod_port="$port"
-start routerd "$bin/routerd" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --threads 1 \
-  --discovery "static://echo=127.0.0.1:$echod_port" --pool-size 128 --health-check-interval-ms 0
+start routerd "$bin/routerd" --listen 127.0.0.1:0 --admin 127.0.0.1:0 "${tuned[@]}" \
+  --discovery "static://echo=127.0.0.1:$echod_port" "${routerd_tls[@]}"
 routerd_port="$port"; routerd_pid="${pids[-1]}"
-start_haproxy "$echod_port"
+if [ "$transport" = tls ]; then
+  start_haproxy_tls "$echod_port" "$certs"
+  haproxy_port="$haproxy_tls_port"; haproxy_pid="$haproxy_tls_pid"
+else
+  start_haproxy "$echod_port"
+fi
 
 cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }  # user, system
 hz="$(getconf CLK_TCK)"
@@ -32,7 +54,8 @@ measure() {
   local pid="$1"; shift
   local u0 s0 u1 s1 json
   read -r u0 s0 < <(cpu_ticks "$pid")
-  json="$("$bin/routebench" "$@" --connections "$connections" --duration-s "$seconds" --warmup-s 0 --json)"
+  json="$("$bin/routebench" "$@" "${client_tls[@]}" --connections "$connections" --duration-s "$seconds" \
+    --warmup-s 0 --json)"
   read -r u1 s1 < <(cpu_ticks "$pid")
   awk -v json="$json" -v du="$((u1 - u0))" -v ds="$((s1 - s0))" -v hz="$hz" 'BEGIN {
     n = split(json, parts, /[,:{}]/)
@@ -43,8 +66,10 @@ measure() {
     printf "%.0f %.0f %.2f %.2f %.2f\n", v["calls_per_s"], v["p50_us"], user + sys, user, sys
   }'
 }
-"$bin/routebench" --direct "127.0.0.1:$echod_port" --connections 4 --duration-s 0.5 --warmup-s 0 >/dev/null
-echo "routerd 1 worker vs HAProxy 1 thread, $connections connections, $rounds rounds of ${seconds} s each"
+"$bin/routebench" --direct "127.0.0.1:$echod_port" "${client_tls[@]}" --connections 4 --duration-s 0.5 \
+  --warmup-s 0 >/dev/null
+echo "routerd ($routerd_setup: ${tuned[*]:-every flag at its default}) vs HAProxy 1 thread, $transport," \
+     "$connections connections, $rounds rounds of ${seconds} s each"
 # The order alternates (routerd first in odd rounds, HAProxy first in even
 # ones): whatever drifts on a shared machine during a round weighs on both.
 for round in $(seq "$rounds"); do
