@@ -181,6 +181,7 @@ class BasicConnectionPool {
   PooledConnection leave_idle(BackendIdle& list);
   PooledConnection lease_shared(BackendIdle& list, Backend& backend, std::size_t calls_per_connection,
                                 Clock::time_point now);
+  Shared* choose_shared(BackendIdle& list, Backend& backend, std::size_t calls_per_connection);
   void share(PooledConnection connection, Clock::time_point now);
   void return_lease(PooledConnection lease, Clock::time_point now);
   // Closes the shared connections that are closed, or carry no call and

@@ -125,17 +125,32 @@ template <class Connection>
 auto BasicConnectionPool<Connection>::lease_shared(BackendIdle& list, Backend& backend,
                                                    std::size_t calls_per_connection,
                                                    Clock::time_point now) -> PooledConnection {
-  // One that carried no call for a while is checked as an idle one is
-  // (take()): nothing may have read it since (a blocking one), so a peer
-  // that closed it shows only now.
-  for (Shared& entry : list.shared) {
-    auto& connection = entry.connection.connection();
-    if (pool_detail::calls_on(connection) == 0 && now - entry.last_used >= Connection::trusted_while_idle_for &&
+  close_shared(list, [](const Shared&) { return false; });  // the dead ones
+  for (;;) {
+    Shared* chosen = choose_shared(list, backend, calls_per_connection);
+    if (!chosen) return {};
+    // One that carried no call for a while is checked as an idle one is
+    // (take()): nothing may have read it since (a blocking one), so a peer
+    // that closed it shows only now. Only the chosen one: checking every
+    // quiet one on every call cost a syscall per connection per call
+    // (docs/performance.md, "Issue 22: shared connections checked when chosen").
+    auto& connection = chosen->connection.connection();
+    if (pool_detail::calls_on(connection) == 0 && now - chosen->last_used >= Connection::trusted_while_idle_for &&
         !connection.peer_looks_open()) {
       connection.close();
+      close_shared(list, [](const Shared&) { return false; });
+      continue;
     }
+    pool_detail::note_lease(connection, true);
+    return PooledConnection::lease(chosen->connection.shared(), chosen->connection.backend_shared());
   }
-  close_shared(list, [](const Shared&) { return false; });  // the dead ones
+}
+
+// The busiest connection below the target; at the system's bound, the least
+// loaded; else none (a new connection is wanted).
+template <class Connection>
+auto BasicConnectionPool<Connection>::choose_shared(BackendIdle& list, Backend& backend,
+                                                    std::size_t calls_per_connection) -> Shared* {
   Shared* fullest_below = nullptr;
   Shared* least_loaded = nullptr;
   for (Shared& entry : list.shared) {
@@ -146,13 +161,11 @@ auto BasicConnectionPool<Connection>::lease_shared(BackendIdle& list, Backend& b
     }
     if (!least_loaded || calls < pool_detail::calls_on(least_loaded->connection.connection())) least_loaded = &entry;
   }
-  Shared* chosen = fullest_below;
-  if (!chosen && backend.system.open_connections.load(std::memory_order_relaxed) >= backend.system.connection_limit()) {
-    chosen = least_loaded;
+  if (fullest_below) return fullest_below;
+  if (backend.system.open_connections.load(std::memory_order_relaxed) >= backend.system.connection_limit()) {
+    return least_loaded;
   }
-  if (!chosen) return {};
-  pool_detail::note_lease(chosen->connection.connection(), true);
-  return PooledConnection::lease(chosen->connection.shared(), chosen->connection.backend_shared());
+  return nullptr;
 }
 
 template <class Connection>
