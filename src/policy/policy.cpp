@@ -81,8 +81,7 @@ bool PolicyReader::header(std::string_view line) {
     return fail("a policy has only [[allow]] rules; '" + std::string(line.substr(0, 60)) + "' is not one");
   }
   if (!finish_rule()) return false;
-  rule_.emplace();
-  rule_->line = line_;
+  rule_ = Rule{.line = line_};
   return true;
 }
 
