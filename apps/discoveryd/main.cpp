@@ -46,8 +46,9 @@ void reload(routing::app::SettingsReload& settings, routing::discovery::Discover
   bool policy_changed = false;
   steps.check_and_apply = [&]() -> std::optional<std::string> {
     // The file is read again even when its name did not change. Checked
-    // against the listener discoveryd runs (its TLS files need a restart).
-    auto loaded = app::load_policy_flag(fresh.policy_file, running);
+    // against the listener settings as they will be (a reload that drops
+    // --tls-client-ca but keeps a policy would refuse every registration).
+    auto loaded = app::load_policy_flag(fresh.policy_file, fresh.server);
     if (loaded.error) return loaded.error;
     std::string error;
     auto listener = app::listener_tls_from(fresh.server.tls, server.tls_context() != nullptr, error);
@@ -77,6 +78,13 @@ void reload(routing::app::SettingsReload& settings, routing::discovery::Discover
     return policy_changed && !named ? std::vector<std::string>{"policy"} : std::vector<std::string>{};
   };
   settings.reload(cli, steps);
+}
+
+std::string admin_tls_failures_text(const routing::admin::AdminServer& admin) {
+  return "# HELP discoveryd_admin_tls_handshake_failures_total Admin HTTPS connections refused at the TLS "
+         "handshake (--admin-tls-*).\n# TYPE discoveryd_admin_tls_handshake_failures_total counter\n"
+         "discoveryd_admin_tls_handshake_failures_total " +
+         std::to_string(admin.stats().tls_handshake_failures_total) + "\n";
 }
 
 void warn_of_expiring_certificates(const routing::rpc::Server& server, const routing::admin::AdminServer& admin) {
@@ -137,7 +145,8 @@ int main(int argc, char** argv) {
     if (auto expiry = app::expiry_of(admin_server->tls_context())) certificates.push_back({"admin", *expiry});
     return discovery::prometheus_text(
                {service.stats(), server.stats(), draining.load(), settings.reloads(), settings.failures()}) +
-           app::expiry_metrics_text("discoveryd", certificates) + admin::process_metrics_text("discoveryd");
+           app::expiry_metrics_text("discoveryd", certificates) + admin_tls_failures_text(*admin_server) +
+           admin::process_metrics_text("discoveryd");
   };
   pages.ready = [&] { return serving.load() && !draining.load(); };
   pages.config = [&] { return settings.text(); };

@@ -65,6 +65,8 @@ int main(int argc, char** argv) {
   hooks.after_start = [&] {
     spdlog::info("serving system '{}'", name);
     app::warn_if_expiring(app::expiry_of(server.tls_context()), "the listener's TLS certificate (--tls-cert)");
+    app::warn_if_expiring(app::expiry_of(discovery_tls),
+                          "the client certificate to discovery (--upstream-tls-cert; restart to rotate it)");
     if (discovery_url.empty()) return;
     std::string address = advertise.empty() ? rpc::format_host_port(server.local_endpoint()) : advertise;
     discovery = discovery::make_discovery(discovery_url, control.executor(), {.tls = discovery_tls});

@@ -28,6 +28,9 @@ void warn_of_expiring_certificates(const rpc::Server& server, const admin::Admin
   app::warn_if_expiring(app::expiry_of(admin.tls_context()), "the admin listener's TLS certificate (--admin-tls-cert)");
   if (core) {
     app::warn_if_expiring(core->backend_certificate_expiry(), "the client certificate to backends (--upstream-tls-cert)");
+    app::warn_if_expiring(core->discovery_certificate_expiry(),
+                          "the client certificate to discovery (--upstream-tls-cert as read at start; restart to "
+                          "rotate it)");
   }
 }
 
@@ -37,6 +40,9 @@ std::string certificate_expiry_metrics(const rpc::Server& server, const admin::A
   if (auto expiry = app::expiry_of(server.tls_context())) certificates.push_back({"listener", *expiry});
   if (auto expiry = app::expiry_of(admin.tls_context())) certificates.push_back({"admin", *expiry});
   if (auto expiry = core ? core->backend_certificate_expiry() : std::nullopt) certificates.push_back({"upstream", *expiry});
+  if (auto expiry = core ? core->discovery_certificate_expiry() : std::nullopt) {
+    certificates.push_back({"discovery", *expiry});
+  }
   return app::expiry_metrics_text("routerd", certificates);
 }
 

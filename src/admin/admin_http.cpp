@@ -127,7 +127,12 @@ struct AdminServer::State : std::enable_shared_from_this<State> {
     const auto peer = socket.remote_endpoint(peer_ec);
     beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *context);
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));  // a stalled handshake cannot hold it
+    // Evictable while it shakes hands, as while it waits for a request: a
+    // client that never finishes cannot keep scrapers out at the limit.
+    const std::uint64_t number = ++next_number;
+    waiting[number] = {&beast::get_lowest_layer(stream).socket(), std::chrono::steady_clock::now()};
     auto [handshake_ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_nothrow);
+    waiting.erase(number);
     if (handshake_ec) {
       tls_failures.note(rpc::format_host_port(peer) + ": " + handshake_ec.message());
       co_return;

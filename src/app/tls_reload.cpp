@@ -39,7 +39,7 @@ std::string expiry_metrics_text(std::string_view prefix, const std::vector<Certi
   std::string name = std::string(prefix) + "_tls_certificate_expiry_seconds";
   std::string out = "# HELP " + name +
                     " Seconds until the certificate this process presents expires (negative: expired), by "
-                    "certificate (listener, upstream).\n# TYPE " + name + " gauge\n";
+                    "certificate (listener, admin, upstream, discovery).\n# TYPE " + name + " gauge\n";
   const auto now = std::chrono::system_clock::now();
   for (const auto& c : certificates) {
     char value[32];

@@ -2,6 +2,7 @@
 
 #include "common/toml_text.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -29,8 +30,9 @@ class PolicyReader {
     std::optional<bool> admin;
   };
 
-  bool fail(std::string why) {
-    error_ = path_ + ":" + std::to_string(line_) + ": " + std::move(why);
+  bool fail(std::string why) { return fail_at(line_, std::move(why)); }
+  bool fail_at(int line, std::string why) {
+    error_ = path_ + ":" + std::to_string(line) + ": " + std::move(why);
     return false;
   }
   bool header(std::string_view line);
@@ -93,6 +95,10 @@ bool PolicyReader::entry(std::string_view line) {
   if (!key || !rest.starts_with('=')) {
     return fail("expected key = value or [[allow]], got '" + std::string(line.substr(0, 60)) + "'");
   }
+  // A quoted key may hold escapes: no control character reaches an error line.
+  if (std::any_of(key->begin(), key->end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+    return fail("a key with a control character");
+  }
   if (!rule_) return fail("'" + *key + "' outside an [[allow]] rule: start the rule with [[allow]]");
   std::string_view value = common::toml_trim(rest.substr(1));
   if (*key == "identity") return identity_value(value);
@@ -140,6 +146,7 @@ bool PolicyReader::systems_value(std::string_view value) {
       if (text_.empty()) return fail("the systems list is not closed with ]");
       ++line_;
       value = common::toml_next_line(text_);
+      if (value.find('\0') != std::string_view::npos) return fail("not a text file (a NUL byte)");
       continue;
     }
     if (value.front() == ']') break;
@@ -167,11 +174,11 @@ bool PolicyReader::finish_rule() {
   if (!rule_) return true;
   Rule rule = std::move(*rule_);
   rule_.reset();
-  line_ = rule.line;  // errors name the rule's [[allow]] line
-  if (!rule.identity) return fail("an [[allow]] rule without identity");
+  // Errors name the rule's [[allow]] line (line_ keeps counting the file).
+  if (!rule.identity) return fail_at(rule.line, "an [[allow]] rule without identity");
   const bool names_some = rule.systems && !rule.systems->empty();
   if (!names_some && !rule.admin.value_or(false)) {
-    return fail("this rule allows nothing: give it systems or admin = true");
+    return fail_at(rule.line, "this rule allows nothing: give it systems or admin = true");
   }
   Policy::Grant& grant = *rule.identity == "*" ? policy_->any_verified_ : policy_->by_identity_[*rule.identity];
   for (auto& name : rule.systems.value_or(std::vector<std::string>{})) {

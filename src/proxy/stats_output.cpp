@@ -180,6 +180,9 @@ std::string prometheus_text(const RouterStats& all, const ProxyStats& all_proxy)
            static_cast<double>(proxy.config_reload_failures));
   w.single("routerd_admin_connections", "gauge", "Admin HTTP connections open now.", static_cast<double>(proxy.admin.open_connections));
   w.single("routerd_admin_connections_rejected_total", "counter", "Admin HTTP connections refused (503) over --admin-max-connections.", static_cast<double>(proxy.admin.rejected_total));
+  w.single("routerd_admin_tls_handshake_failures_total", "counter",
+           "Admin HTTPS connections refused at the TLS handshake (--admin-tls-*).",
+           static_cast<double>(proxy.admin.tls_handshake_failures_total));
   w.single("routerd_admin_connections_evicted_total", "counter", "Idle admin HTTP connections closed to admit new ones at --admin-max-connections.", static_cast<double>(proxy.admin.evicted_total));
   w.single("routerd_auth_failures_total", "counter", "Calls refused for want of authentication.", static_cast<double>(proxy.auth_failures));
   w.single("routerd_auth_throttled_total", "counter", "AUTHENTICATE calls answered 8 unchecked: their address had spent its failure budget.", static_cast<double>(proxy.auth_throttled));

@@ -55,10 +55,21 @@ void RouterCore::reconfigure(RouterOptions wanted) {
   }
 }
 
-std::optional<std::chrono::system_clock::time_point> RouterCore::backend_certificate_expiry() const {
-  auto context = backend_tls_.context();
+namespace {
+
+std::optional<std::chrono::system_clock::time_point> expiry(const std::shared_ptr<const rpc::tls::Context>& context) {
   if (!context || context->certificate_expiry() == std::chrono::system_clock::time_point::max()) return std::nullopt;
   return context->certificate_expiry();
+}
+
+}  // namespace
+
+std::optional<std::chrono::system_clock::time_point> RouterCore::backend_certificate_expiry() const {
+  return expiry(backend_tls_.context());
+}
+
+std::optional<std::chrono::system_clock::time_point> RouterCore::discovery_certificate_expiry() const {
+  return expiry(discovery_tls_);
 }
 
 }  // namespace routing::core

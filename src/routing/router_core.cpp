@@ -95,6 +95,9 @@ RouterCore::RouterCore(RouterOptions options, std::vector<asio::any_io_executor>
                    ? std::make_unique<discovery::ResolverDiscovery>(workers_[0]->executor, options_.get().resolver)
                    : discovery::make_discovery(options_.get().discovery, workers_[0]->executor,
                                                discovery::DiscoveryOptions{.tls = backend_tls_.context()});
+  if (!options_.get().resolver && discovery::parse_discovery_url(options_.get().discovery).tls) {
+    discovery_tls_ = backend_tls_.context();  // kept for its expiry: discovery does not follow reloads
+  }
 }
 
 RouterCore::~RouterCore() {

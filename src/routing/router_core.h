@@ -97,6 +97,9 @@ class RouterCore {
   // The backends' TLS files are read again each time (certificate rotation
   // under the same names): new connections use them, pooled ones keep theirs.
   void reconfigure(RouterOptions wanted);
+  // When the client certificate discovery (rpcs://, etcds://) presents
+  // expires: the one of the start, as discovery keeps it (none: nullopt).
+  std::optional<std::chrono::system_clock::time_point> discovery_certificate_expiry() const;
   // When the client certificate presented to backends expires (none: nullopt).
   std::optional<std::chrono::system_clock::time_point> backend_certificate_expiry() const;
   RouterStats stats() const;
@@ -161,6 +164,7 @@ class RouterCore {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<discovery::Discovery> discovery_;
   PoolSet pools_;
+  std::shared_ptr<const rpc::tls::Context> discovery_tls_;  // rpcs:// or etcds:// only
   BackendTls backend_tls_;  // before health_: both connect through it
   HealthChecker health_;
   std::unique_ptr<common::SpanLog> spans_;  // RouterOptions::trace_log; null: none

@@ -272,6 +272,12 @@ TEST(TlsEverywhere, RegistrationDiscoveryAndCallsAllSpeakTls) {
   auto samples = metric_samples(admin_get(*admin, "/metrics"));
   EXPECT_GE(samples["discoveryd_tls_handshakes_total"], 3) << "echod, the intruder and routerd";
   EXPECT_GE((samples["discoveryd_policy_denials_total{identity=\"ledger.example\"}"]), 1);
+  // routerd watches the expiry of the certificate discovery started with.
+  auto routerd_admin = admin_port_in(routerd.log());
+  ASSERT_TRUE(routerd_admin);
+  EXPECT_GT((metric_samples(admin_get(*routerd_admin, "/metrics"))
+                 ["routerd_tls_certificate_expiry_seconds{certificate=\"discovery\"}"]),
+            3600);
 
   // A plain rpc:// client gets nowhere; rpcs:// without a CA is refused at start.
   RunResult plain = run_program(ROUTERD_PATH, {"--discovery", url, "--check-config"});

@@ -244,6 +244,9 @@ TEST(RouterdTls, AdminListenersServeHttpsOnlyToVerifiedScrapers) {
                                                     "http://127.0.0.1:" + std::to_string(*admin) + "/metrics"});
     EXPECT_EQ(plain.out.find("process_open_fds"), std::string::npos) << plain.out;
     EXPECT_TRUE(process->wait_for_log("admin TLS handshake\\(s\\) failed")) << process->log();
+    RunResult again = run_program("/usr/bin/curl", {"-sS", "--cacert", certs.ca, "--cert", certs.billing.cert,
+                                                    "--key", certs.billing.key, url});
+    EXPECT_NE(again.out.find("_admin_tls_handshake_failures_total 2"), std::string::npos) << again.out;
   }
 }
 

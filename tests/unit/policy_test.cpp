@@ -117,6 +117,14 @@ TEST(PolicyTest, EveryMistakeIsAnErrorNamingItsLine) {
             "policy.toml:2: identity must be a string: a string without its closing quote");
   EXPECT_EQ(error_of("[[allow]]\nidentity = \"a\"\n\0"sv), "policy.toml:3: not a text file (a NUL byte)");
   EXPECT_EQ(error_of("[[allow]]\nwhat\n"), "policy.toml:2: expected key = value or [[allow]], got 'what'");
+  // Lines are counted across rules: an error in the second rule names its own line.
+  EXPECT_EQ(error_of("[[allow]]\nidentity = \"a\"\nadmin = true\n\n[[allow]]\nidentity = \"b\"\nadmin = maybe\n"),
+            "policy.toml:7: admin must be true or false");
+  EXPECT_EQ(error_of("[[allow]]\nidentity = \"a\"\nadmin = true\n[[allow]]\nadmin = true\n"),
+            "policy.toml:4: an [[allow]] rule without identity");
+  EXPECT_EQ(error_of("[[allow]]\n\"a\\nb\" = 1\n"), "policy.toml:2: a key with a control character");
+  EXPECT_EQ(error_of("[[allow]]\nidentity = \"a\"\nsystems = [\n\"x\0\"]\n"sv),
+            "policy.toml:4: not a text file (a NUL byte)");
 }
 
 TEST(PolicyTest, ReadsTheFileAndRefusesAMissingOne) {
