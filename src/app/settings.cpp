@@ -85,11 +85,15 @@ std::string env_name(const std::string& prefix, const std::string& option) {
 }
 
 // Why `--name=value` is refused by a fresh set of the flags; empty if fine.
+// Alone, a setting that needs another (--tls-cert needs --tls-key) is not
+// wrong: that pairing is checked when everything is parsed together.
 std::string check_one(const Declare& declare, const std::string& name, const std::string& value) {
   auto fresh = declare();
   std::vector<std::string> args{"--" + name + "=" + value};  // CLI11 parses a vector back to front
   try {
     fresh.app->parse(args);
+  } catch (const CLI::RequiresError&) {
+    return {};
   } catch (const CLI::ParseError& e) {
     return e.what();
   }

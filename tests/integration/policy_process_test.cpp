@@ -229,6 +229,35 @@ TEST(DiscoverydPolicy, RegistersOnlyTheNamesTheRulesAllow) {
   std::filesystem::remove(policy);
 }
 
+// A reload that would leave a policy with no identities to check (mutual
+// TLS dropped from the config file) is refused: the rules stay, and so does
+// mutual TLS.
+TEST(DiscoverydPolicy, AReloadDroppingMutualTlsUnderAPolicyIsRefused) {
+  const auto& certs = test_certificates();
+  auto policy = temp_file("[[allow]]\nidentity = \"spiffe://example/billing\"\nsystems = [\"billing\"]\n", ".toml");
+  const std::string listener = "tls-cert = \"" + certs.server.cert + "\"\ntls-key = \"" + certs.server.key + "\"\n";
+  auto config = temp_file(listener + "tls-client-ca = \"" + certs.ca + "\"\npolicy = \"" + policy + "\"\n", ".toml");
+  Process discoveryd(DISCOVERYD_PATH, {"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--config", config});
+  auto port = discoveryd.wait_listening();
+  ASSERT_TRUE(port) << discoveryd.log();
+  std::ofstream(config) << listener << "policy = \"" << policy << "\"\n";
+  discoveryd.signal(SIGHUP);
+  EXPECT_TRUE(discoveryd.wait_for_log("reload \\(SIGHUP\\) failed, nothing changed: --policy needs --tls-client-ca"))
+      << discoveryd.log();
+  SyncClient billing(loopback(*port), client_files(certs.ca, certs.billing));
+  ASSERT_TRUE(billing.connected()) << billing.error();
+  EXPECT_EQ(billing.call(1, R"({"name":"billing","address":"127.0.0.1:7001"})").status, Status::ok);
+  // A certificate without its key in a config file is still refused (the
+  // pairing is checked once everything is read).
+  auto half = temp_file("tls-cert = \"" + certs.server.cert + "\"\n", ".toml");
+  RunResult checked = run_program(DISCOVERYD_PATH, {"--config", half, "--check-config"});
+  EXPECT_EQ(checked.exit_code, 2);
+  EXPECT_NE(checked.err.find("requires --tls-key"), std::string::npos) << checked.err;
+  std::filesystem::remove(half);
+  std::filesystem::remove(config);
+  std::filesystem::remove(policy);
+}
+
 // Every hop over TLS (CONTRACT §9): echod registers with discoveryd over
 // rpcs:// with its client certificate, which discoveryd's policy checks;
 // routerd follows discoveryd over rpcs:// and calls echod with mutual TLS.
