@@ -67,9 +67,7 @@ void reload(routing::app::SettingsReload& settings, routing::discovery::Discover
                      "admin-tls-client-ca"});
   steps.keep = [keep = app::keep_all_but(std::move(changeable))](const std::string& name, const std::string& value,
                                                                  const std::string& current) {
-    if ((name == "tls-cert" || name == "admin-tls-cert") && value.empty() != current.empty()) {
-      return std::optional<std::string>("turning TLS on or off");
-    }
+    if (auto why = app::tls_switch_needs_restart(name, value, current)) return why;
     return keep(name, value, current);
   };
   // The same file with new rules names no setting.

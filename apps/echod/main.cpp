@@ -94,9 +94,7 @@ int main(int argc, char** argv) {
     };
     steps.keep = [keep = app::keep_all_but({"tls-cert", "tls-key", "tls-client-ca"})](
                      const std::string& name, const std::string& value, const std::string& current) {
-      if (name == "tls-cert" && value.empty() != current.empty()) {
-        return std::optional<std::string>("turning TLS on or off");
-      }
+      if (auto why = app::tls_switch_needs_restart(name, value, current)) return why;
       return keep(name, value, current);
     };
     settings.reload(cli, steps);

@@ -45,10 +45,7 @@ std::optional<std::string> reconfigure_router(core::RouterCore& core, const Rout
 std::optional<std::string> needs_restart(const std::string& name, const std::string& value,
                                          const std::string& current, proxy::RouterdService& service) {
   if (restart_only.contains(name)) return std::string();
-  // Other certificate files apply (reload_tls); TLS on or off needs a restart.
-  if ((name == "tls-cert" || name == "tls-ca" || name == "admin-tls-cert") && value.empty() != current.empty()) {
-    return std::string("turning TLS on or off");
-  }
+  if (auto why = tls_switch_needs_restart(name, value, current)) return why;
   // A fixed size may change; switching between fixed and adaptive pools may not.
   if (name == "pool-size" && (value == "auto") != (current == "auto")) return std::string("fixed or auto");
   if (name == "access-log") return service.access_log().move_to(value);

@@ -17,6 +17,13 @@ std::optional<std::shared_ptr<const rpc::tls::Context>> listener_tls_from(const 
   }
 }
 
+std::optional<std::string> tls_switch_needs_restart(const std::string& name, const std::string& value,
+                                                    const std::string& current) {
+  const bool a_switch = name == "tls-cert" || name == "admin-tls-cert" || name == "tls-ca";
+  if (a_switch && value.empty() != current.empty()) return std::string("turning TLS on or off");
+  return std::nullopt;
+}
+
 std::optional<std::chrono::system_clock::time_point> expiry_of(const std::shared_ptr<const rpc::tls::Context>& context) {
   if (!context || context->certificate_expiry() == std::chrono::system_clock::time_point::max()) return std::nullopt;
   return context->certificate_expiry();

@@ -22,6 +22,13 @@ namespace routing::app {
 std::optional<std::shared_ptr<const rpc::tls::Context>> listener_tls_from(const rpc::tls::ServerFiles& files,
                                                                           bool running, std::string& error);
 
+// A reload's `keep` rule for TLS files (settings_reload.h): their files
+// apply, but a setting that turns TLS on or off on a listener or a client
+// side (tls-cert, admin-tls-cert, tls-ca) needs a restart. The reason, or
+// nullopt when `name` is not such a switch.
+std::optional<std::string> tls_switch_needs_restart(const std::string& name, const std::string& value,
+                                                    const std::string& current);
+
 // Logs a warning when `expiry` is less than 30 days away (or past);
 // `which`: "the listener's certificate /etc/...".
 void warn_if_expiring(std::optional<std::chrono::system_clock::time_point> expiry, std::string_view which);
