@@ -4,6 +4,7 @@
 #include "rpc/accept_backoff.h"
 #include "rpc/address.h"
 #include "rpc/tls/asio_context.h"
+#include "common/shared_snapshot.h"
 #include "common/throttled_log.h"
 
 #include <boost/asio/as_tuple.hpp>
@@ -104,8 +105,8 @@ struct AdminServer::State : std::enable_shared_from_this<State> {
   std::unordered_map<std::uint64_t, Waiting> waiting;
   std::uint64_t next_number = 0;
   // --admin-tls-*: HTTPS only (null: plain HTTP); replaced by a reload.
-  std::atomic<std::shared_ptr<asio::ssl::context>> tls;
-  std::atomic<std::shared_ptr<const rpc::tls::Context>> tls_source;  // what `tls` was made from
+  common::SharedSnapshot<asio::ssl::context> tls;
+  common::SharedSnapshot<const rpc::tls::Context> tls_source;  // what `tls` was made from
   common::ThrottledLog tls_failures{"admin TLS handshake(s) failed", std::chrono::seconds(1)};
 
   State(asio::any_io_executor executor, std::string name, AdminPages p, AdminLimits l)

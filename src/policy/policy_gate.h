@@ -4,6 +4,7 @@
 // can be replaced at any time (SIGHUP) while calls check it; refusals are
 // counted per identity (a bounded set of labels for /metrics) and logged at
 // most one line a second.
+#include "common/shared_snapshot.h"
 #include "common/throttled_log.h"
 #include "policy/policy.h"
 #include "rpc/server.h"
@@ -49,7 +50,7 @@ class PolicyGate {
   std::string refuse(const rpc::ConnectionContext& connection, std::string message);
 
   std::atomic<bool> on_{false};  // a policy is set: the usual call without one takes no lock
-  std::atomic<std::shared_ptr<const Policy>> policy_;
+  common::SharedSnapshot<const Policy> policy_;
   common::ThrottledLog log_;
   mutable std::mutex denials_mutex_;
   std::map<std::string, std::uint64_t> denials_;

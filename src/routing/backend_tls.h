@@ -4,6 +4,7 @@
 // every new connection with that backend's host as the name to verify. The
 // call path and the health checker both connect through it, so a health
 // check sees what a call would.
+#include "common/shared_snapshot.h"
 #include "rpc/client_connection.h"
 #include "rpc/tls/tls_context.h"
 
@@ -39,7 +40,7 @@ class BackendTls {
   static std::shared_ptr<const rpc::tls::Context> make(const TlsClientOptions& options);
 
   bool enabled_ = false;
-  std::atomic<std::shared_ptr<const rpc::tls::Context>> context_;
+  common::SharedSnapshot<const rpc::tls::Context> context_;
   mutable std::atomic<std::uint64_t> handshakes_{0};
 };
 

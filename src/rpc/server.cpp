@@ -1,5 +1,7 @@
 #include "rpc/server.h"
 
+#include "common/shared_snapshot.h"
+
 #include "rpc/accept_backoff.h"
 #include "rpc/address.h"
 #include "rpc/loop_thread.h"
@@ -19,7 +21,7 @@ namespace routing::rpc {
 
 struct Server::Shared : ServerShared {
   AcceptBackoff accept_backoff{"main"};
-  std::atomic<std::shared_ptr<const tls::Context>> tls;
+  common::SharedSnapshot<const tls::Context> tls;
   std::atomic<std::uint64_t> tls_handshakes{0};
   std::atomic<std::uint64_t> tls_resumed{0};
   // Plain TCP on a TLS port, garbage, a wrong certificate, a stall: one line
@@ -140,7 +142,7 @@ void Server::start_accepting() {
 
 void Server::prepare() {
   auto endpoint = resolve_endpoint(options_.listen);
-  if (options_.tls.enabled() && !shared_->tls.load()) shared_->tls = tls::Context::server(options_.tls);
+  if (options_.tls.enabled() && !shared_->tls.load()) shared_->tls.store(tls::Context::server(options_.tls));
   for (unsigned i = 0; i < options_.threads; ++i) workers_.push_back(std::make_unique<Worker>());
 
   // One listener, on the first worker; accepted sockets are dealt round-robin
