@@ -149,6 +149,7 @@ if [ "$smoke" = 1 ]; then
   grep -q 'BM_Pick' <<<"$blocks" || bad="$bad routing_bench"
   grep -q 'BM_Encode' <<<"$codec" || bad="$bad codec_bench"
   bash scripts/bench_adaptive.sh --smoke || bad="$bad bench_adaptive"
+  bash scripts/bench_zones.sh --smoke || bad="$bad bench_zones"
   if [ -n "$bad" ]; then
     echo "bench smoke: FAILED: $bad"
     cat "$results"

@@ -70,8 +70,10 @@ int main(int argc, char** argv) {
     if (discovery_url.empty()) return;
     std::string address = advertise.empty() ? rpc::format_host_port(server.local_endpoint()) : advertise;
     discovery = discovery::make_discovery(discovery_url, control.executor(), {.tls = discovery_tls});
+    discovery::Placement placement{f.zone, static_cast<std::uint32_t>(f.weight), {}};
     registration = std::make_unique<discovery::Registration>(*discovery, name, address,
-                                                             std::chrono::milliseconds(f.ttl_ms));
+                                                             std::chrono::milliseconds(f.ttl_ms),
+                                                             discovery::DiscoveryOptions{}, std::move(placement));
     registration->start();
   };
   // Deregister first, so routers stop sending new calls, then drain.

@@ -13,7 +13,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <functional>
 #include <iostream>
+#include <stdexcept>
 
 namespace {
 
@@ -37,18 +39,74 @@ T run_sync(app::ControlLoop& loop, boost::asio::awaitable<T> work) {
 }
 
 struct Common {
-  std::string proxy = "127.0.0.1:10300";
+  std::string proxy = "127.0.0.1:10300";  // one address or a comma-separated list
+  std::string proxy_discovery;            // or the routerds registered as proxy_name there
+  std::string proxy_name;
   std::string discovery;
   std::string token;
   long timeout_ms = 5000;
   TlsClientOptions tls;  // to routerd (--proxy), or to the backends (call --discovery)
 };
 
-ProxyClient make_proxy(const Common& c) {
-  ProxyClientOptions options{.address = c.proxy, .auth_token = c.token,
+ProxyClient make_proxy(const Common& c, std::optional<std::string> only = std::nullopt) {
+  ProxyClientOptions options{.address = only.value_or(c.proxy), .auth_token = c.token,
                              .request_timeout = milliseconds(c.timeout_ms), .connections = 1};
+  if (!only) {
+    options.discovery = c.proxy_discovery;
+    options.discovery_name = c.proxy_name;
+  }
   options.tls = c.tls;
   return ProxyClient(options);
+}
+
+// Every routerd the flags name: the --proxy list, or those registered as
+// --proxy-name in --proxy-discovery.
+std::vector<std::string> every_routerd(const Common& c) {
+  std::vector<std::string> out;
+  if (c.proxy_discovery.empty()) {
+    for (std::size_t from = 0;;) {
+      auto comma = c.proxy.find(',', from);
+      out.push_back(c.proxy.substr(from, comma == std::string::npos ? std::string::npos : comma - from));
+      if (comma == std::string::npos) return out;
+      from = comma + 1;
+    }
+  }
+  app::ControlLoop loop;
+  auto discovery = discovery::make_discovery(c.proxy_discovery, loop.executor());
+  auto listed = boost::asio::co_spawn(loop.executor(), discovery->list(c.proxy_name), boost::asio::use_future).get();
+  if (!listed.ok()) throw std::runtime_error("finding routerds '" + c.proxy_name + "': " + listed.error);
+  if (listed.value.addresses.empty()) throw std::runtime_error("no routerd registered as '" + c.proxy_name + "'");
+  return listed.value.addresses;
+}
+
+// An administrative command sent to every routerd (their state is their
+// own: a drain or a strategy must reach each): each answer on its own line,
+// prefixed by the routerd's address when there are several; 1 if any failed.
+int on_every_routerd(const Common& c, const std::function<Reply(ProxyClient&)>& command) {
+  auto routerds = every_routerd(c);
+  int code = 0;
+  for (const auto& address : routerds) {
+    auto proxy = make_proxy(c, address);
+    Reply reply = command(proxy);
+    if (routerds.size() > 1) (reply.ok() ? std::cout : std::cerr) << address << ": ";
+    code = std::max(code, report(reply));
+  }
+  return code;
+}
+
+// CLI11 validator for --proxy: host:port, or several separated by commas.
+CLI::Validator address_list_validator() {
+  return CLI::Validator(
+      [](const std::string& text) -> std::string {
+        for (std::size_t from = 0;;) {
+          auto comma = text.find(',', from);
+          auto one = text.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
+          if (auto problem = app::host_port_validator()(one); !problem.empty()) return problem;
+          if (comma == std::string::npos) return "";
+          from = comma + 1;
+        }
+      },
+      "HOST:PORT[,HOST:PORT...]");
 }
 
 }  // namespace
@@ -59,7 +117,17 @@ int main(int argc, char** argv) {
   cli.require_subcommand(1);
   Common c;
   auto add_proxy = [&](CLI::App* sub) {
-    sub->add_option("--proxy", c.proxy, "routerd address")->check(app::host_port_validator())->capture_default_str();
+    auto* proxy = sub->add_option("--proxy", c.proxy, "routerd address, or several separated by commas (calls go to "
+                                                      "them in turn, and to the next when one cannot be reached)")
+                      ->check(address_list_validator())
+                      ->capture_default_str();
+    auto* found = sub->add_option("--proxy-discovery", c.proxy_discovery,
+                                  "find the routerds in this discovery instead (with --proxy-name)")
+                      ->check(app::discovery_url_validator())
+                      ->excludes(proxy);
+    sub->add_option("--proxy-name", c.proxy_name, "the name the routerds registered as (routerd --register-as)")
+        ->needs(found);
+    found->needs(sub->get_option("--proxy-name"));
     sub->add_option("--token", c.token, "authenticate with this token (routerd --auth-token)")->envname("ROUTECTL_TOKEN");
     sub->add_option("--timeout-ms", c.timeout_ms, "deadline of the call")->check(CLI::Range(1L, 3'600'000L))->capture_default_str();
     app::add_client_tls_flags(*sub, c.tls, "--tls");
@@ -92,6 +160,7 @@ int main(int argc, char** argv) {
           },
           "ID"));
   call->get_option("--proxy")->excludes(via_discovery);
+  call->get_option("--proxy-discovery")->excludes(via_discovery);
 
   auto* reg = cli.add_subcommand("register", "register NAME ADDRESS once, with a lease");
   auto* dereg = cli.add_subcommand("deregister", "deregister NAME ADDRESS");
@@ -112,6 +181,14 @@ int main(int argc, char** argv) {
   strategy->add_option("strategy", strategy_name, "round-robin, random, least-connections, pick-2 or peak-ewma")->required();
   strategy->add_option("--system", strategy_system, "only this system");
   add_proxy(strategy);
+  auto* drain = cli.add_subcommand("drain", "drain SYSTEM ADDRESS: routerd sends the backend no new calls");
+  auto* undrain = cli.add_subcommand("undrain", "undrain SYSTEM ADDRESS: the backend gets calls again");
+  std::string drain_system, drain_address;
+  for (auto* sub : {drain, undrain}) {
+    sub->add_option("system", drain_system, "system name")->required();
+    sub->add_option("address", drain_address, "the backend's host:port")->required()->check(app::host_port_validator());
+    add_proxy(sub);
+  }
 
   if (int code = app::parse_flags(cli, argc, argv); code >= 0) return code;
   common::log().set_level(spdlog::level::warn);  // stdout and stderr are the answer here
@@ -130,9 +207,17 @@ int main(int argc, char** argv) {
       return report(make_proxy(c).call(system, static_cast<std::uint32_t>(procedure), payload, options));
     }
     if (status->parsed()) return report(make_proxy(c).status());
+    if (drain->parsed()) {
+      return on_every_routerd(c, [&](ProxyClient& proxy) { return proxy.drain(drain_system, drain_address); });
+    }
+    if (undrain->parsed()) {
+      return on_every_routerd(c, [&](ProxyClient& proxy) { return proxy.undrain(drain_system, drain_address); });
+    }
     if (strategy->parsed()) {
-      return report(make_proxy(c).set_strategy(strategy_name, strategy_system.empty() ? std::nullopt
-                                                                                      : std::optional(strategy_system)));
+      return on_every_routerd(c, [&](ProxyClient& proxy) {
+        return proxy.set_strategy(strategy_name,
+                                  strategy_system.empty() ? std::nullopt : std::optional(strategy_system));
+      });
     }
     app::ControlLoop loop;
     auto discovery = discovery::make_discovery(c.discovery, loop.executor());
@@ -140,7 +225,7 @@ int main(int argc, char** argv) {
       return result.ok() ? Reply::success(std::move(ok_text)) : Reply::error(result.status, result.error);
     };
     if (reg->parsed()) {
-      auto result = run_sync(loop, discovery->announce(name, address, milliseconds(ttl_ms)));
+      auto result = run_sync(loop, discovery->announce(name, address, milliseconds(ttl_ms), {}));
       return report(as_reply(result, "registered " + address + " as '" + name + "' for " +
                                           std::to_string(result.value.count()) + " ms"));
     }

@@ -6,6 +6,7 @@
 #include "app/settings.h"
 #include "app/tls_reload.h"
 #include "routerd_reload.h"
+#include "self_registration.h"
 #include "admin/admin_http.h"
 #include "admin/process_metrics.h"
 #include "proxy/status_page.h"
@@ -50,7 +51,7 @@ std::string certificate_expiry_metrics(const rpc::Server& server, const admin::A
 
 int main(int argc, char** argv) {
   CLI::App cli{"routerd: routes calls to systems found through discovery, as a proxy; answers ROUTE (1), "
-               "SET_STRATEGY (2), STATUS (3) and AUTHENTICATE (4)",
+               "SET_STRATEGY (2), STATUS (3), AUTHENTICATE (4), DRAIN (5) and UNDRAIN (6)",
                "routerd"};
   app::RouterdFlags f;
   app::add_routerd_flags(cli, f);
@@ -115,6 +116,7 @@ int main(int argc, char** argv) {
   spdlog::info("admin endpoint on {}://{}", f.admin_tls.enabled() ? "https" : "http",
                rpc::format_host_port(admin->local_endpoint()));
 
+  std::unique_ptr<app::SelfRegistration> self_registration;  // --register-as
   app::ServeHooks hooks;
   hooks.after_start = [&] {
     // The router runs on the server's own loops: a call never changes thread.
@@ -126,8 +128,15 @@ int main(int argc, char** argv) {
     spdlog::info("routing with discovery {}, strategy {}, pool size {}", f.router.discovery, f.router.strategy,
                  f.router.adaptive_pool ? "auto (up to " + std::to_string(f.router.adaptive_max_pool) + ")"
                                         : std::to_string(f.router.pool_size));
+    if (!f.register_as.empty()) {
+      self_registration = std::make_unique<app::SelfRegistration>(
+          f, control.executor(), f.advertise.empty() ? rpc::format_host_port(server.local_endpoint()) : f.advertise);
+    }
   };
-  hooks.before_stop = [&] { service->set_draining(); };  // /readyz turns 503
+  hooks.before_stop = [&] {
+    service->set_draining();  // /readyz turns 503
+    if (self_registration) self_registration->stop();  // clients stop choosing this routerd
+  };
   hooks.on_reload = [&] {
     reload.reload(*service, server, *admin, core_ready.load());
     warn_of_expiring_certificates(server, *admin, core_ready.load());

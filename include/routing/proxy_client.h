@@ -22,7 +22,22 @@
 namespace routing {
 
 struct ProxyClientOptions {
+  // routerd's address, or several separated by commas
+  // ("10.0.0.1:10300,10.0.0.2:10300", CONTRACT §11): calls are spread over
+  // them in turn, and a call that cannot reach one (connect refused or
+  // failed, its connection found closed before the request went out) goes
+  // to the next. A call whose routerd fails after the request went out gets
+  // 14, unless CallOptions::idempotent: then it goes to the next once.
+  // The constructor throws std::invalid_argument for an entry that is not
+  // host:port.
   std::string address = "127.0.0.1:10300";
+  // Find the routerds through discovery instead (rpc://, etcd://, static://
+  // URLs): the instances registered under `discovery_name` (routerd
+  // --register-as), looked up on the first call and followed from then on;
+  // a routerd that leaves finishes the calls it has. `address` is then
+  // ignored. rpcs:// and etcds:// use `tls` below.
+  std::string discovery{};
+  std::string discovery_name{};
   // Sent with AUTHENTICATE (procedure 4) on every new connection when set.
   std::string auth_token;
   // Default deadline of a call, passed to routerd as timeout_ms.
@@ -61,10 +76,16 @@ class ProxyClient {
   boost::asio::awaitable<Reply> async_call(std::string system, std::uint32_t procedure, std::string payload,
                                            CallOptions options = {});
 
+  // The procedures below go to one routerd (the next in turn), as calls do:
+  // with several, SET_STRATEGY, DRAIN and UNDRAIN must be sent to each.
   // SET_STRATEGY; the reply's payload is routerd's JSON answer.
   Reply set_strategy(std::string_view strategy, std::optional<std::string> system = std::nullopt);
   // STATUS; the reply's payload is routerd's status JSON.
   Reply status();
+  // DRAIN / UNDRAIN of one backend (CONTRACT §11); the reply's payload is
+  // routerd's JSON answer ({"name","address","drained","listed"}).
+  Reply drain(std::string_view system, std::string_view address);
+  Reply undrain(std::string_view system, std::string_view address);
 
  private:
   struct Impl;

@@ -51,8 +51,14 @@ struct RouterOptions {
   // is ignored and systems are looked up and followed through it. Shared,
   // as the router keeps using it until it is destroyed.
   std::shared_ptr<Resolver> resolver = nullptr;
-  // round-robin, random, least-connections, pick-2 or peak-ewma
+  // round-robin, random, least-connections, pick-2 or peak-ewma. Backends'
+  // weights (discovery's "weight", CONTRACT §11) bias each of them.
   std::string strategy = "round-robin";
+  // The zone this router runs in (CONTRACT §11, docs/zones.md): calls go to
+  // backends registered in the same zone while that zone has enough of its
+  // capacity healthy, and spill over to the other zones, in proportion to
+  // what it lacks, when it has not. Empty: no zone, every backend is near.
+  std::string zone{};
   // Per system: at most this many calls in flight, and at most this many
   // connections open (in use and idle together).
   std::size_t pool_size = 10;
@@ -217,6 +223,15 @@ class Router {
   // Switches the strategy of one system, or (without `system`) of every
   // system, clearing per-system choices. False for an unknown strategy.
   bool set_strategy(std::string_view strategy, std::optional<std::string> system = std::nullopt);
+
+  // Maintenance (CONTRACT §11): while drained, the backend `address` of
+  // `system` gets no new calls and its calls in flight finish. Held by
+  // address until undrained, also while the backend restarts and
+  // re-registers. `listed`: discovery lists it now; `not_listed`: recorded
+  // all the same (it applies when it appears); `too_many`: refused, the
+  // system has 1000 drained addresses already.
+  enum class Drain { listed, not_listed, too_many };
+  Drain set_drained(std::string_view system, std::string_view address, bool drained);
 
   RouterStats stats() const;
 

@@ -18,6 +18,14 @@ struct LatencyHistogram {
 
 struct BackendStats {
   std::string address;
+  // Placement from discovery (CONTRACT §11): zone ("" = none), weight
+  // (1..1000) and whether it is in the router's zone (RouterOptions::zone;
+  // every backend is when the router has none).
+  std::string zone;
+  std::uint32_t weight = 100;
+  bool local = true;
+  // Drained for maintenance (Router::set_drained, routerd's DRAIN): no new calls.
+  bool drained = false;
   bool healthy = true;   // active health checks pass (or none ran yet)
   bool ejected = false;  // passively ejected after consecutive failures
   // False while its host name has no address yet (not resolved, or the
@@ -62,6 +70,8 @@ struct SystemStats {
   std::size_t open_connections = 0;
   std::uint64_t retries = 0;
   std::uint64_t retries_denied = 0;  // refused by the retry budget
+  // Attempts sent to a backend outside the router's zone (RouterOptions::zone).
+  std::uint64_t cross_zone_calls = 0;
   std::map<int, std::uint64_t> calls_by_status;
   std::vector<ProcedureCalls> calls_by_procedure;  // the same calls, by procedure too
   LatencyHistogram latency;

@@ -130,6 +130,7 @@ int parse_reporting(CLI::App& app, const std::function<void()>& parse) {
 }  // namespace routing::app
 
 #include "discovery/discovery_url.h"
+#include "discovery/address_set.h"
 
 namespace routing::app {
 
@@ -144,6 +145,11 @@ CLI::Validator discovery_url_validator() {
         }
       },
       "URL");
+}
+
+CLI::Validator zone_validator() {
+  return CLI::Validator(
+      [](const std::string& text) -> std::string { return discovery::zone_error(text).value_or(""); }, "ZONE");
 }
 
 }  // namespace routing::app

@@ -40,4 +40,7 @@ namespace routing::app {
 // CLI11 validator for discovery URLs (rpc://, etcd://, static://).
 CLI::Validator discovery_url_validator();
 
+// CLI11 validator for a --zone (discovery::zone_error's rule).
+CLI::Validator zone_validator();
+
 }  // namespace routing::app

@@ -2,6 +2,7 @@
 
 #include "app/settings.h"
 #include "app/tls_flags.h"
+#include "discovery/address_set.h"
 
 namespace routing::app {
 
@@ -23,6 +24,11 @@ void add_echod_flags(CLI::App& app, EchodFlags& f) {
   app.add_option("--ttl-ms", f.ttl_ms, "lease time of the registration")
       ->check(CLI::Range(1L, 604'800'000L))
       ->capture_default_str();
+  app.add_option("--zone", f.zone, "zone to register this instance in (routers prefer their own zone's backends)")
+      ->check(zone_validator());
+  app.add_option("--weight", f.weight, "share of the name's load, relative to other instances' weights")
+      ->check(CLI::Range(1L, static_cast<long>(discovery::Placement::max_weight)))
+      ->capture_default_str();
   app.add_option("--speed", f.speed.speed, "SLOW_ECHO waits its milliseconds divided by this (2: twice as fast)")
       ->check(finite_number())->check(CLI::Range(0.001, 1000.0))
       ->capture_default_str();
@@ -32,6 +38,12 @@ void add_echod_flags(CLI::App& app, EchodFlags& f) {
   app.add_option("--later-speed", f.speed.later_speed, "the speed after --speed-change-after-s")
       ->check(finite_number())->check(CLI::Range(0.001, 1000.0))
       ->capture_default_str();
+  app.add_option_function<long>(
+         "--answer-delay-us", [&f](long us) { f.speed.answer_delay = std::chrono::microseconds(us); },
+         "every ECHO and WHOAMI answer waits this long first: a test bed's stand-in for the network distance "
+         "to another zone (scripts/bench_zones.sh)")
+      ->check(CLI::Range(0L, 10'000'000L))
+      ->default_str("0");
   app.add_flag("--line-protocol-only", f.line_protocol_only,
                "speak version 1 only: answer tagged frames '3:malformed frame' (to test clients' fallback)");
 }

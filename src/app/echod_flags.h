@@ -18,6 +18,8 @@ struct EchodFlags {
   std::string discovery_url;
   std::string advertise;
   long ttl_ms = 10000;
+  std::string zone;   // registered with the instance (CONTRACT §11); "" = none
+  long weight = 100;  // 1..1000
   echo::EchoSpeed speed;
   double change_after_s = -1;
   bool line_protocol_only = false;  // rpc::ServerOptions::tagged_frames off

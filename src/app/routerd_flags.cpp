@@ -3,6 +3,7 @@
 #include "app/tls_flags.h"
 
 #include "app/settings.h"
+#include "discovery/protocol.h"
 
 #include <charconv>
 
@@ -62,6 +63,29 @@ void add_routerd_flags(CLI::App& app, RouterdFlags& f) {
   app.add_option("--strategy", f.router.strategy, "round-robin, random, least-connections, pick-2 or peak-ewma")
       ->check(CLI::IsMember({"round-robin", "random", "least-connections", "pick-2", "peak-ewma"}))
       ->capture_default_str();
+  auto* register_as =
+      app.add_option("--register-as", f.register_as,
+                     "register this routerd's address under this name in --discovery (in its --zone) and keep "
+                     "the lease alive, so that clients find it (ProxyClient, routectl --proxy-discovery); "
+                     "withdrawn when it stops");
+  register_as->check(CLI::Validator(
+      [](const std::string& name) -> std::string {
+        if (name.empty()) return "a name must not be empty";
+        return name.size() > discovery::max_name_bytes ? "a name is at most " + std::to_string(discovery::max_name_bytes) + " bytes" : "";
+      },
+      "NAME"));
+  app.add_option("--advertise", f.advertise,
+                 "with --register-as: the address registered (default: the --listen address as bound)")
+      ->check(host_port_validator())
+      ->needs(register_as);
+  app.add_option("--register-ttl-ms", f.register_ttl_ms, "with --register-as: the lease, refreshed at a third of it")
+      ->check(CLI::Range(1000L, 604'800'000L))
+      ->capture_default_str();
+  app.add_option("--zone", f.router.zone,
+                 "the zone this routerd runs in: calls stay with backends registered in it while it has the "
+                 "capacity, and spill over to other zones in proportion when it has not (docs/zones.md); "
+                 "empty: every backend is near")
+      ->check(zone_validator());
   app.add_option_function<std::string>("--pool-size", [&f](const std::string& value) { set_pool_size(f.router, value); },
                                         "per system: calls in flight at once, and connections open (in use + idle); "
                                         "'auto': sized by Little's Law from arrival rate and latency (docs/adaptive.md)")

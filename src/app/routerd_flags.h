@@ -26,6 +26,12 @@ struct RouterdFlags {
   std::string auth_token_file;
   std::string policy_file;                        // --policy
   std::shared_ptr<const policy::Policy> policy;  // its rules, read by finish_routerd_flags
+  // --register-as NAME: routerd registers its own address (--advertise, else
+  // its listener's) under NAME in its discovery, in its --zone, and keeps
+  // the lease alive (CONTRACT §11): clients find the routerds there.
+  std::string register_as;
+  std::string advertise;
+  long register_ttl_ms = 10000;
 };
 
 // Every flag, with --config FILE and --check-config (settings.h: read with

@@ -88,4 +88,14 @@ const json::array* JsonArgs::optional_array(std::string_view key) {
   return &value->get_array();
 }
 
+const json::object* JsonArgs::optional_object(std::string_view key) {
+  const json::value* value = find(key);
+  if (value == nullptr) return nullptr;
+  if (!value->is_object()) {
+    fail("field \"" + std::string(key) + "\" must be an object");
+    return nullptr;
+  }
+  return &value->get_object();
+}
+
 }  // namespace routing::common

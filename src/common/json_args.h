@@ -29,6 +29,8 @@ class JsonArgs {
   // An array field; absent gives nullptr, anything but an array an error
   // (and nullptr). Valid while this object lives.
   const boost::json::array* optional_array(std::string_view key);
+  // An object field, the same way.
+  const boost::json::object* optional_object(std::string_view key);
   bool has(std::string_view key) const { return object_.contains(key); }
 
   // Records a validation failure of the caller's own (first one wins).

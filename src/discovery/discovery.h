@@ -39,7 +39,15 @@ struct Result {
 // Called with the full current set on every change (never a delta), on the
 // discovery's executor. While discovery is unreachable nothing is called: the
 // last set delivered stands.
+// A set counts as changed when its addresses or any placement differ (a
+// refresh that moves an instance to another zone or weight is a change).
 using WatchCallback = std::function<void(const AddressSet&)>;
+
+// The same instances with the same placements, whatever the indexes: what a
+// watch compares before delivering a set again.
+inline bool same_instances(const AddressSet& a, const AddressSet& b) {
+  return a.addresses == b.addresses && a.placements == b.placements;
+}
 
 // Stops its watch when stopped or destroyed; safe from any thread.
 class WatchHandle {
@@ -56,10 +64,15 @@ class Discovery {
   virtual boost::asio::awaitable<Result<std::string>> query(std::string name) = 0;
   virtual boost::asio::awaitable<Result<AddressSet>> list(std::string name) = 0;
 
-  // Registers `address` under `name` for `ttl`, or refreshes that lease.
-  // Returns the lease time granted.
+  // Registers `address` under `name` for `ttl` with `placement` (its zone,
+  // weight and meta, CONTRACT §11), or refreshes that lease; a refresh with
+  // another placement replaces it. Returns the lease time granted. A
+  // placement that breaks its rules (placement_rules.h) is status 3.
+  // (By value, like the strings: a coroutine keeps its parameters, and a
+  // reference to a caller's temporary would dangle once the awaitable
+  // outlives the full expression that made it.)
   virtual boost::asio::awaitable<Result<std::chrono::milliseconds>> announce(
-      std::string name, std::string address, std::chrono::milliseconds ttl) = 0;
+      std::string name, std::string address, std::chrono::milliseconds ttl, Placement placement) = 0;
   virtual boost::asio::awaitable<Result<bool>> withdraw(std::string name, std::string address) = 0;
 
   virtual std::unique_ptr<WatchHandle> watch(std::string name, WatchCallback on_change) = 0;

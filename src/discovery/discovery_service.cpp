@@ -81,7 +81,7 @@ asio::awaitable<Reply> DiscoveryService::do_register(std::string payload, rpc::C
   std::string error;
   auto args = parse_register_args(payload, error);
   if (!args) co_return invalid(std::move(error));
-  const auto& [name, address, ttl_ms] = *args;
+  const auto& [name, address, ttl_ms, placement] = *args;
   if (auto denied = policy_.refuse_use(context.connection, "register", name)) {
     co_return Reply::error(Status::permission_denied, std::move(*denied));
   }
@@ -95,11 +95,13 @@ asio::awaitable<Reply> DiscoveryService::do_register(std::string payload, rpc::C
   std::unique_lock lock(mutex_);
   auto now = Clock::now();
   expire_leases(now);
-  if (auto refusal = registry_.refusal(name, address, owner, limits_)) {
+  if (auto refusal = registry_.refusal(name, address, owner, limits_, placement)) {
     lock.unlock();
     co_return refuse(Status::resource_exhausted, std::move(*refusal));
   }
-  if (registry_.register_instance(name, address, std::chrono::milliseconds(ttl_ms), now, owner)) wake(name);
+  if (registry_.register_instance(name, address, std::chrono::milliseconds(ttl_ms), now, owner, placement)) {
+    wake(name);  // a new instance, or a new placement of one
+  }
   // Draining: the next refresh comes on a new connection, to our successor.
   if (stopping_) context.connection.close_after_answer = true;
   // A lease shorter than the expiry loop's current sleep: wake it to re-plan.

@@ -1,5 +1,7 @@
 #pragma once
 // Parses discovery URLs (CONTRACT §5) without connecting to anything.
+#include "discovery/address_set.h"
+
 #include <map>
 #include <string>
 #include <string_view>
@@ -11,7 +13,9 @@ struct DiscoveryUrl {
   std::string scheme;                  // "rpc", "etcd" or "static"
   bool tls = false;                    // rpcs:// or etcds://: the same over TLS
   std::vector<std::string> endpoints;  // rpc/etcd: host:port, in order
-  std::map<std::string, std::vector<std::string>> fixed;  // static: name -> addresses
+  // static: name -> its addresses (sorted, each once) and their placements,
+  // from "NAME=ADDRESS[@ZONE][*WEIGHT],...;..." (index 0)
+  std::map<std::string, AddressSet> fixed;
 };
 
 // Throws std::invalid_argument saying what is wrong.

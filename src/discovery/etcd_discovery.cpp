@@ -2,6 +2,7 @@
 
 #include "common/base64.h"
 #include "discovery/etcd_watch_hub.h"
+#include "discovery/placement_rules.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -57,9 +58,17 @@ asio::awaitable<Result<std::string>> EtcdDiscovery::query(std::string name) {
   co_return Result<std::string>{Status::ok, {}, addresses[rng() % addresses.size()]};
 }
 
+asio::awaitable<Result<json::object>> EtcdDiscovery::put_instance(const std::string& key, const std::string& address,
+                                                                  const Placement& placement, std::int64_t lease) {
+  json::object put_body{{"key", common::base64_encode(key)},
+                        {"value", common::base64_encode(etcd_instance_value(address, placement))},
+                        {"lease", std::to_string(lease)}};
+  co_return co_await http_->post("/v3/kv/put", std::move(put_body));
+}
+
 asio::awaitable<Result<milliseconds>> EtcdDiscovery::grant_and_put(const std::string& key,
                                                                    const std::string& address,
-                                                                   milliseconds ttl) {
+                                                                   const Placement& placement, milliseconds ttl) {
   auto seconds = std::max<std::int64_t>(1, (ttl.count() + 999) / 1000);
   // (Named bodies: GCC 12 cannot keep braced temporaries across co_await.)
   json::object grant_body{{"TTL", seconds}};
@@ -68,34 +77,45 @@ asio::awaitable<Result<milliseconds>> EtcdDiscovery::grant_and_put(const std::st
   auto id = etcd_int(granted.value, "ID");
   auto granted_seconds = etcd_int(granted.value, "TTL").value_or(seconds);
   if (!id) co_return Result<milliseconds>::failure(Status::internal, "etcd granted a lease without an ID");
-  json::object put_body{{"key", common::base64_encode(key)},
-                        {"value", common::base64_encode(address)},
-                        {"lease", std::to_string(*id)}};
-  auto put = co_await http_->post("/v3/kv/put", std::move(put_body));
+  auto put = co_await put_instance(key, address, placement, *id);
   if (!put.ok()) co_return pass_failure<milliseconds>(put);
-  leases_[key] = *id;
+  leases_[key] = Lease{*id, placement};
   co_return Result<milliseconds>{Status::ok, {}, milliseconds(granted_seconds * 1000)};
 }
 
 asio::awaitable<Result<milliseconds>> EtcdDiscovery::announce(std::string name, std::string address,
-                                                              milliseconds ttl) {
-  co_return co_await asio::co_spawn(executor_, announce_here(std::move(name), std::move(address), ttl),
-                                    asio::use_awaitable);
+                                                              milliseconds ttl, Placement placement) {
+  if (auto problem = placement_problem(placement)) {
+    co_return Result<milliseconds>::failure(Status::invalid_argument, "placement: " + *problem);
+  }
+  co_return co_await asio::co_spawn(
+      executor_, announce_here(std::move(name), std::move(address), ttl, std::move(placement)), asio::use_awaitable);
 }
 
+// A refresh keeps the lease alive; one with a new placement also puts the key
+// again, on the same lease, so that watchers see the change.
 asio::awaitable<Result<milliseconds>> EtcdDiscovery::announce_here(std::string name, std::string address,
-                                                                   milliseconds ttl) {
+                                                                   milliseconds ttl, Placement placement) {
   std::string key = etcd_instance_key(name, address);
   if (auto lease = leases_.find(key); lease != leases_.end()) {
-    json::object keepalive{{"ID", std::to_string(lease->second)}};
+    const std::int64_t id = lease->second.id;
+    json::object keepalive{{"ID", std::to_string(id)}};
     auto kept = co_await http_->post("/v3/lease/keepalive", std::move(keepalive));
     if (!kept.ok()) co_return pass_failure<milliseconds>(kept);
     auto* result = kept.value.if_contains("result");
     auto left = result && result->is_object() ? etcd_int(result->as_object(), "TTL") : std::nullopt;
-    if (left && *left > 0) co_return Result<milliseconds>{Status::ok, {}, milliseconds(*left * 1000)};
+    if (left && *left > 0) {
+      lease = leases_.find(key);  // a withdraw may have run meanwhile
+      if (lease != leases_.end() && lease->second.placement != placement) {
+        auto put = co_await put_instance(key, address, placement, id);
+        if (!put.ok()) co_return pass_failure<milliseconds>(put);
+        if (lease = leases_.find(key); lease != leases_.end()) lease->second.placement = placement;
+      }
+      co_return Result<milliseconds>{Status::ok, {}, milliseconds(*left * 1000)};
+    }
     leases_.erase(key);  // expired (or etcd lost it): start over
   }
-  co_return co_await grant_and_put(key, address, ttl);
+  co_return co_await grant_and_put(key, address, placement, ttl);
 }
 
 asio::awaitable<Result<bool>> EtcdDiscovery::withdraw(std::string name, std::string address) {
@@ -109,7 +129,7 @@ asio::awaitable<Result<bool>> EtcdDiscovery::withdraw_here(std::string name, std
   auto deleted = co_await http_->post("/v3/kv/deleterange", std::move(delete_body));
   if (!deleted.ok()) co_return pass_failure<bool>(deleted);
   if (auto lease = leases_.find(key); lease != leases_.end()) {
-    json::object revoke{{"ID", std::to_string(lease->second)}};
+    json::object revoke{{"ID", std::to_string(lease->second.id)}};
     leases_.erase(lease);
     co_await http_->post("/v3/lease/revoke", std::move(revoke));
   }

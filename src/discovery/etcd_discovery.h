@@ -1,8 +1,8 @@
 #pragma once
-#pragma once
 // etcd://host:port[,host:port...] — discovery in an etcd v3 cluster, through
 // its gRPC-JSON gateway. An instance is the key
-//   /routing/services/<escaped name>/<address>   (value: the address)
+//   /routing/services/<escaped name>/<address>
+// (value: the address, or the instance's JSON when it has a placement)
 // bound to a lease of its own, kept alive by announce() (etcd_keys.h). All
 // watches of one EtcdDiscovery share one etcd watch stream over the services
 // prefix (etcd_watch_hub.h): each name is read, then followed on that stream,
@@ -29,7 +29,7 @@ class EtcdDiscovery : public Discovery {
   // etcd leases count whole seconds: the TTL is rounded up (and etcd may
   // raise it to its minimum); the lease granted is returned.
   boost::asio::awaitable<Result<std::chrono::milliseconds>> announce(
-      std::string name, std::string address, std::chrono::milliseconds ttl) override;
+      std::string name, std::string address, std::chrono::milliseconds ttl, Placement placement) override;
   boost::asio::awaitable<Result<bool>> withdraw(std::string name, std::string address) override;
   std::unique_ptr<WatchHandle> watch(std::string name, WatchCallback on_change) override;
   boost::asio::any_io_executor executor() const override { return executor_; }
@@ -38,16 +38,24 @@ class EtcdDiscovery : public Discovery {
  private:
   // announce() and withdraw() on executor_, where leases_ lives.
   boost::asio::awaitable<Result<std::chrono::milliseconds>> announce_here(
-      std::string name, std::string address, std::chrono::milliseconds ttl);
+      std::string name, std::string address, std::chrono::milliseconds ttl, Placement placement);
   boost::asio::awaitable<Result<bool>> withdraw_here(std::string name, std::string address);
   boost::asio::awaitable<Result<std::chrono::milliseconds>> grant_and_put(
-      const std::string& key, const std::string& address, std::chrono::milliseconds ttl);
+      const std::string& key, const std::string& address, const Placement& placement,
+      std::chrono::milliseconds ttl);
+  boost::asio::awaitable<Result<boost::json::object>> put_instance(const std::string& key, const std::string& address,
+                                                                   const Placement& placement, std::int64_t lease);
 
   boost::asio::any_io_executor executor_;
   std::vector<std::string> endpoints_;
   DiscoveryOptions options_;
   std::shared_ptr<EtcdHttp> http_;
-  std::map<std::string, std::int64_t> leases_;  // instance key -> lease id
+  // What each instance key was last put with.
+  struct Lease {
+    std::int64_t id = 0;
+    Placement placement;
+  };
+  std::map<std::string, Lease> leases_;  // by instance key
   std::shared_ptr<EtcdWatchHub> watches_;       // the one watch stream
 };
 

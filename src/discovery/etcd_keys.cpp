@@ -2,6 +2,7 @@
 
 #include "common/base64.h"
 #include "discovery/etcd_http.h"
+#include "discovery/protocol_json.h"
 
 #include <algorithm>
 
@@ -49,6 +50,13 @@ std::optional<std::string> etcd_name_of_key(std::string_view key) {
   return etcd_name_of_key_name(key.substr(0, slash));
 }
 
+std::string etcd_instance_value(std::string_view address, const Placement& placement) {
+  // The bare address while it says everything: readers older than placements
+  // take the value for the address, and still can.
+  if (placement.is_default()) return std::string(address);
+  return instance_json(address, placement);
+}
+
 namespace etcd {
 namespace {
 
@@ -78,13 +86,21 @@ std::optional<std::pair<std::string, std::string>> kv_of(const json::object& kv)
   return std::pair{std::move(*decoded_key), std::move(*decoded_value)};
 }
 
-std::map<std::string, std::string> kvs_of(const json::object& answer) {
-  std::map<std::string, std::string> kvs;
+std::optional<Instance> instance_of_value(std::string_view value) {
+  if (!value.starts_with('{')) return Instance{std::string(value), {}};  // no host:port starts with '{'
+  auto instance = parse_instance(value);
+  if (!instance) return std::nullopt;
+  return Instance{std::move(instance->first), std::move(instance->second)};
+}
+
+std::map<std::string, Instance> kvs_of(const json::object& answer) {
+  std::map<std::string, Instance> kvs;
   auto* array = answer.if_contains("kvs");
   if (!array || !array->is_array()) return kvs;
   for (const auto& item : array->as_array()) {
     auto kv = item.is_object() ? kv_of(item.as_object()) : std::nullopt;
-    if (kv) kvs.insert_or_assign(std::move(kv->first), std::move(kv->second));
+    auto instance = kv ? instance_of_value(kv->second) : std::nullopt;
+    if (instance) kvs.insert_or_assign(std::move(kv->first), std::move(*instance));
   }
   return kvs;
 }
@@ -95,9 +111,12 @@ std::int64_t revision_of(const json::object& answer) {
   return etcd_int(header->as_object(), "revision").value_or(0);
 }
 
-AddressSet set_of(const std::map<std::string, std::string>& kvs, std::int64_t revision) {
+AddressSet set_of(const std::map<std::string, Instance>& kvs, std::int64_t revision) {
   AddressSet set;
-  for (const auto& [key, address] : kvs) set.addresses.push_back(address);
+  for (const auto& [key, instance] : kvs) {
+    set.addresses.push_back(instance.address);
+    set.place(instance.address, instance.placement);
+  }
   std::sort(set.addresses.begin(), set.addresses.end());
   set.addresses.erase(std::unique(set.addresses.begin(), set.addresses.end()), set.addresses.end());
   set.index = static_cast<std::uint64_t>(std::max<std::int64_t>(revision, 0));

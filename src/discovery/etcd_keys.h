@@ -1,7 +1,11 @@
 #pragma once
 // The etcd:// backend's key layout and the JSON pieces shared by its calls
 // and its watch stream. An instance is the key
-//   /routing/services/<escaped name>/<address>   (value: the address)
+//   /routing/services/<escaped name>/<address>
+// whose value is the address alone when its placement is the default (what
+// every version wrote and reads), else the instance object of LIST answers,
+//   {"address":...,"zone":...,"weight":N,"meta":{...}}
+// (CONTRACT §11). Both forms are read.
 #include "discovery/address_set.h"
 
 #include <boost/json/object.hpp>
@@ -30,21 +34,34 @@ std::optional<std::string> etcd_name_of_key_name(std::string_view escaped);
 std::string etcd_instance_key(std::string_view name, std::string_view address);
 // The name an instance key belongs to (nothing for keys of no name).
 std::optional<std::string> etcd_name_of_key(std::string_view key);
+// The value of an instance's key (see above).
+std::string etcd_instance_value(std::string_view address, const Placement& placement);
 
 namespace etcd {
+
+// What one key's value says.
+struct Instance {
+  std::string address;
+  Placement placement;
+  bool operator==(const Instance&) const = default;
+};
+// Reads either form of value; nothing for a JSON value that is malformed or
+// breaks the placement rules.
+std::optional<Instance> instance_of_value(std::string_view value);
 
 // "<prefix><escaped name>/": every key of `name` and no other's.
 std::string name_prefix(std::string_view name);
 // {"key", "range_end"} of every key starting with `prefix`.
 boost::json::object range_of(const std::string& prefix);
-// The key and address of one kv object (nothing if malformed).
+// The key and value of one kv object (nothing if malformed).
 std::optional<std::pair<std::string, std::string>> kv_of(const boost::json::object& kv);
-// key -> address of every kv in a range answer ({"kvs": [...]}).
-std::map<std::string, std::string> kvs_of(const boost::json::object& answer);
+// key -> instance of every well-formed kv in a range answer ({"kvs": [...]}).
+std::map<std::string, Instance> kvs_of(const boost::json::object& answer);
 // The store revision in an answer's header (0 without one).
 std::int64_t revision_of(const boost::json::object& answer);
-// The sorted, duplicate-free addresses of `kvs`, indexed by `revision`.
-AddressSet set_of(const std::map<std::string, std::string>& kvs, std::int64_t revision);
+// The sorted, duplicate-free addresses of `kvs` and their placements,
+// indexed by `revision`.
+AddressSet set_of(const std::map<std::string, Instance>& kvs, std::int64_t revision);
 
 }  // namespace etcd
 }  // namespace routing::discovery

@@ -42,8 +42,12 @@ std::optional<Event> event_of(const json::value& item) {
   Event event;
   event.is_delete = type && type->is_string() && type->get_string() == "DELETE";
   event.key = std::move(parsed->first);
-  event.address = std::move(parsed->second);
   event.revision = etcd_int(kv->as_object(), "mod_revision").value_or(0);
+  if (event.is_delete) return event;
+  // A value that is no instance counts as none, as a read would skip it.
+  auto instance = etcd::instance_of_value(parsed->second);
+  if (instance) event.instance = std::move(*instance);
+  event.is_delete = !instance;
   return event;
 }
 
@@ -57,7 +61,7 @@ struct EtcdWatchHub::Subscriber : std::enable_shared_from_this<Subscriber> {
   std::string name;
   WatchCallback on_change;
   std::atomic<bool> stopped{false};
-  std::optional<std::vector<std::string>> last;  // on the executor only
+  std::optional<AddressSet> last;  // on the executor only
 
   Subscriber(std::weak_ptr<EtcdWatchHub> h, std::string n, WatchCallback cb)
       : hub(std::move(h)), name(std::move(n)), on_change(std::move(cb)) {}
@@ -70,10 +74,10 @@ struct EtcdWatchHub::Subscriber : std::enable_shared_from_this<Subscriber> {
     if (!owner) return;  // the hub is gone: nothing to end
     asio::post(owner->executor_, [owner, self = shared_from_this()] { owner->unsubscribe(self); });
   }
-  // The set, unless this subscriber already has it.
+  // The set, unless this subscriber already has it (the same addresses and placements).
   void offer(const AddressSet& set) {
-    if (stopped || last == set.addresses) return;
-    last = set.addresses;
+    if (stopped || (last && same_instances(*last, set))) return;
+    last = set;
     on_change(set);
   }
 };
@@ -288,7 +292,7 @@ void EtcdWatchHub::apply_read(Name& state, const json::object& answer) {
 
 void EtcdWatchHub::apply(Name& state, const Event& event) {
   if (event.is_delete) state.kvs.erase(event.key);
-  else state.kvs.insert_or_assign(event.key, event.address);
+  else state.kvs.insert_or_assign(event.key, event.instance);
 }
 
 void EtcdWatchHub::deliver(const Name& state) {

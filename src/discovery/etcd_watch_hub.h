@@ -33,6 +33,7 @@
 // the stream's retry pacing covers reads too.
 #include "discovery/discovery.h"
 #include "discovery/etcd_http.h"
+#include "discovery/etcd_keys.h"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -61,11 +62,11 @@ class EtcdWatchHub : public std::enable_shared_from_this<EtcdWatchHub> {
   struct Event {
     bool is_delete = false;
     std::string key;
-    std::string address;
+    etcd::Instance instance;    // a PUT's value
     std::int64_t revision = 0;  // kv.mod_revision
   };
   struct Name {
-    std::map<std::string, std::string> kvs;  // key -> address
+    std::map<std::string, etcd::Instance> kvs;  // key -> its value
     std::optional<std::int64_t> read_revision;  // none: to be read (again)
     bool queued = false;   // waiting in pending_ for a reader
     bool reading = false;  // a read is in flight...

@@ -20,7 +20,8 @@ struct DiscoveryLimits {
   // Instances of one name; a new instance past it gets 8.
   std::size_t max_instances_per_name = 1'000;
   // Instances of all names together (what bounds the registry's memory:
-  // worst case about 3.5 KiB each, names and addresses at their limits).
+  // worst case about 3.5 KiB each, names and addresses at their limits, plus
+  // up to 4 KiB of placement meta and a 64-byte zone: under 8 KiB).
   std::size_t max_instances = 50'000;
   // Live instances first registered through one client connection (a refresh
   // never counts); a new one past it gets 8.

@@ -18,6 +18,7 @@ struct RegisterArgs {
   std::string name;
   std::string address;
   std::int64_t ttl_ms = default_ttl_ms;
+  Placement placement;  // "zone", "weight", "meta" (CONTRACT §11), each optional
 };
 struct QueryArgs {
   std::string name;
@@ -44,16 +45,28 @@ std::optional<ListArgs> parse_list_args(std::string_view payload, std::string& e
                                         std::size_t max_names = default_max_watch_names);
 std::optional<DeregisterArgs> parse_deregister_args(std::string_view payload, std::string& error);
 
-// LIST's answer: {"addresses":[...],"index":N}.
+// LIST's answer: {"addresses":[...],"index":N,"instances":[...]}, with one
+// instance object (instance_json) per address, in address order.
 std::string address_set_json(const AddressSet& set);
-// What one address adds to a LIST answer's frame line: the JSON string, its
-// frame escaping and a comma. The line is at most list_frame_overhead plus
-// the sum of its addresses' costs.
-std::size_t list_entry_bytes(std::string_view address);
-// "0:" and {"addresses":[],"index":N} with the longest N, rounded up.
-inline constexpr std::size_t list_frame_overhead = 64;
-// Reads a LIST answer (addresses sorted); nullopt if malformed.
+// What one instance adds to a LIST answer's frame line: its address as a JSON
+// string and its instance object, each frame-escaped and followed by a comma.
+// The line is at most list_frame_overhead plus the sum of its instances' costs.
+std::size_t list_entry_bytes(std::string_view address, const Placement& placement);
+// "0:" and {"addresses":[],"index":N,"instances":[]} with the longest N, rounded up.
+inline constexpr std::size_t list_frame_overhead = 80;
+// Reads a LIST answer (addresses sorted, placements from "instances"); an
+// answer without "instances" (a discoveryd older than CONTRACT §11) gives
+// every address the default placement. nullopt if malformed, including an
+// instance of an address the answer does not list or a placement that breaks
+// its rules (placement_rules.h).
 std::optional<AddressSet> parse_address_set(std::string_view json_text);
+
+// One instance as LIST answers and etcd values hold it:
+// {"address":...,"zone":...,"weight":N,"meta":{...}} (every field written).
+std::string instance_json(std::string_view address, const Placement& placement);
+// Reads one; "zone", "weight" and "meta" may be absent (their defaults).
+// nullopt if malformed or against the rules.
+std::optional<std::pair<std::string, Placement>> parse_instance(std::string_view json_text);
 
 // LIST's answer to "names": {"index":I,"sets":{"echo":<LIST answer>,...}}.
 // `index` is the one to send next; `sets` may hold only some of the names.

@@ -19,14 +19,15 @@ struct Registration::State : std::enable_shared_from_this<State> {
   std::string name, address;
   milliseconds ttl;
   DiscoveryOptions options;
+  Placement placement;
   std::atomic<bool> stopped{false};
   std::atomic<bool> registered{false};
   bool running = false;           // the loop has not ended (on the executor)
   asio::steady_timer pause;       // between refreshes / retries
   asio::steady_timer loop_ended;  // cancelled when the loop ends
 
-  State(Discovery& d, std::string n, std::string a, milliseconds t, DiscoveryOptions o)
-      : discovery(d), name(std::move(n)), address(std::move(a)), ttl(t), options(o),
+  State(Discovery& d, std::string n, std::string a, milliseconds t, DiscoveryOptions o, Placement p)
+      : discovery(d), name(std::move(n)), address(std::move(a)), ttl(t), options(o), placement(std::move(p)),
         pause(d.executor()), loop_ended(d.executor(), asio::steady_timer::time_point::max()) {}
 
   asio::awaitable<void> sleep(milliseconds time) {
@@ -42,12 +43,12 @@ struct Registration::State : std::enable_shared_from_this<State> {
                             std::min(options.retry_max, std::max(ttl / 3, options.retry_initial)));
     int failures = 0;
     while (!stopped) {
-      auto result = co_await discovery.announce(name, address, ttl);
+      auto result = co_await discovery.announce(name, address, ttl, placement);
       if (stopped) break;
       if (result.ok()) {
         if (!registered.exchange(true)) {
-          common::log().info("registered {} as '{}' with {} (lease {} ms)", address, name,
-                       discovery.describe(), result.value.count());
+          common::log().info("registered {} as '{}' with {} (lease {} ms, zone '{}', weight {})", address, name,
+                             discovery.describe(), result.value.count(), placement.zone, placement.weight);
         }
         failures = 0;
         backoff.reset();
@@ -86,8 +87,9 @@ struct Registration::State : std::enable_shared_from_this<State> {
 };
 
 Registration::Registration(Discovery& discovery, std::string name, std::string address,
-                           milliseconds ttl, DiscoveryOptions options)
-    : state_(std::make_shared<State>(discovery, std::move(name), std::move(address), ttl, options)) {}
+                           milliseconds ttl, DiscoveryOptions options, Placement placement)
+    : state_(std::make_shared<State>(discovery, std::move(name), std::move(address), ttl, options,
+                                     std::move(placement))) {}
 
 Registration::~Registration() {
   state_->stopped = true;

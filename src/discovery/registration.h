@@ -2,7 +2,8 @@
 // Keeps one instance registered: announces it, refreshes the lease at a third
 // of its time, retries with exponential backoff and jitter for as long as
 // discovery is down (never giving up, never throwing), and so re-registers by
-// itself after discovery restarts. stop() withdraws it.
+// itself after discovery restarts. stop() withdraws it. Every announce
+// carries the instance's placement (zone, weight, meta: CONTRACT §11).
 #include "discovery/discovery.h"
 
 #include <memory>
@@ -12,7 +13,7 @@ namespace routing::discovery {
 class Registration {
  public:
   Registration(Discovery& discovery, std::string name, std::string address,
-               std::chrono::milliseconds ttl, DiscoveryOptions options = {});
+               std::chrono::milliseconds ttl, DiscoveryOptions options = {}, Placement placement = {});
   // Stops refreshing; does not withdraw (use stop()). A refresh already in
   // flight still uses the Discovery: destroy that only after stop() (or
   // once its loop has stopped).

@@ -5,7 +5,8 @@
 namespace routing::discovery {
 
 bool Registry::register_instance(const std::string& name, const std::string& address,
-                                 std::chrono::milliseconds ttl, Clock::time_point now, std::uint64_t owner) {
+                                 std::chrono::milliseconds ttl, Clock::time_point now, std::uint64_t owner,
+                                 const Placement& placement) {
   auto [named, new_name] = names_.try_emplace(name);
   if (new_name) {
     if (auto it = forgotten_.find(name); it != forgotten_.end()) {
@@ -15,23 +16,35 @@ bool Registry::register_instance(const std::string& name, const std::string& add
   }
   Entry& entry = named->second;
   auto expires = now + ttl;
-  auto [it, added] = entry.instances.try_emplace(address, Instance{expires, owner});
+  auto [it, added] = entry.instances.try_emplace(address, Instance{expires, owner, {}, 0});  // placed below
+  Instance& instance = it->second;
+  bool changed = added || instance.placement != placement;
   if (!added) {
-    leases_.erase({it->second.expires, {name, address}});
-    it->second.expires = expires;
-  } else {
+    leases_.erase({instance.expires, {name, address}});
+    instance.expires = expires;
+  } else if (owner != 0) {
+    ++owned_[owner];
+  }
+  if (changed) {
+    instance.placement = placement;
+    entry.list_bytes -= instance.list_bytes;
+    instance.list_bytes = list_entry_bytes(address, placement);
+    entry.list_bytes += instance.list_bytes;
     entry.index = ++index_;
-    entry.list_bytes += list_entry_bytes(address);
-    if (owner != 0) ++owned_[owner];
   }
   leases_.insert({expires, {name, address}});
-  return added;
+  return changed;
 }
 
 std::optional<std::string> Registry::refusal(const std::string& name, const std::string& address,
-                                             std::uint64_t owner, const DiscoveryLimits& limits) const {
+                                             std::uint64_t owner, const DiscoveryLimits& limits,
+                                             const Placement& placement) const {
   auto entry = names_.find(name);
-  if (entry != names_.end() && entry->second.instances.contains(address)) return std::nullopt;  // a refresh
+  if (entry != names_.end()) {
+    if (auto it = entry->second.instances.find(address); it != entry->second.instances.end()) {
+      return refresh_refusal(name, address, it->second, limits, placement);
+    }
+  }
   if (entry == names_.end() && names_.size() >= limits.max_names) {
     return "too many names (at most " + std::to_string(limits.max_names) + ")";
   }
@@ -41,8 +54,8 @@ std::optional<std::string> Registry::refusal(const std::string& name, const std:
   if (entry != names_.end() && entry->second.instances.size() >= limits.max_instances_per_name) {
     return "too many instances of '" + name + "' (at most " + std::to_string(limits.max_instances_per_name) + ")";
   }
-  if (list_bytes(name) + list_entry_bytes(address) > limits.max_list_bytes) {
-    return "the LIST answer of '" + name + "' would pass " + std::to_string(limits.max_list_bytes) + " bytes";
+  if (list_bytes(name) + list_entry_bytes(address, placement) > limits.max_list_bytes) {
+    return list_too_long(name, limits);
   }
   auto owned = owned_.find(owner);
   if (owner != 0 && owned != owned_.end() && owned->second >= limits.max_registrations_per_connection) {
@@ -50,6 +63,22 @@ std::optional<std::string> Registry::refusal(const std::string& name, const std:
            std::to_string(limits.max_registrations_per_connection) + ")";
   }
   return std::nullopt;
+}
+
+// A refresh holds no more than the instance already does, unless it brings a
+// larger placement: then only the LIST bound can refuse it. One that does not
+// grow the answer always may, even past a bound a reload lowered.
+std::optional<std::string> Registry::refresh_refusal(const std::string& name, const std::string& address,
+                                                     const Instance& instance, const DiscoveryLimits& limits,
+                                                     const Placement& placement) const {
+  if (instance.placement == placement) return std::nullopt;
+  std::size_t bytes = list_bytes(name) - instance.list_bytes + list_entry_bytes(address, placement);
+  if (bytes > limits.max_list_bytes && bytes > list_bytes(name)) return list_too_long(name, limits);
+  return std::nullopt;
+}
+
+std::string Registry::list_too_long(const std::string& name, const DiscoveryLimits& limits) {
+  return "the LIST answer of '" + name + "' would pass " + std::to_string(limits.max_list_bytes) + " bytes";
 }
 
 std::size_t Registry::list_bytes(const std::string& name) const {
@@ -73,7 +102,7 @@ void Registry::remove(const std::string& name, const std::string& address) {
   if (std::uint64_t owner = instance->second.owner; owner != 0) {
     if (auto owned = owned_.find(owner); --owned->second == 0) owned_.erase(owned);
   }
-  entry->second.list_bytes -= list_entry_bytes(address);
+  entry->second.list_bytes -= instance->second.list_bytes;
   entry->second.instances.erase(instance);
   entry->second.index = ++index_;
   if (entry->second.instances.empty()) {
@@ -126,10 +155,15 @@ std::optional<std::string> Registry::pick(const std::string& name, std::uint64_t
 
 AddressSet Registry::list(const std::string& name) const {
   auto entry = names_.find(name);
-  if (entry == names_.end()) return {{}, index_};
-  AddressSet set{{}, entry->second.index};
+  if (entry == names_.end()) return {{}, index_, {}};
+  AddressSet set{{}, entry->second.index, {}};
   set.addresses.reserve(entry->second.instances.size());
-  for (const auto& [address, instance] : entry->second.instances) set.addresses.push_back(address);
+  for (const auto& [address, instance] : entry->second.instances) {
+    set.addresses.push_back(address);
+    if (!instance.placement.is_default()) {
+      set.placements.emplace_hint(set.placements.end(), address, instance.placement);
+    }
+  }
   return set;
 }
 

@@ -35,16 +35,23 @@ using Clock = std::chrono::steady_clock;
 
 class Registry {
  public:
-  // Registers `address` under `name`, or refreshes its lease. Returns true
-  // when the set of `name` changed (a new address). `owner` (the client
-  // connection, 0 = none) is charged with a new instance until it goes.
+  // Registers `address` under `name` with `placement`, or refreshes its
+  // lease. Returns true when the set of `name` changed: a new address, or a
+  // refresh that brings another placement (the index grows, watchers learn
+  // it); a refresh with the same placement changes nothing but the lease.
+  // `owner` (the client connection, 0 = none) is charged with a new instance
+  // until it goes.
   bool register_instance(const std::string& name, const std::string& address,
-                         std::chrono::milliseconds ttl, Clock::time_point now, std::uint64_t owner = 0);
-  // Why registering `address` under `name` for `owner` would pass one of
-  // `limits` (status 8), or nullopt when it may. A refresh always may. The
-  // address's own length is the caller's check (status 3).
+                         std::chrono::milliseconds ttl, Clock::time_point now, std::uint64_t owner = 0,
+                         const Placement& placement = {});
+  // Why registering `address` under `name` with `placement` for `owner` would
+  // pass one of `limits` (status 8), or nullopt when it may. A refresh with
+  // the same placement always may; one that changes it may not make the
+  // name's LIST answer too long (placements hold up to 4 KiB of meta). The
+  // address's own length and the placement's rules are the caller's checks
+  // (status 3).
   std::optional<std::string> refusal(const std::string& name, const std::string& address, std::uint64_t owner,
-                                     const DiscoveryLimits& limits) const;
+                                     const DiscoveryLimits& limits, const Placement& placement = {}) const;
   // Returns true when `address` was registered.
   bool deregister(const std::string& name, const std::string& address);
 
@@ -75,12 +82,18 @@ class Registry {
   struct Instance {
     Clock::time_point expires;
     std::uint64_t owner = 0;
+    Placement placement;
+    std::size_t list_bytes = 0;  // list_entry_bytes of its address and placement
   };
   struct Entry {
     std::map<std::string, Instance> instances;  // by address
     std::uint64_t index = 0;
-    std::size_t list_bytes = 0;  // sum of list_entry_bytes of the addresses
+    std::size_t list_bytes = 0;  // sum of its instances' list_bytes
   };
+  std::optional<std::string> refresh_refusal(const std::string& name, const std::string& address,
+                                             const Instance& instance, const DiscoveryLimits& limits,
+                                             const Placement& placement) const;
+  static std::string list_too_long(const std::string& name, const DiscoveryLimits& limits);
   void remove(const std::string& name, const std::string& address);
   void forget(const std::string& name, std::uint64_t index);
   static constexpr std::size_t max_forgotten_names = 10'000;

@@ -60,7 +60,7 @@ asio::awaitable<Result<AddressSet>> ResolverDiscovery::list(std::string name) {
   if (answer.status != Status::ok) {
     co_return Result<AddressSet>::failure(answer.status, answer.error.empty() ? "resolver failed" : answer.error);
   }
-  co_return Result<AddressSet>{Status::ok, {}, AddressSet{sorted_unique(std::move(answer.addresses)), 1}};
+  co_return Result<AddressSet>{Status::ok, {}, AddressSet{sorted_unique(std::move(answer.addresses)), 1, {}}};
 }
 
 asio::awaitable<Result<std::string>> ResolverDiscovery::query(std::string name) {
@@ -73,7 +73,7 @@ asio::awaitable<Result<std::string>> ResolverDiscovery::query(std::string name) 
 }
 
 asio::awaitable<Result<std::chrono::milliseconds>> ResolverDiscovery::announce(std::string, std::string,
-                                                                               std::chrono::milliseconds) {
+                                                                               std::chrono::milliseconds, Placement) {
   co_return Result<std::chrono::milliseconds>::failure(Status::unimplemented, "a custom resolver cannot register");
 }
 
@@ -89,7 +89,7 @@ std::unique_ptr<WatchHandle> ResolverDiscovery::watch(std::string name, WatchCal
   auto deliver = std::make_shared<WatchCallback>(std::move(on_change));
   handle->attach(resolver_->watch(name, [executor = executor_, stopped, index, deliver](
                                             std::vector<std::string> addresses) {
-    AddressSet set{sorted_unique(std::move(addresses)), ++*index};
+    AddressSet set{sorted_unique(std::move(addresses)), ++*index, {}};
     asio::post(executor, [stopped, deliver, set = std::move(set)] {
       if (!*stopped) (*deliver)(set);
     });

@@ -18,7 +18,7 @@ class ResolverDiscovery : public Discovery {
   boost::asio::awaitable<Result<AddressSet>> list(std::string name) override;
   // A resolver only reads: registering is status 12 (not supported).
   boost::asio::awaitable<Result<std::chrono::milliseconds>> announce(
-      std::string name, std::string address, std::chrono::milliseconds ttl) override;
+      std::string name, std::string address, std::chrono::milliseconds ttl, Placement placement) override;
   boost::asio::awaitable<Result<bool>> withdraw(std::string name, std::string address) override;
   std::unique_ptr<WatchHandle> watch(std::string name, WatchCallback on_change) override;
   boost::asio::any_io_executor executor() const override { return executor_; }

@@ -1,5 +1,6 @@
 #include "discovery/rpc_discovery.h"
 
+#include "discovery/placement_rules.h"
 #include "discovery/protocol_json.h"
 #include "rpc/address.h"
 #include "rpc/timed_call.h"
@@ -24,6 +25,21 @@ std::string name_args(const std::string& name) {
 template <typename T>
 Result<T> failure_of(const Reply& reply) {
   return Result<T>::failure(reply.status, reply.payload);
+}
+
+// REGISTER's arguments. Zone, weight and meta go only when not the default,
+// so a plain registration reads exactly as CONTRACT §2 shows it.
+std::string register_args(const std::string& name, const std::string& address, std::chrono::milliseconds ttl,
+                          const Placement& placement) {
+  auto args = json::object{{"name", name}, {"address", address}, {"ttl_ms", ttl.count()}};
+  if (!placement.zone.empty()) args["zone"] = placement.zone;
+  if (placement.weight != Placement::default_weight) args["weight"] = placement.weight;
+  if (!placement.meta.empty()) {
+    json::object meta;
+    for (const auto& [key, value] : placement.meta) meta[key] = value;
+    args["meta"] = std::move(meta);
+  }
+  return json::serialize(args);
 }
 
 template <typename T>
@@ -77,9 +93,12 @@ asio::awaitable<Result<AddressSet>> RpcDiscovery::list(std::string name) {
 }
 
 asio::awaitable<Result<std::chrono::milliseconds>> RpcDiscovery::announce(
-    std::string name, std::string address, std::chrono::milliseconds ttl) {
-  auto args = json::object{{"name", name}, {"address", address}, {"ttl_ms", ttl.count()}};
-  Reply reply = co_await unary(register_procedure, json::serialize(args));
+    std::string name, std::string address, std::chrono::milliseconds ttl, Placement placement) {
+  if (auto problem = placement_problem(placement)) {  // said here, whatever discoveryd's version
+    co_return Result<std::chrono::milliseconds>::failure(Status::invalid_argument, "placement: " + *problem);
+  }
+  std::string args = register_args(name, address, ttl, placement);
+  Reply reply = co_await unary(register_procedure, std::move(args));
   if (!reply.ok()) co_return failure_of<std::chrono::milliseconds>(reply);
   co_return Result<std::chrono::milliseconds>{Status::ok, {}, ttl};
 }

@@ -17,7 +17,7 @@ class RpcDiscovery : public Discovery {
   boost::asio::awaitable<Result<std::string>> query(std::string name) override;
   boost::asio::awaitable<Result<AddressSet>> list(std::string name) override;
   boost::asio::awaitable<Result<std::chrono::milliseconds>> announce(
-      std::string name, std::string address, std::chrono::milliseconds ttl) override;
+      std::string name, std::string address, std::chrono::milliseconds ttl, Placement placement) override;
   boost::asio::awaitable<Result<bool>> withdraw(std::string name, std::string address) override;
   std::unique_ptr<WatchHandle> watch(std::string name, WatchCallback on_change) override;
   void shutdown() override;

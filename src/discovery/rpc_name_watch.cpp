@@ -48,7 +48,7 @@ asio::awaitable<void> RpcNameWatch::sleep(std::chrono::milliseconds time) {
 }
 
 // LIST long polls, delivering the full set whenever it differs from the last
-// one delivered.
+// one delivered (addresses or placements).
 asio::awaitable<void> RpcNameWatch::run(std::optional<AddressSet> last) {
   auto self = shared_from_this();
   common::Backoff backoff(options_.retry_initial, options_.retry_max);
@@ -95,7 +95,7 @@ asio::awaitable<void> RpcNameWatch::run(std::optional<AddressSet> last) {
     backoff.reset();
     DiscoveryHealth::process().succeeded();
     index = set->index;
-    if (!last || last->addresses != set->addresses) {
+    if (!last || !same_instances(*last, *set)) {
       last = *set;
       on_change_(*set);
     }

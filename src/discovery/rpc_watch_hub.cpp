@@ -190,14 +190,15 @@ std::string RpcWatchHub::poll_args() {
   return json::serialize(args);
 }
 
-// Each set that differs from the one its name delivered last goes to every
-// watcher of the name (the answer after a reconnect holds every set).
+// Each set that differs from the one its name delivered last (addresses or
+// placements) goes to every watcher of the name (the answer after a
+// reconnect holds every set).
 void RpcWatchHub::deliver(const NamedSets& answer) {
   for (const auto& [name, set] : answer.sets) {
     auto followed = names_.find(name);
     if (followed == names_.end()) continue;  // no longer watched
     auto& last = followed->second.last;
-    if (last && last->addresses == set.addresses) continue;
+    if (last && same_instances(*last, set)) continue;
     last = set;
     auto watchers = followed->second.watchers;  // callbacks may watch or stop (both posted)
     for (const auto& watcher : watchers) watcher->deliver(set);

@@ -22,11 +22,42 @@ std::optional<SlowEcho> parse_slow_echo(std::string_view payload) {
   return SlowEcho{std::chrono::milliseconds(ms), payload.substr(colon + 1)};
 }
 
-void register_echo_service(rpc::Server& server, std::string advertised, EchoSpeed speed) {
-  // Answered at once: a callback handler costs no coroutine frame.
-  server.handle_callback(echo_procedure, [](std::string& payload, rpc::CallContext&, rpc::Responder responder) {
-    responder.answer(Status::ok, payload);
+namespace {
+
+// ECHO and WHOAMI answered after `delay` (EchoSpeed::answer_delay).
+void register_delayed(rpc::Server& server, std::string advertised, std::chrono::microseconds delay) {
+  auto after_delay = [delay](rpc::CallContext& call) -> asio::awaitable<void> {
+    asio::steady_timer timer(co_await asio::this_coro::executor, delay);
+    if (call.id != 0) call.on_abandoned = [&timer] { timer.cancel(); };
+    co_await timer.async_wait(rpc::use_nothrow);
+    call.on_abandoned = nullptr;
+  };
+  server.handle(echo_procedure, [after_delay](std::string payload, rpc::CallContext& call) -> asio::awaitable<Reply> {
+    co_await after_delay(call);
+    co_return Reply::success(std::move(payload));
   });
+  server.handle(whoami_procedure, [&server, after_delay, advertised = std::move(advertised)](
+                                      std::string, rpc::CallContext& call) -> asio::awaitable<Reply> {
+    co_await after_delay(call);
+    co_return Reply::success(advertised.empty() ? rpc::format_host_port(server.local_endpoint()) : advertised);
+  });
+}
+
+}  // namespace
+
+void register_echo_service(rpc::Server& server, std::string advertised, EchoSpeed speed) {
+  if (speed.answer_delay.count() > 0) {
+    register_delayed(server, advertised, speed.answer_delay);
+  } else {
+    // Answered at once: a callback handler costs no coroutine frame.
+    server.handle_callback(echo_procedure, [](std::string& payload, rpc::CallContext&, rpc::Responder responder) {
+      responder.answer(Status::ok, payload);
+    });
+    server.handle_callback(whoami_procedure, [&server, advertised](std::string&, rpc::CallContext&,
+                                                                   rpc::Responder responder) {
+      responder.answer(Status::ok, advertised.empty() ? rpc::format_host_port(server.local_endpoint()) : advertised);
+    });
+  }
 
   const auto started = std::chrono::steady_clock::now();
   auto speed_now = [speed, started] {
@@ -52,11 +83,6 @@ void register_echo_service(rpc::Server& server, std::string advertised, EchoSpee
                   if (call.id != 0 && !call.wanted()) co_return Reply::error(Status::cancelled, "cancelled");
                   co_return Reply::success(std::string(request->text));
                 });
-
-  server.handle_callback(whoami_procedure, [&server, advertised = std::move(advertised)](
-                                              std::string&, rpc::CallContext&, rpc::Responder responder) {
-    responder.answer(Status::ok, advertised.empty() ? rpc::format_host_port(server.local_endpoint()) : advertised);
-  });
 }
 
 }  // namespace routing::echo

@@ -31,6 +31,10 @@ struct EchoSpeed {
   // From this long after start, `later_speed` instead (nullopt: never).
   std::optional<std::chrono::milliseconds> change_after;
   double later_speed = 1.0;
+  // Every ECHO and WHOAMI answer waits this long first (0: none): a test
+  // bed's stand-in for the network distance to another zone, where netem
+  // is not available (scripts/bench_zones.sh).
+  std::chrono::microseconds answer_delay{0};
 };
 
 // Registers the procedures. WHOAMI answers `advertised`, or the server's

@@ -17,6 +17,9 @@ inline constexpr std::uint32_t route_procedure = 1;
 inline constexpr std::uint32_t set_strategy_procedure = 2;
 inline constexpr std::uint32_t status_procedure = 3;
 inline constexpr std::uint32_t authenticate_procedure = 4;
+// CONTRACT §11: {"name":"echo","address":"127.0.0.1:7001"} (routerd_drain.cpp).
+inline constexpr std::uint32_t drain_procedure = 5;
+inline constexpr std::uint32_t undrain_procedure = 6;
 
 struct RouteArgs {
   std::string name;

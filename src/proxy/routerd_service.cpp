@@ -36,6 +36,8 @@ void RouterdService::register_procedures(rpc::Server& server) {
   server.handle(set_strategy_procedure, bind(&RouterdService::set_strategy));
   server.handle(status_procedure, bind(&RouterdService::status));
   server.handle(authenticate_procedure, bind(&RouterdService::authenticate));
+  server.handle(drain_procedure, bind(&RouterdService::drain));
+  server.handle(undrain_procedure, bind(&RouterdService::undrain));
 }
 
 std::optional<Reply> RouterdService::refuse_before_start() const {

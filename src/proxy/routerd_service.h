@@ -1,6 +1,7 @@
 #pragma once
 // routerd's procedures (CONTRACT §3) on top of the router core: ROUTE,
-// SET_STRATEGY, STATUS, and AUTHENTICATE (4) when a token is configured,
+// SET_STRATEGY, STATUS, AUTHENTICATE (4) when a token is configured, DRAIN
+// (5) and UNDRAIN (6) (CONTRACT §11),
 // with the proxy's cross-cutting duties: authentication, the policy, rate
 // limiting and the access log. Calls run on the server worker that received them, which
 // is also a router worker: no thread hop.
@@ -49,6 +50,10 @@ class RouterdService {
                     std::size_t request_bytes);
   boost::asio::awaitable<Reply> set_strategy(std::string payload, rpc::CallContext& call);
   boost::asio::awaitable<Reply> status(std::string payload, rpc::CallContext& call);
+  // DRAIN and UNDRAIN of one backend (routerd_drain.cpp).
+  boost::asio::awaitable<Reply> drain(std::string payload, rpc::CallContext& call);
+  boost::asio::awaitable<Reply> undrain(std::string payload, rpc::CallContext& call);
+  Reply set_drained(std::string_view payload, rpc::CallContext& call, bool drained);
   // Authentication (routerd_auth.cpp).
   boost::asio::awaitable<Reply> authenticate(std::string payload, rpc::CallContext& call);
   std::string auth_token() const;

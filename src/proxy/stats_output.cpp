@@ -106,6 +106,10 @@ std::string status_json(const RouterStats& all, const ProxyStats& all_proxy) {
     json::array backends;
     for (const auto& b : s.backends) {
       json::object backend{{"address", b.address},
+                           {"zone", b.zone},
+                           {"weight", b.weight},
+                           {"local", b.local},
+                           {"drained", b.drained},
                            {"healthy", b.healthy},
                            {"resolved", b.resolved},
                            {"ejected", b.ejected},
@@ -131,6 +135,7 @@ std::string status_json(const RouterStats& all, const ProxyStats& all_proxy) {
                                    {"open_connections", s.open_connections},
                                    {"retries", s.retries},
                                    {"retries_denied", s.retries_denied},
+                                   {"cross_zone_calls", s.cross_zone_calls},
                                    {"rate_limited", limited == proxy.rate_limited.end() ? 0 : limited->second},
                                    {"calls", calls_json(s.calls_by_status)},
                                    {"latency", latency_json(s.latency)},
@@ -231,6 +236,8 @@ std::string prometheus_text(const RouterStats& all, const ProxyStats& all_proxy)
   for (const auto& s : router.systems) w.sample("routing_retries_total", system_label(s), double(s.retries));
   w.family("routing_retries_denied_total", "counter", "Resends refused by the retry budget.");
   for (const auto& s : router.systems) w.sample("routing_retries_denied_total", system_label(s), double(s.retries_denied));
+  w.family("routing_cross_zone_calls_total", "counter", "Attempts sent to a backend outside the router's zone (--zone).");
+  for (const auto& s : router.systems) w.sample("routing_cross_zone_calls_total", system_label(s), double(s.cross_zone_calls));
   w.family("routing_rate_limited_total", "counter", "Calls refused by the rate limit.");
   for (const auto& [system, count] : proxy.rate_limited) w.sample("routing_rate_limited_total", "system=\"" + label(system) + "\"", double(count));
 
@@ -268,6 +275,8 @@ std::string prometheus_text(const RouterStats& all, const ProxyStats& all_proxy)
       {"routing_backend_connect_timeouts_total", "counter", "Connects to the backend that ran out of time.", [](const BackendStats& b) { return double(b.connect_timeouts); }},
       {"routing_backend_health_check_failures_total", "counter", "Active health checks the backend failed.", [](const BackendStats& b) { return double(b.health_check_failures); }},
       {"routing_backend_limit", "gauge", "Adaptive pools: the backend's limit on calls in flight (0: fixed pool).", [](const BackendStats& b) { return double(b.limit); }},
+      {"routing_backend_drained", "gauge", "1 while drained for maintenance (DRAIN): no new calls.", [](const BackendStats& b) { return b.drained ? 1.0 : 0.0; }},
+      {"routing_backend_weight", "gauge", "The backend's weight from discovery (1..1000).", [](const BackendStats& b) { return double(b.weight); }},
       {"routing_backend_slow_start_share", "gauge", "Slow start: the share of its calls the backend gets now (1: full).", [](const BackendStats& b) { return b.slow_start_share; }},
   };
   for (const auto& gauge : backend_gauges) {
@@ -275,6 +284,10 @@ std::string prometheus_text(const RouterStats& all, const ProxyStats& all_proxy)
     for (const auto& s : router.systems)
       for (const auto& b : s.backends) w.sample(gauge.name, backend_label(s, b), gauge.value(b));
   }
+  w.family("routing_backend_info", "gauge", "1 per backend, labelled with its zone (\"\": none) and whether it is in the router's zone.");
+  for (const auto& s : router.systems)
+    for (const auto& b : s.backends)
+      w.sample("routing_backend_info", backend_label(s, b) + ",zone=\"" + label(b.zone) + "\",local=\"" + (b.local ? "true" : "false") + "\"", 1.0);
   return w.str();
 }
 

@@ -95,6 +95,7 @@ th { color: #666; font-weight: normal; }
   }
   function health(b) {
     if (b.resolved === false) return ["unresolved", "warn"];
+    if (b.drained) return ["drained", "warn"];
     if (b.ejected) return ["ejected", "bad"];
     if (b.healthy === false) return ["failing health checks", "bad"];
     return ["healthy", "ok"];
@@ -132,7 +133,7 @@ th { color: #666; font-weight: normal; }
     if (b.adaptive) latencyText += " \u00b7 moving avg " + ms(num(b.adaptive.latency_seconds) * 1000) + " ms, limit " + num(b.adaptive.limit);
     const c = calls(b.calls);
     return el("tr", "", el("td", "", String(b.address)), el("td", cls, healthText),
-              el("td", "", typeof b.zone === "string" && b.zone !== "" ? b.zone : "\u2014"), el("td", "", latencyText),
+              el("td", "", (typeof b.zone === "string" && b.zone !== "" ? b.zone : "\u2014") + (typeof b.weight === "number" && b.weight !== 100 ? " \u00b7 weight " + b.weight : "")), el("td", "", latencyText),
               el("td", "", c.total), el("td", c.errors ? "warn" : "", errorsText(c)), el("td", "", num(b.in_flight)),
               el("td", "", num(b.idle_connections) + " / " + num(b.active_connections)));
   }
@@ -335,6 +336,7 @@ class Renderer {
  private:
   void backend(const json::object* b) {
     auto [label, cls] = !bool_at(b, "resolved", true) ? std::pair{"unresolved", "warn"}
+                        : bool_at(b, "drained", false) ? std::pair{"drained", "warn"}
                         : bool_at(b, "ejected", false) ? std::pair{"ejected", "bad"}
                         : !bool_at(b, "healthy", true) ? std::pair{"failing health checks", "bad"}
                                                        : std::pair{"healthy", "ok"};
@@ -353,6 +355,9 @@ class Renderer {
     out_ += "<tr>";
     element("td", "", string_at(b, "address"));
     element("td", cls, health);
+    const json::value* weight = field(b, "weight");
+    if (weight && weight->is_number() && number_at(b, "weight") != 100)
+      zone = (zone.empty() ? "\u2014" : zone) + " \u00b7 weight " + fixed(number_at(b, "weight"), 0);
     element("td", "", zone.empty() ? "\u2014" : zone);
     element("td", "", latency);
     element("td", "", std::to_string(c.total));

@@ -67,3 +67,14 @@ double Backend::ramp_share(Clock::time_point now, std::chrono::nanoseconds ramp)
 }
 
 }  // namespace routing::core
+
+namespace routing::core {
+
+void Backend::place(const discovery::Placement& placement, const std::string& router_zone) {
+  weight.store(placement.weight, std::memory_order_relaxed);
+  local.store(router_zone.empty() || placement.zone == router_zone, std::memory_order_relaxed);
+  std::lock_guard lock(placement_mutex_);
+  placement_ = placement;
+}
+
+}  // namespace routing::core

@@ -2,6 +2,7 @@
 // One backend of a system, shared by every worker: its address, health, load
 // and figures. Everything a call reads on its way is atomic; the passive
 // health record sits behind a small mutex touched only on failures.
+#include "discovery/address_set.h"
 #include "routing/adaptive_limit.h"
 #include "routing/histogram.h"
 #include "routing/load_window.h"
@@ -66,6 +67,14 @@ struct Backend {
   std::atomic<std::size_t> idle_connections{0};
   std::atomic<bool> healthy{true};   // active health checks
   std::atomic<bool> removed{false};  // gone from discovery
+  // Maintenance (DRAIN, System::set_drained): no new calls; those in
+  // flight finish.
+  std::atomic<bool> drained{false};
+  // Placement (CONTRACT §11), from discovery; a re-registration may change
+  // it. `local`: in the router's zone (every backend is when the router has
+  // none). Picks read these two; the rest is for figures (placement()).
+  std::atomic<std::uint32_t> weight{discovery::Placement::default_weight};
+  std::atomic<bool> local{true};
   std::atomic<std::int64_t> ejected_until_ns{0};
   std::atomic<bool> failing{false};  // the outlier record has failures to clear
   // When it last answered a call (steady clock, ns): a deadline missed here
@@ -113,8 +122,19 @@ struct Backend {
     return now.time_since_epoch().count() < ejected_until_ns.load(std::memory_order_relaxed);
   }
   bool available(std::chrono::steady_clock::time_point now) const {
-    return healthy.load(std::memory_order_relaxed) && !ejected(now) && endpoint.known();
+    return healthy.load(std::memory_order_relaxed) && !ejected(now) && endpoint.known() &&
+           !drained.load(std::memory_order_relaxed);
   }
+  // Takes `placement` from discovery; `router_zone` decides `local`.
+  void place(const discovery::Placement& placement, const std::string& router_zone);
+  discovery::Placement placement() const {
+    std::lock_guard lock(placement_mutex_);
+    return placement_;
+  }
+
+ private:
+  mutable std::mutex placement_mutex_;
+  discovery::Placement placement_;  // under placement_mutex_
 };
 
 // An immutable snapshot of a system's backends, published atomically.

@@ -66,6 +66,15 @@ bool Router::set_strategy(std::string_view strategy, std::optional<std::string> 
   return core_->set_strategy(strategy, std::move(system));
 }
 
+Router::Drain Router::set_drained(std::string_view system, std::string_view address, bool drained) {
+  switch (core_->set_drained(system, address, drained)) {
+    case core::System::DrainResult::listed: return Drain::listed;
+    case core::System::DrainResult::not_listed: return Drain::not_listed;
+    case core::System::DrainResult::too_many: return Drain::too_many;
+  }
+  return Drain::too_many;
+}
+
 RouterStats Router::stats() const { return core_->stats(); }
 
 }  // namespace routing

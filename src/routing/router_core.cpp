@@ -152,10 +152,10 @@ asio::awaitable<void> RouterCore::fetch_first_set(std::shared_ptr<System> system
   } else if (!stopping_) {
     health_.watch(system);
     system->keep_watch(discovery_->watch(system->name(), [raw = system.get()](const discovery::AddressSet& set) {
-      raw->set_backends(set.addresses);
+      raw->set_backends(set);
     }));
   }
-  system->set_backends(listed.value.addresses);  // its waiters go on
+  system->set_backends(listed.value);  // its waiters go on
 }
 
 void RouterCore::request_stop() {

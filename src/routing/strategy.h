@@ -8,6 +8,7 @@
 #include <random>
 #include <span>
 #include <string_view>
+#include <utility>
 
 namespace routing::core {
 
@@ -21,6 +22,8 @@ struct Candidate {
   // peak-ewma only: the backend's latency estimate (PeakEwma), in
   // nanoseconds; 0 when it has none yet.
   double latency;
+  // Its weight from discovery (1..1000, CONTRACT §11).
+  std::uint32_t weight;
 };
 
 std::optional<Strategy> parse_strategy(std::string_view name);
@@ -31,7 +34,18 @@ std::string_view strategy_name(Strategy strategy);
 // and where least-connections starts looking, so ties are spread).
 // peak-ewma is the power of two choices on latency × (in flight + 1); a
 // candidate without an estimate is compared with the other on calls in flight.
+//
+// Weights bias every strategy proportionally (docs/zones.md): round-robin
+// and random hand out calls in proportion to weight (round-robin spreads a
+// backend's turns over the cycle, Fibonacci hashing of the ticket); the
+// comparing strategies compare load per unit of weight, (in flight + 1) /
+// weight, and the two choices are drawn by weight. Equal weights take the
+// unweighted paths: the same picks as without weights.
 std::size_t pick_backend(Strategy strategy, std::span<const Candidate> candidates, std::uint64_t ticket,
                          std::mt19937_64& rng);
+
+// Two distinct candidates (of at least two) drawn at random, by weight when
+// the weights differ: the power of two choices' draw.
+std::pair<std::size_t, std::size_t> draw_two(std::span<const Candidate> candidates, std::mt19937_64& rng);
 
 }  // namespace routing::core

@@ -1,5 +1,6 @@
 #include "routing/system.h"
 
+#include "routing/zone_capacity.h"
 #include "rpc/address.h"
 
 #include <boost/asio/as_tuple.hpp>
@@ -28,9 +29,10 @@ System::System(std::string name, const LiveOptions& live, Strategy strategy)
 
 System::~System() { stop_resolving(); }
 
-void System::set_backends(const std::vector<std::string>& addresses) {
+void System::set_backends(const discovery::AddressSet& set) {
   std::lock_guard publishing(publish_mutex_);
   auto old = backends();
+  const auto& addresses = set.addresses;
   if (addresses.empty() && !old->backends.empty() && options().empty_discovery_grace.count() > 0) {
     std::int64_t unset = 0;
     const auto now = Clock::now();
@@ -44,7 +46,7 @@ void System::set_backends(const std::vector<std::string>& addresses) {
     return;
   }
   emptied_at_ns_ = 0;
-  publish(addresses);
+  publish(set);
 }
 
 void System::apply_overdue_empty_set(Clock::time_point now) {
@@ -56,15 +58,50 @@ void System::apply_overdue_empty_set(Clock::time_point now) {
   if (!emptied_at_ns_.compare_exchange_strong(since, 0)) return;  // a fresh set arrived meanwhile
   common::log().warn("system '{}': discovery still lists no instance after {} ms", name_,
                      options().empty_discovery_grace.count());
-  publish({});
+  publish(discovery::AddressSet{});
 }
 
-void System::publish(const std::vector<std::string>& addresses) {
+void System::place(const BackendList& list, const discovery::AddressSet& set) {
+  const std::string& zone = options().zone;
+  for (const auto& backend : list.backends) {
+    backend->place(set.placement_of(backend->address), zone);
+    backend->drained.store(drained_.contains(backend->address), std::memory_order_relaxed);
+  }
+}
+
+System::DrainResult System::set_drained(const std::string& address, bool drained) {
+  std::lock_guard publishing(publish_mutex_);
+  if (drained && !drained_.contains(address) && drained_.size() >= max_drained) return DrainResult::too_many;
+  if (drained) {
+    drained_.insert(address);
+  } else {
+    drained_.erase(address);
+  }
+  auto list = backends();
+  for (const auto& backend : list->backends) {
+    if (backend->address != address) continue;
+    backend->drained.store(drained, std::memory_order_relaxed);
+    common::log().info("system '{}': backend {} {}", name_, address, drained ? "drained" : "undrained");
+    return DrainResult::listed;
+  }
+  common::log().info("system '{}': {} {} (not listed by discovery now)", name_, address,
+                     drained ? "drained" : "undrained");
+  return DrainResult::not_listed;
+}
+
+std::vector<std::string> System::drained_addresses() const {
+  std::lock_guard publishing(publish_mutex_);
+  return {drained_.begin(), drained_.end()};
+}
+
+void System::publish(const discovery::AddressSet& set) {
+  const auto& addresses = set.addresses;
   auto old = backends();
   if (old->backends.size() == addresses.size() &&
       std::equal(addresses.begin(), addresses.end(), old->backends.begin(),
                  [](const std::string& address, const auto& backend) { return backend->address == address; })) {
-    mark_ready_unless_resolving(*old);  // the same set (e.g. the watch's first delivery): nothing to swap
+    place(*old, set);  // the same addresses; their placements may have changed
+    mark_ready_unless_resolving(*old);  // (e.g. the watch's first delivery): nothing to swap
     return;
   }
   auto fresh = std::make_shared<BackendList>();
@@ -88,6 +125,7 @@ void System::publish(const std::vector<std::string>& addresses) {
       backend->removed = true;  // workers close its idle connections
     }
   }
+  place(*fresh, set);
   follow_host_names(*fresh);
   if (options().adaptive_pool) apply_backend_limits(*fresh, Clock::now());
   {
@@ -286,9 +324,7 @@ class CandidateSet {
   // what is costly to weigh is weighed for two only.
   void narrow_to_two(std::mt19937_64& rng) {
     if (count_ <= 2) return;
-    std::size_t a = rng() % count_;
-    std::size_t b = rng() % (count_ - 1);
-    if (b >= a) ++b;
+    auto [a, b] = draw_two(candidates(), rng);
     std::swap(index_[0], index_[a]);
     std::swap(candidates_[0], candidates_[a]);
     if (b == 0) b = a;  // the first swap moved it
@@ -319,11 +355,16 @@ std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend
   CandidateSet set(list.backends.size());
   const auto recent_failures_since = (now - failed_recently).time_since_epoch().count();
   bool any_failed_recently = false;
+  ZoneCapacity zone;
   for (std::size_t i = 0; i < list.backends.size(); ++i) {
     const Backend& backend = *list.backends[i];
-    if (!backend.available(now)) continue;
+    const bool available = backend.available(now);
+    zone.count(backend.local.load(std::memory_order_relaxed), backend.weight.load(std::memory_order_relaxed),
+               available);
+    if (!available) continue;
     if (std::find(excluded.begin(), excluded.end(), &backend) != excluded.end()) continue;
-    set.add(i, Candidate{backend.in_flight.load(std::memory_order_relaxed), 0});
+    set.add(i, Candidate{backend.in_flight.load(std::memory_order_relaxed), 0,
+                         backend.weight.load(std::memory_order_relaxed)});
     any_failed_recently |= backend.failed_ns.load(std::memory_order_relaxed) > recent_failures_since;
   }
   if (set.size() == 0) return nullptr;
@@ -344,6 +385,14 @@ std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend
       return b.in_flight.load(std::memory_order_relaxed) < b.limit.load(std::memory_order_relaxed);
     });
   }
+  if (zone.has_remote) {
+    // Near first while the router's zone has the capacity (zone_capacity.h);
+    // after the adaptive limits' preference, so that a zone whose backends
+    // are all at their limit spills its calls rather than queue them.
+    const double near_share = zone.near_share();
+    const bool stay_near = near_share >= 1.0 || std::uniform_real_distribution<double>(0.0, 1.0)(rng) < near_share;
+    set.prefer([&](std::size_t i) { return list.backends[i]->local.load(std::memory_order_relaxed) == stay_near; });
+  }
   if (opts.slow_start.count() > 0) {
     // A ramping backend takes part in this pick with its share's chance.
     std::uniform_real_distribution<double> draw(0.0, 1.0);
@@ -362,8 +411,9 @@ std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend
     }
   }
   auto ticket = ticket_.fetch_add(1, std::memory_order_relaxed);
-  auto chosen = pick_backend(strategy_now, set.candidates(), ticket, rng);
-  return list.backends[set.index(chosen)];
+  auto chosen = list.backends[set.index(pick_backend(strategy_now, set.candidates(), ticket, rng))];
+  if (!chosen->local.load(std::memory_order_relaxed)) cross_zone_picks.fetch_add(1, std::memory_order_relaxed);
+  return chosen;
 }
 
 void System::begin_slow_start(Backend& backend, Clock::time_point from) {
@@ -445,6 +495,7 @@ SystemStats System::stats() const {
   out.open_connections = open_connections.load();
   out.retries = retries.load();
   out.retries_denied = retries_denied.load();
+  out.cross_zone_calls = cross_zone_picks.load(std::memory_order_relaxed);
   out.calls_by_status = calls.snapshot();
   out.calls_by_procedure = calls_by_procedure.snapshot();
   out.latency = latency.snapshot();
@@ -452,6 +503,10 @@ SystemStats System::stats() const {
   for (const auto& backend : backends()->backends) {
     BackendStats b;
     b.address = backend->address;
+    b.zone = backend->placement().zone;
+    b.weight = backend->weight.load(std::memory_order_relaxed);
+    b.local = backend->local.load(std::memory_order_relaxed);
+    b.drained = backend->drained.load(std::memory_order_relaxed);
     b.healthy = backend->healthy.load();
     b.resolved = backend->endpoint.known();
     b.ejected = backend->ejected(now);

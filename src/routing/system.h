@@ -19,6 +19,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <map>
+#include <set>
 #include <random>
 
 namespace routing::core {
@@ -34,9 +35,25 @@ class System : public std::enable_shared_from_this<System> {
     std::lock_guard lock(backends_mutex_);
     return backends_;
   }
-  // Publishes a new set: backends still present keep their state. An empty
-  // set replacing a non-empty one is held back (RouterOptions::empty_discovery_grace).
-  void set_backends(const std::vector<std::string>& addresses);
+  // Publishes a new set: backends still present keep their state (a new
+  // placement is taken). An empty set replacing a non-empty one is held
+  // back (RouterOptions::empty_discovery_grace).
+  void set_backends(const discovery::AddressSet& set);
+  // The same, every address without a placement (tests, plain lists).
+  void set_backends(const std::vector<std::string>& addresses) {
+    discovery::AddressSet set;
+    set.addresses = addresses;
+    set_backends(set);
+  }
+
+  // Maintenance (routerd's DRAIN/UNDRAIN, Router::set_drained): a drained
+  // address gets no new calls; its calls in flight finish. Remembered by
+  // address, so it holds while the backend re-registers or restarts, until
+  // undrained or the system is forgotten. At most max_drained per system.
+  static constexpr std::size_t max_drained = 1000;
+  enum class DrainResult { listed, not_listed, too_many };
+  DrainResult set_drained(const std::string& address, bool drained);
+  std::vector<std::string> drained_addresses() const;
   // Publishes a held-back empty set once its grace has passed (the sweep calls it).
   void apply_overdue_empty_set(std::chrono::steady_clock::time_point now);
 
@@ -129,6 +146,8 @@ class System : public std::enable_shared_from_this<System> {
   std::atomic<std::size_t> open_connections{0};
   std::atomic<std::uint64_t> retries{0};
   std::atomic<std::uint64_t> retries_denied{0};
+  // Attempts sent to a backend outside the router's zone (RouterOptions::zone).
+  std::atomic<std::uint64_t> cross_zone_picks{0};
   StatusCounters calls;
   ProcedureCounters calls_by_procedure;
   Histogram latency;
@@ -140,7 +159,9 @@ class System : public std::enable_shared_from_this<System> {
   void mark_ready_unless_resolving(const BackendList& list);
   // Starts looking up the host names new in `fresh`, stops those gone from it.
   void follow_host_names(const BackendList& fresh);
-  void publish(const std::vector<std::string>& addresses);
+  void publish(const discovery::AddressSet& set);
+  // Gives each backend of `list` its placement in `set` and its drain.
+  void place(const BackendList& list, const discovery::AddressSet& set);
   void schedule_sweep(std::chrono::steady_clock::time_point at);
   // Adaptive pools: the system's limit from its available backends' limits.
   void apply_backend_limits(const BackendList& list, std::chrono::steady_clock::time_point now);
@@ -173,7 +194,8 @@ class System : public std::enable_shared_from_this<System> {
   // When discovery first listed no instance while backends were known (0: not held).
   std::atomic<std::int64_t> emptied_at_ns_{0};
   std::atomic<bool> retired_{false};
-  std::mutex publish_mutex_;  // one set published at a time (discovery's, or the sweep's held-back empty one)
+  mutable std::mutex publish_mutex_;  // one set published at a time (discovery's, or the sweep's held-back empty one)
+  std::set<std::string> drained_;  // under publish_mutex_
   std::shared_ptr<SweepAgenda> agenda_;  // set before the system is shared
 
   std::mutex dns_mutex_;

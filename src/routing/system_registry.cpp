@@ -78,27 +78,29 @@ std::shared_ptr<System> SystemRegistry::find_or_create_cached(std::string_view n
   return system;
 }
 
+std::shared_ptr<System> SystemRegistry::operator_target(std::string_view name) {
+  std::lock_guard lock(mutex_);
+  unknown_.erase(std::string(name));
+  auto& slot = systems_[std::string(name)];
+  if (!slot) slot = make_system(std::string(name));
+  return slot;
+}
+
 bool SystemRegistry::set_strategy(std::string_view name, std::optional<std::string> system) {
   auto strategy = parse_strategy(name);
   if (!strategy) return false;
   if (system) {
-    // An operator's choice for a system not yet called: made even for a name
-    // remembered as unknown, or past max_systems.
-    std::shared_ptr<System> target;
-    {
-      std::lock_guard lock(mutex_);
-      unknown_.erase(*system);
-      auto& slot = systems_[*system];
-      if (!slot) slot = make_system(*system);
-      target = slot;
-    }
-    target->set_strategy(*strategy, true);
+    operator_target(*system)->set_strategy(*strategy, true);
     return true;
   }
   std::lock_guard lock(mutex_);
   default_strategy_ = *strategy;
   for (auto& [each_name, each] : systems_) each->set_strategy(*strategy, false);
   return true;
+}
+
+System::DrainResult SystemRegistry::set_drained(std::string_view system, std::string_view address, bool drained) {
+  return operator_target(system)->set_drained(std::string(address), drained);
 }
 
 std::vector<std::shared_ptr<System>> SystemRegistry::all() const {

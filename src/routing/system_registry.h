@@ -37,6 +37,9 @@ class SystemRegistry {
   // SET_STRATEGY: one system (pinned), or every system and the default for
   // new ones (clearing per-system choices). False for an unknown name.
   bool set_strategy(std::string_view strategy, std::optional<std::string> system);
+  // DRAIN/UNDRAIN of one backend address (System::set_drained). Like a
+  // strategy, an operator's drain may come before the system's first call.
+  System::DrainResult set_drained(std::string_view system, std::string_view address, bool drained);
   std::vector<std::shared_ptr<System>> all() const;
   // Applies empty sets whose grace has passed; forgets unused systems.
   // Visits only the systems due (sweep_agenda.h), not all.
@@ -54,6 +57,9 @@ class SystemRegistry {
   Counts counts() const;
 
  private:
+  // The system an operator's command names (SET_STRATEGY, DRAIN), made if
+  // new: even for a name remembered as unknown, or past max_systems.
+  std::shared_ptr<System> operator_target(std::string_view name);
   // A new system, known to the agenda (under mutex_).
   std::shared_ptr<System> make_system(const std::string& name);
 

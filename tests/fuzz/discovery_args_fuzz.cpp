@@ -1,8 +1,10 @@
 // libFuzzer target: arbitrary bytes as the JSON of discoveryd's procedures,
 // read both as arguments (what discoveryd receives from any client) and as
 // answers (what clients receive from a discovery server). Never crash or
-// throw; whatever is accepted satisfies the contract's rules (CONTRACT §2);
-// a rejection always has a reason; an accepted LIST answer round-trips.
+// throw; whatever is accepted satisfies the contract's rules (CONTRACT §2,
+// and §11's zone, weight and meta); a rejection always has a reason; an
+// accepted LIST answer or instance object round-trips, placements included.
+#include "discovery/placement_rules.h"
 #include "discovery/protocol_json.h"
 #include "rpc/host_port.h"
 
@@ -47,6 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_name(a.name);
     check_address(a.address);
     check(a.ttl_ms >= 1 && a.ttl_ms <= max_ttl_ms);
+    check(!placement_problem(a.placement));
   });
   check_parser(parse_query_args, input, [](const QueryArgs& a) { check_name(a.name); });
   auto parse_list = [](std::string_view payload, std::string& error) { return parse_list_args(payload, error); };
@@ -65,8 +68,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_address(a.address);
   });
   if (auto set = parse_address_set(input)) {
+    for (const auto& [address, placement] : set->placements) check(!placement_problem(placement));
     auto again = parse_address_set(address_set_json(*set));
     check(again && *again == *set);
+  }
+  if (auto instance = parse_instance(input)) {
+    check(!placement_problem(instance->second));
+    check(parse_instance(instance_json(instance->first, instance->second)) == instance);
   }
   if (auto sets = parse_named_sets(input)) {
     auto again = parse_named_sets(named_sets_json(*sets));

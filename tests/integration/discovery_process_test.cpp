@@ -53,9 +53,10 @@ struct Cluster {
     admin_port = admin_port_in(process->log()).value_or(0);
     return process;
   }
-  std::unique_ptr<Process> start_echod(const std::string& ttl_ms) {
-    auto process = std::make_unique<Process>(
-        ECHOD_PATH, std::vector<std::string>{"--listen", "127.0.0.1:0", "--discovery", "rpc://" + address, "--ttl-ms", ttl_ms});
+  std::unique_ptr<Process> start_echod(const std::string& ttl_ms, std::vector<std::string> more_flags = {}) {
+    std::vector<std::string> flags{"--listen", "127.0.0.1:0", "--discovery", "rpc://" + address, "--ttl-ms", ttl_ms};
+    flags.insert(flags.end(), more_flags.begin(), more_flags.end());
+    auto process = std::make_unique<Process>(ECHOD_PATH, std::move(flags));
     EXPECT_TRUE(process->wait_for_log("registered")) << process->log();
     return process;
   }
@@ -63,6 +64,25 @@ struct Cluster {
 
 double metric(const Cluster& cluster, const std::string& series) {
   return metric_samples(admin_get(cluster.admin_port, "/metrics"))[series];
+}
+
+// CONTRACT §11: echod --zone Z --weight N registers them; LIST shows them.
+TEST(DiscoveryProcesses, EchodRegistersItsZoneAndWeight) {
+  Cluster cluster;
+  auto zoned = cluster.start_echod("10000", {"--zone", "us-east-1a", "--weight", "30"});
+  auto plain = cluster.start_echod("10000");
+  auto zoned_address = "127.0.0.1:" + std::to_string(zoned->wait_listening().value_or(0));
+  auto plain_address = "127.0.0.1:" + std::to_string(plain->wait_listening().value_or(0));
+  rpc::BlockingClient client(cluster.address, 2s);
+  Reply reply = client.call(3, R"({"name":"echo"})");
+  auto set = discovery::parse_address_set(reply.payload);
+  ASSERT_TRUE(set) << reply.payload;
+  ASSERT_EQ(set->addresses.size(), 2u) << reply.payload;
+  EXPECT_EQ(set->placement_of(zoned_address), (discovery::Placement{"us-east-1a", 30, {}})) << reply.payload;
+  EXPECT_EQ(set->placement_of(plain_address), discovery::Placement{}) << reply.payload;
+  EXPECT_NE(reply.payload.find(R"({"address":")" + zoned_address + R"(","zone":"us-east-1a","weight":30,"meta":{}})"),
+            std::string::npos)
+      << reply.payload;
 }
 
 TEST(DiscoveryProcesses, AKilledInstanceDisappearsAfterItsTtl) {

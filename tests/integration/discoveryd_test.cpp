@@ -82,6 +82,83 @@ TEST_F(DiscoverydTest, RejectsBadArgumentsWithStatus3AndChangesNothing) {
   EXPECT_TRUE(list("e").addresses.empty());
 }
 
+// CONTRACT §11: REGISTER's zone, weight and meta come back in LIST's
+// "instances", one per address in address order, defaults written out.
+TEST_F(DiscoverydTest, ListShowsEachInstancesZoneWeightAndMeta) {
+  EXPECT_TRUE(call(1, R"({"name":"echo","address":"b:1","zone":"us-east-1a","weight":30,"meta":{"v":"2"}})").ok());
+  EXPECT_TRUE(call(1, R"({"name":"echo","address":"a:1"})").ok());
+  Reply reply = call(3, R"({"name":"echo"})");
+  EXPECT_EQ(reply.payload, R"({"addresses":["a:1","b:1"],"index":2,"instances":[)"
+                           R"({"address":"a:1","zone":"","weight":100,"meta":{}},)"
+                           R"({"address":"b:1","zone":"us-east-1a","weight":30,"meta":{"v":"2"}}]})");
+  Reply many = call(3, R"({"names":["echo"]})");
+  auto sets = discovery::parse_named_sets(many.payload);
+  ASSERT_TRUE(sets) << many.payload;
+  ASSERT_EQ(sets->sets.size(), 1u);
+  EXPECT_EQ(sets->sets[0].second.placement_of("b:1"), (discovery::Placement{"us-east-1a", 30, {{"v", "2"}}}));
+}
+
+TEST_F(DiscoverydTest, ARefreshWithANewPlacementWakesLongPolls) {
+  call(1, R"({"name":"echo","address":"a:1","zone":"z1"})");
+  auto index = list("echo").index;
+  auto poll = [&](int wait_ms) {
+    return std::async(std::launch::async, [this, index, wait_ms] {
+      rpc::BlockingClient watcher(discoveryd_.address(), 15s);
+      return watcher.call(3, R"({"name":"echo","index":)" + std::to_string(index) + R"(,"wait_ms":)" +
+                                 std::to_string(wait_ms) + "}");
+    });
+  };
+  auto unchanged = poll(600);
+  std::this_thread::sleep_for(100ms);
+  call(1, R"({"name":"echo","address":"a:1","zone":"z1"})");  // the same placement: a refresh only
+  EXPECT_EQ(discovery::parse_address_set(unchanged.get().payload)->index, index);
+
+  auto waiting = poll(10000);
+  std::this_thread::sleep_for(200ms);
+  ASSERT_EQ(waiting.wait_for(0ms), std::future_status::timeout);
+  auto changed_at = Clock::now();
+  call(1, R"({"name":"echo","address":"a:1","zone":"z2","weight":7})");
+  auto set = discovery::parse_address_set(waiting.get().payload);
+  EXPECT_LT(Clock::now() - changed_at, 1s);
+  ASSERT_TRUE(set);
+  EXPECT_GT(set->index, index);
+  EXPECT_EQ(set->placement_of("a:1"), (discovery::Placement{"z2", 7, {}}));
+}
+
+TEST_F(DiscoverydTest, RejectsBadPlacementsWithStatus3AndChangesNothing) {
+  call(1, R"({"name":"echo","address":"a:1","zone":"z","weight":5})");
+  const auto before = list("echo");
+  for (const std::string& fields : {std::string(R"("zone":7)"), R"("zone":")" + std::string(65, 'z') + R"(")",
+                                    std::string(R"("zone":"a b")"), std::string(R"("weight":0)"),
+                                    std::string(R"("weight":1001)"), std::string(R"("weight":"5")"),
+                                    std::string(R"("meta":[])"), std::string(R"("meta":{"k":5})"),
+                                    R"("meta":{"k":")" + std::string(4096, 'v') + R"("})"}) {
+    for (const char* address : {"a:1", "b:1"}) {  // a refresh, and a new instance
+      Reply reply = call(1, R"({"name":"echo","address":")" + std::string(address) + R"(",)" + fields + "}");
+      EXPECT_EQ(reply.status, Status::invalid_argument) << fields;
+      EXPECT_NE(reply.payload.find("field \""), std::string::npos) << reply.payload;
+    }
+  }
+  EXPECT_EQ(list("echo"), before);
+}
+
+// A refresh that brings a larger placement is held to --max-list-bytes like
+// a new instance: meta could otherwise grow a LIST past any client's frame.
+TEST(DiscoverydListBound, ARefreshMayNotGrowTheListPastIt) {
+  discovery::DiscoveryLimits limits;
+  limits.max_list_bytes = 400;
+  TestDiscoveryd discoveryd(0, limits);
+  rpc::BlockingClient client(discoveryd.address(), 15s);
+  ASSERT_TRUE(client.call(1, R"({"name":"echo","address":"a:1"})").ok());
+  Reply grown = client.call(1, R"({"name":"echo","address":"a:1","meta":{"k":")" + std::string(500, 'v') + R"("}})");
+  EXPECT_EQ(grown.status, Status::resource_exhausted) << grown.payload;
+  EXPECT_NE(grown.payload.find("LIST answer"), std::string::npos) << grown.payload;
+  auto set = discovery::parse_address_set(client.call(3, R"({"name":"echo"})").payload);
+  ASSERT_TRUE(set);
+  EXPECT_TRUE(set->placements.empty());
+  EXPECT_TRUE(client.call(1, R"({"name":"echo","address":"a:1"})").ok()) << "the same placement: a refresh";
+}
+
 TEST_F(DiscoverydTest, IgnoresUnknownFields) {
   Reply reply = call(1, R"({"name":"echo","address":"a:1","color":"blue","ttl_ms":5000})");
   EXPECT_EQ(reply.payload, R"({"ttl_ms":5000})");

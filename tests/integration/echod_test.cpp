@@ -55,9 +55,23 @@ TEST(Echod, SigintStopsAnIdleServerCleanly) {
 TEST(Echod, RejectsBadFlagsWithOneLine) {
   for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
            {"--listen", "nowhere"}, {"--threads", "-1"}, {"--bogus"},
-           {"--max-frame-bytes", "abc"}, {"--idle-timeout-ms", "-5"}}) {
+           {"--max-frame-bytes", "abc"}, {"--idle-timeout-ms", "-5"}, {"--weight", "0"}, {"--weight", "1001"},
+           {"--weight", "x"}, {"--weight", "-3"}, {"--zone", std::string(65, 'z')}, {"--zone", "a b"}}) {
     auto result = run_program(ECHOD_PATH, args);
     EXPECT_EQ(result.exit_code, 2) << args[0];
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  }
+}
+
+// --zone and --weight from a config file obey the flags' rules.
+TEST(Echod, ChecksZoneAndWeightInItsConfigFile) {
+  auto good = run_program(ECHOD_PATH, {"--config", temp_file("zone = \"us-east-1a\"\nweight = 30\n", ".toml"),
+                                       "--check-config"});
+  EXPECT_EQ(good.exit_code, 0) << good.err;
+  for (const std::string& bad : std::vector<std::string>{"weight = 0\n", "weight = 1001\n", "zone = \"a b\"\n",
+                                                       "zone = \"" + std::string(65, 'z') + "\"\n"}) {
+    auto result = run_program(ECHOD_PATH, {"--config", temp_file(bad, ".toml"), "--check-config"});
+    EXPECT_EQ(result.exit_code, 2) << bad << result.out;
     EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
   }
 }
@@ -75,6 +89,8 @@ TEST(Echod, AnswersHelpAndVersion) {
   auto help = run_program(ECHOD_PATH, {"--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("--max-frame-bytes"), std::string::npos);
+  EXPECT_NE(help.out.find("--zone"), std::string::npos);
+  EXPECT_NE(help.out.find("--weight"), std::string::npos);
   auto version = run_program(ECHOD_PATH, {"--version"});
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_EQ(version.out.rfind("echod ", 0), 0u) << version.out;

@@ -37,7 +37,7 @@ class EtcdTest : public ::testing::Test {
   };
   // Registers a:1 and starts both watches; true once both delivered their set.
   bool watch_echo_and_kv(discovery::Discovery& watcher, EchoAndKv& watched) {
-    if (!sync(discovery_->announce("echo", "a:1", 30s)).ok()) return false;
+    if (!sync(discovery_->announce("echo", "a:1", 30s, {})).ok()) return false;
     watched.echo_watch = watcher.watch("echo", watched.echo.callback());
     watched.kv_watch = watcher.watch("kv", watched.kv.callback());
     return eventually([&] { return watched.echo.last() == std::vector<std::string>{"a:1"}; }, 5s) &&
@@ -50,11 +50,11 @@ class EtcdTest : public ::testing::Test {
 };
 
 TEST_F(EtcdTest, AnnouncesListsQueriesAndWithdraws) {
-  auto announced = sync(discovery_->announce("echo", "127.0.0.1:7001", 5s));
+  auto announced = sync(discovery_->announce("echo", "127.0.0.1:7001", 5s, {}));
   ASSERT_TRUE(announced.ok()) << announced.error;
   EXPECT_GE(announced.value, 5s);
-  ASSERT_TRUE(sync(discovery_->announce("echo", "127.0.0.1:7002", 5s)).ok());
-  ASSERT_TRUE(sync(discovery_->announce("echo", "127.0.0.1:7002", 5s)).ok());  // a refresh
+  ASSERT_TRUE(sync(discovery_->announce("echo", "127.0.0.1:7002", 5s, {})).ok());
+  ASSERT_TRUE(sync(discovery_->announce("echo", "127.0.0.1:7002", 5s, {})).ok());  // a refresh
   auto list = sync(discovery_->list("echo"));
   ASSERT_TRUE(list.ok()) << list.error;
   EXPECT_EQ(list.value.addresses, (std::vector<std::string>{"127.0.0.1:7001", "127.0.0.1:7002"}));
@@ -68,11 +68,11 @@ TEST_F(EtcdTest, AnnouncesListsQueriesAndWithdraws) {
 }
 
 TEST_F(EtcdTest, KeysLiveUnderTheDocumentedPrefix) {
-  ASSERT_TRUE(sync(discovery_->announce("kv", "127.0.0.1:7101", 5s)).ok());
+  ASSERT_TRUE(sync(discovery_->announce("kv", "127.0.0.1:7101", 5s, {})).ok());
   auto result = run_program("/usr/bin/etcdctl", {"--endpoints", etcd_.endpoint(), "get", "--prefix",
                                                  std::string(discovery::etcd_key_prefix)});
   EXPECT_NE(result.out.find("/routing/services/kv/127.0.0.1:7101"), std::string::npos) << result.out << result.err;
-  ASSERT_TRUE(sync(discovery_->announce("kv/a%b", "127.0.0.1:7102", 5s)).ok());
+  ASSERT_TRUE(sync(discovery_->announce("kv/a%b", "127.0.0.1:7102", 5s, {})).ok());
   result = run_program("/usr/bin/etcdctl", {"--endpoints", etcd_.endpoint(), "get", "--prefix",
                                             std::string(discovery::etcd_key_prefix)});
   EXPECT_NE(result.out.find("/routing/services/kv%2Fa%25b/127.0.0.1:7102"), std::string::npos) << result.out;
@@ -84,7 +84,7 @@ TEST_F(EtcdTest, NamesThatShareAPrefixStayApart) {
   for (auto [name, address] : std::vector<std::pair<std::string, std::string>>{
            {"echo", "127.0.0.1:7001"}, {"echo/sub", "127.0.0.1:7002"}, {"echo2", "127.0.0.1:7003"},
            {"echo%2Fsub", "127.0.0.1:7004"}, {"echo/", "127.0.0.1:7005"}}) {
-    ASSERT_TRUE(sync(discovery_->announce(name, address, 5s)).ok()) << name;
+    ASSERT_TRUE(sync(discovery_->announce(name, address, 5s, {})).ok()) << name;
   }
   EXPECT_EQ(sync(discovery_->list("echo")).value.addresses, std::vector<std::string>{"127.0.0.1:7001"});
   EXPECT_EQ(sync(discovery_->list("echo/sub")).value.addresses, std::vector<std::string>{"127.0.0.1:7002"});
@@ -99,9 +99,9 @@ TEST_F(EtcdTest, NamesThatShareAPrefixStayApart) {
   ASSERT_TRUE(eventually([&] { return recorder.last() == std::vector<std::string>{"127.0.0.1:7001"}; }, 5s));
   ASSERT_TRUE(eventually([&] { return sub.last() == std::vector<std::string>{"127.0.0.1:7002"}; }, 5s));
   ASSERT_TRUE(eventually([&] { return escaped.last() == std::vector<std::string>{"127.0.0.1:7004"}; }, 5s));
-  sync(discovery_->announce("echo/sub", "127.0.0.1:7012", 5s));  // changes under "echo/..." and "echo2"
+  sync(discovery_->announce("echo/sub", "127.0.0.1:7012", 5s, {}));  // changes under "echo/..." and "echo2"
   sync(discovery_->withdraw("echo2", "127.0.0.1:7003"));
-  sync(discovery_->announce("echo", "127.0.0.1:7011", 5s));  // then one of its own, seen after them
+  sync(discovery_->announce("echo", "127.0.0.1:7011", 5s, {}));  // then one of its own, seen after them
   ASSERT_TRUE(eventually(
       [&] { return recorder.last() == std::vector<std::string>{"127.0.0.1:7001", "127.0.0.1:7011"}; }, 5s));
   for (const auto& set : recorder.all()) {
@@ -117,12 +117,67 @@ TEST_F(EtcdTest, WatchWakesOnEveryChange) {
   ASSERT_TRUE(eventually([&] { return recorder.last().has_value(); }, 5s));
   EXPECT_TRUE(recorder.last()->empty());
 
-  sync(discovery_->announce("echo", "a:1", 10s));
+  sync(discovery_->announce("echo", "a:1", 10s, {}));
   ASSERT_TRUE(eventually([&] { return recorder.last() == std::vector<std::string>{"a:1"}; }, 5s));
-  sync(discovery_->announce("echo", "b:1", 10s));
+  sync(discovery_->announce("echo", "b:1", 10s, {}));
   ASSERT_TRUE(eventually([&] { return recorder.last() == std::vector<std::string>{"a:1", "b:1"}; }, 5s));
   sync(discovery_->withdraw("echo", "a:1"));
   EXPECT_TRUE(eventually([&] { return recorder.last() == std::vector<std::string>{"b:1"}; }, 5s));
+}
+
+// CONTRACT §11: a registration's zone, weight and meta travel in its key's
+// value; list and watches read them, and a refresh with another placement
+// (same lease) reaches the watch.
+TEST_F(EtcdTest, PlacementsReachListAndWatches) {
+  const discovery::Placement first{"us-east-1a", 30, {{"version", "1.2"}}};
+  const discovery::Placement second{"us-east-1b", 60, {}};
+  WatchRecorder recorder;
+  auto watch = discovery_->watch("echo", recorder.callback());
+  ASSERT_TRUE(eventually([&] { return recorder.last().has_value(); }, 5s));
+
+  ASSERT_TRUE(sync(discovery_->announce("echo", "a:1", 10s, first)).ok());
+  ASSERT_TRUE(sync(discovery_->announce("echo", "b:1", 10s, {})).ok());
+  EXPECT_EQ(sync(discovery_->list("echo")).value.placements,
+            (std::map<std::string, discovery::Placement>{{"a:1", first}}));
+  ASSERT_TRUE(eventually([&] { return recorder.last() == std::vector<std::string>{"a:1", "b:1"}; }, 5s));
+  EXPECT_EQ(recorder.last_set()->placement_of("a:1"), first);
+
+  auto values = run_program("/usr/bin/etcdctl", {"--endpoints", etcd_.endpoint(), "get", "--prefix",
+                                                 std::string(discovery::etcd_key_prefix)});
+  EXPECT_NE(values.out.find("/routing/services/echo/a:1\n" + discovery::etcd_instance_value("a:1", first) + "\n"),
+            std::string::npos)
+      << values.out;
+  EXPECT_NE(values.out.find("/routing/services/echo/b:1\nb:1\n"), std::string::npos) << "the bare address";
+
+  ASSERT_TRUE(sync(discovery_->announce("echo", "a:1", 10s, second)).ok());  // a refresh with another placement
+  EXPECT_TRUE(eventually([&] { return recorder.last_set()->placement_of("a:1") == second; }, 5s));
+  EXPECT_EQ(sync(discovery_->list("echo")).value.placement_of("a:1"), second);
+  EXPECT_EQ(recorder.last(), (std::vector<std::string>{"a:1", "b:1"}));
+  EXPECT_FALSE(sync(discovery_->announce("echo", "a:1", 10s, {"", 0, {}})).ok()) << "weight 0";
+}
+
+// Values as older versions wrote them (the bare address) read as instances
+// without a placement; a value that is no instance is no instance.
+TEST_F(EtcdTest, ReadsBothFormsOfValue) {
+  WatchRecorder recorder;
+  auto watch = discovery_->watch("old", recorder.callback());
+  ASSERT_TRUE(eventually([&] { return recorder.last().has_value(); }, 5s));
+  auto put = [&](const std::string& address, const std::string& value) {
+    auto result = run_program("/usr/bin/etcdctl", {"--endpoints", etcd_.endpoint(), "put",
+                                                   discovery::etcd_instance_key("old", address), value});
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+  };
+  put("127.0.0.1:9", "127.0.0.1:9");
+  put("127.0.0.1:10", R"({"address":"127.0.0.1:10","zone":"z","weight":5})");
+  put("127.0.0.1:11", R"({"address":"127.0.0.1:11","weight":0})");
+  const std::vector<std::string> good{"127.0.0.1:10", "127.0.0.1:9"};  // not :11, whose weight is 0
+  ASSERT_TRUE(eventually([&] { return recorder.last() == good; }, 5s));
+  auto listed = sync(discovery_->list("old")).value;
+  EXPECT_EQ(listed.addresses, good);
+  EXPECT_EQ(listed.placements, (std::map<std::string, discovery::Placement>{{"127.0.0.1:10", {"z", 5, {}}}}));
+  EXPECT_EQ(recorder.last_set()->placements, listed.placements);
+  put("127.0.0.1:10", "{broken");  // once an instance, now none
+  EXPECT_TRUE(eventually([&] { return recorder.last() == std::vector<std::string>{"127.0.0.1:9"}; }, 5s));
 }
 
 // etcd's gauges of open watch streams and watchers (etcd 3.4's /metrics): one
@@ -139,7 +194,7 @@ TEST_F(EtcdTest, FiftyWatchedNamesShareOneWatchStream) {
   std::vector<std::unique_ptr<discovery::WatchHandle>> watches;
   for (int i = 0; i < names; ++i) {
     std::string name = "system-" + std::to_string(i);
-    ASSERT_TRUE(sync(discovery_->announce(name, address_of(i), 10s)).ok()) << name;
+    ASSERT_TRUE(sync(discovery_->announce(name, address_of(i), 10s, {})).ok()) << name;
     recorders.push_back(std::make_unique<WatchRecorder>());
     watches.push_back(discovery_->watch(name, recorders.back()->callback()));
   }
@@ -152,7 +207,7 @@ TEST_F(EtcdTest, FiftyWatchedNamesShareOneWatchStream) {
 
   for (int i : {0, 17, 49}) {
     std::string name = "system-" + std::to_string(i);
-    ASSERT_TRUE(sync(discovery_->announce(name, "127.0.0.2:9000", 10s)).ok());
+    ASSERT_TRUE(sync(discovery_->announce(name, "127.0.0.2:9000", 10s, {})).ok());
     std::vector<std::string> expected{address_of(i), "127.0.0.2:9000"};
     EXPECT_TRUE(eventually([&] { return recorders[i]->last() == expected; }, 1s)) << name;
   }
@@ -168,11 +223,11 @@ TEST_F(EtcdTest, ANameWatchedAfterTheStreamStartedSeesItsLaterChanges) {
   auto first_watch = discovery_->watch("first", first.callback());
   ASSERT_TRUE(eventually([&] { return first.last().has_value(); }, 5s));
   ASSERT_EQ(etcd_.metric(watch_streams), 1.0);
-  ASSERT_TRUE(sync(discovery_->announce("later", "a:1", 10s)).ok());  // before its watch: found by its read
+  ASSERT_TRUE(sync(discovery_->announce("later", "a:1", 10s, {})).ok());  // before its watch: found by its read
 
   auto later_watch = discovery_->watch("later", later.callback());
   ASSERT_TRUE(eventually([&] { return later.last() == std::vector<std::string>{"a:1"}; }, 5s));
-  ASSERT_TRUE(sync(discovery_->announce("later", "b:1", 10s)).ok());
+  ASSERT_TRUE(sync(discovery_->announce("later", "b:1", 10s, {})).ok());
   ASSERT_TRUE(eventually([&] { return later.last() == std::vector<std::string>{"a:1", "b:1"}; }, 5s));
   ASSERT_TRUE(sync(discovery_->withdraw("later", "a:1")).ok());
   ASSERT_TRUE(eventually([&] { return later.last() == std::vector<std::string>{"b:1"}; }, 5s));
@@ -187,12 +242,12 @@ TEST_F(EtcdTest, StoppingOneOfTwoWatchesOfANameKeepsTheOther) {
   auto first = discovery_->watch("echo", stopped.callback());
   auto second = discovery_->watch("echo", kept.callback());
   ASSERT_TRUE(eventually([&] { return stopped.last() && kept.last(); }, 5s));
-  ASSERT_TRUE(sync(discovery_->announce("echo", "a:1", 10s)).ok());
+  ASSERT_TRUE(sync(discovery_->announce("echo", "a:1", 10s, {})).ok());
   ASSERT_TRUE(eventually([&] { return stopped.last() == std::vector<std::string>{"a:1"}; }, 5s));
   ASSERT_TRUE(eventually([&] { return kept.last() == std::vector<std::string>{"a:1"}; }, 5s));
 
   first->stop();
-  ASSERT_TRUE(sync(discovery_->announce("echo", "b:1", 10s)).ok());
+  ASSERT_TRUE(sync(discovery_->announce("echo", "b:1", 10s, {})).ok());
   ASSERT_TRUE(eventually([&] { return kept.last() == std::vector<std::string>{"a:1", "b:1"}; }, 5s));
   EXPECT_EQ(stopped.count(), 2u);  // it would have been offered the set first
   EXPECT_EQ(etcd_.metric(watchers), 1.0);
@@ -214,7 +269,7 @@ TEST_F(EtcdTest, WatchesOfNamesChangingWhileTheyAreReadEndAtTheirCurrentSets) {
   for (int round = 0; round < 2; ++round) {
     for (int i = 0; i < names; ++i) {
       std::string address = "127.0.0." + std::to_string(round + 1) + ":" + std::to_string(7000 + i);
-      ASSERT_TRUE(sync(discovery_->announce("busy-" + std::to_string(i), address, 30s)).ok());
+      ASSERT_TRUE(sync(discovery_->announce("busy-" + std::to_string(i), address, 30s, {})).ok());
     }
   }
   for (int i = 0; i < names; i += 2) sync(discovery_->withdraw("busy-" + std::to_string(i), "127.0.0.1:" + std::to_string(7000 + i)));
@@ -238,7 +293,7 @@ TEST_F(EtcdTest, AChangeRacingItsNamesFirstReadIsNotLost) {
   WatchRecorder race;
   auto watch = watcher->watch("race", race.callback());
   std::this_thread::sleep_for(200ms);  // the stream is open; the read was served and is held back
-  ASSERT_TRUE(sync(discovery_->announce("race", "a:1", 30s)).ok());
+  ASSERT_TRUE(sync(discovery_->announce("race", "a:1", 30s, {})).ok());
   EXPECT_TRUE(eventually([&] { return race.last() == std::vector<std::string>{"a:1"}; }, 5s));
   watch.reset();
 }
@@ -255,13 +310,13 @@ TEST_F(EtcdTest, WatchesFollowEtcdThroughARestart) {
   std::this_thread::sleep_for(1s);  // the stream breaks and retries meanwhile
   EXPECT_EQ(echo.count() + kv.count(), 2u) << "a set delivered while etcd was down";
   ASSERT_TRUE(etcd_.start()) << etcd_.log();
-  ASSERT_TRUE(sync(discovery_->announce("kv", "k:1", 30s)).ok());
+  ASSERT_TRUE(sync(discovery_->announce("kv", "k:1", 30s, {})).ok());
   ASSERT_TRUE(sync(discovery_->withdraw("echo", "a:1")).ok());
 
   EXPECT_TRUE(eventually([&] { return echo.last() == std::vector<std::string>{}; }, 15s));
   EXPECT_TRUE(eventually([&] { return kv.last() == std::vector<std::string>{"k:1"}; }, 15s));
   EXPECT_TRUE(eventually([&] { return etcd_.metric(watch_streams) == 1.0; }, 5s));
-  ASSERT_TRUE(sync(discovery_->announce("echo", "b:1", 30s)).ok());
+  ASSERT_TRUE(sync(discovery_->announce("echo", "b:1", 30s, {})).ok());
   EXPECT_TRUE(eventually([&] { return echo.last() == std::vector<std::string>{"b:1"}; }, 5s));
 }
 
@@ -279,9 +334,9 @@ TEST_F(EtcdTest, WatchesReadTheirNamesAgainWhenTheirRevisionWasCompacted) {
 
   etcd_.kill();
   ASSERT_TRUE(etcd_.start()) << etcd_.log();
-  ASSERT_TRUE(sync(discovery_->announce("echo", "b:1", 30s)).ok());
+  ASSERT_TRUE(sync(discovery_->announce("echo", "b:1", 30s, {})).ok());
   ASSERT_TRUE(sync(discovery_->withdraw("echo", "a:1")).ok());
-  ASSERT_TRUE(sync(discovery_->announce("kv", "k:1", 30s)).ok());
+  ASSERT_TRUE(sync(discovery_->announce("kv", "k:1", 30s, {})).ok());
   auto revision = sync(discovery_->list("echo")).value.index;
   auto compacted = run_program("/usr/bin/etcdctl",
                                {"--endpoints", etcd_.endpoint(), "compact", std::to_string(revision)});
@@ -289,7 +344,7 @@ TEST_F(EtcdTest, WatchesReadTheirNamesAgainWhenTheirRevisionWasCompacted) {
 
   EXPECT_TRUE(eventually([&] { return echo.last() == std::vector<std::string>{"b:1"}; }, 20s));
   EXPECT_TRUE(eventually([&] { return kv.last() == std::vector<std::string>{"k:1"}; }, 20s));
-  ASSERT_TRUE(sync(discovery_->announce("echo", "c:1", 30s)).ok());  // and the new stream follows
+  ASSERT_TRUE(sync(discovery_->announce("echo", "c:1", 30s, {})).ok());  // and the new stream follows
   EXPECT_TRUE(eventually([&] { return echo.last() == std::vector<std::string>{"b:1", "c:1"}; }, 5s));
   EXPECT_EQ(etcd_.metric(watch_streams), 1.0);
 }
@@ -316,7 +371,7 @@ TEST_F(EtcdTest, LeaseEndsAfterTheRegisteringProcessIsKilled) {
 TEST_F(EtcdTest, FailsOverToTheNextEndpoint) {
   auto dead = "127.0.0.1:" + std::to_string(free_port());
   auto cluster = discovery::make_discovery("etcd://" + dead + "," + etcd_.endpoint(), loop_.executor());
-  auto announced = sync(cluster->announce("echo", "127.0.0.1:7001", 5s));
+  auto announced = sync(cluster->announce("echo", "127.0.0.1:7001", 5s, {}));
   EXPECT_TRUE(announced.ok()) << announced.error;
   EXPECT_EQ(sync(cluster->list("echo")).value.addresses.size(), 1u);
 }

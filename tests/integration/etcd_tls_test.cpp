@@ -41,12 +41,12 @@ class EtcdTlsTest : public ::testing::Test {
 TEST_F(EtcdTlsTest, AnnouncesListsAndWatchesOverHttpsWithAClientCertificate) {
   const auto& certs = test_certificates();
   auto discovery = connect_with(client_files(certs.ca, certs.billing));
-  auto announced = sync(discovery->announce("echo", "127.0.0.1:7001", 5s));
+  auto announced = sync(discovery->announce("echo", "127.0.0.1:7001", 5s, {}));
   ASSERT_TRUE(announced.ok()) << announced.error << etcd_.log();
   WatchRecorder echo;
   auto watch = discovery->watch("echo", echo.callback());
   ASSERT_TRUE(eventually([&] { return echo.last() == std::vector<std::string>{"127.0.0.1:7001"}; }, 5s));
-  ASSERT_TRUE(sync(discovery->announce("echo", "127.0.0.1:7002", 5s)).ok());
+  ASSERT_TRUE(sync(discovery->announce("echo", "127.0.0.1:7002", 5s, {})).ok());
   EXPECT_TRUE(eventually(
       [&] { return echo.last() == std::vector<std::string>{"127.0.0.1:7001", "127.0.0.1:7002"}; }, 5s));
   auto list = sync(discovery->list("echo"));

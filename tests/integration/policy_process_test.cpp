@@ -106,14 +106,20 @@ TEST(RouterdPolicy, AllowsWhatTheRulesSayForEachIdentityAndRefusesTheRestWith7) 
   EXPECT_EQ(no_admin.status, Status::permission_denied) << no_admin.payload;
   EXPECT_NE(no_admin.payload.find("may not call SET_STRATEGY"), std::string::npos) << no_admin.payload;
   EXPECT_EQ(billing.call(3, "{}").status, Status::ok) << "STATUS needs only a verified connection";
+  const std::string drain = R"({"name":"echo","address":"127.0.0.1:9"})";
+  Reply no_drain = billing.call(5, drain);
+  EXPECT_EQ(no_drain.status, Status::permission_denied) << no_drain.payload;
+  EXPECT_NE(no_drain.payload.find("may not call DRAIN"), std::string::npos) << no_drain.payload;
 
   EXPECT_EQ(ops.call(2, R"({"strategy":"random"})").status, Status::ok);
+  EXPECT_EQ(ops.call(5, drain).status, Status::ok) << "admin = true may drain";
+  EXPECT_EQ(ops.call(6, drain).status, Status::ok);
   EXPECT_EQ(ops.call(1, route("echo")).status, Status::permission_denied);
   EXPECT_EQ(ops.call(1, route("open")).status, Status::ok) << "\"*\": any verified client";
 
   auto samples = cluster.metrics();
   EXPECT_EQ(samples["routerd_policy_rules"], 3);
-  EXPECT_EQ((samples["routerd_policy_denials_total{identity=\"spiffe://example/billing\"}"]), 2);
+  EXPECT_EQ((samples["routerd_policy_denials_total{identity=\"spiffe://example/billing\"}"]), 3);
   EXPECT_EQ((samples["routerd_policy_denials_total{identity=\"plain-cn\"}"]), 1);
   EXPECT_TRUE(cluster.routerd.wait_for_log("refused by the policy.*may not route to 'ledger' \\(from 127.0.0.1:"))
       << cluster.routerd.log();

@@ -236,7 +236,7 @@ TEST_F(CallFlowTest, WaitsForDiscoveryFirstAndAnswersNotFoundWithoutInstances) {
   auto call = make_call();
   call.system = unknown;
   ASSERT_EQ(flow.start(call), Step::learn_backends);
-  unknown->set_backends({});
+  unknown->set_backends(std::vector<std::string>{});
   ASSERT_EQ(flow.backends_learned(call, std::nullopt), Step::finished);
   EXPECT_EQ(call.outcome.reply.status, Status::not_found);
   EXPECT_EQ(unknown->limiter.in_use(), 0u);  // no permit was taken

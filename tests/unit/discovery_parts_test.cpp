@@ -42,8 +42,8 @@ TEST(DiscoveryUrl, ParsesTheThreeSchemes) {
 
   auto fixed = parse_discovery_url("static://echo=127.0.0.1:7002,127.0.0.1:7001;kv=127.0.0.1:7101");
   EXPECT_EQ(fixed.scheme, "static");
-  EXPECT_EQ(fixed.fixed["echo"], (std::vector<std::string>{"127.0.0.1:7001", "127.0.0.1:7002"}));
-  EXPECT_EQ(fixed.fixed["kv"], std::vector<std::string>{"127.0.0.1:7101"});
+  EXPECT_EQ(fixed.fixed["echo"].addresses, (std::vector<std::string>{"127.0.0.1:7001", "127.0.0.1:7002"}));
+  EXPECT_EQ(fixed.fixed["kv"].addresses, std::vector<std::string>{"127.0.0.1:7101"});
   EXPECT_TRUE(parse_discovery_url("static://").fixed.empty());
 }
 
@@ -191,7 +191,8 @@ TEST(DiscoveryArgs, ReadsTheMultiNameList) {
 }
 
 TEST(AddressSetJson, RoundTripsMultiNameAnswers) {
-  discovery::NamedSets answer{42, {{"echo", {{"a:1", "b:1"}, 7}}, {"ghost", {{}, 0}}, {"q\"uote", {{"c:1"}, 9}}}};
+  discovery::NamedSets answer{
+      42, {{"echo", {{"a:1", "b:1"}, 7, {}}}, {"ghost", {{}, 0, {}}}, {"q\"uote", {{"c:1"}, 9, {}}}}};
   auto text = discovery::named_sets_json(answer);
   EXPECT_EQ(text.substr(0, 19), R"({"index":42,"sets":)");
   EXPECT_EQ(discovery::parse_named_sets(text), answer);
@@ -203,7 +204,7 @@ TEST(AddressSetJson, RoundTripsMultiNameAnswers) {
 }
 
 TEST(AddressSetJson, RoundTripsListAnswers) {
-  discovery::AddressSet set{{"127.0.0.1:1", "[::1]:2", "a\"b:3"}, 18446744073709551615ull};
+  discovery::AddressSet set{{"127.0.0.1:1", "[::1]:2", "a\"b:3"}, 18446744073709551615ull, {}};
   EXPECT_EQ(discovery::parse_address_set(discovery::address_set_json(set)), set);
 }
 

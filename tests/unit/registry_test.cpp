@@ -80,7 +80,7 @@ TEST_F(RegistryTest, ChangeIndexMovesOnlyWithTheNamesOwnChanges) {
   EXPECT_EQ(emptied, registry.index());
   registry.register_instance("kv", "k:1", 1s, now);
   EXPECT_EQ(registry.change_index("echo"), emptied) << "another name's change moved it";
-  EXPECT_EQ(registry.watched("echo"), (AddressSet{{}, emptied}));
+  EXPECT_EQ(registry.watched("echo"), (AddressSet{{}, emptied, {}}));
   EXPECT_EQ(registry.change_index("never-seen"), 0u);
   registry.register_instance("echo", "b:1", 1s, now);
   EXPECT_GT(registry.change_index("echo"), emptied);
@@ -135,7 +135,7 @@ TEST_F(RegistryTest, TheListSizeFollowsTheAddresses) {
   const std::size_t empty = registry.list_bytes("echo");
   registry.register_instance("echo", "a:1", 1s, now);
   registry.register_instance("echo", "b\\\"c:1", 1s, now);  // escaped twice on the wire
-  EXPECT_EQ(registry.list_bytes("echo"), empty + list_entry_bytes("a:1") + list_entry_bytes("b\\\"c:1"));
+  EXPECT_EQ(registry.list_bytes("echo"), empty + list_entry_bytes("a:1", {}) + list_entry_bytes("b\\\"c:1", {}));
   std::string line = rpc::encode_frame(0, address_set_json(registry.list("echo")));
   EXPECT_LE(line.size() - 1, registry.list_bytes("echo"));
   registry.deregister("echo", "a:1");
@@ -149,9 +149,71 @@ TEST_F(RegistryTest, RefusesNewNamesAndInstancesPastTheirBounds) {
   EXPECT_NE(registry.refusal("kv", "k:1", 0, limits).value_or(""), "");
   EXPECT_NE(registry.refusal("echo", "b:1", 0, limits).value_or(""), "");
   EXPECT_FALSE(registry.refusal("echo", "a:1", 0, limits));
-  limits.max_list_bytes = registry.list_bytes("echo") + list_entry_bytes("b:1") - 1;
+  limits.max_list_bytes = registry.list_bytes("echo") + list_entry_bytes("b:1", {}) - 1;
   limits.max_names = limits.max_instances_per_name = 10;
   EXPECT_NE(registry.refusal("echo", "b:1", 0, limits).value_or("").find("LIST answer"), std::string::npos);
+}
+
+// CONTRACT §11: each instance keeps the zone, weight and meta it registered
+// with, and a refresh that brings others is a change of the set.
+TEST_F(RegistryTest, ListsEachInstancesPlacement) {
+  const Placement zoned{"us-east-1a", 50, {{"version", "1.2"}}};
+  registry.register_instance("echo", "a:1", 1s, now, 0, zoned);
+  registry.register_instance("echo", "b:1", 1s, now);
+  auto set = registry.list("echo");
+  EXPECT_EQ(set.placements, (std::map<std::string, Placement>{{"a:1", zoned}})) << "defaults are not stored";
+  EXPECT_EQ(registry.watched("echo").placements, set.placements);
+}
+
+TEST_F(RegistryTest, ARefreshWithAnotherPlacementIsAChange) {
+  const Placement first{"a", 100, {}};
+  const Placement second{"a", 20, {{"k", "v"}}};
+  EXPECT_TRUE(registry.register_instance("echo", "a:1", 1s, now, 0, first));
+  const auto before = registry.list("echo").index;
+  EXPECT_TRUE(registry.register_instance("echo", "a:1", 1s, now, 0, second));
+  EXPECT_GT(registry.list("echo").index, before);
+  EXPECT_EQ(registry.list("echo").placement_of("a:1"), second);
+  const auto after = registry.list("echo").index;
+  EXPECT_FALSE(registry.register_instance("echo", "a:1", 1s, now + 500ms, 0, second)) << "the same placement";
+  EXPECT_EQ(registry.list("echo").index, after);
+  EXPECT_TRUE(registry.register_instance("echo", "a:1", 1s, now + 600ms)) << "back to the default";
+  EXPECT_TRUE(registry.list("echo").placements.empty());
+  EXPECT_TRUE(registry.expire(now + 1500ms).empty()) << "every refresh moved the lease's end";
+  EXPECT_EQ(registry.size(), 1u);
+}
+
+TEST_F(RegistryTest, TheListSizeFollowsPlacements) {
+  const std::size_t empty = registry.list_bytes("echo");
+  const Placement small{"z", 5, {}};
+  const Placement large{"z-1", 5, {{"key\n", std::string(300, '"')}, {"k", std::string("\x01\n\\", 3)}}};
+  registry.register_instance("echo", "a:1", 1s, now, 0, small);
+  EXPECT_EQ(registry.list_bytes("echo"), empty + list_entry_bytes("a:1", small));
+  registry.register_instance("echo", "a:1", 1s, now, 0, large);  // a refresh with another placement
+  registry.register_instance("echo", "b:1", 1s, now);
+  EXPECT_EQ(registry.list_bytes("echo"), empty + list_entry_bytes("a:1", large) + list_entry_bytes("b:1", {}));
+  std::string line = rpc::encode_frame(0, address_set_json(registry.list("echo")));
+  EXPECT_LE(line.size() - 1, registry.list_bytes("echo"));
+  EXPECT_GT(line.size() - 1, 600u) << "the placement is on the line";
+  registry.deregister("echo", "a:1");
+  EXPECT_EQ(registry.list_bytes("echo"), empty + list_entry_bytes("b:1", {}));
+  registry.expire(now + 1s);
+  EXPECT_EQ(registry.list_bytes("echo"), empty);
+}
+
+TEST_F(RegistryTest, ARefreshMayNotGrowTheListPastItsBound) {
+  const Placement large{"", 100, {{"k", std::string(1000, 'v')}}};
+  registry.register_instance("echo", "a:1", 1s, now);
+  DiscoveryLimits limits;
+  limits.max_list_bytes = registry.list_bytes("echo") + 100;
+  EXPECT_FALSE(registry.refusal("echo", "a:1", 0, limits)) << "the same placement";
+  EXPECT_NE(registry.refusal("echo", "a:1", 0, limits, large).value_or("").find("LIST answer"), std::string::npos);
+  EXPECT_NE(registry.refusal("echo", "b:1", 0, limits, large).value_or("").find("LIST answer"), std::string::npos);
+  EXPECT_FALSE(registry.refusal("echo", "a:1", 0, limits, Placement{"z", 7, {}})) << "fits";
+  // Past a bound lowered since, a refresh that does not grow the answer still may.
+  registry.register_instance("echo", "a:1", 1s, now, 0, large);
+  limits.max_list_bytes = list_frame_overhead;
+  EXPECT_FALSE(registry.refusal("echo", "a:1", 0, limits, large));
+  EXPECT_FALSE(registry.refusal("echo", "a:1", 0, limits, Placement{}));
 }
 
 }  // namespace

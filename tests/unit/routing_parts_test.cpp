@@ -6,6 +6,7 @@
 #include "routing/peak_ewma.h"
 #include "routing/retry_budget.h"
 #include "routing/strategy.h"
+#include "routing/zone_capacity.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -30,8 +31,23 @@ using Clock = std::chrono::steady_clock;
 // Candidates with these calls in flight (and no latency estimate).
 std::vector<Candidate> loads(std::initializer_list<std::size_t> in_flight) {
   std::vector<Candidate> out;
-  for (auto n : in_flight) out.push_back(Candidate{n, 0});
+  for (auto n : in_flight) out.push_back(Candidate{n, 0, 100});
   return out;
+}
+
+// Idle candidates of these weights.
+std::vector<Candidate> weighted(std::initializer_list<std::uint32_t> weights) {
+  std::vector<Candidate> out;
+  for (auto w : weights) out.push_back(Candidate{0, 0, w});
+  return out;
+}
+
+// How many of `n` picks each candidate gets, the candidates idle throughout.
+std::vector<int> shares(Strategy strategy, const std::vector<Candidate>& candidates, int n) {
+  std::mt19937_64 rng(11);
+  std::vector<int> hits(candidates.size());
+  for (int i = 0; i < n; ++i) ++hits[pick_backend(strategy, candidates, static_cast<std::uint64_t>(i), rng)];
+  return hits;
 }
 
 TEST(Strategy, ParsesAndNamesEveryStrategy) {
@@ -77,17 +93,80 @@ TEST(Strategy, RandomCoversEveryBackend) {
   for (int h : hits) EXPECT_GT(h, 800);
 }
 
+TEST(Strategy, RoundRobinAndRandomHandOutCallsInProportionToWeight) {
+  auto candidates = weighted({100, 300, 600});
+  for (auto strategy : {Strategy::round_robin, Strategy::random}) {
+    auto hits = shares(strategy, candidates, 10'000);
+    EXPECT_NEAR(hits[0], 1000, 150) << strategy_name(strategy);
+    EXPECT_NEAR(hits[1], 3000, 200) << strategy_name(strategy);
+    EXPECT_NEAR(hits[2], 6000, 200) << strategy_name(strategy);
+  }
+  // Round-robin spreads a heavy backend's turns: in any 10 consecutive
+  // tickets the light one (a tenth of the weight) gets 0..2, never a run.
+  std::mt19937_64 rng(1);
+  for (std::uint64_t start = 0; start < 1000; start += 10) {
+    int light = 0;
+    for (std::uint64_t t = start; t < start + 10; ++t) light += pick_backend(Strategy::round_robin, candidates, t, rng) == 0;
+    EXPECT_LE(light, 2) << start;
+  }
+}
+
+TEST(Strategy, ComparingStrategiesWeighLoadPerUnitOfWeight) {
+  std::mt19937_64 rng(2);
+  // 3 calls on weight 400 ((3+1)/400) is lighter than 1 call on weight 100 ((1+1)/100).
+  std::vector<Candidate> two{{3, 0, 400}, {1, 0, 100}};
+  for (auto strategy : {Strategy::least_connections, Strategy::pick_two, Strategy::peak_ewma}) {
+    for (int i = 0; i < 50; ++i) EXPECT_EQ(pick_backend(strategy, two, i, rng), 0u) << strategy_name(strategy);
+  }
+  // Equal latency estimates: peak-ewma's cost per unit of weight decides too.
+  std::vector<Candidate> estimated{{3, 1e6, 400}, {1, 1e6, 100}};
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(pick_backend(Strategy::peak_ewma, estimated, i, rng), 0u);
+}
+
+TEST(Strategy, TheTwoChoicesAreDrawnByWeight) {
+  std::mt19937_64 rng(4);
+  auto candidates = weighted({10, 10, 980});
+  int heavy_drawn = 0;
+  for (int i = 0; i < 1000; ++i) {
+    auto [a, b] = draw_two(candidates, rng);
+    ASSERT_NE(a, b);
+    heavy_drawn += a == 2 || b == 2;
+  }
+  EXPECT_GT(heavy_drawn, 950);  // by weight nearly always; uniformly two thirds of the time
+}
+
 TEST(Strategy, PeakEwmaWeighsLatencyByCallsInFlight) {
   std::mt19937_64 rng(5);
   // 1 ms × (2 + 1) = 3 beats 5 ms × (0 + 1) = 5: the fast one, though busier.
-  std::vector<Candidate> two{{2, 1e6}, {0, 5e6}};
+  std::vector<Candidate> two{{2, 1e6, 100}, {0, 5e6, 100}};
   for (int i = 0; i < 100; ++i) EXPECT_EQ(pick_backend(Strategy::peak_ewma, two, i, rng), 0u);
   // Busy enough, the fast one loses: 1 ms × 6 > 5 ms × 1.
   two[0].in_flight = 5;
   for (int i = 0; i < 100; ++i) EXPECT_EQ(pick_backend(Strategy::peak_ewma, two, i, rng), 1u);
   // Without an estimate, calls in flight decide (as pick-2).
-  std::vector<Candidate> unknown{{3, 0}, {1, 5e6}};
+  std::vector<Candidate> unknown{{3, 0, 100}, {1, 5e6, 100}};
   for (int i = 0; i < 100; ++i) EXPECT_EQ(pick_backend(Strategy::peak_ewma, unknown, i, rng), 1u);
+}
+
+TEST(ZoneCapacity, KeepsCallsNearUntilTheZoneLacksCapacityThenSpillsInProportion) {
+  auto share = [](std::initializer_list<std::pair<std::uint32_t, bool>> near, bool remote) {
+    ZoneCapacity zone;
+    for (auto [weight, available] : near) zone.count(true, weight, available);
+    if (remote) zone.count(false, 100, true);
+    return zone;
+  };
+  EXPECT_FALSE(share({{100, true}}, false).has_remote);
+  EXPECT_DOUBLE_EQ(share({{100, true}, {100, true}, {100, true}}, true).near_share(), 1.0);
+  // One of five lost: 1.4 × 4/5 > 1, the zone's headroom absorbs it.
+  EXPECT_DOUBLE_EQ(share({{100, true}, {100, true}, {100, true}, {100, true}, {100, false}}, true).near_share(), 1.0);
+  // One of three lost (past the 29% the headroom covers): 1.4 × 2/3 stay.
+  EXPECT_NEAR(share({{100, true}, {100, true}, {100, false}}, true).near_share(), 2.8 / 3, 1e-9);
+  // Two of three lost: 1.4 × 1/3 of the calls stay, the rest spill.
+  EXPECT_NEAR(share({{100, true}, {100, false}, {100, false}}, true).near_share(), 1.4 / 3, 1e-9);
+  // By weight, not by count: the one left is a tenth of the zone.
+  EXPECT_NEAR(share({{100, true}, {900, false}}, true).near_share(), 0.14, 1e-9);
+  EXPECT_DOUBLE_EQ(share({{100, false}}, true).near_share(), 0.0);
+  EXPECT_DOUBLE_EQ(share({}, true).near_share(), 0.0);  // nothing in the zone: all spill
 }
 
 TEST(PeakEwma, JumpsToAPeakAndDecaysTowardsFasterCalls) {

@@ -81,7 +81,7 @@ TEST(SystemRegistry, TheSweepVisitsOnlySystemsThatMayBeForgotten) {
   EXPECT_EQ(registry.counts().sweep_agenda, 0u);  // they have instances: off the agenda
   EXPECT_EQ(registry.counts().systems, 100u);
   // One loses its instances: held back for the grace, then applied, then forgotten.
-  serving[7]->set_backends({});
+  serving[7]->set_backends(std::vector<std::string>{});
   EXPECT_EQ(registry.counts().sweep_agenda, 1u);
   registry.sweep(Clock::now() + 1s);  // within the grace (5 s)
   EXPECT_FALSE(serving[7]->retired());
@@ -101,7 +101,7 @@ TEST(SystemRegistry, AnEmptySystemStillCalledIsKeptAndLookedAtAgain) {
   SystemRegistry registry(live, Strategy::round_robin);
   auto echo = registry.find_or_create("echo");
   echo->set_backends({"127.0.0.1:1"});
-  echo->set_backends({});
+  echo->set_backends(std::vector<std::string>{});
   std::this_thread::sleep_for(150ms);
   echo->touch();  // called just now
   registry.sweep(Clock::now());

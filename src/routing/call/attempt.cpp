@@ -1,5 +1,7 @@
 #include "routing/call/attempt.h"
 
+#include <algorithm>
+
 #include "routing/system.h"
 
 namespace routing::core {
@@ -28,8 +30,11 @@ Attempt connect_failed(Backend& backend, std::string_view error, Clock::duration
 
 Reply Tries::no_backend_left(const System& system, const BackendList& list) {
   if (last_failure) return std::move(*last_failure);
-  return Reply::error(Status::unavailable, list.backends.empty() ? "no instances of '" + system.name() + "'"
-                                                                 : "no healthy backend for '" + system.name() + "'");
+  if (list.backends.empty()) return Reply::error(Status::unavailable, "no instances of '" + system.name() + "'");
+  const bool all_drained = std::all_of(list.backends.begin(), list.backends.end(),
+                                       [](const auto& b) { return b->drained.load(std::memory_order_relaxed); });
+  return Reply::error(Status::unavailable, all_drained ? "every backend of '" + system.name() + "' is drained"
+                                                       : "no healthy backend for '" + system.name() + "'");
 }
 
 bool Tries::try_another(System& system, Backend& backend, Attempt& failed, const CallOptions& options,
