@@ -97,6 +97,35 @@ grep -o 'reload (SIGHUP).*' "$work/routerd.log" | sed 's/^/  /'
 http_get "$admin" /status | grep -o '"strategy":"[^"]*","pool_size":[0-9]*' | head -1 | sed 's/^/  now: /'
 "$bin/routebench" --proxy "$proxy" --procedure 3 --connections 8 --duration-s 1 --warmup-s 0 | sed 's/^/  /'
 
+say "two zones, two routerds that register themselves, and a backend drained for maintenance"
+# System 'zoned': one echod in zone a, far from zone b (it answers after 1 ms,
+# the stand-in for the distance), two in zone b; a routerd in each zone.
+start echoza "$bin/echod" --listen 127.0.0.1:0 --name zoned --discovery "$discovery" --zone a --answer-delay-us 1000
+za="127.0.0.1:$port"
+zb=()
+for i in 1 2; do
+  start "echozb$i" "$bin/echod" --listen 127.0.0.1:0 --name zoned --discovery "$discovery" --zone b
+  zb+=("127.0.0.1:$port")
+done
+for zone in a b; do
+  start "routerd-$zone" "$bin/routerd" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --discovery "$discovery" \
+    --zone "$zone" --register-as routerd --health-check-interval-ms 200
+done
+proxy_b="127.0.0.1:$port"
+echo "  zone a: echod $za (1 ms away from zone b); zone b: echod ${zb[*]}"
+echo "  \$ routectl list routerd --discovery $discovery     # the routerds registered themselves"
+"$bin/routectl" list routerd --discovery "$discovery" | sed 's/^/  /'
+echo "  routerd --zone b keeps zoned's calls in zone b (WHOAMI, 1 s, 4 callers):"
+"$bin/routebench" --proxy "$proxy_b" --system zoned --procedure 3 --connections 4 --duration-s 1 --warmup-s 0 | sed 's/^/    /'
+echo "  \$ routectl drain zoned ${zb[0]} --proxy-discovery $discovery --proxy-name routerd   # on every routerd"
+"$bin/routectl" drain zoned "${zb[0]}" --proxy-discovery "$discovery" --proxy-name routerd | sed 's/^/  /'
+echo "  zone b has half its capacity left: 1.4 x 1/2 = 70% of calls stay, 30% spill to zone a:"
+"$bin/routebench" --proxy "$proxy_b" --system zoned --procedure 3 --connections 4 --duration-s 1 --warmup-s 0 | sed 's/^/    /'
+"$bin/routectl" undrain zoned "${zb[0]}" --proxy-discovery "$discovery" --proxy-name routerd >/dev/null
+echo "  undrained; a call through whichever routerd discovery lists:"
+echo "  \$ routectl call zoned 1 hi --proxy-discovery $discovery --proxy-name routerd"
+printf '  %s\n' "$("$bin/routectl" call zoned 1 hi --proxy-discovery "$discovery" --proxy-name routerd)"
+
 say "TLS on both legs: a CA and certificates made on the spot with openssl"
 make_certificates "$work/certs"
 certs="$work/certs"

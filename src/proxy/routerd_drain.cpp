@@ -1,8 +1,9 @@
 // routerd's DRAIN (5) and UNDRAIN (6) (CONTRACT §11): maintenance of one
 // backend. {"name":"echo","address":"127.0.0.1:7001"} answers
 // {"name":"echo","address":"127.0.0.1:7001","drained":true,"listed":true};
-// "listed": false says discovery does not list that address now (the drain
-// is kept for when it does). Admin procedures: under a policy only an
+// "listed": false says this routerd does not have that address among the
+// system's backends now (or has not routed to the system yet); the drain
+// is kept for when it does. Admin procedures: under a policy only an
 // identity with admin = true may call them.
 #include "common/json_args.h"
 #include "proxy/route_args.h"
