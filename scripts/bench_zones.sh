@@ -106,7 +106,8 @@ out="bench/results/zones-$stamp"
 } >"$out.md"
 if command -v gnuplot >/dev/null && [ "$smoke" = 0 ]; then
   gnuplot <<PLOT
-set terminal png size 900,450
+set terminal png size 1000,450
+set xtics font ",9"
 set output "$out.png"
 set title "routerd in zone b: p50 latency and calls sent across zones"
 set style data histograms

@@ -9,10 +9,12 @@
 #include "common/trace_context.h"
 #include "rpc/codec.h"
 #include "discovery/discovery.h"
+#include "routing/backend_tls.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <algorithm>
 #include <functional>
 #include <iostream>
 #include <stdexcept>
@@ -66,13 +68,15 @@ std::vector<std::string> every_routerd(const Common& c) {
   if (c.proxy_discovery.empty()) {
     for (std::size_t from = 0;;) {
       auto comma = c.proxy.find(',', from);
-      out.push_back(c.proxy.substr(from, comma == std::string::npos ? std::string::npos : comma - from));
+      auto one = c.proxy.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
+      if (std::find(out.begin(), out.end(), one) == out.end()) out.push_back(std::move(one));  // once each
       if (comma == std::string::npos) return out;
       from = comma + 1;
     }
   }
   app::ControlLoop loop;
-  auto discovery = discovery::make_discovery(c.proxy_discovery, loop.executor());
+  // rpcs:// and etcds:// use the TLS flags, as ProxyClient's discovery does.
+  auto discovery = discovery::make_discovery(c.proxy_discovery, loop.executor(), {.tls = core::BackendTls(c.tls).context()});
   auto listed = boost::asio::co_spawn(loop.executor(), discovery->list(c.proxy_name), boost::asio::use_future).get();
   if (!listed.ok()) throw std::runtime_error("finding routerds '" + c.proxy_name + "': " + listed.error);
   if (listed.value.addresses.empty()) throw std::runtime_error("no routerd registered as '" + c.proxy_name + "'");
@@ -102,6 +106,7 @@ CLI::Validator address_list_validator() {
           auto comma = text.find(',', from);
           auto one = text.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
           if (auto problem = app::host_port_validator()(one); !problem.empty()) return problem;
+          if (one.ends_with(":0")) return "'" + one + "' needs a port a client can connect to, not 0";
           if (comma == std::string::npos) return "";
           from = comma + 1;
         }

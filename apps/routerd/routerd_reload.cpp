@@ -4,6 +4,7 @@
 #include "app/tls_flags.h"
 #include "app/tls_reload.h"
 #include "routing/router_core.h"
+#include "rpc/host_port.h"
 
 #include <spdlog/spdlog.h>
 
@@ -54,6 +55,26 @@ std::optional<std::string> needs_restart(const std::string& name, const std::str
 
 }  // namespace
 
+// --register-as must register an address clients can reach, in a
+// discovery that takes registrations: refused at start rather than
+// registering nothing useful while routerd runs.
+static std::optional<std::string> self_registration_problem(const RouterdFlags& f) {
+  if (f.register_as.empty()) return std::nullopt;
+  if (f.router.discovery.starts_with("static://")) {
+    return "--register-as needs a discovery that takes registrations (rpc://, etcd://), not static://";
+  }
+  const std::string& address = f.advertise.empty() ? f.server.listen : f.advertise;
+  auto parsed = rpc::parse_host_port(address);
+  if (!parsed) return "--register-as: '" + address + "' is not host:port";
+  if (!f.advertise.empty() && parsed->port == 0) return "--advertise needs a port a client can connect to, not 0";
+  const bool wildcard = parsed->host == "0.0.0.0" || parsed->host == "::" || parsed->host == "[::]";
+  if (f.advertise.empty() && wildcard) {
+    return "--register-as with --listen " + address + " needs --advertise HOST:PORT: clients cannot connect to " +
+           parsed->host;
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> finish_routerd_flags(RouterdFlags& f, const CLI::App& cli) {
   if (!f.auth_token_file.empty()) f.proxy.auth_token = read_token(f.auth_token_file);
   const bool auth_on = !f.auth_token_file.empty() || cli.count("--auth-token") || !f.proxy.auth_token.empty();
@@ -69,6 +90,7 @@ std::optional<std::string> finish_routerd_flags(RouterdFlags& f, const CLI::App&
   }
   if (auto why = server_tls_problem(f.server)) return why;
   if (auto why = server_tls_problem(f.admin_tls)) return "--admin-tls-cert/--admin-tls-key: " + *why;
+  if (auto why = self_registration_problem(f)) return why;
   auto loaded = load_policy_flag(f.policy_file, f.server);
   f.policy = std::move(loaded.policy);
   return loaded.error;

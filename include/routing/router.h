@@ -227,9 +227,10 @@ class Router {
   // Maintenance (CONTRACT §11): while drained, the backend `address` of
   // `system` gets no new calls and its calls in flight finish. Held by
   // address until undrained, also while the backend restarts and
-  // re-registers. `listed`: discovery lists it now; `not_listed`: recorded
-  // all the same (it applies when it appears); `too_many`: refused, the
-  // system has 1000 drained addresses already.
+  // re-registers. `listed`: the router has it among the system's backends
+  // now; `not_listed`: recorded all the same (it applies when it appears);
+  // `too_many`: refused, the system has 1000 drained addresses already, or
+  // the system is new and max_systems exist.
   enum class Drain { listed, not_listed, too_many };
   Drain set_drained(std::string_view system, std::string_view address, bool drained);
 

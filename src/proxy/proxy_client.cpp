@@ -62,8 +62,9 @@ std::vector<std::string> address_list(const std::string& text) {
   for (;;) {
     auto comma = text.find(',', from);
     std::string one = text.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
-    if (!rpc::parse_host_port(one)) throw std::invalid_argument("ProxyClient: '" + one + "' is not host:port");
-    out.push_back(std::move(one));
+    auto parsed = rpc::parse_host_port(one);
+    if (!parsed || parsed->port == 0) throw std::invalid_argument("ProxyClient: '" + one + "' is not host:port");
+    if (std::find(out.begin(), out.end(), one) == out.end()) out.push_back(std::move(one));  // once each
     if (comma == std::string::npos) return out;
     from = comma + 1;
   }
@@ -147,8 +148,13 @@ struct ProxyClient::Impl {
                                                       discovery->describe() + ": " + listed.error);
     }
     if (!watch) {
-      watch = discovery->watch(options.discovery_name,
-                               [this](const discovery::AddressSet& set) { set_targets(set.addresses); });
+      watch = discovery->watch(options.discovery_name, [this](const discovery::AddressSet& set) {
+        // An empty list keeps the routerds known: a discoveryd that restarted
+        // is empty until they register again (every few seconds), and
+        // believing it would fail every call meanwhile. A routerd that left
+        // for good fails its connects, and calls go to the next.
+        if (!set.addresses.empty()) set_targets(set.addresses);
+      });
     }
     if (targets->empty()) set_targets(listed.value.addresses);
     if (targets->empty()) {
@@ -176,9 +182,13 @@ struct ProxyClient::Impl {
     if (auto refusal = co_await find_routerds()) co_return std::move(*refusal);
     const auto routerds = targets;  // this call's list, whatever discovery says meanwhile
     const std::size_t start = next_target++;
+    // One deadline for every try (routerd answers 4 itself at `timeout`; the
+    // margin lets that answer arrive). A try at another routerd carries what
+    // is left of it as deadline-ms on tagged connections.
+    const auto deadline = std::chrono::steady_clock::now() + timeout + std::chrono::seconds(1);
     bool resent = false;
     std::string errors;
-    for (std::size_t i = 0; i < routerds->size(); ++i) {
+    for (std::size_t i = 0; i < routerds->size() && std::chrono::steady_clock::now() < deadline; ++i) {
       auto& target = *(*routerds)[(start + i) % routerds->size()];
       std::string error;
       auto connection = co_await target.pick_connection().get(error);
@@ -186,10 +196,11 @@ struct ProxyClient::Impl {
         errors += (errors.empty() ? "" : "; ") + (connection ? target.address + ": connection closed" : error);
         continue;
       }
-      // routerd answers 4 itself at the deadline; the margin lets that answer arrive.
-      const auto deadline = std::chrono::steady_clock::now() + timeout + std::chrono::seconds(1);
       Reply reply = co_await connection->async_call(procedure, payload, deadline, keys, asio::use_awaitable);
-      const bool broke_after_sending = reply.status == Status::unavailable && !connection->is_open();
+      // The connection failed under the call (not routerd answering 14: its
+      // answers to ROUTE are JSON, the connection's own failures are not).
+      const bool broke_after_sending =
+          reply.status == Status::unavailable && !connection->is_open() && !reply.payload.starts_with('{');
       if (broke_after_sending && idempotent && !resent && routerds->size() > 1) {
         resent = true;
         errors += (errors.empty() ? "" : "; ") + target.address + ": " + reply.payload;
@@ -197,6 +208,7 @@ struct ProxyClient::Impl {
       }
       co_return reply;
     }
+    if (errors.empty()) co_return Reply::error(Status::deadline_exceeded, "deadline exceeded reaching a routerd");
     if (routerds->size() == 1) co_return Reply::error(Status::unavailable, "routerd at " + errors);
     co_return Reply::error(Status::unavailable, "no routerd could take the call: " + errors);
   }

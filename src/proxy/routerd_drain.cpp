@@ -6,6 +6,7 @@
 // is kept for when it does. Admin procedures: under a policy only an
 // identity with admin = true may call them.
 #include "common/json_args.h"
+#include "discovery/protocol.h"
 #include "proxy/route_args.h"
 #include "proxy/routerd_service.h"
 #include "rpc/host_port.h"
@@ -35,13 +36,20 @@ Reply RouterdService::set_drained(std::string_view payload, rpc::CallContext& ca
   std::string name = args.required_string("name");
   std::string address = args.required_string("address");
   if (args.ok() && name.empty()) args.fail("field \"name\" must not be empty");
+  if (args.ok() && name.size() > discovery::max_name_bytes) {
+    args.fail("field \"name\" is longer than " + std::to_string(discovery::max_name_bytes) + " bytes");
+  }
   if (args.ok()) {
     auto parsed = rpc::parse_host_port(address);
     if (!parsed || parsed->port == 0) args.fail("field \"address\" must be host:port with a port in 1..65535");
   }
   if (!args.ok()) return router_error(Status::invalid_argument, args.error());
   auto result = core_.load()->set_drained(name, address, drained);
-  if (result == core::System::DrainResult::too_many) {
+  if (!result) {
+    return router_error(Status::resource_exhausted, "routerd knows too many systems to start following '" + name +
+                                                        "' (--max-systems)");
+  }
+  if (*result == core::System::DrainResult::too_many) {
     return router_error(Status::resource_exhausted, "system '" + name + "' has " +
                                                         std::to_string(core::System::max_drained) +
                                                         " drained addresses already; undrain some first");
@@ -50,7 +58,7 @@ Reply RouterdService::set_drained(std::string_view payload, rpc::CallContext& ca
       {"name", name},
       {"address", address},
       {"drained", drained},
-      {"listed", result == core::System::DrainResult::listed}}));
+      {"listed", *result == core::System::DrainResult::listed}}));
 }
 
 }  // namespace routing::proxy

@@ -67,7 +67,9 @@ bool Router::set_strategy(std::string_view strategy, std::optional<std::string> 
 }
 
 Router::Drain Router::set_drained(std::string_view system, std::string_view address, bool drained) {
-  switch (core_->set_drained(system, address, drained)) {
+  auto result = core_->set_drained(system, address, drained);
+  if (!result) return Drain::too_many;
+  switch (*result) {
     case core::System::DrainResult::listed: return Drain::listed;
     case core::System::DrainResult::not_listed: return Drain::not_listed;
     case core::System::DrainResult::too_many: return Drain::too_many;

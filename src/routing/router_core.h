@@ -88,8 +88,9 @@ class RouterCore {
   void set_resolve_function(DnsRefresher::ResolveFunction resolve) { resolve_ = std::move(resolve); }
 
   bool set_strategy(std::string_view strategy, std::optional<std::string> system);
-  // DRAIN/UNDRAIN (System::set_drained); a system not called yet is made.
-  System::DrainResult set_drained(std::string_view system, std::string_view address, bool drained) {
+  // DRAIN/UNDRAIN (System::set_drained); a system not called yet is made
+  // (nullopt: max_systems exist already).
+  std::optional<System::DrainResult> set_drained(std::string_view system, std::string_view address, bool drained) {
     return systems_.set_drained(system, address, drained);
   }
   // Puts new settings in force while calls run (routerd's SIGHUP; in

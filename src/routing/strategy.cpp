@@ -24,13 +24,6 @@ std::string_view strategy_name(Strategy strategy) {
 
 namespace {
 
-bool uniform_weights(std::span<const Candidate> candidates) {
-  for (const auto& candidate : candidates) {
-    if (candidate.weight != candidates[0].weight) return false;
-  }
-  return true;
-}
-
 std::uint64_t total_weight(std::span<const Candidate> candidates) {
   std::uint64_t total = 0;
   for (const auto& candidate : candidates) total += candidate.weight;
@@ -51,22 +44,6 @@ std::size_t at_weight(std::span<const Candidate> candidates, std::uint64_t point
   return last;  // not reached when point < the total
 }
 
-// Load per unit of weight: x is less loaded than y when
-// (x.in_flight + 1) / x.weight < (y.in_flight + 1) / y.weight.
-bool lighter(const Candidate& x, const Candidate& y) {
-  return (x.in_flight + 1) * std::uint64_t{y.weight} < (y.in_flight + 1) * std::uint64_t{x.weight};
-}
-
-bool cheaper_by_latency(const Candidate& x, const Candidate& y, bool weighted) {
-  if (x.latency <= 0 || y.latency <= 0) {  // no estimate to compare
-    return weighted ? lighter(x, y) : x.in_flight < y.in_flight;
-  }
-  double x_cost = x.latency * static_cast<double>(x.in_flight + 1);
-  double y_cost = y.latency * static_cast<double>(y.in_flight + 1);
-  if (weighted) return x_cost * y.weight < y_cost * x.weight;
-  return x_cost < y_cost;
-}
-
 // Fibonacci hashing: ticket × 2^64/φ spreads consecutive tickets evenly
 // over [0, 2^64), so consecutive calls land far apart on the weights' line
 // and each backend's turns are spread over the cycle, not bunched.
@@ -75,11 +52,63 @@ std::uint64_t spread(std::uint64_t ticket, std::uint64_t total) {
   return static_cast<std::uint64_t>((static_cast<unsigned __int128>(hashed) * total) >> 64);
 }
 
+// Load per unit of weight: x is less loaded than y when
+// x.in_flight / x.weight < y.in_flight / y.weight. Idle ones tie: the
+// callers break ties by weight, so that calls one at a time are shared in
+// proportion too (comparing (in flight + 1) / weight would send every such
+// call to the heaviest backend).
+bool lighter(const Candidate& x, const Candidate& y) {
+  return std::uint64_t{x.in_flight} * y.weight < std::uint64_t{y.in_flight} * x.weight;
+}
+
+// y is cheaper than x (x was drawn first). Weighted and both idle: a tie,
+// x stays (it was drawn by weight); else latency × (in flight + 1), per
+// unit of weight when weighted.
+bool cheaper_by_latency(const Candidate& y, const Candidate& x, bool weighted) {
+  if (weighted && x.in_flight == 0 && y.in_flight == 0) return false;
+  if (x.latency <= 0 || y.latency <= 0) {  // no estimate to compare
+    return weighted ? lighter(y, x) : y.in_flight < x.in_flight;
+  }
+  double y_cost = y.latency * static_cast<double>(y.in_flight + 1);
+  double x_cost = x.latency * static_cast<double>(x.in_flight + 1);
+  if (weighted) return y_cost * x.weight < x_cost * y.weight;
+  return y_cost < x_cost;
+}
+
+// Weighted least-connections: the least loaded per unit of weight; a tie
+// (all idle, say) is shared by weight, spread by the ticket.
+std::size_t least_loaded_by_weight(std::span<const Candidate> candidates, std::uint64_t ticket) {
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < candidates.size(); ++i) {
+    if (lighter(candidates[i], candidates[best])) best = i;
+  }
+  std::uint64_t tied_weight = 0;
+  for (const auto& candidate : candidates) {
+    if (!lighter(candidates[best], candidate)) tied_weight += candidate.weight;
+  }
+  std::uint64_t point = spread(ticket, tied_weight);
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    if (lighter(candidates[best], candidates[i])) continue;
+    if (point < candidates[i].weight) return i;
+    point -= candidates[i].weight;
+  }
+  return best;
+}
+
+
 }  // namespace
 
-std::pair<std::size_t, std::size_t> draw_two(std::span<const Candidate> candidates, std::mt19937_64& rng) {
+bool weights_differ(std::span<const Candidate> candidates) {
+  for (const auto& candidate : candidates) {
+    if (candidate.weight != candidates[0].weight) return true;
+  }
+  return false;
+}
+
+std::pair<std::size_t, std::size_t> draw_two(std::span<const Candidate> candidates, std::mt19937_64& rng,
+                                             bool weighted) {
   const std::size_t n = candidates.size();
-  if (uniform_weights(candidates)) {
+  if (!weighted) {
     std::size_t a = rng() % n;
     std::size_t b = rng() % (n - 1);
     if (b >= a) ++b;
@@ -93,31 +122,34 @@ std::pair<std::size_t, std::size_t> draw_two(std::span<const Candidate> candidat
 
 std::size_t pick_backend(Strategy strategy, std::span<const Candidate> candidates, std::uint64_t ticket,
                          std::mt19937_64& rng) {
+  return pick_backend(strategy, candidates, ticket, rng, weights_differ(candidates));
+}
+
+std::size_t pick_backend(Strategy strategy, std::span<const Candidate> candidates, std::uint64_t ticket,
+                         std::mt19937_64& rng, bool weighted) {
   const std::size_t n = candidates.size();
   if (n == 1) return 0;
-  const bool weighted = !uniform_weights(candidates);
   switch (strategy) {
     case Strategy::round_robin:
       return weighted ? at_weight(candidates, spread(ticket, total_weight(candidates))) : ticket % n;
     case Strategy::random:
       return weighted ? at_weight(candidates, rng() % total_weight(candidates)) : rng() % n;
     case Strategy::least_connections: {
+      if (weighted) return least_loaded_by_weight(candidates, ticket);
       std::size_t best = ticket % n;
       for (std::size_t step = 1; step < n; ++step) {
         std::size_t i = (ticket + step) % n;
-        bool better = weighted ? lighter(candidates[i], candidates[best])
-                               : candidates[i].in_flight < candidates[best].in_flight;
-        if (better) best = i;
+        if (candidates[i].in_flight < candidates[best].in_flight) best = i;
       }
       return best;
     }
     case Strategy::pick_two: {
-      auto [a, b] = draw_two(candidates, rng);
+      auto [a, b] = draw_two(candidates, rng, weighted);
       bool b_better = weighted ? lighter(candidates[b], candidates[a]) : candidates[b].in_flight < candidates[a].in_flight;
       return b_better ? b : a;
     }
     case Strategy::peak_ewma: {
-      auto [a, b] = draw_two(candidates, rng);
+      auto [a, b] = draw_two(candidates, rng, weighted);
       return cheaper_by_latency(candidates[b], candidates[a], weighted) ? b : a;
     }
   }

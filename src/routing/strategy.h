@@ -17,13 +17,14 @@ enum class Strategy : std::uint8_t { round_robin, random, least_connections, pic
 // What a strategy knows of one eligible backend. Trivial (no member
 // initializers): System::pick keeps 64 of them on the stack per call, and
 // zeroing them would cost more than the pick.
+// 16 bytes: a pick over 100 backends copies 100 of them.
 struct Candidate {
-  std::size_t in_flight;
+  std::uint32_t in_flight;
+  // Its weight from discovery (1..1000, CONTRACT §11).
+  std::uint32_t weight;
   // peak-ewma only: the backend's latency estimate (PeakEwma), in
   // nanoseconds; 0 when it has none yet.
   double latency;
-  // Its weight from discovery (1..1000, CONTRACT §11).
-  std::uint32_t weight;
 };
 
 std::optional<Strategy> parse_strategy(std::string_view name);
@@ -43,9 +44,16 @@ std::string_view strategy_name(Strategy strategy);
 // unweighted paths: the same picks as without weights.
 std::size_t pick_backend(Strategy strategy, std::span<const Candidate> candidates, std::uint64_t ticket,
                          std::mt19937_64& rng);
+// The same when the caller knows whether the weights differ (`weighted`
+// false: all equal), sparing a pass over the candidates.
+std::size_t pick_backend(Strategy strategy, std::span<const Candidate> candidates, std::uint64_t ticket,
+                         std::mt19937_64& rng, bool weighted);
 
 // Two distinct candidates (of at least two) drawn at random, by weight when
-// the weights differ: the power of two choices' draw.
-std::pair<std::size_t, std::size_t> draw_two(std::span<const Candidate> candidates, std::mt19937_64& rng);
+// `weighted` (the weights differ): the power of two choices' draw.
+std::pair<std::size_t, std::size_t> draw_two(std::span<const Candidate> candidates, std::mt19937_64& rng,
+                                             bool weighted);
+// Whether the candidates' weights differ.
+bool weights_differ(std::span<const Candidate> candidates);
 
 }  // namespace routing::core

@@ -63,10 +63,14 @@ void System::apply_overdue_empty_set(Clock::time_point now) {
 
 void System::place(const BackendList& list, const discovery::AddressSet& set) {
   const std::string& zone = options().zone;
+  bool weighted = false;
   for (const auto& backend : list.backends) {
-    backend->place(set.placement_of(backend->address), zone);
+    const auto& placement = set.placement_of(backend->address);
+    backend->place(placement, zone);
     backend->drained.store(drained_.contains(backend->address), std::memory_order_relaxed);
+    weighted |= placement.weight != discovery::Placement::default_weight;
   }
+  weighted_.store(weighted, std::memory_order_relaxed);
 }
 
 System::DrainResult System::set_drained(const std::string& address, bool drained) {
@@ -256,8 +260,12 @@ void System::fetch_failed(const std::string& error) {
 }
 
 bool System::unused_since(Clock::time_point cutoff) const {
-  return backends()->backends.empty() && limiter.in_use() == 0 && limiter.waiting() == 0 &&
-         last_used_ns_.load(std::memory_order_relaxed) < cutoff.time_since_epoch().count();
+  if (!backends()->backends.empty() || limiter.in_use() != 0 || limiter.waiting() != 0 ||
+      last_used_ns_.load(std::memory_order_relaxed) >= cutoff.time_since_epoch().count()) {
+    return false;
+  }
+  std::lock_guard publishing(publish_mutex_);
+  return drained_.empty();  // an operator's drain is kept until undrained
 }
 
 void System::retire() {
@@ -322,9 +330,9 @@ class CandidateSet {
   }
   // Keeps two candidates drawn at random (the power of two choices), so
   // what is costly to weigh is weighed for two only.
-  void narrow_to_two(std::mt19937_64& rng) {
+  void narrow_to_two(std::mt19937_64& rng, bool weighted) {
     if (count_ <= 2) return;
-    auto [a, b] = draw_two(candidates(), rng);
+    auto [a, b] = draw_two(candidates(), rng, weighted);
     std::swap(index_[0], index_[a]);
     std::swap(candidates_[0], candidates_[a]);
     if (b == 0) b = a;  // the first swap moved it
@@ -355,16 +363,21 @@ std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend
   CandidateSet set(list.backends.size());
   const auto recent_failures_since = (now - failed_recently).time_since_epoch().count();
   bool any_failed_recently = false;
+  const RouterOptions& opts = options();  // one version for the whole pick
+  // Placements cost a pick only where they are used: zones with a router
+  // zone, weights once a backend has one (BM_Pick, docs/performance.md).
+  const bool zoned = !opts.zone.empty();
+  const bool weighted = weighted_.load(std::memory_order_relaxed);
   ZoneCapacity zone;
   for (std::size_t i = 0; i < list.backends.size(); ++i) {
     const Backend& backend = *list.backends[i];
     const bool available = backend.available(now);
-    zone.count(backend.local.load(std::memory_order_relaxed), backend.weight.load(std::memory_order_relaxed),
-               available);
+    const std::uint32_t weight =
+        weighted ? backend.weight.load(std::memory_order_relaxed) : discovery::Placement::default_weight;
+    if (zoned) zone.count(backend.local.load(std::memory_order_relaxed), weight, available);
     if (!available) continue;
     if (std::find(excluded.begin(), excluded.end(), &backend) != excluded.end()) continue;
-    set.add(i, Candidate{backend.in_flight.load(std::memory_order_relaxed), 0,
-                         backend.weight.load(std::memory_order_relaxed)});
+    set.add(i, Candidate{static_cast<std::uint32_t>(backend.in_flight.load(std::memory_order_relaxed)), weight, 0});
     any_failed_recently |= backend.failed_ns.load(std::memory_order_relaxed) > recent_failures_since;
   }
   if (set.size() == 0) return nullptr;
@@ -377,7 +390,6 @@ std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend
     });
   }
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  const RouterOptions& opts = options();  // one version for the whole pick
   if (opts.adaptive_pool) {
     // Below their limit first: one that is at it would queue the call.
     set.prefer([&](std::size_t i) {
@@ -404,14 +416,14 @@ std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend
   const Strategy strategy_now = strategy();
   if (strategy_now == Strategy::peak_ewma) {
     // Its two choices drawn here, so that only their estimates are computed.
-    set.narrow_to_two(rng);
+    set.narrow_to_two(rng, weighted);
     for (std::size_t i = 0; i < set.size(); ++i) {
       set.candidate(i).latency =
           list.backends[set.index(i)]->peak_latency.at(now.time_since_epoch(), opts.peak_ewma_decay);
     }
   }
   auto ticket = ticket_.fetch_add(1, std::memory_order_relaxed);
-  auto chosen = list.backends[set.index(pick_backend(strategy_now, set.candidates(), ticket, rng))];
+  auto chosen = list.backends[set.index(pick_backend(strategy_now, set.candidates(), ticket, rng, weighted))];
   if (!chosen->local.load(std::memory_order_relaxed)) cross_zone_picks.fetch_add(1, std::memory_order_relaxed);
   return chosen;
 }

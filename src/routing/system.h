@@ -49,7 +49,8 @@ class System : public std::enable_shared_from_this<System> {
   // Maintenance (routerd's DRAIN/UNDRAIN, Router::set_drained): a drained
   // address gets no new calls; its calls in flight finish. Remembered by
   // address, so it holds while the backend re-registers or restarts, until
-  // undrained or the system is forgotten. At most max_drained per system.
+  // undrained (a system with drains is never forgotten as unused). At most
+  // max_drained per system.
   static constexpr std::size_t max_drained = 1000;
   enum class DrainResult { listed, not_listed, too_many };
   DrainResult set_drained(const std::string& address, bool drained);
@@ -180,6 +181,7 @@ class System : public std::enable_shared_from_this<System> {
   std::atomic<Strategy> strategy_;
   std::atomic<bool> strategy_pinned_{false};  // set for this system alone
   std::atomic<std::uint64_t> ticket_{0};
+  std::atomic<bool> weighted_{false};  // a backend has a weight other than the default (place())
 
   std::mutex ready_mutex_;
   bool ready_ = false;

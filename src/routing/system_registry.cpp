@@ -99,8 +99,25 @@ bool SystemRegistry::set_strategy(std::string_view name, std::optional<std::stri
   return true;
 }
 
-System::DrainResult SystemRegistry::set_drained(std::string_view system, std::string_view address, bool drained) {
-  return operator_target(system)->set_drained(std::string(address), drained);
+std::optional<System::DrainResult> SystemRegistry::set_drained(std::string_view system, std::string_view address,
+                                                               bool drained) {
+  std::shared_ptr<System> target;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = systems_.find(std::string(system));
+    if (found != systems_.end()) {
+      target = found->second;
+    } else if (!drained) {
+      return System::DrainResult::not_listed;  // nothing to undrain: make nothing
+    } else if (systems_.size() >= options_.get().max_systems) {
+      ++refused_;
+      return std::nullopt;  // an operator's drain counts against max_systems like any new system
+    } else {
+      unknown_.erase(system);
+      target = systems_[std::string(system)] = make_system(std::string(system));
+    }
+  }
+  return target->set_drained(std::string(address), drained);
 }
 
 std::vector<std::shared_ptr<System>> SystemRegistry::all() const {

@@ -37,9 +37,10 @@ class SystemRegistry {
   // SET_STRATEGY: one system (pinned), or every system and the default for
   // new ones (clearing per-system choices). False for an unknown name.
   bool set_strategy(std::string_view strategy, std::optional<std::string> system);
-  // DRAIN/UNDRAIN of one backend address (System::set_drained). Like a
-  // strategy, an operator's drain may come before the system's first call.
-  System::DrainResult set_drained(std::string_view system, std::string_view address, bool drained);
+  // DRAIN/UNDRAIN of one backend address (System::set_drained). A drain
+  // may come before the system's first call (the system is made then); it
+  // counts against max_systems: nullopt when that many exist already.
+  std::optional<System::DrainResult> set_drained(std::string_view system, std::string_view address, bool drained);
   std::vector<std::shared_ptr<System>> all() const;
   // Applies empty sets whose grace has passed; forgets unused systems.
   // Visits only the systems due (sweep_agenda.h), not all.

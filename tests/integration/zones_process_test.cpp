@@ -217,6 +217,7 @@ TEST(DrainWithProcesses, RoutectlDrainsABackendWhoseCallsInFlightFinish) {
   EXPECT_EQ(missing.status, Status::invalid_argument) << missing.payload;
   Reply unnamed = proxy.drain("", cluster.address(first));
   EXPECT_EQ(unnamed.status, Status::invalid_argument) << unnamed.payload;
+  EXPECT_EQ(proxy.drain(std::string(2000, 'n'), cluster.address(first)).status, Status::invalid_argument);
 }
 
 }  // namespace
@@ -308,6 +309,14 @@ TEST(SeveralRouterds, RegisterThemselvesAndProxyClientsSpreadOverThemAndMoveOnWh
   EXPECT_EQ(run_program(ROUTECTL_PATH, {"call", "echo", "1", "x", "--proxy", "127.0.0.1:1,"}).exit_code, 2);
   EXPECT_EQ(run_program(ROUTERD_PATH, {"--register-as", ""}).exit_code, 2);
   EXPECT_EQ(run_program(ROUTERD_PATH, {"--advertise", "127.0.0.1:1"}).exit_code, 2) << "needs --register-as";
+  auto wildcard = run_program(ROUTERD_PATH, {"--register-as", "r", "--listen", "0.0.0.0:0", "--check-config"});
+  EXPECT_EQ(wildcard.exit_code, 2);
+  EXPECT_NE(wildcard.err.find("needs --advertise"), std::string::npos) << wildcard.err;
+  EXPECT_EQ(run_program(ROUTERD_PATH, {"--register-as", "r", "--advertise", "127.0.0.1:0", "--check-config"}).exit_code, 2);
+  EXPECT_EQ(run_program(ROUTERD_PATH, {"--register-as", "r", "--discovery", "static://echo=127.0.0.1:1",
+                                       "--check-config"}).exit_code,
+            2);
+  EXPECT_EQ(run_program(ROUTERD_PATH, {"--register-as", "r", "--check-config"}).exit_code, 0);
 }
 
 }  // namespace

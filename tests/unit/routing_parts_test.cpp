@@ -31,14 +31,14 @@ using Clock = std::chrono::steady_clock;
 // Candidates with these calls in flight (and no latency estimate).
 std::vector<Candidate> loads(std::initializer_list<std::size_t> in_flight) {
   std::vector<Candidate> out;
-  for (auto n : in_flight) out.push_back(Candidate{n, 0, 100});
+  for (auto n : in_flight) out.push_back(Candidate{static_cast<std::uint32_t>(n), 100, 0});
   return out;
 }
 
 // Idle candidates of these weights.
 std::vector<Candidate> weighted(std::initializer_list<std::uint32_t> weights) {
   std::vector<Candidate> out;
-  for (auto w : weights) out.push_back(Candidate{0, 0, w});
+  for (auto w : weights) out.push_back(Candidate{0, w, 0});
   return out;
 }
 
@@ -93,9 +93,10 @@ TEST(Strategy, RandomCoversEveryBackend) {
   for (int h : hits) EXPECT_GT(h, 800);
 }
 
-TEST(Strategy, RoundRobinAndRandomHandOutCallsInProportionToWeight) {
-  auto candidates = weighted({100, 300, 600});
-  for (auto strategy : {Strategy::round_robin, Strategy::random}) {
+TEST(Strategy, EveryStrategyHandsOutCallsOneAtATimeInProportionToWeight) {
+  auto candidates = weighted({100, 300, 600});  // idle: calls one at a time
+  for (auto strategy : {Strategy::round_robin, Strategy::random, Strategy::least_connections, Strategy::pick_two,
+                        Strategy::peak_ewma}) {
     auto hits = shares(strategy, candidates, 10'000);
     EXPECT_NEAR(hits[0], 1000, 150) << strategy_name(strategy);
     EXPECT_NEAR(hits[1], 3000, 200) << strategy_name(strategy);
@@ -114,12 +115,12 @@ TEST(Strategy, RoundRobinAndRandomHandOutCallsInProportionToWeight) {
 TEST(Strategy, ComparingStrategiesWeighLoadPerUnitOfWeight) {
   std::mt19937_64 rng(2);
   // 3 calls on weight 400 ((3+1)/400) is lighter than 1 call on weight 100 ((1+1)/100).
-  std::vector<Candidate> two{{3, 0, 400}, {1, 0, 100}};
+  std::vector<Candidate> two{{3, 400, 0}, {1, 100, 0}};
   for (auto strategy : {Strategy::least_connections, Strategy::pick_two, Strategy::peak_ewma}) {
     for (int i = 0; i < 50; ++i) EXPECT_EQ(pick_backend(strategy, two, i, rng), 0u) << strategy_name(strategy);
   }
   // Equal latency estimates: peak-ewma's cost per unit of weight decides too.
-  std::vector<Candidate> estimated{{3, 1e6, 400}, {1, 1e6, 100}};
+  std::vector<Candidate> estimated{{3, 400, 1e6}, {1, 100, 1e6}};
   for (int i = 0; i < 50; ++i) EXPECT_EQ(pick_backend(Strategy::peak_ewma, estimated, i, rng), 0u);
 }
 
@@ -128,7 +129,7 @@ TEST(Strategy, TheTwoChoicesAreDrawnByWeight) {
   auto candidates = weighted({10, 10, 980});
   int heavy_drawn = 0;
   for (int i = 0; i < 1000; ++i) {
-    auto [a, b] = draw_two(candidates, rng);
+    auto [a, b] = draw_two(candidates, rng, weights_differ(candidates));
     ASSERT_NE(a, b);
     heavy_drawn += a == 2 || b == 2;
   }
@@ -138,13 +139,13 @@ TEST(Strategy, TheTwoChoicesAreDrawnByWeight) {
 TEST(Strategy, PeakEwmaWeighsLatencyByCallsInFlight) {
   std::mt19937_64 rng(5);
   // 1 ms × (2 + 1) = 3 beats 5 ms × (0 + 1) = 5: the fast one, though busier.
-  std::vector<Candidate> two{{2, 1e6, 100}, {0, 5e6, 100}};
+  std::vector<Candidate> two{{2, 100, 1e6}, {0, 100, 5e6}};
   for (int i = 0; i < 100; ++i) EXPECT_EQ(pick_backend(Strategy::peak_ewma, two, i, rng), 0u);
   // Busy enough, the fast one loses: 1 ms × 6 > 5 ms × 1.
   two[0].in_flight = 5;
   for (int i = 0; i < 100; ++i) EXPECT_EQ(pick_backend(Strategy::peak_ewma, two, i, rng), 1u);
   // Without an estimate, calls in flight decide (as pick-2).
-  std::vector<Candidate> unknown{{3, 0, 100}, {1, 5e6, 100}};
+  std::vector<Candidate> unknown{{3, 100, 0}, {1, 100, 5e6}};
   for (int i = 0; i < 100; ++i) EXPECT_EQ(pick_backend(Strategy::peak_ewma, unknown, i, rng), 1u);
 }
 

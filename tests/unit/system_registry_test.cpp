@@ -161,6 +161,28 @@ TEST(SystemRegistry, NewSystemsPastTheCapAreRefusedWith8) {
   EXPECT_TRUE(registry.find_or_create("c"));
 }
 
+// An operator's drain made before a system's first call makes the system,
+// counts against max_systems, and keeps it past the unused retention.
+TEST(SystemRegistry, ADrainKeepsItsSystemAndCountsAgainstTheCap) {
+  auto options = retention(50ms);
+  options.max_systems = 2;
+  LiveOptions live{options};
+  SystemRegistry registry(live, Strategy::round_robin);
+  ASSERT_EQ(registry.set_drained("echo", "127.0.0.1:1", true), System::DrainResult::not_listed);
+  ASSERT_TRUE(registry.find_or_create("kv"));
+  EXPECT_EQ(registry.set_drained("third", "127.0.0.1:1", true), std::nullopt) << "past max_systems";
+  EXPECT_EQ(registry.set_drained("never-made", "127.0.0.1:1", false), System::DrainResult::not_listed);
+  EXPECT_EQ(registry.counts().systems, 2u) << "an undrain makes nothing";
+  registry.sweep(Clock::now() + 1s);
+  auto echo = registry.find_or_create("echo");
+  EXPECT_FALSE(echo->retired()) << "a drained system is not forgotten";
+  EXPECT_EQ(echo->drained_addresses(), std::vector<std::string>{"127.0.0.1:1"});
+  EXPECT_EQ(registry.counts().systems, 1u) << "kv, unused, was forgotten";
+  echo->set_drained("127.0.0.1:1", false);
+  registry.sweep(Clock::now() + 2s);
+  EXPECT_TRUE(echo->retired()) << "undrained, it is forgotten as usual";
+}
+
 // Passive ejection counts a missed deadline only when another backend of the
 // system answered meanwhile: then this one is the outlier; when none did, the
 // whole system is slow and ejecting would only load the rest more.
