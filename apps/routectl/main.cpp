@@ -239,7 +239,13 @@ int main(int argc, char** argv) {
     }
     auto result = run_sync(loop, discovery->list(name));
     std::string lines;
-    for (const auto& each : result.value.addresses) lines += (lines.empty() ? "" : "\n") + each;
+    for (const auto& each : result.value.addresses) {
+      lines += (lines.empty() ? "" : "\n") + each;
+      // The placement, when the instance registered one (CONTRACT §11).
+      const auto& placement = result.value.placement_of(each);
+      if (!placement.zone.empty()) lines += " zone=" + placement.zone;
+      if (placement.weight != discovery::Placement::default_weight) lines += " weight=" + std::to_string(placement.weight);
+    }
     if (result.ok() && lines.empty()) {
       std::cerr << "no live instance of '" << name << "'\n";
       return 0;

@@ -44,7 +44,7 @@ struct TlsClientOptions {
 
 struct RouterOptions {
   // Where systems are found: rpc://host:port, etcd://host:port[,...] or
-  // static://name=host:port[,...][;name=...]; rpcs:// and etcds:// over TLS
+  // static://name=host:port[@zone][*weight][,...][;name=...]; rpcs:// and etcds:// over TLS
   // (they need tls.ca_file).
   std::string discovery = "rpc://127.0.0.1:10200";
   // Your own discovery instead (routing/discovery.h): when set, `discovery`

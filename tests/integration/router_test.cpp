@@ -87,6 +87,29 @@ TEST(Router, RoundRobinSpreadsEvenly) {
   for (auto [address, count] : spread(router, 300)) EXPECT_EQ(count, 100) << address;
 }
 
+// CONTRACT §11 in library mode: RouterOptions::zone, weights from a
+// static:// URL, and set_drained.
+TEST(Router, KeepsCallsInItsZoneWeighsBackendsAndSkipsDrainedOnes) {
+  TestBackend a, b1, b2;
+  auto options = quiet_options("static://echo=" + a.address() + "@a," + b1.address() + "@b*300," + b2.address() + "@b");
+  options.zone = "b";
+  Router router(options);
+  auto seen = spread(router, 400);
+  EXPECT_EQ(seen.count(a.address()), 0u) << "zone a is not used while zone b serves";
+  EXPECT_NEAR(seen[b1.address()], 300, 12) << "weight 300 of 400 (round-robin, spread by weight)";
+  EXPECT_NEAR(seen[b2.address()], 100, 12);
+  EXPECT_EQ(router.set_drained("echo", b1.address(), true), Router::Drain::listed);
+  EXPECT_EQ(router.set_drained("echo", b2.address(), true), Router::Drain::listed);
+  EXPECT_EQ(spread(router, 20)[a.address()], 20) << "zone b drained: everything spills to zone a";
+  auto stats = router.stats();
+  ASSERT_EQ(stats.systems.size(), 1u);
+  EXPECT_GE(stats.systems[0].cross_zone_calls, 20u);
+  router.set_drained("echo", b1.address(), false);
+  EXPECT_EQ(router.set_drained("echo", "127.0.0.1:9", true), Router::Drain::not_listed);
+  // One of two zone b backends back (weight 300 of 400): 1.4 × 3/4 > 1, all near.
+  EXPECT_EQ(spread(router, 20)[b1.address()], 20);
+}
+
 TEST(Router, EveryStrategyReachesEveryBackend) {
   TestBackend a, b, c;
   Router router(quiet_options(static_url({&a, &b, &c})));
