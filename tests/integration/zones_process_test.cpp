@@ -321,3 +321,44 @@ TEST(SeveralRouterds, RegisterThemselvesAndProxyClientsSpreadOverThemAndMoveOnWh
 
 }  // namespace
 }  // namespace routing::test
+
+namespace routing::test {
+namespace {
+
+// A discoveryd that restarts is empty until the routerds register again: a
+// ProxyClient that follows it keeps the routerds it knows meanwhile.
+TEST(SeveralRouterds, AProxyClientKeepsItsRouterdsWhileARestartedDiscoverydIsEmpty) {
+  auto discoveryd = std::make_unique<Process>(
+      DISCOVERYD_PATH, std::vector<std::string>{"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"});
+  const auto port = discoveryd->wait_listening().value_or(0);
+  const std::string url = "rpc://127.0.0.1:" + std::to_string(port);
+  Process echod(ECHOD_PATH, {"--listen", "127.0.0.1:0", "--discovery", url, "--ttl-ms", "3000"});
+  ASSERT_TRUE(echod.wait_for_log("registered")) << echod.log();
+  // Leases of 3 s: re-registered a second after the restart at the latest.
+  Process routerd(ROUTERD_PATH, {"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--discovery", url,
+                                 "--register-as", "routerd", "--register-ttl-ms", "3000"});
+  ASSERT_TRUE(routerd.wait_for_log("registered")) << routerd.log();
+  ProxyClientOptions found;
+  found.discovery = url;
+  found.discovery_name = "routerd";
+  ProxyClient proxy(found);
+  ASSERT_TRUE(proxy.call("echo", 1, "x").ok());
+
+  discoveryd->signal(SIGKILL);
+  ASSERT_TRUE(discoveryd->wait_exit().has_value());
+  discoveryd = std::make_unique<Process>(
+      DISCOVERYD_PATH,
+      std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(port), "--admin", "127.0.0.1:0"});
+  ASSERT_TRUE(discoveryd->wait_listening().has_value()) << discoveryd->log();
+  int failed = 0;
+  std::string first_failure;
+  for (auto until = Clock::now() + 1500ms; Clock::now() < until;) {
+    Reply reply = proxy.call("echo", 1, "x");
+    if (!reply.ok() && failed++ == 0) first_failure = reply.payload;
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_EQ(failed, 0) << first_failure;
+}
+
+}  // namespace
+}  // namespace routing::test
