@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/trace_context.h"
 #include "rpc/codec.h"
+#include "rpc/host_port.h"
 #include "discovery/discovery.h"
 #include "routing/backend_tls.h"
 
@@ -64,15 +65,11 @@ ProxyClient make_proxy(const Common& c, std::optional<std::string> only = std::n
 // Every routerd the flags name: the --proxy list, or those registered as
 // --proxy-name in --proxy-discovery.
 std::vector<std::string> every_routerd(const Common& c) {
-  std::vector<std::string> out;
   if (c.proxy_discovery.empty()) {
-    for (std::size_t from = 0;;) {
-      auto comma = c.proxy.find(',', from);
-      auto one = c.proxy.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
-      if (std::find(out.begin(), out.end(), one) == out.end()) out.push_back(std::move(one));  // once each
-      if (comma == std::string::npos) return out;
-      from = comma + 1;
-    }
+    std::string error;
+    auto addresses = rpc::parse_address_list(c.proxy, error);  // checked by --proxy's validator already
+    if (!addresses) throw std::runtime_error(error);
+    return std::move(*addresses);
   }
   app::ControlLoop loop;
   // rpcs:// and etcds:// use the TLS flags, as ProxyClient's discovery does.
@@ -102,14 +99,8 @@ int on_every_routerd(const Common& c, const std::function<Reply(ProxyClient&)>& 
 CLI::Validator address_list_validator() {
   return CLI::Validator(
       [](const std::string& text) -> std::string {
-        for (std::size_t from = 0;;) {
-          auto comma = text.find(',', from);
-          auto one = text.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
-          if (auto problem = app::host_port_validator()(one); !problem.empty()) return problem;
-          if (one.ends_with(":0")) return "'" + one + "' needs a port a client can connect to, not 0";
-          if (comma == std::string::npos) return "";
-          from = comma + 1;
-        }
+        std::string error;
+        return rpc::parse_address_list(text, error) ? "" : error;
       },
       "HOST:PORT[,HOST:PORT...]");
 }

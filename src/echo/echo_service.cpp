@@ -24,22 +24,31 @@ std::optional<SlowEcho> parse_slow_echo(std::string_view payload) {
 
 namespace {
 
+// Waits `wait`, or less: a tagged call given up (cancelled, past its
+// deadline-ms, its client gone) stops waiting at once, its answer would go
+// nowhere. (An untagged one waits it out, for clients that half-close.)
+asio::awaitable<void> wait_unless_abandoned(rpc::CallContext& call, std::chrono::microseconds wait) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, wait);
+  if (call.id != 0) call.on_abandoned = [&timer] { timer.cancel(); };
+  co_await timer.async_wait(rpc::use_nothrow);
+  call.on_abandoned = nullptr;
+}
+
+// WHOAMI's answer: the advertised address, else the one listened on.
+std::string whoami(const rpc::Server& server, const std::string& advertised) {
+  return advertised.empty() ? rpc::format_host_port(server.local_endpoint()) : advertised;
+}
+
 // ECHO and WHOAMI answered after `delay` (EchoSpeed::answer_delay).
 void register_delayed(rpc::Server& server, std::string advertised, std::chrono::microseconds delay) {
-  auto after_delay = [delay](rpc::CallContext& call) -> asio::awaitable<void> {
-    asio::steady_timer timer(co_await asio::this_coro::executor, delay);
-    if (call.id != 0) call.on_abandoned = [&timer] { timer.cancel(); };
-    co_await timer.async_wait(rpc::use_nothrow);
-    call.on_abandoned = nullptr;
-  };
-  server.handle(echo_procedure, [after_delay](std::string payload, rpc::CallContext& call) -> asio::awaitable<Reply> {
-    co_await after_delay(call);
+  server.handle(echo_procedure, [delay](std::string payload, rpc::CallContext& call) -> asio::awaitable<Reply> {
+    co_await wait_unless_abandoned(call, delay);
     co_return Reply::success(std::move(payload));
   });
-  server.handle(whoami_procedure, [&server, after_delay, advertised = std::move(advertised)](
+  server.handle(whoami_procedure, [&server, delay, advertised = std::move(advertised)](
                                       std::string, rpc::CallContext& call) -> asio::awaitable<Reply> {
-    co_await after_delay(call);
-    co_return Reply::success(advertised.empty() ? rpc::format_host_port(server.local_endpoint()) : advertised);
+    co_await wait_unless_abandoned(call, delay);
+    co_return Reply::success(whoami(server, advertised));
   });
 }
 
@@ -55,7 +64,7 @@ void register_echo_service(rpc::Server& server, std::string advertised, EchoSpee
     });
     server.handle_callback(whoami_procedure, [&server, advertised](std::string&, rpc::CallContext&,
                                                                    rpc::Responder responder) {
-      responder.answer(Status::ok, advertised.empty() ? rpc::format_host_port(server.local_endpoint()) : advertised);
+      responder.answer(Status::ok, whoami(server, advertised));
     });
   }
 
@@ -73,13 +82,7 @@ void register_echo_service(rpc::Server& server, std::string advertised, EchoSpee
                                            "milliseconds in 0..3600000");
                   }
                   auto wait = std::chrono::duration_cast<std::chrono::microseconds>(request->delay / speed_now());
-                  // A tagged call given up (cancelled, past its deadline-ms, its client
-                  // gone) stops waiting at once: its answer would go nowhere. (An
-                  // untagged one answers as before, for clients that half-close.)
-                  asio::steady_timer timer(co_await asio::this_coro::executor, wait);
-                  if (call.id != 0) call.on_abandoned = [&timer] { timer.cancel(); };
-                  co_await timer.async_wait(rpc::use_nothrow);
-                  call.on_abandoned = nullptr;
+                  co_await wait_unless_abandoned(call, wait);
                   if (call.id != 0 && !call.wanted()) co_return Reply::error(Status::cancelled, "cancelled");
                   co_return Reply::success(std::string(request->text));
                 });

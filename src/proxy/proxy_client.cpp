@@ -57,17 +57,10 @@ using Targets = std::vector<std::shared_ptr<RouterdTarget>>;
 
 // The comma-separated addresses of ProxyClientOptions::address.
 std::vector<std::string> address_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t from = 0;
-  for (;;) {
-    auto comma = text.find(',', from);
-    std::string one = text.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
-    auto parsed = rpc::parse_host_port(one);
-    if (!parsed || parsed->port == 0) throw std::invalid_argument("ProxyClient: '" + one + "' is not host:port");
-    if (std::find(out.begin(), out.end(), one) == out.end()) out.push_back(std::move(one));  // once each
-    if (comma == std::string::npos) return out;
-    from = comma + 1;
-  }
+  std::string error;
+  auto addresses = rpc::parse_address_list(text, error);
+  if (!addresses) throw std::invalid_argument("ProxyClient: " + error);
+  return std::move(*addresses);
 }
 
 struct ProxyClient::Impl {

@@ -78,19 +78,22 @@ std::shared_ptr<System> SystemRegistry::find_or_create_cached(std::string_view n
   return system;
 }
 
-std::shared_ptr<System> SystemRegistry::operator_target(std::string_view name) {
+std::shared_ptr<System> SystemRegistry::operator_target(std::string_view name, bool within_cap) {
   std::lock_guard lock(mutex_);
-  unknown_.erase(std::string(name));
-  auto& slot = systems_[std::string(name)];
-  if (!slot) slot = make_system(std::string(name));
-  return slot;
+  if (auto found = systems_.find(std::string(name)); found != systems_.end()) return found->second;
+  if (within_cap && systems_.size() >= options_.get().max_systems) {
+    ++refused_;
+    return nullptr;
+  }
+  unknown_.erase(name);
+  return systems_[std::string(name)] = make_system(std::string(name));
 }
 
 bool SystemRegistry::set_strategy(std::string_view name, std::optional<std::string> system) {
   auto strategy = parse_strategy(name);
   if (!strategy) return false;
   if (system) {
-    operator_target(*system)->set_strategy(*strategy, true);
+    operator_target(*system, false)->set_strategy(*strategy, true);
     return true;
   }
   std::lock_guard lock(mutex_);
@@ -102,20 +105,14 @@ bool SystemRegistry::set_strategy(std::string_view name, std::optional<std::stri
 std::optional<System::DrainResult> SystemRegistry::set_drained(std::string_view system, std::string_view address,
                                                                bool drained) {
   std::shared_ptr<System> target;
-  {
-    std::lock_guard lock(mutex_);
+  if (drained) {
+    target = operator_target(system, true);
+    if (!target) return std::nullopt;
+  } else {
+    std::lock_guard lock(mutex_);  // nothing to undrain in a system not known: make none
     auto found = systems_.find(std::string(system));
-    if (found != systems_.end()) {
-      target = found->second;
-    } else if (!drained) {
-      return System::DrainResult::not_listed;  // nothing to undrain: make nothing
-    } else if (systems_.size() >= options_.get().max_systems) {
-      ++refused_;
-      return std::nullopt;  // an operator's drain counts against max_systems like any new system
-    } else {
-      unknown_.erase(system);
-      target = systems_[std::string(system)] = make_system(std::string(system));
-    }
+    if (found == systems_.end()) return System::DrainResult::not_listed;
+    target = found->second;
   }
   return target->set_drained(std::string(address), drained);
 }

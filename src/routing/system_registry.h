@@ -59,8 +59,9 @@ class SystemRegistry {
 
  private:
   // The system an operator's command names (SET_STRATEGY, DRAIN), made if
-  // new: even for a name remembered as unknown, or past max_systems.
-  std::shared_ptr<System> operator_target(std::string_view name);
+  // new, even for a name remembered as unknown; `within_cap`: not past
+  // max_systems (nullptr then, counted as refused).
+  std::shared_ptr<System> operator_target(std::string_view name, bool within_cap);
   // A new system, known to the agenda (under mutex_).
   std::shared_ptr<System> make_system(const std::string& name);
 

@@ -27,4 +27,20 @@ std::optional<HostPort> parse_host_port(std::string_view text) {
   return HostPort{std::string(host), static_cast<std::uint16_t>(port)};
 }
 
+std::optional<std::vector<std::string>> parse_address_list(std::string_view text, std::string& error) {
+  std::vector<std::string> out;
+  for (std::size_t from = 0;;) {
+    const auto comma = text.find(',', from);
+    const auto one = text.substr(from, comma == std::string_view::npos ? std::string_view::npos : comma - from);
+    auto parsed = parse_host_port(one);
+    if (!parsed || parsed->port == 0) {
+      error = "'" + std::string(one) + "' is not host:port with a port a client can connect to";
+      return std::nullopt;
+    }
+    if (std::find(out.begin(), out.end(), one) == out.end()) out.emplace_back(one);
+    if (comma == std::string_view::npos) return out;
+    from = comma + 1;
+  }
+}
+
 }  // namespace routing::rpc

@@ -1,4 +1,5 @@
 #include "rpc/address.h"
+#include "rpc/host_port.h"
 
 #include <gtest/gtest.h>
 
@@ -22,6 +23,17 @@ TEST(Address, RejectsEverythingElse) {
                           "::1:80", "[::1]", "[]:80", "a b:80", "host:123456", "http://h:80",
                           "h/x:80", "[::1:80"}) {
     EXPECT_FALSE(parse_host_port(bad)) << bad;
+  }
+}
+
+TEST(Address, ReadsAListOfAddressesEachOnce) {
+  std::string error;
+  auto list = parse_address_list("127.0.0.1:1,[::1]:2,127.0.0.1:1,db.example:3", error);
+  ASSERT_TRUE(list) << error;
+  EXPECT_EQ(*list, (std::vector<std::string>{"127.0.0.1:1", "[::1]:2", "db.example:3"}));
+  for (const char* bad : {"", ",", "127.0.0.1:1,", "127.0.0.1:1,,127.0.0.1:2", "127.0.0.1:0", "a:1,b"}) {
+    EXPECT_FALSE(parse_address_list(bad, error)) << bad;
+    EXPECT_NE(error.find("is not host:port"), std::string::npos) << bad << ": " << error;
   }
 }
 
