@@ -11,6 +11,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <memory>
 #include <string>
@@ -23,9 +27,13 @@ inline constexpr std::uint32_t tracked_procedure = 42;
 class TestBackend {
  public:
   explicit TestBackend(std::uint16_t port = 0) { start(port); }
-  ~TestBackend() { kill(); }
+  ~TestBackend() {
+    kill();
+    release_port();
+  }
 
   void start(std::uint16_t port = 0) {
+    release_port();
     rpc::ServerOptions options;
     options.listen = "127.0.0.1:" + std::to_string(port ? port : port_);
     options.drain_timeout = std::chrono::milliseconds(0);  // stop() cuts calls in flight
@@ -49,11 +57,15 @@ class TestBackend {
     port_ = server_->local_endpoint().port();
   }
   // Stops at once: connections are cut, calls in flight get no answer.
+  // Connects to its port are refused from then on: the port stays bound
+  // (without listening) until start(), so a listener made later in the test
+  // (a routerd on port 0) cannot be given it and answer in its place.
   void kill() {
     if (!server_) return;
     server_->stop();
     server_->wait();
     server_.reset();
+    reserve_port();
   }
 
   // Calls in flight across every TestBackend of the process at once.
@@ -85,7 +97,23 @@ class TestBackend {
     }
   }
 
+  void reserve_port() {
+    reserved_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int on = 1;  // its closed connections may linger in TIME_WAIT
+    ::setsockopt(reserved_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    sockaddr_in at{};
+    at.sin_family = AF_INET;
+    at.sin_port = htons(port_);
+    at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(reserved_, reinterpret_cast<const sockaddr*>(&at), sizeof at) != 0) release_port();
+  }
+  void release_port() {
+    if (reserved_ >= 0) ::close(reserved_);
+    reserved_ = -1;
+  }
+
   std::unique_ptr<rpc::Server> server_;
+  int reserved_ = -1;  // the port of a killed backend, bound so no one else takes it
   std::uint16_t port_ = 0;
   std::atomic<std::size_t> in_flight_{0};
   std::atomic<std::size_t> max_in_flight_{0};
