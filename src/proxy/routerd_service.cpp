@@ -1,6 +1,8 @@
 #include "proxy/routerd_service.h"
 
+#include "book/normalization.h"
 #include "common/json_args.h"
+#include "proxy/book_requests.h"
 #include "common/trace_context.h"
 #include "proxy/reported_systems.h"
 #include "proxy/route_args.h"
@@ -33,7 +35,10 @@ void RouterdService::register_procedures(rpc::Server& server) {
                          [this](std::string& payload, rpc::CallContext& call, rpc::Responder responder) {
                            route(payload, call, std::move(responder));
                          });
-  server.handle(set_strategy_procedure, bind(&RouterdService::set_strategy));
+  server.handle_callback(set_strategy_procedure,
+                         [this](std::string& payload, rpc::CallContext& call, rpc::Responder responder) {
+                           set_strategy(payload, call, std::move(responder));
+                         });
   server.handle(status_procedure, bind(&RouterdService::status));
   server.handle(authenticate_procedure, bind(&RouterdService::authenticate));
   server.handle(drain_procedure, bind(&RouterdService::drain));
@@ -74,9 +79,11 @@ void RouterdService::pass_on_call_keys(const rpc::CallContext& call, CallOptions
 
 void RouterdService::route(std::string_view payload, rpc::CallContext& call, rpc::Responder responder) {
   const auto start = Clock::now();
+  // The book's ROUTE (CONTRACT §12): its arguments, answered the book's way.
+  const bool book = book::looks_like_struct(payload);
   // Refused before routing: answered and logged like any call.
   auto refuse = [&](Reply refusal) {
-    finish_route(responder, core::CallOutcome{std::move(refusal)}, call, {}, 0, start, payload.size());
+    finish_route(responder, core::CallOutcome{std::move(refusal)}, call, {}, 0, start, payload.size(), book);
   };
   // A call read after its client hung up (it was pipelined behind another):
   // nobody waits for its answer.
@@ -87,7 +94,9 @@ void RouterdService::route(std::string_view payload, rpc::CallContext& call, rpc
   // Nothing below runs another route() on this thread before it is done with
   // `args` (answers given at once do not serve the connection's next frame).
   thread_local RouteArgs args;
-  if (auto error = parse_route_args(payload, args)) return refuse(Reply::error(Status::invalid_argument, *error));
+  if (auto error = book ? parse_book_route(payload, args) : parse_route_args(payload, args)) {
+    return refuse(Reply::error(Status::invalid_argument, *error));
+  }
   const std::size_t request_bytes = args.payload.size();
   if (!apply_caller_deadline(call, args.options, start)) {
     return refuse(Reply::error(Status::deadline_exceeded, "deadline exceeded before the call started"));
@@ -95,21 +104,21 @@ void RouterdService::route(std::string_view payload, rpc::CallContext& call, rpc
   pass_on_call_keys(call, args.options);
   if (auto denied = policy_.refuse_use(call.connection, "route to", args.name)) {
     core::CallOutcome refused{Reply::error(Status::permission_denied, std::move(*denied))};
-    return finish_route(responder, refused, call, args.name, args.procedure_id, start, request_bytes);
+    return finish_route(responder, refused, call, args.name, args.procedure_id, start, request_bytes, book);
   }
 
   // The rate limit sits before the router: a refused call takes no slot.
   if (!rate_limiter_.allow(args.name, start)) {
     count_rate_limited(args.name);
     core::CallOutcome refused{Reply::error(Status::resource_exhausted, "rate limit exceeded for '" + args.name + "'")};
-    return finish_route(responder, refused, call, args.name, args.procedure_id, start, request_bytes);
+    return finish_route(responder, refused, call, args.name, args.procedure_id, start, request_bytes, book);
   }
   // The responder keeps the connection, and so `call`, alive. The system's
   // name is kept only for the access log.
   std::string logged_name = access_log_.enabled() ? args.name : std::string();
   core::CallCompletion done = [this, responder = std::move(responder), &call, name = std::move(logged_name),
-                               procedure = args.procedure_id, start, request_bytes](core::CallOutcome& outcome) mutable {
-    finish_route(responder, outcome, call, name, procedure, start, request_bytes);
+                               procedure = args.procedure_id, book, start, request_bytes](core::CallOutcome& outcome) mutable {
+    finish_route(responder, outcome, call, name, procedure, start, request_bytes, book);
   };
   // A client that hangs up, cancels the call or lets its deadline pass gives
   // the call up at once (its slot and connection are freed): ServerConnection
@@ -132,7 +141,8 @@ void RouterdService::count_rate_limited(const std::string& name) {
 
 void RouterdService::finish_route(rpc::Responder& responder, const core::CallOutcome& outcome,
                                   const rpc::CallContext& call, std::string_view system,
-                                  std::uint32_t procedure, Clock::time_point start, std::size_t request_bytes) {
+                                  std::uint32_t procedure, Clock::time_point start, std::size_t request_bytes,
+                                  bool book) {
   request_bytes_.fetch_add(request_bytes, std::memory_order_relaxed);
   response_bytes_.fetch_add(outcome.reply.payload.size(), std::memory_order_relaxed);
   if (access_log_.enabled()) {
@@ -156,6 +166,7 @@ void RouterdService::finish_route(rpc::Responder& responder, const core::CallOut
                         .call_id = call.id,
                         .identity = call.connection.identity});
   }
+  if (book) return responder.answer_bare(book_answer(outcome.reply, outcome.from_backend));
   if (!outcome.from_backend) return responder.answer(router_error(outcome.reply.status, outcome.reply.payload));
   // Built in a per-thread buffer that keeps its capacity: no allocation per
   // answer. answer() copies it into the connection's output before it can
@@ -177,22 +188,37 @@ void RouterdService::finish_route(rpc::Responder& responder, const core::CallOut
   responder.answer(outcome.reply.status, wrapped);
 }
 
-asio::awaitable<Reply> RouterdService::set_strategy(std::string payload, rpc::CallContext& call) {
-  if (auto refusal = refuse_unauthenticated(call)) co_return router_error(refusal->status, refusal->payload);
-  if (auto denied = policy_.refuse_admin(call.connection, "SET_STRATEGY")) {
-    co_return router_error(Status::permission_denied, *denied);
+// routerd's SET_STRATEGY in JSON, or the book's ({strategy: "pick-2"}:
+// every system, answered `OK` or the reason in plain text).
+void RouterdService::set_strategy(std::string_view payload, rpc::CallContext& call, rpc::Responder responder) {
+  if (book::looks_like_struct(payload)) {
+    auto args = parse_book_set_strategy(payload);
+    Reply changed = args.error.empty() ? change_strategy(args.strategy, std::nullopt, call)
+                                       : Reply::error(Status::invalid_argument, args.error);
+    return responder.answer_bare(changed.ok() ? std::string_view("OK") : std::string_view(changed.payload));
   }
-  if (auto refusal = refuse_before_start()) co_return router_error(refusal->status, refusal->payload);
   common::JsonArgs args(payload);
   std::string strategy = args.required_string("strategy");
   auto name = args.optional_string("name");
   if (args.ok() && name && name->empty()) args.fail("field \"name\" must not be empty");
-  if (!args.ok()) co_return router_error(Status::invalid_argument, args.error());
-  if (!core_.load()->set_strategy(strategy, name)) {
-    co_return router_error(Status::invalid_argument, "unknown strategy '" + strategy +
-                                                         "' (round-robin, random, least-connections, pick-2, peak-ewma)");
+  Reply changed = args.ok() ? change_strategy(strategy, name, call) : Reply::error(Status::invalid_argument, args.error());
+  if (!changed.ok()) return responder.answer(router_error(changed.status, changed.payload));
+  responder.answer(Reply::success(boost::json::serialize(boost::json::object{{"strategy", strategy}})));
+}
+
+// The refusals and the change both forms share; the error's plain text.
+Reply RouterdService::change_strategy(const std::string& strategy, const std::optional<std::string>& name,
+                                      rpc::CallContext& call) {
+  if (auto refusal = refuse_unauthenticated(call)) return *refusal;
+  if (auto denied = policy_.refuse_admin(call.connection, "SET_STRATEGY")) {
+    return Reply::error(Status::permission_denied, *denied);
   }
-  co_return Reply::success(boost::json::serialize(boost::json::object{{"strategy", strategy}}));
+  if (auto refusal = refuse_before_start()) return *refusal;
+  if (!core_.load()->set_strategy(strategy, name)) {
+    return Reply::error(Status::invalid_argument,
+                        "unknown strategy '" + strategy + "' (round-robin, random, least-connections, pick-2, peak-ewma)");
+  }
+  return Reply::success("");
 }
 
 asio::awaitable<Reply> RouterdService::status(std::string payload, rpc::CallContext& call) {

@@ -100,6 +100,10 @@ class Responder {
 
   void answer(Status status, std::string_view payload);
   void answer(const Reply& reply) { answer(reply.status, reply.payload); }
+  // The book's transport (CONTRACT §12): `bytes` alone, no status and no
+  // line end, as the book's services answer. A tagged call is answered
+  // with status 0 instead (the book's clients send no tagged frames).
+  void answer_bare(std::string_view bytes);
   explicit operator bool() const { return connection_ != nullptr; }
 
  private:

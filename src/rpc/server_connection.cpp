@@ -368,12 +368,29 @@ void ServerConnection::run_coroutine_handler(const Handler& handler, CallContext
 }
 
 void ServerConnection::answer_call(Status status, std::string_view payload) {
-  if (cut_) return;  // answered by cut()
+  if (!end_call()) return;
+  queue_answer(status, payload);
+  after_answer();
+}
+
+void ServerConnection::answer_call_bare(std::string_view bytes) {
+  if (!end_call()) return;
+  output_.append(bytes);
+  if (!write_active_ && !write_queued_) write_soon();
+  after_answer();
+}
+
+// The untagged call is over: false when its answer goes nowhere (the call
+// was cut at the drain timeout, or the connection closed).
+bool ServerConnection::end_call() {
+  if (cut_) return false;
   in_call_ = false;
   call_.on_abandoned = nullptr;
   last_activity_ = common::coarse_now();
-  if (closed_) return;
-  queue_answer(status, payload);
+  return !closed_;
+}
+
+void ServerConnection::after_answer() {
   if (context_.close_after_answer) begin_shutdown();
   // Answered later (not from inside dispatch): serve what is buffered next.
   if (!dispatching_) serve_buffered();
@@ -400,6 +417,13 @@ void Responder::answer(Status status, std::string_view payload) {
   auto connection = std::move(connection_);
   if (slot_ == untagged) return connection->answer_call(status, payload);
   connection->answer_tagged(slot_, status, payload);
+}
+
+void Responder::answer_bare(std::string_view bytes) {
+  if (!connection_) return;
+  auto connection = std::move(connection_);
+  if (slot_ == untagged) return connection->answer_call_bare(bytes);
+  connection->answer_tagged(slot_, Status::ok, bytes);
 }
 
 asio::awaitable<void> ServerConnection::linger_then_close(std::shared_ptr<ServerConnection> self) {

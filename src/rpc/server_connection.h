@@ -86,6 +86,10 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void run_coroutine_handler(const Handler& handler, CallContext& call, Responder responder);
   // The pending call's answer (from its Responder).
   void answer_call(Status status, std::string_view payload);
+  // The same with the bare bytes of the book's transport (Responder::answer_bare).
+  void answer_call_bare(std::string_view bytes);
+  bool end_call();
+  void after_answer();
   // A tagged frame: answered here (ping, cancel, refusals) or started.
   void dispatch_tagged();
   bool refuse_tagged();

@@ -127,4 +127,14 @@ std::string RawSocket::read_all() {
   return std::exchange(buffer_, {});
 }
 
+std::optional<std::string> RawSocket::read_once(std::size_t max) {
+  pollfd pfd{fd_, POLLIN, 0};
+  if (::poll(&pfd, 1, static_cast<int>(timeout_.count())) <= 0) return std::nullopt;
+  std::string chunk(max, '\0');
+  ssize_t n = ::recv(fd_, chunk.data(), max, 0);
+  if (n < 0) return std::nullopt;
+  chunk.resize(static_cast<std::size_t>(n));
+  return chunk;
+}
+
 }  // namespace routing::test

@@ -36,6 +36,9 @@ class RawSocket {
   void shutdown_write();
   // Everything until the peer closes (or the timeout), after what read_line kept.
   std::string read_all();
+  // One recv() of at most `max` bytes, as the book's clients read an answer
+  // (CONTRACT §12): "" when the peer closed, nullopt on timeout or error.
+  std::optional<std::string> read_once(std::size_t max);
 
  private:
   int fd_ = -1;
