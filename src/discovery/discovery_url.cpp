@@ -104,7 +104,7 @@ DiscoveryUrl parse_discovery_url(std::string_view url) {
   auto separator = url.find("://");
   if (separator == std::string_view::npos) {
     throw std::invalid_argument("discovery URL '" + std::string(url) +
-                                "' has no scheme (rpc://, rpcs://, etcd://, etcds:// or static://)");
+                                "' has no scheme (rpc://, rpcs://, etcd://, etcds://, book:// or static://)");
   }
   DiscoveryUrl parsed;
   parsed.scheme = std::string(url.substr(0, separator));
@@ -117,9 +117,9 @@ DiscoveryUrl parse_discovery_url(std::string_view url) {
     parsed.scheme.pop_back();
     parsed.tls = true;
   }
-  if (parsed.scheme != "rpc" && parsed.scheme != "etcd") {
+  if (parsed.scheme != "rpc" && parsed.scheme != "etcd" && parsed.scheme != "book") {
     throw std::invalid_argument("discovery URL '" + std::string(url) + "': unknown scheme '" +
-                                parsed.scheme + "' (rpc, rpcs, etcd, etcds or static)");
+                                parsed.scheme + "' (rpc, rpcs, etcd, etcds, book or static)");
   }
   if (!body.empty() && body.back() == '/') body.remove_suffix(1);
   if (body.empty()) {
@@ -130,6 +130,9 @@ DiscoveryUrl parse_discovery_url(std::string_view url) {
   if (parsed.scheme == "rpc" && parsed.endpoints.size() != 1) {
     throw std::invalid_argument("discovery URL '" + std::string(url) +
                                 "': rpc:// takes one discoveryd address (use etcd:// for a cluster)");
+  }
+  if (parsed.scheme == "book" && parsed.endpoints.size() != 1) {
+    throw std::invalid_argument("discovery URL '" + std::string(url) + "': book:// takes one address");
   }
   return parsed;
 }

@@ -10,7 +10,7 @@
 namespace routing::discovery {
 
 struct DiscoveryUrl {
-  std::string scheme;                  // "rpc", "etcd" or "static"
+  std::string scheme;                  // "rpc", "etcd", "book" or "static"
   bool tls = false;                    // rpcs:// or etcds://: the same over TLS
   std::vector<std::string> endpoints;  // rpc/etcd: host:port, in order
   // static: name -> its addresses (sorted, each once) and their placements,

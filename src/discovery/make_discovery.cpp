@@ -1,4 +1,5 @@
 #include "discovery/discovery.h"
+#include "discovery/book_discovery.h"
 #include "discovery/discovery_url.h"
 #include "discovery/etcd_discovery.h"
 #include "discovery/rpc_discovery.h"
@@ -17,6 +18,9 @@ std::unique_ptr<Discovery> make_discovery(std::string_view url, boost::asio::any
   }
   if (parsed.scheme == "static") {
     return std::make_unique<StaticDiscovery>(std::move(executor), std::move(parsed.fixed), std::string(url));
+  }
+  if (parsed.scheme == "book") {
+    return std::make_unique<BookDiscovery>(std::move(executor), parsed.endpoints.front(), options);
   }
   if (parsed.scheme == "etcd") {
     return std::make_unique<EtcdDiscovery>(std::move(executor), std::move(parsed.endpoints), options);
