@@ -20,7 +20,7 @@ namespace {
 // A reload reports them and keeps their values (CONTRACT section 10).
 const std::set<std::string> restart_only{
     "listen", "threads", "max-connections", "idle-timeout-ms", "frame-timeout-ms", "max-frame-bytes",
-    "max-calls-per-connection", "trace-log", "zone", "register-as", "advertise", "register-ttl-ms",
+    "max-calls-per-connection", "trace-log", "zone", "book-systems", "register-as", "advertise", "register-ttl-ms",
     "drain-delay-ms", "drain-timeout-ms", "drain-quiet-ms", "log-format", "admin", "admin-max-connections",
     "discovery", "dns-refresh-ms", "dns-timeout-ms", "unknown-name-ttl-ms", "max-unknown-names",
     "auth-max-failures", "auth-failure-rate", "auth-failure-burst", "config"};

@@ -47,6 +47,11 @@ struct RouterOptions {
   // static://name=host:port[@zone][*weight][,...][;name=...]; rpcs:// and etcds:// over TLS
   // (they need tls.ca_file).
   std::string discovery = "rpc://127.0.0.1:10200";
+  // Systems whose backends are the book's services (CONTRACT §12,
+  // docs/book.md): spoken to in the book's transport (one request per
+  // connection, the answer read as the bytes that arrive), checked by TCP
+  // connect only. Every system is, when `discovery` is book://.
+  std::vector<std::string> book_systems{};
   // Your own discovery instead (routing/discovery.h): when set, `discovery`
   // is ignored and systems are looked up and followed through it. Shared,
   // as the router keeps using it until it is destroyed.

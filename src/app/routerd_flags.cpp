@@ -60,6 +60,9 @@ void add_routerd_flags(CLI::App& app, RouterdFlags& f) {
   app.add_option("--discovery", f.router.discovery,
                  "rpc://HOST:PORT, etcd://HOST:PORT[,...] or static://...; rpcs:// and etcds:// over TLS (--tls-ca)")
       ->check(discovery_url_validator())->capture_default_str();
+  app.add_option("--book-systems", f.router.book_systems,
+                 "systems whose backends are the book's services: spoken to in the book's transport (comma list)")
+      ->delimiter(',');
   app.add_option("--strategy", f.router.strategy, "round-robin, random, least-connections, pick-2 or peak-ewma")
       ->check(CLI::IsMember({"round-robin", "random", "least-connections", "pick-2", "peak-ewma"}))
       ->capture_default_str();

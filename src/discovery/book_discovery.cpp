@@ -37,9 +37,10 @@ std::optional<std::string> answer_field(std::string_view answer, std::string_vie
 // One call to the book's discovery at `address`.
 asio::awaitable<Reply> call_at(asio::any_io_executor executor, std::string address, std::chrono::milliseconds timeout,
                                std::uint32_t procedure, std::string payload) {
-  Reply reply = co_await book::call(executor, address, procedure, std::move(payload), {.timeout = timeout});
-  if (!reply.ok()) reply.payload = "the book's discovery at " + reply.payload;
-  co_return reply;
+  auto done = co_await book::exchange(executor, std::move(address), procedure, std::move(payload),
+                                      {.timeout = timeout, .connect_timeout = timeout});
+  if (!done.reply.ok()) done.reply.payload = "the book's discovery at " + done.reply.payload;
+  co_return std::move(done.reply);
 }
 
 template <typename T>

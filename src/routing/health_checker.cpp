@@ -63,7 +63,7 @@ asio::awaitable<void> HealthChecker::loop(std::shared_ptr<System> system, std::s
 
 asio::awaitable<void> HealthChecker::check(System& system, std::shared_ptr<Backend> backend) {
   // Named: GCC 12 miscompiles a co_await inside an if's condition.
-  const bool passed = co_await ping(backend);
+  const bool passed = co_await ping(system, backend);
   if (passed) {
     backend->health_failures = 0;
     if (!backend->healthy.exchange(true)) {
@@ -77,8 +77,9 @@ asio::awaitable<void> HealthChecker::check(System& system, std::shared_ptr<Backe
   }
 }
 
-asio::awaitable<bool> HealthChecker::ping(const std::shared_ptr<Backend>& backend) {
-  const bool connect_only = options_.get().health_check == "tcp";
+asio::awaitable<bool> HealthChecker::ping(const System& system, const std::shared_ptr<Backend>& backend) {
+  // The book's services have no ping (procedure 0 is an unknown procedure to them).
+  const bool connect_only = options_.get().health_check == "tcp" || system.speaks_book();
   if (auto borrowed = connect_only ? std::nullopt : pool_.borrow_oldest(*backend)) {
     Reply pong = co_await rpc::call_within(borrowed->connection.shared(), 0, "", options_.get().health_check_timeout);
     bool passed = pong.ok() && borrowed->connection.connection().is_open();

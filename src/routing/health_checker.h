@@ -44,7 +44,7 @@ class HealthChecker {
  private:
   boost::asio::awaitable<void> loop(std::shared_ptr<System> system, std::shared_ptr<boost::asio::steady_timer> timer);
   // Whether the backend answered within the check's timeout.
-  boost::asio::awaitable<bool> ping(const std::shared_ptr<Backend>& backend);
+  boost::asio::awaitable<bool> ping(const System& system, const std::shared_ptr<Backend>& backend);
 
   const LiveOptions& options_;
   const BackendTls& tls_;

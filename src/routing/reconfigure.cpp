@@ -25,6 +25,7 @@ void keep_what_needs_a_restart(RouterOptions& next, const RouterOptions& now) {
   next.max_unknown_names = now.max_unknown_names;
   next.trace_log = now.trace_log;
   next.zone = now.zone;  // backends' `local` flags were set with it
+  next.book_systems = now.book_systems;  // each system's transport is chosen when it is made
   // Other files may be named (reload_tls reads them); TLS on or off may not.
   if (next.tls.ca_file.empty() != now.tls.ca_file.empty()) next.tls = now.tls;
 }

@@ -147,6 +147,7 @@ class RouterCore {
   void on_answer(std::unique_ptr<LoopCall> call, Reply& reply, bool answered);
   boost::asio::awaitable<void> learn_backends(std::unique_ptr<LoopCall> call);
   boost::asio::awaitable<void> connect(std::unique_ptr<LoopCall> call);
+  boost::asio::awaitable<void> book_exchange(std::unique_ptr<LoopCall> call);
   void end_client_span(const LoopCall& call);
   static boost::asio::awaitable<bool> probe_tagged(rpc::ClientConnection& connection,
                                                    std::chrono::steady_clock::time_point until, std::string& error);

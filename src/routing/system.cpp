@@ -1,5 +1,7 @@
 #include "routing/system.h"
 
+#include "book/book_systems.h"
+
 #include "routing/zone_capacity.h"
 #include "rpc/address.h"
 
@@ -21,6 +23,7 @@ System::System(std::string name, const LiveOptions& live, Strategy strategy)
       budget(live.get().retry_ratio, live.get().min_retries_per_second),
       live_(live),
       name_(std::move(name)),
+      speaks_book_(book::speaks_book(live.get(), name_)),
       backends_(std::make_shared<const BackendList>()),
       connection_peak_(2 * live.get().pool_size),
       strategy_(strategy) {

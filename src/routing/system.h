@@ -31,6 +31,9 @@ class System : public std::enable_shared_from_this<System> {
   ~System();
 
   const std::string& name() const { return name_; }
+  // Its backends are the book's services (RouterOptions::book_systems):
+  // calls take the book's transport, checks are TCP connects.
+  bool speaks_book() const { return speaks_book_; }
   std::shared_ptr<const BackendList> backends() const {
     std::lock_guard lock(backends_mutex_);
     return backends_;
@@ -169,6 +172,7 @@ class System : public std::enable_shared_from_this<System> {
 
   const LiveOptions& live_;
   std::string name_;
+  const bool speaks_book_;
   // Swapped under a mutex, not std::atomic<std::shared_ptr>: libstdc++ 12's
   // load() unlocks with a relaxed store, a race ThreadSanitizer reports (and
   // the costs are the same: one locked instruction each way).

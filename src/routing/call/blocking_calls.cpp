@@ -50,6 +50,8 @@ CallOutcome RouterCore::call_blocking(std::string_view system, std::uint32_t pro
   CallOutcome refused;
   call.system = system_for_call(system, refused);
   if (!call.system) return refused;
+  // The book's transport runs on the loops (book/book_call.h).
+  if (call.system->speaks_book()) return call_on_a_worker(system, procedure, payload, options, arrival);
   call.system->touch(arrival);
   call.procedure = procedure;
   call.payload = payload;
@@ -91,6 +93,11 @@ CallOutcome RouterCore::call_blocking(std::string_view system, std::uint32_t pro
       }
       case Step::answer: {  // the request went out from the thread that granted the permit
         step = receive_handed_answer(call, flow);
+        break;
+      }
+      case Step::book_exchange: {  // not reached: such calls go to a worker (above)
+        book::Exchange refused_here{Reply::error(Status::internal, "internal error: a book call on a blocking path")};
+        step = flow.book_exchanged(call, refused_here, Clock::now());
         break;
       }
       case Step::finished:

@@ -7,6 +7,7 @@
 //   start ─▶ [learn_backends] ─▶ [wait_for_permit] ─▶ next attempt:
 //     pick a backend (none left: finished) ─▶ idle pooled connection
 //     (checked) ─▶ [exchange]   or   make room ─▶ [connect] ─▶ [exchange]
+//     (a system of the book's services: ─▶ [book_exchange], no pool)
 //   exchanged ─▶ answered or deadline: finished
 //             ─▶ failed: resend (Tries::try_another)? next attempt : finished
 //
@@ -17,6 +18,7 @@
 //   BasicPooledConnection<Connection> take(Backend&, time_point now);
 //   void give_back(BasicPooledConnection<Connection>, time_point now);
 //   void make_room(System&);  // takes a connection slot before connecting
+#include "book/book_call.h"
 #include "routing/call/call.h"
 
 #include <memory>
@@ -26,7 +28,9 @@ namespace routing::core {
 
 // `answer`: the request is out (sent for the call by the thread that handed
 // it its permit, blocking adapter only); read the answer, then `exchanged`.
-enum class Step { learn_backends, wait_for_permit, connect, exchange, answer, finished };
+// `book_exchange`: the whole exchange in the book's transport (a connection
+// of its own: book/book_call.h), then `book_exchanged`.
+enum class Step { learn_backends, wait_for_permit, connect, exchange, answer, book_exchange, finished };
 
 template <class Pools>
 class CallFlow {
@@ -51,6 +55,12 @@ class CallFlow {
   // The exchange ended at `now`: `answered` when `reply` is the backend's
   // answer, else it is the connection's failure.
   Step exchanged(TheCall& call, Reply& reply, bool answered, Clock::time_point now);
+  // The book's transport ended at `now` (the book's words for failures are
+  // read as their statuses: book::status_of_answer).
+  Step book_exchanged(TheCall& call, book::Exchange& exchange, Clock::time_point now);
+  // What the book_exchange step may take: the call's time left, and of it
+  // the connect timeout for connecting.
+  book::CallLimits book_limits(const TheCall& call, Clock::time_point now) const;
 
  private:
   // `now`: the arrival on the path without waits (no clock read), else a reading.

@@ -77,6 +77,10 @@ Step CallFlow<Pools>::next_attempt(TheCall& call, Clock::time_point now) {
   call.backend = system.pick(*list, call.tries.excluded(), now);
   if (!call.backend) return finish(call, CallOutcome{call.tries.no_backend_left(system, *list)}, now);
   call.attempt_start = now;
+  if (system.speaks_book()) {
+    call.backend->begin_call();
+    return Step::book_exchange;
+  }
   // An idle connection skips the handshake; take() checks it is still open.
   call.connection = pools_.take(*call.backend, now);
   if (!call.connection) {
@@ -145,6 +149,47 @@ Step CallFlow<Pools>::exchanged(TheCall& call, Reply& reply, bool answered, Cloc
     return finish(call, CallOutcome{std::move(attempt.reply)}, now);
   }
   keep_if_still_usable(call, now);  // one that saw an error is closed (a shared one: by the failure)
+  return attempt_failed(call, attempt);
+}
+
+template <class Pools>
+book::CallLimits CallFlow<Pools>::book_limits(const TheCall& call, Clock::time_point now) const {
+  auto ms = [](Clock::duration d) {
+    return std::max(std::chrono::ceil<std::chrono::milliseconds>(d), std::chrono::milliseconds(0));
+  };
+  return {.timeout = ms(call.deadline - now), .connect_timeout = ms(options_.connect_timeout),
+          .max_answer_bytes = options_.max_frame_bytes};
+}
+
+// The same classification as a pooled exchange: not sent (connecting
+// failed) may go to another backend; after sending, only what is
+// idempotent; the deadline ends the call.
+template <class Pools>
+Step CallFlow<Pools>::book_exchanged(TheCall& call, book::Exchange& exchange, Clock::time_point now) {
+  Backend& backend = *call.backend;
+  backend.end_call(now - call.attempt_start, now);
+  if (call.cancelled) return give_up(call, now);
+  Reply& reply = exchange.reply;
+  if (!exchange.sent) {
+    const bool timed_out = reply.status == Status::deadline_exceeded;
+    Attempt failed = connect_failed(backend, reply.payload, std::chrono::duration_cast<Clock::duration>(
+                                                                book_limits(call, call.attempt_start).connect_timeout),
+                                    now >= call.deadline, timed_out);
+    if (failed.end == AttemptEnd::deadline) call.system->record_missed_deadline(backend, call.attempt_start);
+    return attempt_failed(call, failed);
+  }
+  if (exchange.answered) reply.status = book::status_of_answer(reply.payload);
+  backend.calls.add(static_cast<int>(reply.status));
+  const AttemptEnd end = exchange_ended(exchange.answered, reply.status, now >= call.deadline);
+  if (end == AttemptEnd::answered) {
+    call.system->record_success(backend, now);
+    return finish(call, CallOutcome{std::move(reply), true}, now);
+  }
+  Attempt attempt{end, exchange_failure(backend, end, reply)};
+  if (end == AttemptEnd::deadline) {
+    call.system->record_missed_deadline(backend, call.attempt_start);
+    return finish(call, CallOutcome{std::move(attempt.reply)}, now);
+  }
   return attempt_failed(call, attempt);
 }
 

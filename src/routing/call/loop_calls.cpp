@@ -186,6 +186,9 @@ void RouterCore::advance(std::unique_ptr<LoopCall> call, Step step) {
     case Step::connect:
       asio::co_spawn(loop, connect(std::move(call)), asio::detached);
       return;
+    case Step::book_exchange:
+      asio::co_spawn(loop, book_exchange(std::move(call)), asio::detached);
+      return;
     case Step::answer:  // blocking adapter only
     case Step::exchange: {
       auto& wire = c.connection.connection();
@@ -272,6 +275,22 @@ asio::awaitable<void> RouterCore::connect(std::unique_ptr<LoopCall> call) {
     }
   }
   Step next = flow.connected(*call, std::move(fresh), error, limit);
+  advance(std::move(call), next);
+}
+
+// The book's transport: a connection per call, bounded by the deadline
+// (a caller who goes away cannot cut it shorter).
+asio::awaitable<void> RouterCore::book_exchange(std::unique_ptr<LoopCall> call) {
+  LoopPools pools{pools_, call->worker};
+  CallFlow flow(pools, options());
+  book::Exchange done;
+  if (const auto target = call->backend->endpoint.get()) {
+    done = co_await book::exchange(workers_[call->worker]->executor, *target, call->backend->address, call->procedure,
+                                   std::string(call->payload), flow.book_limits(*call, Clock::now()));
+  } else {
+    done.reply = Reply::error(Status::unavailable, call->backend->address + ": host not found");
+  }
+  Step next = flow.book_exchanged(*call, done, Clock::now());
   advance(std::move(call), next);
 }
 

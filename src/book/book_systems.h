@@ -1,0 +1,16 @@
+#pragma once
+// Which systems' backends are the book's services (CONTRACT §12): the one
+// rule, for the router core and its checks.
+#include <routing/router.h>
+
+#include <algorithm>
+#include <string_view>
+
+namespace routing::book {
+
+inline bool speaks_book(const RouterOptions& options, std::string_view system) {
+  if (options.discovery.starts_with("book://")) return true;
+  return std::find(options.book_systems.begin(), options.book_systems.end(), system) != options.book_systems.end();
+}
+
+}  // namespace routing::book
