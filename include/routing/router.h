@@ -43,7 +43,8 @@ struct TlsClientOptions {
 };
 
 struct RouterOptions {
-  // Where systems are found: rpc://host:port, etcd://host:port[,...] or
+  // Where systems are found: rpc://host:port, etcd://host:port[,...],
+  // book://host:port (the book's discovery: docs/book.md) or
   // static://name=host:port[@zone][*weight][,...][;name=...]; rpcs:// and etcds:// over TLS
   // (they need tls.ca_file).
   std::string discovery = "rpc://127.0.0.1:10200";

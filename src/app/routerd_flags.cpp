@@ -58,7 +58,7 @@ void add_routerd_flags(CLI::App& app, RouterdFlags& f) {
                  "(>= 1 s) for a request, else gets 503 and is closed")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}))->capture_default_str();
   app.add_option("--discovery", f.router.discovery,
-                 "rpc://HOST:PORT, etcd://HOST:PORT[,...] or static://...; rpcs:// and etcds:// over TLS (--tls-ca)")
+                 "rpc://HOST:PORT, etcd://HOST:PORT[,...], book://HOST:PORT or static://...; rpcs:// and etcds:// over TLS (--tls-ca)")
       ->check(discovery_url_validator())->capture_default_str();
   app.add_option("--book-systems", f.router.book_systems,
                  "systems whose backends are the book's services: spoken to in the book's transport (comma list)")

@@ -164,4 +164,9 @@ bool looks_like_struct(std::string_view payload) noexcept {
   return i < payload.size() && starts_name(payload[i]);
 }
 
+bool is_book_payload(std::string_view payload) {
+  std::string error;
+  return looks_like_struct(payload) && parse_struct(payload, error).has_value();
+}
+
 }  // namespace routing::book

@@ -58,5 +58,9 @@ class Writer {
 // JSON: `{`, optional spaces, then a field name's first character. JSON
 // objects start `{"` or `{}`, so the two cannot be confused.
 bool looks_like_struct(std::string_view payload) noexcept;
+// The same, and it reads as a struct: what routerd answers the book's way.
+// A payload that is neither JSON nor a struct (`{oops`) keeps routerd's own
+// answer: nothing says its sender is one of the book's clients.
+bool is_book_payload(std::string_view payload);
 
 }  // namespace routing::book

@@ -1,8 +1,9 @@
 #pragma once
-// The client side of discovery: one interface, three backends chosen by URL
-// (CONTRACT §5): rpc:// (discoveryd), etcd:// (an etcd v3 cluster) and
-// static:// (a fixed map); rpcs:// and etcds:// are the first two over TLS
-// (CONTRACT §9). See docs/discovery.md.
+// The client side of discovery: one interface, four backends chosen by URL
+// (CONTRACT §5): rpc:// (discoveryd), etcd:// (an etcd v3 cluster),
+// book:// (the book's discovery service, CONTRACT §12) and static:// (a fixed
+// map); rpcs:// and etcds:// are the first two over TLS (CONTRACT §9). See
+// docs/discovery.md.
 //
 // A Discovery object runs on the executor it was made with; its coroutines
 // may be awaited from any executor (they hop over and back). Failures are

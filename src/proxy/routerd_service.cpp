@@ -80,7 +80,7 @@ void RouterdService::pass_on_call_keys(const rpc::CallContext& call, CallOptions
 void RouterdService::route(std::string_view payload, rpc::CallContext& call, rpc::Responder responder) {
   const auto start = Clock::now();
   // The book's ROUTE (CONTRACT §12): its arguments, answered the book's way.
-  const bool book = book::looks_like_struct(payload);
+  const bool book = book::is_book_payload(payload);
   // Refused before routing: answered and logged like any call.
   auto refuse = [&](Reply refusal) {
     finish_route(responder, core::CallOutcome{std::move(refusal)}, call, {}, 0, start, payload.size(), book);
@@ -191,7 +191,7 @@ void RouterdService::finish_route(rpc::Responder& responder, const core::CallOut
 // routerd's SET_STRATEGY in JSON, or the book's ({strategy: "pick-2"}:
 // every system, answered `OK` or the reason in plain text).
 void RouterdService::set_strategy(std::string_view payload, rpc::CallContext& call, rpc::Responder responder) {
-  if (book::looks_like_struct(payload)) {
+  if (book::is_book_payload(payload)) {
     auto args = parse_book_set_strategy(payload);
     Reply changed = args.error.empty() ? change_strategy(args.strategy, std::nullopt, call)
                                        : Reply::error(Status::invalid_argument, args.error);

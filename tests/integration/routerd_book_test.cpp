@@ -73,8 +73,8 @@ TEST_F(RouterdBook, FailuresAreThePlainWordsTheBooksClientsKnow) {
   // SLOW_ECHO of 2 s against routerd's 300 ms deadline ("2000:x", its `:` escaped).
   EXPECT_EQ(book(1, R"({name: "echo",procedure_id: 2,payload: "2000\:x"})"), "Operation timed out");
   EXPECT_EQ(book(1, R"({name: "echo",procedure_id: 1})"), "invalid request: missing field 'payload'");
-  EXPECT_EQ(book(1, R"({name: "echo",procedure_id: 1,payload: "x})"),
-            "invalid request: a string or bracket is not closed");
+  // Not even a struct: nothing says a book client sent it, routerd's own answer.
+  EXPECT_EQ(book(1, R"({name: "echo",procedure_id: 1,payload: "x})")->substr(0, 2), "3:");
   // Still serving.
   EXPECT_EQ(book(1, R"({name: "echo",procedure_id: 1,payload: "after"})"), "after");
 }

@@ -104,6 +104,8 @@ TEST(BookNormalization, TellsTheBooksPayloadsFromJson) {
   EXPECT_FALSE(book::looks_like_struct("{}"));
   EXPECT_FALSE(book::looks_like_struct("hello"));
   EXPECT_FALSE(book::looks_like_struct(""));
+  EXPECT_TRUE(book::is_book_payload(R"({name: "echo"})"));
+  EXPECT_FALSE(book::is_book_payload("{oops"));  // routerd answers it as before: invalid JSON
 }
 
 TEST(BookRequests, ReadsTheBooksRoute) {
