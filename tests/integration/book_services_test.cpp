@@ -82,5 +82,25 @@ TEST(BookServices, TheLibraryCallsBookSystemsAndTheRestInItsOwnProtocol) {
   EXPECT_NE(ours.status, Status::ok);
 }
 
+TEST(BookServices, OurServersRegisterInTheBooksDiscovery) {
+  BookDiscoveryService discovery;
+  Process echod(ECHOD_PATH, {"--listen", "127.0.0.1:0", "--discovery", "book://" + discovery.address()});
+  auto echod_port = echod.wait_listening();
+  ASSERT_TRUE(echod_port) << echod.log();
+  Process routerd(ROUTERD_PATH, {"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--register-as", "routing",
+                                 "--discovery", "book://" + discovery.address()});
+  auto routerd_port = routerd.wait_listening();
+  ASSERT_TRUE(routerd_port) << routerd.log();
+  // Where the book's clients look for them (its discovery's LIST, QUERY).
+  EXPECT_TRUE(eventually([&] {
+    return discovery.listed("echo") == std::vector<std::string>{"127.0.0.1:" + std::to_string(*echod_port)};
+  }));
+  EXPECT_TRUE(eventually([&] {
+    return discovery.listed("routing") == std::vector<std::string>{"127.0.0.1:" + std::to_string(*routerd_port)};
+  }));
+  EXPECT_EQ(book_call(discovery.port(), 2, R"({name: "routing"})"),
+            R"({address: "127.0.0.1\:)" + std::to_string(*routerd_port) + "\"}");
+}
+
 }  // namespace
 }  // namespace routing::test
