@@ -51,7 +51,8 @@ struct RouterOptions {
   // Systems whose backends are the book's services (CONTRACT §12,
   // docs/book.md): spoken to in the book's transport (one request per
   // connection, the answer read as the bytes that arrive), checked by TCP
-  // connect only. Every system is, when `discovery` is book://.
+  // connect only. Empty: every system when `discovery` is book://, none
+  // otherwise.
   std::vector<std::string> book_systems{};
   // Your own discovery instead (routing/discovery.h): when set, `discovery`
   // is ignored and systems are looked up and followed through it. Shared,

@@ -58,7 +58,9 @@ asio::awaitable<Exchange> exchange(asio::any_io_executor executor, asio::ip::tcp
   Exchange done{Reply::success(std::string(chunk, n)), true, true};
   // What else is already here belongs to the answer too (no waiting: the
   // transport gives no other way to tell where an answer ends).
-  socket.non_blocking(true);
+  error_code blocking_ec;
+  socket.non_blocking(true, blocking_ec);
+  if (blocking_ec) co_return done;
   for (;;) {
     error_code more_ec;
     std::size_t more = socket.read_some(asio::buffer(chunk), more_ec);

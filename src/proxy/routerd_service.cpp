@@ -79,8 +79,9 @@ void RouterdService::pass_on_call_keys(const rpc::CallContext& call, CallOptions
 
 void RouterdService::route(std::string_view payload, rpc::CallContext& call, rpc::Responder responder) {
   const auto start = Clock::now();
-  // The book's ROUTE (CONTRACT §12): its arguments, answered the book's way.
-  const bool book = book::is_book_payload(payload);
+  // The book's ROUTE (CONTRACT §12): its arguments as sent (its transport
+  // has no escaping), answered the book's way.
+  const bool book = book::is_book_payload(call.payload_as_sent);
   // Refused before routing: answered and logged like any call.
   auto refuse = [&](Reply refusal) {
     finish_route(responder, core::CallOutcome{std::move(refusal)}, call, {}, 0, start, payload.size(), book);
@@ -94,7 +95,7 @@ void RouterdService::route(std::string_view payload, rpc::CallContext& call, rpc
   // Nothing below runs another route() on this thread before it is done with
   // `args` (answers given at once do not serve the connection's next frame).
   thread_local RouteArgs args;
-  if (auto error = book ? parse_book_route(payload, args) : parse_route_args(payload, args)) {
+  if (auto error = book ? parse_book_route(call.payload_as_sent, args) : parse_route_args(payload, args)) {
     return refuse(Reply::error(Status::invalid_argument, *error));
   }
   const std::size_t request_bytes = args.payload.size();
@@ -166,7 +167,7 @@ void RouterdService::finish_route(rpc::Responder& responder, const core::CallOut
                         .call_id = call.id,
                         .identity = call.connection.identity});
   }
-  if (book) return responder.answer_bare(book_answer(outcome.reply, outcome.from_backend));
+  if (book) return responder.answer_bare(book_answer(outcome.reply, outcome.from_backend), outcome.reply.status);
   if (!outcome.from_backend) return responder.answer(router_error(outcome.reply.status, outcome.reply.payload));
   // Built in a per-thread buffer that keeps its capacity: no allocation per
   // answer. answer() copies it into the connection's output before it can
@@ -189,36 +190,38 @@ void RouterdService::finish_route(rpc::Responder& responder, const core::CallOut
 }
 
 // routerd's SET_STRATEGY in JSON, or the book's ({strategy: "pick-2"}:
-// every system, answered `OK` or the reason in plain text).
+// every system, answered `OK` or the reason in plain text). Refusals come
+// before the arguments are read, whichever the form.
 void RouterdService::set_strategy(std::string_view payload, rpc::CallContext& call, rpc::Responder responder) {
-  if (book::is_book_payload(payload)) {
-    auto args = parse_book_set_strategy(payload);
-    Reply changed = args.error.empty() ? change_strategy(args.strategy, std::nullopt, call)
-                                       : Reply::error(Status::invalid_argument, args.error);
-    return responder.answer_bare(changed.ok() ? std::string_view("OK") : std::string_view(changed.payload));
-  }
-  common::JsonArgs args(payload);
-  std::string strategy = args.required_string("strategy");
-  auto name = args.optional_string("name");
-  if (args.ok() && name && name->empty()) args.fail("field \"name\" must not be empty");
-  Reply changed = args.ok() ? change_strategy(strategy, name, call) : Reply::error(Status::invalid_argument, args.error());
-  if (!changed.ok()) return responder.answer(router_error(changed.status, changed.payload));
-  responder.answer(Reply::success(boost::json::serialize(boost::json::object{{"strategy", strategy}})));
-}
-
-// The refusals and the change both forms share; the error's plain text.
-Reply RouterdService::change_strategy(const std::string& strategy, const std::optional<std::string>& name,
-                                      rpc::CallContext& call) {
-  if (auto refusal = refuse_unauthenticated(call)) return *refusal;
+  const bool book = book::is_book_payload(call.payload_as_sent);
+  auto refuse = [&](const Reply& error) {
+    if (book) return responder.answer_bare(error.payload, error.status);
+    responder.answer(router_error(error.status, error.payload));
+  };
+  if (auto refusal = refuse_unauthenticated(call)) return refuse(*refusal);
   if (auto denied = policy_.refuse_admin(call.connection, "SET_STRATEGY")) {
-    return Reply::error(Status::permission_denied, *denied);
+    return refuse(Reply::error(Status::permission_denied, *denied));
   }
-  if (auto refusal = refuse_before_start()) return *refusal;
+  if (auto refusal = refuse_before_start()) return refuse(*refusal);
+  std::string strategy;
+  std::optional<std::string> name;
+  if (book) {
+    auto args = parse_book_set_strategy(call.payload_as_sent);
+    if (!args.error.empty()) return refuse(Reply::error(Status::invalid_argument, args.error));
+    strategy = std::move(args.strategy);
+  } else {
+    common::JsonArgs args(payload);
+    strategy = args.required_string("strategy");
+    name = args.optional_string("name");
+    if (args.ok() && name && name->empty()) args.fail("field \"name\" must not be empty");
+    if (!args.ok()) return refuse(Reply::error(Status::invalid_argument, args.error()));
+  }
   if (!core_.load()->set_strategy(strategy, name)) {
-    return Reply::error(Status::invalid_argument,
-                        "unknown strategy '" + strategy + "' (round-robin, random, least-connections, pick-2, peak-ewma)");
+    return refuse(Reply::error(Status::invalid_argument, "unknown strategy '" + strategy +
+                                                             "' (round-robin, random, least-connections, pick-2, peak-ewma)"));
   }
-  return Reply::success("");
+  if (book) return responder.answer_bare("OK");
+  responder.answer(Reply::success(boost::json::serialize(boost::json::object{{"strategy", strategy}})));
 }
 
 asio::awaitable<Reply> RouterdService::status(std::string payload, rpc::CallContext& call) {

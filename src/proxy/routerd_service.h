@@ -49,7 +49,6 @@ class RouterdService {
                     std::string_view system, std::uint32_t procedure, std::chrono::steady_clock::time_point start,
                     std::size_t request_bytes, bool book);
   void set_strategy(std::string_view payload, rpc::CallContext& call, rpc::Responder responder);
-  Reply change_strategy(const std::string& strategy, const std::optional<std::string>& name, rpc::CallContext& call);
   boost::asio::awaitable<Reply> status(std::string payload, rpc::CallContext& call);
   // DRAIN and UNDRAIN of one backend (routerd_drain.cpp).
   boost::asio::awaitable<Reply> drain(std::string payload, rpc::CallContext& call);

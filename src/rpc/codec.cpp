@@ -280,7 +280,14 @@ FrameError parse_line(std::string_view line, Frame& frame) {
     return error;
   }
   frame.payload.clear();
-  append_unescaped(frame.payload, line.substr(colon + 1));
+  const std::string_view sent = line.substr(colon + 1);
+  append_unescaped(frame.payload, sent);
+  // Each escape read shortens the payload by one byte.
+  if (frame.payload.size() != sent.size()) {
+    frame.raw_payload.assign(sent);
+  } else {
+    frame.raw_payload.clear();
+  }
   return FrameError::none;
 }
 

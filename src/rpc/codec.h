@@ -96,6 +96,10 @@ struct Frame {
   std::uint32_t number = 0;
   std::uint64_t id = 0;  // the call id of a tagged frame; 0 for the line form
   std::string payload;   // decoded
+  // The payload as it came on the line, kept only when unescaping changed
+  // it (else empty: `payload` is it): the book's transport has no escaping
+  // (CONTRACT §12), and routerd reads the book's requests as sent.
+  std::string raw_payload;
   FrameKeys keys;        // meaningful only when id != 0
 };
 

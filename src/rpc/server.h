@@ -52,6 +52,9 @@ struct CallContext {
   ConnectionContext& connection;
   std::uint64_t id = 0;  // the tag of a tagged call; 0 for the line form
   std::uint32_t procedure = 0;  // set for tagged calls
+  // A callback handler's payload as it came on the line, before the line
+  // protocol's unescaping (Frame::raw_payload); valid as the payload is.
+  std::string_view payload_as_sent;
   Clock::time_point deadline = Clock::time_point::max();  // from deadline-ms
   std::string traceparent;  // as the caller sent it (tagged calls only)
   std::string request_id;
@@ -101,9 +104,9 @@ class Responder {
   void answer(Status status, std::string_view payload);
   void answer(const Reply& reply) { answer(reply.status, reply.payload); }
   // The book's transport (CONTRACT §12): `bytes` alone, no status and no
-  // line end, as the book's services answer. A tagged call is answered
-  // with status 0 instead (the book's clients send no tagged frames).
-  void answer_bare(std::string_view bytes);
+  // line end, as the book's services answer. A tagged call (the book's
+  // clients send none) is answered as usual, with `tagged_status`.
+  void answer_bare(std::string_view bytes, Status tagged_status = Status::ok);
   explicit operator bool() const { return connection_ != nullptr; }
 
  private:

@@ -340,6 +340,7 @@ void ServerConnection::start_call() {
   Responder responder(shared_from_this(), Responder::untagged);
   try {
     if (it->second.callback) {
+      call_.payload_as_sent = frame_.raw_payload.empty() ? std::string_view(frame_.payload) : frame_.raw_payload;
       it->second.callback(frame_.payload, call_, std::move(responder));
     } else {
       run_coroutine_handler(it->second.coroutine, call_, std::move(responder));
@@ -419,11 +420,11 @@ void Responder::answer(Status status, std::string_view payload) {
   connection->answer_tagged(slot_, status, payload);
 }
 
-void Responder::answer_bare(std::string_view bytes) {
+void Responder::answer_bare(std::string_view bytes, Status tagged_status) {
   if (!connection_) return;
   auto connection = std::move(connection_);
   if (slot_ == untagged) return connection->answer_call_bare(bytes);
-  connection->answer_tagged(slot_, Status::ok, bytes);
+  connection->answer_tagged(slot_, tagged_status, bytes);
 }
 
 asio::awaitable<void> ServerConnection::linger_then_close(std::shared_ptr<ServerConnection> self) {

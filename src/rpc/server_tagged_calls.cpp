@@ -73,6 +73,7 @@ void ServerConnection::start_tagged_call(const RegisteredHandler& handler) {
   Responder responder(shared_from_this(), slot);
   try {
     if (handler.callback) {
+      tagged.call.payload_as_sent = frame_.raw_payload.empty() ? std::string_view(frame_.payload) : frame_.raw_payload;
       handler.callback(frame_.payload, tagged.call, std::move(responder));
     } else {
       run_coroutine_handler(handler.coroutine, tagged.call, std::move(responder));

@@ -13,6 +13,11 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <optional>
 
 namespace routing::test {
@@ -25,7 +30,7 @@ const std::string hello_route = R"({name: "echo",procedure_id: 1,payload: "{mess
 TEST(BookServices, RouterdReplacesTheBooksRoutingService) {
   // The book's discovery with two of its echo servers registered (as they
   // register themselves), and routerd in place of the book's routing.
-  BookDiscoveryService discovery;
+  BookDiscoveryService discovery{60s};  // registered once: they must outlast the test
   BookEcho first, second;
   for (auto* echo : {&first, &second}) {
     ASSERT_EQ(book_call(discovery.port(), 1,
@@ -51,9 +56,16 @@ TEST(BookServices, RouterdReplacesTheBooksRoutingService) {
 
 TEST(BookServices, ACallThatCannotReachOneBookServerGoesToTheNext) {
   BookEcho live;
-  std::optional<BookEcho> dead{std::in_place};
-  const std::string dead_address = dead->address();
-  dead.reset();  // closed: connects are refused
+  // A port bound and not listening: connects are refused, and no one else
+  // can take it meanwhile.
+  const int reserved = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in at{};
+  at.sin_family = AF_INET;
+  at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(reserved, reinterpret_cast<sockaddr*>(&at), sizeof at), 0);
+  socklen_t length = sizeof at;
+  ::getsockname(reserved, reinterpret_cast<sockaddr*>(&at), &length);
+  const std::string dead_address = "127.0.0.1:" + std::to_string(ntohs(at.sin_port));
   Process routerd(ROUTERD_PATH, {"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--health-check-interval-ms",
                                  "0", "--book-systems", "echo", "--discovery",
                                  "static://echo=" + dead_address + "," + live.address()});
@@ -61,6 +73,7 @@ TEST(BookServices, ACallThatCannotReachOneBookServerGoesToTheNext) {
   ASSERT_TRUE(port) << routerd.log();
   for (int i = 0; i < 4; ++i) EXPECT_EQ(book_call(*port, 1, hello_route), "Hello RPC!");
   EXPECT_EQ(live.requests(), 4u);
+  ::close(reserved);
 }
 
 TEST(BookServices, TheLibraryCallsBookSystemsAndTheRestInItsOwnProtocol) {

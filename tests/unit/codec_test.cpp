@@ -52,6 +52,18 @@ TEST(Codec, KeepsLoneBackslashesLiterally) {
   EXPECT_EQ(unescape("\\x\\n"), "\\x\n");
 }
 
+// The payload as sent is kept when unescaping changed it (the book's
+// requests are read that way: CONTRACT §12), and only then.
+TEST(Codec, KeepsThePayloadAsSentWhenUnescapingChangedIt) {
+  Frame frame;
+  ASSERT_EQ(parse_line(R"(1:{text: "a\\b\:c\nd"})", frame), FrameError::none);
+  EXPECT_EQ(frame.payload, "{text: \"a\\b\\:c\nd\"}");
+  EXPECT_EQ(frame.raw_payload, R"({text: "a\\b\:c\nd"})");
+  ASSERT_EQ(parse_line(R"(1:{text: "a\:b"})", frame), FrameError::none);
+  EXPECT_EQ(frame.payload, R"({text: "a\:b"})");
+  EXPECT_TRUE(frame.raw_payload.empty());  // nothing changed: `payload` is it
+}
+
 TEST(Codec, PassesNulAndNonUtf8Through) {
   std::string payload = "a\0b\xff\xfe"s;
   EXPECT_EQ(escape(payload), payload);

@@ -284,11 +284,15 @@ asio::awaitable<void> RouterCore::book_exchange(std::unique_ptr<LoopCall> call) 
   LoopPools pools{pools_, call->worker};
   CallFlow flow(pools, options());
   book::Exchange done;
-  if (const auto target = call->backend->endpoint.get()) {
-    done = co_await book::exchange(workers_[call->worker]->executor, *target, call->backend->address, call->procedure,
-                                   std::string(call->payload), flow.book_limits(*call, Clock::now()));
-  } else {
-    done.reply = Reply::error(Status::unavailable, call->backend->address + ": host not found");
+  try {
+    if (const auto target = call->backend->endpoint.get()) {
+      done = co_await book::exchange(workers_[call->worker]->executor, *target, call->backend->address,
+                                     call->procedure, std::string(call->payload), flow.book_limits(*call, Clock::now()));
+    } else {
+      done.reply = Reply::error(Status::unavailable, call->backend->address + ": host not found");
+    }
+  } catch (const std::exception& e) {  // the slot and the call must still end
+    done = book::Exchange{Reply::error(Status::internal, std::string("internal error: ") + e.what()), true, false};
   }
   Step next = flow.book_exchanged(*call, done, Clock::now());
   advance(std::move(call), next);
