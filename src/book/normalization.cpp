@@ -116,6 +116,15 @@ std::optional<std::string> string_value(std::string_view raw) {
   return value;
 }
 
+std::optional<std::string> string_field(std::string_view text, std::string_view name) {
+  std::string error;
+  auto fields = parse_struct(text, error);
+  if (!fields) return std::nullopt;
+  auto raw = find(*fields, name);
+  if (!raw) return std::nullopt;
+  return string_value(*raw);
+}
+
 std::optional<std::int64_t> integer_value(std::string_view raw) {
   if (!raw.empty() && raw.front() == '+') raw.remove_prefix(1);
   std::int64_t value = 0;

@@ -37,6 +37,9 @@ std::optional<std::string_view> find(const Fields& fields, std::string_view name
 // A string value: one pair of surrounding quotes removed (if quoted) and
 // each `\x` read as `x`. nullopt if a quote is left open or it ends in `\`.
 std::optional<std::string> string_value(std::string_view raw);
+// The string field `name` of the struct `text`; nullopt when `text` is not
+// a struct, or has no such field, or it is not a string.
+std::optional<std::string> string_field(std::string_view text, std::string_view name);
 // An integer value (optional sign, decimal digits, within int64).
 std::optional<std::int64_t> integer_value(std::string_view raw);
 

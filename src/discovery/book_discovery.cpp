@@ -24,16 +24,6 @@ constexpr std::uint32_t list_procedure = 3;
 
 std::string name_args(const std::string& name) { return book::Writer().string("name", name).finish(); }
 
-// A string field of a book answer; nullopt when the answer is not a struct with it.
-std::optional<std::string> answer_field(std::string_view answer, std::string_view field) {
-  std::string error;
-  auto fields = book::parse_struct(answer, error);
-  if (!fields) return std::nullopt;
-  auto raw = book::find(*fields, field);
-  if (!raw) return std::nullopt;
-  return book::string_value(*raw);
-}
-
 // One call to the book's discovery at `address`.
 asio::awaitable<Reply> call_at(asio::any_io_executor executor, std::string address, std::chrono::milliseconds timeout,
                                std::uint32_t procedure, std::string payload) {
@@ -104,7 +94,7 @@ class BookWatchHandle final : public WatchHandle {
 }  // namespace
 
 std::optional<AddressSet> parse_book_list(std::string_view answer) {
-  auto joined = answer_field(answer, "addresses");
+  auto joined = book::string_field(answer, "addresses");
   if (!joined) return std::nullopt;
   AddressSet set;
   std::string_view rest = *joined;
@@ -129,7 +119,7 @@ asio::awaitable<Reply> BookDiscovery::call(std::uint32_t procedure, std::string 
 asio::awaitable<Result<std::string>> BookDiscovery::query(std::string name) {
   Reply reply = co_await call(query_procedure, name_args(name));
   if (!reply.ok()) co_return Result<std::string>::failure(reply.status, reply.payload);
-  auto address = answer_field(reply.payload, "address");
+  auto address = book::string_field(reply.payload, "address");
   if (!address) co_return malformed<std::string>("QUERY", reply);
   if (address->empty()) co_return Result<std::string>::failure(Status::not_found, "no live instance of '" + name + "'");
   co_return Result<std::string>{Status::ok, {}, std::move(*address)};

@@ -19,15 +19,6 @@ std::string trim(std::string text) {
   return text.substr(first, last - first + 1);
 }
 
-std::string field(const std::string& payload, std::string_view name) {
-  std::string error;
-  auto fields = book::parse_struct(payload, error);
-  if (!fields) return "";
-  auto raw = book::find(*fields, name);
-  if (!raw) return "";
-  return book::string_value(*raw).value_or("");
-}
-
 }  // namespace
 
 BookServer::BookServer(Handler handler) : handler_(std::move(handler)) {
@@ -107,10 +98,10 @@ std::vector<std::string> BookDiscoveryService::listed(const std::string& name) {
 }
 
 std::string BookDiscoveryService::answer(int procedure, const std::string& payload) {
-  const std::string name = field(payload, "name");
+  const std::string name = book::string_field(payload, "name").value_or("");
   switch (procedure) {
     case 1: {  // REGISTER: a known address only has its time refreshed (even under another name)
-      const std::string address = field(payload, "address");
+      const std::string address = book::string_field(payload, "address").value_or("");
       std::lock_guard lock(mutex_);
       auto known = std::find_if(entries_.begin(), entries_.end(), [&](const auto& e) { return e.first == address; });
       if (known != entries_.end()) {
@@ -136,7 +127,7 @@ std::string BookDiscoveryService::answer(int procedure, const std::string& paylo
 BookEcho::BookEcho()
     : server_([](int procedure, const std::string& payload) -> std::string {
         if (procedure != 1) return "Unknown procedure";
-        return field(payload, "message");
+        return book::string_field(payload, "message").value_or("");
       }) {}
 
 }  // namespace routing::test
