@@ -65,6 +65,9 @@ struct Backend {
   std::atomic<std::size_t> in_flight{0};
   std::atomic<std::size_t> open_connections{0};
   std::atomic<std::size_t> idle_connections{0};
+  // Tagged connections the pools lend to many calls (counted in
+  // open_connections as in use): at the system's bound each takes one more call.
+  std::atomic<std::size_t> shared_connections{0};
   std::atomic<bool> healthy{true};   // active health checks
   std::atomic<bool> removed{false};  // gone from discovery
   // Maintenance (DRAIN, System::set_drained): no new calls; those in
@@ -117,6 +120,13 @@ struct Backend {
   void end_call(std::chrono::steady_clock::duration took, std::chrono::steady_clock::time_point now);
   // Slow start: the share of calls this backend gets at `now`, 0.1 .. 1.
   double ramp_share(std::chrono::steady_clock::time_point now, std::chrono::nanoseconds window) const;
+
+  // Whether a call could go out on a connection already open (an idle one,
+  // or a shared one), without connecting.
+  bool has_connection_to_spare() const {
+    return idle_connections.load(std::memory_order_relaxed) > 0 ||
+           shared_connections.load(std::memory_order_relaxed) > 0;
+  }
 
   bool ejected(std::chrono::steady_clock::time_point now) const {
     return now.time_since_epoch().count() < ejected_until_ns.load(std::memory_order_relaxed);

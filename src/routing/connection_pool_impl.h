@@ -173,6 +173,7 @@ void BasicConnectionPool<Connection>::share(PooledConnection connection, Clock::
   auto& list = idle_[&connection.backend()];
   if (!list.backend) list.backend = connection.backend_shared();
   list.shared.push_back(Shared{std::move(connection), now});
+  list.backend->shared_connections.fetch_add(1, std::memory_order_relaxed);
 }
 
 template <class Connection>
@@ -206,6 +207,7 @@ bool BasicConnectionPool<Connection>::close_shared(BackendIdle& list, Unwanted u
       continue;
     }
     closed_one = closed_one || !dead;
+    list.backend->shared_connections.fetch_sub(1, std::memory_order_relaxed);
     entry = list.shared.erase(entry);  // its PooledConnection closes it
   }
   return closed_one;

@@ -53,8 +53,9 @@ asio::awaitable<void> HealthChecker::loop(std::shared_ptr<System> system, std::s
     co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
     if (stopping_ || system->retired()) break;
     if (!checks_on(options_.get())) continue;
-    auto list = system->backends();
-    for (const auto& backend : list->backends) {
+    // The backends this router may call (its aperture): a system of
+    // thousands costs the checks of the few it uses.
+    for (const auto& backend : system->in_aperture(*system->backends(), Clock::now())) {
       if (stopping_ || !checks_on(options_.get())) break;
       co_await check(*system, backend);
     }

@@ -1,6 +1,8 @@
 #pragma once
-// Active health checks: every health_check_interval each backend of a
-// system is pinged (procedure 0) on worker 0. `unhealthy_after` failures in
+// Active health checks: every health_check_interval each backend in a
+// system's aperture (the backends its calls may go to, System::in_aperture:
+// every backend unless the system has more than its connections) is pinged
+// (procedure 0) on worker 0. `unhealthy_after` failures in
 // a row take a backend out of balancing; one answer brings it back.
 //
 // A check borrows the backend's oldest idle pooled connection (so idle

@@ -18,11 +18,23 @@ namespace routing::core {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
+namespace {
+
+// Where a new system's aperture starts on its ring: at random, so that the
+// windows of many routers cover the backends evenly on average.
+double random_coordinate() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+}  // namespace
+
 System::System(std::string name, const LiveOptions& live, Strategy strategy)
     : limiter(live.get().pool_size, live.get().max_pending),
       budget(live.get().retry_ratio, live.get().min_retries_per_second),
       live_(live),
       name_(std::move(name)),
+      aperture_(random_coordinate()),
       speaks_book_(book::speaks_book(live.get(), name_)),
       backends_(std::make_shared<const BackendList>()),
       connection_peak_(2 * live.get().pool_size),
@@ -361,9 +373,21 @@ class CandidateSet {
 
 }  // namespace
 
+template <class Visit>
+void System::walk_aperture(const BackendList& list, bool zoned, Visit visit) const {
+  const std::size_t n = list.backends.size();
+  const std::size_t width = Aperture::width(n, connection_limit());
+  std::size_t near = 0, far = 0;
+  aperture_.walk(n, width, [&](std::size_t i) {
+    const Backend& backend = *list.backends[i];
+    std::size_t& taken = !zoned || backend.local.load(std::memory_order_relaxed) ? near : far;
+    if (taken < width && visit(i, backend)) ++taken;
+    return near < width || (zoned && far < width);
+  });
+}
+
 std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend* const> excluded,
                                      Clock::time_point now) {
-  CandidateSet set(list.backends.size());
   const auto recent_failures_since = (now - failed_recently).time_since_epoch().count();
   bool any_failed_recently = false;
   const RouterOptions& opts = options();  // one version for the whole pick
@@ -371,18 +395,26 @@ std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend
   // zone, weights once a backend has one (BM_Pick, docs/performance.md).
   const bool zoned = !opts.zone.empty();
   const bool weighted = weighted_.load(std::memory_order_relaxed);
+  auto weight_of = [weighted](const Backend& backend) {
+    return weighted ? backend.weight.load(std::memory_order_relaxed) : discovery::Placement::default_weight;
+  };
   ZoneCapacity zone;
-  for (std::size_t i = 0; i < list.backends.size(); ++i) {
-    const Backend& backend = *list.backends[i];
-    const bool available = backend.available(now);
-    const std::uint32_t weight =
-        weighted ? backend.weight.load(std::memory_order_relaxed) : discovery::Placement::default_weight;
-    if (zoned) zone.count(backend.local.load(std::memory_order_relaxed), weight, available);
-    if (!available) continue;
-    if (std::find(excluded.begin(), excluded.end(), &backend) != excluded.end()) continue;
-    set.add(i, Candidate{static_cast<std::uint32_t>(backend.in_flight.load(std::memory_order_relaxed)), weight, 0});
-    any_failed_recently |= backend.failed_ns.load(std::memory_order_relaxed) > recent_failures_since;
+  if (zoned) {
+    // The locality rule weighs the whole zone, not only the window.
+    for (const auto& backend : list.backends) {
+      zone.count(backend->local.load(std::memory_order_relaxed), weight_of(*backend), backend->available(now));
+    }
   }
+  const std::size_t width = Aperture::width(list.backends.size(), connection_limit());
+  CandidateSet set(std::min(list.backends.size(), zoned ? 2 * width : width));
+  walk_aperture(list, zoned, [&](std::size_t i, const Backend& backend) {
+    if (!backend.available(now)) return false;
+    if (std::find(excluded.begin(), excluded.end(), &backend) != excluded.end()) return false;
+    set.add(i, Candidate{static_cast<std::uint32_t>(backend.in_flight.load(std::memory_order_relaxed)),
+                         weight_of(backend), 0});
+    any_failed_recently |= backend.failed_ns.load(std::memory_order_relaxed) > recent_failures_since;
+    return true;
+  });
   if (set.size() == 0) return nullptr;
   if (any_failed_recently) {
     // A backend whose attempt just failed (it may be dying: its process
@@ -391,6 +423,13 @@ std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend
     set.prefer([&](std::size_t i) {
       return list.backends[i]->failed_ns.load(std::memory_order_relaxed) <= recent_failures_since;
     });
+  }
+  if (width < list.backends.size() && open_connections.load(std::memory_order_relaxed) >= connection_limit()) {
+    // Narrowed and at the bound on connections: a backend without one to
+    // spare would cost closing another's connection and connecting afresh,
+    // on most calls once calls in flight reach the bound (measured: 0.3x
+    // the calls/s of one backend; docs/performance.md, "Issue 25").
+    set.prefer([&](std::size_t i) { return list.backends[i]->has_connection_to_spare(); });
   }
   thread_local std::mt19937_64 rng{std::random_device{}()};
   if (opts.adaptive_pool) {
@@ -429,6 +468,15 @@ std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend
   auto chosen = list.backends[set.index(pick_backend(strategy_now, set.candidates(), ticket, rng, weighted))];
   if (!chosen->local.load(std::memory_order_relaxed)) cross_zone_picks.fetch_add(1, std::memory_order_relaxed);
   return chosen;
+}
+
+std::vector<std::shared_ptr<Backend>> System::in_aperture(const BackendList& list, Clock::time_point now) const {
+  std::vector<std::shared_ptr<Backend>> window;
+  walk_aperture(list, !options().zone.empty(), [&](std::size_t i, const Backend& backend) {
+    window.push_back(list.backends[i]);
+    return backend.available(now);
+  });
+  return window;
 }
 
 void System::begin_slow_start(Backend& backend, Clock::time_point from) {

@@ -4,6 +4,7 @@
 // figures. Shared by all workers; the backend list is an immutable snapshot
 // swapped atomically when discovery reports a change.
 #include "discovery/discovery.h"
+#include "routing/aperture.h"
 #include "routing/backend.h"
 #include "routing/dns_refresher.h"
 #include "routing/limiter.h"
@@ -86,9 +87,17 @@ class System : public std::enable_shared_from_this<System> {
   // `excluded` (and, with adaptive limits, below their limit if any is;
   // ramping ones by their slow-start share; one whose attempt failed within
   // `failed_recently` only if every other did too); nullptr if none.
+  // Only the backends in this router's aperture (aperture.h) are looked at:
+  // the cost of a pick grows with the window, not with the system.
   static constexpr std::chrono::milliseconds failed_recently{100};
   std::shared_ptr<Backend> pick(const BackendList& list, std::span<Backend* const> excluded,
                                 std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+  // The backends picks may choose now, in ring order: the aperture's window
+  // with the unavailable backends it reaches past (every backend when the
+  // window is not narrower than the list). Health checks cover these.
+  std::vector<std::shared_ptr<Backend>> in_aperture(const BackendList& list,
+                                                    std::chrono::steady_clock::time_point now) const;
+  const Aperture& aperture() const { return aperture_; }
 
   // At most this many connections open to the system: its limit (fixed
   // pools); adaptive pools twice the limit's recent peak, never less than
@@ -169,9 +178,16 @@ class System : public std::enable_shared_from_this<System> {
   void schedule_sweep(std::chrono::steady_clock::time_point at);
   // Adaptive pools: the system's limit from its available backends' limits.
   void apply_backend_limits(const BackendList& list, std::chrono::steady_clock::time_point now);
+  // Walks the aperture of `list` (one rule for picks and checks):
+  // `visit(index, backend)` says whether that backend fills a place in the
+  // window; the walk ends once the window is full (with `zoned`, full of
+  // near backends and full of far ones: the locality rule needs both).
+  template <class Visit>
+  void walk_aperture(const BackendList& list, bool zoned, Visit visit) const;
 
   const LiveOptions& live_;
   std::string name_;
+  const Aperture aperture_;  // this router's place on the system's ring, at random
   const bool speaks_book_;
   // Swapped under a mutex, not std::atomic<std::shared_ptr>: libstdc++ 12's
   // load() unlocks with a relaxed store, a race ThreadSanitizer reports (and

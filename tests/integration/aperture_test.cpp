@@ -1,0 +1,83 @@
+// The aperture through routing::Router against in-process backends: a
+// system with many more backends than its pool keeps reusing a few
+// connections, and health checks ping only the backends it may call.
+#include <routing/router.h>
+
+#include "support/eventually.h"
+#include "support/test_backend.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+namespace routing::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+struct Fleet {
+  explicit Fleet(int n) {
+    for (int i = 0; i < n; ++i) backends.push_back(std::make_unique<TestBackend>());
+  }
+  std::vector<TestBackend*> all() const {
+    std::vector<TestBackend*> raw;
+    for (const auto& backend : backends) raw.push_back(backend.get());
+    return raw;
+  }
+  std::uint64_t accepted() const {
+    std::uint64_t total = 0;
+    for (const auto& backend : backends) total += backend->accepted();
+    return total;
+  }
+  int touched() const {
+    int n = 0;
+    for (const auto& backend : backends) n += backend->accepted() > 0;
+    return n;
+  }
+  std::vector<std::unique_ptr<TestBackend>> backends;
+};
+
+// Without the aperture, 4 callers spread over 24 backends with a pool of 4
+// connect on almost every call (hundreds of connections).
+TEST(ApertureRouter, ManyBackendsBehindASmallPoolReuseItsConnections) {
+  Fleet fleet(24);
+  RouterOptions options;
+  options.discovery = static_url(fleet.all());
+  options.pool_size = 4;
+  options.health_check_interval = 0ms;
+  Router router(options);
+  std::atomic<int> failed{0}, calls{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 4; ++t) {
+    callers.emplace_back([&] {
+      for (int i = 0; i < 300; ++i) {
+        if (!router.call("echo", 1, "x").ok()) ++failed;
+        ++calls;
+      }
+    });
+  }
+  for (auto& caller : callers) caller.join();
+  EXPECT_EQ(failed, 0);
+  EXPECT_LE(fleet.touched(), 4);
+  EXPECT_LE(fleet.accepted(), 12u) << "of " << calls << " calls";
+}
+
+TEST(ApertureRouter, HealthChecksPingOnlyTheBackendsInTheAperture) {
+  Fleet fleet(12);
+  RouterOptions options;
+  options.discovery = static_url(fleet.all());
+  options.pool_size = 2;
+  options.health_check_interval = 20ms;
+  Router router(options);
+  ASSERT_TRUE(router.call("echo", 1, "x").ok());  // the system exists from here
+  // Checks every 20 ms: a dozen rounds.
+  EXPECT_TRUE(eventually([&] { return fleet.accepted() >= 6; }, 2s));
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(fleet.touched(), 2);
+}
+
+}  // namespace
+}  // namespace routing::test
