@@ -17,6 +17,7 @@ PACKAGES=(
   libsystemd-dev                      # sd_notify (src/app/service_notify.cpp)
   libssl-dev openssl                  # TLS (src/rpc/tls/), and the tests' certificates
   dpkg-dev file binutils              # cpack -G DEB (dpkg-shlibdeps) and its test's checks
+  iproute2                            # bench_scale.sh: loopback up in its own network namespace
 )
 
 missing=()

@@ -36,6 +36,9 @@ using Clock = std::chrono::steady_clock;
 struct Settings {
   std::string direct, proxy, discovery;
   std::string system = "echo";
+  // More than 1: calls go to systems <system>0 .. <system>N-1 in turn (each
+  // caller from its own place), to measure what many systems cost.
+  std::size_t systems = 1;
   std::uint32_t procedure = 1;
   std::size_t payload_bytes = 16;
   std::optional<std::string> payload;  // given as is (e.g. SLOW_ECHO's "<ms>:<text>"), else payload_bytes of 'x' 
@@ -84,6 +87,13 @@ class LineSocket {
   std::string buffer_;
 };
 
+std::vector<std::string> system_names(const Settings& s) {
+  if (s.systems <= 1) return {s.system};
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < s.systems; ++i) names.push_back(s.system + std::to_string(i));
+  return names;
+}
+
 std::function<Caller()> caller_factory(const Settings& s, Router* router) {
   std::string payload = s.payload ? *s.payload : std::string(s.payload_bytes, 'x');
   if (!s.direct.empty()) {
@@ -99,10 +109,17 @@ std::function<Caller()> caller_factory(const Settings& s, Router* router) {
   }
   CallOptions options{.timeout = std::chrono::milliseconds(s.timeout_ms), .idempotent = s.idempotent};
   if (!s.proxy.empty()) {
-    std::string frame = rpc::encode_frame(proxy::route_procedure, proxy::route_args_json(s.system, s.procedure, payload, options));
-    return [frame, address = s.proxy, tls = s.tls_context] {
+    auto frames = std::make_shared<std::vector<std::string>>();
+    for (const auto& system : system_names(s)) {
+      frames->push_back(rpc::encode_frame(proxy::route_procedure, proxy::route_args_json(system, s.procedure, payload, options)));
+    }
+    auto next_caller = std::make_shared<std::atomic<std::size_t>>(0);
+    return [frames, next_caller, address = s.proxy, tls = s.tls_context] {
       auto socket = std::make_shared<LineSocket>(address, tls);
-      return [socket, frame, line = std::string()](std::string* who) mutable {
+      // Callers start spread over the systems (a prime stride apart).
+      std::size_t turn = next_caller->fetch_add(1) * 7919;
+      return [socket, frames, turn, line = std::string()](std::string* who) mutable {
+        const std::string& frame = (*frames)[turn++ % frames->size()];
         if (!socket->exchange(frame, line)) return false;
         bool ok = line.rfind("0:", 0) == 0;
         if (who) *who = ok ? proxy::unwrap_answer(Reply{Status::ok, rpc::unescape(line.substr(2))}).payload : "";
@@ -110,9 +127,11 @@ std::function<Caller()> caller_factory(const Settings& s, Router* router) {
       };
     };
   }
-  return [router, payload, options, system = s.system, procedure = s.procedure] {
-    return [=](std::string* who) {
-      Reply reply = router->call(system, procedure, payload, options);
+  auto systems = std::make_shared<const std::vector<std::string>>(system_names(s));
+  auto next_caller = std::make_shared<std::atomic<std::size_t>>(0);
+  return [router, payload, options, systems, next_caller, procedure = s.procedure] {
+    return [=, turn = next_caller->fetch_add(1) * 7919](std::string* who) mutable {
+      Reply reply = router->call((*systems)[turn++ % systems->size()], procedure, payload, options);
       if (who) *who = reply.payload;
       return reply.ok();
     };
@@ -223,6 +242,8 @@ int main(int argc, char** argv) {
   direct->excludes(proxy)->excludes(discovery);
   proxy->excludes(discovery);
   cli.add_option("--system", s.system, "system name (proxy and library modes)")->capture_default_str();
+  cli.add_option("--systems", s.systems, "proxy and library modes: spread calls over this many systems, <system>0, <system>1, ...")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))->capture_default_str();
   cli.add_option("--procedure", s.procedure, "procedure id (3 = WHOAMI also reports the spread)")->capture_default_str();
   cli.add_option("--payload-bytes", s.payload_bytes, "payload size")->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20))->capture_default_str();
   cli.add_option("--payload", s.payload, "send this payload instead (e.g. '2:x' for SLOW_ECHO, procedure 2)");

@@ -81,7 +81,8 @@ struct Backend {
   std::atomic<std::int64_t> ejected_until_ns{0};
   std::atomic<bool> failing{false};  // the outlier record has failures to clear
   // When it last answered a call (steady clock, ns): a deadline missed here
-  // while other backends answered marks this one as the outlier.
+  // while other backends answered marks this one as the outlier; an answer
+  // within a health check interval stands in for the check's ping.
   std::atomic<std::int64_t> answered_ns{0};
   // Attempts that failed (refused, broken, closed): when it moves, idle
   // connections to this backend are checked before reuse, however recently

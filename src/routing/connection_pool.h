@@ -150,6 +150,12 @@ class BasicConnectionPool {
   // Back at the head of its backend's idle list with its idle time kept, so
   // borrowing never delays its idle timeout; closed if it broke meanwhile.
   void put_back(Borrowed borrowed);
+  // A health check's lease of the least loaded shared (tagged) connection to
+  // `backend`, however many calls it carries (a check is one more); empty
+  // if there is none. Given back with give_back_lent, which notes no use:
+  // checks never keep a connection from reaching the idle timeout.
+  PooledConnection lend_shared(Backend& backend);
+  void give_back_lent(PooledConnection lease);
   // Closes the oldest idle connection of `system` (any backend); false if
   // this worker has none.
   bool evict_one(const System& system);
@@ -183,7 +189,8 @@ class BasicConnectionPool {
                                 Clock::time_point now);
   Shared* choose_shared(BackendIdle& list, Backend& backend, std::size_t calls_per_connection);
   void share(PooledConnection connection, Clock::time_point now);
-  void return_lease(PooledConnection lease, Clock::time_point now);
+  // `used_at`: when the shared connection was last used (nullopt: a check's, not noted).
+  void return_lease(PooledConnection lease, std::optional<Clock::time_point> used_at);
   // Closes the shared connections that are closed, or carry no call and
   // `unwanted` says so; true when one was closed by `unwanted`.
   template <class Unwanted>

@@ -177,14 +177,14 @@ void BasicConnectionPool<Connection>::share(PooledConnection connection, Clock::
 }
 
 template <class Connection>
-void BasicConnectionPool<Connection>::return_lease(PooledConnection lease, Clock::time_point now) {
+void BasicConnectionPool<Connection>::return_lease(PooledConnection lease, std::optional<Clock::time_point> used_at) {
   Backend& backend = lease.backend();
   auto it = idle_.find(&backend);
   if (it == idle_.end()) return;
   auto& list = it->second;  // keeps the backend alive
   const Connection* leased = lease.shared().get();
   for (Shared& entry : list.shared) {
-    if (entry.connection.shared().get() == leased) entry.last_used = now;
+    if (used_at && entry.connection.shared().get() == leased) entry.last_used = *used_at;
   }
   lease.close();  // first: a connection counting its leases carries one call less now
   // Drains as an idle one would (after_use): once it carries no call.
@@ -211,6 +211,29 @@ bool BasicConnectionPool<Connection>::close_shared(BackendIdle& list, Unwanted u
     entry = list.shared.erase(entry);  // its PooledConnection closes it
   }
   return closed_one;
+}
+
+template <class Connection>
+auto BasicConnectionPool<Connection>::lend_shared(Backend& backend) -> PooledConnection {
+  auto it = idle_.find(&backend);
+  if (it == idle_.end() || closed_) return {};
+  auto& list = it->second;
+  close_shared(list, [](const Shared&) { return false; });  // the dead ones
+  Shared* least_loaded = nullptr;
+  for (Shared& entry : list.shared) {
+    if (!least_loaded || pool_detail::calls_on(entry.connection.connection()) <
+                             pool_detail::calls_on(least_loaded->connection.connection())) {
+      least_loaded = &entry;
+    }
+  }
+  if (!least_loaded) return {};
+  pool_detail::note_lease(least_loaded->connection.connection(), true);
+  return PooledConnection::lease(least_loaded->connection.shared(), least_loaded->connection.backend_shared());
+}
+
+template <class Connection>
+void BasicConnectionPool<Connection>::give_back_lent(PooledConnection lease) {
+  return_lease(std::move(lease), std::nullopt);
 }
 
 template <class Connection>

@@ -2,13 +2,17 @@
 // Active health checks: every health_check_interval each backend in a
 // system's aperture (the backends its calls may go to, System::in_aperture:
 // every backend unless the system has more than its connections) is pinged
-// (procedure 0) on worker 0. `unhealthy_after` failures in
+// (procedure 0) on worker 0, unless it answered a call within the last
+// interval: that counts as a passed check, so checks cost nothing under load
+// and grow with the backends nobody calls. `unhealthy_after` failures in
 // a row take a backend out of balancing; one answer brings it back.
 //
 // A check borrows the backend's oldest idle pooled connection (so idle
 // connections are exercised too) and puts it back where it was, with its
 // idle time untouched: checks never keep an idle connection from reaching
-// the idle timeout. With none idle it opens one of its own, outside the
+// the idle timeout. A backend speaking tagged frames is pinged on its least
+// loaded shared connection, beside the calls it carries (no use noted
+// either). With neither it opens one of its own, outside the
 // system's bound (so a backend that holds every pooled connection without
 // answering is still checked: busy systems cannot starve their checks), and
 // closes it after the check (the pool holds only what calls left).
@@ -45,6 +49,9 @@ class HealthChecker {
 
  private:
   boost::asio::awaitable<void> loop(std::shared_ptr<System> system, std::shared_ptr<boost::asio::steady_timer> timer);
+  // Whether `backend` answered a call within the last check interval (a
+  // check it passes without a ping).
+  bool answered_recently(const Backend& backend, std::chrono::steady_clock::time_point now) const;
   // Whether the backend answered within the check's timeout.
   boost::asio::awaitable<bool> ping(const System& system, const std::shared_ptr<Backend>& backend);
 

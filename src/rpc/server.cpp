@@ -273,7 +273,7 @@ void Server::wait() {
 ServerStats Server::stats() const {
   return {shared_->open.load(),        shared_->accepted.load(),       shared_->rejected.load(),
           shared_->evicted.load(),     shared_->accept_backoff.errors(), shared_->tls_handshakes.load(),
-          shared_->tls_resumed.load(), shared_->tls_failures.total()};
+          shared_->tls_resumed.load(), shared_->tls_failures.total(), shared_->pings.load()};
 }
 
 std::shared_ptr<const tls::Context> Server::tls_context() const { return shared_->tls.load(); }

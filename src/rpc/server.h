@@ -130,6 +130,7 @@ struct ServerStats {
   std::uint64_t tls_handshakes_total = 0;          // completed (resumed ones included)
   std::uint64_t tls_resumed_total = 0;             // completed by resuming a session
   std::uint64_t tls_handshake_failures_total = 0;  // refused before any procedure ran
+  std::uint64_t pings_total = 0;                   // procedure 0 answered (health checks)
 };
 
 class Server {

@@ -331,7 +331,10 @@ void ServerConnection::dispatch() {
 
 void ServerConnection::start_call() {
   const std::uint32_t procedure = frame_.number;
-  if (procedure == 0) return answer_call(Status::ok, "pong");
+  if (procedure == 0) {
+    shared_.pings.fetch_add(1, std::memory_order_relaxed);
+    return answer_call(Status::ok, "pong");
+  }
   auto it = shared_.handlers.find(procedure);
   if (it == shared_.handlers.end()) {
     return answer_call(Status::unimplemented, "unknown procedure " + std::to_string(procedure));

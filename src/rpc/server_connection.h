@@ -40,6 +40,7 @@ struct ServerShared {
   std::atomic<std::uint64_t> accepted{0};
   std::atomic<std::uint64_t> rejected{0};
   std::atomic<std::uint64_t> evicted{0};
+  std::atomic<std::uint64_t> pings{0};  // procedure 0 (health checks), cancels not counted
 };
 
 // The live connections of one worker, touched only on that worker's thread.

@@ -44,6 +44,8 @@ bool ServerConnection::refuse_tagged() {
   if (frame_.number == 0) {
     if (frame_.keys.cancel != 0) {
       if (auto slot = tagged_.find(frame_.keys.cancel)) give_up_tagged(*slot, Status::cancelled, "cancelled");
+    } else {
+      shared_.pings.fetch_add(1, std::memory_order_relaxed);
     }
     queue_tagged_answer(Status::ok, id, "pong");
     return true;

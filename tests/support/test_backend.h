@@ -82,6 +82,8 @@ class TestBackend {
   std::size_t open_connections() const { return server_ ? server_->stats().open_connections : 0; }
   // Connections accepted since the last start().
   std::uint64_t accepted() const { return server_ ? server_->stats().accepted_total : 0; }
+  // Pings (procedure 0: health checks) answered since the last start().
+  std::uint64_t pings() const { return server_ ? server_->stats().pings_total : 0; }
 
  private:
   struct Tracker {
