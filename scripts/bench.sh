@@ -150,6 +150,7 @@ if [ "$smoke" = 1 ]; then
   grep -q 'BM_Encode' <<<"$codec" || bad="$bad codec_bench"
   bash scripts/bench_adaptive.sh --smoke || bad="$bad bench_adaptive"
   bash scripts/bench_zones.sh --smoke || bad="$bad bench_zones"
+  bash scripts/bench_scale.sh --smoke || bad="$bad bench_scale"
   if [ -n "$bad" ]; then
     echo "bench smoke: FAILED: $bad"
     cat "$results"

@@ -26,7 +26,8 @@ if [ -z "${ROUTING_SCALE_NETNS:-}" ]; then
   exec env ROUTING_SCALE_NETNS=1 unshare -n bash "$0" "$@"
 fi
 ip link set lo up
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+# 100,000 systems hold a connection each, in routerd and in echod.
+ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 seconds="${1:-3}"
 smoke=0
@@ -47,9 +48,12 @@ backends() {
     for (i = 0; i < n; i++) printf "%s127.%d.%d.%d:%d", (i ? "," : ""), 1 + int(i / 62500), int(i / 250) % 250, 1 + i % 250, p
   }'
 }
-# systems N: a static map of N systems s0..sN-1, each with the one echod.
+# systems N: a static map of N systems s0..sN-1, each with a backend of its
+# own address (one destination for all would run out of ephemeral ports).
 systems() {
-  awk -v n="$1" -v p="$echo_port" 'BEGIN { for (i = 0; i < n; i++) printf "%ss%d=127.0.0.1:%d", (i ? ";" : ""), i, p }'
+  awk -v n="$1" -v p="$echo_port" 'BEGIN {
+    for (i = 0; i < n; i++) printf "%ss%d=127.%d.%d.%d:%d", (i ? ";" : ""), i, 1 + int(i / 62500), int(i / 250) % 250, 1 + i % 250, p
+  }'
 }
 
 # row AXIS VALUE LABEL DISCOVERY ROUTEBENCH-FLAGS ROUTERD-FLAGS...: one

@@ -1,5 +1,5 @@
 #pragma once
-// The aperture (docs/balancing.md, "Aperture"): which of a system's backends
+// The aperture (docs/architecture.md, "Aperture"): which of a system's backends
 // one router sends calls to when it has more backends than connections.
 //
 // A router may keep at most `connection_limit` connections open to a system
