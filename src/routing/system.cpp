@@ -374,9 +374,8 @@ class CandidateSet {
 }  // namespace
 
 template <class Visit>
-void System::walk_aperture(const BackendList& list, bool zoned, Visit visit) const {
+void System::walk_aperture(const BackendList& list, bool zoned, std::size_t width, Visit visit) const {
   const std::size_t n = list.backends.size();
-  const std::size_t width = Aperture::width(n, connection_limit());
   std::size_t near = 0, far = 0;
   aperture_.walk(n, width, [&](std::size_t i) {
     const Backend& backend = *list.backends[i];
@@ -405,9 +404,10 @@ std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend
       zone.count(backend->local.load(std::memory_order_relaxed), weight_of(*backend), backend->available(now));
     }
   }
+  // Read once: the candidate set is sized by it.
   const std::size_t width = Aperture::width(list.backends.size(), connection_limit());
   CandidateSet set(std::min(list.backends.size(), zoned ? 2 * width : width));
-  walk_aperture(list, zoned, [&](std::size_t i, const Backend& backend) {
+  walk_aperture(list, zoned, width, [&](std::size_t i, const Backend& backend) {
     if (!backend.available(now)) return false;
     if (std::find(excluded.begin(), excluded.end(), &backend) != excluded.end()) return false;
     set.add(i, Candidate{static_cast<std::uint32_t>(backend.in_flight.load(std::memory_order_relaxed)),
@@ -423,13 +423,6 @@ std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend
     set.prefer([&](std::size_t i) {
       return list.backends[i]->failed_ns.load(std::memory_order_relaxed) <= recent_failures_since;
     });
-  }
-  if (width < list.backends.size() && open_connections.load(std::memory_order_relaxed) >= connection_limit()) {
-    // Narrowed and at the bound on connections: a backend without one to
-    // spare would cost closing another's connection and connecting afresh,
-    // on most calls once calls in flight reach the bound (measured: 0.3x
-    // the calls/s of one backend; docs/performance.md, "Issue 25").
-    set.prefer([&](std::size_t i) { return list.backends[i]->has_connection_to_spare(); });
   }
   thread_local std::mt19937_64 rng{std::random_device{}()};
   if (opts.adaptive_pool) {
@@ -455,6 +448,14 @@ std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend
       return share >= 1.0 || draw(rng) < share;
     });
   }
+  if (width < list.backends.size() && open_connections.load(std::memory_order_relaxed) >= connection_limit()) {
+    // Last of the preferences (locality, adaptive limits and slow start
+    // come first). Narrowed and at the bound on connections: a backend without one to
+    // spare would cost closing another's connection and connecting afresh,
+    // on most calls once calls in flight reach the bound (measured: 0.3x
+    // the calls/s of one backend; docs/performance.md, "Issue 25").
+    set.prefer([&](std::size_t i) { return list.backends[i]->has_connection_to_spare(); });
+  }
   const Strategy strategy_now = strategy();
   if (strategy_now == Strategy::peak_ewma) {
     // Its two choices drawn here, so that only their estimates are computed.
@@ -472,7 +473,8 @@ std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend
 
 std::vector<std::shared_ptr<Backend>> System::in_aperture(const BackendList& list, Clock::time_point now) const {
   std::vector<std::shared_ptr<Backend>> window;
-  walk_aperture(list, !options().zone.empty(), [&](std::size_t i, const Backend& backend) {
+  walk_aperture(list, !options().zone.empty(), Aperture::width(list.backends.size(), connection_limit()),
+                [&](std::size_t i, const Backend& backend) {
     window.push_back(list.backends[i]);
     return backend.available(now);
   });

@@ -178,12 +178,13 @@ class System : public std::enable_shared_from_this<System> {
   void schedule_sweep(std::chrono::steady_clock::time_point at);
   // Adaptive pools: the system's limit from its available backends' limits.
   void apply_backend_limits(const BackendList& list, std::chrono::steady_clock::time_point now);
-  // Walks the aperture of `list` (one rule for picks and checks):
-  // `visit(index, backend)` says whether that backend fills a place in the
-  // window; the walk ends once the window is full (with `zoned`, full of
+  // Walks the aperture of `list` (one rule for picks and checks), `width`
+  // places wide (read once by the caller: the connection limit may move
+  // meanwhile): `visit(index, backend)` says whether that backend fills a
+  // place; the walk ends once the window is full (with `zoned`, full of
   // near backends and full of far ones: the locality rule needs both).
   template <class Visit>
-  void walk_aperture(const BackendList& list, bool zoned, Visit visit) const;
+  void walk_aperture(const BackendList& list, bool zoned, std::size_t width, Visit visit) const;
 
   const LiveOptions& live_;
   std::string name_;

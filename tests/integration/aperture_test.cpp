@@ -65,7 +65,9 @@ TEST(ApertureRouter, ManyBackendsBehindASmallPoolReuseItsConnections) {
   for (auto& caller : callers) caller.join();
   EXPECT_EQ(failed, 0);
   EXPECT_LE(fleet.touched(), 4);
-  EXPECT_LE(fleet.accepted(), 12u) << "of " << calls << " calls";
+  // Pick and take are not one step: two callers may pick the same backend's
+  // one spare connection, and the second connects. Without the aperture: ~1,200.
+  EXPECT_LE(fleet.accepted(), 24u) << "of " << calls << " calls";
 }
 
 TEST(ApertureRouter, HealthChecksPingOnlyTheBackendsInTheAperture) {
@@ -89,18 +91,18 @@ TEST(ApertureRouter, ABackendAnsweringCallsIsNotPinged) {
   TestBackend backend;
   RouterOptions options;
   options.discovery = static_url({&backend});
-  options.health_check_interval = 30ms;
+  options.health_check_interval = 300ms;  // calls every ~2 ms: far inside it even on a loaded machine
   Router router(options);
   ASSERT_TRUE(router.call("echo", 1, "x").ok());
   // A new connection asks once whether the backend speaks tagged frames: a ping too.
   const auto probes = backend.pings();
-  const auto until = Clock::now() + 400ms;
+  const auto until = Clock::now() + 1s;
   while (Clock::now() < until) {
     ASSERT_TRUE(router.call("echo", 1, "x").ok());
     std::this_thread::sleep_for(2ms);
   }
   EXPECT_EQ(backend.pings(), probes);
-  EXPECT_TRUE(eventually([&] { return backend.pings() >= probes + 2; }, 2s));
+  EXPECT_TRUE(eventually([&] { return backend.pings() >= probes + 2; }, 5s));
 }
 
 // A tagged backend is pinged on the shared connection its calls use: a

@@ -158,6 +158,14 @@ TEST(Aperture, ABackendJoiningMovesTheWindowByOneAtMost) {
   int shared = 0;
   for (const auto& address : after) shared += kept.contains(address);
   EXPECT_GE(shared, 9);
+  // And one joining before every other (so before the window's start).
+  all.push_back("127.0.0.0:1");
+  system.set_backends(all);
+  auto again = window_of(system);
+  kept = std::set<std::string>(after.begin(), after.end());
+  shared = 0;
+  for (const auto& address : again) shared += kept.contains(address);
+  EXPECT_GE(shared, 9);
 }
 
 TEST(Aperture, ZonedWindowsHoldNearAndFarBackends) {
