@@ -32,10 +32,6 @@ class Aperture {
   static std::size_t width(std::size_t backends, std::size_t connection_limit) {
     return std::min(backends, std::max<std::size_t>(connection_limit, 1));
   }
-  // Whether a system of `backends` is narrowed at all.
-  static bool narrows(std::size_t backends, std::size_t connection_limit) {
-    return width(backends, connection_limit) < backends;
-  }
   // The index the window starts at, among `backends` (> 0).
   std::size_t first(std::size_t backends) const {
     return std::min(backends - 1, static_cast<std::size_t>(coordinate_ * static_cast<double>(backends)));

@@ -188,6 +188,8 @@ class BasicConnectionPool {
   PooledConnection lease_shared(BackendIdle& list, Backend& backend, std::size_t calls_per_connection,
                                 Clock::time_point now);
   Shared* choose_shared(BackendIdle& list, Backend& backend, std::size_t calls_per_connection);
+  // The shared connection of `list` carrying the fewest calls; null if none.
+  static Shared* least_loaded(BackendIdle& list);
   void share(PooledConnection connection, Clock::time_point now);
   // `used_at`: when the shared connection was last used (nullopt: a check's, not noted).
   void return_lease(PooledConnection lease, std::optional<Clock::time_point> used_at);

@@ -152,20 +152,30 @@ template <class Connection>
 auto BasicConnectionPool<Connection>::choose_shared(BackendIdle& list, Backend& backend,
                                                     std::size_t calls_per_connection) -> Shared* {
   Shared* fullest_below = nullptr;
-  Shared* least_loaded = nullptr;
   for (Shared& entry : list.shared) {
     const std::size_t calls = pool_detail::calls_on(entry.connection.connection());
     if (calls < calls_per_connection &&
         (!fullest_below || calls > pool_detail::calls_on(fullest_below->connection.connection()))) {
       fullest_below = &entry;
     }
-    if (!least_loaded || calls < pool_detail::calls_on(least_loaded->connection.connection())) least_loaded = &entry;
   }
   if (fullest_below) return fullest_below;
   if (backend.system.open_connections.load(std::memory_order_relaxed) >= backend.system.connection_limit()) {
-    return least_loaded;
+    return least_loaded(list);
   }
   return nullptr;
+}
+
+template <class Connection>
+auto BasicConnectionPool<Connection>::least_loaded(BackendIdle& list) -> Shared* {
+  Shared* least = nullptr;
+  for (Shared& entry : list.shared) {
+    if (!least || pool_detail::calls_on(entry.connection.connection()) <
+                      pool_detail::calls_on(least->connection.connection())) {
+      least = &entry;
+    }
+  }
+  return least;
 }
 
 template <class Connection>
@@ -219,16 +229,10 @@ auto BasicConnectionPool<Connection>::lend_shared(Backend& backend) -> PooledCon
   if (it == idle_.end() || closed_) return {};
   auto& list = it->second;
   close_shared(list, [](const Shared&) { return false; });  // the dead ones
-  Shared* least_loaded = nullptr;
-  for (Shared& entry : list.shared) {
-    if (!least_loaded || pool_detail::calls_on(entry.connection.connection()) <
-                             pool_detail::calls_on(least_loaded->connection.connection())) {
-      least_loaded = &entry;
-    }
-  }
-  if (!least_loaded) return {};
-  pool_detail::note_lease(least_loaded->connection.connection(), true);
-  return PooledConnection::lease(least_loaded->connection.shared(), least_loaded->connection.backend_shared());
+  Shared* chosen = least_loaded(list);
+  if (!chosen) return {};
+  pool_detail::note_lease(chosen->connection.connection(), true);
+  return PooledConnection::lease(chosen->connection.shared(), chosen->connection.backend_shared());
 }
 
 template <class Connection>

@@ -40,6 +40,14 @@ struct Fleet {
     for (const auto& backend : backends) n += backend->accepted() > 0;
     return n;
   }
+  // A router over the fleet with this pool size and check interval.
+  RouterOptions options(std::size_t pool_size, std::chrono::milliseconds check_interval) const {
+    RouterOptions options;
+    options.discovery = static_url(all());
+    options.pool_size = pool_size;
+    options.health_check_interval = check_interval;
+    return options;
+  }
   std::vector<std::unique_ptr<TestBackend>> backends;
 };
 
@@ -47,11 +55,7 @@ struct Fleet {
 // connect on almost every call (hundreds of connections).
 TEST(ApertureRouter, ManyBackendsBehindASmallPoolReuseItsConnections) {
   Fleet fleet(24);
-  RouterOptions options;
-  options.discovery = static_url(fleet.all());
-  options.pool_size = 4;
-  options.health_check_interval = 0ms;
-  Router router(options);
+  Router router(fleet.options(4, 0ms));
   std::atomic<int> failed{0}, calls{0};
   std::vector<std::thread> callers;
   for (int t = 0; t < 4; ++t) {
@@ -72,11 +76,7 @@ TEST(ApertureRouter, ManyBackendsBehindASmallPoolReuseItsConnections) {
 
 TEST(ApertureRouter, HealthChecksPingOnlyTheBackendsInTheAperture) {
   Fleet fleet(12);
-  RouterOptions options;
-  options.discovery = static_url(fleet.all());
-  options.pool_size = 2;
-  options.health_check_interval = 20ms;
-  Router router(options);
+  Router router(fleet.options(2, 20ms));
   ASSERT_TRUE(router.call("echo", 1, "x").ok());  // the system exists from here
   // Checks every 20 ms: a dozen rounds.
   EXPECT_TRUE(eventually([&] { return fleet.accepted() >= 6; }, 2s));
