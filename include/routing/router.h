@@ -16,6 +16,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -110,6 +111,11 @@ struct RouterOptions {
   std::chrono::milliseconds health_check_interval{1000};
   std::chrono::milliseconds health_check_timeout{500};
   unsigned unhealthy_after = 2;
+  // At most this many pings a second, over every system (a round of checks
+  // starts at most this × the interval): past that many backends nobody
+  // calls, each is checked less often than every interval. Backends that
+  // answered a call within the interval pass without a ping, uncounted.
+  std::size_t max_health_checks_per_second = 1000;
 
   // Passive ejection: a backend whose calls fail (connection refused or
   // broken) `eject_after` times in a row is ejected for base × the number of

@@ -15,7 +15,9 @@ using Clock = std::chrono::steady_clock;
 
 HealthChecker::HealthChecker(const LiveOptions& options, asio::any_io_executor loop, ConnectionPool& pool,
                              const BackendTls& tls)
-    : options_(options), tls_(tls), loop_(std::move(loop)), pool_(pool) {}
+    : options_(options), tls_(tls), loop_(std::move(loop)), pool_(pool), timer_(loop_) {
+  asio::co_spawn(loop_, this->loop(), asio::detached);
+}
 
 namespace {
 
@@ -23,68 +25,122 @@ bool checks_on(const RouterOptions& options) {
   return options.health_check_interval.count() > 0 && options.health_check != "off";
 }
 
-// While checks are off the loop only waits for a reload to wake it.
+// While checks are off the schedule only waits for a reload to wake it.
 constexpr std::chrono::hours checks_off_wait{24};
 
-// Checks turned off (a reload): what they had taken out comes back, as no
-// check will bring it back any more. Passive ejection still applies.
-void forget_check_results(System& system) {
-  for (const auto& backend : system.backends()->backends) {
-    backend->health_failures = 0;
-    backend->healthy = true;
-  }
+}  // namespace
+
+void HealthChecker::watch(const std::shared_ptr<System>& system) {
+  asio::post(loop_, [this, weak = std::weak_ptr<System>(system)] { systems_.push_back(weak); });
 }
 
-}  // namespace
+void HealthChecker::wake() {
+  asio::post(loop_, [this] { timer_.cancel(); });
+}
+
+void HealthChecker::stop() {
+  stopping_ = true;
+  wake();
+}
 
 bool HealthChecker::answered_recently(const Backend& backend, Clock::time_point now) const {
   const auto interval = std::chrono::duration_cast<Clock::duration>(options_.get().health_check_interval);
   return backend.answered_ns.load(std::memory_order_relaxed) > (now - interval).time_since_epoch().count();
 }
 
-void HealthChecker::watch(const std::shared_ptr<System>& system) {
-  // Even with checks off: a reload may turn them on (wake() then re-reads).
-  auto timer = std::make_shared<asio::steady_timer>(loop_);
-  system->set_health_timer(timer);
-  asio::co_spawn(loop_, loop(system, timer), asio::detached);
+std::size_t HealthChecker::round_budget() const {
+  const auto& options = options_.get();
+  const auto per_round = options.max_health_checks_per_second * options.health_check_interval.count() / 1000;
+  return std::max<std::size_t>(per_round, 1);
 }
 
-asio::awaitable<void> HealthChecker::loop(std::shared_ptr<System> system, std::shared_ptr<asio::steady_timer> timer) {
-  while (!stopping_ && !system->retired()) {
-    const bool on = checks_on(options_.get());
-    if (!on) forget_check_results(*system);  // also what a round under way when they turned off took out
-    timer->expires_after(on ? std::chrono::duration_cast<Clock::duration>(options_.get().health_check_interval)
-                            : std::chrono::duration_cast<Clock::duration>(checks_off_wait));
-    co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
-    if (stopping_ || system->retired()) break;
-    if (!checks_on(options_.get())) continue;
-    // The backends this router may call (its aperture): a system of
-    // thousands costs the checks of the few it uses.
-    for (const auto& backend : system->in_aperture(*system->backends(), Clock::now())) {
-      if (stopping_ || !checks_on(options_.get())) break;
-      co_await check(*system, backend);
+void HealthChecker::forget_check_results() {
+  for (const auto& weak : systems_) {
+    if (auto system = weak.lock()) {
+      for (const auto& backend : system->backends()->backends) {
+        backend->health_failures = 0;
+        backend->healthy = true;
+      }
     }
   }
 }
 
-asio::awaitable<void> HealthChecker::check(System& system, std::shared_ptr<Backend> backend) {
-  // A backend that answered a call within the last interval passed without
-  // a ping: checks cost nothing under load, and what they cost grows with
-  // the backends nobody calls, not with every backend of every system
-  // (10,000 systems checked once a second halved routed calls/s).
-  bool passed = answered_recently(*backend, Clock::now());
-  // Named: GCC 12 miscompiles a co_await inside an if's condition.
-  if (!passed) passed = co_await ping(system, backend);
-  if (passed) {
-    backend->health_failures = 0;
-    if (!backend->healthy.exchange(true)) {
-      system.begin_slow_start(*backend, Clock::now());
-      common::log().info("system '{}': backend {} is healthy again", system.name(), backend->address);
+asio::awaitable<void> HealthChecker::loop() {
+  while (!stopping_) {
+    const bool on = checks_on(options_.get());
+    if (!on) forget_check_results();  // also what a round under way when they turned off took out
+    timer_.expires_after(on ? std::chrono::duration_cast<Clock::duration>(options_.get().health_check_interval)
+                            : std::chrono::duration_cast<Clock::duration>(checks_off_wait));
+    co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (stopping_) break;
+    if (checks_on(options_.get())) round(Clock::now());
+  }
+}
+
+void HealthChecker::round(Clock::time_point now) {
+  std::erase_if(systems_, [](const std::weak_ptr<System>& weak) {
+    auto system = weak.lock();
+    return !system || system->retired();
+  });
+  const std::size_t n = systems_.size();
+  if (n == 0) return;
+  const std::size_t budget = round_budget();
+  std::size_t started = 0;
+  const std::size_t first = resume_system_ % n;
+  // k == n comes back to the first system for the backends before
+  // resume_backend_ (the last round's pings reached up to there).
+  for (std::size_t k = 0; k <= n; ++k) {
+    const std::size_t at = (first + k) % n;
+    auto system = systems_[at].lock();
+    // The backends this router may call (its aperture): a system of
+    // thousands costs the checks of the few it uses.
+    const auto window = system->in_aperture(*system->backends(), now);
+    const std::size_t from = k == 0 ? resume_backend_ : 0;
+    const std::size_t to = k == n ? std::min(resume_backend_, window.size()) : window.size();
+    for (std::size_t i = from; i < to; ++i) {
+      const auto& backend = window[i];
+      if (pinging_.contains(backend.get())) continue;  // an earlier round's ping still waits
+      if (answered_recently(*backend, now)) {
+        settle(*system, *backend, true);
+        continue;
+      }
+      if (started == budget || pinging_.size() >= budget) {
+        resume_system_ = at;
+        resume_backend_ = i;
+        return;
+      }
+      ++started;
+      pinging_.insert(backend.get());
+      asio::co_spawn(loop_, check(system, backend), asio::detached);
     }
-  } else if (backend->health_check_failures.fetch_add(1, std::memory_order_relaxed),
-             ++backend->health_failures >= options_.get().unhealthy_after && backend->healthy.exchange(false)) {
-    common::log().warn("system '{}': backend {} failed {} health checks: taken out", system.name(), backend->address,
-                       backend->health_failures);
+  }
+  resume_system_ = first;
+  resume_backend_ = 0;
+}
+
+asio::awaitable<void> HealthChecker::check(std::shared_ptr<System> system, std::shared_ptr<Backend> backend) {
+  bool passed = false;
+  try {
+    passed = co_await ping(*system, backend);
+  } catch (const std::exception& e) {
+    common::log().warn("system '{}': health check of {} failed: {}", system->name(), backend->address, e.what());
+  }
+  pinging_.erase(backend.get());
+  settle(*system, *backend, passed);
+}
+
+void HealthChecker::settle(System& system, Backend& backend, bool passed) {
+  if (stopping_ || !checks_on(options_.get())) return;  // turned off meanwhile: forget_check_results
+  if (passed) {
+    backend.health_failures = 0;
+    if (!backend.healthy.exchange(true)) {
+      system.begin_slow_start(backend, Clock::now());
+      common::log().info("system '{}': backend {} is healthy again", system.name(), backend.address);
+    }
+  } else if (backend.health_check_failures.fetch_add(1, std::memory_order_relaxed),
+             ++backend.health_failures >= options_.get().unhealthy_after && backend.healthy.exchange(false)) {
+    common::log().warn("system '{}': backend {} failed {} health checks: taken out", system.name(), backend.address,
+                       backend.health_failures);
   }
 }
 

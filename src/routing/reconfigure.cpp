@@ -45,15 +45,16 @@ void RouterCore::reconfigure(RouterOptions wanted) {
   const bool checks_changed = wanted.health_check != now.health_check ||
                               wanted.health_check_interval != now.health_check_interval ||
                               wanted.health_check_timeout != now.health_check_timeout ||
-                              wanted.unhealthy_after != now.unhealthy_after;
+                              wanted.unhealthy_after != now.unhealthy_after ||
+                              wanted.max_health_checks_per_second != now.max_health_checks_per_second;
   options_.replace(std::move(wanted));
   const RouterOptions& next = options();
   // Systems made from here on read the new settings; these are the ones made before.
   if (strategy_changed) systems_.set_strategy(next.strategy, std::nullopt);
+  if (checks_changed) health_.wake();  // the checks re-read their settings
   for (const auto& system : systems_.all()) {
     if (!next.adaptive_pool) system->limiter.set_limit(next.pool_size);  // adaptive: the limits loop clamps
     system->limiter.set_max_pending(next.max_pending);
-    if (checks_changed) system->cancel_health_checks();  // wakes its checks: they re-read their settings
   }
 }
 

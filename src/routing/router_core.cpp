@@ -40,6 +40,7 @@ void RouterCore::validate(const RouterOptions& options) {
   }
   if (options.health_check_timeout.count() <= 0) fail("health check timeout must be positive");
   if (options.unhealthy_after == 0) fail("unhealthy_after must be at least 1");
+  if (options.max_health_checks_per_second == 0) fail("max_health_checks_per_second must be at least 1");
   if (options.eject_after == 0) fail("eject_after must be at least 1");
   if (options.max_ejected_percent > 100) fail("max ejected percent must be 0..100");
   if (options.retry_ratio < 0) fail("retry ratio must not be negative");

@@ -286,18 +286,7 @@ bool System::unused_since(Clock::time_point cutoff) const {
 void System::retire() {
   retired_ = true;
   stop_watch();
-  cancel_health_checks();
   stop_resolving();
-}
-
-void System::set_health_timer(std::shared_ptr<asio::steady_timer> timer) {
-  std::lock_guard lock(watch_mutex_);
-  health_timer_ = std::move(timer);
-}
-
-void System::cancel_health_checks() {
-  std::lock_guard lock(watch_mutex_);
-  if (auto timer = health_timer_) asio::post(timer->get_executor(), [timer] { timer->cancel(); });
 }
 
 void System::keep_watch(std::unique_ptr<discovery::WatchHandle> watch) {

@@ -147,12 +147,6 @@ class System : public std::enable_shared_from_this<System> {
   std::optional<std::chrono::steady_clock::time_point> next_sweep(std::chrono::steady_clock::time_point now) const;
   void retire();
   bool retired() const { return retired_.load(); }
-  // The health checks' timer (set once, from the thread creating the
-  // system). Cancelling it (from any thread) wakes the checks' loop: it
-  // ends if the system retired or the router stops, else re-reads the
-  // settings (a reload).
-  void set_health_timer(std::shared_ptr<boost::asio::steady_timer> timer);
-  void cancel_health_checks();
 
   ConcurrencyLimiter limiter;
   RetryBudget budget;
@@ -212,7 +206,6 @@ class System : public std::enable_shared_from_this<System> {
   std::vector<std::shared_ptr<boost::asio::steady_timer>> ready_waiters_;
   std::mutex watch_mutex_;  // keep_watch and retire may race
   std::unique_ptr<discovery::WatchHandle> watch_;
-  std::shared_ptr<boost::asio::steady_timer> health_timer_;  // under watch_mutex_
   std::atomic<std::int64_t> last_used_ns_{0};
   // When discovery first listed no instance while backends were known (0: not held).
   std::atomic<std::int64_t> emptied_at_ns_{0};

@@ -148,7 +148,6 @@ void SystemRegistry::stop_all() {
   std::lock_guard lock(mutex_);
   for (auto& [name, system] : systems_) {
     system->stop_watch();
-    system->cancel_health_checks();
     system->stop_resolving();
   }
 }
