@@ -9,6 +9,8 @@
 
 #include <cstdio>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 namespace routing::proxy {
 namespace json = boost::json;
@@ -84,6 +86,25 @@ std::string system_label(const SystemStats& s) { return "system=\"" + label(s.na
 std::string backend_label(const SystemStats& s, const BackendStats& b) {
   return system_label(s) + ",backend=\"" + label(b.address) + "\"";
 }
+// Whether a backend gets its routing_backend_* series: it did something
+// (a call, a connection, a failed connect or check, an ejection) or is out
+// of the ordinary (unhealthy, ejected, drained, unresolved, ramping up).
+// Backends nobody called and nothing happened to are left out: with the
+// aperture most of a large system's backends are such, and 10,000 of them
+// wrote 34 series each (a 29 MB page, 0.36 s of the router's CPU a
+// scrape). routing_backends counts them all.
+bool has_series(const BackendStats& b) {
+  return !b.calls_by_status.empty() || b.in_flight > 0 || b.idle_connections > 0 || b.active_connections > 0 ||
+         b.connect_failures > 0 || b.health_check_failures > 0 || b.ejections > 0 || !b.healthy || b.ejected ||
+         b.drained || !b.resolved || b.slow_start_share < 1;
+}
+
+std::size_t available(const SystemStats& s) {
+  std::size_t n = 0;
+  for (const auto& b : s.backends) n += b.healthy && !b.ejected && !b.drained && b.resolved;
+  return n;
+}
+
 std::string code_label(int status) { return "code=\"" + (status < 0 ? std::string("other") : std::to_string(status)) + "\""; }
 
 // What a backend's adaptive limit was sized from.
@@ -250,13 +271,20 @@ std::string prometheus_text(const RouterStats& all, const ProxyStats& all_proxy)
     w.sample("routerd_policy_denials_total", "identity=\"" + label(identity) + "\"", double(count));
   }
 
-  w.family("routing_backend_calls_total", "counter", "Attempts sent to a backend, by status code.");
+  w.family("routing_backends", "gauge", "Backends the system has (each with routing_backend_* series once it did anything).");
+  for (const auto& s : router.systems) w.sample("routing_backends", system_label(s), double(s.backends.size()));
+  w.family("routing_backends_available", "gauge", "Backends calls may go to: healthy, not ejected, not drained, resolved.");
+  for (const auto& s : router.systems) w.sample("routing_backends_available", system_label(s), double(available(s)));
+
+  std::vector<std::pair<const SystemStats*, const BackendStats*>> shown;
   for (const auto& s : router.systems)
     for (const auto& b : s.backends)
-      for (auto [status, count] : b.calls_by_status) w.sample("routing_backend_calls_total", backend_label(s, b) + "," + code_label(status), double(count));
+      if (has_series(b)) shown.emplace_back(&s, &b);
+  w.family("routing_backend_calls_total", "counter", "Attempts sent to a backend, by status code.");
+  for (auto [s, b] : shown)
+    for (auto [status, count] : b->calls_by_status) w.sample("routing_backend_calls_total", backend_label(*s, *b) + "," + code_label(status), double(count));
   w.family("routing_backend_call_duration_seconds", "histogram", "Time of one attempt at a backend.");
-  for (const auto& s : router.systems)
-    for (const auto& b : s.backends) w.histogram("routing_backend_call_duration_seconds", backend_label(s, b), b.latency);
+  for (auto [s, b] : shown) w.histogram("routing_backend_call_duration_seconds", backend_label(*s, *b), b->latency);
   struct BackendGauge {
     const char* name;
     const char* type;
@@ -281,13 +309,11 @@ std::string prometheus_text(const RouterStats& all, const ProxyStats& all_proxy)
   };
   for (const auto& gauge : backend_gauges) {
     w.family(gauge.name, gauge.type, gauge.help);
-    for (const auto& s : router.systems)
-      for (const auto& b : s.backends) w.sample(gauge.name, backend_label(s, b), gauge.value(b));
+    for (auto [s, b] : shown) w.sample(gauge.name, backend_label(*s, *b), gauge.value(*b));
   }
   w.family("routing_backend_info", "gauge", "1 per backend, labelled with its zone (\"\": none) and whether it is in the router's zone.");
-  for (const auto& s : router.systems)
-    for (const auto& b : s.backends)
-      w.sample("routing_backend_info", backend_label(s, b) + ",zone=\"" + label(b.zone) + "\",local=\"" + (b.local ? "true" : "false") + "\"", 1.0);
+  for (auto [s, b] : shown)
+    w.sample("routing_backend_info", backend_label(*s, *b) + ",zone=\"" + label(b->zone) + "\",local=\"" + (b->local ? "true" : "false") + "\"", 1.0);
   return w.str();
 }
 
