@@ -102,8 +102,12 @@ class BasicConnectionPool {
   BasicConnectionPool() = default;
   BasicConnectionPool(const BasicConnectionPool&) = delete;
   BasicConnectionPool& operator=(const BasicConnectionPool&) = delete;
-  // Idle connections leave through their one transition (the counters stay right).
-  ~BasicConnectionPool() { close_all(); }
+  // Idle connections leave through their one transition (the counters stay
+  // right); shared ones still carrying calls close with the pool.
+  ~BasicConnectionPool() {
+    close_all();
+    for (auto& [backend, list] : idle_) list.backend->shared_connections.fetch_sub(list.shared.size(), std::memory_order_relaxed);
+  }
 
   // A pooled connection is checked with a non-blocking MSG_PEEK before reuse
   // (one syscall), unless it was used within its kind's

@@ -254,6 +254,21 @@ TEST_F(PoolTest, SharesTaggedConnectionsUpToCallsPerConnection) {
   EXPECT_EQ(system_open(), 2u);            // the dead shared connection was closed and uncounted
 }
 
+// A pool that goes away with shared connections still carrying calls
+// leaves their backend's count of shared connections right (it is read by
+// the aperture's spare-connection preference).
+TEST_F(PoolTest, APoolGoneWithCallsOnItsSharedConnectionsUncountsThem) {
+  auto gone = std::make_unique<Pool>();
+  Pooled first;
+  auto one = open(a, first);
+  one->shared = true;
+  gone->give_back(std::move(first), t0);
+  EXPECT_EQ(a->shared_connections.load(), 1u);
+  one->calls = 1;  // a call still on it
+  gone.reset();
+  EXPECT_EQ(a->shared_connections.load(), 0u);
+}
+
 // A lease peeks at most at the connection it lends, and only when that one
 // has been quiet past the trust window: with many quiet shared connections
 // (a burst opened them), peeking at each on every call cost one syscall per
