@@ -3,12 +3,13 @@
 // one router sends calls to when it has more backends than connections.
 //
 // A router may keep at most `connection_limit` connections open to a system
-// (its pool size; with adaptive pools twice the limit's recent peak, so it
-// grows and shrinks with demand). Spreading calls over more backends than
-// that means most calls find no idle connection to the backend they were
+// (its pool size; with adaptive pools twice the limit's recent peak).
+// Spreading calls over more backends than that means most calls find no idle connection to the backend they were
 // given and connect afresh (measured: 1,000 backends behind a pool of 64
 // cost 6.6x the CPU per call of one backend). So each router looks at a
-// window of `width` available backends only: a contiguous run of the
+// window of `width` available backends only (System::aperture_width: a
+// fixed pool's size; an adaptive pool's grows and shrinks with demand):
+// a contiguous run of the
 // backends (sorted by address) that starts at the router's own place on
 // the ring, `coordinate` in [0, 1), drawn at random per system and router so
 // that many routers cover the backends evenly on average. Backends that are
@@ -43,8 +44,18 @@ class Aperture {
   // `width` narrows them, else from 0 (the order without an aperture).
   template <class Visit>
   void walk(std::size_t backends, std::size_t width, Visit visit) const {
+    walk_from(width < backends ? first(backends) : 0, backends, visit);
+  }
+  // The same from first(), narrowed or not (sizing a window by demand).
+  template <class Visit>
+  void walk_from_place(std::size_t backends, Visit visit) const {
+    walk_from(first(backends), backends, visit);
+  }
+
+ private:
+  template <class Visit>
+  static void walk_from(std::size_t start, std::size_t backends, Visit visit) {
     if (backends == 0) return;
-    const std::size_t start = width < backends ? first(backends) : 0;
     for (std::size_t k = 0; k < backends; ++k) {
       std::size_t i = start + k;
       if (i >= backends) i -= backends;
@@ -52,7 +63,6 @@ class Aperture {
     }
   }
 
- private:
   double coordinate_;
 };
 

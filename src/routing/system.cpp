@@ -38,6 +38,7 @@ System::System(std::string name, const LiveOptions& live, Strategy strategy)
       speaks_book_(book::speaks_book(live.get(), name_)),
       backends_(std::make_shared<const BackendList>()),
       connection_peak_(2 * live.get().pool_size),
+      adaptive_width_(std::max<std::size_t>(live.get().pool_size, 1)),
       strategy_(strategy) {
   touch();  // a new system counts as used: it is not forgotten before its first call
 }
@@ -394,7 +395,7 @@ std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend
     }
   }
   // Read once: the candidate set is sized by it.
-  const std::size_t width = Aperture::width(list.backends.size(), connection_limit());
+  const std::size_t width = Aperture::width(list.backends.size(), aperture_width());
   CandidateSet set(std::min(list.backends.size(), zoned ? 2 * width : width));
   walk_aperture(list, zoned, width, [&](std::size_t i, const Backend& backend) {
     if (!backend.available(now)) return false;
@@ -462,7 +463,7 @@ std::shared_ptr<Backend> System::pick(const BackendList& list, std::span<Backend
 
 std::vector<std::shared_ptr<Backend>> System::in_aperture(const BackendList& list, Clock::time_point now) const {
   std::vector<std::shared_ptr<Backend>> window;
-  walk_aperture(list, !options().zone.empty(), Aperture::width(list.backends.size(), connection_limit()),
+  walk_aperture(list, !options().zone.empty(), Aperture::width(list.backends.size(), aperture_width()),
                 [&](std::size_t i, const Backend& backend) {
     window.push_back(list.backends[i]);
     return backend.available(now);
@@ -477,18 +478,35 @@ void System::begin_slow_start(Backend& backend, Clock::time_point from) {
 
 void System::update_limits(std::chrono::nanoseconds window, Clock::time_point now) {
   auto list = backends();
+  std::chrono::nanoseconds busy{0};  // the calls' latencies summed over the window
   for (const auto& backend : list->backends) {
     std::lock_guard lock(backend->adaptive_mutex);
-    backend->limit = backend->adaptive.update(backend->window.take(window), now.time_since_epoch());
+    const auto measured = backend->window.take(window);
+    busy += measured.latency_sum;
+    backend->limit = backend->adaptive.update(measured, now.time_since_epoch());
   }
+  if (window.count() > 0) demand_.store(static_cast<std::size_t>((busy + window - std::chrono::nanoseconds(1)) / window));
   apply_backend_limits(*list, now);
 }
 
 void System::apply_backend_limits(const BackendList& list, Clock::time_point now) {
-  std::size_t sum = 0;
-  for (const auto& backend : list.backends) {
-    if (backend->available(now)) sum += backend->limit.load(std::memory_order_relaxed);
-  }
+  // The aperture: from this router's place on the ring, available backends
+  // until their limits hold twice the calls in flight of late (and at least
+  // pool_size of them, the width of a fixed pool at that size). Only these
+  // get calls, so only their limits count: summed over every backend, a
+  // system of 1,000 started at 1,000 x its start limit and never narrowed.
+  const std::size_t wanted = std::max(2 * demand_.load(std::memory_order_relaxed), options().adaptive_min_pool);
+  const std::size_t min_width = std::max<std::size_t>(options().pool_size, 1);
+  std::size_t width = 0, sum = 0;
+  aperture_.walk_from_place(list.backends.size(), [&](std::size_t i) {
+    const Backend& backend = *list.backends[i];
+    if (backend.available(now)) {
+      ++width;
+      sum += backend.limit.load(std::memory_order_relaxed);
+    }
+    return width < min_width || sum < wanted;
+  });
+  adaptive_width_.store(std::max<std::size_t>(width, 1), std::memory_order_relaxed);
   limiter.set_limit(std::clamp(sum, options().adaptive_min_pool, options().adaptive_max_pool));
   // The limits loop and a new backend set may race here: one may lose its
   // step, but connection_limit() never goes below twice the limit in force.

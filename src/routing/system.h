@@ -108,8 +108,15 @@ class System : public std::enable_shared_from_this<System> {
     if (!options().adaptive_pool) return limiter.limit();
     return std::max(connection_peak_.load(std::memory_order_relaxed), 2 * limiter.limit());
   }
+  // How many available backends picks look at (Aperture): a fixed pool's
+  // size; an adaptive pool's sized by demand (apply_backend_limits).
+  std::size_t aperture_width() const {
+    if (!options().adaptive_pool) return limiter.limit();
+    return adaptive_width_.load(std::memory_order_relaxed);
+  }
   // Adaptive pools: folds one window of each backend's measurements into its
-  // limit and sets the system's to their sum (the limits loop calls it).
+  // limit and sets the system's to their sum over the aperture (the limits
+  // loop calls it).
   void update_limits(std::chrono::nanoseconds window, std::chrono::steady_clock::time_point now);
   // Slow start (RouterOptions::slow_start): `backend` ramps up from `from`.
   void begin_slow_start(Backend& backend, std::chrono::steady_clock::time_point from);
@@ -193,6 +200,11 @@ class System : public std::enable_shared_from_this<System> {
   // least 1) at each update of the limits: every window (half-life about
   // 4 s at the default 100 ms windows) and each new backend set.
   std::atomic<std::size_t> connection_peak_;
+  // Adaptive pools: the aperture's width, and the calls in flight on
+  // average over the last window (Little's law: latency summed over the
+  // window's calls / its length), which sizes it.
+  std::atomic<std::size_t> adaptive_width_;
+  std::atomic<std::size_t> demand_{0};
   std::atomic<Strategy> strategy_;
   std::atomic<bool> strategy_pinned_{false};  // set for this system alone
   std::atomic<std::uint64_t> ticket_{0};

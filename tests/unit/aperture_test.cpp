@@ -190,3 +190,41 @@ TEST(Aperture, ZonedWindowsHoldNearAndFarBackends) {
 
 }  // namespace
 }  // namespace routing::core
+
+namespace routing::core {
+namespace {
+
+// Adaptive pools: the window holds pool_size backends while calls are few,
+// grows until its backends' limits hold twice the calls in flight, and
+// shrinks back when they stop; the system's limit sums the window's only
+// (summed over all 100 backends it started at 100 x the start limit, and
+// the window was every backend).
+TEST(AdaptiveAperture, TheWindowGrowsAndShrinksWithTheCallsInFlight) {
+  using namespace std::chrono_literals;
+  auto options = with_pool(4);
+  options.adaptive_pool = true;
+  LiveOptions live{options};
+  System system("echo", live, Strategy::round_robin);
+  system.set_backends(addresses(100));
+  EXPECT_EQ(window_of(system).size(), 4u);
+  EXPECT_EQ(system.limiter.limit(), 16u);  // 4 backends at their start limit, 4
+  const auto now = std::chrono::steady_clock::now();
+  // 30 calls in flight on average over a 100 ms window: 3 s of latency.
+  for (const auto& address : window_of(system)) {
+    for (int i = 0; i < 75; ++i) backend_at(system, address)->window.completed(10ms);
+  }
+  system.update_limits(100ms, now);
+  const auto grown = window_of(system);
+  std::size_t sum = 0;
+  for (const auto& address : grown) sum += backend_at(system, address)->limit.load();
+  EXPECT_GT(grown.size(), 4u);
+  EXPECT_GE(sum, 60u);
+  EXPECT_EQ(system.limiter.limit(), sum);
+  EXPECT_LT(grown.size(), 100u);
+  EXPECT_EQ(picked(system, 1000), std::set<std::string>(grown.begin(), grown.end()));
+  system.update_limits(100ms, now);  // a window without calls
+  EXPECT_EQ(window_of(system).size(), 4u);
+}
+
+}  // namespace
+}  // namespace routing::core
