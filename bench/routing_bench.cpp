@@ -36,6 +36,26 @@ void BM_Pick(benchmark::State& state) {
 }
 BENCHMARK(BM_Pick)->ArgsProduct({{0, 1, 2, 3, 4}, {3, 100}});
 
+// One discovery change of a system of N backends: one leaves, another
+// joins (the set otherwise the same). Churn costs this per change
+// (scripts/bench_scale.sh, the churn axes).
+void BM_BackendSetChange(benchmark::State& state) {
+  common::log().set_level(spdlog::level::warn);  // a line per change otherwise
+  LiveOptions options{RouterOptions{}};
+  System system("bench", options, Strategy::round_robin);
+  const int n = static_cast<int>(state.range(0));
+  auto with = addresses(n + 1);
+  auto without_last = std::vector<std::string>(with.begin(), with.end() - 1);
+  auto without_first = std::vector<std::string>(with.begin() + 1, with.end());
+  system.set_backends(without_last);
+  bool flip = false;
+  for (auto _ : state) {
+    system.set_backends((flip = !flip) ? without_first : without_last);
+  }
+  state.SetComplexityN(n);
+}
+BENCHMARK(BM_BackendSetChange)->Arg(100)->Arg(1000)->Arg(5000);
+
 // A pick with adaptive pools (backends below their limit first) and slow
 // start (every backend ramping, so each takes part by a draw).
 void BM_PickAdaptiveRamping(benchmark::State& state) {

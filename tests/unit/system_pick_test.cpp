@@ -169,3 +169,37 @@ TEST(AdaptiveConnections, TheBoundFollowsTheLimitsPeakDownSlowly) {
 
 }  // namespace
 }  // namespace routing::core
+
+namespace routing::core {
+namespace {
+
+// A new backend set keeps the backends that stay (the same objects: their
+// connections and figures go on), makes the ones that join, marks the ones
+// that leave removed, and comes out sorted by address, each once, whatever
+// order a custom resolver listed them in.
+TEST(BackendSet, AChangeKeepsWhoStaysMakesWhoJoinsAndMarksWhoLeaves) {
+  RouterOptions options;
+  options.discovery = "static://echo=127.0.0.1:1";
+  LiveOptions live{options};
+  System system("echo", live, Strategy::round_robin);
+  system.set_backends({"10.0.0.1:1", "10.0.0.2:1", "10.0.0.3:1", "10.0.0.5:1"});
+  const auto before = system.backends();
+  discovery::AddressSet next;
+  next.addresses = {"10.0.0.4:1", "10.0.0.1:1", "10.0.0.5:1", "10.0.0.4:1", "10.0.0.0:1"};  // unsorted, twice
+  system.set_backends(next);
+  const auto after = system.backends();
+  std::vector<std::string> addresses;
+  for (const auto& backend : after->backends) addresses.push_back(backend->address);
+  EXPECT_EQ(addresses, (std::vector<std::string>{"10.0.0.0:1", "10.0.0.1:1", "10.0.0.4:1", "10.0.0.5:1"}));
+  EXPECT_EQ(after->backends[1], before->backends[0]);  // 10.0.0.1 stayed
+  EXPECT_EQ(after->backends[3], before->backends[3]);  // 10.0.0.5 stayed
+  EXPECT_FALSE(before->backends[0]->removed);
+  EXPECT_TRUE(before->backends[1]->removed);  // 10.0.0.2 left
+  EXPECT_TRUE(before->backends[2]->removed);  // 10.0.0.3 left
+  EXPECT_FALSE(before->backends[3]->removed);
+  EXPECT_FALSE(after->backends[0]->removed);
+  EXPECT_FALSE(after->backends[2]->removed);
+}
+
+}  // namespace
+}  // namespace routing::core
