@@ -255,6 +255,11 @@ out="bench/results/scale-$stamp"
   echo "One echod on 0.0.0.0 (every loopback address is a backend) in a network namespace of its own;"
   echo "routerd as each row says; routebench closed loop, 16 connections unless the row varies them,"
   echo "ECHO of 16 bytes, $seconds s per row. Rerun: \`bash scripts/bench_scale.sh $seconds\`."
+  if [ -n "${discoveryd_url:-}" ]; then
+    echo "Axes backends-discoveryd and churn*: \`routebench churn\` registers the system's backends with one"
+    echo "discoveryd (routerd --discovery rpc://) and keeps their leases; a churn row's value is the changes a"
+    echo "second it asks for, each one backend deregistered and a spare registered; the label says what it made."
+  fi
   echo
   echo "| axis | value | routerd | calls/s | failed | routerd CPU µs/call | p99 µs | routerd RSS MiB |"
   echo "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"

@@ -29,7 +29,8 @@ constexpr std::chrono::hours checks_off_wait{24};
 // Checks turned off (a reload): what they had taken out comes back, as no
 // check will bring it back any more. Passive ejection still applies.
 void forget_check_results(System& system) {
-  for (const auto& backend : system.backends()->backends) {
+  const auto list = system.backends();  // held: see System::stats
+  for (const auto& backend : list->backends) {
     backend->health_failures = 0;
     backend->healthy = true;
   }
