@@ -54,6 +54,12 @@ trap stop_all EXIT
 axes=" ${SCALE_AXES:-all} "
 axes="${axes//,/ }"
 want() { [ "$axes" = " all " ] || [[ "$axes" == *" $1 "* ]]; }
+for axis in $axes; do
+  case "$axis" in
+    all | backends | backends-pick2-pool64 | systems | active-connections | idle-connections | backends-discoveryd | churn | churn-5000) ;;
+    *) echo "bench_scale: unknown axis '$axis' in SCALE_AXES (backends, backends-pick2-pool64, systems, active-connections, idle-connections, backends-discoveryd, churn, churn-5000)" >&2; exit 2 ;;
+  esac
+done
 
 start echod "$bin/echod" --listen 0.0.0.0:0 --max-connections 100000
 echo_port="$port"
@@ -254,7 +260,7 @@ out="bench/results/scale-$stamp"
   echo
   echo "One echod on 0.0.0.0 (every loopback address is a backend) in a network namespace of its own;"
   echo "routerd as each row says; routebench closed loop, 16 connections unless the row varies them,"
-  echo "ECHO of 16 bytes, $seconds s per row. Rerun: \`bash scripts/bench_scale.sh $seconds\`."
+  echo "ECHO of 16 bytes, $seconds s per row. Rerun: \`${SCALE_AXES:+SCALE_AXES=\"$SCALE_AXES\" }bash scripts/bench_scale.sh $seconds\`."
   if [ -n "${discoveryd_url:-}" ]; then
     echo "Axes backends-discoveryd and churn*: \`routebench churn\` registers the system's backends with one"
     echo "discoveryd (routerd --discovery rpc://) and keeps their leases; a churn row's value is the changes a"
@@ -314,7 +320,7 @@ if [ "$smoke" = 1 ]; then
   # Ratios within this run, never wall-clock bounds: 1,000 backends cost
   # what 10 do (before the aperture: 0.2x the calls/s), 1,000 systems what
   # one does; 100 changes a second of a system of 1,000 backends in
-  # discoveryd cost at most 4x the CPU per call of none (measured 1.2-1.7x;
+  # discoveryd cost at most 4x the CPU per call of none (measured 1.2-2.1x;
   # each set applied costs routerd about 2 ms at 1,000 backends, 24 ms at
   # 5,000, on worker 0: System::publish matches old and new lists in O(n^2)).
   # Only the rows this run has are checked (SCALE_AXES).
