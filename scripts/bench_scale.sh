@@ -1,10 +1,21 @@
 #!/usr/bin/env bash
 # Scale (issue 25; docs/performance.md, "Issue 25: scale"): what one routed
-# call costs as a system gets more backends, as calls spread over more
-# systems, and as clients hold more connections, each varied alone. Every
-# row: routerd at its defaults unless the row says otherwise, routebench
-# closed-loop (16 connections unless the row varies them), ECHO; reported:
-# calls/s, routerd's CPU per call (µs, user + system), p99, routerd's RSS.
+# call costs as a system gets more backends (in a static:// map, or
+# registered with discoveryd), as calls spread over more systems, as clients
+# hold more connections, and as discoveryd's set of a system's backends
+# changes N times a second, each varied alone. Every row: routerd at its
+# defaults unless the row says otherwise, routebench closed-loop (16
+# connections unless the row varies them), ECHO; reported: calls/s,
+# routerd's CPU per call (µs, user + system), p99, routerd's RSS.
+#
+# Axes: backends, backends-pick2-pool64, systems, active-connections,
+# idle-connections (static://); backends-discoveryd (1 to 10,000 backends
+# registered with one discoveryd, routerd --discovery rpc://), churn and
+# churn-5000 (a system of 1,000 or 5,000 backends in discoveryd while
+# `routebench churn` replaces 0, 10, 100 or 1,000 of them a second: one
+# deregistered, a spare registered; the label says how many it made). The
+# churn driver keeps the leases alive and withdraws its backends after the
+# row; routerd follows the set by its watch (LIST long polls).
 #
 # Stand-in backends: one echod listening on 0.0.0.0 answers on every
 # loopback address, so the backends 127.0.x.y:PORT (up to 10,000 of them)
@@ -14,11 +25,12 @@
 #
 #   scripts/bench_scale.sh [seconds per row, default 3]
 #   scripts/bench_scale.sh --smoke   (a few rows; checks ratios within the run)
+#   SCALE_AXES="backends-discoveryd churn" scripts/bench_scale.sh 3   (only those axes)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 if [ -z "${ROUTING_SCALE_NETNS:-}" ]; then
-  bash scripts/build.sh >/dev/null
+  bash scripts/build.sh --target echod discoveryd routerd routebench >/dev/null
   if ! unshare -n true 2>/dev/null; then
     echo "bench_scale: cannot make a network namespace (unshare -n needs root)" >&2
     exit 1
@@ -38,9 +50,63 @@ pids=()
 source "$root/scripts/lib.sh"
 trap stop_all EXIT
 
+# SCALE_AXES: the axes to run (space- or comma-separated), default all.
+axes=" ${SCALE_AXES:-all} "
+axes="${axes//,/ }"
+want() { [ "$axes" = " all " ] || [[ "$axes" == *" $1 "* ]]; }
+for axis in $axes; do
+  case "$axis" in
+    all | backends | backends-pick2-pool64 | systems | active-connections | idle-connections | backends-discoveryd | churn | churn-5000) ;;
+    *) echo "bench_scale: unknown axis '$axis' in SCALE_AXES (backends, backends-pick2-pool64, systems, active-connections, idle-connections, backends-discoveryd, churn, churn-5000)" >&2; exit 2 ;;
+  esac
+done
+
 start echod "$bin/echod" --listen 0.0.0.0:0 --max-connections 100000
 echo_port="$port"
 results="$work/results.tsv"
+: >"$results"
+
+# One discoveryd for the discoveryd axes, its bounds raised for one name of
+# 10,000 instances (plus the churn's spares) registered through one
+# connection, and that name's LIST answer (about 90 bytes an instance) within
+# the 1 MiB frame every client reads.
+if want backends-discoveryd || want churn || want churn-5000; then
+  start discoveryd "$bin/discoveryd" --listen 127.0.0.1:0 --admin 127.0.0.1:0 \
+    --max-instances-per-name 20000 --max-instances 50000 --max-registrations-per-connection 50000 \
+    --max-list-bytes 1048576
+  discoveryd_url="rpc://127.0.0.1:$port"
+fi
+
+# churn_start SYSTEM N RATE: `routebench churn` registers N backends (the
+# addresses of backends()) as SYSTEM with discoveryd, keeps their leases, and
+# replaces RATE of them a second until churn_stop (or 600 s); returns once
+# they are all registered. Sets $churn_pid.
+churn_start() {
+  local log="$work/churn-$1.log"
+  "$bin/routebench" churn --discovery "$discoveryd_url" --system "$1" --backends "$2" \
+    --backend-port "$echo_port" --rate "$3" --duration-s 600 --json >"$work/churn-$1.json" 2>"$log" &
+  churn_pid="$!"
+  pids+=("$churn_pid")
+  for _ in $(seq 600); do
+    grep -qs '^registered' "$log" && return 0
+    kill -0 "$churn_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "routebench churn did not register $2 backends:"; cat "$log"; exit 1
+}
+# churn_stop SYSTEM: stops the driver (it withdraws its backends) and sets
+# $churn_made to what it did: "N/s made" and, if any, "F failed".
+churn_stop() {
+  kill -TERM "$churn_pid"
+  wait "$churn_pid" || true
+  churn_made="$(awk '{
+    n = split($0, parts, /[,:{}]/)
+    for (i = 1; i < n; i++) { gsub(/"/, "", parts[i]); v[parts[i]] = parts[i + 1] }
+    printf "%.0f/s made", v["changes_per_s"]
+    if (v["failed"] != 0) printf ", %s discovery requests failed", v["failed"]
+  }' "$work/churn-$1.json")"
+  [ -n "$churn_made" ] || { echo "routebench churn said nothing:"; cat "$work/churn-$1.log"; exit 1; }
+}
 
 # backends N: N distinct stand-in addresses, comma-separated.
 backends() {
@@ -96,20 +162,28 @@ hold_idle() {
 
 if [ "$smoke" = 1 ]; then
   backend_counts=(10 1000); system_counts=(1 1000); active_counts=(); idle_counts=()
+  pick2_counts=(); discoveryd_counts=(); churn_rates=(0 100); churn5000_rates=()
 else
-  backend_counts=(1 10 100 1000 10000); system_counts=(1 100 10000 100000)
+  backend_counts=(1 10 100 1000 10000); pick2_counts=(1 10 100 1000 10000); system_counts=(1 100 10000 100000)
   active_counts=(16 256 1024); idle_counts=(1000 8000)
+  discoveryd_counts=(1 10 100 1000 10000); churn_rates=(0 10 100 1000); churn5000_rates=(0 10 100 1000)
 fi
+want backends || backend_counts=()
+want backends-pick2-pool64 || pick2_counts=()
+want systems || system_counts=()
+want active-connections || active_counts=()
+want idle-connections || idle_counts=()
+want backends-discoveryd || discoveryd_counts=()
+want churn || churn_rates=()
+want churn-5000 || churn5000_rates=()
 
 for n in "${backend_counts[@]}"; do
   row backends "$n" "defaults" "static://echo=$(backends "$n")" ""
 done
-if [ "$smoke" = 0 ]; then
-  for n in "${backend_counts[@]}"; do
-    row backends-pick2-pool64 "$n" "--strategy pick-2 --pool-size 64" "static://echo=$(backends "$n")" "" \
-      --strategy pick-2 --pool-size 64
-  done
-fi
+for n in "${pick2_counts[@]}"; do
+  row backends-pick2-pool64 "$n" "--strategy pick-2 --pool-size 64" "static://echo=$(backends "$n")" "" \
+    --strategy pick-2 --pool-size 64
+done
 for n in "${system_counts[@]}"; do
   # Past 10,000 systems (the default --max-systems) the operator raises the bound.
   extra=()
@@ -147,6 +221,37 @@ for n in "${idle_counts[@]}"; do
   kill -TERM "$rpid"; wait "$rpid" 2>/dev/null || true
 done
 
+# relabel TEXT: appends TEXT to the routerd column of the last row.
+relabel() {
+  { head -n -1 "$results"; tail -n 1 "$results" | awk -F'\t' -v OFS='\t' -v add="$1" '{$3 = $3 ", " add; print}'; } \
+    >"$work/results.new"
+  mv "$work/results.new" "$results"
+}
+# The discoveryd axes: the driver registers a system's backends first;
+# routerd finds them by LIST at the system's first call (in the warm-up) and
+# then follows its watch. Each row its own system name.
+for n in "${discoveryd_counts[@]}"; do
+  churn_start "d$n" "$n" 0
+  row backends-discoveryd "$n" "defaults" "$discoveryd_url" "--system d$n"
+  churn_stop "d$n"
+  [[ "$churn_made" == *failed* ]] && relabel "${churn_made#*, }"
+done
+# churn_axis AXIS BACKENDS RATES...: a row per rate of changes a second; the
+# label says how many the driver made (over its life: routerd's start, the
+# warm-up and the row).
+churn_axis() {
+  local axis="$1" n="$2" rate
+  shift 2
+  for rate in "$@"; do
+    churn_start "c$n-$rate" "$n" "$rate"
+    row "$axis" "$rate" "defaults, $n backends" "$discoveryd_url" "--system c$n-$rate"
+    churn_stop "c$n-$rate"
+    relabel "$churn_made"
+  done
+}
+churn_axis churn 1000 "${churn_rates[@]}"
+churn_axis churn-5000 5000 "${churn5000_rates[@]}"
+
 stamp="$(date +%Y%m%d-%H%M%S)"
 mkdir -p bench/results
 out="bench/results/scale-$stamp"
@@ -155,17 +260,35 @@ out="bench/results/scale-$stamp"
   echo
   echo "One echod on 0.0.0.0 (every loopback address is a backend) in a network namespace of its own;"
   echo "routerd as each row says; routebench closed loop, 16 connections unless the row varies them,"
-  echo "ECHO of 16 bytes, $seconds s per row. Rerun: \`bash scripts/bench_scale.sh $seconds\`."
+  echo "ECHO of 16 bytes, $seconds s per row. Rerun: \`${SCALE_AXES:+SCALE_AXES=\"$SCALE_AXES\" }bash scripts/bench_scale.sh $seconds\`."
+  if [ -n "${discoveryd_url:-}" ]; then
+    echo "Axes backends-discoveryd and churn*: \`routebench churn\` registers the system's backends with one"
+    echo "discoveryd (routerd --discovery rpc://) and keeps their leases; a churn row's value is the changes a"
+    echo "second it asks for, each one backend deregistered and a spare registered; the label says what it made."
+  fi
   echo
   echo "| axis | value | routerd | calls/s | failed | routerd CPU µs/call | p99 µs | routerd RSS MiB |"
   echo "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"
   awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8}' "$results"
 } >"$out.md"
 if command -v gnuplot >/dev/null && [ "$smoke" = 0 ]; then
-  for axis in backends backends-pick2-pool64 systems active-connections idle-connections; do
-    awk -F'\t' -v a="$axis" '$1 == a {print $2, $6, $4}' "$results" >"$work/$axis.dat"
-  done
-  gnuplot <<PLOT
+  # plot_lines X-AXES...: gnuplot's plot arguments for the axes that have rows
+  # (AXIS:TITLE each).
+  plot_lines() {
+    local each axis lines=""
+    for each in "$@"; do
+      axis="${each%%:*}"
+      awk -F'\t' -v a="$axis" '$1 == a {print $2, $6, $4}' "$results" >"$work/$axis.dat"
+      [ -s "$work/$axis.dat" ] || continue
+      lines+="${lines:+, }\"$work/$axis.dat\" using $PLOT_USING with linespoints title \"${each#*:}\""
+    done
+    echo "$lines"
+  }
+  lines="$(PLOT_USING=1:2 plot_lines "backends:backends (defaults)" "backends-pick2-pool64:backends (pick-2, pool 64)" \
+    "backends-discoveryd:backends (in discoveryd)" "systems:systems" "active-connections:active connections" \
+    "idle-connections:idle connections (+16 active)")"
+  if [ -n "$lines" ]; then
+    gnuplot <<PLOT
 set terminal png size 1000,500
 set output "$out.png"
 set title "routerd CPU per routed call as each axis grows (flat is the target)"
@@ -174,26 +297,44 @@ set xlabel "backends per system / systems / client connections"
 set ylabel "routerd CPU µs per call"
 set yrange [0:*]
 set key top left
-plot "$work/backends.dat" using 1:2 with linespoints title "backends (defaults)", \
-     "$work/backends-pick2-pool64.dat" using 1:2 with linespoints title "backends (pick-2, pool 64)", \
-     "$work/systems.dat" using 1:2 with linespoints title "systems", \
-     "$work/active-connections.dat" using 1:2 with linespoints title "active connections", \
-     "$work/idle-connections.dat" using 1:2 with linespoints title "idle connections (+16 active)"
+plot $lines
 PLOT
+  fi
+  # Churn starts at 0 changes a second: its own chart, the rates as categories.
+  lines="$(PLOT_USING='0:2:xtic(1)' plot_lines "churn:1,000 backends" "churn-5000:5,000 backends")"
+  if [ -n "$lines" ]; then
+    gnuplot <<PLOT
+set terminal png size 800,400
+set output "$out-churn.png"
+set title "routerd CPU per routed call while discoveryd's set of the system changes"
+set xlabel "changes a second (one backend replaced by another)"
+set ylabel "routerd CPU µs per call"
+set yrange [0:*]
+set key top left
+plot $lines
+PLOT
+  fi
 fi
 cat "$out.md"
 if [ "$smoke" = 1 ]; then
   # Ratios within this run, never wall-clock bounds: 1,000 backends cost
-  # what 10 do (before the aperture: 0.2x the calls/s), 1,000 systems what one does.
+  # what 10 do (before the aperture: 0.2x the calls/s), 1,000 systems what
+  # one does; 100 changes a second of a system of 1,000 backends in
+  # discoveryd cost at most 4x the CPU per call of none (measured 1.2-2.1x;
+  # each set applied costs routerd about 2 ms at 1,000 backends, 24 ms at
+  # 5,000, on worker 0: System::publish matches old and new lists in O(n^2)).
+  # Only the rows this run has are checked (SCALE_AXES).
   awk -F'\t' '$5 != 0 {print "failed calls in " $1 " " $2; bad = 1}
+              $3 ~ /failed/ {print "failed discovery requests in " $1 " " $2 ": " $3; bad = 1}
               {cpu[$1 "-" $2] = $6; rate[$1 "-" $2] = $4}
               END {
-                if (rate["backends-1000"] < 0.5 * rate["backends-10"]) { print "1000 backends: under half the calls/s of 10"; bad = 1 }
-                if (cpu["backends-1000"] > 2 * cpu["backends-10"]) { print "1000 backends: over twice the CPU per call of 10"; bad = 1 }
-                if (cpu["systems-1000"] > 3 * cpu["systems-1"]) { print "1000 systems: over 3x the CPU per call of one"; bad = 1 }
+                if (("backends-1000" in rate) && rate["backends-1000"] < 0.5 * rate["backends-10"]) { print "1000 backends: under half the calls/s of 10"; bad = 1 }
+                if (("backends-1000" in cpu) && cpu["backends-1000"] > 2 * cpu["backends-10"]) { print "1000 backends: over twice the CPU per call of 10"; bad = 1 }
+                if (("systems-1000" in cpu) && cpu["systems-1000"] > 3 * cpu["systems-1"]) { print "1000 systems: over 3x the CPU per call of one"; bad = 1 }
+                if (("churn-100" in cpu) && cpu["churn-100"] > 4 * cpu["churn-0"]) { print "100 changes/s: over 4x the CPU per call of none"; bad = 1 }
                 exit bad
               }' "$results"
   rm -f "$out.md"
 else
-  echo "wrote $out.md $( [ -f "$out.png" ] && echo "$out.png")"
+  echo "wrote $out.md $( [ -f "$out.png" ] && echo "$out.png") $( [ -f "$out-churn.png" ] && echo "$out-churn.png")"
 fi

@@ -3,6 +3,8 @@
 // routerd (ROUTE frames), or through the embedded library (routing::Router).
 // Library mode sizes the router's pool to the connections unless --pool-size
 // says otherwise ('default': what a user of RouterOptions{} gets).
+// `routebench churn ...` instead registers a system's backends with discovery
+// and changes the set N times a second (churn.h).
 #include <routing/router.h>
 
 #include "app/common_flags.h"
@@ -12,6 +14,7 @@
 #include "rpc/codec.h"
 #include "app/tls_flags.h"
 #include "bench_stream.h"
+#include "churn.h"
 #include "routing/backend_tls.h"
 #include "tagged_load.h"
 
@@ -271,7 +274,17 @@ int main(int argc, char** argv) {
   cli.add_flag("--idempotent", s.idempotent, "mark calls idempotent (resent once if a backend dies mid-call)");
   cli.add_flag("--json", s.json, "print one JSON line instead of text");
   app::add_client_tls_flags(cli, s.tls, "--tls");
+  bench::ChurnSettings churn;
+  auto* churn_command = bench::add_churn_subcommand(cli, churn);
   if (int code = app::parse_flags(cli, argc, argv); code >= 0) return code;
+  if (churn_command->parsed()) {
+    if (!s.direct.empty() || !s.proxy.empty() || !s.discovery.empty()) {
+      std::fprintf(stderr, "routebench: churn makes no calls: give its flags after 'churn', without --direct, --proxy or --discovery before it\n");
+      return 2;
+    }
+    common::log().set_level(spdlog::level::warn);
+    return bench::run_churn(churn);
+  }
   if (s.direct.empty() && s.proxy.empty() && s.discovery.empty()) {
     std::fprintf(stderr, "routebench: give --direct, --proxy or --discovery\n");
     return 2;

@@ -57,7 +57,8 @@ std::size_t HealthChecker::round_budget() const {
 void HealthChecker::forget_check_results() {
   for (const auto& weak : systems_) {
     if (auto system = weak.lock()) {
-      for (const auto& backend : system->backends()->backends) {
+      const auto list = system->backends();  // held: see System::stats
+      for (const auto& backend : list->backends) {
         backend->health_failures = 0;
         backend->healthy = true;
       }

@@ -589,7 +589,11 @@ SystemStats System::stats() const {
   out.calls_by_procedure = calls_by_procedure.snapshot();
   out.latency = latency.snapshot();
   auto now = Clock::now();
-  for (const auto& backend : backends()->backends) {
+  // Held for the loop: `backends()->backends` would let the list go with the
+  // temporary shared_ptr, and a set published meanwhile would free it under
+  // the loop (routerd crashed when /metrics was read during discovery churn).
+  const auto list = backends();
+  for (const auto& backend : list->backends) {
     BackendStats b;
     b.address = backend->address;
     b.zone = backend->placement().zone;

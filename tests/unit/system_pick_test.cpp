@@ -4,9 +4,13 @@
 // peak-ewma's two choices.
 #include "routing/system.h"
 
+#include "common/log.h"
+
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
+#include <thread>
 
 namespace routing::core {
 namespace {
@@ -199,6 +203,40 @@ TEST(BackendSet, AChangeKeepsWhoStaysMakesWhoJoinsAndMarksWhoLeaves) {
   EXPECT_FALSE(before->backends[3]->removed);
   EXPECT_FALSE(after->backends[0]->removed);
   EXPECT_FALSE(after->backends[2]->removed);
+}
+
+}  // namespace
+}  // namespace routing::core
+
+namespace routing::core {
+namespace {
+
+// Figures read while discovery replaces the set (routerd's /metrics during
+// churn): the reader holds the list it walks. It walked a list only a
+// temporary held, which a set published meanwhile freed under it (routerd
+// crashed; ASan names the use after free here).
+TEST(BackendSet, FiguresReadWhileSetsChangeWalkAListTheyHold) {
+  RouterOptions options;
+  options.discovery = "static://echo=127.0.0.1:1";
+  LiveOptions live{options};
+  System system("echo", live, Strategy::round_robin);
+  std::vector<std::string> even, odd;
+  for (int i = 0; i < 400; ++i) (i % 2 ? odd : even).push_back("10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250) + ":1");
+  system.set_backends(even);
+  std::atomic<bool> done{false};
+  std::thread publisher([&] {
+    common::log().set_level(spdlog::level::warn);
+    for (int i = 0; i < 2000; ++i) system.set_backends(i % 2 ? even : odd);
+    done = true;
+  });
+  std::size_t reads = 0;
+  while (!done) {
+    EXPECT_EQ(system.stats().backends.size(), 200u);
+    ++reads;
+  }
+  publisher.join();
+  common::log().set_level(spdlog::level::info);
+  EXPECT_GT(reads, 0u);
 }
 
 }  // namespace
