@@ -111,6 +111,7 @@ void RpcWatchHub::restart_soon() {
 }
 
 void RpcWatchHub::interrupt() {
+  if (merging_) pause_.cancel();  // a new name is asked for at once
   if (!polling_) return;  // the next poll asks for what is needed
   interrupted_ = true;
   connection_.close();
@@ -133,6 +134,8 @@ asio::awaitable<void> RpcWatchHub::run() {
       index_.reset();
       indexed = connection;
     }
+    co_await merge_wait();
+    if (names_.empty()) break;
     bool answered = co_await poll(connection);
     if (answered) {
       backoff.reset();
@@ -167,6 +170,7 @@ asio::awaitable<bool> RpcWatchHub::poll(const std::shared_ptr<rpc::ClientConnect
   }
   DiscoveryHealth::process().succeeded();
   index_ = answer->index;
+  last_answer_ = std::chrono::steady_clock::now();
   deliver(*answer);
   co_return true;
 }
@@ -174,6 +178,16 @@ asio::awaitable<bool> RpcWatchHub::poll(const std::shared_ptr<rpc::ClientConnect
 asio::awaitable<void> RpcWatchHub::sleep(std::chrono::milliseconds time) {
   pause_.expires_after(time);
   co_await pause_.async_wait(rpc::use_nothrow);
+}
+
+asio::awaitable<void> RpcWatchHub::merge_wait() {
+  if (!index_ || full_needed_) co_return;
+  const auto ready = last_answer_ + options_.update_merge_window;
+  if (std::chrono::steady_clock::now() >= ready) co_return;
+  merging_ = true;
+  pause_.expires_at(ready);
+  co_await pause_.async_wait(rpc::use_nothrow);
+  merging_ = false;
 }
 
 // {"names":[...]}, from index_ and waiting when it is known.

@@ -44,6 +44,9 @@ class RpcWatchHub : public std::enable_shared_from_this<RpcWatchHub> {
   boost::asio::awaitable<void> run();
   boost::asio::awaitable<bool> poll(const std::shared_ptr<rpc::ClientConnection>& connection);
   boost::asio::awaitable<void> sleep(std::chrono::milliseconds time);
+  // Waits out the rest of update_merge_window since the last answer (not
+  // before a first answer or for a new name: interrupt() ends the wait).
+  boost::asio::awaitable<void> merge_wait();
   std::string poll_args();
   void deliver(const NamedSets& answer);
   void fall_back(const std::string& why);
@@ -59,6 +62,8 @@ class RpcWatchHub : public std::enable_shared_from_this<RpcWatchHub> {
   bool full_needed_ = false;            // a new name: the next poll asks for every set
   bool running_ = false;                // run() is under way
   bool polling_ = false;                // a long poll is in flight
+  bool merging_ = false;                // merge_wait() is under way
+  std::chrono::steady_clock::time_point last_answer_;
   bool interrupted_ = false;            // ... and interrupt() cut it on purpose
   bool restart_posted_ = false;
   bool per_name_ = false;               // discoveryd refused "names": RpcNameWatch per watch

@@ -81,6 +81,33 @@ TEST_F(SharedWatch, FiftyNamesUseOneConnectionAndEveryChangeArrivesPromptly) {
   EXPECT_EQ(recorders[1]->count(), 1u) << "an unchanged name got a set";
 }
 
+// Changes within update_merge_window (100 ms) of an answer come together
+// in the next one: 40 registrations over ~250 ms reach the watcher in a few
+// sets, not 40 (each a whole set: at 1,000 backends changing 1,000 times a
+// second routerd re-read and re-published 400 sets a second).
+TEST_F(SharedWatch, ChangesInQuickSuccessionComeTogether) {
+  start();
+  WatchRecorder busy;
+  auto watch = discovery_->watch("busy", busy.callback());
+  ASSERT_TRUE(eventually([&] { return busy.count() == 1; }));
+  ASSERT_TRUE(polling());
+  rpc::BlockingClient client(discoveryd_->address(), 5s);
+  Addresses all;
+  const auto began = std::chrono::steady_clock::now();
+  for (int i = 0; i < 40; ++i) {
+    all.push_back("b:" + std::to_string(1000 + i));
+    ASSERT_TRUE(client.call(1, register_args("busy", all.back())).ok());
+    std::this_thread::sleep_for(6ms);
+  }
+  const auto took = std::chrono::steady_clock::now() - began;
+  ASSERT_TRUE(eventually([&] { return busy.last() == all; }, 2s));
+  // At most one set a window while they came (a slow machine stretches the
+  // registrations, and the bound with them), the first at once, the last after.
+  const auto windows = static_cast<std::size_t>(took / 100ms);
+  EXPECT_LE(busy.count() - 1, windows + 2) << "in " << windows << " windows";
+  EXPECT_LT(windows + 2, 40u) << "too slow to tell";
+}
+
 TEST_F(SharedWatch, ANameAddedWhileAPollWaitsIsFollowedAtOnce) {
   start();  // long polls of 30 s: waiting one out would fail the timeouts below
   WatchRecorder first;
