@@ -84,7 +84,8 @@ struct EtcdWatchHub::Subscriber : std::enable_shared_from_this<Subscriber> {
 
 EtcdWatchHub::EtcdWatchHub(asio::any_io_executor executor, std::shared_ptr<EtcdHttp> http, DiscoveryOptions options)
     : executor_(std::move(executor)), http_(std::move(http)), pause_(executor_),
-      backoff_(options.retry_initial, options.retry_max) {}
+      backoff_(options.retry_initial, options.retry_max), merge_window_(options.update_merge_window),
+      merge_timer_(executor_) {}
 
 std::unique_ptr<WatchHandle> EtcdWatchHub::watch(std::string name, WatchCallback on_change) {
   auto subscriber = std::make_shared<Subscriber>(weak_from_this(), std::move(name), std::move(on_change));
@@ -185,7 +186,7 @@ void EtcdWatchHub::on_created(std::int64_t revision) {
   live_ = true;
   if (!resume_) resume_ = revision + 1;  // a fresh stream: reads from now on have R >= revision
   // Subscribers that came while the stream was down get their name's set now.
-  for (const auto& [name, state] : names_) {
+  for (auto& [name, state] : names_) {
     if (state.read_revision) deliver(state);
   }
   start_readers();
@@ -215,7 +216,7 @@ void EtcdWatchHub::on_events(const json::array& events, std::int64_t revision) {
   backoff_.reset();  // the stream works: a later break starts retrying quickly
   std::sort(changed.begin(), changed.end());
   changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
-  for (Name* state : changed) deliver(*state);
+  for (Name* state : changed) deliver_merged(*state);
 }
 
 // Every name is read again; what was delivered stands until then, and reads
@@ -295,7 +296,43 @@ void EtcdWatchHub::apply(Name& state, const Event& event) {
   else state.kvs.insert_or_assign(event.key, event.instance);
 }
 
-void EtcdWatchHub::deliver(const Name& state) {
+void EtcdWatchHub::deliver_merged(Name& state) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - state.delivered_at >= merge_window_) {
+    deliver(state);
+    return;
+  }
+  state.merging = true;
+  if (!merge_armed_) arm_merge_timer(state.delivered_at + merge_window_);
+}
+
+void EtcdWatchHub::deliver_merged_due() {
+  merge_armed_ = false;
+  const auto now = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> next;
+  for (auto& [name, state] : names_) {
+    if (!state.merging) continue;
+    const auto due = state.delivered_at + merge_window_;
+    if (due <= now) {
+      deliver(state);
+    } else if (!next || due < *next) {
+      next = due;
+    }
+  }
+  if (next) arm_merge_timer(*next);
+}
+
+void EtcdWatchHub::arm_merge_timer(std::chrono::steady_clock::time_point at) {
+  merge_armed_ = true;
+  merge_timer_.expires_at(at);
+  merge_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code&) {
+    if (auto self = weak.lock()) self->deliver_merged_due();
+  });
+}
+
+void EtcdWatchHub::deliver(Name& state) {
+  state.delivered_at = std::chrono::steady_clock::now();
+  state.merging = false;
   AddressSet set = etcd::set_of(state.kvs, state.index);
   auto subscribers = state.subscribers;  // a callback's watch() or stop() only posts, but be safe
   for (const auto& subscriber : subscribers) subscriber->offer(set);

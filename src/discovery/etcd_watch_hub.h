@@ -73,6 +73,8 @@ class EtcdWatchHub : public std::enable_shared_from_this<EtcdWatchHub> {
     std::uint64_t read_id = 0;  // ...this one; others that come back are stale
     std::vector<Event> early;  // events received during that read
     std::int64_t index = 0;    // the revision delivered as AddressSet::index
+    std::chrono::steady_clock::time_point delivered_at;  // its last set sent
+    bool merging = false;  // changed since: sent when update_merge_window is over
     std::vector<std::shared_ptr<Subscriber>> subscribers;
   };
 
@@ -93,7 +95,15 @@ class EtcdWatchHub : public std::enable_shared_from_this<EtcdWatchHub> {
   void read_failed(const std::string& name, Name& state, const std::string& error);
   void apply_read(Name& state, const boost::json::object& answer);
   static void apply(Name& state, const Event& event);
-  static void deliver(const Name& state);
+  // Sends the name's set to its subscribers now.
+  static void deliver(Name& state);
+  // A change from the stream: sent now if the last set went out at least
+  // update_merge_window ago, else with the changes that follow it when the
+  // window is over (as the rpc:// watch merges them).
+  void deliver_merged(Name& state);
+  void deliver_merged_due();
+  void arm_merge_timer(std::chrono::steady_clock::time_point at);
+
 
   boost::asio::any_io_executor executor_;
   std::shared_ptr<EtcdHttp> http_;
@@ -109,6 +119,9 @@ class EtcdWatchHub : public std::enable_shared_from_this<EtcdWatchHub> {
   std::shared_ptr<StreamCancel> cancel_;
   boost::asio::steady_timer pause_;
   common::Backoff backoff_;
+  std::chrono::milliseconds merge_window_;
+  boost::asio::steady_timer merge_timer_;  // armed while a name is merging
+  bool merge_armed_ = false;
 };
 
 }  // namespace routing::discovery

@@ -125,6 +125,27 @@ TEST_F(EtcdTest, WatchWakesOnEveryChange) {
   EXPECT_TRUE(eventually([&] { return recorder.last() == std::vector<std::string>{"b:1"}; }, 5s));
 }
 
+// Changes within update_merge_window (100 ms) of the last set sent come
+// together (as the rpc:// watch merges them): 30 registrations reach the
+// watcher as a few sets, the last one holding them all.
+TEST_F(EtcdTest, ChangesInQuickSuccessionComeTogether) {
+  WatchRecorder recorder;
+  auto watch = discovery_->watch("busy", recorder.callback());
+  ASSERT_TRUE(eventually([&] { return recorder.last().has_value(); }, 5s));
+  std::vector<std::string> all;
+  const auto began = Clock::now();
+  for (int i = 0; i < 30; ++i) {
+    all.push_back("b:" + std::to_string(1000 + i));
+    ASSERT_TRUE(sync(discovery_->announce("busy", all.back(), 30s, {})).ok());
+  }
+  const auto took = Clock::now() - began;
+  ASSERT_TRUE(eventually([&] { return recorder.last() == all; }, 5s));
+  // At most one set a window while they came, the first at once, the last after.
+  const auto windows = static_cast<std::size_t>(took / 100ms);
+  EXPECT_LE(recorder.count() - 1, windows + 2) << "in " << windows << " windows";
+  EXPECT_LT(windows + 2, 30u) << "too slow to tell";
+}
+
 // CONTRACT §11: a registration's zone, weight and meta travel in its key's
 // value; list and watches read them, and a refresh with another placement
 // (same lease) reaches the watch.
