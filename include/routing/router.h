@@ -111,8 +111,8 @@ struct RouterOptions {
   std::chrono::milliseconds health_check_interval{1000};
   std::chrono::milliseconds health_check_timeout{500};
   unsigned unhealthy_after = 2;
-  // At most this many pings a second, over every system (a round of checks
-  // starts at most this × the interval): past that many backends nobody
+  // At most this many pings a second, over every system (rounds spend a
+  // token bucket of one interval's worth): past that many backends nobody
   // calls, each is checked less often than every interval. Backends that
   // answered a call within the interval pass without a ping, uncounted.
   std::size_t max_health_checks_per_second = 1000;

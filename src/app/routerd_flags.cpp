@@ -116,6 +116,10 @@ void add_routerd_flags(CLI::App& app, RouterdFlags& f) {
       ->check(CLI::IsMember({"procedure", "tcp", "off"}))
       ->capture_default_str();
   add_millis(app, "--health-check-interval-ms", f.router.health_check_interval, "ping each backend this often (0: never)", 0);
+  app.add_option("--max-health-checks-per-second", f.router.max_health_checks_per_second,
+                 "pings of every system together at most this often; past that many backends nobody calls, each "
+                 "is checked less often than the interval")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))->capture_default_str();
   app.add_option("--verify-answers", f.router.verify_answers,
                  "send a ping behind each request and accept an answer only when its pong follows (true/false)")
       ->capture_default_str();

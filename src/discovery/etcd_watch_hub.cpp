@@ -303,7 +303,8 @@ void EtcdWatchHub::deliver_merged(Name& state) {
     return;
   }
   state.merging = true;
-  if (!merge_armed_) arm_merge_timer(state.delivered_at + merge_window_);
+  const auto due = state.delivered_at + merge_window_;
+  if (!merge_armed_ || due < merge_timer_.expiry()) arm_merge_timer(due);
 }
 
 void EtcdWatchHub::deliver_merged_due() {
@@ -324,8 +325,9 @@ void EtcdWatchHub::deliver_merged_due() {
 
 void EtcdWatchHub::arm_merge_timer(std::chrono::steady_clock::time_point at) {
   merge_armed_ = true;
-  merge_timer_.expires_at(at);
-  merge_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code&) {
+  merge_timer_.expires_at(at);  // an earlier due time replaces the wait armed before
+  merge_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    if (ec == boost::asio::error::operation_aborted) return;
     if (auto self = weak.lock()) self->deliver_merged_due();
   });
 }

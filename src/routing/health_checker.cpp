@@ -15,9 +15,9 @@ using Clock = std::chrono::steady_clock;
 
 HealthChecker::HealthChecker(const LiveOptions& options, asio::any_io_executor loop, ConnectionPool& pool,
                              const BackendTls& tls)
-    : options_(options), tls_(tls), loop_(std::move(loop)), pool_(pool), timer_(loop_) {
-  asio::co_spawn(loop_, this->loop(), asio::detached);
-}
+    : options_(options), tls_(tls), loop_(std::move(loop)), pool_(pool), timer_(loop_) {}
+
+void HealthChecker::start() { asio::co_spawn(loop_, loop(), asio::detached); }
 
 namespace {
 
@@ -48,10 +48,34 @@ bool HealthChecker::answered_recently(const Backend& backend, Clock::time_point 
   return backend.answered_ns.load(std::memory_order_relaxed) > (now - interval).time_since_epoch().count();
 }
 
-std::size_t HealthChecker::round_budget() const {
+std::size_t HealthChecker::take_budget(Clock::time_point now) {
   const auto& options = options_.get();
-  const auto per_round = options.max_health_checks_per_second * options.health_check_interval.count() / 1000;
-  return std::max<std::size_t>(per_round, 1);
+  const double rate = static_cast<double>(options.max_health_checks_per_second);
+  const double per_interval = rate * std::chrono::duration<double>(options.health_check_interval).count();
+  const double earned = last_round_ ? rate * std::chrono::duration<double>(now - *last_round_).count() : per_interval;
+  last_round_ = now;
+  tokens_ = std::min(tokens_ + earned, std::max(per_interval, 1.0));
+  const auto budget = static_cast<std::size_t>(tokens_);
+  tokens_ -= static_cast<double>(budget);  // what a round does not start is not saved up past the bucket
+  return budget;
+}
+
+void HealthChecker::drop_gone_systems() {
+  std::size_t kept = 0, cursor = 0;
+  for (std::size_t i = 0; i < systems_.size(); ++i) {
+    auto system = systems_[i].lock();
+    const bool gone = !system || system->retired();
+    if (i == resume_system_) {
+      cursor = kept;  // the cursor's system, or the next one kept
+      if (gone) resume_backend_ = 0;
+    }
+    if (gone) continue;
+    if (kept != i) systems_[kept] = std::move(systems_[i]);  // never onto itself: that empties a weak_ptr
+    ++kept;
+  }
+  if (resume_system_ >= systems_.size()) cursor = 0;
+  systems_.resize(kept);
+  resume_system_ = cursor;
 }
 
 void HealthChecker::forget_check_results() {
@@ -79,13 +103,10 @@ asio::awaitable<void> HealthChecker::loop() {
 }
 
 void HealthChecker::round(Clock::time_point now) {
-  std::erase_if(systems_, [](const std::weak_ptr<System>& weak) {
-    auto system = weak.lock();
-    return !system || system->retired();
-  });
+  drop_gone_systems();
   const std::size_t n = systems_.size();
   if (n == 0) return;
-  const std::size_t budget = round_budget();
+  const std::size_t budget = take_budget(now);
   std::size_t started = 0;
   const std::size_t first = resume_system_ % n;
   // k == n comes back to the first system for the backends before
@@ -93,6 +114,7 @@ void HealthChecker::round(Clock::time_point now) {
   for (std::size_t k = 0; k <= n; ++k) {
     const std::size_t at = (first + k) % n;
     auto system = systems_[at].lock();
+    if (!system) continue;  // gone since drop_gone_systems (not on this thread today)
     // The backends this router may call (its aperture): a system of
     // thousands costs the checks of the few it uses.
     const auto window = system->in_aperture(*system->backends(), now);
@@ -105,7 +127,7 @@ void HealthChecker::round(Clock::time_point now) {
         settle(*system, *backend, true);
         continue;
       }
-      if (started == budget || pinging_.size() >= budget) {
+      if (started >= budget) {
         resume_system_ = at;
         resume_backend_ = i;
         return;

@@ -8,8 +8,8 @@
 // a row take a backend out of balancing; one answer brings it back.
 //
 // One schedule checks every system: a round each interval walks the systems
-// and starts the pings that are due, at most max_health_checks_per_second ×
-// interval of them a round (and no more in flight). What does not fit waits
+// and starts the pings that are due, at most max_health_checks_per_second
+// a second over the rounds (a token bucket of one interval). What does not fit waits
 // for the next round, which starts where this one stopped: past that many
 // backends nobody calls, each is checked less often than every interval
 // instead of the checks eating the router (100,000 systems with a loop each
@@ -50,10 +50,12 @@ class HealthChecker {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // `pool`: worker 0's, used on `loop` (worker 0's loop) only. Starts the
-  // schedule.
+  // `pool`: worker 0's, used on `loop` (worker 0's loop) only.
   HealthChecker(const LiveOptions& options, boost::asio::any_io_executor loop, ConnectionPool& pool,
                 const BackendTls& tls);
+
+  // Starts the schedule (once the owner is whole: it runs on `this`).
+  void start();
 
   // Starts checking `system` (a new one) from the next round until it is
   // retired or gone. Any thread.
@@ -68,8 +70,12 @@ class HealthChecker {
   // Starts the pings due in every system, from where the last round stopped,
   // within the round's budget; settles the rest (answered calls) at once.
   void round(Clock::time_point now);
-  // The pings one round may start: max_health_checks_per_second × interval, at least 1.
-  std::size_t round_budget() const;
+  // The pings a round may start: the tokens max_health_checks_per_second
+  // earned since the last round (a bucket of one interval's worth, at least
+  // 1), so rounds a reload adds (wake) spend no more than the rate.
+  std::size_t take_budget(Clock::time_point now);
+  // Drops retired and gone systems, keeping the resume cursor on its system.
+  void drop_gone_systems();
   // One check of one backend: a ping unless it answered a call within the interval.
   boost::asio::awaitable<void> check(std::shared_ptr<System> system, std::shared_ptr<Backend> backend);
   // Whether `backend` answered a call within the last check interval (a
@@ -93,6 +99,8 @@ class HealthChecker {
   std::vector<std::weak_ptr<System>> systems_;  // retired and gone ones dropped each round
   std::size_t resume_system_ = 0;               // where the next round starts: an index in systems_
   std::size_t resume_backend_ = 0;              // and one in that system's aperture
+  double tokens_ = 0;                           // pings earned and not spent
+  std::optional<Clock::time_point> last_round_;
   std::unordered_set<const Backend*> pinging_;  // pings under way (not started again until they end)
 };
 

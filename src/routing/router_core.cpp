@@ -106,6 +106,7 @@ RouterCore::~RouterCore() {
 }
 
 void RouterCore::start() {
+  health_.start();
   for (auto& worker : workers_) {
     std::promise<std::thread::id> id;
     asio::post(worker->executor, [&id] { id.set_value(std::this_thread::get_id()); });

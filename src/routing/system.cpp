@@ -114,29 +114,19 @@ std::vector<std::string> System::drained_addresses() const {
   return {drained_.begin(), drained_.end()};
 }
 
-std::shared_ptr<BackendList> System::merge(const BackendList& old, const std::vector<std::string>& listed) {
-  // Discovery lists addresses sorted and once each; a custom resolver may not.
-  std::vector<std::string> sorted;
-  const std::vector<std::string>* addresses = &listed;
-  if (!std::is_sorted(listed.begin(), listed.end()) ||
-      std::adjacent_find(listed.begin(), listed.end()) != listed.end()) {
-    sorted = listed;
-    std::sort(sorted.begin(), sorted.end());
-    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
-    addresses = &sorted;
-  }
+std::shared_ptr<BackendList> System::merge(const BackendList& old, const std::vector<std::string>& addresses) {
   // Both sorted by address: one pass finds who stays, joins and leaves (a
   // search of the old list per address cost n^2 string compares: a change
   // of a 5,000-backend system took 25 million).
   auto fresh = std::make_shared<BackendList>();
-  fresh->backends.reserve(addresses->size());
+  fresh->backends.reserve(addresses.size());
   auto kept = old.backends.begin();
   auto leave_before = [&](const std::string* address) {
     for (; kept != old.backends.end() && (!address || (*kept)->address < *address); ++kept) {
       (*kept)->removed = true;  // workers close its idle connections
     }
   };
-  for (const auto& address : *addresses) {
+  for (const auto& address : addresses) {
     leave_before(&address);
     if (kept != old.backends.end() && (*kept)->address == address) {
       fresh->backends.push_back(*kept++);
@@ -152,7 +142,17 @@ std::shared_ptr<BackendList> System::merge(const BackendList& old, const std::ve
 }
 
 void System::publish(const discovery::AddressSet& set) {
-  const auto& addresses = set.addresses;
+  // Discovery lists addresses sorted and once each; a custom resolver may not.
+  std::vector<std::string> sorted;
+  const std::vector<std::string>* listed = &set.addresses;
+  if (!std::is_sorted(listed->begin(), listed->end()) ||
+      std::adjacent_find(listed->begin(), listed->end()) != listed->end()) {
+    sorted = *listed;
+    std::sort(sorted.begin(), sorted.end());
+    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+    listed = &sorted;
+  }
+  const auto& addresses = *listed;
   auto old = backends();
   if (old->backends.size() == addresses.size() &&
       std::equal(addresses.begin(), addresses.end(), old->backends.begin(),
@@ -502,7 +502,11 @@ void System::update_limits(std::chrono::nanoseconds window, Clock::time_point no
     busy += measured.latency_sum;
     backend->limit = backend->adaptive.update(measured, now.time_since_epoch());
   }
-  if (window.count() > 0) demand_.store(static_cast<std::size_t>((busy + window - std::chrono::nanoseconds(1)) / window));
+  // Calls still in flight count too: long ones finish in no window.
+  if (window.count() > 0) {
+    const auto completed = static_cast<std::size_t>((busy + window - std::chrono::nanoseconds(1)) / window);
+    demand_.store(std::max(completed, limiter.in_use()));
+  }
   apply_backend_limits(*list, now);
 }
 

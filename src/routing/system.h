@@ -174,10 +174,10 @@ class System : public std::enable_shared_from_this<System> {
   // Starts looking up the host names new in `fresh`, stops those gone from it.
   void follow_host_names(const BackendList& fresh);
   void publish(const discovery::AddressSet& set);
-  // The backend list for `listed` addresses: old's backends that stay (the
-  // same objects: their connections and figures go on), new ones for those
-  // that join, sorted by address; marks the ones that leave removed.
-  std::shared_ptr<BackendList> merge(const BackendList& old, const std::vector<std::string>& listed);
+  // The backend list for `addresses` (sorted, each once): old's backends
+  // that stay (the same objects: their connections and figures go on), new
+  // ones for those that join; marks the ones that leave removed.
+  std::shared_ptr<BackendList> merge(const BackendList& old, const std::vector<std::string>& addresses);
   // Gives each backend of `list` its placement in `set` and its drain.
   void place(const BackendList& list, const discovery::AddressSet& set);
   void schedule_sweep(std::chrono::steady_clock::time_point at);

@@ -61,15 +61,37 @@ TEST(HealthSchedule, PingsPerRoundAreBoundedAndEveryBackendIsCheckedInTurn) {
   std::vector<std::uint64_t> before;
   for (const auto& backend : systems.backends) before.push_back(backend->pings());
   const auto total_before = systems.pings();
+  const auto began = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(2s);
   const auto pinged = systems.pings() - total_before;
-  // 2 s: about 20 rounds of 2. Slack for a round late on a loaded machine
-  // is on the low side only: the bound itself is exact.
-  EXPECT_LE(pinged, 2u * 21u);
+  const auto elapsed = std::chrono::steady_clock::now() - began;
+  // 20 pings a second over however long the sleep really took (a loaded
+  // machine oversleeps), plus a round's worth under way at each end.
+  const auto allowed = static_cast<std::uint64_t>(20.0 * std::chrono::duration<double>(elapsed).count()) + 4;
+  EXPECT_LE(pinged, allowed);
   EXPECT_GE(pinged, 12u);
   for (std::size_t i = 0; i < systems.backends.size(); ++i) {
     EXPECT_GT(systems.backends[i]->pings(), before[i]) << "s" << i << " was never checked";
   }
+}
+
+// A rate below one ping a round: 5 a second at rounds of 100 ms is one
+// ping every other round, not one a round (10 a second).
+TEST(HealthSchedule, ARateBelowOnePingARoundIsKept) {
+  Systems systems(6);
+  RouterOptions options;
+  options.discovery = systems.discovery();
+  options.health_check_interval = 100ms;
+  options.max_health_checks_per_second = 5;
+  Router router(options);
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(router.call("s" + std::to_string(i), 1, "x").ok());
+  const auto total_before = systems.pings();
+  const auto began = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(2s);
+  const auto pinged = systems.pings() - total_before;
+  const auto elapsed = std::chrono::steady_clock::now() - began;
+  EXPECT_LE(pinged, static_cast<std::uint64_t>(5.0 * std::chrono::duration<double>(elapsed).count()) + 2);
+  EXPECT_GE(pinged, 5u);
 }
 
 // A system whose backend takes every ping to the check's timeout (it
