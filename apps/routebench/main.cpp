@@ -1,8 +1,10 @@
 // routebench: a load generator for the line protocol, closed or open loop,
 // against an address directly (echod, or HAProxy in front of it), through
 // routerd (ROUTE frames), or through the embedded library (routing::Router).
-// Library mode sizes the router's pool to the connections unless --pool-size
-// says otherwise ('default': what a user of RouterOptions{} gets).
+// Closed loop: library mode sizes the router's pool to the connections unless
+// --pool-size says otherwise ('default': what a user of RouterOptions{} gets).
+// Open loop (--rate R): Poisson arrivals, asynchronous calls (open_loop.h);
+// library mode then runs RouterOptions{} as a user gets it, but for --pool-size.
 // `routebench churn ...` instead registers a system's backends with discovery
 // and changes the set N times a second (churn.h).
 #include <routing/router.h>
@@ -15,6 +17,7 @@
 #include "app/tls_flags.h"
 #include "bench_stream.h"
 #include "churn.h"
+#include "open_loop.h"
 #include "routing/backend_tls.h"
 #include "tagged_load.h"
 
@@ -47,13 +50,16 @@ struct Settings {
   std::optional<std::string> payload;  // given as is (e.g. SLOW_ECHO's "<ms>:<text>"), else payload_bytes of 'x' 
   int connections = 16;
   double duration_s = 5, warmup_s = 1;
-  double rate = 0;  // calls/s in total; 0: closed loop
+  double rate = 0;  // calls/s in total; 0: closed loop; > 0: open loop (open_loop.h)
+  std::uint64_t seed = 1;  // open loop: the arrivals' random sequence
   bool idempotent = false;
   bool json = false;
   long timeout_ms = 5000;
   // Library mode: the router's pool size; unset, as many as the connections
   // (the pool never limits the callers; numbers before --pool-size compare).
   std::optional<std::size_t> pool_size;
+  bool adaptive_pool = false;  // library mode, --pool-size auto
+  std::string strategy = "round-robin";  // library mode
   // Tagged frames: calls each connection keeps in flight (0: the line
   // protocol, one call at a time).
   unsigned in_flight = 0;
@@ -216,14 +222,36 @@ void run_tagged(const Settings& s, Clock::time_point measure_from, Clock::time_p
 
 constexpr std::size_t max_pool_size = 100'000;  // as routerd's --pool-size
 
-// "default" (RouterOptions{}'s pool size, what library users start with) or
-// a number in 1..max_pool_size; nullopt for anything else.
+// "default" (RouterOptions{}'s pool size, what library users start with),
+// "auto" (adaptive, starting from the default) or a number in
+// 1..max_pool_size; nullopt for anything else.
 std::optional<std::size_t> parse_pool_size(const std::string& value) {
-  if (value == "default") return RouterOptions{}.pool_size;
+  if (value == "default" || value == "auto") return RouterOptions{}.pool_size;
   std::size_t size = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), size);
   if (ec != std::errc{} || end != value.data() + value.size() || size < 1 || size > max_pool_size) return std::nullopt;
   return size;
+}
+
+// The open loop's settings. Library mode: RouterOptions{} as a user gets it
+// (its max_pending too: the open loop measures what users get when
+// overloaded), but for the pool size and strategy asked for.
+bench::OpenLoopSettings open_loop_settings(const Settings& s) {
+  bench::OpenLoopSettings o{.address = s.direct.empty() ? s.proxy : s.direct, .proxy = !s.proxy.empty(),
+                            .library = std::nullopt,
+                            .systems = system_names(s), .procedure = s.procedure,
+                            .payload = s.payload ? *s.payload : std::string(s.payload_bytes, 'x'),
+                            .connections = s.connections, .rate = s.rate, .seed = s.seed,
+                            .duration_s = s.duration_s, .warmup_s = s.warmup_s,
+                            .timeout = std::chrono::milliseconds(s.timeout_ms), .idempotent = s.idempotent,
+                            .tls = s.tls_context, .json = s.json};
+  if (!s.discovery.empty()) {
+    RouterOptions options{.discovery = s.discovery, .strategy = s.strategy, .adaptive_pool = s.adaptive_pool};
+    if (s.pool_size) options.pool_size = *s.pool_size;
+    options.tls = s.tls;
+    o.library = options;
+  }
+  return o;
 }
 
 double percentile(const std::vector<double>& sorted, double q) {
@@ -253,19 +281,29 @@ int main(int argc, char** argv) {
   cli.add_option("--connections", s.connections, "concurrent callers, one connection each")->check(CLI::Range(1, 10000))->capture_default_str();
   cli.add_option("--duration-s", s.duration_s, "measured time")->check(CLI::Range(0.1, 3600.0))->capture_default_str();
   cli.add_option("--warmup-s", s.warmup_s, "unmeasured time first")->check(CLI::Range(0.0, 600.0))->capture_default_str();
-  cli.add_option("--rate", s.rate, "open loop: calls per second in total (0: closed loop)")->check(CLI::Range(0.0, 1e7))->capture_default_str();
+  cli.add_option("--rate", s.rate,
+                 "open loop: Poisson arrivals of this many calls per second in total, each sent at its arrival "
+                 "time over tagged frames or the library's async_call (0: closed loop)")
+      ->check(CLI::Range(0.0, 1e7))->capture_default_str();
+  cli.add_option("--seed", s.seed, "open loop: seed of the arrivals' random sequence")->capture_default_str();
   cli.add_option("--timeout-ms", s.timeout_ms, "deadline per call (proxy and library)")->check(CLI::Range(1L, 3'600'000L))->capture_default_str();
   cli.add_option_function<std::string>(
-         "--pool-size", [&s](const std::string& value) { s.pool_size = parse_pool_size(value); },
-         "library mode: the router's pool size, a number or 'default' (RouterOptions{}'s, " +
-             std::to_string(RouterOptions{}.pool_size) + "); without it, as many as --connections")
+         "--pool-size",
+         [&s](const std::string& value) {
+           s.pool_size = parse_pool_size(value);
+           s.adaptive_pool = value == "auto";
+         },
+         "library mode: the router's pool size, a number, 'default' (RouterOptions{}'s, " +
+             std::to_string(RouterOptions{}.pool_size) +
+             ") or 'auto' (adaptive); without it, as many as --connections (closed loop) or the default (--rate)")
       ->check(CLI::Validator(
           [](const std::string& value) -> std::string {
-            return parse_pool_size(value) ? "" : "must be 'default' or a number in 1.." +
+            return parse_pool_size(value) ? "" : "must be 'default', 'auto' or a number in 1.." +
                                                      std::to_string(max_pool_size) + ", not '" + value + "'";
           },
-          "N|default"))
+          "N|default|auto"))
       ->needs(discovery);
+  cli.add_option("--strategy", s.strategy, "library mode: the router's strategy")->needs(discovery)->capture_default_str();
   cli.add_option("--in-flight-per-connection", s.in_flight,
                  "direct and proxy modes: tagged calls each connection keeps in flight (0: line protocol, one at a time)")
       ->check(CLI::Range(0u, 100000u))
@@ -303,10 +341,13 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (s.rate > 0) return bench::run_open_loop(open_loop_settings(s));
+
   std::unique_ptr<Router> router;
   const std::size_t pool_size = s.pool_size.value_or(static_cast<std::size_t>(s.connections));
   if (!s.discovery.empty()) {
-    RouterOptions options{.discovery = s.discovery, .pool_size = pool_size, .max_pending = 100000};
+    RouterOptions options{.discovery = s.discovery, .strategy = s.strategy, .pool_size = pool_size,
+                          .adaptive_pool = s.adaptive_pool, .max_pending = 100000};
     options.tls = s.tls;
     try {
       router = std::make_unique<Router>(options);
