@@ -44,6 +44,11 @@ void add_echod_flags(CLI::App& app, EchodFlags& f) {
          "to another zone (scripts/bench_zones.sh)")
       ->check(CLI::Range(0L, 10'000'000L))
       ->default_str("0");
+  app.add_option("--capacity", f.speed.capacity,
+                 "at most this many calls worked on at once (a SLOW_ECHO holds its slot while it waits); the rest "
+                 "wait in arrival order, as in a real server with finite capacity (0: unlimited)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000}))
+      ->capture_default_str();
   app.add_flag("--line-protocol-only", f.line_protocol_only,
                "speak version 1 only: answer tagged frames '3:malformed frame' (to test clients' fallback)");
 }

@@ -1,11 +1,14 @@
 #include "echo/echo_service.h"
 
+#include "routing/limiter.h"
 #include "rpc/address.h"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 
 #include <charconv>
+#include <functional>
+#include <limits>
 
 namespace routing::echo {
 namespace asio = boost::asio;
@@ -39,24 +42,52 @@ std::string whoami(const rpc::Server& server, const std::string& advertised) {
   return advertised.empty() ? rpc::format_host_port(server.local_endpoint()) : advertised;
 }
 
-// ECHO and WHOAMI answered after `delay` (EchoSpeed::answer_delay).
-void register_delayed(rpc::Server& server, std::string advertised, std::chrono::microseconds delay) {
-  server.handle(echo_procedure, [delay](std::string payload, rpc::CallContext& call) -> asio::awaitable<Reply> {
-    co_await wait_unless_abandoned(call, delay);
+using Procedure = std::function<asio::awaitable<Reply>(std::string payload, rpc::CallContext&)>;
+
+// `work` run only while holding one of `capacity`'s slots, taken in arrival
+// order (the router's own FIFO limiter: one queue discipline for both).
+Procedure within_capacity(std::shared_ptr<core::ConcurrencyLimiter> capacity, Procedure work) {
+  return [capacity = std::move(capacity), work = std::move(work)](
+             std::string payload, rpc::CallContext& call) -> asio::awaitable<Reply> {
+    core::Permit slot;
+    auto outcome = co_await capacity->acquire(call.deadline, slot);
+    if (outcome != core::ConcurrencyLimiter::Outcome::acquired) {
+      co_return Reply::error(Status::deadline_exceeded, "deadline exceeded waiting for capacity");
+    }
+    if (!call.wanted()) co_return Reply::error(Status::cancelled, "cancelled");  // given up while it waited
+    co_return co_await work(std::move(payload), call);
+  };
+}
+
+// ECHO and WHOAMI as coroutines: answered after `delay` (0: at once).
+void register_delayed(rpc::Server& server, std::string advertised, std::chrono::microseconds delay,
+                      const std::shared_ptr<core::ConcurrencyLimiter>& capacity) {
+  Procedure echo = [delay](std::string payload, rpc::CallContext& call) -> asio::awaitable<Reply> {
+    if (delay.count() > 0) co_await wait_unless_abandoned(call, delay);
     co_return Reply::success(std::move(payload));
-  });
-  server.handle(whoami_procedure, [&server, delay, advertised = std::move(advertised)](
-                                      std::string, rpc::CallContext& call) -> asio::awaitable<Reply> {
-    co_await wait_unless_abandoned(call, delay);
+  };
+  Procedure who = [&server, delay, advertised = std::move(advertised)](
+                      std::string, rpc::CallContext& call) -> asio::awaitable<Reply> {
+    if (delay.count() > 0) co_await wait_unless_abandoned(call, delay);
     co_return Reply::success(whoami(server, advertised));
-  });
+  };
+  if (capacity) {
+    echo = within_capacity(capacity, std::move(echo));
+    who = within_capacity(capacity, std::move(who));
+  }
+  server.handle(echo_procedure, std::move(echo));
+  server.handle(whoami_procedure, std::move(who));
 }
 
 }  // namespace
 
 void register_echo_service(rpc::Server& server, std::string advertised, EchoSpeed speed) {
-  if (speed.answer_delay.count() > 0) {
-    register_delayed(server, advertised, speed.answer_delay);
+  std::shared_ptr<core::ConcurrencyLimiter> capacity;
+  if (speed.capacity > 0) {
+    capacity = std::make_shared<core::ConcurrencyLimiter>(speed.capacity, std::numeric_limits<std::size_t>::max());
+  }
+  if (speed.answer_delay.count() > 0 || capacity) {
+    register_delayed(server, advertised, speed.answer_delay, capacity);
   } else {
     // Answered at once: a callback handler costs no coroutine frame.
     server.handle_callback(echo_procedure, [](std::string& payload, rpc::CallContext&, rpc::Responder responder) {
@@ -73,19 +104,20 @@ void register_echo_service(rpc::Server& server, std::string advertised, EchoSpee
     bool changed = speed.change_after && std::chrono::steady_clock::now() - started >= *speed.change_after;
     return changed ? speed.later_speed : speed.speed;
   };
-  server.handle(slow_echo_procedure,
-                [speed_now](std::string payload, rpc::CallContext& call) -> asio::awaitable<Reply> {
-                  auto request = parse_slow_echo(payload);
-                  if (!request) {
-                    co_return Reply::error(Status::invalid_argument,
-                                           "SLOW_ECHO expects '<milliseconds>:<text>' with "
-                                           "milliseconds in 0..3600000");
-                  }
-                  auto wait = std::chrono::duration_cast<std::chrono::microseconds>(request->delay / speed_now());
-                  co_await wait_unless_abandoned(call, wait);
-                  if (call.id != 0 && !call.wanted()) co_return Reply::error(Status::cancelled, "cancelled");
-                  co_return Reply::success(std::string(request->text));
-                });
+  Procedure slow_echo = [speed_now](std::string payload, rpc::CallContext& call) -> asio::awaitable<Reply> {
+    auto request = parse_slow_echo(payload);
+    if (!request) {
+      co_return Reply::error(Status::invalid_argument,
+                             "SLOW_ECHO expects '<milliseconds>:<text>' with "
+                             "milliseconds in 0..3600000");
+    }
+    auto wait = std::chrono::duration_cast<std::chrono::microseconds>(request->delay / speed_now());
+    co_await wait_unless_abandoned(call, wait);
+    if (call.id != 0 && !call.wanted()) co_return Reply::error(Status::cancelled, "cancelled");
+    co_return Reply::success(std::string(request->text));
+  };
+  if (capacity) slow_echo = within_capacity(capacity, std::move(slow_echo));
+  server.handle(slow_echo_procedure, std::move(slow_echo));
 }
 
 }  // namespace routing::echo

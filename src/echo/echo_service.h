@@ -35,6 +35,12 @@ struct EchoSpeed {
   // bed's stand-in for the network distance to another zone, where netem
   // is not available (scripts/bench_zones.sh).
   std::chrono::microseconds answer_delay{0};
+  // At most this many calls worked on at once (CONTRACT §4, echod
+  // --capacity; 0: unlimited). A SLOW_ECHO holds its slot while it waits;
+  // further calls wait in arrival order, as in a real server with finite
+  // capacity, so latency rises with load. A call whose deadline passes
+  // while it waits is answered 4 and never worked on.
+  std::size_t capacity = 0;
 };
 
 // Registers the procedures. WHOAMI answers `advertised`, or the server's

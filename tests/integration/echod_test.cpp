@@ -45,6 +45,34 @@ TEST(Echod, SigtermLetsCallsInFlightFinish) {
   EXPECT_NE(echod.log().find("draining"), std::string::npos);
 }
 
+// --capacity 1: one call worked on at a time, the others wait in arrival
+// order. Bounds are lower bounds only (a slow machine makes answers later,
+// never earlier); without the capacity all three would end after ~300 ms.
+TEST(Echod, CapacityQueuesCallsInArrivalOrder) {
+  Process echod(ECHOD_PATH, {"--listen", "127.0.0.1:0", "--capacity", "1", "--threads", "2"});
+  auto port = echod.wait_listening();
+  ASSERT_TRUE(port) << echod.log();
+  std::vector<RawSocket> callers;
+  for (int i = 0; i < 3; ++i) callers.emplace_back(*port);
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i) {
+    callers[i].send("2:300:call " + std::to_string(i) + "\n");
+    std::this_thread::sleep_for(30ms);  // so that they arrive in this order
+  }
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(callers[i].read_line(), "0:call " + std::to_string(i));
+    EXPECT_GE(std::chrono::steady_clock::now() - start, (i + 1) * 300ms) << "call " << i;
+  }
+  // ECHO takes a slot too.
+  callers[0].send("2:300:slow\n");
+  std::this_thread::sleep_for(30ms);
+  const auto echo_sent = std::chrono::steady_clock::now();
+  callers[1].send("1:quick\n");
+  EXPECT_EQ(callers[1].read_line(), "0:quick");
+  EXPECT_GE(std::chrono::steady_clock::now() - echo_sent, 200ms);
+  EXPECT_EQ(callers[0].read_line(), "0:slow");
+}
+
 TEST(Echod, SigintStopsAnIdleServerCleanly) {
   Process echod(ECHOD_PATH, {"--listen", "127.0.0.1:0"});
   ASSERT_TRUE(echod.wait_listening());
@@ -56,7 +84,8 @@ TEST(Echod, RejectsBadFlagsWithOneLine) {
   for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
            {"--listen", "nowhere"}, {"--threads", "-1"}, {"--bogus"},
            {"--max-frame-bytes", "abc"}, {"--idle-timeout-ms", "-5"}, {"--weight", "0"}, {"--weight", "1001"},
-           {"--weight", "x"}, {"--weight", "-3"}, {"--zone", std::string(65, 'z')}, {"--zone", "a b"}}) {
+           {"--weight", "x"}, {"--weight", "-3"}, {"--zone", std::string(65, 'z')}, {"--zone", "a b"},
+           {"--capacity", "-1"}, {"--capacity", "many"}, {"--capacity", "1000001"}}) {
     auto result = run_program(ECHOD_PATH, args);
     EXPECT_EQ(result.exit_code, 2) << args[0];
     EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
