@@ -151,6 +151,7 @@ if [ "$smoke" = 1 ]; then
   bash scripts/bench_adaptive.sh --smoke || bad="$bad bench_adaptive"
   bash scripts/bench_zones.sh --smoke || bad="$bad bench_zones"
   bash scripts/bench_scale.sh --smoke || bad="$bad bench_scale"
+  bash scripts/bench_overload.sh --smoke || bad="$bad bench_overload"
   if [ -n "$bad" ]; then
     echo "bench smoke: FAILED: $bad"
     cat "$results"
