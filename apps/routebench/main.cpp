@@ -278,7 +278,7 @@ int main(int argc, char** argv) {
   cli.add_option("--procedure", s.procedure, "procedure id (3 = WHOAMI also reports the spread)")->capture_default_str();
   cli.add_option("--payload-bytes", s.payload_bytes, "payload size")->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20))->capture_default_str();
   cli.add_option("--payload", s.payload, "send this payload instead (e.g. '2:x' for SLOW_ECHO, procedure 2)");
-  cli.add_option("--connections", s.connections, "concurrent callers, one connection each")->check(CLI::Range(1, 10000))->capture_default_str();
+  cli.add_option("--connections", s.connections, "closed loop: concurrent callers, one connection each; open loop (--rate): connections carrying the tagged calls (direct, proxy)")->check(CLI::Range(1, 10000))->capture_default_str();
   cli.add_option("--duration-s", s.duration_s, "measured time")->check(CLI::Range(0.1, 3600.0))->capture_default_str();
   cli.add_option("--warmup-s", s.warmup_s, "unmeasured time first")->check(CLI::Range(0.0, 600.0))->capture_default_str();
   cli.add_option("--rate", s.rate,
@@ -286,7 +286,7 @@ int main(int argc, char** argv) {
                  "time over tagged frames or the library's async_call (0: closed loop)")
       ->check(CLI::Range(0.0, 1e7))->capture_default_str();
   cli.add_option("--seed", s.seed, "open loop: seed of the arrivals' random sequence")->capture_default_str();
-  cli.add_option("--timeout-ms", s.timeout_ms, "deadline per call (proxy and library)")->check(CLI::Range(1L, 3'600'000L))->capture_default_str();
+  cli.add_option("--timeout-ms", s.timeout_ms, "deadline per call (proxy and library; open loop: every mode)")->check(CLI::Range(1L, 3'600'000L))->capture_default_str();
   cli.add_option_function<std::string>(
          "--pool-size",
          [&s](const std::string& value) {
