@@ -80,7 +80,7 @@ bench() {
 }
 
 results="$work/results.tsv"
-printf 'mode\tpool\tstrategy\tload\toffered\tgoodput\tshed_per_s\tdeadline_per_s\tother_failed\tp50_ms\tp99_ms\tshed_p50_ms\tshed_p99_ms\tlate_max_ms\tcpu_pct\n' >"$results"
+printf 'mode\tpool\tstrategy\tload\toffered\tgoodput\tshed_per_s\tdeadline_per_s\tother_failed\tp50_ms\tp99_ms\tshed_p50_ms\tshed_p99_ms\tlate_p99_ms\tlate_max_ms\tcpu_pct\n' >"$results"
 # record MODE POOL STRATEGY LOAD JSON CPU_TICKS WALL_S: one row of $results.
 record() {
   awk -v mode="$1" -v pool="$2" -v st="$3" -v load="$4" -v json="$5" -v ticks="$6" -v wall="$7" -v hz="$hz" 'BEGIN {
@@ -94,12 +94,15 @@ record() {
       for (i = 2; i < k; i += 2) other += kv[i + 1]
     }
     ok = (json != "")
-    printf "%s\t%s\t%s\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%.1f\t%.1f\t%.2f\t%.2f\t%.1f\t%.0f\n", mode, pool, st, load,
+    printf "%s\t%s\t%s\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%.1f\t%.1f\t%.2f\t%.2f\t%.1f\t%.1f\t%.0f\n", mode, pool, st, load,
            v["offered_per_s"], v["goodput_per_s"], v["shed_per_s"], v["deadline_exceeded_per_s"], ok ? other : "no run",
            v["p50_us"] / 1000, v["p99_us"] / 1000, v["shed_p50_us"] / 1000, v["shed_p99_us"] / 1000,
-           v["max_lateness_us"] / 1000, (wall > 0 ? 100 * ticks / hz / wall : 0)
+           v["p99_lateness_us"] / 1000, v["max_lateness_us"] / 1000, (wall > 0 ? 100 * ticks / hz / wall : 0)
   }' >>"$results"
   tail -n 1 "$results"
+  # Every figure routebench gave (other failures by status, unanswered calls).
+  printf '{"mode":"%s","pool":"%s","strategy":"%s","load":%s,"routebench":%s}\n' "$1" "$2" "$3" "$4" "${5:-null}" \
+    >>"$work/rows.jsonl"
 }
 
 now_s() { date +%s.%N; }
@@ -131,7 +134,9 @@ for pool in "${library_pools[@]}"; do
     t0="$(now_s)"
     json="$(bench --timed --discovery "static://echo=$addresses" --pool-size "$pool")"
     t1="$(now_s)"
-    cpu_s="$(awk '{print $1 + $2}' "$work/time" 2>/dev/null || echo 0)"
+    # The last line: GNU time first says "Command exited with non-zero
+    # status 1" when no call succeeded.
+    cpu_s="$(tail -n 1 "$work/time" 2>/dev/null | awk '{print $1 + $2}')"
     record library "$pool" round-robin "$load" "$json" "$(awk -v s="$cpu_s" -v hz="$hz" 'BEGIN {printf "%d", s * hz}')" \
       "$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')"
     stop_row
@@ -175,37 +180,58 @@ out="bench/results/overload-$stamp"
   echo "but \`--pool-size\` and \`--strategy\` (16 client connections of tagged frames). library: the Router in"
   echo "routebench, RouterOptions{} but the pool size. goodput: status 0 within the deadline. other: failures"
   echo "that are neither 8 nor 4. CPU: routerd's (library: routebench's, generator included), % of one core over"
-  echo "the run. late: how late the generator sent a call at worst (large: the generator is the bottleneck)."
+  echo "the run. late: how late the generator sent calls (p99, worst; large: the generator or a busy machine is the"
+  echo "bottleneck, and latencies, counted from each call's arrival, include it). $out.jsonl: every figure of each row."
   echo "Rerun: \`bash scripts/bench_overload.sh $seconds\`."
   echo
-  echo "| mode | pool | strategy | load | offered/s | goodput/s | shed/s | deadline exceeded/s | other | p50 ms | p99 ms | shed p50 ms | late ms | CPU % |"
+  echo "| mode | pool | strategy | load | offered/s | goodput/s | shed/s | deadline exceeded/s | other | p50 ms | p99 ms | shed p50 ms | late p99 / max ms | CPU % |"
   echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-  tail -n +2 "$results" | awk -F'\t' '{printf "| %s | %s | %s | %sx | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $15}'
+  tail -n +2 "$results" | awk -F'\t' '{printf "| %s | %s | %s | %sx | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s |\n",
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $15, $16}'
 } >"$out.md"
 cp "$results" "$out.tsv"
+cp "$work/rows.jsonl" "$out.jsonl"
 if command -v gnuplot >/dev/null; then
-  # One line per variant (mode, pool, strategy): goodput and p99 against the offered load.
+  # One line per variant: the colour says the mode and pool, the dash the
+  # strategy. p99 is missing ("?") where no call was admitted: a 0 would
+  # read as fast.
+  # style POOL MODE STRATEGY: gnuplot's line colour and dash type.
+  style() {
+    local colour
+    case "$2/$1" in
+      routerd/10) colour="#d62728" ;; routerd/50) colour="#ff7f0e" ;; routerd/200) colour="#1f77b4" ;;
+      routerd/auto) colour="#2ca02c" ;; library/default) colour="#9467bd" ;; *) colour="#17becf" ;;
+    esac
+    echo "lc rgb \"$colour\" dashtype $([ "$3" = peak-ewma ] && echo 2 || echo 1)"
+  }
   lines_goodput="" lines_p99=""
-  while IFS= read -r variant; do
+  while IFS=$'\t' read -r mode pool strategy; do
+    variant="$mode/$pool/$strategy"
     file="$work/$(tr '/ ' '__' <<<"$variant").dat"
-    awk -F'\t' -v v="$variant" 'NR > 1 && $1 "/" $2 "/" $3 == v {print $5, $6, $11}' "$results" >"$file"
-    lines_goodput+="${lines_goodput:+, }\"$file\" using 1:2 with linespoints title \"$variant\""
-    lines_p99+="${lines_p99:+, }\"$file\" using 1:3 with linespoints title \"$variant\""
-  done < <(awk -F'\t' 'NR > 1 && !seen[$1 "/" $2 "/" $3]++ {print $1 "/" $2 "/" $3}' "$results")
+    awk -F'\t' -v v="$variant" 'NR > 1 && $1 "/" $2 "/" $3 == v {print $5, $6, ($6 > 0 ? $11 : "?")}' "$results" >"$file"
+    lines_goodput+="${lines_goodput:+, }\"$file\" using 1:2 with linespoints $(style "$pool" "$mode" "$strategy") title \"$variant\""
+    lines_p99+="${lines_p99:+, }\"$file\" using 1:3 with linespoints $(style "$pool" "$mode" "$strategy") title \"$variant\""
+  done < <(awk -F'\t' 'NR > 1 && !seen[$1 "/" $2 "/" $3]++ {print $1 "\t" $2 "\t" $3}' "$results")
+  top="$(awk -F'\t' 'NR > 1 && $5 > m {m = $5} END {print m * 1.2}' "$results")"
+  # pngcairo draws dashes (png does not); png where it is missing.
+  terminal=png
+  gnuplot -e 'set terminal' 2>&1 | grep -q pngcairo && terminal=pngcairo
   gnuplot <<PLOT
-set terminal png size 1300,600
+set terminal $terminal size 1300,700
 set output "$out.png"
+set datafile missing "?"
 set multiplot layout 1,2
-set key top left font ",8"
-set xlabel "offered calls/s"
-set xrange [0:*]
-set yrange [0:*]
+set key below font ",9" maxrows 4
+set xlabel "offered calls/s (log scale)"
+set logscale x 2
+set xrange [$(awk -v c="$capacity" 'BEGIN {print c / 4}'):$top]
+set yrange [0:$((capacity * 11 / 10))]
 set title "goodput (status 0 within ${deadline_ms} ms) vs offered; capacity $capacity/s"
 set ylabel "goodput calls/s"
-plot x < $capacity ? x : $capacity with lines dashtype 2 lc rgb "#999999" title "ideal", $lines_goodput
-set title "p99 of admitted calls vs offered (deadline ${deadline_ms} ms)"
-set ylabel "p99 ms"
+plot (x < $capacity ? x : $capacity) with lines lw 2 lc rgb "#bbbbbb" title "ideal", $lines_goodput
+set title "p99 of admitted calls vs offered (none admitted: no point)"
+set ylabel "p99 ms (deadline ${deadline_ms})"
+set yrange [0:$((deadline_ms * 11 / 10))]
 plot $lines_p99
 unset multiplot
 PLOT
@@ -213,4 +239,4 @@ fi
 echo
 cat "$out.md"
 echo
-echo "wrote $out.md $out.tsv $( [ -f "$out.png" ] && echo "$out.png")"
+echo "wrote $out.md $out.tsv $out.jsonl $( [ -f "$out.png" ] && echo "$out.png")"
