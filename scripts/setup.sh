@@ -18,6 +18,7 @@ PACKAGES=(
   libssl-dev openssl                  # TLS (src/rpc/tls/), and the tests' certificates
   dpkg-dev file binutils              # cpack -G DEB (dpkg-shlibdeps) and its test's checks
   iproute2                            # bench_scale.sh: loopback up in its own network namespace
+  time                                # bench_overload.sh: the CPU of routebench's library rows (GNU time)
 )
 
 missing=()
