@@ -67,6 +67,14 @@ struct SystemStats {
   std::size_t max_pending = 0;
   std::size_t in_flight = 0;  // holding a permit
   std::size_t waiting = 0;    // queued for a permit
+  // Calls refused with 8 at once because the queue would not have given
+  // them a permit and an answer before their deadline (early shedding,
+  // docs/adaptive.md "Overload"), and the time calls that queued waited.
+  std::uint64_t shed = 0;
+  LatencyHistogram queue_wait;
+  // How long a call holds its permit on average (a moving average): what
+  // the queue's expected wait is computed from.
+  double mean_hold_seconds = 0;
   std::size_t open_connections = 0;
   std::uint64_t retries = 0;
   std::uint64_t retries_denied = 0;  // refused by the retry budget

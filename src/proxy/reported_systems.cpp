@@ -27,6 +27,8 @@ void add_system(SystemStats& into, const SystemStats& from) {
   into.max_pending += from.max_pending;
   into.in_flight += from.in_flight;
   into.waiting += from.waiting;
+  into.shed += from.shed;
+  add_histogram(into.queue_wait, from.queue_wait);
   into.open_connections += from.open_connections;
   into.retries += from.retries;
   into.retries_denied += from.retries_denied;

@@ -153,6 +153,9 @@ std::string status_json(const RouterStats& all, const ProxyStats& all_proxy) {
                                    {"max_pending", s.max_pending},
                                    {"in_flight", s.in_flight},
                                    {"waiting", s.waiting},
+                                   {"shed", s.shed},
+                                   {"queue_wait", latency_json(s.queue_wait)},
+                                   {"mean_hold_ms", s.mean_hold_seconds * 1000},
                                    {"open_connections", s.open_connections},
                                    {"retries", s.retries},
                                    {"retries_denied", s.retries_denied},
@@ -237,6 +240,13 @@ std::string prometheus_text(const RouterStats& all, const ProxyStats& all_proxy)
                  double(count));
   w.family("routing_call_duration_seconds", "histogram", "Time from a call's arrival to its answer.");
   for (const auto& s : router.systems) w.histogram("routing_call_duration_seconds", system_label(s), s.latency);
+  w.family("routing_queue_wait_seconds", "histogram",
+           "Time calls that found every slot taken waited in the system's queue (until a slot, or their deadline).");
+  for (const auto& s : router.systems) w.histogram("routing_queue_wait_seconds", system_label(s), s.queue_wait);
+  w.family("routing_calls_shed_total", "counter",
+           "Calls refused with 8 at once: the queue would not have given them a slot and an answer before their "
+           "deadline (early shedding).");
+  for (const auto& s : router.systems) w.sample("routing_calls_shed_total", system_label(s), double(s.shed));
 
   struct Gauge {
     const char* name;
@@ -246,6 +256,7 @@ std::string prometheus_text(const RouterStats& all, const ProxyStats& all_proxy)
   const Gauge system_gauges[] = {
       {"routing_in_flight", "Calls holding a slot of the system.", [](const SystemStats& s) { return double(s.in_flight); }},
       {"routing_waiting", "Calls queued for a slot.", [](const SystemStats& s) { return double(s.waiting); }},
+      {"routing_call_hold_seconds", "How long a call holds its slot, a moving average: the queue's expected wait comes from it.", [](const SystemStats& s) { return s.mean_hold_seconds; }},
       {"routing_pool_size", "Slots (calls in flight and connections) of the system; adaptive pools move it.", [](const SystemStats& s) { return double(s.pool_size); }},
       {"routing_open_connections", "Connections open to the system's backends.", [](const SystemStats& s) { return double(s.open_connections); }},
   };

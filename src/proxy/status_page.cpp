@@ -147,6 +147,8 @@ th { color: #666; font-weight: normal; }
       ["strategy", String(sys.strategy)],
       ["pool in use", num(sys.in_flight) + " of " + num(sys.pool_size) + (sys.adaptive_pool ? " (auto)" : "")],
       ["queued", num(sys.waiting) + " of " + num(sys.max_pending)],
+      ["queue wait", latency(sys.queue_wait)],
+      ["shed early (8)", num(sys.shed), num(sys.shed) ? "warn" : ""],
       ["open connections", num(sys.open_connections)],
       ["calls", c.total],
       ["errors", errorsText(c), c.errors ? "warn" : ""],
@@ -309,6 +311,8 @@ class Renderer {
     fact("pool in use", std::to_string(count_at(sys, "in_flight")) + " of " + std::to_string(count_at(sys, "pool_size")) +
                             (bool_at(sys, "adaptive_pool", false) ? " (auto)" : ""));
     fact("queued", std::to_string(count_at(sys, "waiting")) + " of " + std::to_string(count_at(sys, "max_pending")));
+    fact("queue wait", latency_text(object_at(sys, "queue_wait")));
+    fact("shed early (8)", std::to_string(count_at(sys, "shed")), count_at(sys, "shed") ? "warn" : "");
     fact("open connections", std::to_string(count_at(sys, "open_connections")));
     fact("calls", std::to_string(c.total));
     fact("errors", c.errors_text(), c.errors ? "warn" : "");

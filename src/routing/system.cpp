@@ -585,6 +585,9 @@ SystemStats System::stats() const {
   out.max_pending = limiter.max_pending();
   out.in_flight = limiter.in_use();
   out.waiting = limiter.waiting();
+  out.shed = admission.shed.load(std::memory_order_relaxed);
+  out.queue_wait = admission.queue_wait.snapshot();
+  out.mean_hold_seconds = std::chrono::duration<double>(admission.mean_hold()).count();
   out.open_connections = open_connections.load();
   out.retries = retries.load();
   out.retries_denied = retries_denied.load();

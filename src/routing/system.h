@@ -7,6 +7,7 @@
 #include "routing/aperture.h"
 #include "routing/backend.h"
 #include "routing/dns_refresher.h"
+#include "routing/admission.h"
 #include "routing/limiter.h"
 #include "routing/procedure_counters.h"
 #include "routing/live_options.h"
@@ -156,6 +157,15 @@ class System : public std::enable_shared_from_this<System> {
   bool retired() const { return retired_.load(); }
 
   ConcurrencyLimiter limiter;
+  QueueAdmission admission;  // which calls may queue for the limiter (early shedding)
+  // The longest a call should expect to queue for a permit, besides its
+  // deadline: with adaptive pools, one mean hold (the limit is what the
+  // backends can take; a queue longer than one round of permits only adds
+  // latency); with a fixed pool size, no bound but the deadline.
+  std::optional<std::chrono::steady_clock::duration> max_queue_wait() const {
+    if (!options().adaptive_pool) return std::nullopt;
+    return admission.mean_hold();
+  }
   RetryBudget budget;
   std::atomic<std::size_t> open_connections{0};
   std::atomic<std::uint64_t> retries{0};

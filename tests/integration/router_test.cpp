@@ -181,6 +181,33 @@ TEST(Router, BackPressureBoundsCallsInFlightAndRefusesPastMaxPending) {
   EXPECT_EQ(stats.waiting, 0u);
 }
 
+// Early shedding in library mode, blocking and async alike (the rule is
+// CallFlow's): once calls are known to hold the one slot >= 200 ms, a call
+// with 250 ms left behind a busy slot cannot make it: 8 at once, never
+// sent. A call with time enough waits and is served.
+TEST(Router, ACallTheQueueWouldServeTooLateIsRefusedAtOnce) {
+  TestBackend backend;
+  auto options = quiet_options(static_url({&backend}));
+  options.pool_size = 1;
+  Router router(options);
+  ASSERT_TRUE(router.call("echo", tracked_procedure, "200:warm").ok());  // teaches the mean hold
+  std::thread busy([&] { EXPECT_TRUE(router.call("echo", tracked_procedure, "300:busy").ok()); });
+  ASSERT_TRUE(eventually([&] { return router.stats().systems.at(0).in_flight == 1; }));
+  const CallOptions short_deadline{.timeout = 250ms};
+  Reply blocking = router.call("echo", tracked_procedure, "1:late", short_deadline);
+  EXPECT_EQ(blocking.status, Status::resource_exhausted);
+  EXPECT_NE(blocking.payload.find("'echo' is overloaded"), std::string::npos) << blocking.payload;
+  auto async = run_concurrently(router, {Request{"echo", tracked_procedure, "1:late", short_deadline}});
+  EXPECT_EQ(async.at(0).status, Status::resource_exhausted);
+  Reply patient = router.call("echo", tracked_procedure, "1:patient", CallOptions{.timeout = 5s});
+  EXPECT_TRUE(patient.ok()) << patient.payload;
+  busy.join();
+  auto stats = router.stats().systems.at(0);
+  EXPECT_EQ(stats.shed, 2u);
+  EXPECT_EQ(stats.queue_wait.count, 1u);  // the patient call's
+  EXPECT_EQ(backend.served(), 3u);        // warm, busy, patient: the late ones never went out
+}
+
 TEST(Router, QueuedCallsAreServedInOrderOfArrival) {
   TestBackend backend;
   auto options = quiet_options(static_url({&backend}));

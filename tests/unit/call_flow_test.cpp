@@ -231,6 +231,55 @@ TEST_F(CallFlowTest, CallsPastThePoolWaitAndPastMaxPendingAreRefused) {
   EXPECT_EQ(four.outcome.reply.status, Status::deadline_exceeded);
 }
 
+// Early shedding (routing/admission.h): with every slot taken and calls
+// known to hold a slot 100 ms, a call with 120 ms left cannot get a slot
+// (50 ms: two slots, one place) and its answer in time: 8 at once, nothing
+// queued. One with time enough waits as before.
+TEST_F(CallFlowTest, ACallTheQueueWouldServeTooLateIsRefusedAtOnce) {
+  system->admission.note_hold(100ms);
+  auto one = make_call(), two = make_call();
+  flow.start(one);
+  flow.start(two);
+  auto late = make_call(CallOptions{.timeout = 120ms});
+  ASSERT_EQ(flow.start(late), Step::finished);
+  EXPECT_EQ(late.outcome.reply.status, Status::resource_exhausted);
+  EXPECT_FALSE(late.outcome.from_backend);
+  EXPECT_NE(late.outcome.reply.payload.find("'echo' is overloaded"), std::string::npos) << late.outcome.reply.payload;
+  EXPECT_EQ(system->admission.shed.load(), 1u);
+  EXPECT_EQ(system->limiter.in_use(), 2u);
+  auto patient = make_call(CallOptions{.timeout = 1s});
+  EXPECT_EQ(flow.start(patient), Step::wait_for_permit);
+  Permit none;
+  flow.permit_waited(patient, ConcurrencyLimiter::Outcome::timed_out, none);
+  EXPECT_EQ(system->stats().queue_wait.count, 1u);  // its wait is measured
+  EXPECT_EQ(system->stats().shed, 1u);
+}
+
+// With adaptive pools a call queues for at most about one mean hold, however
+// long its deadline: the third in line behind two slots would wait 150 ms.
+TEST_F(CallFlowTest, AdaptivePoolsQueueAtMostOneRoundOfSlots) {
+  options.adaptive_pool = true;
+  options.max_pending = 10;
+  live.replace(options);
+  system->limiter.set_max_pending(10);
+  system->admission.note_hold(100ms);
+  auto one = make_call(), two = make_call();
+  flow.start(one);
+  flow.start(two);
+  std::vector<std::shared_ptr<ConcurrencyLimiter::Waiter>> queued;
+  for (int i = 0; i < 2; ++i) {
+    auto call = make_call(CallOptions{.timeout = 5s});
+    ASSERT_EQ(flow.start(call), Step::wait_for_permit);
+    queued.push_back(system->limiter.enqueue_handed([](Permit&) {}));  // as the adapter would
+  }
+  auto third = make_call(CallOptions{.timeout = 5s});
+  ASSERT_EQ(flow.start(third), Step::finished);
+  EXPECT_EQ(third.outcome.reply.status, Status::resource_exhausted);
+  EXPECT_NE(third.outcome.reply.payload.find("calls wait at most about 100 ms"), std::string::npos)
+      << third.outcome.reply.payload;
+  for (auto& waiter : queued) system->limiter.cancel(waiter);
+}
+
 TEST_F(CallFlowTest, WaitsForDiscoveryFirstAndAnswersNotFoundWithoutInstances) {
   auto unknown = std::make_shared<System>("ghost", live, Strategy::round_robin);
   auto call = make_call();

@@ -75,6 +75,8 @@ struct Call {
   Clock::time_point arrival;
   Clock::time_point deadline;
   Permit permit;  // held across retries: a retry never needs a second slot
+  Clock::time_point queued_at;     // when it began waiting for the permit (if it waited)
+  Clock::time_point permitted_at;  // when it got the permit: its hold teaches QueueAdmission
   Tries tries;
   // The backend set the next attempt picks from, when already loaded (the
   // first attempt reuses the one checked for emptiness: one load per call).

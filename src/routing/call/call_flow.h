@@ -65,6 +65,9 @@ class CallFlow {
  private:
   // `now`: the arrival on the path without waits (no clock read), else a reading.
   Step backends_known(TheCall& call, Clock::time_point now);
+  // Every permit is taken and the queue would not get the call its answer
+  // in time (QueueAdmission): status 8 at once.
+  Step shed(TheCall& call, const QueueAdmission::Refusal& refusal, Clock::time_point now);
   Step permitted(TheCall& call, Clock::time_point now);
   Step next_attempt(TheCall& call, Clock::time_point now);
   Step attempt_failed(TheCall& call, Attempt& failed);

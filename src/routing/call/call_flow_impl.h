@@ -32,6 +32,11 @@ Step CallFlow<Pools>::backends_known(TheCall& call, Clock::time_point now) {
   // load figures when it finally runs.
   if (!system.limiter.try_acquire(call.permit)) {
     call.list.reset();  // stale by the time a permit comes
+    if (auto refusal = system.admission.refuses(now, call.deadline, system.limiter.waiting(), system.limiter.limit(),
+                                                system.max_queue_wait())) {
+      return shed(call, *refusal, now);
+    }
+    call.queued_at = now;
     return Step::wait_for_permit;
   }
   return permitted(call, now);
@@ -45,6 +50,7 @@ Step CallFlow<Pools>::permit_waited(TheCall& call, ConcurrencyLimiter::Outcome o
     permit.release();
     return give_up(call, now);
   }
+  if (outcome != ConcurrencyLimiter::Outcome::queue_full) system.admission.queue_wait.record(now - call.queued_at);
   switch (outcome) {
     case ConcurrencyLimiter::Outcome::acquired:
       call.permit = std::move(permit);
@@ -65,7 +71,20 @@ Step CallFlow<Pools>::permit_waited(TheCall& call, ConcurrencyLimiter::Outcome o
 }
 
 template <class Pools>
+Step CallFlow<Pools>::shed(TheCall& call, const QueueAdmission::Refusal& refusal, Clock::time_point now) {
+  System& system = *call.system;
+  system.admission.shed.fetch_add(1, std::memory_order_relaxed);
+  auto ms = [](Clock::duration d) { return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); };
+  std::string why = "'" + system.name() + "' is overloaded: a slot would come in about " + ms(refusal.expected_wait) +
+                    " ms (" + std::to_string(system.limiter.waiting()) + " calls wait ahead)";
+  why += refusal.left.count() > 0 ? ", the call has " + ms(refusal.left) + " ms left" : ", the call has no time left";
+  why += system.max_queue_wait() ? " and calls wait at most about " + ms(*system.max_queue_wait()) + " ms" : "";
+  return finish(call, CallOutcome{Reply::error(Status::resource_exhausted, why + "; refused at once")}, now);
+}
+
+template <class Pools>
 Step CallFlow<Pools>::permitted(TheCall& call, Clock::time_point now) {
+  call.permitted_at = now;
   call.system->budget.deposit(now);  // every first attempt earns retries
   return next_attempt(call, now);
 }
@@ -245,6 +264,7 @@ Step CallFlow<Pools>::finish(TheCall& call, CallOutcome&& outcome, Clock::time_p
   system.calls.add(static_cast<int>(outcome.reply.status));
   system.calls_by_procedure.add(call.procedure, static_cast<int>(outcome.reply.status));
   system.latency.record(now - call.arrival);
+  if (call.permit) system.admission.note_hold(now - call.permitted_at);
   call.permit.release();
   outcome.attempts = static_cast<unsigned>(call.tries.count) + (call.backend ? 1 : 0);
   outcome.backend = std::move(call.backend);
