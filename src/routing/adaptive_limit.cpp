@@ -1,6 +1,7 @@
 #include "routing/adaptive_limit.h"
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 
 namespace routing::core {
@@ -35,6 +36,23 @@ void AdaptiveLimit::observe_latency(double seconds, std::chrono::nanoseconds now
   if (min_current_ <= 0 || seconds < min_current_) min_current_ = seconds;
 }
 
+double AdaptiveLimit::bound_limit(double judged, double littles_target) {
+  const double limit = static_cast<double>(limit_);
+  const double near_capacity = settings_.saturated_tolerance * windowed_min();
+  if (judged > near_capacity) {
+    const double cut = std::floor(limit * std::clamp(near_capacity / judged, settings_.min_gradient, 1.0));
+    threshold_ = std::max(cut, 1.0);
+    return cut;
+  }
+  if (judged > settings_.probe_tolerance * windowed_min()) return limit + 1;
+  // No sign of queueing: the demand may be much larger. Doubling, up to
+  // where the backend last queued; past that, one more a window (as TCP's
+  // slow start and congestion avoidance: doubling from a limit the backend
+  // just proved to be its capacity overshoots it twice over, every time).
+  if (limit < threshold_) return std::min(std::max(littles_target, 2.0 * limit), threshold_);
+  return limit + 1;
+}
+
 std::size_t AdaptiveLimit::update(const Window& window, std::chrono::nanoseconds now) {
   // A quiet window says nothing about what the backend can take: the limit
   // (and the averages) stay as the last traffic left them, so a burst after
@@ -63,8 +81,11 @@ std::size_t AdaptiveLimit::update(const Window& window, std::chrono::nanoseconds
   if (queueing_) {
     const double gradient = std::clamp(guard / judged, settings_.min_gradient, 1.0);
     target = std::min(target, std::floor(static_cast<double>(limit_) * gradient));
+    threshold_ = std::max(target, 1.0);
   } else if (window.reached_limit) {
-    target = std::max(target, 2.0 * static_cast<double>(limit_));  // the demand may be larger: probe
+    target = bound_limit(judged, target);
+  } else {
+    threshold_ = std::numeric_limits<double>::infinity();  // not binding: nothing known of the capacity now
   }
   const double bounded = std::clamp(target, static_cast<double>(settings_.min_limit),
                                     static_cast<double>(settings_.max_limit));

@@ -16,10 +16,20 @@
 // concurrency in a few windows. A window without any call changes nothing:
 // quiet is no evidence of what the backend can take.
 //
+// While the limit binds (it was reached in the window), Little's Law says
+// nothing new (the backend gets what the limit lets through) and the limit
+// is held near the backend's capacity instead, AIMD-style: latency above
+// saturated_tolerance × minimum means the backend queues what the limit
+// lets through, so the limit shrinks by the gradient; a little above the
+// minimum it grows by one; at the minimum it doubles (issue 27: under
+// twice the capacity the guard alone let latency settle at twice the
+// minimum, and admitted calls' p99 at 8x the unloaded one).
+//
 // Pure arithmetic, no clock or atomics: unit-tested alone.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 
 namespace routing::core {
 
@@ -29,6 +39,11 @@ struct AdaptiveLimitSettings {
   std::size_t max_limit = 1000;
   double headroom = 0.5;   // limit = needed × (1 + headroom) + 1
   double tolerance = 2.0;  // latency above tolerance × minimum: queueing
+  // While the limit binds (calls wanted more than it, as under overload):
+  // latency above saturated_tolerance × minimum shrinks the limit, between
+  // probe_tolerance and that it grows by one a window, below it it doubles.
+  double saturated_tolerance = 1.2;
+  double probe_tolerance = 1.1;
   double smoothing = 0.3;  // weight of the newest window in the moving averages
   double min_gradient = 0.25;  // the deepest cut of one window
   // The minimum latency is forgotten after one to two of these, so a backend
@@ -61,6 +76,8 @@ class AdaptiveLimit {
  private:
   void observe_latency(double seconds, std::chrono::nanoseconds now);
   double windowed_min() const;
+  // The next limit while the limit binds, from the latency judged.
+  double bound_limit(double judged, double littles_target);
 
   AdaptiveLimitSettings settings_;
   std::size_t limit_;
@@ -71,6 +88,9 @@ class AdaptiveLimit {
   double min_current_ = 0, min_previous_ = 0;
   std::chrono::nanoseconds current_started_{-1};
   bool queueing_ = false;
+  // The limit after the last cut while it bound (infinity: none since it
+  // last stopped binding): doubling stops there, one more a window beyond.
+  double threshold_ = std::numeric_limits<double>::infinity();
 };
 
 }  // namespace routing::core

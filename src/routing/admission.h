@@ -29,9 +29,13 @@ class QueueAdmission {
   using Clock = std::chrono::steady_clock;
 
   // A call held its permit this long (from its permit to its end).
-  void note_hold(Clock::duration held) {
-    const auto sample = std::max<std::int64_t>(held.count(), 1);
+  // `cut_short`: its deadline ended it, so it would have held the permit
+  // longer: counted as at least the mean (else calls sent late, ending at
+  // their deadlines within a few ms, would teach that calls are quick, and
+  // admit more calls that are late in turn).
+  void note_hold(Clock::duration held, bool cut_short = false) {
     const auto old = mean_hold_.load(std::memory_order_relaxed);
+    const auto sample = std::max<std::int64_t>(cut_short ? std::max(held.count(), old) : held.count(), 1);
     // Racing writers may lose a sample: a moving average does not mind.
     mean_hold_.store(old == 0 ? sample : old + (sample - old) / hold_weight, std::memory_order_relaxed);
   }
@@ -43,9 +47,23 @@ class QueueAdmission {
     return mean_hold() * static_cast<std::int64_t>(waiting + 1) / static_cast<std::int64_t>(std::max<std::size_t>(limit, 1));
   }
 
+  // A permit came with less time left than a mean hold: sending the call
+  // would most likely spend the backend's time on an answer that comes too
+  // late (the queue moved slower than expected).
+  bool too_late_to_send(Clock::time_point now, Clock::time_point deadline) const {
+    return deadline - now < mean_hold();
+  }
+  // Whether a call sent at `sent_at` had a fair chance to be answered by
+  // `deadline`: twice a mean hold. Missing a deadline without one is no
+  // fault of the backend's (outlier detection does not count it).
+  bool fair_chance(Clock::time_point sent_at, Clock::time_point deadline) const {
+    return deadline - sent_at >= 2 * mean_hold();
+  }
+
   struct Refusal {
     Clock::duration expected_wait;
     Clock::duration left;  // the call's time left (negative: none)
+    bool at_grant = false;  // too_late_to_send, not refused on arrival
   };
   // nullopt: the call may queue. Else why not: its expected wait plus a
   // mean hold is past its deadline, or (with `max_wait`) the wait alone is

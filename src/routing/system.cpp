@@ -543,7 +543,10 @@ void System::record_success(Backend& backend, Clock::time_point now) {
   backend.failing = false;
 }
 
-void System::record_missed_deadline(Backend& backend, Clock::time_point sent_at) {
+void System::record_missed_deadline(Backend& backend, Clock::time_point sent_at, Clock::time_point deadline) {
+  // Sent with little time left (a call that waited long in the queue): the
+  // deadline, not the backend, ended it.
+  if (!admission.fair_chance(sent_at, deadline)) return;
   auto list = backends();
   const auto since = sent_at.time_since_epoch().count();
   bool peers_answered = std::any_of(list->backends.begin(), list->backends.end(), [&](const auto& other) {

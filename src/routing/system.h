@@ -128,8 +128,11 @@ class System : public std::enable_shared_from_this<System> {
   // A call's deadline passed while `backend` had its request since
   // `sent_at`: a failure toward ejection only if another backend of the
   // system answered meanwhile (then this one is the outlier; when all are
-  // slow, the system is, and ejecting would only load the rest more).
-  void record_missed_deadline(Backend& backend, std::chrono::steady_clock::time_point sent_at);
+  // slow, the system is, and ejecting would only load the rest more), and
+  // only if the call had a fair chance (QueueAdmission::fair_chance: sent
+  // with twice a mean hold left).
+  void record_missed_deadline(Backend& backend, std::chrono::steady_clock::time_point sent_at,
+                              std::chrono::steady_clock::time_point deadline);
 
   void set_strategy(Strategy strategy, bool pinned);
   Strategy strategy() const { return strategy_.load(); }
@@ -159,12 +162,13 @@ class System : public std::enable_shared_from_this<System> {
   ConcurrencyLimiter limiter;
   QueueAdmission admission;  // which calls may queue for the limiter (early shedding)
   // The longest a call should expect to queue for a permit, besides its
-  // deadline: with adaptive pools, one mean hold (the limit is what the
-  // backends can take; a queue longer than one round of permits only adds
-  // latency); with a fixed pool size, no bound but the deadline.
+  // deadline: with adaptive pools, half a mean hold (the limit is what the
+  // backends can take at near their fastest: a queue of half a round of
+  // permits keeps them busy, a longer one only adds latency); with a fixed
+  // pool size, no bound but the deadline (the user sized the queue).
   std::optional<std::chrono::steady_clock::duration> max_queue_wait() const {
     if (!options().adaptive_pool) return std::nullopt;
-    return admission.mean_hold();
+    return admission.mean_hold() / 4;
   }
   RetryBudget budget;
   std::atomic<std::size_t> open_connections{0};

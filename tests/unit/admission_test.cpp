@@ -54,5 +54,29 @@ TEST(QueueAdmission, TheMeanHoldFollowsASlowdownWithinAFewDozenCalls) {
   EXPECT_TRUE(admission.refuses(now, now + 200ms, 60, 10));
 }
 
+// A call its deadline cut short would have held its slot longer: it
+// counts as at least the mean, so calls sent late (ending within a few ms at
+// their deadlines) do not teach that calls are quick. Measured before: the
+// mean fell to 7 ms for 20 ms calls, and goodput to 336 of 500 calls/s.
+TEST(QueueAdmission, HoldsCutShortByTheirDeadlineDoNotLowerTheMean) {
+  QueueAdmission admission;
+  admission.note_hold(20ms);
+  for (int i = 0; i < 100; ++i) admission.note_hold(2ms, true);
+  EXPECT_EQ(admission.mean_hold(), 20ms);
+  for (int i = 0; i < 100; ++i) admission.note_hold(60ms, true);  // but longer ones raise it
+  EXPECT_GT(admission.mean_hold(), 55ms);
+}
+
+TEST(QueueAdmission, APermitWithLessThanAMeanHoldLeftIsTooLateToSend) {
+  QueueAdmission admission;
+  const auto now = Clock::time_point{} + 1h;
+  EXPECT_FALSE(admission.too_late_to_send(now, now + 1ms));  // nothing learned
+  admission.note_hold(20ms);
+  EXPECT_TRUE(admission.too_late_to_send(now, now + 19ms));
+  EXPECT_FALSE(admission.too_late_to_send(now, now + 20ms));
+  EXPECT_FALSE(admission.fair_chance(now, now + 39ms));
+  EXPECT_TRUE(admission.fair_chance(now, now + 40ms));
+}
+
 }  // namespace
 }  // namespace routing::core

@@ -255,6 +255,27 @@ TEST_F(CallFlowTest, ACallTheQueueWouldServeTooLateIsRefusedAtOnce) {
   EXPECT_EQ(system->stats().shed, 1u);
 }
 
+// A permit that comes with less than a mean hold left: the call is not
+// sent (its answer would most likely come too late), 8, and the permit
+// goes on to the next call.
+TEST_F(CallFlowTest, APermitThatComesTooLateIsNotUsed) {
+  system->admission.note_hold(100ms);
+  auto one = make_call(), two = make_call();
+  flow.start(one);
+  flow.start(two);
+  auto waiting = make_call(CallOptions{.timeout = 1s});
+  ASSERT_EQ(flow.start(waiting), Step::wait_for_permit);
+  waiting.deadline = Clock::now() + 50ms;  // as if it had waited 950 ms
+  Permit permit;
+  one.permit.release();  // as when `one` ends: the limiter grants its slot
+  ASSERT_TRUE(system->limiter.try_acquire(permit));
+  ASSERT_EQ(flow.permit_waited(waiting, ConcurrencyLimiter::Outcome::acquired, permit), Step::finished);
+  EXPECT_EQ(waiting.outcome.reply.status, Status::resource_exhausted);
+  EXPECT_NE(waiting.outcome.reply.payload.find("not sent"), std::string::npos) << waiting.outcome.reply.payload;
+  EXPECT_EQ(system->limiter.in_use(), 1u);  // the slot it was given is free again
+  EXPECT_EQ(pools.rooms_made, 2);           // nothing connected for it
+}
+
 // With adaptive pools a call queues for at most about one mean hold, however
 // long its deadline: the third in line behind two slots would wait 150 ms.
 TEST_F(CallFlowTest, AdaptivePoolsQueueAtMostOneRoundOfSlots) {

@@ -53,6 +53,10 @@ Step CallFlow<Pools>::permit_waited(TheCall& call, ConcurrencyLimiter::Outcome o
   if (outcome != ConcurrencyLimiter::Outcome::queue_full) system.admission.queue_wait.record(now - call.queued_at);
   switch (outcome) {
     case ConcurrencyLimiter::Outcome::acquired:
+      if (system.admission.too_late_to_send(now, call.deadline)) {
+        permit.release();
+        return shed(call, QueueAdmission::Refusal{Clock::duration::zero(), call.deadline - now, true}, now);
+      }
       call.permit = std::move(permit);
       return permitted(call, now);
     case ConcurrencyLimiter::Outcome::queue_full:
@@ -75,11 +79,18 @@ Step CallFlow<Pools>::shed(TheCall& call, const QueueAdmission::Refusal& refusal
   System& system = *call.system;
   system.admission.shed.fetch_add(1, std::memory_order_relaxed);
   auto ms = [](Clock::duration d) { return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); };
-  std::string why = "'" + system.name() + "' is overloaded: a slot would come in about " + ms(refusal.expected_wait) +
-                    " ms (" + std::to_string(system.limiter.waiting()) + " calls wait ahead)";
-  why += refusal.left.count() > 0 ? ", the call has " + ms(refusal.left) + " ms left" : ", the call has no time left";
-  why += system.max_queue_wait() ? " and calls wait at most about " + ms(*system.max_queue_wait()) + " ms" : "";
-  return finish(call, CallOutcome{Reply::error(Status::resource_exhausted, why + "; refused at once")}, now);
+  std::string why = "'" + system.name() + "' is overloaded: ";
+  if (refusal.at_grant) {
+    why += "a slot came with " + ms(refusal.left) + " ms left, calls take about " +
+           ms(system.admission.mean_hold()) + " ms; not sent";
+  } else {
+    why += "a slot would come in about " + ms(refusal.expected_wait) + " ms (" +
+           std::to_string(system.limiter.waiting()) + " calls wait ahead)";
+    why += refusal.left.count() > 0 ? ", the call has " + ms(refusal.left) + " ms left" : ", the call has no time left";
+    why += system.max_queue_wait() ? " and calls wait at most about " + ms(*system.max_queue_wait()) + " ms" : "";
+    why += "; refused at once";
+  }
+  return finish(call, CallOutcome{Reply::error(Status::resource_exhausted, why)}, now);
 }
 
 template <class Pools>
@@ -138,7 +149,7 @@ Step CallFlow<Pools>::connected(TheCall& call, std::shared_ptr<Connection> fresh
   // A backend that took the call's whole time to connect or to answer the
   // tagged-frames probe (one that accepts and never reads) is as unresponsive
   // as one that never answers a call: the same rule may eject it.
-  if (failed.end == AttemptEnd::deadline) call.system->record_missed_deadline(*call.backend, call.attempt_start);
+  if (failed.end == AttemptEnd::deadline) call.system->record_missed_deadline(*call.backend, call.attempt_start, call.deadline);
   return attempt_failed(call, failed);
 }
 
@@ -164,7 +175,7 @@ Step CallFlow<Pools>::exchanged(TheCall& call, Reply& reply, bool answered, Cloc
   Attempt attempt{end, exchange_failure(backend, end, reply)};
   if (end == AttemptEnd::deadline) {
     keep_if_still_usable(call, now);
-    call.system->record_missed_deadline(backend, call.attempt_start);
+    call.system->record_missed_deadline(backend, call.attempt_start, call.deadline);
     return finish(call, CallOutcome{std::move(attempt.reply)}, now);
   }
   keep_if_still_usable(call, now);  // one that saw an error is closed (a shared one: by the failure)
@@ -194,7 +205,7 @@ Step CallFlow<Pools>::book_exchanged(TheCall& call, book::Exchange& exchange, Cl
     Attempt failed = connect_failed(backend, reply.payload, std::chrono::duration_cast<Clock::duration>(
                                                                 book_limits(call, call.attempt_start).connect_timeout),
                                     now >= call.deadline, timed_out);
-    if (failed.end == AttemptEnd::deadline) call.system->record_missed_deadline(backend, call.attempt_start);
+    if (failed.end == AttemptEnd::deadline) call.system->record_missed_deadline(backend, call.attempt_start, call.deadline);
     return attempt_failed(call, failed);
   }
   if (exchange.answered) reply.status = book::status_of_answer(reply.payload);
@@ -206,7 +217,7 @@ Step CallFlow<Pools>::book_exchanged(TheCall& call, book::Exchange& exchange, Cl
   }
   Attempt attempt{end, exchange_failure(backend, end, reply)};
   if (end == AttemptEnd::deadline) {
-    call.system->record_missed_deadline(backend, call.attempt_start);
+    call.system->record_missed_deadline(backend, call.attempt_start, call.deadline);
     return finish(call, CallOutcome{std::move(attempt.reply)}, now);
   }
   return attempt_failed(call, attempt);
@@ -264,7 +275,9 @@ Step CallFlow<Pools>::finish(TheCall& call, CallOutcome&& outcome, Clock::time_p
   system.calls.add(static_cast<int>(outcome.reply.status));
   system.calls_by_procedure.add(call.procedure, static_cast<int>(outcome.reply.status));
   system.latency.record(now - call.arrival);
-  if (call.permit) system.admission.note_hold(now - call.permitted_at);
+  if (call.permit) {
+    system.admission.note_hold(now - call.permitted_at, outcome.reply.status == Status::deadline_exceeded);
+  }
   call.permit.release();
   outcome.attempts = static_cast<unsigned>(call.tries.count) + (call.backend ? 1 : 0);
   outcome.backend = std::move(call.backend);
