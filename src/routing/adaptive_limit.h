@@ -72,6 +72,9 @@ class AdaptiveLimit {
   std::chrono::nanoseconds latency() const;
   std::chrono::nanoseconds min_latency() const;
   bool queueing() const { return queueing_; }
+  // The limit was cut for queueing while it bound and has bound ever since:
+  // it is held at what the backend can take (not still growing to a demand).
+  bool at_capacity() const { return threshold_ != std::numeric_limits<double>::infinity(); }
 
  private:
   void observe_latency(double seconds, std::chrono::nanoseconds now);

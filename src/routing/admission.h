@@ -7,12 +7,15 @@
 // admitted call wait behind them, and goodput collapses (measured: 38 of 500
 // calls/s at twice the pool's capacity).
 //
-// The queue moves one place each time a permit comes back; with `limit`
-// permits each held for `mean_hold` on average, a call joining behind
-// `waiting` others expects its permit after (waiting + 1) × mean_hold / limit
-// and its answer a mean_hold later. The mean hold is learned from every call
-// (a moving average); until one has ended, every call is admitted.
-//
+// The queue's speed is learned from the calls that went through it: a call
+// that joined behind `ahead` others and got its permit after W moved W /
+// (ahead + 1) per place (a moving average); a call joining behind `waiting`
+// others expects its permit after (waiting + 1) × that, and its answer a
+// mean hold later (the moving average of how long calls hold a permit).
+// Until a queued call has got its permit, every call is admitted (a first
+// version estimated the speed as mean hold / limit: the first calls of a
+// burst, whose holds include the router's own backlog, made it 100x too
+// slow, and it refused calls a queue of 1,260 would have served in 70 ms).
 // Shared by every mode: CallFlow asks it (routing/call/call_flow_impl.h).
 // Times are arguments, never read here: tests drive it with a fake clock.
 #include "routing/histogram.h"
@@ -41,10 +44,20 @@ class QueueAdmission {
   }
   Clock::duration mean_hold() const { return Clock::duration(mean_hold_.load(std::memory_order_relaxed)); }
 
+  // A queued call got its permit after `waited`, having joined behind `ahead` others.
+  void note_wait(Clock::duration waited, std::size_t ahead) {
+    queue_wait.record(waited);
+    const auto sample = std::max<std::int64_t>(waited.count() / static_cast<std::int64_t>(ahead + 1), 1);
+    const auto old = per_place_.load(std::memory_order_relaxed);
+    per_place_.store(old == 0 ? sample : old + (sample - old) / hold_weight, std::memory_order_relaxed);
+  }
+  // How long the queue takes to move one place (0: no call went through yet).
+  Clock::duration per_place() const { return Clock::duration(per_place_.load(std::memory_order_relaxed)); }
+
   // When a call that joins the queue behind `waiting` others expects its
-  // permit, counted from now (`limit` permits out).
-  Clock::duration expected_wait(std::size_t waiting, std::size_t limit) const {
-    return mean_hold() * static_cast<std::int64_t>(waiting + 1) / static_cast<std::int64_t>(std::max<std::size_t>(limit, 1));
+  // permit, counted from now.
+  Clock::duration expected_wait(std::size_t waiting) const {
+    return per_place() * static_cast<std::int64_t>(waiting + 1);
   }
 
   // A permit came with less time left than a mean hold: sending the call
@@ -63,29 +76,45 @@ class QueueAdmission {
   struct Refusal {
     Clock::duration expected_wait;
     Clock::duration left;  // the call's time left (negative: none)
-    bool at_grant = false;  // too_late_to_send, not refused on arrival
   };
   // nullopt: the call may queue. Else why not: its expected wait plus a
   // mean hold is past its deadline, or (with `max_wait`) the wait alone is
   // longer than that.
   std::optional<Refusal> refuses(Clock::time_point now, Clock::time_point deadline, std::size_t waiting,
-                                 std::size_t limit, std::optional<Clock::duration> max_wait = std::nullopt) const {
+                                 std::optional<Clock::duration> max_wait = std::nullopt) const {
     const auto hold = mean_hold();
-    if (hold.count() == 0) return std::nullopt;  // nothing learned yet
-    const auto wait = expected_wait(waiting, limit);
+    if (per_place().count() == 0) return std::nullopt;  // nothing learned yet
+    const auto wait = expected_wait(waiting);
     const auto left = deadline - now;
     if (wait + hold <= left && (!max_wait || wait <= *max_wait)) return std::nullopt;
     return Refusal{wait, left};
   }
 
-  // What the metrics show: time spent queued by calls that queued, and
-  // calls refused here.
+  // A call was refused here at `now`. Overload is remembered for a second:
+  // while it lasts (and only then) adaptive pools also bound the queue's
+  // wait (System::max_queue_wait); a closed loop of callers that merely
+  // queue, each call in time, never enters it.
+  void note_shed(Clock::time_point now) {
+    shed.fetch_add(1, std::memory_order_relaxed);
+    last_shed_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+  }
+  bool overloaded(Clock::time_point now) const {
+    const auto last = last_shed_.load(std::memory_order_relaxed);
+    return last != 0 && now.time_since_epoch().count() - last < std::chrono::nanoseconds(overload_memory).count();
+  }
+  static constexpr std::chrono::seconds overload_memory{1};
+
+  // What the metrics show: time spent queued by calls that queued (those
+  // that got a permit: note_wait; those whose deadline came first: the
+  // flow records them), and calls refused here.
   Histogram queue_wait;
   std::atomic<std::uint64_t> shed{0};
 
  private:
   static constexpr std::int64_t hold_weight = 16;  // each call moves the average by 1/16 of its difference
   std::atomic<std::int64_t> mean_hold_{0};          // nanoseconds (steady_clock ticks); 0: none yet
+  std::atomic<std::int64_t> per_place_{0};          // the same
+  std::atomic<std::int64_t> last_shed_{0};          // steady_clock ticks of the last refusal; 0: none
 };
 
 }  // namespace routing::core

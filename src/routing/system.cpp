@@ -496,12 +496,15 @@ void System::begin_slow_start(Backend& backend, Clock::time_point from) {
 void System::update_limits(std::chrono::nanoseconds window, Clock::time_point now) {
   auto list = backends();
   std::chrono::nanoseconds busy{0};  // the calls' latencies summed over the window
+  bool at_capacity = false;
   for (const auto& backend : list->backends) {
     std::lock_guard lock(backend->adaptive_mutex);
     const auto measured = backend->window.take(window);
     busy += measured.latency_sum;
     backend->limit = backend->adaptive.update(measured, now.time_since_epoch());
+    at_capacity = at_capacity || backend->adaptive.at_capacity();
   }
+  at_capacity_.store(at_capacity, std::memory_order_relaxed);
   // Calls still in flight count too: long ones finish in no window.
   if (window.count() > 0) {
     const auto completed = static_cast<std::size_t>((busy + window - std::chrono::nanoseconds(1)) / window);

@@ -9,49 +9,57 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = QueueAdmission::Clock;
 
-TEST(QueueAdmission, AdmitsEverythingUntilACallHasEnded) {
-  QueueAdmission admission;
-  const auto now = Clock::time_point{} + 1h;
-  EXPECT_FALSE(admission.refuses(now, now + 1ms, 100000, 1));
-}
-
-// The case: pool 10, calls of 20 ms, deadline 200 ms. The queue
-// moves 10 places every 20 ms, so the 90th in line gets its slot after
-// 180 ms and its answer at 200 ms: admitted; the 91st would be late.
-TEST(QueueAdmission, RefusesACallTheQueueWouldServeTooLate) {
+TEST(QueueAdmission, AdmitsEverythingUntilAQueuedCallGotItsPermit) {
   QueueAdmission admission;
   admission.note_hold(20ms);
   const auto now = Clock::time_point{} + 1h;
-  EXPECT_EQ(admission.expected_wait(89, 10), 180ms);
-  EXPECT_FALSE(admission.refuses(now, now + 200ms, 89, 10));
-  auto refusal = admission.refuses(now, now + 200ms, 90, 10);
+  EXPECT_FALSE(admission.refuses(now, now + 1ms, 100000));
+}
+
+// The case: pool 10, calls of 20 ms, deadline 200 ms: the queue
+// moves a place every 2 ms (a call that waited behind 9 others got its
+// permit after 20 ms). The 90th in line gets its slot after 180 ms and its
+// answer at 200 ms: admitted; the 91st would be late.
+TEST(QueueAdmission, RefusesACallTheQueueWouldServeTooLate) {
+  QueueAdmission admission;
+  admission.note_hold(20ms);
+  admission.note_wait(20ms, 9);
+  EXPECT_EQ(admission.per_place(), 2ms);
+  const auto now = Clock::time_point{} + 1h;
+  EXPECT_EQ(admission.expected_wait(89), 180ms);
+  EXPECT_FALSE(admission.refuses(now, now + 200ms, 89));
+  auto refusal = admission.refuses(now, now + 200ms, 90);
   ASSERT_TRUE(refusal);
   EXPECT_EQ(refusal->expected_wait, 182ms);
   EXPECT_EQ(refusal->left, 200ms);
   // No time left: refused even with an empty queue.
-  EXPECT_TRUE(admission.refuses(now, now + 10ms, 0, 10));
+  EXPECT_TRUE(admission.refuses(now, now + 10ms, 0));
+  EXPECT_EQ(admission.queue_wait.snapshot().count, 1u);
 }
 
 TEST(QueueAdmission, AMaximumWaitBoundsTheQueueBeforeTheDeadlineDoes) {
   QueueAdmission admission;
   admission.note_hold(20ms);
+  admission.note_wait(20ms, 9);
   const auto now = Clock::time_point{} + 1h;
-  EXPECT_FALSE(admission.refuses(now, now + 5s, 9, 10, 20ms));  // the 10th in line: one round of slots
-  EXPECT_TRUE(admission.refuses(now, now + 5s, 10, 10, 20ms));
+  EXPECT_FALSE(admission.refuses(now, now + 5s, 9, 20ms));  // the 10th in line: one round of slots
+  EXPECT_TRUE(admission.refuses(now, now + 5s, 10, 20ms));
 }
 
-// The mean hold follows a slowdown: each call moves it 1/16 of the way, so
-// after 16 calls of 40 ms (was 20) it is past 32 ms, and the same queue
-// that was admitted is refused.
-TEST(QueueAdmission, TheMeanHoldFollowsASlowdownWithinAFewDozenCalls) {
+// The speed follows the queue: each call through it moves the average 1/16
+// of the way, so after 16 calls that waited twice as long per place it is
+// past 3.2 ms a place (was 2), and the same queue that was admitted is
+// refused.
+TEST(QueueAdmission, TheQueuesSpeedFollowsASlowdownWithinAFewDozenCalls) {
   QueueAdmission admission;
   admission.note_hold(20ms);
+  admission.note_wait(20ms, 9);
   const auto now = Clock::time_point{} + 1h;
-  EXPECT_FALSE(admission.refuses(now, now + 200ms, 60, 10));  // 122 + 20 ms
-  for (int i = 0; i < 16; ++i) admission.note_hold(40ms);
-  EXPECT_GT(admission.mean_hold(), 32ms);
-  EXPECT_LT(admission.mean_hold(), 40ms);
-  EXPECT_TRUE(admission.refuses(now, now + 200ms, 60, 10));
+  EXPECT_FALSE(admission.refuses(now, now + 200ms, 60));  // 122 + 20 ms
+  for (int i = 0; i < 16; ++i) admission.note_wait(40ms, 9);
+  EXPECT_GT(admission.per_place(), 3200us);
+  EXPECT_LT(admission.per_place(), 4ms);
+  EXPECT_TRUE(admission.refuses(now, now + 200ms, 60));
 }
 
 // A call its deadline cut short would have held its slot longer: it

@@ -237,6 +237,7 @@ TEST_F(CallFlowTest, CallsPastThePoolWaitAndPastMaxPendingAreRefused) {
 // queued. One with time enough waits as before.
 TEST_F(CallFlowTest, ACallTheQueueWouldServeTooLateIsRefusedAtOnce) {
   system->admission.note_hold(100ms);
+  system->admission.note_wait(50ms, 0);  // the queue moves a place every 50 ms
   auto one = make_call(), two = make_call();
   flow.start(one);
   flow.start(two);
@@ -251,12 +252,12 @@ TEST_F(CallFlowTest, ACallTheQueueWouldServeTooLateIsRefusedAtOnce) {
   EXPECT_EQ(flow.start(patient), Step::wait_for_permit);
   Permit none;
   flow.permit_waited(patient, ConcurrencyLimiter::Outcome::timed_out, none);
-  EXPECT_EQ(system->stats().queue_wait.count, 1u);  // its wait is measured
+  EXPECT_EQ(system->stats().queue_wait.count, 2u);  // its wait is measured (and note_wait's above)
   EXPECT_EQ(system->stats().shed, 1u);
 }
 
 // A permit that comes with less than a mean hold left: the call is not
-// sent (its answer would most likely come too late), 8, and the permit
+// sent (its answer would most likely come too late), 4, and the permit
 // goes on to the next call.
 TEST_F(CallFlowTest, APermitThatComesTooLateIsNotUsed) {
   system->admission.note_hold(100ms);
@@ -270,23 +271,52 @@ TEST_F(CallFlowTest, APermitThatComesTooLateIsNotUsed) {
   one.permit.release();  // as when `one` ends: the limiter grants its slot
   ASSERT_TRUE(system->limiter.try_acquire(permit));
   ASSERT_EQ(flow.permit_waited(waiting, ConcurrencyLimiter::Outcome::acquired, permit), Step::finished);
-  EXPECT_EQ(waiting.outcome.reply.status, Status::resource_exhausted);
+  EXPECT_EQ(waiting.outcome.reply.status, Status::deadline_exceeded);
   EXPECT_NE(waiting.outcome.reply.payload.find("not sent"), std::string::npos) << waiting.outcome.reply.payload;
   EXPECT_EQ(system->limiter.in_use(), 1u);  // the slot it was given is free again
   EXPECT_EQ(pools.rooms_made, 2);           // nothing connected for it
 }
 
-// With adaptive pools a call queues for at most about one mean hold, however
-// long its deadline: the third in line behind two slots would wait 150 ms.
-TEST_F(CallFlowTest, AdaptivePoolsQueueAtMostOneRoundOfSlots) {
+// Makes every backend's adaptive limit one held at capacity: a window at
+// 100 ms, then one at 200 ms, both with the limit reached.
+void find_capacity(System& system) {
+  for (const auto& backend : system.backends()->backends) {
+    std::lock_guard lock(backend->adaptive_mutex);
+    for (auto latency : {100ms, 200ms}) {
+      backend->adaptive.update({.length = 100ms, .arrivals = 10, .completions = 10, .latency_sum = 10 * latency,
+                                .reached_limit = true},
+                               Clock::now().time_since_epoch());
+    }
+  }
+  system.update_limits(100ms, Clock::now());  // quiet windows: the limits stay as found
+}
+
+// With adaptive pools held at capacity, a call queues for at most about a
+// quarter of a mean hold, however long its deadline: with 8 slots of 100 ms
+// calls the queue moves a place every 12.5 ms, so two may wait and the third
+// is refused. While the limits are still growing (no capacity found), it
+// would have waited, and so it would without overload (a closed loop of
+// callers that merely queue).
+TEST_F(CallFlowTest, AdaptivePoolsAtCapacityQueueAtMostAQuarterOfAMeanHold) {
   options.adaptive_pool = true;
   options.max_pending = 10;
   live.replace(options);
+  EXPECT_FALSE(system->max_queue_wait(Clock::now()));
+  find_capacity(*system);
+  EXPECT_FALSE(system->max_queue_wait(Clock::now()));  // at capacity, but nobody was refused: no overload
+  system->admission.note_shed(Clock::now());
+  ASSERT_TRUE(system->max_queue_wait(Clock::now()));
+  EXPECT_FALSE(system->max_queue_wait(Clock::now() + 2s));  // overload is remembered for a second
+  system->limiter.set_limit(8);
   system->limiter.set_max_pending(10);
   system->admission.note_hold(100ms);
-  auto one = make_call(), two = make_call();
-  flow.start(one);
-  flow.start(two);
+  system->admission.note_wait(100ms, 7);  // a place every 12.5 ms
+  std::vector<TheCall> running;
+  running.reserve(8);
+  for (int i = 0; i < 8; ++i) {
+    running.push_back(make_call());
+    ASSERT_NE(flow.start(running.back()), Step::wait_for_permit);
+  }
   std::vector<std::shared_ptr<ConcurrencyLimiter::Waiter>> queued;
   for (int i = 0; i < 2; ++i) {
     auto call = make_call(CallOptions{.timeout = 5s});
@@ -296,7 +326,7 @@ TEST_F(CallFlowTest, AdaptivePoolsQueueAtMostOneRoundOfSlots) {
   auto third = make_call(CallOptions{.timeout = 5s});
   ASSERT_EQ(flow.start(third), Step::finished);
   EXPECT_EQ(third.outcome.reply.status, Status::resource_exhausted);
-  EXPECT_NE(third.outcome.reply.payload.find("calls wait at most about 100 ms"), std::string::npos)
+  EXPECT_NE(third.outcome.reply.payload.find("calls wait at most about 25 ms"), std::string::npos)
       << third.outcome.reply.payload;
   for (auto& waiter : queued) system->limiter.cancel(waiter);
 }

@@ -76,6 +76,7 @@ struct Call {
   Clock::time_point deadline;
   Permit permit;  // held across retries: a retry never needs a second slot
   Clock::time_point queued_at;     // when it began waiting for the permit (if it waited)
+  std::size_t queued_behind = 0;   // how many waited ahead of it then
   Clock::time_point permitted_at;  // when it got the permit: its hold teaches QueueAdmission
   Tries tries;
   // The backend set the next attempt picks from, when already loaded (the

@@ -68,6 +68,8 @@ class CallFlow {
   // Every permit is taken and the queue would not get the call its answer
   // in time (QueueAdmission): status 8 at once.
   Step shed(TheCall& call, const QueueAdmission::Refusal& refusal, Clock::time_point now);
+  // A permit came with less than a mean hold left: 4, not sent.
+  Step too_late_to_send(TheCall& call, Clock::time_point now);
   Step permitted(TheCall& call, Clock::time_point now);
   Step next_attempt(TheCall& call, Clock::time_point now);
   Step attempt_failed(TheCall& call, Attempt& failed);

@@ -6,6 +6,10 @@
 
 namespace routing::core {
 
+inline std::string ms_text(std::chrono::steady_clock::duration d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+}
+
 template <class Pools>
 Step CallFlow<Pools>::start(TheCall& call) {
   // Discovery first: without a backend set there is nothing to wait for.
@@ -32,11 +36,12 @@ Step CallFlow<Pools>::backends_known(TheCall& call, Clock::time_point now) {
   // load figures when it finally runs.
   if (!system.limiter.try_acquire(call.permit)) {
     call.list.reset();  // stale by the time a permit comes
-    if (auto refusal = system.admission.refuses(now, call.deadline, system.limiter.waiting(), system.limiter.limit(),
-                                                system.max_queue_wait())) {
+    const std::size_t ahead = system.limiter.waiting();
+    if (auto refusal = system.admission.refuses(now, call.deadline, ahead, system.max_queue_wait(now))) {
       return shed(call, *refusal, now);
     }
     call.queued_at = now;
+    call.queued_behind = ahead;
     return Step::wait_for_permit;
   }
   return permitted(call, now);
@@ -50,12 +55,13 @@ Step CallFlow<Pools>::permit_waited(TheCall& call, ConcurrencyLimiter::Outcome o
     permit.release();
     return give_up(call, now);
   }
-  if (outcome != ConcurrencyLimiter::Outcome::queue_full) system.admission.queue_wait.record(now - call.queued_at);
+  if (outcome == ConcurrencyLimiter::Outcome::acquired) system.admission.note_wait(now - call.queued_at, call.queued_behind);
+  if (outcome == ConcurrencyLimiter::Outcome::timed_out) system.admission.queue_wait.record(now - call.queued_at);
   switch (outcome) {
     case ConcurrencyLimiter::Outcome::acquired:
       if (system.admission.too_late_to_send(now, call.deadline)) {
         permit.release();
-        return shed(call, QueueAdmission::Refusal{Clock::duration::zero(), call.deadline - now, true}, now);
+        return too_late_to_send(call, now);
       }
       call.permit = std::move(permit);
       return permitted(call, now);
@@ -77,20 +83,24 @@ Step CallFlow<Pools>::permit_waited(TheCall& call, ConcurrencyLimiter::Outcome o
 template <class Pools>
 Step CallFlow<Pools>::shed(TheCall& call, const QueueAdmission::Refusal& refusal, Clock::time_point now) {
   System& system = *call.system;
-  system.admission.shed.fetch_add(1, std::memory_order_relaxed);
-  auto ms = [](Clock::duration d) { return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); };
-  std::string why = "'" + system.name() + "' is overloaded: ";
-  if (refusal.at_grant) {
-    why += "a slot came with " + ms(refusal.left) + " ms left, calls take about " +
-           ms(system.admission.mean_hold()) + " ms; not sent";
-  } else {
-    why += "a slot would come in about " + ms(refusal.expected_wait) + " ms (" +
-           std::to_string(system.limiter.waiting()) + " calls wait ahead)";
-    why += refusal.left.count() > 0 ? ", the call has " + ms(refusal.left) + " ms left" : ", the call has no time left";
-    why += system.max_queue_wait() ? " and calls wait at most about " + ms(*system.max_queue_wait()) + " ms" : "";
-    why += "; refused at once";
-  }
-  return finish(call, CallOutcome{Reply::error(Status::resource_exhausted, why)}, now);
+  system.admission.note_shed(now);
+  std::string why = "'" + system.name() + "' is overloaded: a slot would come in about " + ms_text(refusal.expected_wait) +
+                    " ms (" + std::to_string(system.limiter.waiting()) + " calls wait ahead)";
+  why += refusal.left.count() > 0 ? ", the call has " + ms_text(refusal.left) + " ms left" : ", the call has no time left";
+  if (auto bound = system.max_queue_wait(now)) why += " and calls wait at most about " + ms_text(*bound) + " ms";
+  return finish(call, CallOutcome{Reply::error(Status::resource_exhausted, why + "; refused at once")}, now);
+}
+
+// The queue moved slower than expected: sending now would most likely spend
+// the backend's time on an answer that comes too late. The deadline is what
+// fails the call (4), the router only spares the backend.
+template <class Pools>
+Step CallFlow<Pools>::too_late_to_send(TheCall& call, Clock::time_point now) {
+  System& system = *call.system;
+  const std::string why = "deadline exceeded waiting for a slot of '" + system.name() + "': it came with " +
+                          ms_text(call.deadline - now) + " ms left, calls take about " +
+                          ms_text(system.admission.mean_hold()) + " ms; not sent";
+  return finish(call, CallOutcome{Reply::error(Status::deadline_exceeded, why)}, now);
 }
 
 template <class Pools>
