@@ -23,7 +23,7 @@ cd "$root"
 smoke=0
 if [ "${1:-}" = "--smoke" ]; then smoke=1; set -- 2; fi
 seconds="${1:-5}"
-warmup=$([ "$smoke" = 1 ] && echo 0.5 || echo 1)
+warmup=1  # the adaptive limit finds capacity within a few hundred ms
 bash scripts/build.sh --target echod routerd routebench >/dev/null
 bin="$root/build/apps"
 work="$(mktemp -d)"
@@ -151,20 +151,23 @@ if [ "$smoke" = 1 ]; then
     { rows++; key = $1 "/" $2 "/" $3; goodput[key, $4] = $6 }
     $9 == "no run" { print "no result: " $1 " " $2 " " $3 " at " $4 "x"; bad = 1 }
     $4 == 0.5 && $6 <= 0 { print "no goodput at 0.5x: " key; bad = 1 }
-    # TODO(issue 27): enable once overload protection is in (before it, every
-    # variant collapsed at 2x: goodput 0-2/s, every call waiting in a queue
-    # until its deadline). With main'"'"'s early shedding (47b2b98) a smoke run
-    # got goodput 348 (pool 10) and 420 (auto) at 2x vs 300 at 0.5x, and shed
-    # answers in 0.1 ms against admitted p50 85-160 ms.
-    # No collapse: at 2x at least what 0.5x got (ideal: 2x it, 600 of 300).
-    #   $4 == 2 && $6 < goodput[key, 0.5] { print "goodput collapsed at 2x: " key; bad = 1 }
+    { p99[key, $4] = $11 }
+    # No collapse (measured, 3 s rows: 2x got 494 (pool 10) and 546 (auto)
+    # calls/s against 300 at 0.5x; before early shedding 0-2): at 2x at least
+    # 1.1x what 0.5x got (ideal: 1.67x for pool 10, 2x for auto; a smoke row
+    # is short and CI machines are noisy: collapse is what it must catch).
+    $4 == 2 && $6 < 1.1 * goodput[key, 0.5] { print "goodput collapsed at 2x: " key " " $6 " vs " goodput[key, 0.5]; bad = 1 }
     # Shedding is cheap: a shed answer comes at least 10x faster than an admitted call.
-    #   $4 == 2 && $7 > 0 && $12 * 10 > $10 { print "shed answers slow: " key; bad = 1 }
+    $4 == 2 && $7 > 0 && $12 * 10 > $10 { print "shed answers slow: " key; bad = 1 }
+    # auto keeps admitted calls fast (issue 27: p99 at 2x <= 2x that at 0.5x;
+    # measured 1.9x; checked at 3x for a noisy machine; without the queue
+    # bound it was 8x).
+    $2 == "auto" && $4 == 2 && $11 > 3 * p99[key, 0.5] { print "auto p99 at 2x: " $11 " vs " p99[key, 0.5] " at 0.5x"; bad = 1 }
     END {
       if (rows != want) { print "bench_overload smoke: " rows " rows, expected " want; bad = 1 }
       exit bad
     }' "$results" || { echo "bench_overload smoke: FAILED"; cat "$results"; cat "$work/routebench.log"; exit 1; }
-  echo "bench_overload smoke: every row ran"
+  echo "bench_overload smoke: every row ran; no collapse at 2x; shed answers fast; auto's p99 held"
   exit 0
 fi
 

@@ -176,6 +176,24 @@ echo "  \$ routectl call echo 1 'found through rpcs://' --discovery $discovery_t
 "$bin/routectl" call echo 1 'found through rpcs://' --discovery "$discovery_tls" --tls-ca "$certs/ca.pem" \
   --tls-cert "$certs/client.pem" --tls-key "$certs/client.key" 2>&1 | sed 's/^/    /'
 
+say "a traffic spike twice what a backend can serve (open loop, 200 ms deadlines)"
+# One echod that works on 4 calls at once (the rest queue inside it, as in
+# a real server): 4 x 20 ms SLOW_ECHOs = 200 calls/s. A FIFO queue of calls
+# whose deadlines will pass anyway would make every call late (goodput 0);
+# routerd sheds what it cannot serve in time with 8 at once instead.
+start echod_busy "$bin/echod" --listen 127.0.0.1:0 --name busy --discovery "$discovery" --ttl-ms 2000 --capacity 4
+echo "  echod 'busy' 127.0.0.1:$port: --capacity 4, SLOW_ECHO of 20 ms: 200 calls/s"
+for _ in $(seq 50); do "$bin/routectl" call busy 1 x --proxy "$proxy" >/dev/null 2>&1 && break; sleep 0.1; done
+spike() {  # spike RATE SECONDS LABEL
+  echo "  $3: $1 calls/s for $2 s"
+  "$bin/routebench" --proxy "$proxy" --system busy --rate "$1" --duration-s "$2" --warmup-s 0.5 --procedure 2 \
+    --payload 20:x --timeout-ms 200 --connections 4 | sed 's/; /\n      /g; s/^/    /'
+}
+spike 100 1 "before (0.5x)"
+spike 400 2 "the spike (2x)"
+spike 100 1 "after (0.5x)"
+http_get "$admin" /metrics | grep -E '^routing_(calls_shed_total|call_hold_seconds)\{system="busy"' | sed 's/^/  /'
+
 say "a few metrics (GET http://127.0.0.1:$admin/metrics)"
 http_get "$admin" /metrics | grep -E '^routing_(calls_total|backend_healthy|backend_ejections_total|retries_total|open_connections)' | sed 's/^/  /'
 

@@ -11,7 +11,12 @@ grep -q ' 0 failed' <<<"$kill_line" || { echo "calls failed while a backend was 
 grep -q 'routing_calls_total{system="echo",code="0"}' <<<"$out" || { echo "no metrics shown"; exit 1; }
 grep -q 'reload (SIGHUP): applied pool-size, strategy' <<<"$out" || { echo "the reload was not shown"; exit 1; }
 grep -q 'now: "strategy":"pick-2","pool_size":4' <<<"$out" || { echo "the reload did not apply"; exit 1; }
-reload_line="$(sed -n '/reload routerd/,/a few metrics/p' <<<"$out" | grep 'calls/s')"
+reload_line="$(sed -n '/reload routerd/,/a few metrics/p' <<<"$out" | grep 'calls/s' | head -1)"
 grep -q ' 0 failed' <<<"$reload_line" || { echo "calls failed after the reload: $reload_line"; exit 1; }
 grep -q 'status page  http://127.0.0.1:[0-9]*/' <<<"$out" || { echo "no status page URL"; exit 1; }
+# The spike: calls served within their deadlines and the rest shed (not a
+# collapse to 0, not silence).
+spike="$(sed -n '/the spike (2x)/,/after (0.5x)/p' <<<"$out")"
+grep -Eq 'goodput [1-9][0-9]*' <<<"$spike" || { echo "no goodput during the spike: $spike"; exit 1; }
+grep -Eq 'shed [1-9][0-9.]*/s' <<<"$spike" || { echo "nothing shed during the spike: $spike"; exit 1; }
 echo "demo test: ok"

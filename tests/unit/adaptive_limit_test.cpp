@@ -91,6 +91,35 @@ TEST(AdaptiveLimit, CutsTheLimitWhenLatencyClimbsAboveItsMinimum) {
   EXPECT_EQ(f.limit.min_latency(), 2ms);
 }
 
+// Issue 27's backend: 4 calls at once, 20 ms each, offered more than it can
+// take. While the limit binds, a latency above 1.2x the minimum (the
+// backend queues what the limit lets through) shrinks it; near the minimum
+// it grows by one a window; doubling stops where it last queued. So it
+// stays within one of the capacity instead of settling at twice the
+// minimum latency (8 calls) as the guard alone let it.
+TEST(AdaptiveLimit, HeldNearTheBackendsCapacityWhileItBinds) {
+  Feeder f{AdaptiveLimit(AdaptiveLimitSettings{.initial = 4})};
+  // Latency of a backend of capacity 4 with `limit` calls let through.
+  auto at = [](std::size_t limit) { return limit <= 4 ? 20ms : 20ms * static_cast<std::int64_t>(limit) / 4; };
+  EXPECT_FALSE(f.limit.at_capacity());
+  EXPECT_EQ(f.feed(steady(200, at(4), true)), 8u);  // at the minimum: doubles (nothing known yet)
+  // 8 through: 40 ms, twice the minimum: cut by the gradient 24/40, to 4.
+  EXPECT_EQ(f.feed(steady(200, at(8), true)), 4u);
+  EXPECT_TRUE(f.limit.at_capacity());
+  std::size_t lowest = 100, highest = 0;
+  for (int window = 0; window < 50; ++window) {
+    std::size_t limit = f.feed(steady(200, at(f.limit.limit()), true));
+    if (window < 10) continue;  // the moving average still remembers the 40 ms window
+    lowest = std::min(lowest, limit);
+    highest = std::max(highest, limit);
+  }
+  EXPECT_GE(lowest, 3u);
+  EXPECT_LE(highest, 5u);  // 25 ms at most: 1.25x the minimum
+  // The limit stops binding (the overload is over): capacity is no longer known.
+  f.feed(steady(100, 20ms, false));
+  EXPECT_FALSE(f.limit.at_capacity());
+}
+
 TEST(AdaptiveLimit, ForgetsAnOldMinimumSoASlowerBackendIsJudgedByItsNewSpeed) {
   AdaptiveLimitSettings settings{.initial = 10};
   settings.min_latency_window = 2s;
