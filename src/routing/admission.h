@@ -12,7 +12,10 @@
 // (ahead + 1) per place (a moving average); a call joining behind `waiting`
 // others expects its permit after (waiting + 1) × that, and its answer a
 // mean hold later (the moving average of how long calls hold a permit).
-// Until a queued call has got its permit, every call is admitted (a first
+// Refusals start only once the queue has shown overload: a call's deadline
+// passed while it waited (then the queue is too long for its calls, and
+// every call it admits beyond that waits for nothing). Until a queued call
+// has got its permit, every call is admitted too (a first
 // version estimated the speed as mean hold / limit: the first calls of a
 // burst, whose holds include the router's own backlog, made it 100x too
 // slow, and it refused calls a queue of 1,260 would have served in 70 ms).
@@ -80,24 +83,32 @@ class QueueAdmission {
   // nullopt: the call may queue. Else why not: its expected wait plus a
   // mean hold is past its deadline, or (with `max_wait`) the wait alone is
   // longer than that.
+  // Only under overload (overloaded(): the queue let a call's deadline pass,
+  // or refused one, within the last second): a burst that the queue serves
+  // in time is never refused on a prediction (10,000 calls at once: their
+  // first waits include the router's own backlog of accepting them, and an
+  // estimate from them refused half a burst the queue then served in 0.1 s).
   std::optional<Refusal> refuses(Clock::time_point now, Clock::time_point deadline, std::size_t waiting,
                                  std::optional<Clock::duration> max_wait = std::nullopt) const {
     const auto hold = mean_hold();
-    if (per_place().count() == 0) return std::nullopt;  // nothing learned yet
+    if (per_place().count() == 0 || !overloaded(now)) return std::nullopt;  // nothing learned, or no sign of overload
     const auto wait = expected_wait(waiting);
     const auto left = deadline - now;
     if (wait + hold <= left && (!max_wait || wait <= *max_wait)) return std::nullopt;
     return Refusal{wait, left};
   }
 
-  // A call was refused here at `now`. Overload is remembered for a second:
-  // while it lasts (and only then) adaptive pools also bound the queue's
-  // wait (System::max_queue_wait); a closed loop of callers that merely
-  // queue, each call in time, never enters it.
+  // A call was refused here at `now`, or its deadline passed while it
+  // waited for a permit (or left too little to use it). Overload is
+  // remembered for a second: while it lasts (and only then) calls are
+  // refused on the queue's prediction, and adaptive pools also bound the
+  // queue's wait (System::max_queue_wait); a closed loop of callers that
+  // merely queue, each call in time, never enters it.
   void note_shed(Clock::time_point now) {
     shed.fetch_add(1, std::memory_order_relaxed);
-    last_shed_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+    note_late(now);
   }
+  void note_late(Clock::time_point now) { last_shed_.store(now.time_since_epoch().count(), std::memory_order_relaxed); }
   bool overloaded(Clock::time_point now) const {
     const auto last = last_shed_.load(std::memory_order_relaxed);
     return last != 0 && now.time_since_epoch().count() - last < std::chrono::nanoseconds(overload_memory).count();
@@ -114,7 +125,7 @@ class QueueAdmission {
   static constexpr std::int64_t hold_weight = 16;  // each call moves the average by 1/16 of its difference
   std::atomic<std::int64_t> mean_hold_{0};          // nanoseconds (steady_clock ticks); 0: none yet
   std::atomic<std::int64_t> per_place_{0};          // the same
-  std::atomic<std::int64_t> last_shed_{0};          // steady_clock ticks of the last refusal; 0: none
+  std::atomic<std::int64_t> last_shed_{0};          // steady_clock ticks of the last sign of overload; 0: none
 };
 
 }  // namespace routing::core

@@ -183,7 +183,8 @@ TEST(Router, BackPressureBoundsCallsInFlightAndRefusesPastMaxPending) {
 
 // Early shedding in library mode, blocking and async alike (the rule is
 // CallFlow's): once a queued call is known to have waited >= 200 ms for
-// the one slot, and calls to hold it >= 200 ms, a call with 250 ms left
+// the one slot, calls to hold it >= 200 ms, and the queue has let a
+// deadline pass (overload), a call with 250 ms left
 // behind a busy slot cannot make it: 8 at once, never sent. A call with
 // time enough waits and is served.
 TEST(Router, ACallTheQueueWouldServeTooLateIsRefusedAtOnce) {
@@ -199,6 +200,9 @@ TEST(Router, ACallTheQueueWouldServeTooLateIsRefusedAtOnce) {
   }
   std::thread busy([&] { EXPECT_TRUE(router.call("echo", tracked_procedure, "300:busy").ok()); });
   ASSERT_TRUE(eventually([&] { return router.stats().systems.at(0).in_flight == 1; }));
+  // Overload shows: a call's deadline passes in the queue (4, after waiting).
+  EXPECT_EQ(router.call("echo", tracked_procedure, "1:lost", CallOptions{.timeout = 20ms}).status,
+            Status::deadline_exceeded);
   const CallOptions short_deadline{.timeout = 250ms};
   Reply blocking = router.call("echo", tracked_procedure, "1:late", short_deadline);
   EXPECT_EQ(blocking.status, Status::resource_exhausted);
@@ -210,7 +214,7 @@ TEST(Router, ACallTheQueueWouldServeTooLateIsRefusedAtOnce) {
   busy.join();
   auto stats = router.stats().systems.at(0);
   EXPECT_EQ(stats.shed, 2u);
-  EXPECT_EQ(stats.queue_wait.count, 2u);  // the second warm call's and the patient one's
+  EXPECT_EQ(stats.queue_wait.count, 3u);  // the second warm call's, the lost one's and the patient one's
   EXPECT_EQ(backend.served(), 4u);        // warm twice, busy, patient: the late ones never went out
 }
 

@@ -26,6 +26,8 @@ TEST(QueueAdmission, RefusesACallTheQueueWouldServeTooLate) {
   admission.note_wait(20ms, 9);
   EXPECT_EQ(admission.per_place(), 2ms);
   const auto now = Clock::time_point{} + 1h;
+  EXPECT_FALSE(admission.refuses(now, now + 200ms, 90));  // no sign of overload yet: predictions alone refuse nothing
+  admission.note_late(now - 500ms);  // a queued call's deadline passed half a second ago
   EXPECT_EQ(admission.expected_wait(89), 180ms);
   EXPECT_FALSE(admission.refuses(now, now + 200ms, 89));
   auto refusal = admission.refuses(now, now + 200ms, 90);
@@ -34,6 +36,8 @@ TEST(QueueAdmission, RefusesACallTheQueueWouldServeTooLate) {
   EXPECT_EQ(refusal->left, 200ms);
   // No time left: refused even with an empty queue.
   EXPECT_TRUE(admission.refuses(now, now + 10ms, 0));
+  // Overload is remembered for a second.
+  EXPECT_FALSE(admission.refuses(now + 600ms, now + 610ms, 0));
   EXPECT_EQ(admission.queue_wait.snapshot().count, 1u);
 }
 
@@ -42,6 +46,7 @@ TEST(QueueAdmission, AMaximumWaitBoundsTheQueueBeforeTheDeadlineDoes) {
   admission.note_hold(20ms);
   admission.note_wait(20ms, 9);
   const auto now = Clock::time_point{} + 1h;
+  admission.note_late(now);
   EXPECT_FALSE(admission.refuses(now, now + 5s, 9, 20ms));  // the 10th in line: one round of slots
   EXPECT_TRUE(admission.refuses(now, now + 5s, 10, 20ms));
 }
@@ -55,6 +60,7 @@ TEST(QueueAdmission, TheQueuesSpeedFollowsASlowdownWithinAFewDozenCalls) {
   admission.note_hold(20ms);
   admission.note_wait(20ms, 9);
   const auto now = Clock::time_point{} + 1h;
+  admission.note_late(now);
   EXPECT_FALSE(admission.refuses(now, now + 200ms, 60));  // 122 + 20 ms
   for (int i = 0; i < 16; ++i) admission.note_wait(40ms, 9);
   EXPECT_GT(admission.per_place(), 3200us);

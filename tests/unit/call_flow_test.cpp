@@ -238,6 +238,7 @@ TEST_F(CallFlowTest, CallsPastThePoolWaitAndPastMaxPendingAreRefused) {
 TEST_F(CallFlowTest, ACallTheQueueWouldServeTooLateIsRefusedAtOnce) {
   system->admission.note_hold(100ms);
   system->admission.note_wait(50ms, 0);  // the queue moves a place every 50 ms
+  system->admission.note_late(Clock::now());  // and has let a deadline pass: overload
   auto one = make_call(), two = make_call();
   flow.start(one);
   flow.start(two);

@@ -56,7 +56,10 @@ Step CallFlow<Pools>::permit_waited(TheCall& call, ConcurrencyLimiter::Outcome o
     return give_up(call, now);
   }
   if (outcome == ConcurrencyLimiter::Outcome::acquired) system.admission.note_wait(now - call.queued_at, call.queued_behind);
-  if (outcome == ConcurrencyLimiter::Outcome::timed_out) system.admission.queue_wait.record(now - call.queued_at);
+  if (outcome == ConcurrencyLimiter::Outcome::timed_out) {
+    system.admission.queue_wait.record(now - call.queued_at);
+    system.admission.note_late(now);
+  }
   switch (outcome) {
     case ConcurrencyLimiter::Outcome::acquired:
       if (system.admission.too_late_to_send(now, call.deadline)) {
@@ -97,6 +100,7 @@ Step CallFlow<Pools>::shed(TheCall& call, const QueueAdmission::Refusal& refusal
 template <class Pools>
 Step CallFlow<Pools>::too_late_to_send(TheCall& call, Clock::time_point now) {
   System& system = *call.system;
+  system.admission.note_late(now);
   const std::string why = "deadline exceeded waiting for a slot of '" + system.name() + "': it came with " +
                           ms_text(call.deadline - now) + " ms left, calls take about " +
                           ms_text(system.admission.mean_hold()) + " ms; not sent";
