@@ -54,6 +54,9 @@ Procedure within_capacity(std::shared_ptr<core::ConcurrencyLimiter> capacity, Pr
     if (outcome != core::ConcurrencyLimiter::Outcome::acquired) {
       co_return Reply::error(Status::deadline_exceeded, "deadline exceeded waiting for capacity");
     }
+    if (rpc::CallContext::Clock::now() >= call.deadline) {
+      co_return Reply::error(Status::deadline_exceeded, "deadline exceeded waiting for capacity");
+    }
     if (!call.wanted()) co_return Reply::error(Status::cancelled, "cancelled");  // given up while it waited
     co_return co_await work(std::move(payload), call);
   };

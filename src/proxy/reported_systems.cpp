@@ -28,6 +28,7 @@ void add_system(SystemStats& into, const SystemStats& from) {
   into.in_flight += from.in_flight;
   into.waiting += from.waiting;
   into.shed += from.shed;
+  into.mean_hold_seconds = std::max(into.mean_hold_seconds, from.mean_hold_seconds);  // the slowest folded system's
   add_histogram(into.queue_wait, from.queue_wait);
   into.open_connections += from.open_connections;
   into.retries += from.retries;

@@ -66,19 +66,25 @@ class QueueAdmission {
   // A permit came with less time left than a mean hold: sending the call
   // would most likely spend the backend's time on an answer that comes too
   // late (the queue moved slower than expected).
+  // Only under overload: in a system whose procedures differ (1 ms and 1 s
+  // ones) the mean says little of one call.
   bool too_late_to_send(Clock::time_point now, Clock::time_point deadline) const {
-    return deadline - now < mean_hold();
+    return overloaded(now) && deadline - now < mean_hold();
   }
-  // Whether a call sent at `sent_at` had a fair chance to be answered by
-  // `deadline`: twice a mean hold. Missing a deadline without one is no
-  // fault of the backend's (outlier detection does not count it).
-  bool fair_chance(Clock::time_point sent_at, Clock::time_point deadline) const {
-    return deadline - sent_at >= 2 * mean_hold();
+  // Whether a call that arrived at `arrival` and was sent at `sent_at` had a
+  // fair chance to be answered by `deadline`: at least half its time was
+  // left for the backend. Missing a deadline without one (the call waited
+  // most of its time in the queue) is no fault of the backend's: outlier
+  // detection does not count it. (Not judged by the mean hold: calls cut
+  // short by their deadline raise it, and a hung backend would never count.)
+  static bool fair_chance(Clock::time_point arrival, Clock::time_point sent_at, Clock::time_point deadline) {
+    return (sent_at - arrival) * 2 <= deadline - arrival;
   }
 
   struct Refusal {
     Clock::duration expected_wait;
     Clock::duration left;  // the call's time left (negative: none)
+    bool past_deadline;    // the deadline rule refused it (else only max_wait)
   };
   // nullopt: the call may queue. Else why not: its expected wait plus a
   // mean hold is past its deadline, or (with `max_wait`) the wait alone is
@@ -94,8 +100,9 @@ class QueueAdmission {
     if (per_place().count() == 0 || !overloaded(now)) return std::nullopt;  // nothing learned, or no sign of overload
     const auto wait = expected_wait(waiting);
     const auto left = deadline - now;
-    if (wait + hold <= left && (!max_wait || wait <= *max_wait)) return std::nullopt;
-    return Refusal{wait, left};
+    const bool past_deadline = wait + hold > left;
+    if (!past_deadline && (!max_wait || wait <= *max_wait)) return std::nullopt;
+    return Refusal{wait, left, past_deadline};
   }
 
   // A call was refused here at `now`, or its deadline passed while it
@@ -104,14 +111,21 @@ class QueueAdmission {
   // refused on the queue's prediction, and adaptive pools also bound the
   // queue's wait (System::max_queue_wait); a closed loop of callers that
   // merely queue, each call in time, never enters it.
-  void note_shed(Clock::time_point now) {
+  // A refusal by the max_wait bound alone does not renew overload: else a
+  // closed loop of callers, once overloaded, would be refused for ever.
+  void note_shed(Clock::time_point now, const Refusal& refusal) {
     shed.fetch_add(1, std::memory_order_relaxed);
-    note_late(now);
+    if (refusal.past_deadline) note_late(now);
   }
-  void note_late(Clock::time_point now) { last_shed_.store(now.time_since_epoch().count(), std::memory_order_relaxed); }
+  void note_late(Clock::time_point now) {
+    const auto at = now.time_since_epoch().count();
+    auto last = last_shed_.load(std::memory_order_relaxed);
+    while (at > last && !last_shed_.compare_exchange_weak(last, at, std::memory_order_relaxed)) {
+    }
+  }
   bool overloaded(Clock::time_point now) const {
     const auto last = last_shed_.load(std::memory_order_relaxed);
-    return last != 0 && now.time_since_epoch().count() - last < std::chrono::nanoseconds(overload_memory).count();
+    return last != 0 && now - Clock::time_point(Clock::duration(last)) < overload_memory;
   }
   static constexpr std::chrono::seconds overload_memory{1};
 

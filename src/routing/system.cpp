@@ -546,10 +546,11 @@ void System::record_success(Backend& backend, Clock::time_point now) {
   backend.failing = false;
 }
 
-void System::record_missed_deadline(Backend& backend, Clock::time_point sent_at, Clock::time_point deadline) {
-  // Sent with little time left (a call that waited long in the queue): the
-  // deadline, not the backend, ended it.
-  if (!admission.fair_chance(sent_at, deadline)) return;
+void System::record_missed_deadline(Backend& backend, Clock::time_point arrival, Clock::time_point sent_at,
+                                    Clock::time_point deadline) {
+  // Sent with less than half its time left (a call that waited long in the
+  // queue): the router's lateness, not the backend, ended it.
+  if (!QueueAdmission::fair_chance(arrival, sent_at, deadline)) return;
   auto list = backends();
   const auto since = sent_at.time_since_epoch().count();
   bool peers_answered = std::any_of(list->backends.begin(), list->backends.end(), [&](const auto& other) {

@@ -130,8 +130,9 @@ class System : public std::enable_shared_from_this<System> {
   // system answered meanwhile (then this one is the outlier; when all are
   // slow, the system is, and ejecting would only load the rest more), and
   // only if the call had a fair chance (QueueAdmission::fair_chance: sent
-  // with twice a mean hold left).
-  void record_missed_deadline(Backend& backend, std::chrono::steady_clock::time_point sent_at,
+  // with at least half its time left).
+  void record_missed_deadline(Backend& backend, std::chrono::steady_clock::time_point arrival,
+                              std::chrono::steady_clock::time_point sent_at,
                               std::chrono::steady_clock::time_point deadline);
 
   void set_strategy(Strategy strategy, bool pinned);
@@ -168,8 +169,8 @@ class System : public std::enable_shared_from_this<System> {
   // measured in docs/adaptive.md "Overload", a half doubled admitted calls'
   // p99 for 2% more goodput); with a fixed pool size, no bound but the
   // deadline (the user sized the queue).
-  // Only under overload (a call was refused within the last second: the
-  // queue could not serve everyone in time) and once a backend's limit was
+  // Only under overload (within the last second a call was refused for its
+  // deadline, or a deadline passed in the queue: QueueAdmission::overloaded) and once a backend's limit was
   // found at its capacity (cut for queueing while it bound): while the
   // limits still grow toward a burst's needs, or callers merely queue (a
   // closed loop), calls wait as with a fixed pool.

@@ -81,15 +81,46 @@ TEST(QueueAdmission, HoldsCutShortByTheirDeadlineDoNotLowerTheMean) {
   EXPECT_GT(admission.mean_hold(), 55ms);
 }
 
-TEST(QueueAdmission, APermitWithLessThanAMeanHoldLeftIsTooLateToSend) {
+TEST(QueueAdmission, APermitWithLessThanAMeanHoldLeftIsTooLateToSendUnderOverload) {
   QueueAdmission admission;
   const auto now = Clock::time_point{} + 1h;
   EXPECT_FALSE(admission.too_late_to_send(now, now + 1ms));  // nothing learned
   admission.note_hold(20ms);
+  EXPECT_FALSE(admission.too_late_to_send(now, now + 19ms));  // no overload: the mean says little of one call
+  admission.note_late(now);
   EXPECT_TRUE(admission.too_late_to_send(now, now + 19ms));
   EXPECT_FALSE(admission.too_late_to_send(now, now + 20ms));
-  EXPECT_FALSE(admission.fair_chance(now, now + 39ms));
-  EXPECT_TRUE(admission.fair_chance(now, now + 40ms));
+}
+
+// A call that spent more than half its time before it was sent did not get
+// a fair chance; a hung backend's calls, sent at once, did.
+TEST(QueueAdmission, AFairChanceIsHalfTheCallsTimeLeftWhenSent) {
+  const auto arrival = Clock::time_point{} + 1h;
+  EXPECT_TRUE(QueueAdmission::fair_chance(arrival, arrival, arrival + 200ms));
+  EXPECT_TRUE(QueueAdmission::fair_chance(arrival, arrival + 100ms, arrival + 200ms));
+  EXPECT_FALSE(QueueAdmission::fair_chance(arrival, arrival + 101ms, arrival + 200ms));
+}
+
+// Refusals by the deadline renew overload; those by the max_wait bound
+// alone do not (else a closed loop of callers, once overloaded, would be
+// refused for ever: found in review).
+TEST(QueueAdmission, OnlyDeadlineRefusalsRenewOverload) {
+  QueueAdmission admission;
+  admission.note_hold(20ms);
+  admission.note_wait(20ms, 9);
+  const auto now = Clock::time_point{} + 1h;
+  admission.note_late(now);
+  auto bounded = admission.refuses(now + 900ms, now + 5s, 10, 20ms);
+  ASSERT_TRUE(bounded);
+  EXPECT_FALSE(bounded->past_deadline);
+  admission.note_shed(now + 900ms, *bounded);
+  EXPECT_FALSE(admission.overloaded(now + 1100ms));
+  auto late = admission.refuses(now + 900ms, now + 910ms, 10);
+  ASSERT_TRUE(late);
+  EXPECT_TRUE(late->past_deadline);
+  admission.note_shed(now + 900ms, *late);
+  EXPECT_TRUE(admission.overloaded(now + 1100ms));
+  EXPECT_EQ(admission.shed.load(), 2u);
 }
 
 }  // namespace

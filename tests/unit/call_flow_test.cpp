@@ -262,6 +262,7 @@ TEST_F(CallFlowTest, ACallTheQueueWouldServeTooLateIsRefusedAtOnce) {
 // goes on to the next call.
 TEST_F(CallFlowTest, APermitThatComesTooLateIsNotUsed) {
   system->admission.note_hold(100ms);
+  system->admission.note_late(Clock::now());  // under overload
   auto one = make_call(), two = make_call();
   flow.start(one);
   flow.start(two);
@@ -305,7 +306,7 @@ TEST_F(CallFlowTest, AdaptivePoolsAtCapacityQueueAtMostAQuarterOfAMeanHold) {
   EXPECT_FALSE(system->max_queue_wait(Clock::now()));
   find_capacity(*system);
   EXPECT_FALSE(system->max_queue_wait(Clock::now()));  // at capacity, but nobody was refused: no overload
-  system->admission.note_shed(Clock::now());
+  system->admission.note_late(Clock::now());
   ASSERT_TRUE(system->max_queue_wait(Clock::now()));
   EXPECT_FALSE(system->max_queue_wait(Clock::now() + 2s));  // overload is remembered for a second
   system->limiter.set_limit(8);

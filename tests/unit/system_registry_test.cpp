@@ -196,16 +196,16 @@ TEST(System, AMissedDeadlineCountsTowardEjectionOnlyWhenOthersAnswered) {
   Backend& slow = *list->backends[0];
   Backend& other = *list->backends[1];
   auto sent = Clock::now();
-  system.record_missed_deadline(slow, sent, sent + 1s);
+  system.record_missed_deadline(slow, sent, sent, sent + 1s);
   EXPECT_FALSE(slow.ejected(Clock::now()));
   system.record_success(other, sent + 1ms);
-  system.record_missed_deadline(slow, sent, sent + 1s);
+  system.record_missed_deadline(slow, sent, sent, sent + 1s);
   EXPECT_TRUE(slow.ejected(Clock::now()));
 }
 
-// A call sent with less than twice the usual hold left (it waited long in
-// the queue) misses its deadline by no fault of the backend's: overload
-// must not eject healthy backends (seen before: under twice the capacity,
+// A call sent with less than half its time left (it waited long in the
+// queue) misses its deadline by no fault of the backend's: overload must
+// not eject healthy backends (seen before: under twice the capacity,
 // routerd ejected a backend three times in four seconds).
 TEST(System, AMissedDeadlineWithoutAFairChanceIsNotTheBackendsFault) {
   RouterOptions options;
@@ -215,12 +215,11 @@ TEST(System, AMissedDeadlineWithoutAFairChanceIsNotTheBackendsFault) {
   system.set_backends({"127.0.0.1:1", "127.0.0.1:2"});
   auto list = system.backends();
   Backend& slow = *list->backends[0];
-  system.admission.note_hold(20ms);
-  auto sent = Clock::now();
-  system.record_success(*list->backends[1], sent + 1ms);
-  system.record_missed_deadline(slow, sent, sent + 39ms);
+  auto arrival = Clock::now();
+  system.record_success(*list->backends[1], arrival + 160ms);  // answered after both were sent
+  system.record_missed_deadline(slow, arrival, arrival + 150ms, arrival + 200ms);
   EXPECT_FALSE(slow.ejected(Clock::now()));
-  system.record_missed_deadline(slow, sent, sent + 40ms);
+  system.record_missed_deadline(slow, arrival, arrival + 100ms, arrival + 200ms);
   EXPECT_TRUE(slow.ejected(Clock::now()));
 }
 

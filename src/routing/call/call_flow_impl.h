@@ -86,7 +86,7 @@ Step CallFlow<Pools>::permit_waited(TheCall& call, ConcurrencyLimiter::Outcome o
 template <class Pools>
 Step CallFlow<Pools>::shed(TheCall& call, const QueueAdmission::Refusal& refusal, Clock::time_point now) {
   System& system = *call.system;
-  system.admission.note_shed(now);
+  system.admission.note_shed(now, refusal);
   std::string why = "'" + system.name() + "' is overloaded: a slot would come in about " + ms_text(refusal.expected_wait) +
                     " ms (" + std::to_string(system.limiter.waiting()) + " calls wait ahead)";
   why += refusal.left.count() > 0 ? ", the call has " + ms_text(refusal.left) + " ms left" : ", the call has no time left";
@@ -163,7 +163,7 @@ Step CallFlow<Pools>::connected(TheCall& call, std::shared_ptr<Connection> fresh
   // A backend that took the call's whole time to connect or to answer the
   // tagged-frames probe (one that accepts and never reads) is as unresponsive
   // as one that never answers a call: the same rule may eject it.
-  if (failed.end == AttemptEnd::deadline) call.system->record_missed_deadline(*call.backend, call.attempt_start, call.deadline);
+  if (failed.end == AttemptEnd::deadline) call.system->record_missed_deadline(*call.backend, call.arrival, call.attempt_start, call.deadline);
   return attempt_failed(call, failed);
 }
 
@@ -189,7 +189,7 @@ Step CallFlow<Pools>::exchanged(TheCall& call, Reply& reply, bool answered, Cloc
   Attempt attempt{end, exchange_failure(backend, end, reply)};
   if (end == AttemptEnd::deadline) {
     keep_if_still_usable(call, now);
-    call.system->record_missed_deadline(backend, call.attempt_start, call.deadline);
+    call.system->record_missed_deadline(backend, call.arrival, call.attempt_start, call.deadline);
     return finish(call, CallOutcome{std::move(attempt.reply)}, now);
   }
   keep_if_still_usable(call, now);  // one that saw an error is closed (a shared one: by the failure)
@@ -219,7 +219,7 @@ Step CallFlow<Pools>::book_exchanged(TheCall& call, book::Exchange& exchange, Cl
     Attempt failed = connect_failed(backend, reply.payload, std::chrono::duration_cast<Clock::duration>(
                                                                 book_limits(call, call.attempt_start).connect_timeout),
                                     now >= call.deadline, timed_out);
-    if (failed.end == AttemptEnd::deadline) call.system->record_missed_deadline(backend, call.attempt_start, call.deadline);
+    if (failed.end == AttemptEnd::deadline) call.system->record_missed_deadline(backend, call.arrival, call.attempt_start, call.deadline);
     return attempt_failed(call, failed);
   }
   if (exchange.answered) reply.status = book::status_of_answer(reply.payload);
@@ -231,7 +231,7 @@ Step CallFlow<Pools>::book_exchanged(TheCall& call, book::Exchange& exchange, Cl
   }
   Attempt attempt{end, exchange_failure(backend, end, reply)};
   if (end == AttemptEnd::deadline) {
-    call.system->record_missed_deadline(backend, call.attempt_start, call.deadline);
+    call.system->record_missed_deadline(backend, call.arrival, call.attempt_start, call.deadline);
     return finish(call, CallOutcome{std::move(attempt.reply)}, now);
   }
   return attempt_failed(call, attempt);
@@ -289,9 +289,12 @@ Step CallFlow<Pools>::finish(TheCall& call, CallOutcome&& outcome, Clock::time_p
   system.calls.add(static_cast<int>(outcome.reply.status));
   system.calls_by_procedure.add(call.procedure, static_cast<int>(outcome.reply.status));
   system.latency.record(now - call.arrival);
-  if (call.permit) {
-    system.admission.note_hold(now - call.permitted_at, outcome.reply.status == Status::deadline_exceeded);
-  }
+  const bool missed_deadline = outcome.reply.status == Status::deadline_exceeded;
+  if (call.permit) system.admission.note_hold(now - call.permitted_at, missed_deadline);
+  // A call that queued and then missed its deadline: the queue is longer
+  // than its calls can wait (overload). queued_at is this call's only if not
+  // before its arrival (call objects are reused).
+  if (missed_deadline && call.queued_at >= call.arrival) system.admission.note_late(now);
   call.permit.release();
   outcome.attempts = static_cast<unsigned>(call.tries.count) + (call.backend ? 1 : 0);
   outcome.backend = std::move(call.backend);
