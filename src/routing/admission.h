@@ -111,11 +111,15 @@ class QueueAdmission {
   // refused on the queue's prediction, and adaptive pools also bound the
   // queue's wait (System::max_queue_wait); a closed loop of callers that
   // merely queue, each call in time, never enters it.
-  // A refusal by the max_wait bound alone does not renew overload: else a
-  // closed loop of callers, once overloaded, would be refused for ever.
-  void note_shed(Clock::time_point now, const Refusal& refusal) {
+  // Every refusal renews overload, those of the max_wait bound too: a
+  // bound that lapsed after a second would let the queue grow back to its
+  // deadlines (tried: adaptive pools at 2x then alternated, p99 199 ms).
+  // The price: a closed loop of more callers than the backends take, once
+  // overloaded, keeps getting 8 for the calls past the bound while it keeps
+  // them waiting (docs/adaptive.md "Overload").
+  void note_shed(Clock::time_point now, const Refusal&) {
     shed.fetch_add(1, std::memory_order_relaxed);
-    if (refusal.past_deadline) note_late(now);
+    note_late(now);
   }
   void note_late(Clock::time_point now) {
     const auto at = now.time_since_epoch().count();
