@@ -689,8 +689,17 @@ TEST(Router, ThousandsOfFailingCallsLeakNoPermitOrConnection) {
   auto refused = run_concurrently(router, std::vector<Request>(2000, Request{"dead", 1, "x", {}}));
   for (const auto& reply : refused) ASSERT_EQ(reply.status, Status::unavailable) << reply.payload;
   // Deadlines passing, while connecting, waiting for a slot and in the exchange.
+  // Once deadlines pass in the queue (overload), calls the queue cannot
+  // serve in time are refused at once with 8 instead (issue 27's early
+  // shedding); the first ones still end with 4 on every deadline path.
   auto late = run_concurrently(router, std::vector<Request>(1000, Request{"echo", 2, "50:x", CallOptions{.timeout = 5ms}}));
-  for (const auto& reply : late) ASSERT_EQ(reply.status, Status::deadline_exceeded) << reply.payload;
+  int deadline_passed = 0;
+  for (const auto& reply : late) {
+    ASSERT_TRUE(reply.status == Status::deadline_exceeded || reply.status == Status::resource_exhausted)
+        << reply.payload;
+    deadline_passed += reply.status == Status::deadline_exceeded;
+  }
+  EXPECT_GT(deadline_passed, 0);
   // Backends killed mid-call.
   for (int round = 0; round < 5; ++round) {
     asio::io_context ctx;
@@ -795,6 +804,8 @@ TEST_P(HungBackend, IsTakenOutWhileTheSystemIsBusy) {
   std::atomic<bool> running{true};
   std::atomic<int> late_failures{0}, calls{0};
   std::atomic<std::int64_t> settled_ns{std::numeric_limits<std::int64_t>::max()};
+  std::mutex first_late_mutex;
+  std::string first_late;  // the first late failure, to tell its cause (seen once in CI, 2026-12-04)
   std::vector<std::thread> callers;
   for (int t = 0; t < 8; ++t) {
     callers.emplace_back([&] {
@@ -802,7 +813,10 @@ TEST_P(HungBackend, IsTakenOutWhileTheSystemIsBusy) {
         auto start = Clock::now().time_since_epoch().count();
         Reply reply = router.call("echo", 1, "x", CallOptions{.timeout = 300ms});
         ++calls;
-        if (!reply.ok() && start > settled_ns) ++late_failures;  // began after it was taken out
+        if (!reply.ok() && start > settled_ns && ++late_failures == 1) {  // began after it was taken out
+          std::lock_guard lock(first_late_mutex);
+          first_late = std::to_string(static_cast<int>(reply.status)) + ": " + reply.payload;
+        }
       }
     });
   }
@@ -822,7 +836,7 @@ TEST_P(HungBackend, IsTakenOutWhileTheSystemIsBusy) {
               stuck.healthy, static_cast<unsigned long long>(stuck.ejections));
   EXPECT_TRUE(taken_out);
   if (health_checks) {
-    EXPECT_EQ(late_failures, 0);
+    EXPECT_EQ(late_failures, 0) << "first: " << first_late;
   } else {
     // Each ejection ends with a probe: the calls that reach it then (one per
     // caller, at most) fail before it is ejected again, for longer.
