@@ -256,7 +256,7 @@ std::string prometheus_text(const RouterStats& all, const ProxyStats& all_proxy)
   const Gauge system_gauges[] = {
       {"routing_in_flight", "Calls holding a slot of the system.", [](const SystemStats& s) { return double(s.in_flight); }},
       {"routing_waiting", "Calls queued for a slot.", [](const SystemStats& s) { return double(s.waiting); }},
-      {"routing_call_hold_seconds", "How long a call holds its slot, a moving average: the queue's expected wait comes from it.", [](const SystemStats& s) { return s.mean_hold_seconds; }},
+      {"routing_call_hold_seconds", "How long a call holds its slot, a moving average over calls that ended while others waited: the queue's bounds come from it.", [](const SystemStats& s) { return s.mean_hold_seconds; }},
       {"routing_pool_size", "Slots (calls in flight and connections) of the system; adaptive pools move it.", [](const SystemStats& s) { return double(s.pool_size); }},
       {"routing_open_connections", "Connections open to the system's backends.", [](const SystemStats& s) { return double(s.open_connections); }},
   };

@@ -290,7 +290,11 @@ Step CallFlow<Pools>::finish(TheCall& call, CallOutcome&& outcome, Clock::time_p
   system.calls_by_procedure.add(call.procedure, static_cast<int>(outcome.reply.status));
   system.latency.record(now - call.arrival);
   const bool missed_deadline = outcome.reply.status == Status::deadline_exceeded;
-  if (call.permit) system.admission.note_hold(now - call.permitted_at, missed_deadline);
+  // Holds are learned only while calls wait (when the queue's figures are
+  // used): at other times every call would store to one shared cache line.
+  if (call.permit && system.limiter.waiting() > 0) {
+    system.admission.note_hold(now - call.permitted_at, missed_deadline);
+  }
   // A call that queued and then missed its deadline: the queue is longer
   // than its calls can wait (overload). queued_at is this call's only if not
   // before its arrival (call objects are reused).
