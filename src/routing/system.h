@@ -162,6 +162,9 @@ class System : public std::enable_shared_from_this<System> {
 
   ConcurrencyLimiter limiter;
   QueueAdmission admission;  // which calls may queue for the limiter (early shedding)
+  // Until when (steady clock, ns) blocking calls go through a worker: set
+  // while they overlap (call/blocking_calls.cpp).
+  std::atomic<std::int64_t> blocking_company_until{0};
   // The longest a call should expect to queue for a permit, besides its
   // deadline: with adaptive pools, a quarter of a mean hold (the limit is
   // what the backends take at near their fastest: a queue of a quarter of a

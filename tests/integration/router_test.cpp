@@ -578,12 +578,14 @@ TEST(Router, IdleConnectionsCloseAfterTheIdleTimeoutWithHealthChecksOn) {
   EXPECT_TRUE(router.call("echo", 1, "x").ok());
 }
 
-// Blocking callers that find every slot taken wait on their own threads, in
-// order: with the router's loop stopped, they are still all served.
-TEST(Router, BlockingCallsThatWaitForASlotStayOnTheCallersThread) {
+// Without tagged frames, blocking callers that find every slot taken wait
+// on their own threads, in order: with the router's loop stopped, they are
+// still all served.
+TEST(Router, LineProtocolBlockingCallsThatWaitForASlotStayOnTheCallersThread) {
   TestBackend backend;
   auto options = quiet_options(static_url({&backend}));
   options.pool_size = 1;
+  options.tagged_frames = false;
   CoreOnAStoppableLoop router(options);
   auto& core = router.core();
   ASSERT_TRUE(core.call_blocking("echo", 1, "learn the backends", {}).reply.ok());
@@ -596,6 +598,28 @@ TEST(Router, BlockingCallsThatWaitForASlotStayOnTheCallersThread) {
   for (auto& caller : callers) caller.join();
   EXPECT_EQ(ok.load(), 4);
   EXPECT_EQ(backend.max_in_flight(), 1u);
+}
+
+// With tagged frames, a blocking call alone runs on its caller's thread; one
+// that finds another call of its system in flight is carried by a worker,
+// where calls share connections and batch (call/blocking_calls.cpp).
+TEST(Router, BlockingCallsWithCompanyAreCarriedByAWorker) {
+  TestBackend backend;
+  CoreOnAStoppableLoop router(quiet_options(static_url({&backend})));
+  auto& core = router.core();
+  ASSERT_TRUE(core.call_blocking("echo", 1, "learn the backends", {}).reply.ok());
+  router.stop_loop();
+  std::atomic<bool> alone_done{false}, second_done{false};
+  std::thread alone([&] { alone_done = core.call_blocking("echo", tracked_procedure, "300:x", {}).reply.ok(); });
+  ASSERT_TRUE(eventually([&] { return core.stats().systems.at(0).in_flight == 1; }, 2000ms));
+  std::thread second([&] { second_done = core.call_blocking("echo", 1, "with company", {}).reply.ok(); });
+  alone.join();  // served on its own thread, the loop stopped
+  EXPECT_TRUE(alone_done.load());
+  std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(second_done.load());  // waits for the worker's loop
+  router.restart_loop();
+  second.join();
+  EXPECT_TRUE(second_done.load());
 }
 
 TEST(Router, ManyThreadsCallAtOnce) {

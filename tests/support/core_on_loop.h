@@ -31,6 +31,10 @@ class CoreOnAStoppableLoop {
     loop_.stop();
     runner_.join();
   }
+  void restart_loop() {
+    loop_.restart();
+    runner_ = std::thread([this] { loop_.run(); });
+  }
 
  private:
   boost::asio::io_context loop_;
