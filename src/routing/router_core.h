@@ -74,10 +74,11 @@ class RouterCore {
   // The same as a coroutine; resumes on the awaiting coroutine's executor.
   boost::asio::awaitable<CallOutcome> call(std::string system, std::uint32_t procedure, std::string payload,
                                            CallOptions options);
-  // The same on the calling thread (blocking sockets; waiting for a slot
-  // sleeps here). Only a system's first discovery goes through a worker.
-  // With TLS to backends the call runs on a worker (call_then) while the
-  // caller waits: blocking connections speak no TLS yet.
+  // The same for a blocking caller: on the calling thread (blocking sockets)
+  // while the system's calls come one at a time; through a worker, the
+  // caller asleep, once they overlap (they batch there; blocking_calls.cpp
+  // has the rule), with TLS to backends (blocking connections speak no TLS)
+  // and for book systems. A system's first discovery runs on a worker.
   // Not from a worker thread.
   CallOutcome call_blocking(std::string_view system, std::uint32_t procedure, std::string_view payload,
                             const CallOptions& options);
@@ -151,7 +152,7 @@ class RouterCore {
   void end_client_span(const LoopCall& call);
   static boost::asio::awaitable<bool> probe_tagged(rpc::ClientConnection& connection,
                                                    std::chrono::steady_clock::time_point until, std::string& error);
-  // call_blocking through a worker's loop, the caller waiting (TLS to backends).
+  // call_blocking through a worker's loop, the caller asleep until it ends.
   CallOutcome call_on_a_worker(std::string_view system, std::uint32_t procedure, std::string_view payload,
                                const CallOptions& options, std::chrono::steady_clock::time_point arrival);
   Step wait_for_permit_here(Call<rpc::BlockingConnection>& call, CallFlow<BlockingPools>& flow);
