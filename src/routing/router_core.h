@@ -7,7 +7,7 @@
 //   limits loop (limits_loop.cpp)       adaptive pools, on worker 0
 //   the call flow (call/call_flow.h)    one attempt loop for every call, driven by
 //     call/loop_calls.cpp (callbacks on a worker) or call/blocking_calls.cpp
-//     (the caller's thread)
+//     (the caller's thread; blocking calls that overlap go to a worker)
 // Limits are per system, shared by all workers.
 #include "common/inplace_function.h"
 #include "common/span_log.h"

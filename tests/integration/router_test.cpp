@@ -610,7 +610,8 @@ TEST(Router, BlockingCallsWithCompanyAreCarriedByAWorker) {
   ASSERT_TRUE(core.call_blocking("echo", 1, "learn the backends", {}).reply.ok());
   router.stop_loop();
   std::atomic<bool> alone_done{false}, second_done{false};
-  std::thread alone([&] { alone_done = core.call_blocking("echo", tracked_procedure, "300:x", {}).reply.ok(); });
+  // Long enough that the second call surely starts while it is in flight.
+  std::thread alone([&] { alone_done = core.call_blocking("echo", tracked_procedure, "1500:x", {}).reply.ok(); });
   ASSERT_TRUE(eventually([&] { return core.stats().systems.at(0).in_flight == 1; }, 2000ms));
   std::thread second([&] { second_done = core.call_blocking("echo", 1, "with company", {}).reply.ok(); });
   alone.join();  // served on its own thread, the loop stopped

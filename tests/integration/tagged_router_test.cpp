@@ -72,9 +72,12 @@ TEST_P(TaggedRouter, CallsShareAConnectionUpToCallsPerConnection) {
     // under way. Later bursts reuse those connections.
     expect_all_ok(at_once(router, 8, tracked_procedure, "100:x"));
     const auto warm = backend.accepted();
+    const auto open = router.stats().systems.at(0).open_connections;
+    backend.reset_max_in_flight();
     expect_all_ok(at_once(router, 8, tracked_procedure, "300:x"));
-    EXPECT_EQ(backend.max_in_flight(), 8u);
-    EXPECT_EQ(backend.accepted(), warm);
+    EXPECT_EQ(backend.max_in_flight(), 8u);  // the second burst all at once too
+    EXPECT_EQ(backend.accepted(), warm);     // on the connections of the first
+    EXPECT_EQ(router.stats().systems.at(0).open_connections, open);
     return;
   }
   expect_all_ok(at_once(router, 8, tracked_procedure, "300:x"));

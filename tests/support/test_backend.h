@@ -78,6 +78,7 @@ class TestBackend {
   std::uint16_t port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::size_t max_in_flight() const { return max_in_flight_; }
+  void reset_max_in_flight() { max_in_flight_ = in_flight_.load(); }
   std::size_t served() const { return served_; }
   std::size_t open_connections() const { return server_ ? server_->stats().open_connections : 0; }
   // Connections accepted since the last start().

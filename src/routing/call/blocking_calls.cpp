@@ -1,12 +1,14 @@
-// The blocking adapter of the call flow (call_flow.h), for Router::call: the
-// whole call runs on the caller's own thread with blocking sockets from the
-// blocking pool, so a call costs about what a direct call costs. A call that
-// finds every slot taken sleeps here in the limiter's FIFO queue (no hop to
-// a loop and back); only a system's first discovery runs on a worker.
+// The blocking adapter of the call flow (call_flow.h), for Router::call. A
+// call that comes alone runs on the caller's own thread with blocking
+// sockets from the blocking pool, so it costs about what a direct call
+// costs. Calls that overlap go to a worker, where they batch on its shared
+// tagged connections (joins_the_others_on_a_worker); so do TLS and book
+// calls, and a system's first discovery. On the line protocol a call that
+// finds every slot taken sleeps here in the limiter's FIFO queue.
 #include "routing/call/call_flow.h"
 #include "routing/call/call_trace.h"
 #include "routing/call/pools.h"
-#include "common/wake_flag.h"
+#include "routing/call/wake_chain.h"
 #include "routing/router_core.h"
 
 #include <sys/epoll.h>
@@ -22,27 +24,31 @@ namespace routing::core {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
-// The caller sleeps on its thread's flag until the worker has filled the
-// outcome. The caller's strings outlive the call (it waits for it), so the
-// posted call only points at them; run_loop_call copies what it keeps.
+// The caller sleeps on its thread's HandedCall until the worker has filled
+// the outcome and it is woken (wake_chain.h). The caller's strings outlive
+// the call (it waits for it), so the posted call only points at them;
+// run_loop_call copies what it keeps.
 CallOutcome RouterCore::call_on_a_worker(std::string_view system, std::uint32_t procedure, std::string_view payload,
                                          const CallOptions& options, Clock::time_point arrival) {
-  struct Handed {
-    common::WakeFlag finished;
-    CallOutcome outcome;
-  };
-  thread_local Handed handed;
-  Handed* mine = &handed;
-  mine->finished.reset();
+  thread_local HandedCall handed;
+  HandedCall* mine = &handed;
+  mine->reset();
   Worker& target = next_worker();
   asio::post(target.executor, [this, &target, system, procedure, payload, &options, arrival, mine] {
-    CallCompletion done = [mine](CallOutcome& outcome) {
+    CallCompletion done = [mine, &target](CallOutcome& outcome) {
       mine->outcome = std::move(outcome);
-      mine->finished.set();
+      // Batched wakes only from the worker's own thread, whose queue the
+      // batch's wake is posted to (a loop restarted by a test runs on
+      // another thread than the one recorded).
+      if (target.thread == std::this_thread::get_id()) {
+        wake_after_this_batch(*mine, target.executor);
+      } else {
+        mine->finished.set();
+      }
     };
     run_loop_call(target, system, procedure, payload, options, done, arrival, nullptr);
   });
-  mine->finished.wait();
+  mine->wait_and_pass_on();
   return std::move(mine->outcome);
 }
 
@@ -54,10 +60,11 @@ namespace {
 // carries them together: one write and one read for several calls on its
 // shared tagged connections, which the backend then reads together too (16
 // callers at the default pool of 10: 63k calls/s through the worker, 54k
-// each on its own thread). They keep going through the worker until 100 ms
-// pass without overlap, so that calls do not move back and forth between
-// the two kinds of connections (at a small pool's bound each move closed an
-// idle connection of the other kind). docs/performance.md "Issue 19".
+// each on its own thread). They keep going through the worker until 50 to
+// 100 ms pass without overlap (renewed once per 50 ms), so that calls do
+// not move back and forth between the two kinds of connections (at a small
+// pool's bound each move closed an idle connection of the other kind).
+// docs/performance.md "Issue 19: blocking calls with company".
 bool joins_the_others_on_a_worker(System& system, const RouterOptions& options, Clock::time_point now) {
   if (!options.tagged_frames) return false;  // nothing to batch: each call has its connection
   constexpr auto linger = std::chrono::milliseconds(100);
@@ -66,7 +73,7 @@ bool joins_the_others_on_a_worker(System& system, const RouterOptions& options, 
   if (system.limiter.in_use() > 0 || system.limiter.waiting() > 0) {
     // One store per half linger, not per call (a shared cache line).
     const auto renewed = (now + linger).time_since_epoch().count();
-    if (until.load(std::memory_order_relaxed) < renewed - std::chrono::nanoseconds(linger / 2).count()) {
+    if (until.load(std::memory_order_relaxed) < renewed - Clock::duration(linger / 2).count()) {
       until.store(renewed, std::memory_order_relaxed);
     }
     return true;
