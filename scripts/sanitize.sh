@@ -18,7 +18,7 @@ kinds=("$@")
 not_under_sanitizers='^(ExamplePackage|Demo)\.'
 # Under TSan: the suites whose code runs on several threads at once.
 tsan_targets=(unit_tests rpc_integration_tests router_integration_tests routerd_integration_tests discovery_integration_tests reliability_tests)
-tsan_tests='^(Limiter|RetryBudget|Strategy|Zones|Drain|SeveralRouterds|Book|Server|ClientConnection|BlockingClient|BlockingTagged|Tagged|Router|EveryEntry|Echod|Discoveryd|RpcDiscovery|Chaos|Tls|EntryPaths/TlsRouter)'
+tsan_tests='^(WakeFlag|Limiter|RetryBudget|Strategy|Zones|Drain|SeveralRouterds|Book|Server|ClientConnection|BlockingClient|BlockingTagged|Tagged|Router|EveryEntry|Echod|Discoveryd|RpcDiscovery|Chaos|Tls|EntryPaths/TlsRouter)'
 
 configure() {  # dir kind
   [ -f "$1/build.ninja" ] && return
