@@ -51,10 +51,8 @@ Procedure within_capacity(std::shared_ptr<core::ConcurrencyLimiter> capacity, Pr
              std::string payload, rpc::CallContext& call) -> asio::awaitable<Reply> {
     core::Permit slot;
     auto outcome = co_await capacity->acquire(call.deadline, slot);
-    if (outcome != core::ConcurrencyLimiter::Outcome::acquired) {
-      co_return Reply::error(Status::deadline_exceeded, "deadline exceeded waiting for capacity");
-    }
-    if (rpc::CallContext::Clock::now() >= call.deadline) {
+    // A slot that comes at the deadline is as late as none.
+    if (outcome != core::ConcurrencyLimiter::Outcome::acquired || rpc::CallContext::Clock::now() >= call.deadline) {
       co_return Reply::error(Status::deadline_exceeded, "deadline exceeded waiting for capacity");
     }
     if (!call.wanted()) co_return Reply::error(Status::cancelled, "cancelled");  // given up while it waited

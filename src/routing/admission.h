@@ -84,7 +84,6 @@ class QueueAdmission {
   struct Refusal {
     Clock::duration expected_wait;
     Clock::duration left;  // the call's time left (negative: none)
-    bool past_deadline;    // the deadline rule refused it (else only max_wait)
   };
   // nullopt: the call may queue. Else why not: its expected wait plus a
   // mean hold is past its deadline, or (with `max_wait`) the wait alone is
@@ -100,9 +99,8 @@ class QueueAdmission {
     if (per_place().count() == 0 || !overloaded(now)) return std::nullopt;  // nothing learned, or no sign of overload
     const auto wait = expected_wait(waiting);
     const auto left = deadline - now;
-    const bool past_deadline = wait + hold > left;
-    if (!past_deadline && (!max_wait || wait <= *max_wait)) return std::nullopt;
-    return Refusal{wait, left, past_deadline};
+    if (wait + hold <= left && (!max_wait || wait <= *max_wait)) return std::nullopt;
+    return Refusal{wait, left};
   }
 
   // A call was refused here at `now`, or its deadline passed while it
@@ -117,7 +115,7 @@ class QueueAdmission {
   // The price: a closed loop of more callers than the backends take, once
   // overloaded, keeps getting 8 for the calls past the bound while it keeps
   // them waiting (docs/adaptive.md "Overload").
-  void note_shed(Clock::time_point now, const Refusal&) {
+  void note_shed(Clock::time_point now) {
     shed.fetch_add(1, std::memory_order_relaxed);
     note_late(now);
   }

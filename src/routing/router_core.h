@@ -143,6 +143,10 @@ class RouterCore {
   void run_loop_call(Worker& worker, std::string_view system, std::uint32_t procedure, std::string_view payload,
                      const CallOptions& options, CallCompletion& done, std::chrono::steady_clock::time_point arrival,
                      std::function<void()>* cancel_hook);
+  // The same for a system already found (a blocking call handed over).
+  void run_loop_call(Worker& worker, std::shared_ptr<System> system, std::uint32_t procedure,
+                     std::string_view payload, const CallOptions& options, CallCompletion& done,
+                     std::chrono::steady_clock::time_point arrival, std::function<void()>* cancel_hook);
   void give_up(LoopCall& call);
   void advance(std::unique_ptr<LoopCall> call, Step step);
   void on_answer(std::unique_ptr<LoopCall> call, Reply& reply, bool answered);
@@ -153,7 +157,7 @@ class RouterCore {
   static boost::asio::awaitable<bool> probe_tagged(rpc::ClientConnection& connection,
                                                    std::chrono::steady_clock::time_point until, std::string& error);
   // call_blocking through a worker's loop, the caller asleep until it ends.
-  CallOutcome call_on_a_worker(std::string_view system, std::uint32_t procedure, std::string_view payload,
+  CallOutcome call_on_a_worker(std::shared_ptr<System> system, std::uint32_t procedure, std::string_view payload,
                                const CallOptions& options, std::chrono::steady_clock::time_point arrival);
   Step wait_for_permit_here(Call<rpc::BlockingConnection>& call, CallFlow<BlockingPools>& flow);
   Step receive_handed_answer(Call<rpc::BlockingConnection>& call, CallFlow<BlockingPools>& flow);

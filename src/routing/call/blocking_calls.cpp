@@ -27,14 +27,15 @@ using Clock = std::chrono::steady_clock;
 // The caller sleeps on its thread's HandedCall until the worker has filled
 // the outcome and it is woken (wake_chain.h). The caller's strings outlive
 // the call (it waits for it), so the posted call only points at them;
-// run_loop_call copies what it keeps.
-CallOutcome RouterCore::call_on_a_worker(std::string_view system, std::uint32_t procedure, std::string_view payload,
+// run_loop_call copies what it keeps. The system was found by the caller.
+CallOutcome RouterCore::call_on_a_worker(std::shared_ptr<System> system, std::uint32_t procedure, std::string_view payload,
                                          const CallOptions& options, Clock::time_point arrival) {
   thread_local HandedCall handed;
   HandedCall* mine = &handed;
   mine->reset();
   Worker& target = next_worker();
-  asio::post(target.executor, [this, &target, system, procedure, payload, &options, arrival, mine] {
+  asio::post(target.executor, [this, &target, system = std::move(system), procedure, payload, &options, arrival,
+                               mine]() mutable {
     CallCompletion done = [mine, &target](CallOutcome& outcome) {
       mine->outcome = std::move(outcome);
       // Batched wakes only from the worker's own thread, whose queue the
@@ -46,7 +47,7 @@ CallOutcome RouterCore::call_on_a_worker(std::string_view system, std::uint32_t 
         mine->finished.set();
       }
     };
-    run_loop_call(target, system, procedure, payload, options, done, arrival, nullptr);
+    run_loop_call(target, std::move(system), procedure, payload, options, done, arrival, nullptr);
   });
   mine->wait_and_pass_on();
   return std::move(mine->outcome);
@@ -59,8 +60,8 @@ namespace {
 // its thread, 16k through a worker). Once calls overlap, a worker's loop
 // carries them together: one write and one read for several calls on its
 // shared tagged connections, which the backend then reads together too (16
-// callers at the default pool of 10: 63k calls/s through the worker, 54k
-// each on its own thread). They keep going through the worker until 50 to
+// callers at the default pool of 10: 1.0-1.1x direct calls through the
+// worker with wake_chain.h, 0.75x each on its own thread). They keep going through the worker until 50 to
 // 100 ms pass without overlap (renewed once per 50 ms), so that calls do
 // not move back and forth between the two kinds of connections (at a small
 // pool's bound each move closed an idle connection of the other kind).
@@ -86,16 +87,16 @@ bool joins_the_others_on_a_worker(System& system, const RouterOptions& options, 
 CallOutcome RouterCore::call_blocking(std::string_view system, std::uint32_t procedure, std::string_view payload,
                                       const CallOptions& options) {
   const auto arrival = Clock::now();
-  if (backend_tls_.enabled()) return call_on_a_worker(system, procedure, payload, options, arrival);
   Call<rpc::BlockingConnection> call;
   CallOutcome refused;
   call.system = system_for_call(system, refused);
   if (!call.system) return refused;
-  // The book's transport runs on the loops (book/book_call.h).
-  if (call.system->speaks_book()) return call_on_a_worker(system, procedure, payload, options, arrival);
   const RouterOptions& router = RouterCore::options();  // one version for the whole call
-  if (joins_the_others_on_a_worker(*call.system, router, arrival)) {
-    return call_on_a_worker(system, procedure, payload, options, arrival);
+  // Blocking connections speak no TLS; the book's transport runs on the
+  // loops (book/book_call.h).
+  if (backend_tls_.enabled() || call.system->speaks_book() ||
+      joins_the_others_on_a_worker(*call.system, router, arrival)) {
+    return call_on_a_worker(std::move(call.system), procedure, payload, options, arrival);
   }
   call.system->touch(arrival);
   call.procedure = procedure;

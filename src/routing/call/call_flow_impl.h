@@ -86,7 +86,7 @@ Step CallFlow<Pools>::permit_waited(TheCall& call, ConcurrencyLimiter::Outcome o
 template <class Pools>
 Step CallFlow<Pools>::shed(TheCall& call, const QueueAdmission::Refusal& refusal, Clock::time_point now) {
   System& system = *call.system;
-  system.admission.note_shed(now, refusal);
+  system.admission.note_shed(now);
   std::string why = "'" + system.name() + "' is overloaded: a slot would come in about " + ms_text(refusal.expected_wait) +
                     " ms (" + std::to_string(system.limiter.waiting()) + " calls wait ahead)";
   why += refusal.left.count() > 0 ? ", the call has " + ms_text(refusal.left) + " ms left" : ", the call has no time left";

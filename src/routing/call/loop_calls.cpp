@@ -106,8 +106,14 @@ void RouterCore::run_loop_call(Worker& worker, std::string_view system, std::uin
   CallOutcome refused;
   auto found = system_for_call(system, refused);
   if (!found) return done(refused);
+  run_loop_call(worker, std::move(found), procedure, payload, options, done, arrival, cancel_hook);
+}
+
+void RouterCore::run_loop_call(Worker& worker, std::shared_ptr<System> system, std::uint32_t procedure,
+                               std::string_view payload, const CallOptions& options, CallCompletion& done,
+                               Clock::time_point arrival, std::function<void()>* cancel_hook) {
   auto call = spare_calls.take();
-  call->system = std::move(found);
+  call->system = std::move(system);
   call->system->touch(arrival);
   call->worker = worker.index;
   call->procedure = procedure;
